@@ -1,0 +1,22 @@
+/* json.h - JSON for sonoctl: printing msgpack values as JSON (--json) and
+ * reading JSON request arguments (`sonoctl call`). */
+#ifndef SONOCTL_JSON_H
+#define SONOCTL_JSON_H
+
+#include "sono.h"
+
+#include <stddef.h>
+
+/* One line of JSON for o, malloc'd and NUL-terminated, or NULL without
+ * memory.  Mapping: nil → null; strings are escaped, invalid UTF-8 becomes
+ * U+FFFD; floats print in their shortest exact form, NaN/Inf as null; bin
+ * becomes a base64 string; ext becomes {"$ext": type, "data": base64}; a map
+ * key that is not a string is written as the JSON of the key, quoted. */
+char *json_from_msgpack(const msgpack_object *o);
+
+/* Parses text, which must be a JSON object, and adds its members to a.
+ * Integers become msgpack integers, other numbers doubles.  Returns 0, or -1
+ * with a description in err. */
+int json_to_args(const char *text, sono_args *a, char *err, size_t errlen);
+
+#endif

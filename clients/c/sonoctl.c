@@ -1,0 +1,249 @@
+/* sonoctl.c - the command-line client of sonod: global options, the table of
+ * subcommands, and the helpers they share. */
+#include "sonoctl.h"
+#include "json.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const ctl_command commands[] = {
+  {"status", ctl_cmd_status, "", "show the engine's state, clock and load"},
+  {"hello", ctl_cmd_hello, "[--name NAME]", "show the server's version and capabilities"},
+  {"ping", ctl_cmd_ping, "[-c COUNT] [-i SECONDS]", "measure request round-trip time"},
+  {"sync", ctl_cmd_sync, "", "wait until earlier requests reached the audio thread"},
+  {"monitor", ctl_cmd_monitor, "[-n COUNT] [KIND...]", "print events until interrupted"},
+  {"tone", ctl_cmd_tone,
+   "on|off [--freq HZ] [--amp A] [--channel C] [--at FRAME | --delay SEC]",
+   "start or stop the built-in test tone"},
+  {"render", ctl_cmd_render, "[--frames N | --seconds S]", "render (offline backend)"},
+  {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
+  {"call", ctl_cmd_call, "OP [JSON-OBJECT]", "send any request, print the reply as JSON"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out) {
+  size_t i;
+
+  fprintf(out,
+          "usage: sonoctl [OPTIONS] COMMAND [ARGS]\n"
+          "\n"
+          "Options:\n"
+          "  -s, --socket PATH     connect to the Unix socket PATH\n"
+          "  -C, --connect URI     connect to URI (unix:/path, tcp://host:port)\n"
+          "  -j, --json            print replies and events as JSON, one per line\n"
+          "  -t, --timeout SEC     give up waiting for a reply after SEC seconds\n"
+          "  -h, --help            show this help\n"
+          "  -V, --version         show the version\n"
+          "\n"
+          "Without --socket or --connect: $SONOD_SOCKET, else\n"
+          "$XDG_RUNTIME_DIR/sonod.sock, else /run/sonod/sonod.sock.\n"
+          "\n"
+          "Commands:\n");
+  for (i = 0; i < N_COMMANDS; i++)
+    fprintf(out, "  %-9s %s\n  %-9s   %s\n", commands[i].name, commands[i].args, "",
+            commands[i].help);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+int ctl_help(const char *name) {
+  size_t i;
+
+  for (i = 0; i < N_COMMANDS; i++) {
+    if (strcmp(commands[i].name, name) == 0) {
+      printf("usage: sonoctl [OPTIONS] %s %s\n%s\n", name, commands[i].args,
+             commands[i].help);
+      break;
+    }
+  }
+  return CTL_OK;
+}
+
+int ctl_no_args(int argc, char **argv) {
+  if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
+    return ctl_help(argv[0]);
+  if (argc > 1)
+    return ctl_usage(argv[0], "unexpected argument '%s'", argv[1]);
+  return -1;
+}
+
+sono_conn *ctl_connect(ctl *g) {
+  sono_error e;
+  sono_conn *c = sono_connect(g->uri, &e);
+
+  if (c == NULL) {
+    ctl_fail(&e);
+    return NULL;
+  }
+  sono_set_timeout(c, g->timeout_ms);
+  return c;
+}
+
+int ctl_fail(const sono_error *e) {
+  fprintf(stderr, "sonoctl: %s: %s\n", e->code[0] ? e->code : sono_kind_name(e->kind),
+          e->message);
+  return CTL_FAIL;
+}
+
+int ctl_usage(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+
+  fprintf(stderr, "sonoctl %s: ", cmd);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  return CTL_USAGE;
+}
+
+void ctl_print_json(const msgpack_object *o) {
+  char *s = json_from_msgpack(o);
+
+  if (s == NULL) {
+    fputs("sonoctl: out of memory\n", stderr);
+    exit(CTL_FAIL);
+  }
+  puts(s);
+  fflush(stdout);
+  free(s);
+}
+
+void ctl_print_table(const msgpack_object *map) {
+  uint32_t i;
+
+  if (map->type != MSGPACK_OBJECT_MAP) {
+    ctl_print_json(map);
+    return;
+  }
+  for (i = 0; i < map->via.map.size; i++) {
+    const msgpack_object *k = &map->via.map.ptr[i].key;
+    const msgpack_object *v = &map->via.map.ptr[i].val;
+    char *ks = json_from_msgpack(k), *vs;
+
+    if (k->type == MSGPACK_OBJECT_STR)
+      printf("%-15.*s ", (int)k->via.str.size, k->via.str.ptr);
+    else
+      printf("%-15s ", ks ? ks : "?");
+    free(ks);
+    if (v->type == MSGPACK_OBJECT_STR) {
+      printf("%.*s\n", (int)v->via.str.size, v->via.str.ptr);
+      continue;
+    }
+    vs = json_from_msgpack(v);
+    printf("%s\n", vs ? vs : "?");
+    free(vs);
+  }
+  fflush(stdout);
+}
+
+bool ctl_parse_u64(const char *s, uint64_t *out) {
+  char *end;
+  unsigned long long v;
+
+  if (s == NULL || *s == '\0' || *s == '-')
+    return false;
+  errno = 0;
+  v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0')
+    return false;
+  *out = v;
+  return true;
+}
+
+bool ctl_parse_int(const char *s, int *out) {
+  char *end;
+  long v;
+
+  if (s == NULL || *s == '\0')
+    return false;
+  errno = 0;
+  v = strtol(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v < -2147483647L || v > 2147483647L)
+    return false;
+  *out = (int)v;
+  return true;
+}
+
+bool ctl_parse_double(const char *s, double *out) {
+  char *end;
+  double v;
+
+  if (s == NULL || *s == '\0')
+    return false;
+  errno = 0;
+  v = strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !isfinite(v))
+    return false;
+  *out = v;
+  return true;
+}
+
+/* ---------------------------------------------------------------- main */
+
+int main(int argc, char **argv) {
+  static const struct option opts[] = {
+    {"socket", required_argument, NULL, 's'},
+    {"connect", required_argument, NULL, 'C'},
+    {"json", no_argument, NULL, 'j'},
+    {"timeout", required_argument, NULL, 't'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, 'V'},
+    {NULL, 0, NULL, 0},
+  };
+  char sockbuf[4200];
+  ctl g = {NULL, false, -1};
+  double secs;
+  size_t i;
+  int ch;
+
+  /* "+": stop at the subcommand, whose options are its own. */
+  while ((ch = getopt_long(argc, argv, "+s:C:jt:hV", opts, NULL)) != -1) {
+    switch (ch) {
+    case 's':
+      /* A path is always a path here, even one that looks like a URI. */
+      snprintf(sockbuf, sizeof sockbuf, "unix:%s", optarg);
+      g.uri = sockbuf;
+      break;
+    case 'C':
+      g.uri = optarg;
+      break;
+    case 'j':
+      g.json = true;
+      break;
+    case 't':
+      if (!ctl_parse_double(optarg, &secs) || secs <= 0)
+        return ctl_usage("--timeout", "'%s' is not a positive number of seconds", optarg);
+      g.timeout_ms = secs * 1000 > 2e9 ? 2000000000 : (int)(secs * 1000);
+      break;
+    case 'h':
+      usage(stdout);
+      return CTL_OK;
+    case 'V':
+      printf("sonoctl %s (libsono %s)\n", SONOD_VERSION, SONO_LIB_VERSION);
+      return CTL_OK;
+    default:
+      usage(stderr);
+      return CTL_USAGE;
+    }
+  }
+  if (optind >= argc) {
+    usage(stderr);
+    return CTL_USAGE;
+  }
+  for (i = 0; i < N_COMMANDS; i++) {
+    if (strcmp(argv[optind], commands[i].name) == 0) {
+      int sub_argc = argc - optind;
+      char **sub_argv = argv + optind;
+      optind = 0; /* glibc: fully restart getopt for the subcommand */
+      return commands[i].run(&g, sub_argc, sub_argv);
+    }
+  }
+  fprintf(stderr, "sonoctl: unknown command '%s' (see sonoctl --help)\n", argv[optind]);
+  return CTL_USAGE;
+}
