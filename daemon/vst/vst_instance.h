@@ -1,0 +1,129 @@
+/* vst_instance.h - the private layout of a hosted plugin instance.
+ *
+ * Shared by the control-side files and the audio-thread (*_rt.c) files of
+ * daemon/vst.  Fields are grouped by who writes them; anything both threads
+ * touch is atomic. */
+#ifndef SONOD_VST_INSTANCE_H
+#define SONOD_VST_INSTANCE_H
+
+#include <stdatomic.h>
+
+#include "daemon/vst/vst.h"
+#include "daemon/vst/vst2_abi.h"
+#include "daemon/vst/vst_ring.h"
+
+/* Control-owned sysex bytes.  `next` links it into the instance's reclaim
+ * stack once the audio thread is done with it. */
+struct vst_sysex {
+    struct vst_sysex *next;
+    size_t len;
+    uint8_t data[];
+};
+
+/* One queued event.  The VstEvent comes first so that a pointer to the slot
+ * is a pointer to the event. */
+typedef struct vst_event_slot {
+    union {
+        VstEvent head;
+        VstMidiEvent midi;
+        VstMidiSysexEvent sysex;
+    } ev;
+    struct vst_sysex *owner;   /* sysex to reclaim after the block, or NULL */
+} vst_event_slot;
+
+/* Events queued for the next block, in queue order, plus the arrays the
+ * audio thread needs to sort and deliver them without allocating. */
+struct vst_event_buf {
+    unsigned capacity;
+    unsigned count;
+    vst_event_slot *slots;     /* capacity entries, queue order */
+    VstEvent **scratch;        /* capacity pointers, merge sort temporary */
+    VstEvents *list;           /* header + capacity pointers, handed to the plugin */
+};
+
+struct vst_instance {
+    /* Written on the control side only (read by both). */
+    AEffect *effect;
+    void *dl;
+    char *path;
+    vst_info info;
+    double sample_rate;
+    unsigned max_block;
+    bool offline;
+    bool float_only;
+    bool use_double;
+    bool running;              /* between resume and suspend */
+    int32_t proc_in, proc_out; /* channel counts the buffers are sized for */
+
+    /* Audio thread, preallocated. */
+    vst_event_buf *events;
+    float **pin, **pout;       /* pointer arrays handed to processReplacing */
+    float *in_buf;             /* proc_in  x max_block */
+    float *out_buf;            /* proc_out x max_block */
+    double **dpin, **dpout;    /* same for processDoubleReplacing */
+    double *din_buf, *dout_buf;
+    union {
+        VstTimeInfo ti;
+        unsigned char bytes[VST2_TIMEINFO_BUFFER];
+    } time;
+    int64_t block_frame;
+
+    /* Shared: written by the host callback or the audio thread, read and
+     * reset by the control side. */
+    atomic_uint_fast32_t overflow;
+    atomic_uint_fast32_t late;
+    atomic_uint_fast32_t midi_out_dropped;
+    atomic_uint notes;
+    int auto_params;           /* bits in the bitmaps below */
+    unsigned auto_words;
+    _Atomic uint64_t *auto_dirty;
+    _Atomic uint32_t *auto_value;   /* float bits */
+    _Atomic uint64_t *editing;
+    vst_ring midi_out;              /* of vst_midi_out; producer = audio thread */
+    _Atomic(struct vst_sysex *) reclaim;
+};
+
+/* The instance whose entry function or early dispatcher call is running on
+ * this thread: lets the host callback answer plugins that call it with a
+ * NULL effect, or before resvd1 is set. */
+extern __thread vst_instance *vst_tls_loading __attribute__((tls_model("initial-exec")));
+
+/* The instance whose plugin code the audio thread is running right now
+ * (inside a foreign section); NULL elsewhere. */
+extern __thread vst_instance *vst_tls_rt __attribute__((tls_model("initial-exec")));
+
+/* The host callback handed to every plugin (vst_callback_rt.c). */
+VstIntPtr vst_host_callback(AEffect *effect, VstInt32 opcode, VstInt32 index, VstIntPtr value,
+                            void *ptr, float opt);
+
+/* The instance a callback belongs to: resvd1, else the one loading. */
+static inline vst_instance *vst_instance_of(AEffect *effect)
+{
+    if (effect && effect->resvd1)
+        return (vst_instance *)effect->resvd1;
+    return vst_tls_loading;
+}
+
+/* Control-side dispatcher call. */
+static inline VstIntPtr vst_dispatch(vst_instance *inst, VstInt32 op, VstInt32 index,
+                                     VstIntPtr value, void *ptr, float opt)
+{
+    return inst->effect->dispatcher(inst->effect, op, index, value, ptr, opt);
+}
+
+/* Write a formatted error message when err is not NULL; returns status. */
+int vst_fail(char *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Copy a plugin-written string buffer into buf (len bytes), stripping
+ * trailing spaces and making sure it is terminated. */
+void vst_copy_string(char *buf, size_t len, const char *src, size_t srclen);
+
+/* Internal: (re)allocate the processing buffers for the current channel
+ * counts and max_block (vst_buffers.c). */
+int vst_buffers_alloc(vst_instance *inst);
+void vst_buffers_free(vst_instance *inst);
+
+/* Internal: query the plugin description (vst_info.c). */
+void vst_info_query(vst_instance *inst);
+
+#endif
