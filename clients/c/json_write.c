@@ -146,9 +146,12 @@ static void put_double(jbuf *b, double d) {
     puts_(b, "null");
     return;
   }
+  /* Plain notation for everyday magnitudes, even where an exponent would be
+   * shorter ("440.0", not "4.4e+02"). */
+  bool plain = fabs(d) >= 1e-4 && fabs(d) < 1e15;
   for (prec = 1; prec <= 17; prec++) {
     snprintf(s, sizeof s, "%.*g", prec, d);
-    if (strtod(s, NULL) == d)
+    if (strtod(s, NULL) == d && !(plain && strchr(s, 'e') != NULL))
       break;
   }
   if (strpbrk(s, ".eEn") == NULL)
