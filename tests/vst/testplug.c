@@ -1,0 +1,402 @@
+/* testplug.c - a small VST2 plugin, written against sonod's own
+ * daemon/vst/vst2_abi.h, that records what its host does.
+ *
+ * Compiled several times with different macros (tests/vst/meson.build):
+ *   TP_MODE      0 normal, 1 wrong magic, 2 NULL effect, 3 crash (SIGSEGV)
+ *                in the entry function, 4 hang in the entry function
+ *   TP_DOUBLE    1: offer processDoubleReplacing (full-size AEffect); else
+ *                allocate only the 128-byte core like VeSTige plugins do
+ *   TP_MAIN_ONLY 1: export the entry only as "main" (like DPF plugins)
+ *   TP_IN/TP_OUT channel counts (default 2/2)
+ *
+ * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
+ * impulse of velocity/127 at the event's deltaFrames on every output.
+ *
+ * Dispatcher calls are logged as letters (per instance and globally):
+ *   R setSampleRate, K setBlockSize, O open, P setProcessPrecision,
+ *   M mainsChanged(1), m mainsChanged(0), S startProcess, s stopProcess,
+ *   C close. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/vst/vst2_abi.h"
+#include "tests/vst/testplug.h"
+
+#ifndef TP_MODE
+#define TP_MODE 0
+#endif
+#ifndef TP_DOUBLE
+#define TP_DOUBLE 0
+#endif
+#ifndef TP_MAIN_ONLY
+#define TP_MAIN_ONLY 0
+#endif
+#ifndef TP_IN
+#define TP_IN 2
+#endif
+#ifndef TP_OUT
+#define TP_OUT 2
+#endif
+
+#define EXPORT __attribute__((visibility("default")))
+
+typedef struct plug {
+    AEffect *e;
+    audioMasterCallback host;
+    float params[TP_NUM_PARAMS];
+    int program;
+    int block_events;   /* events for the coming process call */
+    VstMidiEvent echo[8];
+    struct {
+        VstInt32 numEvents;
+        VstIntPtr reserved;
+        VstEvent *events[8];
+    } echo_list;
+    tp_stats st;
+} plug;
+
+static char global_log[256];
+
+EXPORT const char *testplug_global_log(void) { return global_log; }
+EXPORT void testplug_global_log_reset(void) { global_log[0] = '\0'; }
+
+static plug *plug_of(AEffect *e) { return (plug *)e->object; }
+
+EXPORT tp_stats *testplug_stats(AEffect *e) { return &plug_of(e)->st; }
+
+static void log_call(plug *p, char c)
+{
+    size_t n = strlen(p->st.calls);
+    if (n + 1 < sizeof p->st.calls) {
+        p->st.calls[n] = c;
+        p->st.calls[n + 1] = '\0';
+    }
+    n = strlen(global_log);
+    if (n + 1 < sizeof global_log) {
+        global_log[n] = c;
+        global_log[n + 1] = '\0';
+    }
+}
+
+static const char *const param_names[TP_NUM_PARAMS] = {
+    "Gain", "Echo", "A Parameter With A Very Long Name Indeed",
+};
+static const char *const program_names[TP_NUM_PROGRAMS] = {"Init", "Bright", "Dark", "Long"};
+
+static void set_parameter(AEffect *e, VstInt32 index, float value)
+{
+    plug *p = plug_of(e);
+    if (index < 0 || index >= TP_NUM_PARAMS)
+        return;
+    p->params[index] = value;
+    if (index == 1) {
+        /* "Echo" moves Gain too and tells the host, as a GUI would. */
+        p->params[0] = value;
+        p->host(e, audioMasterAutomate, 0, 0, NULL, value);
+    } else if (index == 2) {
+        p->host(e, value > 0.5f ? audioMasterBeginEdit : audioMasterEndEdit, 2, 0, NULL, 0.0f);
+    }
+}
+
+static float get_parameter(AEffect *e, VstInt32 index)
+{
+    plug *p = plug_of(e);
+    if (index < 0 || index >= TP_NUM_PARAMS)
+        return 0.0f;
+    return p->params[index];
+}
+
+static void record_events(plug *p, const VstEvents *evs)
+{
+    p->st.events_calls++;
+    p->st.nevents = 0;
+    for (VstInt32 i = 0; i < evs->numEvents && i < TP_MAX_EVENTS; i++) {
+        const VstEvent *ev = evs->events[i];
+        tp_event *r = &p->st.events[p->st.nevents++];
+        memset(r, 0, sizeof *r);
+        r->type = ev->type;
+        r->delta = ev->deltaFrames;
+        if (ev->type == kVstMidiType) {
+            memcpy(r->data, ((const VstMidiEvent *)ev)->midiData, 4);
+        } else if (ev->type == kVstSysExType) {
+            const VstMidiSysexEvent *sx = (const VstMidiSysexEvent *)ev;
+            r->sysex_len = sx->dumpBytes;
+            memcpy(r->sysex, sx->sysexDump,
+                   (size_t)(sx->dumpBytes < 16 ? sx->dumpBytes : 16));
+        }
+    }
+    p->block_events = p->st.nevents;
+}
+
+static void ask_time(plug *p)
+{
+    AEffect *e = p->e;
+    p->st.process_level = p->host(e, audioMasterGetCurrentProcessLevel, 0, 0, NULL, 0.0f);
+    const VstTimeInfo *ti =
+        (const VstTimeInfo *)p->host(e, audioMasterGetTime, 0, 0xff00, NULL, 0.0f);
+    p->st.have_time = ti != NULL;
+    if (!ti)
+        return;
+    p->st.time_sample_pos = ti->samplePos;
+    p->st.time_sample_rate = ti->sampleRate;
+    p->st.time_tempo = ti->tempo;
+    p->st.time_ppq = ti->ppqPos;
+    p->st.time_bar = ti->barStartPos;
+    p->st.time_num = ti->timeSigNumerator;
+    p->st.time_den = ti->timeSigDenominator;
+    p->st.time_flags = ti->flags;
+}
+
+/* Echo up to 8 note-ons of the block, an octave up, as MIDI out. */
+static void echo_notes(plug *p)
+{
+    if (p->block_events > 8)
+        return;
+    int n = 0;
+    for (int i = 0; i < p->block_events; i++) {
+        const tp_event *r = &p->st.events[i];
+        if (r->type != kVstMidiType || (r->data[0] & 0xF0) != 0x90)
+            continue;
+        VstMidiEvent *m = &p->echo[n];
+        memset(m, 0, sizeof *m);
+        m->type = kVstMidiType;
+        m->byteSize = sizeof *m;
+        m->deltaFrames = r->delta;
+        m->midiData[0] = (char)r->data[0];
+        m->midiData[1] = (char)(r->data[1] + 12);
+        m->midiData[2] = (char)r->data[2];
+        p->echo_list.events[n] = (VstEvent *)m;
+        n++;
+    }
+    if (n) {
+        p->echo_list.numEvents = n;
+        p->host(p->e, audioMasterProcessEvents, 0, 0, &p->echo_list, 0.0f);
+    }
+}
+
+#define RENDER(T)                                                                   \
+    do {                                                                            \
+        float gain = 2.0f * p->params[0];                                           \
+        for (int c = 0; c < TP_OUT; c++)                                            \
+            for (VstInt32 i = 0; i < n; i++)                                        \
+                out[c][i] = TP_IN > 0 ? (T)(in[c % (TP_IN > 0 ? TP_IN : 1)][i] * gain) \
+                                      : (T)0;                                       \
+        for (int k = 0; k < p->block_events; k++) {                                   \
+            const tp_event *r = &p->st.events[k];                                   \
+            if (r->type == kVstMidiType && (r->data[0] & 0xF0) == 0x90 &&           \
+                r->data[2] > 0 && r->delta >= 0 && r->delta < n)                    \
+                for (int c = 0; c < TP_OUT; c++)                                    \
+                    out[c][r->delta] += (T)(r->data[2] / 127.0);                    \
+        }                                                                           \
+    } while (0)
+
+static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
+{
+    plug *p = plug_of(e);
+    p->st.process_calls++;
+    p->st.last_nframes = n;
+    ask_time(p);
+    RENDER(float);
+    echo_notes(p);
+    p->block_events = 0;   /* the record stays for the test to read */
+}
+
+#if TP_DOUBLE
+static void process_double(AEffect *e, double **in, double **out, VstInt32 n)
+{
+    plug *p = plug_of(e);
+    p->st.process_double_calls++;
+    p->st.last_nframes = n;
+    ask_time(p);
+    RENDER(double);
+    echo_notes(p);
+    p->block_events = 0;
+}
+#endif
+
+static void probe_host(plug *p)
+{
+    AEffect *e = p->e;
+    p->st.open_sample_rate = p->host(e, audioMasterGetSampleRate, 0, 0, NULL, 0.0f);
+    p->st.open_block_size = p->host(e, audioMasterGetBlockSize, 0, 0, NULL, 0.0f);
+    p->st.open_process_level = p->host(e, audioMasterGetCurrentProcessLevel, 0, 0, NULL, 0.0f);
+    p->st.can_do_send_events = p->host(e, audioMasterCanDo, 0, 0, (void *)"sendVstEvents", 0.0f);
+    p->st.can_do_receive_midi =
+        p->host(e, audioMasterCanDo, 0, 0, (void *)"receiveVstMidiEvent", 0.0f);
+    p->st.can_do_time_info = p->host(e, audioMasterCanDo, 0, 0, (void *)"sendVstTimeInfo", 0.0f);
+    p->st.can_do_size_window = p->host(e, audioMasterCanDo, 0, 0, (void *)"sizeWindow", 0.0f);
+    p->st.can_do_bogus = p->host(e, audioMasterCanDo, 0, 0, (void *)"makeCoffee", 0.0f);
+    p->st.unknown_opcode = p->host(e, 9999, 1, 2, NULL, 3.0f);
+    p->st.current_id = p->host(e, audioMasterCurrentId, 0, 0, NULL, 0.0f);
+    /* Deprecated and unknown opcodes with junk arguments must not crash. */
+    p->host(e, 5, 0, 0, NULL, 0.0f);
+    p->host(e, audioMasterGetDirectory, 0, 0, NULL, 0.0f);
+    p->host(e, audioMasterAutomate, 12345, 0, NULL, 0.5f);
+    p->host(e, audioMasterAutomate, -1, 0, NULL, 0.5f);
+    p->host(e, audioMasterProcessEvents, 0, 0, NULL, 0.0f);
+}
+
+static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr value, void *ptr,
+                            float opt)
+{
+    plug *p = plug_of(e);
+    switch (op) {
+    case effOpen:
+        log_call(p, 'O');
+        probe_host(p);
+        return 0;
+    case effClose:
+        log_call(p, 'C');
+        free(p);
+        free(e);
+        return 0;
+    case effSetSampleRate:
+        log_call(p, 'R');
+        p->st.sample_rate = opt;
+        return 0;
+    case effSetBlockSize:
+        log_call(p, 'K');
+        p->st.block_size = value;
+        return 0;
+    case effSetProcessPrecision:
+        log_call(p, 'P');
+        p->st.precision = (int)value;
+        return 1;
+    case effMainsChanged:
+        log_call(p, value ? 'M' : 'm');
+        return 0;
+    case effStartProcess:
+        log_call(p, 'S');
+        return 0;
+    case effStopProcess:
+        log_call(p, 's');
+        return 0;
+    case effProcessEvents:
+        record_events(p, (const VstEvents *)ptr);
+        return 1;
+    case effGetParamName:
+        if (index < 0 || index >= TP_NUM_PARAMS)
+            return 0;
+        strcpy(ptr, param_names[index]);   /* deliberately ignores the 8-byte limit */
+        return 0;
+    case effGetParamLabel:
+        strcpy(ptr, index == 0 ? "x" : "");
+        return 0;
+    case effGetParamDisplay:
+        if (index < 0 || index >= TP_NUM_PARAMS)
+            return 0;
+        snprintf(ptr, 32, "%.3f", index == 0 ? 2.0 * p->params[0] : (double)p->params[index]);
+        return 0;
+    case effSetProgram:
+        if (value >= 0 && value < TP_NUM_PROGRAMS)
+            p->program = (int)value;
+        p->host(e, value == 3 ? audioMasterIOChanged : audioMasterUpdateDisplay, 0, 0, NULL, 0);
+        return 0;
+    case effGetProgram:
+        return p->program;
+    case effGetProgramName:
+        strcpy(ptr, program_names[p->program]);
+        return 0;
+    case effGetProgramNameIndexed:
+        if (index < 0 || index >= TP_NUM_PROGRAMS)
+            return 0;
+        strcpy(ptr, program_names[index]);
+        return 1;
+    case effGetEffectName:
+        strcpy(ptr, "sonod test plugin");
+        return 1;
+    case effGetVendorString:
+        strcpy(ptr, "sonod tests");
+        return 1;
+    case effGetProductString:
+        strcpy(ptr, "testplug");
+        return 1;
+    case effGetVendorVersion:
+        return 7;
+    case effGetVstVersion:
+        return kVstVersion;
+    case effGetPlugCategory:
+        return kPlugCategEffect;
+    case effCanDo:
+        if (ptr && (strcmp(ptr, "receiveVstEvents") == 0 || strcmp(ptr, "receiveVstMidiEvent") == 0))
+            return 1;
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static AEffect *create(audioMasterCallback host)
+{
+    tp_stats entry = {0};
+    entry.entry_version = host(NULL, audioMasterVersion, 0, 0, NULL, 0.0f);
+    if (entry.entry_version == 0)
+        return NULL;   /* what DPF does with a host that does not answer */
+    host(NULL, audioMasterGetProductString, 0, 0, entry.entry_product, 0.0f);
+    host(NULL, audioMasterGetVendorString, 0, 0, entry.entry_vendor, 0.0f);
+    entry.entry_vendor_version = host(NULL, audioMasterGetVendorVersion, 0, 0, NULL, 0.0f);
+    entry.entry_sample_rate = host(NULL, audioMasterGetSampleRate, 0, 0, NULL, 0.0f);
+    entry.entry_block_size = host(NULL, audioMasterGetBlockSize, 0, 0, NULL, 0.0f);
+
+#if TP_MODE == 2
+    return NULL;
+#elif TP_MODE == 3
+    raise(SIGSEGV);
+    return NULL;
+#elif TP_MODE == 4
+    for (;;)
+        pause();
+#endif
+
+    plug *p = calloc(1, sizeof *p);
+#if TP_DOUBLE
+    AEffect *e = calloc(1, sizeof(AEffect));
+#else
+    /* Only the core, like VeSTige-based plugins: the host must not read
+     * processDoubleReplacing or future[].  (The size goes through a
+     * volatile so the compiler does not object to the short struct.) */
+    volatile size_t core = VST2_AEFFECT_CORE_SIZE;
+    AEffect *e = calloc(1, core);
+#endif
+    if (!p || !e) {
+        free(p);
+        free(e);
+        return NULL;
+    }
+    p->st = entry;
+    p->e = e;
+    p->host = host;
+    p->params[0] = 0.5f;
+    e->magic = TP_MODE == 1 ? 0x12345678 : kEffectMagic;
+    e->dispatcher = dispatcher;
+    e->setParameter = set_parameter;
+    e->getParameter = get_parameter;
+    e->numPrograms = TP_NUM_PROGRAMS;
+    e->numParams = TP_NUM_PARAMS;
+    e->numInputs = TP_IN;
+    e->numOutputs = TP_OUT;
+    e->flags = effFlagsCanReplacing;
+    e->initialDelay = 5;
+    e->ioRatio = 1.0f;
+    e->object = p;
+    e->uniqueID = TP_UNIQUE_ID;
+    e->version = 3;
+    e->processReplacing = process_replacing;
+#if TP_DOUBLE
+    e->flags |= effFlagsCanDoubleReplacing;
+    e->processDoubleReplacing = process_double;
+#endif
+    return e;
+}
+
+#if TP_MAIN_ONLY
+/* Exported under the legacy name only, as DPF does. */
+EXPORT AEffect *tp_entry(audioMasterCallback host) __asm__("main");
+AEffect *tp_entry(audioMasterCallback host) { return create(host); }
+#else
+EXPORT AEffect *VSTPluginMain(audioMasterCallback host);
+AEffect *VSTPluginMain(audioMasterCallback host) { return create(host); }
+#endif
