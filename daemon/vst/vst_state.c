@@ -120,11 +120,14 @@ int vst_state_set(vst_instance *inst, const void *data, size_t len, char *err)
     if (inst->effect->flags & effFlagsProgramChunks) {
         if (len > INT32_MAX)
             return vst_fail(err, VST_E_STATE, "state too large");
-        /* The plugin takes a non-const pointer: give it a private copy. */
-        void *copy = malloc(len);
+        /* The plugin takes a non-const pointer: give it a private copy, with
+         * a NUL after the end because text-chunk plugins (amsynth) run
+         * strlen over it. */
+        char *copy = malloc(len + 1);
         if (!copy)
             return vst_fail(err, VST_E_NOMEM, "out of memory");
         memcpy(copy, data, len);
+        copy[len] = '\0';
         vst_dispatch(inst, effSetChunk, 0, (VstIntPtr)len, copy, 0.0f);
         free(copy);
         return VST_OK;

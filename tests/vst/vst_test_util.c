@@ -24,7 +24,10 @@ const char *vt_home_setup(void)
     setenv("HOME", home, 1);
     snprintf(sub, sizeof sub, "%s/.config", home);
     setenv("XDG_CONFIG_HOME", sub, 1);
+    snprintf(sub, sizeof sub, "%s/.local", home);
+    mkdir(sub, 0700);
     snprintf(sub, sizeof sub, "%s/.local/share", home);
+    mkdir(sub, 0700);
     setenv("XDG_DATA_HOME", sub, 1);
     snprintf(sub, sizeof sub, "%s/.cache", home);
     setenv("XDG_CACHE_HOME", sub, 1);
