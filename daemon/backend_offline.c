@@ -1,0 +1,232 @@
+/* backend_offline.c - rendering to a file as fast as the CPU allows.
+ *
+ * The renderer thread waits until a client asks for frames (the render op),
+ * then runs engine cycles back to back and writes each block to the file.
+ * Waiting and writing happen between cycles, outside the realtime section;
+ * the engine cycle itself is the same code JACK runs. */
+#include <math.h>
+#include <pthread.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "daemon/backend.h"
+#include "daemon/client.h"
+#include "daemon/log.h"
+#include "daemon/reply.h"
+#include "protocol/errors.h"
+
+typedef struct offline_backend {
+  backend base;
+  SNDFILE *file;
+  unsigned channels;
+  uint64_t length;            /* frames; 0 = no end */
+
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t lock;       /* guards target, quit */
+  pthread_cond_t cond;
+  uint64_t target;            /* render up to this frame */
+  bool quit;
+  _Atomic bool abort;         /* stop in the middle of a render */
+  _Atomic uint64_t reached;   /* frames rendered so far */
+  _Atomic int write_error;
+
+  bool pending;               /* a render request waits for its reply */
+  uint32_t client;
+  uint64_t req_id;
+  uint64_t pending_until;
+
+  float *mem;
+  float *bufs[64];
+  float *interleaved;
+} offline_backend;
+
+static void *render_thread(void *arg) {
+  offline_backend *ob = arg;
+  engine *e = &ob->base.d->eng;
+  uint64_t done = 0;
+
+  for (;;) {
+    uint64_t target;
+
+    pthread_mutex_lock(&ob->lock);
+    while (!ob->quit && ob->target <= done)
+      pthread_cond_wait(&ob->cond, &ob->lock);
+    target = ob->target;
+    pthread_mutex_unlock(&ob->lock);
+    if (target <= done || atomic_load(&ob->abort))
+      break;
+
+    while (done < target && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
+      unsigned n = ob->base.block_size, ch, i;
+      if (target - done < n)
+        n = (unsigned)(target - done);
+      engine_process(e, ob->bufs, ob->channels, n);
+      for (i = 0; i < n; i++)
+        for (ch = 0; ch < ob->channels; ch++)
+          ob->interleaved[(size_t)i * ob->channels + ch] = ob->bufs[ch][i];
+      if (sf_writef_float(ob->file, ob->interleaved, n) != n)
+        atomic_store(&ob->write_error, 1);
+      done += n;
+    }
+    atomic_store_explicit(&ob->reached, done, memory_order_release);
+    ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
+  }
+  return NULL;
+}
+
+static int offline_start(backend *b, char *err, size_t errlen) {
+  offline_backend *ob = (offline_backend *)b;
+
+  if (pthread_create(&ob->thread, NULL, render_thread, ob) != 0) {
+    snprintf(err, errlen, "cannot start the render thread");
+    return -1;
+  }
+  ob->started = true;
+  b->state = "running";
+  return 0;
+}
+
+static void offline_stop(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  if (!ob->started)
+    return;
+  atomic_store(&ob->abort, true);
+  pthread_mutex_lock(&ob->lock);
+  ob->quit = true;
+  ob->target = 0;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+  pthread_join(ob->thread, NULL);
+  ob->started = false;
+  b->state = "stopped";
+}
+
+static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint64_t frames,
+                          char *err, size_t errlen) {
+  offline_backend *ob = (offline_backend *)b;
+  uint64_t until = 0;
+
+  if (ob->pending) {
+    snprintf(err, errlen, "another render is still running");
+    return RENDER_BUSY;
+  }
+  /* Between renders the thread is idle, so `reached` is where it stands. */
+  if (frames > 0)
+    until = atomic_load(&ob->reached) + frames;
+  if (until == 0) {
+    if (ob->length == 0) {
+      snprintf(err, errlen, "no frames given and no --length to render to");
+      return RENDER_NO_LENGTH;
+    }
+    until = ob->length;
+  }
+  if (ob->length > 0 && until > ob->length)
+    until = ob->length;
+  ob->pending = true;
+  ob->client = client_id;
+  ob->req_id = req_id;
+  ob->pending_until = until;
+  pthread_mutex_lock(&ob->lock);
+  if (until > ob->target)
+    ob->target = until;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+  /* Already there: answer at the next poll. */
+  if (until <= atomic_load(&ob->reached))
+    ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
+  return 0;
+}
+
+static void offline_poll(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+  uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire);
+  client *c;
+
+  if (!ob->pending || reached < ob->pending_until)
+    return;
+  ob->pending = false;
+  sf_write_sync(ob->file);
+  c = client_find(b->d, ob->client);
+  if (c != NULL) {
+    if (atomic_load(&ob->write_error))
+      reply_error(c, true, ob->req_id, SONO_E_INTERNAL, "writing the output file failed: %s",
+                  sf_strerror(ob->file));
+    else
+      reply_ok_frame(c, ob->req_id, reached);
+  }
+  if (ob->length > 0 && reached >= ob->length)
+    sonod_shutdown(b->d, "the offline render reached its length");
+}
+
+static void offline_destroy(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  offline_stop(b);
+  if (ob->file != NULL)
+    sf_close(ob->file);
+  pthread_mutex_destroy(&ob->lock);
+  pthread_cond_destroy(&ob->cond);
+  free(ob->mem);
+  free(ob->interleaved);
+  free(ob);
+}
+
+static const backend_ops offline_ops = {
+  "offline", offline_start, offline_stop, offline_poll, offline_destroy, offline_render,
+};
+
+static int format_for(const char *path) {
+  const char *dot = strrchr(path, '.');
+
+  if (dot != NULL && strcasecmp(dot, ".flac") == 0)
+    return SF_FORMAT_FLAC | SF_FORMAT_PCM_24;
+  return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+}
+
+backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
+  offline_backend *ob = calloc(1, sizeof *ob);
+  SF_INFO info;
+  unsigned ch;
+
+  if (ob == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  ob->base.ops = &offline_ops;
+  ob->base.d = d;
+  ob->base.state = "stopped";
+  ob->base.sample_rate = d->opt.sample_rate;
+  ob->base.block_size = d->opt.block_size;
+  ob->channels = d->opt.channels;
+  ob->length = (uint64_t)llround(d->opt.length * d->opt.sample_rate);
+  pthread_mutex_init(&ob->lock, NULL);
+  pthread_cond_init(&ob->cond, NULL);
+  ob->mem = calloc((size_t)ob->channels * ob->base.block_size, sizeof(float));
+  ob->interleaved = calloc((size_t)ob->channels * ob->base.block_size, sizeof(float));
+  if (ob->mem == NULL || ob->interleaved == NULL) {
+    snprintf(err, errlen, "out of memory");
+    offline_destroy(&ob->base);
+    return NULL;
+  }
+  for (ch = 0; ch < ob->channels; ch++)
+    ob->bufs[ch] = ob->mem + (size_t)ch * ob->base.block_size;
+
+  memset(&info, 0, sizeof info);
+  info.samplerate = (int)d->opt.sample_rate;
+  info.channels = (int)ob->channels;
+  info.format = format_for(d->opt.output);
+  ob->file = sf_open(d->opt.output, SFM_WRITE, &info);
+  if (ob->file == NULL) {
+    snprintf(err, errlen, "cannot write %s: %s", d->opt.output, sf_strerror(NULL));
+    offline_destroy(&ob->base);
+    return NULL;
+  }
+  log_info("offline: rendering to %s", d->opt.output);
+  return &ob->base;
+}

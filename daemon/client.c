@@ -1,0 +1,218 @@
+/* client.c - a connection's life: accept, read, split into frames, write,
+ * close.  Control thread. */
+#include "daemon/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/events.h"
+#include "daemon/log.h"
+#include "daemon/reply.h"
+#include "daemon/request.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+typedef struct write_req {
+  uv_write_t req;
+  char *data;
+} write_req;
+
+client *client_new(sonod *d, bool tcp) {
+  client *c = calloc(1, sizeof *c);
+
+  if (c == NULL)
+    return NULL;
+  c->d = d;
+  c->id = ++d->next_client_id;
+  c->transport = tcp ? "tcp" : "unix";
+  c->h.handle.data = c;
+  if (tcp)
+    uv_tcp_init(d->loop, &c->h.tcp);
+  else
+    uv_pipe_init(d->loop, &c->h.pipe, 0);
+  sono_framer_init(&c->framer, SONO_FRAME_MAX);
+
+  c->next = d->clients;
+  if (d->clients)
+    d->clients->prev = c;
+  d->clients = c;
+  d->nclients++;
+  return c;
+}
+
+client *client_find(sonod *d, uint32_t id) {
+  client *c;
+
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->id == id)
+      return c->closing ? NULL : c;
+  return NULL;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  client *c = h->data;
+  (void)suggested;
+  buf->base = c->rbuf;
+  buf->len = sizeof c->rbuf;
+}
+
+static void on_frame(void *ud, const char *payload, size_t len) {
+  client *c = ud;
+
+  if (!c->closing)
+    request_handle(c, payload, len);
+}
+
+static void on_oversize(void *ud, uint32_t len) {
+  client *c = ud;
+
+  if (!c->closing)
+    reply_error(c, false, 0, SONO_E_FRAME_TOO_LARGE,
+                "frame of %u bytes exceeds the limit of %u bytes; skipped",
+                len, SONO_FRAME_MAX);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  client *c = s->data;
+
+  if (n < 0) {
+    if (n != UV_EOF)
+      log_debug("client %u: read: %s", c->id, uv_strerror((int)n));
+    else if (sono_framer_partial(&c->framer))
+      log_debug("client %u: closed in the middle of a frame", c->id);
+    client_close(c);
+    return;
+  }
+  if (sono_framer_feed(&c->framer, buf->base, (size_t)n, on_frame, on_oversize, c) != 0) {
+    log_warn("client %u: out of memory for a frame; disconnecting", c->id);
+    client_close(c);
+  }
+}
+
+void client_start(client *c) {
+  log_debug("client %u connected (%s)", c->id, c->transport);
+  events_client(c->d, c, "connected");
+  uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+static void on_closed(uv_handle_t *h) {
+  client *c = h->data;
+
+  sono_framer_free(&c->framer);
+  free(c);
+}
+
+void client_close(client *c) {
+  sonod *d = c->d;
+
+  if (c->closing)
+    return;
+  c->closing = true;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    d->clients = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  d->nclients--;
+  log_debug("client %u disconnected", c->id);
+  events_client(d, c, "disconnected");
+  uv_close(&c->h.handle, on_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  client *c = req->data;
+  (void)status;
+  uv_close(&c->h.handle, on_closed);
+}
+
+void client_close_gently(client *c) {
+  sonod *d = c->d;
+
+  if (c->closing)
+    return;
+  c->closing = true;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    d->clients = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  d->nclients--;
+  uv_read_stop(&c->h.stream);
+  c->shutdown_req.data = c;
+  if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0)
+    uv_close(&c->h.handle, on_closed);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  write_req *w = (write_req *)req;
+  (void)status;
+  free(w->data);
+  free(w);
+}
+
+static void send_owned(client *c, char *data, size_t len) {
+  write_req *w;
+  uv_buf_t buf;
+
+  if (c->closing) {
+    free(data);
+    return;
+  }
+  w = malloc(sizeof *w);
+  if (w == NULL) {
+    free(data);
+    log_error("client %u: out of memory writing a frame; disconnecting", c->id);
+    client_close(c);
+    return;
+  }
+  w->data = data;
+  buf = uv_buf_init(data, (unsigned)len);
+  if (uv_write(&w->req, &c->h.stream, &buf, 1, on_written) != 0) {
+    free(data);
+    free(w);
+    client_close(c);
+  }
+}
+
+void client_send(client *c, msgpack_sbuffer *sb) {
+  size_t len = sb->size;
+  char *data = msgpack_sbuffer_release(sb);
+
+  send_owned(c, data, len);
+}
+
+/* Reports discarded events once the backlog has drained enough to take the
+ * report, so the client learns how many it missed. */
+void client_report_lost(client *c) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t lost = c->lost;
+
+  c->lost = 0;
+  events_begin(&sb, &pk, "lost", 1);
+  sono_pack_key_uint(&pk, "count", lost);
+  sono_msg_end(&sb);
+  client_send(c, &sb);
+}
+
+void client_send_event(client *c, const msgpack_sbuffer *sb) {
+  char *copy;
+
+  if (c->closing)
+    return;
+  if (uv_stream_get_write_queue_size(&c->h.stream) > CLIENT_EVENT_BACKLOG) {
+    c->lost++;
+    return;
+  }
+  if (c->lost > 0)
+    client_report_lost(c);
+  copy = malloc(sb->size);
+  if (copy == NULL) {
+    c->lost++;
+    return;
+  }
+  memcpy(copy, sb->data, sb->size);
+  send_owned(c, copy, sb->size);
+}

@@ -1,0 +1,20 @@
+/* engine_ctl.h - the control thread's side of the engine: setting it up,
+ * sending it commands, and handling what it sends back. */
+#ifndef SONOD_ENGINE_CTL_H
+#define SONOD_ENGINE_CTL_H
+
+#include "daemon/request.h"
+#include "daemon/sonod.h"
+
+/* Sends cmd on behalf of request r; the reply follows when the audio thread
+ * acknowledges it.  On failure replies queue_full itself and returns -1. */
+int engine_ctl_send(request *r, rt_cmd *cmd);
+
+/* Handles every message waiting in from_rt: replies, events, garbage. */
+void engine_ctl_drain(sonod *d);
+
+/* After the audio thread has stopped for good: answers every command it
+ * never read with shutting_down, and forgets the queued ones. */
+void engine_ctl_abandon(sonod *d);
+
+#endif

@@ -1,0 +1,32 @@
+/* engine_setup.c - allocating and freeing the engine.  Control thread:
+ * everything the audio thread will touch is allocated here, up front. */
+#include <string.h>
+
+#include "daemon/rt/engine.h"
+
+int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
+  memset(e, 0, sizeof *e);
+  e->sample_rate = sample_rate;
+  e->channels = channels;
+  e->to_rt = ring_create(ENGINE_RING_CAPACITY, sizeof(rt_cmd));
+  e->from_rt = ring_create((ENGINE_RING_CAPACITY + ENGINE_HEAP_CAPACITY) * RT_MSG_SLOTS_PER_CMD,
+                           sizeof(rt_msg));
+  if (e->to_rt == NULL || e->from_rt == NULL || heap_init(&e->heap, ENGINE_HEAP_CAPACITY) != 0) {
+    engine_destroy(e);
+    return -1;
+  }
+  atomic_init(&e->pub_frame, 0);
+  atomic_init(&e->pub_block, 0);
+  atomic_init(&e->pub_load_ppm, 0);
+  atomic_init(&e->pub_load_max_ppm, 0);
+  atomic_init(&e->pub_heap_used, 0);
+  atomic_init(&e->pub_cycles, 0);
+  return 0;
+}
+
+void engine_destroy(engine *e) {
+  ring_destroy(e->to_rt);
+  ring_destroy(e->from_rt);
+  heap_free(&e->heap);
+  e->to_rt = e->from_rt = NULL;
+}

@@ -1,0 +1,172 @@
+/* engine.c - AUDIO THREAD.  One engine cycle:
+ *
+ *   1. take every command the control thread sent, and queue it in the
+ *      timed heap (or refuse it: late, or heap full);
+ *   2. render the block in segments, applying each queued command at its
+ *      exact frame between segments;
+ *   3. advance the clock, publish figures, wake the control thread if there
+ *      is anything for it.
+ *
+ * Nothing here allocates, frees, locks, waits, logs or does I/O; the one
+ * system call is the wake-up (see ARCHITECTURE.md). */
+#include "daemon/rt/engine.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "daemon/rt/rtcheck.h"
+
+typedef struct cycle {
+  engine *e;
+  uint64_t start;     /* first frame of this block */
+  bool said;          /* pushed anything to from_rt */
+} cycle;
+
+/* The control side reserved room for every message a command can cause
+ * (RT_MSG_SLOTS_PER_CMD), so this push cannot fail. */
+static void say(cycle *cy, const rt_msg *m) {
+  (void)ring_push(cy->e->from_rt, m);
+  cy->said = true;
+}
+
+static void reply(cycle *cy, const rt_cmd *c, rt_msg_type type, rt_err code,
+                  uint64_t frame, uint64_t value, uint32_t release) {
+  rt_msg m;
+
+  memset(&m, 0, sizeof m);
+  m.type = (uint16_t)type;
+  m.code = (uint16_t)code;
+  m.client = c->client;
+  m.req_id = c->req_id;
+  m.frame = frame;
+  m.value = value;
+  m.release = release;
+  m.cmd_type = c->type;
+  say(cy, &m);
+}
+
+/* Which commands may cause a notification after their acknowledgement. */
+static bool notifies(const rt_cmd *c) {
+  return c->type == RT_CMD_TONE;
+}
+
+/* Step 1: a command arrives from the ring.  Commands with a time are
+ * acknowledged now, as queued; commands for "now" when they are applied, so
+ * that a sync behind them is answered only after they took effect. */
+static void receive(cycle *cy, rt_cmd *c) {
+  engine *e = cy->e;
+  uint32_t release_on_ack = notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD;
+
+  switch (c->at_kind) {
+  case RT_AT_ABS:
+    if (c->at < cy->start) {
+      reply(cy, c, RT_MSG_ERROR, RT_ERR_LATE, cy->start, cy->start - c->at,
+            RT_MSG_SLOTS_PER_CMD);
+      return;
+    }
+    break;
+  case RT_AT_REL:
+    c->at += cy->start;
+    break;
+  default:
+    c->at = cy->start;
+    break;
+  }
+  c->seq = e->seq++;
+  if (heap_push(&e->heap, c) != 0) {
+    reply(cy, c, RT_MSG_ERROR, RT_ERR_HEAP_FULL, cy->start, e->heap.cap,
+          RT_MSG_SLOTS_PER_CMD);
+    return;
+  }
+  if (c->at_kind != RT_AT_NOW)
+    reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, c->at, 0, release_on_ack);
+}
+
+/* Step 2: a command's frame has come. */
+static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
+  engine *e = cy->e;
+  rt_msg m;
+
+  if (c->at_kind == RT_AT_NOW)
+    reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
+          notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
+
+  switch (c->type) {
+  case RT_CMD_TONE:
+    if (c->u.tone.on)
+      tone_start(&e->tone, c->u.tone.freq, c->u.tone.amp, c->u.tone.channel, e->sample_rate);
+    else
+      tone_stop(&e->tone);
+    memset(&m, 0, sizeof m);
+    m.type = RT_MSG_TONE;
+    m.client = c->client;
+    m.req_id = c->req_id;
+    m.frame = frame;
+    m.value = c->u.tone.on;
+    m.fvalue = c->u.tone.freq;
+    m.release = 1;
+    m.cmd_type = c->type;
+    say(cy, &m);
+    break;
+  case RT_CMD_SYNC:
+  default:
+    break;
+  }
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
+  uint64_t spent = now_ns() - t0;
+  uint64_t period = (uint64_t)nframes * 1000000000u / (e->sample_rate ? e->sample_rate : 1);
+  uint32_t ppm = period ? (uint32_t)(spent * 1000000u / period) : 0;
+
+  atomic_store_explicit(&e->pub_frame, start, memory_order_relaxed);
+  atomic_store_explicit(&e->pub_block, nframes, memory_order_relaxed);
+  atomic_store_explicit(&e->pub_load_ppm, ppm, memory_order_relaxed);
+  if (ppm > atomic_load_explicit(&e->pub_load_max_ppm, memory_order_relaxed))
+    atomic_store_explicit(&e->pub_load_max_ppm, ppm, memory_order_relaxed);
+  atomic_store_explicit(&e->pub_heap_used, (uint32_t)e->heap.len, memory_order_relaxed);
+  atomic_fetch_add_explicit(&e->pub_cycles, 1, memory_order_release);
+}
+
+void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes) {
+  cycle cy = { e, e->frame, false };
+  uint64_t t0;
+  unsigned ch, pos = 0;
+  rt_cmd c;
+
+  RT_CYCLE_BEGIN();
+  t0 = now_ns();
+
+  while (ring_pop(e->to_rt, &c) == 0)
+    receive(&cy, &c);
+
+  for (ch = 0; ch < nchannels; ch++)
+    memset(out[ch], 0, nframes * sizeof(float));
+
+  while (pos < nframes) {
+    const rt_cmd *next = heap_peek(&e->heap);
+    unsigned seg_end = nframes;
+
+    if (next != NULL && next->at <= cy.start + pos) {
+      heap_pop(&e->heap, &c);
+      apply(&cy, &c, cy.start + pos);
+      continue;
+    }
+    if (next != NULL && next->at < cy.start + nframes)
+      seg_end = (unsigned)(next->at - cy.start);
+    tone_render(&e->tone, out, nchannels, pos, seg_end);
+    pos = seg_end;
+  }
+
+  e->frame += nframes;
+  publish(e, cy.start, nframes, t0);
+  if (cy.said && e->wake)
+    e->wake(e->wake_ctx);
+  RT_CYCLE_END();
+}

@@ -1,0 +1,56 @@
+/* engine.h - the engine: what the audio thread runs every block, and the
+ * state it shares with the control thread.
+ *
+ * Ownership: fields under "audio thread" are touched only by whichever
+ * thread currently drives the engine (JACK's process thread, the null clock
+ * thread or the offline renderer; never two at once).  Fields under
+ * "published" are atomics the audio thread writes and anyone may read.
+ * Everything else is set up by the control thread before audio starts. */
+#ifndef SONOD_RT_ENGINE_H
+#define SONOD_RT_ENGINE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/rt/cmd.h"
+#include "daemon/rt/heap.h"
+#include "daemon/rt/ring.h"
+#include "daemon/rt/tone.h"
+
+#define ENGINE_RING_CAPACITY 4096
+#define ENGINE_HEAP_CAPACITY 4096
+
+typedef struct engine {
+  /* Setup (control thread, before audio runs). */
+  unsigned sample_rate;
+  unsigned channels;
+  rt_ring *to_rt;
+  rt_ring *from_rt;
+  void (*wake)(void *ctx);   /* tells the control thread there are messages */
+  void *wake_ctx;
+
+  /* Audio thread. */
+  rt_heap heap;
+  uint64_t frame;            /* engine clock: first frame of the next block */
+  uint64_t seq;
+  tone_state tone;
+
+  /* Published by the audio thread. */
+  _Atomic uint64_t pub_frame;         /* first frame of the last block */
+  _Atomic uint32_t pub_block;         /* frames in the last block */
+  _Atomic uint32_t pub_load_ppm;      /* DSP load of the last cycle, parts per million */
+  _Atomic uint32_t pub_load_max_ppm;  /* highest since the control side reset it */
+  _Atomic uint32_t pub_heap_used;
+  _Atomic uint64_t pub_cycles;
+} engine;
+
+/* Control thread. */
+int engine_init(engine *e, unsigned sample_rate, unsigned channels);
+void engine_destroy(engine *e);
+
+/* Audio thread: one cycle.  out holds nchannels buffers of nframes floats;
+ * the engine overwrites them.  Never allocates, locks, waits or logs. */
+void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes);
+
+#endif

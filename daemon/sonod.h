@@ -1,0 +1,49 @@
+/* sonod.h - the daemon as a whole: what the control thread holds. */
+#ifndef SONOD_SONOD_H
+#define SONOD_SONOD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/options.h"
+#include "daemon/rt/engine.h"
+
+typedef struct client client;
+typedef struct backend backend;
+
+typedef struct sonod {
+  uv_loop_t *loop;
+  options opt;
+  engine eng;
+  backend *be;
+
+  uv_pipe_t unix_server;
+  bool unix_open;
+  uv_tcp_t tcp_server;
+  bool tcp_open;
+
+  client *clients;          /* doubly linked, newest first */
+  unsigned nclients;
+  uint32_t next_client_id;
+
+  uv_async_t wake;          /* the audio thread has messages; backend news */
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  uv_timer_t tick;          /* housekeeping: xrun events */
+
+  uint64_t started_ns;
+  uint32_t reserved;        /* from_rt slots reserved by commands in flight */
+  uint64_t xruns_reported;
+  uint64_t last_xrun_event_ns;
+  bool stopping;
+  int exit_code;
+} sonod;
+
+/* Begins an orderly exit: tells subscribers, stops audio, answers whatever
+ * the audio thread will now never see, closes every connection. */
+void sonod_shutdown(sonod *d, const char *reason);
+
+uint64_t sonod_now_ns(void);
+
+#endif

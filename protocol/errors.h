@@ -1,0 +1,24 @@
+/* errors.h - the stable error codes of the protocol (PROTOCOL.md, section 6). */
+#ifndef SONO_PROTOCOL_ERRORS_H
+#define SONO_PROTOCOL_ERRORS_H
+
+#define SONO_E_FRAME_TOO_LARGE     "frame_too_large"
+#define SONO_E_BAD_MSGPACK         "bad_msgpack"
+#define SONO_E_BAD_REQUEST         "bad_request"
+#define SONO_E_UNKNOWN_OP          "unknown_op"
+#define SONO_E_MISSING_FIELD       "missing_field"
+#define SONO_E_BAD_TYPE            "bad_type"
+#define SONO_E_BAD_VALUE           "bad_value"
+#define SONO_E_UNKNOWN_EVENT       "unknown_event"
+#define SONO_E_UNSUPPORTED_VERSION "unsupported_version"
+#define SONO_E_QUEUE_FULL          "queue_full"
+#define SONO_E_HEAP_FULL           "heap_full"
+#define SONO_E_LATE                "late"
+#define SONO_E_NOT_SUPPORTED       "not_supported"
+#define SONO_E_BUSY                "busy"
+#define SONO_E_SHUTTING_DOWN       "shutting_down"
+#define SONO_E_INTERNAL            "internal"
+
+#define SONO_PROTOCOL_VERSION 1
+
+#endif

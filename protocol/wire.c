@@ -1,0 +1,192 @@
+/* wire.c - msgpack helpers shared by the daemon and libsono. */
+#include "protocol/wire.h"
+#include "protocol/frame.h"
+
+#include <string.h>
+
+bool sono_str_eq(const msgpack_object *obj, const char *s) {
+  size_t n = strlen(s);
+  return obj->type == MSGPACK_OBJECT_STR && obj->via.str.size == n &&
+         memcmp(obj->via.str.ptr, s, n) == 0;
+}
+
+const msgpack_object *sono_map_get(const msgpack_object *map, const char *key) {
+  uint32_t i;
+
+  if (map == NULL || map->type != MSGPACK_OBJECT_MAP)
+    return NULL;
+  for (i = 0; i < map->via.map.size; i++) {
+    const msgpack_object_kv *kv = &map->via.map.ptr[i];
+    if (sono_str_eq(&kv->key, key))
+      return &kv->val;
+  }
+  return NULL;
+}
+
+sono_arg sono_get_uint(const msgpack_object *map, const char *key, uint64_t *out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+    return SONO_ARG_BAD_TYPE;
+  *out = v->via.u64;
+  return SONO_ARG_OK;
+}
+
+sono_arg sono_get_int(const msgpack_object *map, const char *key, int64_t *out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+    *out = v->via.i64;
+    return SONO_ARG_OK;
+  }
+  if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= INT64_MAX) {
+    *out = (int64_t)v->via.u64;
+    return SONO_ARG_OK;
+  }
+  return SONO_ARG_BAD_TYPE;
+}
+
+sono_arg sono_get_double(const msgpack_object *map, const char *key, double *out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  switch (v->type) {
+  case MSGPACK_OBJECT_FLOAT32:
+  case MSGPACK_OBJECT_FLOAT64:
+    *out = v->via.f64;
+    return SONO_ARG_OK;
+  case MSGPACK_OBJECT_POSITIVE_INTEGER:
+    *out = (double)v->via.u64;
+    return SONO_ARG_OK;
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    *out = (double)v->via.i64;
+    return SONO_ARG_OK;
+  default:
+    return SONO_ARG_BAD_TYPE;
+  }
+}
+
+sono_arg sono_get_bool(const msgpack_object *map, const char *key, bool *out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type != MSGPACK_OBJECT_BOOLEAN)
+    return SONO_ARG_BAD_TYPE;
+  *out = v->via.boolean;
+  return SONO_ARG_OK;
+}
+
+sono_arg sono_get_str(const msgpack_object *map, const char *key,
+                      const char **out, size_t *len) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type != MSGPACK_OBJECT_STR)
+    return SONO_ARG_BAD_TYPE;
+  *out = v->via.str.ptr;
+  *len = v->via.str.size;
+  return SONO_ARG_OK;
+}
+
+sono_arg sono_get_array(const msgpack_object *map, const char *key,
+                        const msgpack_object_array **out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type != MSGPACK_OBJECT_ARRAY)
+    return SONO_ARG_BAD_TYPE;
+  *out = &v->via.array;
+  return SONO_ARG_OK;
+}
+
+sono_arg sono_get_map(const msgpack_object *map, const char *key,
+                      const msgpack_object **out) {
+  const msgpack_object *v = sono_map_get(map, key);
+
+  if (v == NULL)
+    return SONO_ARG_MISSING;
+  if (v->type != MSGPACK_OBJECT_MAP)
+    return SONO_ARG_BAD_TYPE;
+  *out = v;
+  return SONO_ARG_OK;
+}
+
+void sono_msg_begin(msgpack_sbuffer *sb, msgpack_packer *pk) {
+  static const char zero[SONO_FRAME_HEADER];
+
+  msgpack_sbuffer_init(sb);
+  msgpack_sbuffer_write(sb, zero, sizeof zero);
+  msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+}
+
+int sono_msg_end(msgpack_sbuffer *sb) {
+  size_t len;
+
+  if (sb->data == NULL || sb->size < SONO_FRAME_HEADER)
+    return -1;
+  len = sb->size - SONO_FRAME_HEADER;
+  if (len > SONO_FRAME_MAX)
+    return -1;
+  sono_frame_put_header((unsigned char *)sb->data, (uint32_t)len);
+  return 0;
+}
+
+void sono_pack_cstr(msgpack_packer *pk, const char *s) {
+  size_t n = strlen(s);
+  msgpack_pack_str(pk, n);
+  msgpack_pack_str_body(pk, s, n);
+}
+
+void sono_pack_key_str(msgpack_packer *pk, const char *key, const char *val) {
+  sono_pack_cstr(pk, key);
+  sono_pack_cstr(pk, val);
+}
+
+void sono_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t val) {
+  sono_pack_cstr(pk, key);
+  msgpack_pack_uint64(pk, val);
+}
+
+void sono_pack_key_int(msgpack_packer *pk, const char *key, int64_t val) {
+  sono_pack_cstr(pk, key);
+  msgpack_pack_int64(pk, val);
+}
+
+void sono_pack_key_double(msgpack_packer *pk, const char *key, double val) {
+  sono_pack_cstr(pk, key);
+  msgpack_pack_double(pk, val);
+}
+
+void sono_pack_key_bool(msgpack_packer *pk, const char *key, bool val) {
+  sono_pack_cstr(pk, key);
+  if (val)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
+void sono_pack_error_reply(msgpack_sbuffer *sb, bool has_id, uint64_t id,
+                           const char *code, const char *message) {
+  msgpack_packer pk;
+
+  sono_msg_begin(sb, &pk);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_cstr(&pk, "id");
+  if (has_id)
+    msgpack_pack_uint64(&pk, id);
+  else
+    msgpack_pack_nil(&pk);
+  sono_pack_cstr(&pk, "error");
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_str(&pk, "code", code);
+  sono_pack_key_str(&pk, "message", message);
+  sono_msg_end(sb);
+}
