@@ -1,0 +1,97 @@
+#!/bin/sh
+# test_sonoctl.sh SONOD SONOCTL - runs every sonoctl subcommand against a real
+# sonod on the null backend and checks what it prints and how it exits.
+set -u
+
+SONOD=$1
+SONOCTL=$2
+DIR=$(mktemp -d /tmp/sonoctl-it-XXXXXX)
+SOCK=$DIR/sonod.sock
+FAILS=0
+
+cleanup() {
+  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
+  [ -n "${MPID:-}" ] && kill "$MPID" 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+
+# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
+# exit status and that stdout+stderr matches the extended regex PATTERN.
+check() {
+  name=$1 want=$2 pattern=$3
+  shift 3
+  out=$("$SONOCTL" --socket "$SOCK" --timeout 10 "$@" 2>&1)
+  got=$?
+  if [ "$got" != "$want" ]; then
+    fail "$name: exit status $got, wanted $want; output: $out"
+  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
+    fail "$name: output does not match /$pattern/: $out"
+  else
+    echo "ok: $name"
+  fi
+}
+
+"$SONOD" --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256 \
+  >"$DIR/sonod.log" 2>&1 &
+DPID=$!
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+
+check "--version" 0 '^sonoctl [0-9]' --version
+check "--help lists commands" 0 'monitor' --help
+check "unknown command" 2 "unknown command 'frobnicate'" frobnicate
+check "status" 0 '^sample_rate +48000$' status
+check "status --json" 0 '^\{"backend":"null","state":"running",.*"heap_capacity":4096\}$' --json status
+check "hello" 0 '^capabilities +\[.*"tone".*\]$' hello --name it
+check "ping" 0 '^3 pings: min [0-9.]+ ms, median [0-9.]+ ms, max [0-9.]+ ms$' ping -c 3 -i 0
+check "ping --json" 0 '^\{"count":2,"min_ms":[0-9.]+,"median_ms":[0-9.]+,"max_ms":[0-9.]+\}$' --json ping -c 2 -i 0
+check "ping -c bad" 2 '-c wants a count' ping -c zero
+check "sync" 0 '^synced at frame [0-9]+$' sync
+check "sync --json" 0 '^\{"frame":[0-9]+\}$' --json sync
+
+# monitor in the background, then make it something to print.
+"$SONOCTL" --socket "$SOCK" --json monitor -n 2 tone >"$DIR/monitor.out" 2>&1 &
+MPID=$!
+sleep 0.3
+check "tone on" 0 '^tone on at frame [0-9]+$' tone on --freq 660 --amp 0.05 --delay 0.02
+check "tone off --json" 0 '^\{"frame":[0-9]+\}$' --json tone off
+i=0
+while kill -0 "$MPID" 2>/dev/null && [ $i -lt 300 ]; do sleep 0.01; i=$((i + 1)); done
+if wait "$MPID"; then
+  if grep -q '^{"event":"tone","on":true,.*"freq":660.0' "$DIR/monitor.out" &&
+     grep -q '^{"event":"tone","on":false' "$DIR/monitor.out"; then
+    echo "ok: monitor --json"
+  else
+    fail "monitor --json printed: $(cat "$DIR/monitor.out")"
+  fi
+else
+  fail "monitor exited with an error: $(cat "$DIR/monitor.out")"
+fi
+MPID=
+
+check "tone late" 1 '^sonoctl: late: ' tone on --at 1
+check "tone bad freq" 1 '^sonoctl: bad_value: ' tone on --freq 100000
+check "tone --at and --delay" 2 'not both' tone on --at 5 --delay 1
+check "tone without on/off" 2 "say 'on' or 'off'" tone
+check "render on null" 1 '^sonoctl: not_supported: ' render --frames 100
+check "call ping" 0 '^\{"data":\[1,"x",\{"y":null\}\]\}$' call ping '{"data":[1,"x",{"y":null}]}'
+check "call unknown op" 1 '^sonoctl: unknown_op: ' call no.such.op
+check "call bad JSON" 2 'trailing characters' call ping '{} x'
+check "subscribe unknown kind" 1 '^sonoctl: unknown_event: ' monitor -n 1 nonsense
+
+check "shutdown" 0 '^sonod is shutting down$' shutdown
+i=0
+while kill -0 "$DPID" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+if wait "$DPID"; then echo "ok: sonod exited with 0"; else fail "sonod exit status $?"; fi
+DPID=
+check "no daemon" 1 '^sonoctl: connect_failed: ' status
+
+[ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }
+echo "all sonoctl checks passed"
