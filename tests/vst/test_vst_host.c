@@ -979,6 +979,35 @@ START_TEST(test_scan_ok)
 }
 END_TEST
 
+/* A plugin playing while others crash and hang in scans keeps playing. */
+static void expect_playing(vst_instance *inst, int64_t frame)
+{
+    fill_inputs();
+    const float *in[2] = {in0, in1};
+    float *out[2] = {out0, out1};
+    ck_assert_int_eq(vt_block(inst, frame, in, 2, out, 2, BLOCK), VST_OK);
+    expect_scaled(out0, in0, 1.0f, BLOCK);
+    expect_scaled(out1, in1, 1.0f, BLOCK);
+}
+
+START_TEST(test_scan_failures_leave_others_playing)
+{
+    vst_instance *inst = load_testplug();
+    expect_playing(inst, 0);
+    vst_info info;
+    char err[VST_ERR_LEN];
+    ck_assert_int_eq(vst_scan(vt_env("TESTPLUG_CRASH"), 5000, &info, err), VST_E_CRASHED);
+    expect_playing(inst, BLOCK);
+    ck_assert_int_eq(vst_scan(vt_env("TESTPLUG_HANG"), 300, &info, err), VST_E_TIMEOUT);
+    expect_playing(inst, 2 * BLOCK);
+    ck_assert_int_eq(vst_load(vt_env("TESTPLUG_BADMAGIC"), NULL, &(vst_instance *){NULL}, err),
+                     VST_E_BAD_MAGIC);
+    expect_playing(inst, 3 * BLOCK);
+    ck_assert_int_eq(vt_stats(inst)->process_calls, 4);
+    vst_unload(inst);
+}
+END_TEST
+
 START_TEST(test_scan_crash)
 {
     vst_info info;
@@ -1191,7 +1220,7 @@ static Suite *host_suite(void)
         {"audio", {test_process_float_stereo, test_process_double,
                    test_mapping_mono_in_stereo_plugin, test_mapping_mono_plugin,
                    test_in_place_buffers, test_block_too_large}},
-        {"scan", {test_scan_ok, test_scan_crash, test_scan_hang, test_scan_bad_files,
+        {"scan", {test_scan_ok, test_scan_crash, test_scan_hang, test_scan_failures_leave_others_playing, test_scan_bad_files,
                   test_scan_cache, test_scan_dir, test_info_format}},
     };
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
