@@ -5,6 +5,7 @@
  * Usage: test_libsono_daemon PATH-TO-SONOD */
 #include "sono.h"
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,9 +34,10 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-/* Starts sonod on a fresh socket and waits until it accepts connections. */
-static void daemon_start(daemon_proc *d) {
-  char sock[128];
+/* Starts sonod on a fresh socket (and on TCP port tcp_port, when not 0) and
+ * waits until it accepts connections. */
+static void daemon_start_tcp(daemon_proc *d, int tcp_port) {
+  char sock[128], tcp[32];
   sono_conn *c = NULL;
   int i;
 
@@ -48,9 +52,14 @@ static void daemon_start(daemon_proc *d) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
-    execl(sonod_path, sonod_path, "--backend", "null", "--socket", sock,
-          "--sample-rate", "48000", "--block-size", "256", "--channels", "2",
-          (char *)NULL);
+    snprintf(tcp, sizeof tcp, "127.0.0.1:%d", tcp_port);
+    if (tcp_port != 0)
+      execl(sonod_path, sonod_path, "--backend", "null", "--socket", sock,
+            "--tcp", tcp, (char *)NULL);
+    else
+      execl(sonod_path, sonod_path, "--backend", "null", "--socket", sock,
+            "--sample-rate", "48000", "--block-size", "256", "--channels", "2",
+            (char *)NULL);
     _exit(127);
   }
   for (i = 0; i < 500 && c == NULL; i++) {
@@ -61,6 +70,8 @@ static void daemon_start(daemon_proc *d) {
   ck_assert_msg(c != NULL, "sonod did not come up on %s", sock);
   sono_close(c);
 }
+
+static void daemon_start(daemon_proc *d) { daemon_start_tcp(d, 0); }
 
 /* Returns the daemon's exit status (or 128 + signal). */
 static int daemon_stop(daemon_proc *d, bool signal_it) {
@@ -291,6 +302,48 @@ START_TEST(shutdown_reaches_subscribers) {
 }
 END_TEST
 
+/* A port that was free a moment ago. */
+static int free_port(void) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  getsockname(fd, (struct sockaddr *)&sa, &len);
+  port = ntohs(sa.sin_port);
+  close(fd);
+  return port;
+}
+
+START_TEST(over_tcp) {
+  char uri[64];
+  daemon_proc d;
+  sono_hello_info h;
+  sono_error e;
+  sono_conn *c = NULL;
+  uint64_t frame;
+  int port = free_port(), i;
+
+  daemon_start_tcp(&d, port);
+  snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
+  /* The Unix socket is up; TCP may follow a moment later. */
+  for (i = 0; i < 200 && c == NULL; i++)
+    if ((c = sono_connect(uri, &e)) == NULL)
+      sleep_ms(10);
+  ck_assert_msg(c != NULL, "%s", e.message);
+  sono_set_timeout(c, 5000);
+  ck_assert_int_eq(sono_hello(c, "tcp-test", &h, &e), 0);
+  ck_assert(sono_hello_has(&h, "tcp"));
+  ck_assert_int_eq(sono_sync(c, &frame, &e), 0);
+  ck_assert_int_eq(sono_ping(c, NULL, &e), 0);
+  sono_close(c);
+  ck_assert_int_eq(daemon_stop(&d, true), 0);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   Suite *s = suite_create("libsono-daemon");
   TCase *tc = tcase_create("daemon");
@@ -308,6 +361,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, pipelined_async);
   tcase_add_test(tc, server_errors);
   tcase_add_test(tc, shutdown_reaches_subscribers);
+  tcase_add_test(tc, over_tcp);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);
