@@ -18,7 +18,8 @@
  * Threads: a connection belongs to one thread at a time.  No function here
  * locks; calling into one sono_conn from two threads at once is undefined.
  * Separate connections are independent and may live in separate threads.
- * Callbacks run on the thread that called into the library.
+ * Callbacks run on the thread that called into the library; they may make
+ * further requests on their connection but must not sono_close() it.
  *
  * Conventions: functions returning int return 0 on success and -1 on failure.
  * Every sono_error *err parameter may be NULL; the last error of a connection

@@ -46,8 +46,8 @@ static void usage(FILE *out) {
           "\n"
           "Commands:\n");
   for (i = 0; i < N_COMMANDS; i++)
-    fprintf(out, "  %-9s %s\n  %-9s   %s\n", commands[i].name, commands[i].args, "",
-            commands[i].help);
+    fprintf(out, "  %s%s%s\n      %s\n", commands[i].name, commands[i].args[0] ? " " : "",
+            commands[i].args, commands[i].help);
 }
 
 /* ---------------------------------------------------------------- helpers */
@@ -57,8 +57,8 @@ int ctl_help(const char *name) {
 
   for (i = 0; i < N_COMMANDS; i++) {
     if (strcmp(commands[i].name, name) == 0) {
-      printf("usage: sonoctl [OPTIONS] %s %s\n%s\n", name, commands[i].args,
-             commands[i].help);
+      printf("usage: sonoctl [OPTIONS] %s%s%s\n%s\n", name,
+             commands[i].args[0] ? " " : "", commands[i].args, commands[i].help);
       break;
     }
   }
