@@ -141,6 +141,8 @@ static void fail_pending(sono_conn *c) {
 
 /* ---------------------------------------------------------- writing */
 
+static int read_available(sono_conn *c);
+
 static int out_reserve(sono_conn *c, size_t more) {
   size_t need, cap;
   char *p;
@@ -183,6 +185,9 @@ int sono_flush(sono_conn *c) {
       sono_err_set(&e, errno == EPIPE ? SONO_ERR_CLOSED : SONO_ERR_IO, errno,
                    errno == EPIPE ? "connection_closed" : "io_error",
                    "write: %s", strerror(errno));
+      /* The server may have answered (or said why) before it went away:
+       * collect what it sent, so those replies are not lost. */
+      read_available(c);
       return conn_break(c, &e);
     }
     c->out_off += (size_t)n;
