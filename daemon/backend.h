@@ -23,6 +23,9 @@ typedef struct backend_ops {
    * the configured length), then answer request req_id of client. */
   int (*render)(backend *b, uint32_t client, uint64_t req_id, uint64_t frames,
                 char *err, size_t errlen);
+  /* Optional: a command was just sent to the audio thread.  The offline
+   * driver, which runs no cycles while idle, uses it to take the command. */
+  void (*kick)(backend *b);
 } backend_ops;
 
 /* render's failures. */

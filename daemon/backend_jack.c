@@ -218,7 +218,7 @@ static void jb_destroy(backend *b) {
 }
 
 static const backend_ops jack_ops = {
-  "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL,
+  "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL, NULL,
 };
 
 backend *backend_jack_create(sonod *d, char *err, size_t errlen) {

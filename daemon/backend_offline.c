@@ -30,6 +30,7 @@ typedef struct offline_backend {
   pthread_mutex_t lock;       /* guards target, quit */
   pthread_cond_t cond;
   uint64_t target;            /* render up to this frame */
+  bool kicked;                /* commands wait in to_rt */
   bool quit;
   _Atomic bool abort;         /* stop in the middle of a render */
   _Atomic uint64_t reached;   /* frames rendered so far */
@@ -53,13 +54,23 @@ static void *render_thread(void *arg) {
   for (;;) {
     uint64_t target;
 
+    bool kicked;
+
     pthread_mutex_lock(&ob->lock);
-    while (!ob->quit && ob->target <= done)
+    while (!ob->quit && ob->target <= done && !ob->kicked)
       pthread_cond_wait(&ob->cond, &ob->lock);
     target = ob->target;
+    kicked = ob->kicked;
+    ob->kicked = false;
     pthread_mutex_unlock(&ob->lock);
-    if (target <= done || atomic_load(&ob->abort))
+    if (ob->quit || atomic_load(&ob->abort))
       break;
+    if (target <= done) {
+      /* Idle: take and answer commands without advancing the clock. */
+      if (kicked)
+        engine_process(e, ob->bufs, ob->channels, 0);
+      continue;
+    }
 
     while (done < target && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
       unsigned n = ob->base.block_size, ch, i;
@@ -143,6 +154,15 @@ static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint6
   return 0;
 }
 
+static void offline_kick(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  pthread_mutex_lock(&ob->lock);
+  ob->kicked = true;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+}
+
 static void offline_poll(backend *b) {
   offline_backend *ob = (offline_backend *)b;
   uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire);
@@ -179,6 +199,7 @@ static void offline_destroy(backend *b) {
 
 static const backend_ops offline_ops = {
   "offline", offline_start, offline_stop, offline_poll, offline_destroy, offline_render,
+  offline_kick,
 };
 
 static int format_for(const char *path) {

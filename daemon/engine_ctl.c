@@ -7,6 +7,7 @@
  * nothing it says is lost. */
 #include "daemon/engine_ctl.h"
 
+#include "daemon/backend.h"
 #include "daemon/client.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
@@ -28,6 +29,8 @@ int engine_ctl_send(request *r, rt_cmd *cmd) {
     return -1;
   }
   d->reserved += RT_MSG_SLOTS_PER_CMD;
+  if (d->be->ops->kick != NULL)
+    d->be->ops->kick(d->be);
   return 0;
 }
 

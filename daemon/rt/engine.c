@@ -149,7 +149,10 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   for (ch = 0; ch < nchannels; ch++)
     memset(out[ch], 0, nframes * sizeof(float));
 
-  while (pos < nframes) {
+  /* Commands due at the block's end are applied now rather than at the
+   * start of the next block: the same frame either way.  A cycle of zero
+   * frames thus applies what is due without advancing the clock. */
+  for (;;) {
     const rt_cmd *next = heap_peek(&e->heap);
     unsigned seg_end = nframes;
 
@@ -158,6 +161,8 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
       apply(&cy, &c, cy.start + pos);
       continue;
     }
+    if (pos >= nframes)
+      break;
     if (next != NULL && next->at < cy.start + nframes)
       seg_end = (unsigned)(next->at - cy.start);
     tone_render(&e->tone, out, nchannels, pos, seg_end);

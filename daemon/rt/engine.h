@@ -50,7 +50,9 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels);
 void engine_destroy(engine *e);
 
 /* Audio thread: one cycle.  out holds nchannels buffers of nframes floats;
- * the engine overwrites them.  Never allocates, locks, waits or logs. */
+ * the engine overwrites them.  Never allocates, locks, waits or logs.
+ * nframes may be 0: the offline driver uses that to take and answer
+ * commands while it is not rendering. */
 void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes);
 
 #endif

@@ -1,0 +1,190 @@
+/* cs_compile.c - compiling code into the running Csound (control thread).
+ *
+ * Path: csoundCompileOrcAsync.  In 6.18 it parses and compiles in the
+ * calling thread (so syntax and type errors are printed here, where our
+ * capture buffer collects them) and only queues the merge of the new
+ * instruments into the running engine, which Csound's perf thread (our audio
+ * thread) does at the start of its next k-cycle, together with the init0 pass
+ * of any global code.  No API lock is taken here.
+ *
+ * Parsing while perf runs: the parser uses the CSOUND struct's parser fields
+ * (parserNamedInstrFlag, expanded_orc, orcLineOffset), Csound's allocator
+ * (guarded by its memlock spinlock) and reads the engine state (opcode table,
+ * global variables, instrument numbers) that only a merge modifies.  The perf
+ * pass never touches the parser fields.  So a parse is safe as long as no
+ * merge runs concurrently: we allow one compile at a time and wait for the
+ * previous one's merge (a compile mark handed to the audio thread through our
+ * ring) before parsing again.
+ *
+ * Two things Csound would do badly are refused before it sees the code:
+ * - header statements (sr, kr, ksmps, nchnls, nchnls_i, 0dbfs): equal ones are
+ *   blanked, different ones are an error (CS_EHEADER);
+ * - #include: a missing file makes Csound's preprocessor call csoundDie,
+ *   which longjmps to a jump buffer owned by the audio thread. */
+#include "cs_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static int wait_merged(cs_engine *eng, cs_error *err)
+{
+    unsigned waited = 0;
+    while (cs_compile_pending(eng)) {
+        if (waited >= eng->cfg.compile_wait_ms)
+            return cs_seterr(err, CS_EBUSY,
+                             "previous compile not merged yet (is the audio thread running?)");
+        struct timespec ts = { 0, 1000000 };
+        nanosleep(&ts, NULL);
+        waited++;
+    }
+    return 0;
+}
+
+int cs_compile_pending(const cs_engine *eng)
+{
+    return atomic_load_explicit(&eng->merged_mark, memory_order_acquire) < eng->compile_mark;
+}
+
+/* Finds "line N" in Csound's error text. */
+static int error_line(const char *text)
+{
+    const char *p = text;
+    while ((p = strstr(p, "line ")) != NULL) {
+        p += 5;
+        if (isdigit((unsigned char)*p))
+            return atoi(p);
+    }
+    return 0;
+}
+
+static const char *header_names[] = { "sr", "kr", "ksmps", "nchnls", "nchnls_i", "0dbfs" };
+
+/* Checks one line.  Returns 1 if it is a header statement agreeing with the
+ * engine (caller blanks it), 0 if not a header, or an error code. */
+static int check_header_line(cs_engine *eng, const char *line, size_t len, int lineno,
+                             cs_error *err)
+{
+    char buf[256];
+    if (len >= sizeof buf)
+        return 0;
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    char *c = strchr(buf, ';');
+    if (c) *c = '\0';
+    if ((c = strstr(buf, "//"))) *c = '\0';
+    char *p = buf;
+    while (isspace((unsigned char)*p)) p++;
+    size_t nl = 0;
+    while (isalnum((unsigned char)p[nl]) || p[nl] == '_') nl++;
+    int which = -1;
+    for (int i = 0; i < 6; i++)
+        if (strlen(header_names[i]) == nl && !strncmp(p, header_names[i], nl))
+            which = i;
+    if (which < 0)
+        return 0;
+    char *q = p + nl;
+    while (isspace((unsigned char)*q)) q++;
+    if (*q != '=')
+        return 0;
+    q++;
+    char *end;
+    double v = strtod(q, &end);
+    while (isspace((unsigned char)*end)) end++;
+    if (end == q || *end) {
+        cs_seterr(err, CS_EHEADER, "line %d: header statement %s must be a plain number "
+                  "(the engine runs sr=%g ksmps=%u nchnls=%u nchnls_i=%u 0dbfs=1)",
+                  lineno, header_names[which], eng->sr, eng->ksmps, eng->nchnls, eng->nchnls_i);
+        if (err) err->line = lineno;
+        return CS_EHEADER;
+    }
+    double want = 0;
+    switch (which) {
+    case 0: want = eng->sr; break;
+    case 1: want = eng->sr / eng->ksmps; break;
+    case 2: want = eng->ksmps; break;
+    case 3: want = eng->nchnls; break;
+    case 4: want = eng->nchnls_i; break;
+    case 5: want = 1.0; break;
+    }
+    if (fabs(v - want) > 1e-9 * fabs(want)) {
+        cs_seterr(err, CS_EHEADER, "line %d: %s = %g disagrees with the running engine (%s = %g); "
+                  "the live engine cannot change it", lineno, header_names[which], v,
+                  header_names[which], want);
+        if (err) err->line = lineno;
+        return CS_EHEADER;
+    }
+    return 1;
+}
+
+/* Returns a malloc'd copy of code with agreeing header lines blanked. */
+static int scan_code(cs_engine *eng, const char *code, char **out, cs_error *err)
+{
+    char *copy = strdup(code);
+    if (!copy)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    int lineno = 1;
+    for (char *line = copy; *line; lineno++) {
+        char *nl = strchr(line, '\n');
+        size_t len = nl ? (size_t)(nl - line) : strlen(line);
+        const char *t = line;
+        while (t < line + len && isspace((unsigned char)*t)) t++;
+        if (!strncmp(t, "#include", 8)) {
+            free(copy);
+            cs_seterr(err, CS_EINVAL, "line %d: #include is not allowed in live code", lineno);
+            if (err) err->line = lineno;
+            return CS_EINVAL;
+        }
+        int rc = check_header_line(eng, line, len, lineno, err);
+        if (rc < 0) {
+            free(copy);
+            return rc;
+        }
+        if (rc == 1)
+            memset(line, ' ', len);
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    *out = copy;
+    return 0;
+}
+
+/* Compiles without waiting for the merge; line_shift is subtracted from the
+ * line numbers Csound reports (generated prologue lines). */
+int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
+                        cs_error *err)
+{
+    int rc = wait_merged(eng, err);
+    if (rc)
+        return rc;
+    if (cs_ring_space(&eng->cmd_ring) < 1)
+        return cs_seterr(err, CS_EAGAIN, "command ring full");
+    char *clean = NULL;
+    if ((rc = scan_code(eng, code, &clean, err)))
+        return rc;
+    cs_capture_begin(eng);
+    int crc = csoundCompileOrcAsync(eng->cs, clean);
+    cs_capture_end(eng);
+    free(clean);
+    if (crc != 0) {
+        int line = error_line(eng->cap.buf);
+        if (line > line_shift)
+            line -= line_shift;
+        cs_seterr(err, CS_ECOMPILE, "%s", eng->cap.len ? eng->cap.buf : "csound compile failed");
+        if (err) err->line = line;
+        return CS_ECOMPILE;
+    }
+    cs_cmd c = { .type = CMD_COMPILE_MARK, .id = ++eng->compile_mark };
+    cs_push_cmd(eng, &c, NULL);   /* space checked above */
+    if (mark)
+        *mark = c.id;
+    return 0;
+}
+
+int cs_compile(cs_engine *eng, const char *code, cs_error *err)
+{
+    return cs_compile_internal(eng, code, 0, NULL, err);
+}

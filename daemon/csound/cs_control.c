@@ -1,0 +1,80 @@
+/* cs_control.c - control-thread plumbing: errors, sending commands, and
+ * draining the audio thread's replies (which is where synth slots, buses,
+ * tables and handed-over memory are reclaimed). */
+#include "cs_internal.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+int cs_seterr(cs_error *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->line = 0;
+    }
+    return code;
+}
+
+int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err)
+{
+    if (c->ptr && eng->ptrs_in_flight >= eng->ptr_budget)
+        return cs_seterr(err, CS_EAGAIN, "too much data in flight to the audio thread");
+    if (!cs_ring_push(&eng->cmd_ring, c))
+        return cs_seterr(err, CS_EAGAIN, "command ring full (audio thread not running?)");
+    if (c->ptr)
+        eng->ptrs_in_flight++;
+    return 0;
+}
+
+static void release_slot(cs_engine *eng, uint64_t id)
+{
+    unsigned slot = (unsigned)(id & ((1u << CS_SYNTH_SLOT_BITS) - 1));
+    if (slot >= eng->nslots || !eng->slot_ctl[slot] ||
+        atomic_load_explicit(&eng->slots[slot].owner, memory_order_relaxed) != id)
+        return;
+    eng->slot_ctl[slot] = 0;
+    eng->free_slots[eng->nfree_slots++] = slot;
+    eng->live_synths--;
+}
+
+int cs_notice_pop(cs_engine *eng, cs_notice *out)
+{
+    cs_note n;
+    while (cs_ring_pop(&eng->note_ring, &n)) {
+        switch (n.kind) {
+        case NOTE_FREE_PTR:
+            free(n.ptr);
+            if (eng->ptrs_in_flight)
+                eng->ptrs_in_flight--;
+            continue;
+        case CS_NOTICE_ENDED:
+        case CS_NOTICE_FAILED:
+            release_slot(eng, n.id);
+            break;
+        case CS_NOTICE_BUS_FREED:
+            if (n.id < eng->nbuses)
+                eng->bus_ctl[n.id] = 0;
+            break;
+        case CS_NOTICE_TABLE_READY:
+            if (n.id < CS_MAX_TABLES && eng->tab_ctl[n.id] == 1) {
+                eng->tab_ctl[n.id] = n.code ? 0 : 2;
+                eng->tab_cptr[n.id] = n.ptr;
+                eng->tab_clen[n.id] = n.len;
+            }
+            n.id += CS_TABLE_BASE;
+            break;
+        default:
+            break;
+        }
+        out->kind = (cs_notice_kind)n.kind;
+        out->id = n.id;
+        out->frame = n.frame;
+        out->code = n.code;
+        return 1;
+    }
+    return 0;
+}

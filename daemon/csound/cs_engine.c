@@ -1,0 +1,214 @@
+/* cs_engine.c - creating and destroying the live Csound (control thread).
+ *
+ * Csound runs with host-implemented audio: it never opens a device or a file
+ * for audio; cs_rt_process feeds spin and reads spout every k-cycle.  It is
+ * started before any score is given, which puts it in "real-time" mode:
+ * performance runs until destroyed and score lines are realtime events.
+ * We do not pass --realtime: that mode removes the API lock from the
+ * synchronous calls we make on the audio thread (harmless, the lock is then
+ * uncontended) but also moves init passes to another thread, which would
+ * break the sample-exact start done in our sonod_synth opcode. */
+#include "cs_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void silent_default(CSOUND *cs, int attr, const char *fmt, va_list ap)
+{
+    (void)cs; (void)attr; (void)fmt; (void)ap;
+}
+
+void cs_config_defaults(cs_config *cfg)
+{
+    if (!cfg->sr) cfg->sr = 48000;
+    if (!cfg->ksmps) cfg->ksmps = 32;
+    if (!cfg->nchnls) cfg->nchnls = 2;
+    if (!cfg->max_synths) cfg->max_synths = 4096;
+    if (!cfg->cmd_capacity) cfg->cmd_capacity = 8192;
+    if (!cfg->audio_buses) cfg->audio_buses = 256;
+    if (!cfg->control_buses) cfg->control_buses = 1024;
+    if (!cfg->compile_wait_ms) cfg->compile_wait_ms = 1000;
+}
+
+static int alloc_all(cs_engine *eng)
+{
+    const cs_config *c = &eng->cfg;
+    size_t notes = 2u * c->max_synths + c->audio_buses + c->control_buses
+                   + CS_MAX_TABLES + c->cmd_capacity + 64;
+    eng->nslots = c->max_synths;
+    eng->nbuses = c->audio_buses + c->control_buses;
+    eng->ptr_budget = c->cmd_capacity;
+    eng->heap_cap = c->cmd_capacity * 2;
+    if (cs_ring_init(&eng->cmd_ring, c->cmd_capacity, sizeof(cs_cmd)) ||
+        cs_ring_init(&eng->note_ring, notes, sizeof(cs_note)) ||
+        cs_ring_init(&eng->msg_ring, CS_MSG_LINES, sizeof(cs_msg_rec)))
+        return -1;
+    eng->heap = calloc(eng->heap_cap, sizeof(cs_cmd));
+    eng->defer = calloc(eng->heap_cap, sizeof(cs_cmd));
+    eng->fired = calloc(eng->nslots, sizeof(uint32_t));
+    eng->slots = calloc(eng->nslots, sizeof(cs_slot));
+    eng->slot_ctl = calloc(eng->nslots, sizeof(int));
+    eng->slot_tmpl = calloc(eng->nslots, sizeof(int));
+    eng->free_slots = calloc(eng->nslots, sizeof(unsigned));
+    eng->abus = calloc((size_t)c->audio_buses * c->ksmps + 1, sizeof(double));
+    eng->kbus = calloc(eng->nbuses, sizeof(*eng->kbus));
+    eng->bus_rt = calloc(eng->nbuses, sizeof(cs_bus_rt));
+    eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
+    if (!eng->heap || !eng->defer || !eng->fired || !eng->slots ||
+        !eng->slot_ctl || !eng->slot_tmpl || !eng->free_slots || !eng->abus ||
+        !eng->kbus || !eng->bus_rt || !eng->bus_ctl)
+        return -1;
+    /* Hand out low slot numbers first: pop from the end of the stack. */
+    for (unsigned i = 0; i < eng->nslots; i++)
+        eng->free_slots[i] = eng->nslots - 1 - i;
+    eng->nfree_slots = eng->nslots;
+    return 0;
+}
+
+static int set_opt(cs_engine *eng, const char *opt, cs_error *err)
+{
+    if (csoundSetOption(eng->cs, opt) != 0)
+        return cs_seterr(err, CS_ECSOUND, "csound rejected option %s", opt);
+    return 0;
+}
+
+int cs_engine_create(const cs_config *cfg, cs_engine **out, cs_error *err)
+{
+    return cs_engine_create_ex(cfg, NULL, out, err);
+}
+
+int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **out,
+                        cs_error *err)
+{
+    cs_config cfg = *cfg_in;
+    cs_config_defaults(&cfg);
+    *out = NULL;
+    if (cfg.max_synths >= (1u << CS_SYNTH_SLOT_BITS))
+        return cs_seterr(err, CS_EINVAL, "max_synths must be < %u", 1u << CS_SYNTH_SLOT_BITS);
+
+    cs_engine *eng = calloc(1, sizeof *eng);
+    if (!eng)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    eng->cfg = cfg;
+    if (alloc_all(eng)) {
+        cs_engine_destroy(eng);
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    }
+
+    csoundInitialize(CSOUNDINIT_NO_SIGNAL_HANDLER | CSOUNDINIT_NO_ATEXIT);
+    csoundSetDefaultMessageCallback(silent_default);
+    eng->cs = csoundCreate(eng);
+    if (!eng->cs) {
+        cs_engine_destroy(eng);
+        return cs_seterr(err, CS_ECSOUND, "csoundCreate failed");
+    }
+    cs_capture_begin(eng);
+    csoundSetMessageStringCallback(eng->cs, cs_msg_callback);
+    csoundSetHostImplementedAudioIO(eng->cs, 1, 0);
+    int rc = 0;
+    /* -n: no sound file; -d: no displays; -m0: quiet; --sample-accurate:
+     * sub-k start times for raw score events (our synths set the offset
+     * themselves, see cs_opcodes_rt.c); -+msg_color=0: plain text (no ANSI codes). */
+    const char *opts[] = { "-n", "-d", "-m0", "--sample-accurate",
+                           "-+msg_color=0" };
+    for (size_t i = 0; i < sizeof opts / sizeof *opts && !rc; i++)
+        rc = set_opt(eng, opts[i], err);
+    if (!rc && cs_opcodes_register(eng))
+        rc = cs_seterr(err, CS_ECSOUND, "registering sonod opcodes failed");
+    if (!rc && csd) {
+        /* Before csoundStart, so <CsOptions> are read and the score is
+         * sorted and performed like the command line does it. */
+        if (csoundCompileCsd(eng->cs, csd) != 0)
+            rc = cs_seterr(err, CS_ECOMPILE, "cannot compile %s: %s", csd, eng->cap.buf);
+        csoundSetHostImplementedAudioIO(eng->cs, 1, 0);
+        csoundSetOption(eng->cs, "-n");     /* override an -o in CsOptions */
+    } else if (!rc) {
+        char hdr[256];
+        snprintf(hdr, sizeof hdr,
+                 "sr = %.17g\nksmps = %u\nnchnls = %u\nnchnls_i = %u\n0dbfs = 1\n",
+                 cfg.sr, cfg.ksmps, cfg.nchnls, cfg.nchnls_i ? cfg.nchnls_i : 1);
+        if (csoundCompileOrc(eng->cs, hdr) != 0)
+            rc = cs_seterr(err, CS_ECSOUND, "csound header rejected: %s", eng->cap.buf);
+    }
+    if (!rc && csoundStart(eng->cs) != 0)
+        rc = cs_seterr(err, CS_ECSOUND, "csoundStart failed: %s", eng->cap.buf);
+    cs_capture_end(eng);
+    if (rc) {
+        cs_engine_destroy(eng);
+        return rc;
+    }
+    eng->sr = csoundGetSr(eng->cs);
+    eng->ksmps = csoundGetKsmps(eng->cs);
+    eng->nchnls = csoundGetNchnls(eng->cs);
+    eng->nchnls_i = csoundGetNchnlsInput(eng->cs);
+    eng->spin = csoundGetSpin(eng->cs);
+    eng->spout = csoundGetSpout(eng->cs);
+    eng->out_scale = 1.0 / csoundGet0dBFS(eng->cs);
+    if (!csd && (eng->sr != cfg.sr || eng->ksmps != cfg.ksmps || eng->nchnls != cfg.nchnls ||
+                 csoundGet0dBFS(eng->cs) != 1.0)) {
+        cs_seterr(err, CS_ECSOUND, "csound runs sr=%g ksmps=%u nchnls=%u, wanted %g/%u/%u",
+                  eng->sr, eng->ksmps, eng->nchnls, cfg.sr, cfg.ksmps, cfg.nchnls);
+        cs_engine_destroy(eng);
+        return CS_ECSOUND;
+    }
+    *out = eng;
+    return 0;
+}
+
+static void drain_frees(cs_engine *eng)
+{
+    cs_note n;
+    while (cs_ring_pop(&eng->note_ring, &n))
+        if (n.kind == NOTE_FREE_PTR)
+            free(n.ptr);
+}
+
+void cs_engine_destroy(cs_engine *eng)
+{
+    if (!eng)
+        return;
+    if (eng->cs) {
+        cs_capture_begin(eng);
+        csoundStop(eng->cs);
+        csoundCleanup(eng->cs);
+        csoundDestroy(eng->cs);
+        cs_capture_end(eng);
+    }
+    /* Whatever the audio thread still held goes back through the rings. */
+    drain_frees(eng);
+    cs_cmd c;
+    while (eng->cmd_ring.buf && cs_ring_pop(&eng->cmd_ring, &c))
+        free(c.ptr);
+    for (size_t i = 0; i < eng->heap_len; i++)
+        free(eng->heap[i].ptr);
+    for (size_t i = 0; i < eng->ndefer; i++)
+        free(eng->defer[i].ptr);
+    for (unsigned i = 0; eng->slots && i < eng->nslots; i++)
+        for (unsigned p = 0; p < CS_MAX_PARAMS; p++)
+            free(eng->slots[i].autom[p]);
+    for (unsigned i = 0; i < eng->nfills; i++)
+        free(eng->fills[i].data);
+    for (unsigned t = 0; t <= CS_MAX_TEMPLATES; t++) {
+        cs_template *tp = &eng->tmpl[t];
+        free(tp->name); free(tp->body); free(tp->init);
+        for (unsigned p = 0; p < tp->nparams; p++)
+            free(tp->pname[p]);
+    }
+    cs_ring_free(&eng->cmd_ring);
+    cs_ring_free(&eng->note_ring);
+    cs_ring_free(&eng->msg_ring);
+    free(eng->heap); free(eng->defer); free(eng->fired); free(eng->slots);
+    free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->free_slots);
+    free(eng->abus); free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
+    free(eng);
+}
+
+double cs_engine_sr(const cs_engine *eng) { return eng->sr; }
+unsigned cs_engine_ksmps(const cs_engine *eng) { return eng->ksmps; }
+unsigned cs_engine_nchnls(const cs_engine *eng) { return eng->nchnls; }
+
+uint64_t cs_engine_frame(const cs_engine *eng)
+{
+    return atomic_load_explicit(&eng->frame, memory_order_acquire);
+}

@@ -1,0 +1,253 @@
+/* cs_engine.h - the live Csound engine of sonod.
+ *
+ * One CSOUND instance runs inside the daemon's audio callback with
+ * host-implemented audio.  Everything the protocol needs (compiles,
+ * instrument templates with named parameters, synths, automation, buses,
+ * tables, raw score events) is offered here.
+ *
+ * Threads.  Every function is marked with the thread it belongs to:
+ *   [control]  the daemon's control thread (libuv loop).  One thread only:
+ *              the command ring is single-producer.
+ *   [audio]    the audio callback.  Never allocates, frees, locks or logs.
+ *   [any]      a plain atomic read, safe anywhere.
+ *
+ * Timing.  Every timed command carries an absolute engine frame (the count
+ * of frames processed by cs_rt_process since the engine was created).  The
+ * audio thread holds the command until the k-cycle that contains the frame
+ * and applies it at the exact sample where Csound allows it (synth start and
+ * stop are sample-exact; parameter writes take effect at the k-cycle that
+ * contains the frame).  A frame already in the past means "as soon as
+ * possible".  Commands with the same frame keep their arrival order.
+ *
+ * Errors.  Control functions return 0 or a negative CS_E* code; when given a
+ * cs_error they also fill a human readable message (and, for Csound compile
+ * errors, Csound's own error text and the line number in the caller's code).
+ */
+#ifndef SONOD_CSOUND_CS_ENGINE_H
+#define SONOD_CSOUND_CS_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cs_engine cs_engine;
+
+enum {
+    CS_OK = 0,
+    CS_EINVAL = -1,     /* bad argument (unknown parameter, bad mode...) */
+    CS_ENOENT = -2,     /* unknown instrument / synth / bus / table, or ended */
+    CS_ECOMPILE = -3,   /* Csound rejected the code (text + line in cs_error) */
+    CS_EHEADER = -4,    /* header statement disagrees with the running engine */
+    CS_EAGAIN = -5,     /* a ring or pool is full; retry after the next block */
+    CS_EBUSY = -6,      /* previous compile not merged yet, or object in use */
+    CS_ENOMEM = -7,
+    CS_EIO = -8,        /* file could not be read */
+    CS_ECSOUND = -9,    /* Csound failed to start */
+};
+
+typedef struct cs_error {
+    char msg[2048];
+    int line;           /* line in the caller's code, 0 when unknown */
+} cs_error;
+
+typedef struct cs_config {
+    double sr;              /* the backend's sample rate */
+    unsigned ksmps;         /* default 32; must divide every block size */
+    unsigned nchnls;        /* output channels */
+    unsigned nchnls_i;      /* input channels (0 allowed) */
+    unsigned max_synths;    /* live synth slots, default 4096 */
+    unsigned cmd_capacity;  /* control->audio command ring, default 8192 */
+    unsigned audio_buses;   /* default 256 */
+    unsigned control_buses; /* default 1024 */
+    unsigned compile_wait_ms; /* how long cs_compile waits for the previous
+                                 compile to be merged, default 1000; 0 = don't */
+} cs_config;
+
+/* ---- engine lifetime [control] ---- */
+
+/* Fills defaults for every zero field. */
+void cs_config_defaults(cs_config *cfg);
+
+/* Creates and starts Csound (no audio runs until cs_rt_process is called). */
+int cs_engine_create(const cs_config *cfg, cs_engine **out, cs_error *err);
+/* The audio thread must have stopped calling cs_rt_process. */
+void cs_engine_destroy(cs_engine *eng);
+
+/* Engine values read back from Csound. [any] */
+double cs_engine_sr(const cs_engine *eng);
+unsigned cs_engine_ksmps(const cs_engine *eng);
+unsigned cs_engine_nchnls(const cs_engine *eng);
+/* Frames processed so far; the clock of every "frame" argument. [any] */
+uint64_t cs_engine_frame(const cs_engine *eng);
+
+/* ---- the audio callback [audio] ---- */
+
+/* Processes one block.  nframes must be a multiple of ksmps.  in may be NULL
+ * (silence); channels beyond nchnls/nchnls_i are zero-filled / ignored.
+ * Returns 0, or -1 if nframes is not a multiple of ksmps (output silenced). */
+int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
+                  float *const *out, unsigned nout, unsigned nframes);
+
+/* ---- Csound messages [control] ---- */
+
+/* Pops one message line printed by Csound on the audio thread (or by the
+ * merge of a compile).  Returns 1 and copies it (NUL-terminated, truncated to
+ * cap) or 0 when empty.  attr is Csound's message attribute (CSOUNDMSG_*). */
+int cs_message_pop(cs_engine *eng, char *line, size_t cap, int *attr);
+/* Lines lost because the ring was full, and lines cut at the line size. [any] */
+uint64_t cs_messages_dropped(const cs_engine *eng);
+uint64_t cs_messages_truncated(const cs_engine *eng);
+
+/* ---- compile [control] ---- */
+
+/* Compiles orchestra code into the running engine (asynchronous merge, one
+ * compile at a time).  Header statements (sr, kr, ksmps, nchnls, nchnls_i,
+ * 0dbfs) that agree with the engine are dropped, ones that disagree fail with
+ * CS_EHEADER.  Syntax errors fail with CS_ECOMPILE and Csound's text. */
+int cs_compile(cs_engine *eng, const char *code, cs_error *err);
+/* 1 while the last compile is not merged yet (merges happen in the next
+ * audio block). */
+int cs_compile_pending(const cs_engine *eng);
+
+/* ---- instrument templates [control] ---- */
+
+typedef struct cs_param {
+    const char *name;   /* "kfreq" (k-rate, settable) or "ifreq" (init only) */
+    double value;       /* default */
+} cs_param;
+
+/* Defines (or redefines) a template.  params may be NULL/0 when the body's
+ * first line is the inline form "|kfreq=440, kamp=0.1|".  init is optional
+ * code run once per synth before the body.  priority 1..99 orders processing:
+ * lower priorities run first in each k-cycle. */
+int cs_instr_define(cs_engine *eng, const char *name, const char *body,
+                    const cs_param *params, unsigned nparams,
+                    const char *init, int priority, cs_error *err);
+int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err);
+/* Iterates templates: returns the name of template i or NULL past the end. */
+const char *cs_instr_name(const cs_engine *eng, unsigned i);
+/* Parameter i of a template (name and default); CS_ENOENT past the end. */
+int cs_instr_param(const cs_engine *eng, const char *name, unsigned i,
+                   const char **pname, double *def);
+
+/* ---- synths [control] ---- */
+
+typedef uint64_t cs_synth_id;
+
+typedef struct cs_arg {
+    const char *name;
+    double value;
+} cs_arg;
+
+/* Starts a synth of template instr at absolute frame `at` (0 = as soon as
+ * possible).  dur in seconds, negative = until stopped.  priority 0 = the
+ * template's.  Returns the new id in *id. */
+int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args,
+                   unsigned nargs, uint64_t at, double dur, int priority,
+                   cs_synth_id *id, cs_error *err);
+int cs_synth_set(cs_engine *eng, cs_synth_id id, const cs_arg *args,
+                 unsigned nargs, uint64_t at, cs_error *err);
+
+typedef enum { CS_AUTO_LINEAR, CS_AUTO_EXP, CS_AUTO_COS, CS_AUTO_SMOOTH } cs_auto_mode;
+/* points = t0,v0,t1,v1,... (seconds from `at`, values); any count >= 1 pair.
+ * Replaces any running automation of that parameter. */
+int cs_synth_automate(cs_engine *eng, cs_synth_id id, const char *param,
+                      const double *points, unsigned npoints_pairs,
+                      cs_auto_mode mode, uint64_t at, cs_error *err);
+/* Stops at frame `at` (sample-exact when the instrument has no release; with
+ * a release (xtratim, linenr, madsr...) the release starts at that k-cycle).
+ * A synth that has not started yet is cancelled. */
+int cs_synth_stop(cs_engine *eng, cs_synth_id id, uint64_t at, cs_error *err);
+/* Current parameter values as last seen on the audio thread (k-rate params
+ * are updated every k-cycle). */
+int cs_synth_get(cs_engine *eng, cs_synth_id id, const char *param,
+                 double *value, cs_error *err);
+/* Iterate live synths (started or pending): index i, returns 0 past the end. */
+cs_synth_id cs_synth_at(const cs_engine *eng, unsigned i);
+unsigned cs_synth_count(const cs_engine *eng);
+
+/* ---- notices [control] ---- */
+
+typedef enum {
+    CS_NOTICE_STARTED = 1,  /* synth began its init pass (frame = its start) */
+    CS_NOTICE_ENDED,        /* synth is gone; frame = k-cycle of its end */
+    CS_NOTICE_FAILED,       /* synth never ran (init error, cancelled: see code) */
+    CS_NOTICE_BUS_FREED,
+    CS_NOTICE_TABLE_READY,
+} cs_notice_kind;
+
+typedef struct cs_notice {
+    cs_notice_kind kind;
+    uint64_t id;            /* synth id, bus id or table number */
+    uint64_t frame;
+    int code;               /* FAILED: 1 cancelled before start, 2 init failed */
+} cs_notice;
+
+/* Drains the audio thread's replies: returns 1 and fills *n, 0 when empty.
+ * Must be called regularly: synth slots and pointers handed to the audio
+ * thread are reclaimed here.  Ends are never dropped: the ring is sized for
+ * every slot, bus and in-flight pointer. */
+int cs_notice_pop(cs_engine *eng, cs_notice *n);
+
+/* ---- buses [control] ---- */
+
+typedef enum { CS_BUS_AUDIO, CS_BUS_CONTROL } cs_bus_kind;
+
+/* Instruments use: asig sonod_abusin ibus / sonod_abusout ibus, asig (adds) /
+ * kval sonod_kbusin ibus / sonod_kbusout ibus, kval (overwrites).  A synth
+ * that touches a bus holds a reference until it ends. */
+int cs_bus_new(cs_engine *eng, cs_bus_kind kind, int *bus, cs_error *err);
+int cs_bus_set(cs_engine *eng, int bus, double value, uint64_t at, cs_error *err);
+int cs_bus_get(cs_engine *eng, int bus, double *value, cs_error *err);
+/* Drops the client's reference; the id is reclaimed when the last synth using
+ * it ends (CS_NOTICE_BUS_FREED). */
+int cs_bus_free(cs_engine *eng, int bus, cs_error *err);
+
+/* ---- tables [control] ---- */
+
+/* New zero table of size frames*channels or filled with data.  The number is
+ * returned at once; the table exists from the next block
+ * (CS_NOTICE_TABLE_READY). */
+int cs_table_new(cs_engine *eng, size_t size, const double *data, int *tabnum,
+                 cs_error *err);
+/* Reads a sound file (interleaved) with libsndfile on this thread. */
+int cs_table_read(cs_engine *eng, const char *path, int *tabnum,
+                  unsigned *channels, double *file_sr, cs_error *err);
+int cs_table_get(cs_engine *eng, int tabnum, size_t offset, double *dst,
+                 size_t count, cs_error *err);
+int cs_table_set(cs_engine *eng, int tabnum, size_t offset, const double *src,
+                 size_t count, uint64_t at, cs_error *err);
+int cs_table_free(cs_engine *eng, int tabnum, cs_error *err);
+
+/* ---- raw score [control] ---- */
+
+/* One score line ("i 1 0 2 440"), applied at frame `at`; its p2 is relative
+ * to `at` with Csound's own sample-accurate start. */
+int cs_event(cs_engine *eng, const char *line, uint64_t at, cs_error *err);
+/* Several lines ("i", "f", "e" not allowed), times relative to `at`. */
+int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err);
+
+/* ---- offline .csd [control] ---- */
+
+typedef struct cs_csd_settings {
+    double sr;
+    unsigned ksmps, nchnls, nchnls_i;
+    double zerodbfs;
+} cs_csd_settings;
+
+/* Reads sr, ksmps (or kr), nchnls, nchnls_i and 0dbfs from a .csd's
+ * orchestra header (Csound defaults where absent). */
+int cs_csd_settings_read(const char *path, cs_csd_settings *s, cs_error *err);
+
+/* An engine built from a .csd (its settings, orchestra and score); drive it
+ * with cs_rt_process until cs_engine_finished. */
+int cs_engine_create_csd(const char *path, cs_engine **out, cs_error *err);
+/* 1 once a .csd's score has ended (never for the live engine). [any] */
+int cs_engine_finished(const cs_engine *eng);
+
+/* Renders a whole .csd (orchestra and score) through an engine built with its
+ * own settings and cs_rt_process, block by block, into a sound file of the
+ * same format as `csound -o out.wav` (float WAV). */
+int cs_render_csd(const char *csd_path, const char *out_path,
+                  unsigned block_frames, cs_error *err);
+
+#endif

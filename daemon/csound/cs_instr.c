@@ -1,0 +1,244 @@
+/* cs_instr.c - instrument templates with named parameters (control thread).
+ *
+ * A template is a body of Csound code plus named parameters.  For each
+ * priority it is used at, it is compiled as instrument number
+ * priority*1000 + index with a generated prologue and epilogue:
+ *
+ *   instr 1003
+ *   isonod_slot__ = p4                      ; the synth's slot (host memory)
+ *   ksonod_stop__ sonod_synth isonod_slot__ ; start offset, stop, end notice
+ *   kfreq sonod_param isonod_slot__, 0      ; one line per named parameter
+ *   <init code>
+ *   <body>
+ *   if ksonod_stop__ != 0 then
+ *     turnoff
+ *   endif
+ *   endin
+ *
+ * Parameter names starting with k are k-rate (settable and automatable while
+ * the synth runs), names starting with i are read once at init. */
+#include "cs_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int cs_template_find(const cs_engine *eng, const char *name)
+{
+    for (int t = 1; t <= CS_MAX_TEMPLATES; t++)
+        if (eng->tmpl[t].name && !strcmp(eng->tmpl[t].name, name))
+            return t;
+    return 0;
+}
+
+static int valid_param_name(const char *n)
+{
+    if (!n || (n[0] != 'k' && n[0] != 'i') || !isalpha((unsigned char)n[1]))
+        return 0;
+    for (const char *p = n; *p; p++)
+        if (!isalnum((unsigned char)*p) && *p != '_')
+            return 0;
+    return strlen(n) < 64 && !strstr(n, "sonod_");
+}
+
+static int count_lines(const char *s)
+{
+    int n = 0;
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n + 1;
+}
+
+/* Parses "|kfreq=440, kamp=0.1|" from the first line of body into tp and
+ * returns the body with that line blanked (same line numbers). */
+static int parse_inline(cs_template *tp, const char *body, char **out, cs_error *err)
+{
+    const char *p = body;
+    while (*p == ' ' || *p == '\t') p++;
+    *out = strdup(body);
+    if (!*out)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    if (*p != '|')
+        return 0;
+    const char *close = strchr(p + 1, '|');
+    const char *nl = strchr(p, '\n');
+    if (!close || (nl && close > nl))
+        return cs_seterr(err, CS_EINVAL, "line 1: unterminated |param=value, ...| list");
+    char list[1024];
+    size_t len = (size_t)(close - p - 1);
+    if (len >= sizeof list)
+        return cs_seterr(err, CS_EINVAL, "line 1: parameter list too long");
+    memcpy(list, p + 1, len);
+    list[len] = '\0';
+    char *save = NULL;
+    for (char *item = strtok_r(list, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(item, '=');
+        char name[64];
+        double v = 0;
+        char *nm = item;
+        while (isspace((unsigned char)*nm)) nm++;
+        size_t nlen = eq ? (size_t)(eq - nm) : strlen(nm);
+        while (nlen && isspace((unsigned char)nm[nlen - 1])) nlen--;
+        if (nlen == 0 || nlen >= sizeof name)
+            return cs_seterr(err, CS_EINVAL, "line 1: bad parameter '%s'", item);
+        memcpy(name, nm, nlen);
+        name[nlen] = '\0';
+        if (eq) {
+            char *end;
+            v = strtod(eq + 1, &end);
+            while (isspace((unsigned char)*end)) end++;
+            if (end == eq + 1 || *end)
+                return cs_seterr(err, CS_EINVAL, "line 1: default of %s is not a number", name);
+        }
+        if (tp->nparams == CS_MAX_PARAMS)
+            return cs_seterr(err, CS_EINVAL, "more than %d parameters", CS_MAX_PARAMS);
+        tp->pname[tp->nparams] = strdup(name);
+        tp->pdef[tp->nparams++] = v;
+    }
+    /* Blank the list, keep the rest of the line and the line count. */
+    memset(*out + (p - body), ' ', (size_t)(close - p + 1));
+    return 0;
+}
+
+static void template_clear(cs_template *tp)
+{
+    free(tp->name); free(tp->body); free(tp->init);
+    for (unsigned i = 0; i < tp->nparams; i++)
+        free(tp->pname[i]);
+    memset(tp, 0, sizeof *tp);
+}
+
+/* Compiles template t at priority prio. */
+int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
+{
+    cs_template *tp = &eng->tmpl[t];
+    size_t cap = strlen(tp->body) + (tp->init ? strlen(tp->init) : 0) + 256 + 96 * tp->nparams;
+    char *code = malloc(cap);
+    if (!code)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    int n = snprintf(code, cap, "instr %d\nisonod_slot__ = p4\n"
+                     "ksonod_stop__ sonod_synth isonod_slot__\n", cs_instr_number(t, prio));
+    for (unsigned i = 0; i < tp->nparams; i++)
+        n += snprintf(code + n, cap - (size_t)n, "%s %s isonod_slot__, %u\n", tp->pname[i],
+                      tp->pname[i][0] == 'k' ? "sonod_param" : "sonod_parami", i);
+    int shift = 3 + (int)tp->nparams;
+    if (tp->init && *tp->init) {
+        n += snprintf(code + n, cap - (size_t)n, "%s\n", tp->init);
+        shift += count_lines(tp->init);
+    }
+    snprintf(code + n, cap - (size_t)n, "%s\nif ksonod_stop__ != 0 then\nturnoff\nendif\nendin\n",
+             tp->body);
+    uint64_t mark = 0;
+    int rc = cs_compile_internal(eng, code, shift, &mark, err);
+    free(code);
+    if (rc == 0)
+        tp->compiled[prio] = mark;
+    return rc;
+}
+
+int cs_instr_define(cs_engine *eng, const char *name, const char *body,
+                    const cs_param *params, unsigned nparams, const char *init,
+                    int priority, cs_error *err)
+{
+    if (!name || !*name || !body)
+        return cs_seterr(err, CS_EINVAL, "instr.define needs a name and a body");
+    if (priority == 0)
+        priority = 1;
+    if (priority < 1 || priority > CS_MAX_PRIORITY)
+        return cs_seterr(err, CS_EINVAL, "priority must be 1..%d", CS_MAX_PRIORITY);
+    cs_template tp = { 0 };
+    tp.priority = priority;
+    char *clean = NULL;
+    int rc = parse_inline(&tp, body, &clean, err);
+    if (!rc && nparams && tp.nparams)
+        rc = cs_seterr(err, CS_EINVAL, "parameters given both inline and as params");
+    for (unsigned i = 0; !rc && i < nparams; i++) {
+        if (tp.nparams == CS_MAX_PARAMS) {
+            rc = cs_seterr(err, CS_EINVAL, "more than %d parameters", CS_MAX_PARAMS);
+            break;
+        }
+        if (!isfinite(params[i].value)) {
+            rc = cs_seterr(err, CS_EINVAL, "default of %s is not a finite number",
+                           params[i].name ? params[i].name : "?");
+            break;
+        }
+        tp.pname[tp.nparams] = strdup(params[i].name ? params[i].name : "");
+        tp.pdef[tp.nparams++] = params[i].value;
+    }
+    for (unsigned i = 0; !rc && i < tp.nparams; i++) {
+        if (!valid_param_name(tp.pname[i]))
+            rc = cs_seterr(err, CS_EINVAL, "bad parameter name '%s' (k... for k-rate, i... "
+                           "for init-time; letters, digits, _)", tp.pname[i]);
+        for (unsigned j = 0; !rc && j < i; j++)
+            if (!strcmp(tp.pname[i], tp.pname[j]))
+                rc = cs_seterr(err, CS_EINVAL, "parameter %s given twice", tp.pname[i]);
+    }
+    int t = cs_template_find(eng, name);
+    if (!rc && !t) {
+        for (t = 1; t <= CS_MAX_TEMPLATES && eng->tmpl[t].name; t++)
+            ;
+        if (t > CS_MAX_TEMPLATES)
+            rc = cs_seterr(err, CS_EAGAIN, "too many instruments (max %d)", CS_MAX_TEMPLATES);
+    }
+    if (rc) {
+        free(clean);
+        template_clear(&tp);
+        return rc;
+    }
+    tp.name = strdup(name);
+    tp.body = clean;
+    tp.init = init ? strdup(init) : NULL;
+    /* Compile into a scratch index first so a failed redefinition keeps the
+     * old template. */
+    cs_template old = eng->tmpl[t];
+    eng->tmpl[t] = tp;
+    rc = cs_template_compile(eng, t, priority, err);
+    if (rc) {
+        template_clear(&eng->tmpl[t]);
+        eng->tmpl[t] = old;
+        return rc;
+    }
+    /* A redefinition replaces the other priorities lazily: forget them. */
+    template_clear(&old);
+    return 0;
+}
+
+int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err)
+{
+    int t = cs_template_find(eng, name);
+    if (!t)
+        return cs_seterr(err, CS_ENOENT, "no instrument named '%s'", name);
+    for (unsigned s = 0; s < eng->nslots; s++)
+        if (eng->slot_ctl[s] && eng->slot_tmpl[s] == t)
+            return cs_seterr(err, CS_EBUSY, "instrument '%s' has live synths", name);
+    /* The Csound instruments stay compiled (6.18 cannot remove them safely
+     * while running); the index is reused by the next definition. */
+    template_clear(&eng->tmpl[t]);
+    return 0;
+}
+
+const char *cs_instr_name(const cs_engine *eng, unsigned i)
+{
+    unsigned k = 0;
+    for (int t = 1; t <= CS_MAX_TEMPLATES; t++)
+        if (eng->tmpl[t].name && k++ == i)
+            return eng->tmpl[t].name;
+    return NULL;
+}
+
+int cs_instr_param(const cs_engine *eng, const char *name, unsigned i,
+                   const char **pname, double *def)
+{
+    int t = cs_template_find(eng, name);
+    if (!t)
+        return CS_ENOENT;
+    if (i >= eng->tmpl[t].nparams)
+        return CS_ENOENT;
+    *pname = eng->tmpl[t].pname[i];
+    *def = eng->tmpl[t].pdef[i];
+    return 0;
+}

@@ -1,0 +1,263 @@
+/* cs_internal.h - the engine's data, shared by the control-side and the
+ * audio-side (*_rt.c) files of daemon/csound.  Ownership of each field is
+ * written next to it: [C] control thread, [A] audio thread, [C>A] written by
+ * the control thread before the record is handed over, then read by audio. */
+#ifndef SONOD_CSOUND_CS_INTERNAL_H
+#define SONOD_CSOUND_CS_INTERNAL_H
+
+#include <csound/csound.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "cs_engine.h"
+#include "cs_ring.h"
+
+#define CS_MAX_PARAMS      32     /* named parameters per template */
+#define CS_MAX_TEMPLATES   999    /* template index 1..999 */
+#define CS_MAX_PRIORITY    99
+#define CS_SLOT_BUSES      16     /* buses refcounted per synth */
+#define CS_MSG_LINE        256    /* bytes per message line, NUL included */
+#define CS_MSG_LINES       1024
+#define CS_CAPTURE_BYTES   16384
+#define CS_MAX_TABLES      1024
+#define CS_TABLE_BASE      20001  /* Csound table numbers we hand out */
+#define CS_PENDING_FILLS   64
+#define CS_SYNTH_SLOT_BITS 16     /* synth id = serial << 16 | slot */
+
+/* Csound instrument number of template t at priority p.  Lower numbers run
+ * first in a k-cycle, so priority 1 feeds priority 2 within one cycle.
+ * Numbers below 1000 are left to user code (csound.compile). */
+static inline int cs_instr_number(int template_index, int priority)
+{
+    return priority * 1000 + template_index;
+}
+
+/* ---- data handed to the audio thread by pointer (allocated and freed on
+ * the control thread; the audio thread returns it with a FREE notice) ---- */
+
+typedef struct cs_auto {
+    int mode;              /* cs_auto_mode */
+    unsigned npairs;
+    unsigned cursor;       /* [A] current segment */
+    uint64_t start_frame;  /* [A] set when the command is applied */
+    double pts[];          /* t0,v0,t1,v1... t in frames from start */
+} cs_auto;
+
+typedef struct cs_events {
+    uint32_t nevents;
+    uint32_t nvals;        /* total doubles in vals */
+    /* 16-byte records keep the doubles that follow 8-byte aligned */
+    struct { uint32_t type, first, count, pad; } ev[];  /* then vals follow */
+} cs_events;
+
+static inline double *cs_events_vals(cs_events *e)
+{
+    return (double *)(void *)&e->ev[e->nevents];
+}
+
+typedef struct cs_tabdata {
+    size_t n;
+    double d[];
+} cs_tabdata;
+
+/* ---- commands, control -> audio ---- */
+
+typedef enum {
+    CMD_START = 1, CMD_STOP, CMD_SET, CMD_AUTOMATE, CMD_COMPILE_MARK,
+    CMD_BUS_NEW, CMD_BUS_SET, CMD_BUS_RELEASE,
+    CMD_TABLE_NEW, CMD_TABLE_SET, CMD_TABLE_FREE, CMD_EVENTS,
+} cs_cmd_type;
+
+typedef struct cs_cmd {
+    uint64_t frame;        /* absolute engine frame */
+    uint64_t seq;          /* [A] arrival order, ties in the heap */
+    uint64_t id;           /* synth id / compile mark */
+    uint32_t type;
+    uint32_t slot;         /* synth slot, bus id or table index */
+    uint32_t a, b;         /* param index / instr number / offsets */
+    double v;
+    void *ptr;             /* handed-over data, returned in a FREE notice */
+    uint64_t need_compile; /* START: compile mark that must be merged */
+} cs_cmd;
+
+/* ---- replies, audio -> control ---- */
+
+enum { NOTE_FREE_PTR = 100 };   /* internal: free ptr on the control side */
+
+typedef struct cs_note {
+    int kind;              /* cs_notice_kind or NOTE_FREE_PTR */
+    int code;
+    uint64_t id;
+    uint64_t frame;
+    void *ptr;
+    size_t len;
+} cs_note;
+
+/* ---- synth slots ---- */
+
+enum { SLOT_FREE = 0, SLOT_PENDING, SLOT_FIRED, SLOT_RUNNING, SLOT_ENDED };
+
+typedef struct cs_slot {
+    _Atomic uint64_t owner;                /* [C] synth id using the slot */
+    int state;                             /* [A] */
+    int instr;                             /* [A] Csound instrument number */
+    _Atomic uint64_t params[CS_MAX_PARAMS];/* [C>A] then [A]; double bits */
+    cs_auto *autom[CS_MAX_PARAMS];         /* [A] */
+    uint32_t start_offset;                 /* [A] sample offset in the cycle */
+    uint32_t stop_offset;                  /* [A] */
+    int stop_req;                          /* [A] 1 = stop this cycle */
+    void *insds;                           /* [A] Csound instance */
+    uint16_t buses[CS_SLOT_BUSES];         /* [A] buses referenced */
+    unsigned nbuses;                       /* [A] */
+} cs_slot;
+
+static inline double cs_bits_to_d(uint64_t b) { double d; memcpy(&d, &b, 8); return d; }
+static inline uint64_t cs_d_to_bits(double d) { uint64_t b; memcpy(&b, &d, 8); return b; }
+
+static inline double cs_slot_param(cs_slot *s, unsigned i)
+{
+    return cs_bits_to_d(atomic_load_explicit(&s->params[i], memory_order_relaxed));
+}
+
+static inline void cs_slot_param_set(cs_slot *s, unsigned i, double v)
+{
+    atomic_store_explicit(&s->params[i], cs_d_to_bits(v), memory_order_relaxed);
+}
+
+/* ---- buses ---- */
+
+typedef struct cs_bus_rt {                 /* all [A] */
+    int live, kind, released;
+    unsigned users;
+} cs_bus_rt;
+
+/* ---- templates (control side) ---- */
+
+typedef struct cs_template {
+    char *name;                            /* NULL = unused index */
+    char *body, *init;
+    unsigned nparams;
+    char *pname[CS_MAX_PARAMS];
+    double pdef[CS_MAX_PARAMS];
+    int priority;
+    uint64_t compiled[CS_MAX_PRIORITY + 1];/* compile mark, 0 = not compiled */
+} cs_template;
+
+typedef struct cs_msg_rec {               /* one line of the message ring */
+    int attr;
+    char text[CS_MSG_LINE];
+} cs_msg_rec;
+
+typedef struct cs_capture {
+    char buf[CS_CAPTURE_BYTES];
+    size_t len;
+} cs_capture;
+
+typedef struct cs_pending_fill {            /* [A] */
+    int tabnum, idx;
+    cs_tabdata *data;
+} cs_pending_fill;
+
+struct cs_engine {
+    CSOUND *cs;
+    cs_config cfg;
+    double sr;
+    unsigned ksmps, nchnls, nchnls_i;
+    double *spin, *spout;                  /* Csound's buffers */
+    double out_scale;                      /* 1/0dbfs (1 for the live engine) */
+    _Atomic int finished;                  /* [A] score ended (.csd render) */
+    uint64_t finish_frame;                 /* [A] first frame not performed */
+
+    _Atomic uint64_t frame;                /* [A] frames processed */
+    uint64_t cycle_frame;                  /* [A] first frame of this k-cycle */
+
+    /* rings */
+    cs_ring cmd_ring;                      /* C -> A, cs_cmd */
+    cs_ring note_ring;                     /* A -> C, cs_note */
+    cs_ring msg_ring;                      /* A -> C, message lines */
+    _Atomic uint64_t notes_lost;           /* must stay 0: sizing bug if not */
+
+    /* audio-side scheduling */
+    cs_cmd *heap;                          /* [A] min-heap on (frame, seq) */
+    size_t heap_len, heap_cap;
+    uint64_t seq;
+    cs_cmd *defer;                         /* [A] re-queued next cycle */
+    size_t ndefer;
+    uint32_t *fired;                       /* [A] slots fired this cycle */
+    size_t nfired;
+    uint64_t mark_this_cycle;              /* [A] */
+    _Atomic uint64_t merged_mark;          /* [A] last merged compile mark */
+
+    /* audio-side message line being assembled */
+    char msg_acc[CS_MSG_LINE];
+    size_t msg_len;
+    int msg_attr;
+    _Atomic uint64_t msg_dropped, msg_truncated;
+
+    /* synths */
+    cs_slot *slots;
+    unsigned nslots;
+
+    /* buses */
+    double *abus;                          /* [A] audio_buses * ksmps */
+    _Atomic uint64_t *kbus;                /* [A] writes, [C] reads; bits */
+    cs_bus_rt *bus_rt;                     /* [A] */
+    unsigned nbuses;                       /* audio ids first, then control */
+
+    /* tables */
+    cs_pending_fill fills[CS_PENDING_FILLS];/* [A] */
+    unsigned nfills;
+    double *tab_ptr[CS_MAX_TABLES];        /* [A] */
+    size_t tab_len[CS_MAX_TABLES];         /* [A] */
+
+    /* ---- control side only ---- */
+    cs_capture cap;
+    uint64_t compile_mark;                 /* last mark handed out */
+    cs_template tmpl[CS_MAX_TEMPLATES + 1];
+    uint64_t synth_serial;
+    int *slot_ctl;                         /* 0 free, 1 live */
+    unsigned *free_slots;                  /* stack of free slot indexes */
+    unsigned nfree_slots;
+    unsigned live_synths;
+    int *slot_tmpl;                        /* template index of each slot */
+    unsigned ptrs_in_flight;               /* pointer commands not returned */
+    unsigned ptr_budget;
+    int *bus_ctl;                          /* 0 free, 1 owned, 2 released */
+    int tab_ctl[CS_MAX_TABLES];            /* 0 free, 1 creating, 2 ready */
+    double *tab_cptr[CS_MAX_TABLES];       /* control copy of table pointers */
+    size_t tab_clen[CS_MAX_TABLES];
+};
+
+/* cs_engine.c: csd != NULL builds the engine from a .csd (offline render):
+ * settings and score come from the file instead of cfg. */
+int cs_engine_create_ex(const cs_config *cfg, const char *csd, cs_engine **out,
+                        cs_error *err);
+
+/* cs_msg.c / cs_msg_rt.c */
+void cs_msg_callback(CSOUND *cs, int attr, const char *str);
+void cs_capture_begin(cs_engine *eng);
+void cs_capture_end(cs_engine *eng);
+
+/* cs_opcodes_rt.c (registration itself runs on the control thread) */
+int cs_opcodes_register(cs_engine *eng);
+
+/* cs_notes_rt.c: push a reply; never drops (the ring is sized for it). */
+void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
+                void *ptr, size_t len);
+void cs_rt_bus_unref(cs_engine *eng, unsigned bus);
+double cs_rt_auto_eval(cs_auto *a, uint64_t frame, int *done);
+
+/* cs_instr.c */
+int cs_template_find(const cs_engine *eng, const char *name);
+int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err);
+
+/* cs_compile.c */
+int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
+                        cs_error *err);
+
+/* cs_control.c */
+int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err);
+int cs_seterr(cs_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif

@@ -1,0 +1,71 @@
+/* cs_msg_rt.c - Csound's message callback.  AUDIO THREAD code.
+ *
+ * Csound prints from whichever thread calls into it.  On the control thread
+ * every call into Csound is bracketed by cs_capture_begin/end, which points a
+ * thread-local capture buffer at the engine: text printed there (parse
+ * errors, start-up messages) is appended to that buffer so the caller can
+ * return it.  Anywhere else the caller is the audio thread, and the text is
+ * assembled into lines and pushed to a lock-free ring drained by the control
+ * side.  No allocation, no lock, no I/O: a line that does not fit is cut
+ * (counted in msg_truncated), a line that finds the ring full is dropped
+ * (counted in msg_dropped).  This runs inside Csound's perf pass, i.e. inside
+ * an RT_FOREIGN section, but it is our code and keeps the rule. */
+#include "cs_internal.h"
+
+#include <string.h>
+
+_Thread_local cs_capture *cs_tl_capture;
+
+static void flush_line(cs_engine *eng)
+{
+    cs_msg_rec rec;
+    rec.attr = eng->msg_attr;
+    memcpy(rec.text, eng->msg_acc, eng->msg_len);
+    rec.text[eng->msg_len] = '\0';
+    if (!cs_ring_push(&eng->msg_ring, &rec))
+        atomic_fetch_add_explicit(&eng->msg_dropped, 1, memory_order_relaxed);
+    eng->msg_len = 0;
+    eng->msg_attr = 0;
+}
+
+static void capture_append(cs_capture *cap, const char *str)
+{
+    size_t n = strlen(str);
+    size_t room = sizeof cap->buf - 1 - cap->len;
+    if (n > room)
+        n = room;
+    memcpy(cap->buf + cap->len, str, n);
+    cap->len += n;
+    cap->buf[cap->len] = '\0';
+}
+
+void cs_msg_callback(CSOUND *cs, int attr, const char *str)
+{
+    cs_engine *eng = csoundGetHostData(cs);
+    if (!eng || !str)
+        return;
+    if (cs_tl_capture) {
+        capture_append(cs_tl_capture, str);
+        return;
+    }
+    if (eng->msg_len == 0)
+        eng->msg_attr = attr;
+    for (const char *p = str; *p; p++) {
+        if (*p == '\n') {
+            flush_line(eng);
+            continue;
+        }
+        if (eng->msg_len == CS_MSG_LINE - 1) {
+            /* Cut here, keep the start; the rest of the line is skipped. */
+            atomic_fetch_add_explicit(&eng->msg_truncated, 1, memory_order_relaxed);
+            flush_line(eng);
+            while (p[1] && p[1] != '\n')
+                p++;
+            eng->msg_len = 0;
+            if (p[1] == '\n')
+                p++;
+            continue;
+        }
+        eng->msg_acc[eng->msg_len++] = *p;
+    }
+}

@@ -1,0 +1,322 @@
+/* cs_process_rt.c - the per-block work of the live Csound.  AUDIO THREAD code.
+ *
+ * For each k-cycle of a block:
+ *   1. move new commands from the control ring into the timed heap;
+ *   2. clear the audio buses;
+ *   3. apply every command whose frame falls inside this k-cycle (synth
+ *      starts become Csound events fired with the synchronous API, which on
+ *      this thread takes Csound's API lock uncontended);
+ *   4. interleave input into spin, csoundPerformKsmps, deinterleave spout;
+ *   5. look at what the cycle did (compile merged, failed starts, table fills).
+ * Nothing here allocates, frees, locks or prints; calls into Csound are
+ * bracketed with RT_FOREIGN_BEGIN/END (they are outside our promise). */
+#include "cs_heap_rt.h"
+#include "daemon/rt/rtcheck.h"
+
+#include <string.h>
+
+void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
+                void *ptr, size_t len)
+{
+    cs_note n = { .kind = kind, .code = code, .id = id, .frame = frame,
+                  .ptr = ptr, .len = len };
+    /* The ring is sized for every slot, bus, table and in-flight pointer the
+     * control side can create, so this cannot fail; count it if it ever does. */
+    if (!cs_ring_push(&eng->note_ring, &n))
+        atomic_fetch_add_explicit(&eng->notes_lost, 1, memory_order_relaxed);
+}
+
+void cs_rt_bus_unref(cs_engine *eng, unsigned bus)
+{
+    cs_bus_rt *b = &eng->bus_rt[bus];
+    if (b->users)
+        b->users--;
+    if (b->live && b->released && b->users == 0) {
+        b->live = 0;
+        cs_rt_note(eng, CS_NOTICE_BUS_FREED, bus, eng->cycle_frame, 0, NULL, 0);
+    }
+}
+
+static int slot_matches(cs_engine *eng, const cs_cmd *c)
+{
+    return c->slot < eng->nslots &&
+           atomic_load_explicit(&eng->slots[c->slot].owner, memory_order_acquire) == c->id;
+}
+
+static void fire_start(cs_engine *eng, cs_cmd *c, uint32_t offset)
+{
+    cs_slot *s = &eng->slots[c->slot];
+    if (s->state != SLOT_PENDING)
+        return;                     /* cancelled before its start */
+    if (c->need_compile > atomic_load_explicit(&eng->merged_mark, memory_order_relaxed)) {
+        /* Its instrument is merged by this cycle's perf pass; Csound senses
+         * events before merging, so start at the next cycle. */
+        cs_cmd d = *c;
+        d.frame = eng->cycle_frame + eng->ksmps;
+        eng->defer[eng->ndefer++] = d;
+        return;
+    }
+    s->state = SLOT_FIRED;
+    s->instr = (int)c->a;
+    s->start_offset = offset;
+    s->stop_req = 0;
+    s->nbuses = 0;
+    MYFLT p[4] = { (MYFLT)c->a, 0, -1, (MYFLT)c->slot };
+    eng->fired[eng->nfired++] = c->slot;
+    RT_FOREIGN_BEGIN();
+    csoundScoreEvent(eng->cs, 'i', p, 4);
+    RT_FOREIGN_END();
+}
+
+static void apply_stop(cs_engine *eng, cs_cmd *c, uint32_t offset)
+{
+    cs_slot *s = &eng->slots[c->slot];
+    switch (s->state) {
+    case SLOT_PENDING:              /* never started: cancel, report at once */
+        s->state = SLOT_ENDED;
+        cs_rt_note(eng, CS_NOTICE_FAILED, c->id, eng->cycle_frame + offset, 1, NULL, 0);
+        break;
+    case SLOT_FIRED:
+    case SLOT_RUNNING:
+        if (!s->stop_req) {
+            s->stop_req = 1;
+            s->stop_offset = offset;
+        }
+        break;
+    default:
+        break;                      /* already ended: nothing to do */
+    }
+}
+
+static void apply_automate(cs_engine *eng, cs_cmd *c)
+{
+    cs_slot *s = &eng->slots[c->slot];
+    cs_auto *a = c->ptr;
+    if (s->state == SLOT_ENDED || c->a >= CS_MAX_PARAMS) {
+        cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, a, 0);
+        return;
+    }
+    if (s->autom[c->a])
+        cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, s->autom[c->a], 0);
+    a->start_frame = c->frame > eng->cycle_frame ? c->frame : eng->cycle_frame;
+    a->cursor = 0;
+    s->autom[c->a] = a;
+}
+
+static void apply_table_new(cs_engine *eng, cs_cmd *c)
+{
+    if (eng->nfills == CS_PENDING_FILLS) {      /* try again next cycle */
+        cs_cmd d = *c;
+        d.frame = eng->cycle_frame + eng->ksmps;
+        eng->defer[eng->ndefer++] = d;
+        return;
+    }
+    int tabnum = CS_TABLE_BASE + (int)c->slot;
+    MYFLT p[5] = { (MYFLT)tabnum, 0, c->v, -2, 0 };
+    eng->fills[eng->nfills++] = (cs_pending_fill){ tabnum, (int)c->slot, c->ptr };
+    RT_FOREIGN_BEGIN();
+    csoundScoreEvent(eng->cs, 'f', p, 5);
+    RT_FOREIGN_END();
+}
+
+static void apply_events(cs_engine *eng, cs_cmd *c, uint32_t offset)
+{
+    cs_events *e = c->ptr;
+    double *vals = cs_events_vals(e);
+    /* Score times are relative to `at`; Csound's are relative to this
+     * cycle's start.  A quarter sample guards the truncation Csound does
+     * when it turns the start time into a sample offset. */
+    double shift = (offset + 0.25) / eng->sr;
+    for (unsigned i = 0; i < e->nevents; i++) {
+        double *p = vals + e->ev[i].first;
+        if (e->ev[i].type == 'i' && e->ev[i].count >= 2)
+            p[1] += shift;
+        RT_FOREIGN_BEGIN();
+        csoundScoreEvent(eng->cs, e->ev[i].type, p, e->ev[i].count);
+        RT_FOREIGN_END();
+    }
+    cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
+}
+
+static void apply(cs_engine *eng, cs_cmd *c)
+{
+    uint32_t offset = c->frame > eng->cycle_frame ? (uint32_t)(c->frame - eng->cycle_frame) : 0;
+    switch (c->type) {
+    case CMD_START:
+        if (slot_matches(eng, c))
+            fire_start(eng, c, offset);
+        break;
+    case CMD_STOP:
+        if (slot_matches(eng, c))
+            apply_stop(eng, c, offset);
+        break;
+    case CMD_SET:
+        if (slot_matches(eng, c) && eng->slots[c->slot].state != SLOT_ENDED &&
+            c->a < CS_MAX_PARAMS) {
+            cs_slot *s = &eng->slots[c->slot];
+            cs_slot_param_set(s, c->a, c->v);
+            if (s->autom[c->a]) {   /* a set overrides a running automation */
+                cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, s->autom[c->a], 0);
+                s->autom[c->a] = NULL;
+            }
+        }
+        break;
+    case CMD_AUTOMATE:
+        if (slot_matches(eng, c))
+            apply_automate(eng, c);
+        else
+            cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, c->ptr, 0);
+        break;
+    case CMD_COMPILE_MARK:
+        eng->mark_this_cycle = c->id;
+        break;
+    case CMD_BUS_NEW:
+        eng->bus_rt[c->slot] = (cs_bus_rt){ .live = 1, .kind = (int)c->a };
+        atomic_store_explicit(&eng->kbus[c->slot], 0, memory_order_relaxed);
+        break;
+    case CMD_BUS_SET:
+        if (eng->bus_rt[c->slot].live)
+            atomic_store_explicit(&eng->kbus[c->slot], cs_d_to_bits(c->v), memory_order_relaxed);
+        break;
+    case CMD_BUS_RELEASE: {
+        cs_bus_rt *b = &eng->bus_rt[c->slot];
+        b->released = 1;
+        b->users++;                 /* balanced by the unref below */
+        cs_rt_bus_unref(eng, c->slot);
+        break;
+    }
+    case CMD_TABLE_NEW:
+        apply_table_new(eng, c);
+        break;
+    case CMD_TABLE_SET: {
+        cs_tabdata *d = c->ptr;
+        double *dst = eng->tab_ptr[c->slot];
+        if (dst && (size_t)c->a + d->n <= eng->tab_len[c->slot])
+            memcpy(dst + c->a, d->d, d->n * sizeof(double));
+        cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, d, 0);
+        break;
+    }
+    case CMD_TABLE_FREE: {
+        MYFLT p[2] = { -(MYFLT)(CS_TABLE_BASE + (int)c->slot), 0 };
+        eng->tab_ptr[c->slot] = NULL;
+        eng->tab_len[c->slot] = 0;
+        RT_FOREIGN_BEGIN();
+        csoundScoreEvent(eng->cs, 'f', p, 2);
+        RT_FOREIGN_END();
+        break;
+    }
+    case CMD_EVENTS:
+        apply_events(eng, c, offset);
+        break;
+    default:
+        break;
+    }
+}
+
+static void schedule(cs_engine *eng)
+{
+    /* Take in what the control thread sent; leave the rest in the ring if the
+     * heap is full (the control side then sees a full ring: backpressure). */
+    const cs_cmd *peek;
+    while (eng->heap_len < eng->heap_cap && (peek = cs_ring_peek(&eng->cmd_ring))) {
+        cs_cmd c = *peek;
+        cs_ring_drop(&eng->cmd_ring);
+        c.seq = eng->seq++;
+        if (c.type == CMD_START && slot_matches(eng, &c))
+            eng->slots[c.slot].state = SLOT_PENDING;  /* a stop can cancel it */
+        cs_heap_push(eng, &c);
+    }
+    uint64_t end = eng->cycle_frame + eng->ksmps;
+    const cs_cmd *top;
+    while ((top = cs_heap_top(eng)) && top->frame < end && eng->ndefer < eng->heap_cap) {
+        cs_cmd c;
+        cs_heap_pop(eng, &c);
+        apply(eng, &c);
+    }
+}
+
+static void after_cycle(cs_engine *eng)
+{
+    if (eng->mark_this_cycle) {
+        atomic_store_explicit(&eng->merged_mark, eng->mark_this_cycle, memory_order_release);
+        eng->mark_this_cycle = 0;
+    }
+    /* A fired start whose init pass did not reach sonod_synth failed (init
+     * error before it, unknown instrument). */
+    for (size_t i = 0; i < eng->nfired; i++) {
+        cs_slot *s = &eng->slots[eng->fired[i]];
+        if (s->state == SLOT_FIRED) {
+            s->state = SLOT_ENDED;
+            cs_rt_note(eng, CS_NOTICE_FAILED,
+                       atomic_load_explicit(&s->owner, memory_order_relaxed),
+                       eng->cycle_frame, 2, NULL, 0);
+        }
+    }
+    eng->nfired = 0;
+    for (unsigned i = 0; i < eng->nfills; i++) {
+        cs_pending_fill *f = &eng->fills[i];
+        MYFLT *tab = NULL;
+        RT_FOREIGN_BEGIN();
+        int len = csoundGetTable(eng->cs, &tab, f->tabnum);
+        RT_FOREIGN_END();
+        if (len > 0 && tab) {
+            if (f->data && f->data->n <= (size_t)len)
+                memcpy(tab, f->data->d, f->data->n * sizeof(double));
+            eng->tab_ptr[f->idx] = tab;
+            eng->tab_len[f->idx] = (size_t)len;
+        }
+        cs_rt_note(eng, CS_NOTICE_TABLE_READY, (uint64_t)f->idx, eng->cycle_frame,
+                   len > 0 ? 0 : 1, len > 0 ? tab : NULL, len > 0 ? (size_t)len : 0);
+        if (f->data)
+            cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, f->data, 0);
+    }
+    eng->nfills = 0;
+    for (size_t i = 0; i < eng->ndefer; i++)
+        cs_heap_push(eng, &eng->defer[i]);
+    eng->ndefer = 0;
+}
+
+int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
+                  float *const *out, unsigned nout, unsigned nframes)
+{
+    const unsigned ksmps = eng->ksmps, nch = eng->nchnls, nchi = eng->nchnls_i;
+    if (nframes % ksmps) {
+        for (unsigned c = 0; c < nout; c++)
+            memset(out[c], 0, nframes * sizeof(float));
+        return -1;
+    }
+    for (unsigned base = 0; base < nframes; base += ksmps) {
+        eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
+        memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
+        schedule(eng);
+
+        for (unsigned f = 0; f < ksmps; f++)
+            for (unsigned c = 0; c < nchi; c++)
+                eng->spin[f * nchi + c] = (in && c < nin && in[c]) ? in[c][base + f] : 0.0;
+
+        int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
+        if (!done) {
+            RT_FOREIGN_BEGIN();
+            done = csoundPerformKsmps(eng->cs);
+            RT_FOREIGN_END();
+            if (done) {     /* only a .csd's score can end */
+                eng->finish_frame = eng->cycle_frame;
+                atomic_store_explicit(&eng->finished, 1, memory_order_release);
+                memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
+            }
+        }
+
+        const double scale = eng->out_scale;
+        for (unsigned c = 0; c < nout; c++) {
+            float *o = out[c] + base;
+            if (c < nch)
+                for (unsigned f = 0; f < ksmps; f++)
+                    o[f] = (float)(eng->spout[f * nch + c] * scale);
+            else
+                memset(o, 0, ksmps * sizeof(float));
+        }
+        after_cycle(eng);
+        atomic_store_explicit(&eng->frame, eng->cycle_frame + ksmps, memory_order_release);
+    }
+    return 0;
+}

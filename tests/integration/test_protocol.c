@@ -1,0 +1,409 @@
+/* Integration: protocol v1 over real sockets against a real daemon on the
+ * null backend.  Bad input of every kind gets a coded error and the
+ * connection (and the daemon) keeps working. */
+#include <check.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/frame.h"
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+static daemon_proc dp;
+static conn c;
+
+static void setup(void) {
+  const char *args[] = { "--backend", "null", "--block-size", "256", NULL };
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static void teardown(void) {
+  conn_close(&c);
+  ck_assert_int_eq(daemon_stop(&dp), 0);
+}
+
+/* The connection still answers after whatever came before. */
+static void assert_alive(conn *k) {
+  uint64_t id = conn_request(k, "ping", "u", "data", (uint64_t)4242);
+  const msgpack_object *ok = msg_ok(conn_reply(k, id, 5000));
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_uint_eq(msg_uint(ok, "data"), 4242);
+}
+
+static void expect_error(const msgpack_object *m, const char *code, bool nil_id) {
+  const msgpack_object *id = sono_map_get(m, "id");
+  const char *got = msg_error_code(m);
+
+  ck_assert_msg(got != NULL, "expected error %s, got a success", code);
+  ck_assert_str_eq(got, code);
+  ck_assert_ptr_nonnull(id);
+  if (nil_id)
+    ck_assert_int_eq(id->type, MSGPACK_OBJECT_NIL);
+}
+
+START_TEST(hello_reports_the_server) {
+  uint64_t id = conn_request(&c, "hello", "us", "version", (uint64_t)1, "name", "tester");
+  const msgpack_object *ok = msg_ok(conn_reply(&c, id, 5000));
+  const msgpack_object_array *caps;
+
+  ck_assert_ptr_nonnull(ok);
+  ck_assert_uint_eq(msg_uint(ok, "protocol"), 1);
+  ck_assert(msg_str_is(ok, "server", "sonod " SONOD_VERSION));
+  ck_assert(msg_str_is(ok, "backend", "null"));
+  ck_assert_uint_eq(msg_uint(ok, "sample_rate"), 48000);
+  ck_assert_uint_eq(msg_uint(ok, "block_size"), 256);
+  ck_assert_uint_eq(msg_uint(ok, "max_frame"), SONO_FRAME_MAX);
+  ck_assert_int_eq(sono_get_array(ok, "capabilities", &caps), SONO_ARG_OK);
+  ck_assert_uint_ge(caps->size, 1);
+  ck_assert(sono_str_eq(&caps->ptr[0], "tone"));
+
+  id = conn_request(&c, "hello", "u", "version", (uint64_t)2);
+  expect_error(conn_reply(&c, id, 5000), "unsupported_version", false);
+}
+END_TEST
+
+START_TEST(status_clock_advances) {
+  uint64_t id = conn_request(&c, "status", "");
+  const msgpack_object *ok = msg_ok(conn_reply(&c, id, 5000));
+  uint64_t f1 = msg_uint(ok, "frame");
+
+  ck_assert(msg_str_is(ok, "backend", "null"));
+  ck_assert(msg_str_is(ok, "state", "running"));
+  ck_assert_uint_eq(msg_uint(ok, "channels"), 2);
+  ck_assert_uint_eq(msg_uint(ok, "clients"), 1);
+  ck_assert_uint_eq(msg_uint(ok, "heap_capacity"), 4096);
+  ck_assert_uint_eq(f1 % 256, 0);
+  usleep(200000);
+  id = conn_request(&c, "status", "");
+  ok = msg_ok(conn_reply(&c, id, 5000));
+  /* 200 ms at 48 kHz is 9600 frames; allow a loaded machine its slack. */
+  ck_assert_uint_gt(msg_uint(ok, "frame"), f1 + 2000);
+  ck_assert_double_gt(msg_double(ok, "uptime"), 0.2);
+}
+END_TEST
+
+START_TEST(malformed_msgpack) {
+  static const unsigned char bad[] = { 0xc1 };               /* never used in msgpack */
+  static const unsigned char cut[] = { 0x82, 0xa2, 'i', 'd' }; /* map ends early */
+  static const unsigned char two[] = { 0x80, 0x80 };         /* two maps */
+
+  conn_send_payload(&c, bad, sizeof bad);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  conn_send_payload(&c, cut, sizeof cut);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  conn_send_payload(&c, two, sizeof two);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(not_a_map_and_missing_id_or_op) {
+  static const unsigned char arr[] = { 0x92, 0x01, 0x02 };          /* [1, 2] */
+  static const unsigned char noid[] = { 0x81, 0xa2, 'o', 'p', 0xa4, 'p', 'i', 'n', 'g' };
+  static const unsigned char strid[] = { 0x82, 0xa2, 'i', 'd', 0xa1, 'x',
+                                         0xa2, 'o', 'p', 0xa4, 'p', 'i', 'n', 'g' };
+  static const unsigned char noop[] = { 0x81, 0xa2, 'i', 'd', 0x05 };
+  static const unsigned char intop[] = { 0x82, 0xa2, 'i', 'd', 0x06, 0xa2, 'o', 'p', 0x07 };
+  const msgpack_object *m;
+
+  conn_send_payload(&c, arr, sizeof arr);
+  expect_error(conn_recv(&c, 5000), "bad_request", true);
+  conn_send_payload(&c, noid, sizeof noid);
+  expect_error(conn_recv(&c, 5000), "bad_request", true);
+  conn_send_payload(&c, strid, sizeof strid);
+  expect_error(conn_recv(&c, 5000), "bad_request", true);
+  conn_send_payload(&c, noop, sizeof noop);
+  m = conn_recv(&c, 5000);
+  expect_error(m, "bad_request", false);
+  ck_assert_uint_eq(msg_uint(m, "id"), 5);
+  conn_send_payload(&c, intop, sizeof intop);
+  m = conn_recv(&c, 5000);
+  expect_error(m, "bad_request", false);
+  ck_assert_uint_eq(msg_uint(m, "id"), 6);
+  conn_send_payload(&c, "", 0);
+  expect_error(conn_recv(&c, 5000), "bad_request", true);
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(unknown_op) {
+  uint64_t id = conn_request(&c, "plugin.frobnicate", "");
+  const msgpack_object *m = conn_reply(&c, id, 5000);
+
+  expect_error(m, "unknown_op", false);
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(missing_and_mistyped_fields) {
+  uint64_t id;
+
+  id = conn_request(&c, "engine.tone", "");
+  expect_error(conn_reply(&c, id, 5000), "missing_field", false);
+  id = conn_request(&c, "engine.tone", "s", "on", "yes");
+  expect_error(conn_reply(&c, id, 5000), "bad_type", false);
+  id = conn_request(&c, "engine.tone", "bs", "on", 1, "freq", "high");
+  expect_error(conn_reply(&c, id, 5000), "bad_type", false);
+  id = conn_request(&c, "engine.tone", "bd", "on", 1, "freq", 1e9);
+  expect_error(conn_reply(&c, id, 5000), "bad_value", false);
+  id = conn_request(&c, "engine.tone", "bd", "on", 1, "amp", 2.0);
+  expect_error(conn_reply(&c, id, 5000), "bad_value", false);
+  id = conn_request(&c, "engine.tone", "bi", "on", 1, "channel", (int64_t)2);
+  expect_error(conn_reply(&c, id, 5000), "bad_value", false);
+  id = conn_request(&c, "engine.tone", "bud", "on", 1, "at", (uint64_t)1, "delay", 0.1);
+  expect_error(conn_reply(&c, id, 5000), "bad_request", false);
+  id = conn_request(&c, "engine.tone", "bd", "on", 1, "delay", -1.0);
+  expect_error(conn_reply(&c, id, 5000), "bad_value", false);
+  id = conn_request(&c, "subscribe", "");
+  expect_error(conn_reply(&c, id, 5000), "missing_field", false);
+  id = conn_request(&c, "render", "");
+  expect_error(conn_reply(&c, id, 5000), "not_supported", false);
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(late_request_is_refused) {
+  uint64_t id = conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)1);
+  const msgpack_object *m = conn_reply(&c, id, 5000);
+
+  expect_error(m, "late", false);
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(unknown_event_kind_changes_nothing) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  const msgpack_object *m, *ok;
+  const msgpack_object_array *arr;
+
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "id", 77);
+  sono_pack_key_str(&pk, "op", "subscribe");
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 2);
+  sono_pack_cstr(&pk, "tone");
+  sono_pack_cstr(&pk, "weather");
+  sono_msg_end(&sb);
+  conn_write(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  expect_error(conn_reply(&c, 77, 5000), "unknown_event", false);
+
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "id", 78);
+  sono_pack_key_str(&pk, "op", "subscribe");
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 0);
+  sono_msg_end(&sb);
+  conn_write(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  m = conn_reply(&c, 78, 5000);
+  ok = msg_ok(m);
+  ck_assert_int_eq(sono_get_array(ok, "events", &arr), SONO_ARG_OK);
+  ck_assert_uint_eq(arr->size, 0);
+}
+END_TEST
+
+START_TEST(oversized_frame_is_skipped_not_buffered) {
+  static char chunk[65536];
+  size_t total = SONO_FRAME_MAX + 1, sent = 0;
+  unsigned char hdr[4];
+
+  sono_frame_put_header(hdr, (uint32_t)total);
+  conn_write(&c, hdr, 4);
+  expect_error(conn_recv(&c, 5000), "frame_too_large", true);
+  memset(chunk, 0x90, sizeof chunk);
+  while (sent < total) {
+    size_t n = total - sent < sizeof chunk ? total - sent : sizeof chunk;
+    conn_write(&c, chunk, n);
+    sent += n;
+  }
+  assert_alive(&c);
+}
+END_TEST
+
+START_TEST(pipelined_requests_all_answered) {
+  uint64_t first = 0, id = 0;
+  int i, replies = 0;
+  char seen[1000] = { 0 };
+
+  for (i = 0; i < 1000; i++) {
+    id = (i % 3 == 2) ? conn_request(&c, "sync", "")
+                      : conn_request(&c, "ping", "u", "data", (uint64_t)i);
+    if (i == 0)
+      first = id;
+  }
+  while (replies < 1000) {
+    const msgpack_object *m = conn_recv(&c, 10000);
+    uint64_t rid = msg_uint(m, "id");
+    ck_assert_ptr_nonnull(msg_ok(m));
+    ck_assert_uint_ge(rid, first);
+    ck_assert_uint_le(rid, id);
+    ck_assert_int_eq(seen[rid - first], 0);
+    seen[rid - first] = 1;
+    replies++;
+  }
+}
+END_TEST
+
+START_TEST(sync_barrier_follows_timed_request) {
+  uint64_t tone, sync;
+  const msgpack_object *m;
+  uint64_t tone_frame;
+
+  tone = conn_request(&c, "engine.tone", "bd", "on", 1, "delay", 0.05);
+  sync = conn_request(&c, "sync", "");
+  m = conn_recv(&c, 5000);
+  ck_assert_uint_eq(msg_uint(m, "id"), tone);
+  tone_frame = msg_uint(msg_ok(m), "frame");
+  m = conn_recv(&c, 5000);
+  ck_assert_uint_eq(msg_uint(m, "id"), sync);
+  /* The barrier passed in the block that queued the tone. */
+  ck_assert_uint_le(msg_uint(msg_ok(m), "frame"), tone_frame);
+}
+END_TEST
+
+START_TEST(events_reach_subscribers_only) {
+  conn other;
+  uint64_t id, frame;
+  const msgpack_object *m;
+
+  conn_open(&other, dp.socket);
+  {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    sono_msg_begin(&sb, &pk);
+    msgpack_pack_map(&pk, 3);
+    sono_pack_key_uint(&pk, "id", 500);
+    sono_pack_key_str(&pk, "op", "subscribe");
+    sono_pack_cstr(&pk, "events");
+    msgpack_pack_array(&pk, 2);
+    sono_pack_cstr(&pk, "tone");
+    sono_pack_cstr(&pk, "client");
+    sono_msg_end(&sb);
+    conn_write(&c, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+  }
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, 500, 5000)));
+
+  id = conn_request(&other, "engine.tone", "bd", "on", 1, "freq", 330.0);
+  m = conn_reply(&other, id, 5000);
+  ck_assert_ptr_nonnull(msg_ok(m));
+  frame = msg_uint(msg_ok(m), "frame");
+  m = conn_recv(&c, 5000);
+  ck_assert(msg_str_is(m, "event", "tone"));
+  ck_assert_int_eq(sono_map_get(m, "on")->via.boolean, true);
+  ck_assert_double_eq(msg_double(m, "freq"), 330.0);
+  ck_assert_uint_eq(msg_uint(m, "frame"), frame);
+  /* The requester did not subscribe and gets nothing more. */
+  ck_assert(conn_silent(&other, 200));
+
+  conn_close(&other);
+  m = conn_recv(&c, 5000);
+  ck_assert(msg_str_is(m, "event", "client"));
+  ck_assert(msg_str_is(m, "action", "disconnected"));
+}
+END_TEST
+
+START_TEST(many_clients_at_once) {
+  enum { N = 64 };
+  static conn many[N];
+  uint64_t ids[N];
+  int i;
+
+  for (i = 0; i < N; i++)
+    conn_open(&many[i], dp.socket);
+  for (i = 0; i < N; i++)
+    ids[i] = conn_request(&many[i], "sync", "");
+  for (i = 0; i < N; i++)
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&many[i], ids[i], 10000)));
+  ids[0] = conn_request(&c, "status", "");
+  ck_assert_uint_eq(msg_uint(msg_ok(conn_reply(&c, ids[0], 5000)), "clients"), N + 1);
+  for (i = 0; i < N; i++)
+    conn_close(&many[i]);
+}
+END_TEST
+
+START_TEST(client_vanishing_mid_request_costs_nothing) {
+  int i;
+
+  for (i = 0; i < 50; i++) {
+    conn k;
+    conn_open(&k, dp.socket);
+    conn_request(&k, "sync", "");
+    conn_request(&k, "engine.tone", "bd", "on", 1, "delay", 0.01);
+    /* Half a frame, then gone. */
+    conn_write(&k, "\x00\x00\x01\x00\x81", 5);
+    conn_close(&k);
+  }
+  assert_alive(&c);
+  {
+    uint64_t id = conn_request(&c, "status", "");
+    ck_assert_uint_eq(msg_uint(msg_ok(conn_reply(&c, id, 5000)), "clients"), 1);
+  }
+}
+END_TEST
+
+START_TEST(shutdown_op_ends_the_daemon) {
+  uint64_t id;
+
+  id = conn_request(&c, "shutdown", "");
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, id, 5000)));
+  ck_assert_int_eq(daemon_wait(&dp, 10000), 0);
+  ck_assert(access(dp.socket, F_OK) != 0);
+}
+END_TEST
+
+static void no_teardown_stop(void) {
+  conn_close(&c);
+}
+
+START_TEST(second_daemon_refuses_the_same_socket) {
+  const char *exe = getenv("SONOD");
+  char cmd[1024];
+
+  snprintf(cmd, sizeof cmd, "%s --backend null --socket %s 2>/dev/null", exe, dp.socket);
+  ck_assert_int_ne(system(cmd), 0);
+  assert_alive(&c);
+}
+END_TEST
+
+static Suite *protocol_suite(void) {
+  Suite *s = suite_create("protocol");
+  TCase *tc = tcase_create("requests");
+  TCase *end = tcase_create("shutdown");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, hello_reports_the_server);
+  tcase_add_test(tc, status_clock_advances);
+  tcase_add_test(tc, malformed_msgpack);
+  tcase_add_test(tc, not_a_map_and_missing_id_or_op);
+  tcase_add_test(tc, unknown_op);
+  tcase_add_test(tc, missing_and_mistyped_fields);
+  tcase_add_test(tc, late_request_is_refused);
+  tcase_add_test(tc, unknown_event_kind_changes_nothing);
+  tcase_add_test(tc, oversized_frame_is_skipped_not_buffered);
+  tcase_add_test(tc, pipelined_requests_all_answered);
+  tcase_add_test(tc, sync_barrier_follows_timed_request);
+  tcase_add_test(tc, events_reach_subscribers_only);
+  tcase_add_test(tc, many_clients_at_once);
+  tcase_add_test(tc, client_vanishing_mid_request_costs_nothing);
+  tcase_add_test(tc, second_daemon_refuses_the_same_socket);
+  suite_add_tcase(s, tc);
+
+  tcase_set_timeout(end, 60);
+  tcase_add_checked_fixture(end, setup, no_teardown_stop);
+  tcase_add_test(end, shutdown_op_ends_the_daemon);
+  suite_add_tcase(s, end);
+  return s;
+}
+
+CHECK_MAIN(protocol_suite)

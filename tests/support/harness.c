@@ -1,0 +1,290 @@
+/* harness.c - see harness.h.  Failures abort the current Check test. */
+#include "tests/support/harness.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol/frame.h"
+#include "protocol/wire.h"
+
+static uint64_t next_id = 1;
+
+static long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int try_connect(const char *path) {
+  struct sockaddr_un sa;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  memset(&sa, 0, sizeof sa);
+  sa.sun_family = AF_UNIX;
+  snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+  if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+    return fd;
+  close(fd);
+  return -1;
+}
+
+void daemon_start(daemon_proc *dp, const char *const *args) {
+  const char *exe = getenv("SONOD");
+  const char *argv[64];
+  int n = 0, fd;
+  long deadline;
+
+  ck_assert_msg(exe != NULL, "SONOD must name the daemon binary");
+  memset(dp, 0, sizeof *dp);
+  snprintf(dp->dir, sizeof dp->dir, "/tmp/sonod-test-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dp->dir));
+  snprintf(dp->socket, sizeof dp->socket, "%s/sonod.sock", dp->dir);
+  snprintf(dp->log, sizeof dp->log, "%s/daemon.log", dp->dir);
+
+  argv[n++] = exe;
+  argv[n++] = "--socket";
+  argv[n++] = dp->socket;
+  argv[n++] = "-vv";
+  while (args != NULL && *args != NULL && n < 62)
+    argv[n++] = *args++;
+  argv[n] = NULL;
+
+  dp->pid = fork();
+  ck_assert_int_ge(dp->pid, 0);
+  if (dp->pid == 0) {
+    int logfd = open(dp->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(logfd, 2);
+    execv(exe, (char *const *)argv);
+    _exit(127);
+  }
+  deadline = now_ms() + 10000;
+  while ((fd = try_connect(dp->socket)) < 0) {
+    int status;
+    if (waitpid(dp->pid, &status, WNOHANG) == dp->pid) {
+      dp->pid = 0;
+      ck_abort_msg("sonod exited during start-up (see %s)", dp->log);
+    }
+    ck_assert_msg(now_ms() < deadline, "sonod did not listen within 10 s");
+    usleep(10000);
+  }
+  close(fd);
+}
+
+int daemon_wait(daemon_proc *dp, int timeout_ms) {
+  long deadline = now_ms() + timeout_ms;
+  int status;
+
+  if (dp->pid <= 0)
+    return -1000;
+  while (waitpid(dp->pid, &status, WNOHANG) != dp->pid) {
+    if (now_ms() > deadline) {
+      kill(dp->pid, SIGKILL);
+      waitpid(dp->pid, &status, 0);
+      dp->pid = 0;
+      ck_abort_msg("sonod did not exit within %d ms", timeout_ms);
+    }
+    usleep(5000);
+  }
+  dp->pid = 0;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+}
+
+int daemon_stop(daemon_proc *dp) {
+  if (dp->pid <= 0)
+    return -1000;
+  kill(dp->pid, SIGTERM);
+  return daemon_wait(dp, 10000);
+}
+
+bool daemon_log_contains(const daemon_proc *dp, const char *needle) {
+  char buf[65536];
+  FILE *f = fopen(dp->log, "r");
+  size_t n;
+
+  if (f == NULL)
+    return false;
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  return strstr(buf, needle) != NULL;
+}
+
+void conn_open(conn *c, const char *socket_path) {
+  memset(c, 0, sizeof *c);
+  c->fd = try_connect(socket_path);
+  ck_assert_msg(c->fd >= 0, "cannot connect to %s", socket_path);
+  msgpack_unpacked_init(&c->msg);
+}
+
+void conn_close(conn *c) {
+  if (c->fd >= 0)
+    close(c->fd);
+  c->fd = -1;
+  free(c->buf);
+  c->buf = NULL;
+  free(c->frame);
+  c->frame = NULL;
+  msgpack_unpacked_destroy(&c->msg);
+}
+
+void conn_write(conn *c, const void *data, size_t len) {
+  const char *p = data;
+
+  while (len > 0) {
+    ssize_t n = send(c->fd, p, len, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    ck_assert_msg(n > 0, "send: %s", strerror(errno));
+    p += n;
+    len -= (size_t)n;
+  }
+}
+
+void conn_send_payload(conn *c, const void *payload, size_t len) {
+  unsigned char hdr[SONO_FRAME_HEADER];
+
+  sono_frame_put_header(hdr, (uint32_t)len);
+  conn_write(c, hdr, sizeof hdr);
+  conn_write(c, payload, len);
+}
+
+uint64_t conn_request(conn *c, const char *op, const char *fmt, ...) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+  va_list ap;
+  const char *f;
+
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 2 + (uint32_t)strlen(fmt));
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", op);
+  va_start(ap, fmt);
+  for (f = fmt; *f; f++) {
+    sono_pack_cstr(&pk, va_arg(ap, const char *));
+    switch (*f) {
+    case 'u': msgpack_pack_uint64(&pk, va_arg(ap, uint64_t)); break;
+    case 'i': msgpack_pack_int64(&pk, va_arg(ap, int64_t)); break;
+    case 'd': msgpack_pack_double(&pk, va_arg(ap, double)); break;
+    case 'b': if (va_arg(ap, int)) msgpack_pack_true(&pk); else msgpack_pack_false(&pk); break;
+    case 's': sono_pack_cstr(&pk, va_arg(ap, const char *)); break;
+    case 'n': msgpack_pack_nil(&pk); break;
+    default: ck_abort_msg("bad format letter %c", *f);
+    }
+  }
+  va_end(ap);
+  sono_msg_end(&sb);
+  conn_write(c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
+static void fill(conn *c, size_t want, long deadline) {
+  while (c->len < want) {
+    struct pollfd pfd = { c->fd, POLLIN, 0 };
+    long left = deadline - now_ms();
+    ssize_t n;
+
+    ck_assert_msg(left > 0, "no frame from sonod in time");
+    if (poll(&pfd, 1, (int)left) <= 0)
+      continue;
+    if (c->cap < want + 65536) {
+      c->cap = want + 65536;
+      c->buf = realloc(c->buf, c->cap);
+    }
+    n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+    ck_assert_msg(n > 0, "connection closed by sonod");
+    c->len += (size_t)n;
+  }
+}
+
+const msgpack_object *conn_recv(conn *c, int timeout_ms) {
+  long deadline = now_ms() + timeout_ms;
+  uint32_t len;
+  size_t off = 0;
+
+  fill(c, SONO_FRAME_HEADER, deadline);
+  len = sono_frame_get_header((unsigned char *)c->buf);
+  fill(c, SONO_FRAME_HEADER + len, deadline);
+  /* Unpacked strings point into the bytes they came from: keep this
+   * frame's bytes until the next receive. */
+  free(c->frame);
+  c->frame = malloc(len + 1);
+  memcpy(c->frame, c->buf + SONO_FRAME_HEADER, len);
+  ck_assert_int_eq(msgpack_unpack_next(&c->msg, c->frame, len, &off), MSGPACK_UNPACK_SUCCESS);
+  ck_assert_uint_eq(off, len);
+  memmove(c->buf, c->buf + SONO_FRAME_HEADER + len, c->len - SONO_FRAME_HEADER - len);
+  c->len -= SONO_FRAME_HEADER + len;
+  ck_assert_int_eq(c->msg.data.type, MSGPACK_OBJECT_MAP);
+  return &c->msg.data;
+}
+
+const msgpack_object *conn_reply(conn *c, uint64_t id, int timeout_ms) {
+  long deadline = now_ms() + timeout_ms;
+
+  for (;;) {
+    long left = deadline - now_ms();
+    const msgpack_object *m;
+    const msgpack_object *idv;
+
+    ck_assert_msg(left > 0, "no reply to request %llu in time", (unsigned long long)id);
+    m = conn_recv(c, (int)left);
+    idv = sono_map_get(m, "id");
+    if (idv != NULL && idv->type == MSGPACK_OBJECT_POSITIVE_INTEGER && idv->via.u64 == id)
+      return m;
+  }
+}
+
+bool conn_silent(conn *c, int timeout_ms) {
+  struct pollfd pfd = { c->fd, POLLIN, 0 };
+
+  if (c->len > 0)
+    return false;
+  return poll(&pfd, 1, timeout_ms) == 0;
+}
+
+const char *msg_error_code(const msgpack_object *m) {
+  static char code[64];
+  const msgpack_object *err = sono_map_get(m, "error");
+  const char *s;
+  size_t n;
+
+  if (err == NULL)
+    return NULL;
+  ck_assert_int_eq(sono_get_str(err, "code", &s, &n), SONO_ARG_OK);
+  snprintf(code, sizeof code, "%.*s", (int)n, s);
+  return code;
+}
+
+const msgpack_object *msg_ok(const msgpack_object *m) {
+  return sono_map_get(m, "ok");
+}
+
+uint64_t msg_uint(const msgpack_object *map, const char *key) {
+  uint64_t v = 0;
+  ck_assert_msg(sono_get_uint(map, key, &v) == SONO_ARG_OK, "no unsigned '%s'", key);
+  return v;
+}
+
+double msg_double(const msgpack_object *map, const char *key) {
+  double v = 0;
+  ck_assert_msg(sono_get_double(map, key, &v) == SONO_ARG_OK, "no number '%s'", key);
+  return v;
+}
+
+bool msg_str_is(const msgpack_object *map, const char *key, const char *want) {
+  const msgpack_object *v = sono_map_get(map, key);
+  return v != NULL && sono_str_eq(v, want);
+}

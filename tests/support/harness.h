@@ -1,0 +1,63 @@
+/* harness.h - integration-test helpers: run a real sonod on a private
+ * socket, and talk to it frame by frame over a real connection. */
+#ifndef SONOD_TESTS_HARNESS_H
+#define SONOD_TESTS_HARNESS_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct daemon_proc {
+  pid_t pid;
+  char dir[256];        /* private temporary directory */
+  char socket[300];
+  char log[300];        /* the daemon's stderr */
+} daemon_proc;
+
+/* Starts $SONOD with the given extra arguments (NULL-terminated) plus
+ * --socket in a fresh directory, and waits until it accepts connections. */
+void daemon_start(daemon_proc *dp, const char *const *args);
+/* SIGTERM, then waits; returns the exit status (or -signal). */
+int daemon_stop(daemon_proc *dp);
+/* Waits for the daemon to exit on its own; returns as daemon_stop. */
+int daemon_wait(daemon_proc *dp, int timeout_ms);
+bool daemon_log_contains(const daemon_proc *dp, const char *needle);
+
+typedef struct conn {
+  int fd;
+  char *buf;
+  size_t len;
+  size_t cap;
+  char *frame;            /* the bytes behind msg */
+  msgpack_unpacked msg;   /* the last message received */
+} conn;
+
+void conn_open(conn *c, const char *socket_path);
+void conn_close(conn *c);
+
+/* Sends raw bytes, or one whole frame around a payload. */
+void conn_write(conn *c, const void *data, size_t len);
+void conn_send_payload(conn *c, const void *payload, size_t len);
+/* Sends a request built from a tiny format: pairs of key and typed value,
+ *   "id" 1, ... see harness.c for the letters.  Returns the id. */
+uint64_t conn_request(conn *c, const char *op, const char *fmt, ...);
+
+/* Receives the next frame (fails the test after timeout_ms).  The result
+ * stays valid until the next receive. */
+const msgpack_object *conn_recv(conn *c, int timeout_ms);
+/* Receives until a reply with this id arrives; events seen on the way are
+ * counted into *events_seen when not NULL. */
+const msgpack_object *conn_reply(conn *c, uint64_t id, int timeout_ms);
+/* True if no frame arrives within timeout_ms. */
+bool conn_silent(conn *c, int timeout_ms);
+
+/* Accessors for assertions. */
+const char *msg_error_code(const msgpack_object *m);    /* NULL when ok */
+const msgpack_object *msg_ok(const msgpack_object *m);  /* NULL when error */
+uint64_t msg_uint(const msgpack_object *map, const char *key);
+double msg_double(const msgpack_object *map, const char *key);
+bool msg_str_is(const msgpack_object *map, const char *key, const char *want);
+
+#endif

@@ -1,0 +1,217 @@
+/* Unit tests: the engine cycle driven directly, block by block, as the
+ * audio thread would. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "daemon/rt/engine.h"
+#include "tests/support/check_main.h"
+
+#define RATE 48000
+#define BLOCK 64
+
+static engine e;
+static float buf_l[BLOCK], buf_r[BLOCK];
+static float *bufs[2] = { buf_l, buf_r };
+static int wakes;
+
+static void count_wake(void *ctx) {
+  (void)ctx;
+  wakes++;
+}
+
+static void setup(void) {
+  ck_assert_int_eq(engine_init(&e, RATE, 2), 0);
+  e.wake = count_wake;
+  wakes = 0;
+}
+
+static void teardown(void) {
+  engine_destroy(&e);
+}
+
+static void send_cmd(rt_cmd *c) {
+  ck_assert_int_eq(ring_push(e.to_rt, c), 0);
+}
+
+static rt_cmd tone_cmd(bool on, rt_at_kind kind, uint64_t at, uint64_t id) {
+  rt_cmd c;
+  memset(&c, 0, sizeof c);
+  c.type = RT_CMD_TONE;
+  c.at_kind = kind;
+  c.at = at;
+  c.client = 1;
+  c.req_id = id;
+  c.u.tone.on = on;
+  c.u.tone.freq = 1000.0;
+  c.u.tone.amp = 0.5;
+  c.u.tone.channel = -1;
+  return c;
+}
+
+static rt_msg next_msg(void) {
+  rt_msg m;
+  ck_assert_msg(ring_pop(e.from_rt, &m) == 0, "expected a message from the audio thread");
+  return m;
+}
+
+START_TEST(tone_starts_and_stops_on_exact_frames) {
+  rt_cmd on = tone_cmd(true, RT_AT_ABS, 100, 1);
+  rt_cmd off = tone_cmd(false, RT_AT_ABS, 200, 2);
+  float out[256];
+  int b, i;
+  rt_msg m;
+
+  send_cmd(&on);
+  send_cmd(&off);
+  for (b = 0; b < 4; b++) {
+    engine_process(&e, bufs, 2, BLOCK);
+    memcpy(out + b * BLOCK, buf_l, sizeof buf_l);
+    ck_assert_mem_eq(buf_l, buf_r, sizeof buf_l);
+  }
+  for (i = 0; i < 256; i++) {
+    double want = (i >= 100 && i < 200) ? 0.5 * sin(2 * M_PI * 1000.0 * (i - 100) / RATE) : 0.0;
+    ck_assert_msg(fabs(out[i] - want) < 1e-6, "frame %d: %f, want %f", i, out[i], want);
+  }
+  ck_assert_float_ne(out[101], 0.0f);
+
+  /* Both acknowledged as queued at their frames, then two notifications. */
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ACK);
+  ck_assert_uint_eq(m.frame, 100);
+  ck_assert_uint_eq(m.release, 1);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ACK);
+  ck_assert_uint_eq(m.frame, 200);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_TONE);
+  ck_assert_uint_eq(m.frame, 100);
+  ck_assert_uint_eq(m.value, 1);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_TONE);
+  ck_assert_uint_eq(m.frame, 200);
+  ck_assert_uint_eq(m.value, 0);
+  ck_assert_int_eq(ring_count(e.from_rt), 0);
+  ck_assert_uint_eq(atomic_load(&e.pub_frame), 3 * BLOCK);
+}
+END_TEST
+
+START_TEST(late_command_is_refused_not_applied) {
+  rt_cmd on = tone_cmd(true, RT_AT_ABS, 10, 7);
+  rt_msg m;
+  int i;
+
+  engine_process(&e, bufs, 2, BLOCK);   /* now at frame 64 */
+  send_cmd(&on);
+  engine_process(&e, bufs, 2, BLOCK);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ERROR);
+  ck_assert_int_eq(m.code, RT_ERR_LATE);
+  ck_assert_uint_eq(m.value, 54);
+  ck_assert_uint_eq(m.req_id, 7);
+  ck_assert_uint_eq(m.release, RT_MSG_SLOTS_PER_CMD);
+  for (i = 0; i < BLOCK; i++)
+    ck_assert_float_eq(buf_l[i], 0.0f);
+}
+END_TEST
+
+START_TEST(delay_counts_from_the_receiving_block) {
+  rt_cmd on = tone_cmd(true, RT_AT_REL, 10, 1);
+  rt_msg m;
+
+  engine_process(&e, bufs, 2, BLOCK);
+  send_cmd(&on);
+  engine_process(&e, bufs, 2, BLOCK);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ACK);
+  ck_assert_uint_eq(m.frame, BLOCK + 10);
+  ck_assert_float_eq(buf_l[10], 0.0f);
+  ck_assert_float_ne(buf_l[11], 0.0f);
+  ck_assert_float_eq(buf_l[9], 0.0f);
+}
+END_TEST
+
+START_TEST(sync_is_answered_after_earlier_commands_apply) {
+  rt_cmd on = tone_cmd(true, RT_AT_NOW, 0, 1);
+  rt_cmd sync;
+  rt_msg m;
+
+  memset(&sync, 0, sizeof sync);
+  sync.type = RT_CMD_SYNC;
+  sync.client = 1;
+  sync.req_id = 2;
+  send_cmd(&on);
+  send_cmd(&sync);
+  engine_process(&e, bufs, 2, BLOCK);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ACK);
+  ck_assert_uint_eq(m.req_id, 1);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_TONE);
+  m = next_msg();
+  ck_assert_int_eq(m.type, RT_MSG_ACK);
+  ck_assert_uint_eq(m.req_id, 2);
+  ck_assert_uint_eq(m.release, RT_MSG_SLOTS_PER_CMD);
+  ck_assert_int_eq(wakes, 1);
+}
+END_TEST
+
+START_TEST(full_heap_is_reported) {
+  rt_cmd c = tone_cmd(true, RT_AT_ABS, 1000000, 0);
+  rt_msg m;
+  unsigned i, errors = 0, acks = 0;
+
+  /* One more timed command than the heap holds, in two cycles because the
+   * ring holds as many as the heap. */
+  for (i = 0; i < ENGINE_HEAP_CAPACITY; i++) {
+    c.req_id = i;
+    send_cmd(&c);
+  }
+  engine_process(&e, bufs, 2, BLOCK);
+  c.req_id = 99999;
+  send_cmd(&c);
+  engine_process(&e, bufs, 2, BLOCK);
+  while (ring_pop(e.from_rt, &m) == 0) {
+    if (m.type == RT_MSG_ERROR) {
+      ck_assert_int_eq(m.code, RT_ERR_HEAP_FULL);
+      ck_assert_uint_eq(m.req_id, 99999);
+      errors++;
+    } else {
+      acks++;
+    }
+  }
+  ck_assert_uint_eq(errors, 1);
+  ck_assert_uint_eq(acks, ENGINE_HEAP_CAPACITY);
+  ck_assert_uint_eq(atomic_load(&e.pub_heap_used), ENGINE_HEAP_CAPACITY);
+}
+END_TEST
+
+START_TEST(tone_on_one_channel) {
+  rt_cmd on = tone_cmd(true, RT_AT_NOW, 0, 1);
+  int i;
+
+  on.u.tone.channel = 1;
+  send_cmd(&on);
+  engine_process(&e, bufs, 2, BLOCK);
+  for (i = 0; i < BLOCK; i++)
+    ck_assert_float_eq(buf_l[i], 0.0f);
+  ck_assert_float_ne(buf_r[5], 0.0f);
+}
+END_TEST
+
+static Suite *engine_suite(void) {
+  Suite *s = suite_create("engine");
+  TCase *tc = tcase_create("cycle");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, tone_starts_and_stops_on_exact_frames);
+  tcase_add_test(tc, late_command_is_refused_not_applied);
+  tcase_add_test(tc, delay_counts_from_the_receiving_block);
+  tcase_add_test(tc, sync_is_answered_after_earlier_commands_apply);
+  tcase_add_test(tc, full_heap_is_reported);
+  tcase_add_test(tc, tone_on_one_channel);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(engine_suite)

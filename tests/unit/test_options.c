@@ -1,0 +1,106 @@
+/* Unit tests: the daemon's command line. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/options.h"
+#include "tests/support/check_main.h"
+
+static options_result parse(options *o, char *err, const char *const *args) {
+  char *argv[32];
+  int argc = 0;
+
+  argv[argc++] = (char *)"sonod";
+  while (*args)
+    argv[argc++] = (char *)*args++;
+  argv[argc] = NULL;
+  options_defaults(o);
+  return options_parse(o, argc, argv, err, 256);
+}
+
+START_TEST(defaults) {
+  options o;
+  char err[256];
+  const char *args[] = { NULL };
+
+  setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+  ck_assert_int_eq(parse(&o, err, args), OPTIONS_RUN);
+  ck_assert_int_eq(o.backend, BACKEND_AUTO);
+  ck_assert_str_eq(o.socket_path, "/run/user/1000/sonod.sock");
+  ck_assert_uint_eq(o.sample_rate, 48000);
+  ck_assert_uint_eq(o.channels, 2);
+  ck_assert_str_eq(o.tcp_host, "");
+  unsetenv("XDG_RUNTIME_DIR");
+  options_defaults(&o);
+  ck_assert_str_eq(o.socket_path, "/run/sonod/sonod.sock");
+}
+END_TEST
+
+START_TEST(all_options) {
+  options o;
+  char err[256];
+  const char *args[] = { "--backend", "offline", "--socket", "/tmp/x.sock", "--tcp", "[::1]:7000",
+                         "--sample-rate", "44100", "--block-size", "64", "--channels", "4",
+                         "--jack-name", "me", "--output", "/tmp/o.wav", "--length", "2.5",
+                         "-v", "-v", NULL };
+
+  ck_assert_int_eq(parse(&o, err, args), OPTIONS_RUN);
+  ck_assert_int_eq(o.backend, BACKEND_OFFLINE);
+  ck_assert_str_eq(o.socket_path, "/tmp/x.sock");
+  ck_assert_str_eq(o.tcp_host, "::1");
+  ck_assert_int_eq(o.tcp_port, 7000);
+  ck_assert_uint_eq(o.sample_rate, 44100);
+  ck_assert_uint_eq(o.block_size, 64);
+  ck_assert_uint_eq(o.channels, 4);
+  ck_assert_str_eq(o.jack_name, "me");
+  ck_assert_str_eq(o.output, "/tmp/o.wav");
+  ck_assert_double_eq(o.length, 2.5);
+  ck_assert_int_eq(o.verbose, 2);
+}
+END_TEST
+
+static void expect_error(const char *const *args, const char *fragment) {
+  options o;
+  char err[256];
+
+  ck_assert_int_eq(parse(&o, err, args), OPTIONS_ERROR);
+  ck_assert_msg(strstr(err, fragment) != NULL, "'%s' not in '%s'", fragment, err);
+}
+
+START_TEST(bad_values_are_named) {
+  const char *a1[] = { "--backend", "alsa", NULL };
+  const char *a2[] = { "--sample-rate", "abc", NULL };
+  const char *a3[] = { "--channels", "0", NULL };
+  const char *a4[] = { "--tcp", "localhost", NULL };
+  const char *a5[] = { "--tcp", "localhost:70000", NULL };
+  const char *a6[] = { "--backend", "offline", NULL };
+  const char *a7[] = { "--output", "x.wav", NULL };
+  const char *a8[] = { "--frobnicate", NULL };
+  const char *a9[] = { "--socket", NULL };
+  const char *a10[] = { "--block-size", "-5", NULL };
+
+  expect_error(a1, "--backend");
+  expect_error(a2, "--sample-rate");
+  expect_error(a3, "--channels");
+  expect_error(a4, "--tcp");
+  expect_error(a5, "--tcp");
+  expect_error(a6, "needs --output");
+  expect_error(a7, "only to --backend offline");
+  expect_error(a8, "unknown option");
+  expect_error(a9, "needs a value");
+  expect_error(a10, "--block-size");
+}
+END_TEST
+
+static Suite *options_suite(void) {
+  Suite *s = suite_create("options");
+  TCase *tc = tcase_create("core");
+
+  tcase_add_test(tc, defaults);
+  tcase_add_test(tc, all_options);
+  tcase_add_test(tc, bad_values_are_named);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(options_suite)
