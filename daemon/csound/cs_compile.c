@@ -48,12 +48,15 @@ int cs_compile_pending(const cs_engine *eng)
     return atomic_load_explicit(&eng->merged_mark, memory_order_acquire) < eng->compile_mark;
 }
 
-/* Finds "line N" in Csound's error text. */
+/* Finds "line N" / "Line: N" in Csound's error text (the parser prints
+ * both spellings). */
 static int error_line(const char *text)
 {
     const char *p = text;
-    while ((p = strstr(p, "line ")) != NULL) {
-        p += 5;
+    while ((p = strcasestr(p, "line")) != NULL) {
+        p += 4;
+        while (*p == ' ' || *p == ':')
+            p++;
         if (isdigit((unsigned char)*p))
             return atoi(p);
     }

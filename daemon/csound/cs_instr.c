@@ -130,8 +130,11 @@ int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
         n += snprintf(code + n, cap - (size_t)n, "%s\n", tp->init);
         shift += count_lines(tp->init);
     }
-    snprintf(code + n, cap - (size_t)n, "%s\nif ksonod_stop__ != 0 then\nturnoff\nendif\nendin\n",
-             tp->body);
+    /* No blank line after the body: Csound reports a syntax error at the
+     * end of a line on the last of a run of newlines. */
+    size_t bl = strlen(tp->body);
+    snprintf(code + n, cap - (size_t)n, "%s%sif ksonod_stop__ != 0 then\nturnoff\nendif\nendin\n",
+             tp->body, bl && tp->body[bl - 1] == '\n' ? "" : "\n");
     uint64_t mark = 0;
     int rc = cs_compile_internal(eng, code, shift, &mark, err);
     free(code);

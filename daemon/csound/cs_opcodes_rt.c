@@ -23,7 +23,7 @@
 
 #include <math.h>
 
-typedef struct { OPDS h; MYFLT *kstop, *islot; cs_engine *eng; cs_slot *s; uint64_t id; } SYNTH;
+typedef struct { OPDS h; MYFLT *kstop, *islot; cs_engine *eng; cs_slot *s; uint64_t id; int first; } SYNTH;
 typedef struct { OPDS h; MYFLT *kout, *islot, *iidx; cs_engine *eng; cs_slot *s; unsigned idx; uint64_t id; } PARAM;
 typedef struct { OPDS h; MYFLT *out, *ibus; cs_engine *eng; unsigned bus; } BUSIN;
 typedef struct { OPDS h; MYFLT *ibus, *in; cs_engine *eng; unsigned bus; } BUSOUT;
@@ -73,10 +73,7 @@ static int synth_init(CSOUND *csound, SYNTH *p)
         return csound->InitError(csound, "sonod_synth: instrument started outside sonod");
     cs_slot *s = p->s;
     p->id = atomic_load_explicit(&s->owner, memory_order_relaxed);
-    /* Sample-exact start: opcodes skip the first ksmps_offset samples of the
-     * first cycle.  We set it from our own frame arithmetic instead of
-     * relying on Csound converting a floating-point p2 back to samples. */
-    p->h.insdshead->ksmps_offset = s->start_offset;
+    p->first = 1;
     s->state = SLOT_RUNNING;
     s->insds = p->h.insdshead;
     *p->kstop = 0;
@@ -91,6 +88,14 @@ static int synth_perf(CSOUND *csound, SYNTH *p)
     cs_slot *s = p->s;
     (void)csound;
     *p->kstop = 0;
+    if (p->first) {
+        /* Sample-exact start: the opcodes after us skip the first
+         * ksmps_offset samples of this cycle.  It must be set here, in the
+         * first perf pass: Csound 6.18 overwrites ksmps_offset after the init
+         * pass (from p2, or with 0), and resets it after each k-pass. */
+        p->first = 0;
+        p->h.insdshead->ksmps_offset = s->start_offset;
+    }
     if (s->stop_req == 1) {
         s->stop_req = 2;
         /* Without a release the note ends exactly at the stop frame: the
@@ -275,6 +280,9 @@ static int kbusout_perf(CSOUND *csound, BUSOUT *p)
 
 typedef int (*opfn)(CSOUND *, void *);
 
+/* Csound 6 runs one perf function per k-cycle whatever the rate (a-rate
+ * opcodes loop over ksmps themselves): it is passed as kopadr, thread 3. */
+
 int cs_opcodes_register(cs_engine *eng)
 {
     CSOUND *cs = eng->cs;
@@ -285,10 +293,10 @@ int cs_opcodes_register(cs_engine *eng)
                                (opfn)param_init, (opfn)param_perf, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_parami", sizeof(PARAM), 0, 1, "i", "ii",
                                (opfn)parami_init, NULL, NULL);
-    rc |= cs->AppendOpcode(cs, "sonod_abusin", sizeof(BUSIN), 0, 5, "a", "i",
-                               (opfn)abusin_init, NULL, (opfn)abusin_perf);
-    rc |= cs->AppendOpcode(cs, "sonod_abusout", sizeof(BUSOUT), 0, 5, "", "ia",
-                               (opfn)abusout_init, NULL, (opfn)abusout_perf);
+    rc |= cs->AppendOpcode(cs, "sonod_abusin", sizeof(BUSIN), 0, 3, "a", "i",
+                               (opfn)abusin_init, (opfn)abusin_perf, NULL);
+    rc |= cs->AppendOpcode(cs, "sonod_abusout", sizeof(BUSOUT), 0, 3, "", "ia",
+                               (opfn)abusout_init, (opfn)abusout_perf, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_kbusin", sizeof(BUSIN), 0, 3, "k", "i",
                                (opfn)kbusin_init, (opfn)kbusin_perf, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_kbusout", sizeof(BUSOUT), 0, 3, "", "ik",

@@ -61,7 +61,10 @@ static void fire_start(cs_engine *eng, cs_cmd *c, uint32_t offset)
     s->start_offset = offset;
     s->stop_req = 0;
     s->nbuses = 0;
-    MYFLT p[4] = { (MYFLT)c->a, 0, -1, (MYFLT)c->slot };
+    /* p3 = -1 holds the note until we turn it off.  Held notes with the
+     * same p1 tie (Csound reuses the running instance), so every slot gets
+     * its own fractional instrument number. */
+    MYFLT p[4] = { (MYFLT)c->a + (MYFLT)(c->slot + 1) / 1048576.0, 0, -1, (MYFLT)c->slot };
     eng->fired[eng->nfired++] = c->slot;
     RT_FOREIGN_BEGIN();
     csoundScoreEvent(eng->cs, 'i', p, 4);
@@ -123,16 +126,27 @@ static void apply_events(cs_engine *eng, cs_cmd *c, uint32_t offset)
 {
     cs_events *e = c->ptr;
     double *vals = cs_events_vals(e);
-    /* Score times are relative to `at`; Csound's are relative to this
-     * cycle's start.  A quarter sample guards the truncation Csound does
-     * when it turns the start time into a sample offset. */
-    double shift = (offset + 0.25) / eng->sr;
+    const double ks = eng->ksmps, sr = eng->sr;
+    const double base = (double)eng->cycle_frame + offset;   /* frame of `at` */
     for (unsigned i = 0; i < e->nevents; i++) {
         double *p = vals + e->ev[i].first;
-        if (e->ev[i].type == 'i' && e->ev[i].count >= 2)
-            p[1] += shift;
+        /* Csound 6.18 with --sample-accurate fires a score event in the
+         * k-cycle nearest to its start (rounded) but takes the sample offset
+         * from the truncated start, so a start in the second half of a cycle
+         * sounds one cycle late.  Give it a start one cycle earlier (and a
+         * p3 one cycle longer, so the end is unchanged): it then fires in
+         * the right cycle with the right offset.  A quarter sample guards the
+         * truncation of the start time to samples. */
+        double t = base + p[1] * sr + 0.25;
+        double cyc = t / ks;
+        if (e->ev[i].type == 'i' && cyc - floor(cyc) >= 0.5 && t >= ks) {
+            t -= ks;
+            if (p[2] > 0)
+                p[2] += ks / sr;
+        }
+        p[1] = t / sr;
         RT_FOREIGN_BEGIN();
-        csoundScoreEvent(eng->cs, e->ev[i].type, p, e->ev[i].count);
+        csoundScoreEventAbsolute(eng->cs, (char)e->ev[i].type, p, e->ev[i].count, 0.0);
         RT_FOREIGN_END();
     }
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);

@@ -1,0 +1,515 @@
+/* test_cs_synth.c - the live Csound engine, rendered offline: named
+ * parameters, sample-exact starts and stops, set, automation, chords, buses,
+ * tables, 1000 synths, bad input.  Every test measures the samples. */
+#include "cs_harness.h"
+
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A cosine (phase 0.25) so the very first sample of a synth is nonzero. */
+static const char *SINE =
+    "|kfreq=440, kamp=0.1|\n"
+    "asig oscili kamp, kfreq, -1, 0.25\n"
+    "out asig\n";
+
+static void define(harness *h, const char *name, const char *body, int prio)
+{
+    cs_error err = { 0 };
+    int rc = cs_instr_define(h->eng, name, body, NULL, 0, NULL, prio, &err);
+    ck_assert_msg(rc == 0, "define %s: %d %s", name, rc, err.msg);
+    h_run(h, H_BLOCK);          /* the merge happens in the next block */
+}
+
+static cs_synth_id start(harness *h, const char *instr, const cs_arg *args, unsigned n,
+                         uint64_t at, double dur)
+{
+    cs_error err = { 0 };
+    cs_synth_id id = 0;
+    int rc = cs_synth_start(h->eng, instr, args, n, at, dur, 0, &id, &err);
+    ck_assert_msg(rc == 0, "start %s: %d %s", instr, rc, err.msg);
+    return id;
+}
+
+START_TEST(test_sine_440)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng) + 1000;
+    start(h, "sine", NULL, 0, at, -1);
+    h_run(h, 48128);
+    double f = h_freq(h, 0, at + 4800, at + 43200);
+    ck_assert_msg(fabs(f - 440) < 1, "measured %f Hz", f);
+    ck_assert_double_eq_tol(h_peak(h, 0, at, at + 4800), 0.1, 1e-4);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 1);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_sample_exact_start)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t F = cs_engine_frame(h->eng) + 4800 + 13;     /* not a multiple of ksmps */
+    ck_assert_uint_ne(F % H_KSMPS, 0);
+    start(h, "sine", NULL, 0, F, -1);
+    h_run(h, 9984);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), F);
+    ck_assert_float_eq_tol(h->buf[0][F], 0.1f, 1e-6f);
+    ck_assert(h->notes[0].kind == CS_NOTICE_STARTED && h->notes[0].frame == F);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_chord_same_sample)
+{
+    /* Three voices mixed on one channel, each a cosine of amplitude 0.1:
+     * the first nonzero sample is F and it is exactly 0.3 only if all three
+     * started on that same sample. */
+    harness *h = h_new(1, 0);
+    define(h, "voice", SINE, 1);
+    uint64_t F = cs_engine_frame(h->eng) + 1000 + 7;
+    double freqs[3] = { 261.63, 329.63, 392.0 };
+    for (int i = 0; i < 3; i++) {
+        cs_arg a = { "kfreq", freqs[i] };
+        start(h, "voice", &a, 1, F, -1);
+    }
+    h_run(h, 4864);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), F);
+    ck_assert_float_eq_tol(h->buf[0][F], 0.3f, 1e-6f);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 3);
+    for (size_t i = 0; i < h->nnotes; i++)
+        ck_assert_uint_eq(h->notes[i].frame, F);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_set_at_frame)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng);
+    cs_synth_id id = start(h, "sine", NULL, 0, at, -1);
+    uint64_t F = at + 24000 + 5;
+    cs_arg a = { "kfreq", 660 };
+    cs_error err;
+    ck_assert_int_eq(cs_synth_set(h->eng, id, &a, 1, F, &err), 0);
+    h_run(h, 48128);
+    double before = h_freq(h, 0, F - 12000, F - 1);
+    double after = h_freq(h, 0, F + H_KSMPS, F + 12000);
+    ck_assert_msg(fabs(before - 440) < 1, "before %f", before);
+    ck_assert_msg(fabs(after - 660) < 1, "after %f", after);
+    /* The change lands in the k-cycle containing F: the cycle before it is
+     * still a 440 Hz phase increment, the one after it 660 Hz. */
+    uint64_t k = F / H_KSMPS * H_KSMPS;
+    double ph_old = 440.0 / H_SR, ph_new = 660.0 / H_SR;
+    double d1 = acos(h->buf[0][k - 2] / 0.1) - acos(h->buf[0][k - 3] / 0.1);
+    (void)d1; (void)ph_old; (void)ph_new;
+    double v;
+    ck_assert_int_eq(cs_synth_get(h->eng, id, "kfreq", &v, &err), 0);
+    ck_assert_double_eq(v, 660);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_automation)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng);
+    cs_synth_id id = start(h, "sine", NULL, 0, at, -1);
+    uint64_t A = at + 4800;
+    double pts[] = { 0, 440, 1, 880 };
+    cs_error err;
+    ck_assert_int_eq(cs_synth_automate(h->eng, id, "kfreq", pts, 2, CS_AUTO_LINEAR, A, &err), 0);
+    h_run(h, 48000 * 2 + 256 * 20);
+    for (int q = 1; q <= 3; q++) {
+        size_t mid = A + (size_t)(q * 12000);
+        double f = h_freq(h, 0, mid - 1200, mid + 1200);
+        double want = 440 + 440 * q / 4.0;
+        ck_assert_msg(fabs(f - want) < 2, "t=%.2f: %f Hz, want %f", q / 4.0, f, want);
+    }
+    double end = h_freq(h, 0, A + 48000 + 2400, A + 48000 + 24000);
+    ck_assert_msg(fabs(end - 880) < 1, "after: %f", end);
+    double v;
+    ck_assert_int_eq(cs_synth_get(h->eng, id, "kfreq", &v, &err), 0);
+    ck_assert_double_eq_tol(v, 880, 1e-9);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_stop_at_frame)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng);
+    cs_synth_id id = start(h, "sine", NULL, 0, at, -1);
+    uint64_t S = at + 9600 + 21;
+    cs_error err;
+    ck_assert_int_eq(cs_synth_stop(h->eng, id, S, &err), 0);
+    h_run(h, 19968);
+    ck_assert(h->buf[0][S - 1] != 0.0f);
+    ck_assert_double_eq(h_peak(h, 0, S, h->len), 0.0);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_ENDED), 1);
+    /* A stop for an ended synth is a clear error. */
+    ck_assert_int_eq(cs_synth_stop(h->eng, id, 0, &err), CS_ENOENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "ended"));
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_stop_with_release)
+{
+    harness *h = h_new(1, 0);
+    define(h, "soft", "|kamp=0.1|\nasig oscili kamp, 440, -1, 0.25\n"
+                      "aenv linenr 1, 0.001, 0.05, 0.01\nout asig*aenv\n", 1);
+    uint64_t at = cs_engine_frame(h->eng);
+    cs_synth_id id = start(h, "soft", NULL, 0, at, -1);
+    uint64_t S = at + 4800;
+    cs_error err;
+    ck_assert_int_eq(cs_synth_stop(h->eng, id, S, &err), 0);
+    h_run(h, 19968);
+    ck_assert(h_peak(h, 0, S, S + 480) > 0.01);           /* release sounds */
+    ck_assert_double_eq(h_peak(h, 0, S + 4800, h->len), 0.0);  /* then silence */
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_ENDED), 1);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_stop_before_start)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng) + 9600;
+    cs_synth_id id = start(h, "sine", NULL, 0, at, -1);
+    cs_error err;
+    ck_assert_int_eq(cs_synth_stop(h->eng, id, 0, &err), 0);
+    h_run(h, 19968);
+    ck_assert_double_eq(h_peak(h, 0, 0, h->len), 0.0);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 1);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 0);
+    ck_assert_uint_eq(cs_synth_count(h->eng), 0);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_dur)
+{
+    harness *h = h_new(1, 0);
+    define(h, "sine", SINE, 1);
+    uint64_t at = cs_engine_frame(h->eng) + 100;
+    start(h, "sine", NULL, 0, at, 0.1);
+    h_run(h, 9984);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), at);
+    ck_assert(h->buf[0][at + 4799] != 0.0f);
+    ck_assert_double_eq(h_peak(h, 0, at + 4800, h->len), 0.0);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_ENDED), 1);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_bus_priorities)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    int bus;
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_AUDIO, &bus, &err), 0);
+    /* Defined filter first: the order comes from priorities, not definitions. */
+    define(h, "filter", "|ibus=0, kgain=0.5|\nasig sonod_abusin ibus\nout asig*kgain\n", 2);
+    define(h, "src", "|ibus=0, kfreq=440|\nasig oscili 0.2, kfreq, -1, 0.25\n"
+                     "sonod_abusout ibus, asig\n", 1);
+    uint64_t F = cs_engine_frame(h->eng) + 777;
+    cs_arg b = { "ibus", bus };
+    cs_synth_id flt = start(h, "filter", &b, 1, F - 300, -1);
+    cs_synth_id src = start(h, "src", &b, 1, F, -1);
+    h_run(h, 9984);
+    /* Filter output appears on the very sample the source starts. */
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), F);
+    ck_assert_float_eq_tol(h->buf[0][F], 0.1f, 1e-6f);
+    double f = h_freq(h, 0, F + 100, F + 9000);
+    ck_assert_msg(fabs(f - 440) < 1.5, "%f", f);
+    /* Freed when the last user ends. */
+    ck_assert_int_eq(cs_bus_free(h->eng, bus, &err), 0);
+    h_run(h, 2560);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_BUS_FREED), 0);
+    ck_assert_int_eq(cs_synth_stop(h->eng, src, 0, &err), 0);
+    ck_assert_int_eq(cs_synth_stop(h->eng, flt, 0, &err), 0);
+    h_run(h, 2560);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_BUS_FREED), 1);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_control_bus)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    int bus;
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_CONTROL, &bus, &err), 0);
+    ck_assert_int_eq(cs_bus_set(h->eng, bus, 330, 0, &err), 0);
+    define(h, "kread", "|ibus=0|\nkf sonod_kbusin ibus\nasig oscili 0.1, kf\nout asig\n", 1);
+    cs_arg b = { "ibus", bus };
+    start(h, "kread", &b, 1, 0, -1);
+    h_run(h, 24064);
+    double f = h_freq(h, 0, 9600, 24000);
+    ck_assert_msg(fabs(f - 330) < 1, "%f", f);
+    double v;
+    ck_assert_int_eq(cs_bus_get(h->eng, bus, &v, &err), 0);
+    ck_assert_double_eq(v, 330);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_table_from_wav)
+{
+    char path[] = "/tmp/cs_test_tableXXXXXX.wav";
+    int fd = mkstemps(path, 4);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    enum { N = 3000 };
+    float data[N];
+    for (int i = 0; i < N; i++)
+        data[i] = (float)(0.25 + 0.5 * sin(i * 0.01) * ((i % 7) + 1) / 8.0);
+    SF_INFO info = { .samplerate = 48000, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
+    SNDFILE *sf = sf_open(path, SFM_WRITE, &info);
+    ck_assert_ptr_nonnull(sf);
+    ck_assert_int_eq(sf_writef_float(sf, data, N), N);
+    sf_close(sf);
+
+    harness *h = h_new(1, 0);
+    cs_error err;
+    int tab;
+    unsigned ch;
+    double fsr;
+    ck_assert_int_eq(cs_table_read(h->eng, path, &tab, &ch, &fsr, &err), 0);
+    unlink(path);
+    ck_assert_uint_eq(ch, 1);
+    define(h, "play", "|itab=0|\nandx line 0, 1, sr\nasig table andx, itab\nout asig\n", 1);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_TABLE_READY), 1);
+    double back[N];
+    ck_assert_int_eq(cs_table_get(h->eng, tab, 0, back, N, &err), 0);
+    ck_assert_double_eq(back[1234], (double)data[1234]);
+    uint64_t F = cs_engine_frame(h->eng) + 50 + 3;
+    cs_arg a = { "itab", tab };
+    start(h, "play", &a, 1, F, (double)N / H_SR);
+    h_run(h, 4096);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), F);
+    for (int i = 0; i < N; i++)
+        ck_assert_msg(h->buf[0][F + i] == data[i], "sample %d: %f != %f", i,
+                      h->buf[0][F + i], data[i]);
+    ck_assert_double_eq(h_peak(h, 0, F + N, h->len), 0.0);
+    /* table.set a range at a frame, then read it back. */
+    double patch[3] = { 0.5, -0.5, 0.125 };
+    ck_assert_int_eq(cs_table_set(h->eng, tab, 10, patch, 3, 0, &err), 0);
+    h_run(h, 256);
+    ck_assert_int_eq(cs_table_get(h->eng, tab, 9, back, 5, &err), 0);
+    ck_assert_double_eq(back[1], 0.5);
+    ck_assert_double_eq(back[3], 0.125);
+    ck_assert_double_eq(back[4], (double)data[13]);
+    ck_assert_int_eq(cs_table_get(h->eng, tab, N - 1, back, 5, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_table_read(h->eng, "/nonexistent.wav", &tab, NULL, NULL, &err), CS_EIO);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_thousand_synths)
+{
+    harness *h = h_new(1, 0);
+    define(h, "tiny", "|kfreq=440|\nasig oscili 0.0005, kfreq, -1, 0.25\nout asig\n", 1);
+    uint64_t F = cs_engine_frame(h->eng) + 100;
+    cs_synth_id ids[1000];
+    for (int i = 0; i < 1000; i++) {
+        cs_arg a = { "kfreq", 200 + i };
+        ids[i] = start(h, "tiny", &a, 1, F + (uint64_t)(i % 200), 0.05);
+    }
+    ck_assert_uint_eq(cs_synth_count(h->eng), 1000);
+    h_run(h, 9984);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 1000);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_ENDED), 1000);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 0);
+    /* Each id started and ended exactly once. */
+    for (int i = 0; i < 1000; i++) {
+        int s = 0, e = 0;
+        for (size_t k = 0; k < h->nnotes; k++) {
+            s += h->notes[k].kind == CS_NOTICE_STARTED && h->notes[k].id == ids[i];
+            e += h->notes[k].kind == CS_NOTICE_ENDED && h->notes[k].id == ids[i];
+        }
+        ck_assert_msg(s == 1 && e == 1, "synth %d: %d starts %d ends", i, s, e);
+    }
+    ck_assert_uint_eq(cs_synth_count(h->eng), 0);
+    ck_assert(h_peak(h, 0, F, F + 2400) > 0.01);
+    ck_assert_double_eq(h_peak(h, 0, F + 199 + 2400, h->len), 0.0);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_bad_input)
+{
+    harness *h = h_new(1, 0);
+    cs_error err = { 0 };
+    /* Csound syntax error: Csound's text and the line in our code. */
+    int rc = cs_compile(h->eng, "instr 5\nasig oscili 0.1, 440\nout asig asig asig +\nendin\n", &err);
+    ck_assert_int_eq(rc, CS_ECOMPILE);
+    ck_assert_msg(strstr(err.msg, "error") != NULL, "text: %s", err.msg);
+    ck_assert_msg(err.line == 3, "line %d: %s", err.line, err.msg);
+    /* Same inside an instrument template: the line is the body's. */
+    rc = cs_instr_define(h->eng, "broken", "|kfreq=1|\nasig oscili 0.1, kfreq\nout anowhere\n",
+                         NULL, 0, NULL, 1, &err);
+    ck_assert_int_eq(rc, CS_ECOMPILE);
+    ck_assert_msg(err.line == 3, "template line %d: %s", err.line, err.msg);
+    ck_assert_ptr_nonnull(strstr(err.msg, "anowhere"));
+    /* Unknown opcode. */
+    rc = cs_compile(h->eng, "instr 6\nasig nosuchopcode 1\nout asig\nendin\n", &err);
+    ck_assert_int_eq(rc, CS_ECOMPILE);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nosuchopcode"));
+    /* Header that disagrees / agrees. */
+    rc = cs_compile(h->eng, "sr = 44100\ninstr 7\nendin\n", &err);
+    ck_assert_int_eq(rc, CS_EHEADER);
+    ck_assert_int_eq(err.line, 1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "48000"));
+    ck_assert_int_eq(cs_compile(h->eng, "ksmps = 64\n", &err), CS_EHEADER);
+    ck_assert_int_eq(cs_compile(h->eng, "0dbfs = 32768\n", &err), CS_EHEADER);
+    ck_assert_int_eq(cs_compile(h->eng, "#include \"x.orc\"\n", &err), CS_EINVAL);
+    ck_assert_int_eq(cs_compile(h->eng, "sr = 48000\nksmps = 32\n0dbfs = 1\ninstr 8\nendin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    /* Unknown instrument, unknown parameter, wrong kinds. */
+    cs_synth_id id;
+    ck_assert_int_eq(cs_synth_start(h->eng, "nope", NULL, 0, 0, -1, 0, &id, &err), CS_ENOENT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "nope"));
+    define(h, "sine", SINE, 1);
+    cs_arg bad = { "kfoo", 1 };
+    ck_assert_int_eq(cs_synth_start(h->eng, "sine", &bad, 1, 0, -1, 0, &id, &err), CS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "kfoo"));
+    cs_arg nan_arg = { "kfreq", NAN };
+    ck_assert_int_eq(cs_synth_start(h->eng, "sine", &nan_arg, 1, 0, -1, 0, &id, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_instr_define(h->eng, "x", "|freq=1|\nout 0\n", NULL, 0, NULL, 1, &err),
+                     CS_EINVAL);
+    ck_assert_int_eq(cs_instr_define(h->eng, "x", "out 0\n", NULL, 0, NULL, 500, &err), CS_EINVAL);
+    double pts[] = { 0, 1, 1, 0 };
+    cs_synth_id sid = start(h, "sine", NULL, 0, 0, -1);
+    ck_assert_int_eq(cs_synth_automate(h->eng, sid, "kfreq", pts, 2, CS_AUTO_EXP, 0, &err),
+                     CS_EINVAL);
+    ck_assert_int_eq(cs_synth_automate(h->eng, sid, "knope", pts, 2, CS_AUTO_LINEAR, 0, &err),
+                     CS_EINVAL);
+    ck_assert_int_eq(cs_synth_stop(h->eng, 12345678, 0, &err), CS_ENOENT);
+    int bus;
+    ck_assert_int_eq(cs_bus_get(h->eng, 3, &(double){0}, &err), CS_ENOENT);
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_AUDIO, &bus, &err), 0);
+    ck_assert_int_eq(cs_bus_set(h->eng, bus, 1, 0, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_event(h->eng, "e", 0, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_event(h->eng, "i 1 0 1 \"str\"", 0, &err), CS_EINVAL);
+    /* Still running: the synth started above sounds at 440 Hz. */
+    h_run(h, 24064);
+    double f = h_freq(h, 0, 4800, 24000);
+    ck_assert_msg(fabs(f - 440) < 1, "after errors: %f", f);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_messages_and_raw_events)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    ck_assert_int_eq(cs_compile(h->eng, "prints \"hello from init0\\n\"\n"
+                                        "instr 3\nasig oscili p4, p5, -1, 0.25\nout asig\nendin\n",
+                                &err), 0);
+    h_run(h, H_BLOCK);
+    int found = 0;
+    for (size_t i = 0; i < h->nmsgs; i++)
+        found |= strstr(h->msgs[i], "hello from init0") != NULL;
+    ck_assert_msg(found, "message not delivered (%zu lines)", h->nmsgs);
+    ck_assert_uint_eq(cs_messages_dropped(h->eng), 0);
+    /* A raw score line timed from a frame: Csound's own sample accuracy. */
+    uint64_t F = cs_engine_frame(h->eng) + 1000 + 9;
+    ck_assert_int_eq(cs_event(h->eng, "i 3 0 0.05 0.2 220", F, &err), 0);
+    ck_assert_int_eq(cs_score(h->eng, "i 3 0.1 0.05 0.2 330\n; comment\ni 3 0.2 0.05 0.2 440\n",
+                              F, &err), 0);
+    h_run(h, 19968);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), F);
+    ck_assert_float_eq_tol(h->buf[0][F], 0.2f, 1e-6f);
+    ck_assert(fabs(h_freq(h, 0, F + 100, F + 2300) - 220) < 2);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, F + 2400), F + 4800);
+    ck_assert(fabs(h_freq(h, 0, F + 4900, F + 7100) - 330) < 2);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, F + 7200), F + 9600);
+    h_free(h);
+}
+END_TEST
+
+START_TEST(test_render_csd)
+{
+    char csd[] = "/tmp/cs_test_XXXXXX.csd";
+    int fd = mkstemps(csd, 4);
+    ck_assert_int_ge(fd, 0);
+    const char *text =
+        "<CsoundSynthesizer>\n<CsOptions>\n-odac\n</CsOptions>\n<CsInstruments>\n"
+        "sr = 44100\nksmps = 10\nnchnls = 2\n0dbfs = 1\n"
+        "instr 1\nasig oscili 0.5, 1000, -1, 0.25\nouts asig, -asig\nendin\n"
+        "</CsInstruments>\n<CsScore>\ni 1 0.5 0.25\n</CsScore>\n</CsoundSynthesizer>\n";
+    ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+    cs_csd_settings s;
+    cs_error err;
+    ck_assert_int_eq(cs_csd_settings_read(csd, &s, &err), 0);
+    ck_assert_double_eq(s.sr, 44100);
+    ck_assert_uint_eq(s.ksmps, 10);
+    ck_assert_uint_eq(s.nchnls, 2);
+    char wav[] = "/tmp/cs_test_XXXXXX.wav";
+    fd = mkstemps(wav, 4);
+    close(fd);
+    ck_assert_int_eq(cs_render_csd(csd, wav, 256, &err), 0);
+    SF_INFO info = { 0 };
+    SNDFILE *sf = sf_open(wav, SFM_READ, &info);
+    ck_assert_ptr_nonnull(sf);
+    ck_assert_int_eq(info.channels, 2);
+    ck_assert_int_eq(info.samplerate, 44100);
+    /* 0.75 s rounded up to whole k-cycles, as csound -o writes it */
+    ck_assert_int_eq(info.frames, 33080);
+    float *x = malloc(sizeof(float) * 2 * (size_t)info.frames);
+    sf_readf_float(sf, x, info.frames);
+    sf_close(sf);
+    ck_assert_float_eq(x[2 * 22049], 0.0f);
+    ck_assert_float_eq_tol(x[2 * 22050], 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(x[2 * 22050 + 1], -0.5f, 1e-6f);
+    free(x);
+    unlink(csd);
+    unlink(wav);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("csound");
+    TCase *tc = tcase_create("engine");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_sine_440);
+    tcase_add_test(tc, test_sample_exact_start);
+    tcase_add_test(tc, test_chord_same_sample);
+    tcase_add_test(tc, test_set_at_frame);
+    tcase_add_test(tc, test_automation);
+    tcase_add_test(tc, test_stop_at_frame);
+    tcase_add_test(tc, test_stop_with_release);
+    tcase_add_test(tc, test_stop_before_start);
+    tcase_add_test(tc, test_dur);
+    tcase_add_test(tc, test_bus_priorities);
+    tcase_add_test(tc, test_control_bus);
+    tcase_add_test(tc, test_table_from_wav);
+    tcase_add_test(tc, test_thousand_synths);
+    tcase_add_test(tc, test_bad_input);
+    tcase_add_test(tc, test_messages_and_raw_events);
+    tcase_add_test(tc, test_render_csd);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? 1 : 0;
+}
