@@ -20,6 +20,7 @@
 #include <csound/csdl.h>
 
 #include "cs_internal.h"
+#include "daemon/rt/rtcheck.h"
 
 #include <math.h>
 
@@ -27,6 +28,15 @@ typedef struct { OPDS h; MYFLT *kstop, *islot; cs_engine *eng; cs_slot *s; uint6
 typedef struct { OPDS h; MYFLT *kout, *islot, *iidx; cs_engine *eng; cs_slot *s; unsigned idx; uint64_t id; } PARAM;
 typedef struct { OPDS h; MYFLT *out, *ibus; cs_engine *eng; unsigned bus; } BUSIN;
 typedef struct { OPDS h; MYFLT *ibus, *in; cs_engine *eng; unsigned bus; } BUSOUT;
+
+/* Csound's own error path (formats and prints: outside our promise). */
+static int init_error(CSOUND *csound, const char *msg)
+{
+    RT_FOREIGN_BEGIN();
+    int rc = csound->InitError(csound, "%s", msg);
+    RT_FOREIGN_END();
+    return rc;
+}
 
 static cs_engine *engine_of(CSOUND *csound)
 {
@@ -46,6 +56,8 @@ static cs_slot *slot_of(CSOUND *csound, cs_engine *eng, MYFLT islot)
 static int synth_deinit(CSOUND *csound, void *pv)
 {
     SYNTH *p = pv;
+    /* Runs inside Csound's deactivation of the instance (audio thread, or
+     * the control thread while Csound is destroyed). */
     cs_engine *eng = p->eng;
     cs_slot *s = p->s;
     (void)csound;
@@ -70,14 +82,16 @@ static int synth_init(CSOUND *csound, SYNTH *p)
     p->eng = engine_of(csound);
     p->s = slot_of(csound, p->eng, *p->islot);
     if (!p->s || p->s->state != SLOT_FIRED || p->s->instr != (int)p->h.insdshead->insno)
-        return csound->InitError(csound, "sonod_synth: instrument started outside sonod");
+        return init_error(csound, "sonod_synth: instrument started outside sonod");
     cs_slot *s = p->s;
     p->id = atomic_load_explicit(&s->owner, memory_order_relaxed);
     p->first = 1;
     s->state = SLOT_RUNNING;
     s->insds = p->h.insdshead;
     *p->kstop = 0;
+    RT_FOREIGN_BEGIN();
     csound->RegisterDeinitCallback(csound, p, synth_deinit);
+    RT_FOREIGN_END();
     cs_rt_note(p->eng, CS_NOTICE_STARTED, p->id, p->eng->cycle_frame + s->start_offset,
                0, NULL, 0);
     return OK;
@@ -151,7 +165,7 @@ static int param_init(CSOUND *csound, PARAM *p)
     p->eng = engine_of(csound);
     p->s = slot_of(csound, p->eng, *p->islot);
     if (!p->s || *p->iidx < 0 || *p->iidx >= CS_MAX_PARAMS)
-        return csound->InitError(csound, "sonod_param: bad slot or index");
+        return init_error(csound, "sonod_param: bad slot or index");
     p->idx = (unsigned)*p->iidx;
     p->id = atomic_load_explicit(&p->s->owner, memory_order_relaxed);
     *p->kout = cs_slot_param(p->s, p->idx);
@@ -189,11 +203,11 @@ static int bus_check(CSOUND *csound, cs_engine *eng, MYFLT ibus, int kind, OPDS 
                      unsigned *bus)
 {
     if (!eng || ibus < 0 || ibus >= eng->nbuses)
-        return csound->InitError(csound, "sonod bus: no bus %g", ibus);
+        return init_error(csound, "sonod bus: no such bus");
     unsigned b = (unsigned)ibus;
     if (!eng->bus_rt[b].live || eng->bus_rt[b].kind != kind)
-        return csound->InitError(csound, "sonod bus: bus %u is not a live %s bus", b,
-                                 kind == CS_BUS_AUDIO ? "audio" : "control");
+        return init_error(csound, kind == CS_BUS_AUDIO ? "sonod bus: not a live audio bus"
+                                                       : "sonod bus: not a live control bus");
     *bus = b;
     INSDS *ip = h->insdshead;
     CS_VAR_MEM *pf = &ip->p0;
@@ -276,9 +290,34 @@ static int kbusout_perf(CSOUND *csound, BUSOUT *p)
     return OK;
 }
 
+/* ---- entry points ----
+ * Csound calls these inside csoundPerformKsmps, where the realtime checker
+ * is switched off (RT_FOREIGN).  They are our code, so the checker is
+ * switched back on for their duration. */
+#define CHECKED(fn, T) \
+    static int fn##_rt(CSOUND *cs, void *p) \
+    { \
+        RT_FOREIGN_END(); \
+        int r = fn(cs, (T *)p); \
+        RT_FOREIGN_BEGIN(); \
+        return r; \
+    }
+CHECKED(synth_init, SYNTH)
+CHECKED(synth_perf, SYNTH)
+CHECKED(param_init, PARAM)
+CHECKED(param_perf, PARAM)
+CHECKED(parami_init, PARAM)
+CHECKED(abusin_init, BUSIN)
+CHECKED(abusin_perf, BUSIN)
+CHECKED(abusout_init, BUSOUT)
+CHECKED(abusout_perf, BUSOUT)
+CHECKED(kbusin_init, BUSIN)
+CHECKED(kbusin_perf, BUSIN)
+CHECKED(kbusout_init, BUSOUT)
+CHECKED(kbusout_perf, BUSOUT)
+
 /* ---- registration: CONTROL THREAD, once, before csoundStart ---- */
 
-typedef int (*opfn)(CSOUND *, void *);
 
 /* Csound 6 runs one perf function per k-cycle whatever the rate (a-rate
  * opcodes loop over ksmps themselves): it is passed as kopadr, thread 3. */
@@ -288,18 +327,18 @@ int cs_opcodes_register(cs_engine *eng)
     CSOUND *cs = eng->cs;
     int rc = 0;
     rc |= cs->AppendOpcode(cs, "sonod_synth", sizeof(SYNTH), 0, 3, "k", "i",
-                               (opfn)synth_init, (opfn)synth_perf, NULL);
+                               synth_init_rt, synth_perf_rt, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_param", sizeof(PARAM), 0, 3, "k", "ii",
-                               (opfn)param_init, (opfn)param_perf, NULL);
+                               param_init_rt, param_perf_rt, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_parami", sizeof(PARAM), 0, 1, "i", "ii",
-                               (opfn)parami_init, NULL, NULL);
+                               parami_init_rt, NULL, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_abusin", sizeof(BUSIN), 0, 3, "a", "i",
-                               (opfn)abusin_init, (opfn)abusin_perf, NULL);
+                               abusin_init_rt, abusin_perf_rt, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_abusout", sizeof(BUSOUT), 0, 3, "", "ia",
-                               (opfn)abusout_init, (opfn)abusout_perf, NULL);
+                               abusout_init_rt, abusout_perf_rt, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_kbusin", sizeof(BUSIN), 0, 3, "k", "i",
-                               (opfn)kbusin_init, (opfn)kbusin_perf, NULL);
+                               kbusin_init_rt, kbusin_perf_rt, NULL);
     rc |= cs->AppendOpcode(cs, "sonod_kbusout", sizeof(BUSOUT), 0, 3, "", "ik",
-                               (opfn)kbusout_init, (opfn)kbusout_perf, NULL);
+                               kbusout_init_rt, kbusout_perf_rt, NULL);
     return rc;
 }
