@@ -87,6 +87,8 @@ int sono_framer_feed(sono_framer *f, const char *data, size_t n,
         on_frame(ud, "", 0);
         continue;
       }
+      if (n == 0)
+        break;
     }
 
     take = f->need - f->len;
