@@ -51,12 +51,11 @@ static int alloc_all(cs_engine *eng)
     eng->slot_ctl = calloc(eng->nslots, sizeof(int));
     eng->slot_tmpl = calloc(eng->nslots, sizeof(int));
     eng->free_slots = calloc(eng->nslots, sizeof(unsigned));
-    eng->abus = calloc((size_t)c->audio_buses * c->ksmps + 1, sizeof(double));
     eng->kbus = calloc(eng->nbuses, sizeof(*eng->kbus));
     eng->bus_rt = calloc(eng->nbuses, sizeof(cs_bus_rt));
     eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
     if (!eng->heap || !eng->defer || !eng->fired || !eng->slots ||
-        !eng->slot_ctl || !eng->slot_tmpl || !eng->free_slots || !eng->abus ||
+        !eng->slot_ctl || !eng->slot_tmpl || !eng->free_slots ||
         !eng->kbus || !eng->bus_rt || !eng->bus_ctl)
         return -1;
     /* Hand out low slot numbers first: pop from the end of the stack. */
@@ -110,10 +109,13 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     /* -n: no sound file; -d: no displays; -m0: quiet; --sample-accurate:
      * sub-k start times for raw score events (our synths set the offset
      * themselves, see cs_opcodes_rt.c); -+msg_color=0: plain text (no ANSI codes). */
-    const char *opts[] = { "-n", "-d", "-m0", "--sample-accurate",
-                           "-+msg_color=0" };
+    const char *opts[] = { "-n", "-d", "-m0", "-+msg_color=0" };
     for (size_t i = 0; i < sizeof opts / sizeof *opts && !rc; i++)
         rc = set_opt(eng, opts[i], err);
+    /* A .csd is rendered the way the csound command line does it: only the
+     * live engine turns on sample-accurate score events. */
+    if (!rc && !csd)
+        rc = set_opt(eng, "--sample-accurate", err);
     if (!rc && cs_opcodes_register(eng))
         rc = cs_seterr(err, CS_ECSOUND, "registering sonod opcodes failed");
     if (!rc && csd) {
@@ -145,6 +147,13 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     eng->spin = csoundGetSpin(eng->cs);
     eng->spout = csoundGetSpout(eng->cs);
     eng->out_scale = 1.0 / csoundGet0dBFS(eng->cs);
+    /* Audio buses are ksmps long: sized once Csound has told us ksmps (a
+     * .csd brings its own). */
+    eng->abus = calloc((size_t)cfg.audio_buses * eng->ksmps + 1, sizeof(double));
+    if (!eng->abus) {
+        cs_engine_destroy(eng);
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    }
     if (!csd && (eng->sr != cfg.sr || eng->ksmps != cfg.ksmps || eng->nchnls != cfg.nchnls ||
                  csoundGet0dBFS(eng->cs) != 1.0)) {
         cs_seterr(err, CS_ECSOUND, "csound runs sr=%g ksmps=%u nchnls=%u, wanted %g/%u/%u",
