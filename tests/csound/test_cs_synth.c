@@ -435,6 +435,15 @@ START_TEST(test_messages_and_raw_events)
     ck_assert_uint_eq(h_first_nonzero(h, 0, F + 2400), F + 4800);
     ck_assert(fabs(h_freq(h, 0, F + 4900, F + 7100) - 330) < 2);
     ck_assert_uint_eq(h_first_nonzero(h, 0, F + 7200), F + 9600);
+    /* Offsets in both halves of a k-cycle land on their exact sample. */
+    for (unsigned off = 3; off < H_KSMPS; off += 7) {
+        uint64_t G = (cs_engine_frame(h->eng) / H_KSMPS + 40) * H_KSMPS + off;
+        size_t from = h->len;
+        ck_assert_int_eq(cs_event(h->eng, "i 3 0 0.01 0.2 220", G, &err), 0);
+        h_run(h, 2560);
+        ck_assert_msg(h_first_nonzero(h, 0, from) == G, "offset %u: first %zu, want %llu",
+                      off, h_first_nonzero(h, 0, from), (unsigned long long)G);
+    }
     h_free(h);
 }
 END_TEST
