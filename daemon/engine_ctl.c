@@ -11,26 +11,32 @@
 #include "daemon/client.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
-int engine_ctl_send(request *r, rt_cmd *cmd) {
-  sonod *d = r->d;
+int engine_ctl_push(sonod *d, rt_cmd *cmd) {
   engine *e = &d->eng;
 
-  cmd->client = r->c->id;
-  cmd->req_id = r->id;
   if (d->reserved + RT_MSG_SLOTS_PER_CMD > ring_capacity(e->from_rt) ||
-      ring_push(e->to_rt, cmd) != 0) {
-    reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
-                "%s: the queue to the audio thread is full (%zu commands); retry shortly",
-                r->op, ring_capacity(e->to_rt));
+      ring_push(e->to_rt, cmd) != 0)
     return -1;
-  }
   d->reserved += RT_MSG_SLOTS_PER_CMD;
   if (d->be->ops->kick != NULL)
     d->be->ops->kick(d->be);
+  return 0;
+}
+
+int engine_ctl_send(request *r, rt_cmd *cmd) {
+  cmd->client = r->c->id;
+  cmd->req_id = r->id;
+  if (engine_ctl_push(r->d, cmd) != 0) {
+    reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
+                "%s: the queue to the audio thread is full (%zu commands); retry shortly",
+                r->op, ring_capacity(r->d->eng.to_rt));
+    return -1;
+  }
   return 0;
 }
 
@@ -45,6 +51,10 @@ static void error_reply(client *c, const rt_msg *m, double sample_rate) {
   case RT_ERR_HEAP_FULL:
     reply_error(c, true, m->req_id, SONO_E_HEAP_FULL,
                 "the audio thread's queue of timed requests is full (%llu entries)",
+                (unsigned long long)m->value);
+    break;
+  case RT_ERR_UNKNOWN_NODE:
+    reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "node %llu was unloaded",
                 (unsigned long long)m->value);
     break;
   default:
@@ -67,6 +77,10 @@ static void tone_event(sonod *d, const rt_msg *m) {
 static void handle(sonod *d, const rt_msg *m) {
   client *c = m->client ? client_find(d, m->client) : NULL;
 
+  if (plugin_ctl_handles(m)) {
+    plugin_ctl_msg(d, c, m);
+    return;
+  }
   switch (m->type) {
   case RT_MSG_ACK:
     if (c != NULL)
@@ -111,8 +125,13 @@ void engine_ctl_abandon(sonod *d) {
   engine_ctl_drain(d);
   /* Commands in the heap were acknowledged as queued when they arrived;
    * only those the audio thread never read are still owed a reply. */
-  while (ring_pop(e->to_rt, &cmd) == 0)
+  while (ring_pop(e->to_rt, &cmd) == 0) {
     abandon(d, &cmd);
+    plugin_ctl_drop_cmd(d, &cmd);
+  }
+  for (size_t i = 0; i < e->heap.len; i++)
+    plugin_ctl_drop_cmd(d, &e->heap.items[i]);
   e->heap.len = 0;
   d->reserved = 0;
+  plugin_ctl_shutdown(d);
 }

@@ -10,6 +10,10 @@
  * acknowledges it.  On failure replies queue_full itself and returns -1. */
 int engine_ctl_send(request *r, rt_cmd *cmd);
 
+/* Sends cmd as is (no client reply bound to it; set client/req_id first if
+ * wanted).  Returns -1 when the queue is full; nothing is sent then. */
+int engine_ctl_push(sonod *d, rt_cmd *cmd);
+
 /* Handles every message waiting in from_rt: replies, events, garbage. */
 void engine_ctl_drain(sonod *d);
 

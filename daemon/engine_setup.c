@@ -15,6 +15,7 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
     engine_destroy(e);
     return -1;
   }
+  e->nodes.from_rt = e->from_rt;
   atomic_init(&e->pub_frame, 0);
   atomic_init(&e->pub_block, 0);
   atomic_init(&e->pub_load_ppm, 0);

@@ -19,4 +19,18 @@ void op_shutdown(request *r);
 void op_engine_tone(request *r);
 void op_render(request *r);
 
+/* ops_plugin.c */
+void op_plugin_load(request *r);
+void op_plugin_unload(request *r);
+void op_plugin_list(request *r);
+void op_plugin_params(request *r);
+void op_plugin_set(request *r);
+void op_plugin_get(request *r);
+void op_plugin_midi(request *r);
+void op_plugin_program(request *r);
+void op_plugin_programs(request *r);
+void op_plugin_state_get(request *r);
+void op_plugin_state_set(request *r);
+void op_plugin_scan(request *r);
+
 #endif

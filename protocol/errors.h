@@ -17,6 +17,10 @@
 #define SONO_E_NOT_SUPPORTED       "not_supported"
 #define SONO_E_BUSY                "busy"
 #define SONO_E_SHUTTING_DOWN       "shutting_down"
+#define SONO_E_UNKNOWN_NODE        "unknown_node"
+#define SONO_E_LOAD_FAILED         "load_failed"
+#define SONO_E_UNKNOWN_PARAM       "unknown_param"
+#define SONO_E_LIMIT               "limit"
 #define SONO_E_INTERNAL            "internal"
 
 #define SONO_PROTOCOL_VERSION 1

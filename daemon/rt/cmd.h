@@ -13,6 +13,12 @@
 typedef enum {
   RT_CMD_SYNC = 1,     /* barrier: acknowledged once everything before it is applied */
   RT_CMD_TONE,         /* start or stop the built-in test tone */
+  /* Plugin nodes (rt/nodes.c). */
+  RT_CMD_NODE_ADD,     /* u.ptr: an rt_node to append */
+  RT_CMD_NODE_REMOVE,  /* u.node.id: unlink; the rt_node comes back as garbage */
+  RT_CMD_PARAM,        /* u.node: set parameter index to value at the frame */
+  RT_CMD_MIDI,         /* u.ptr: an rt_midi_batch (always at_kind NOW) */
+  RT_CMD_NODE_EVBUF,   /* u.node.id + u.node.buf: a bigger event buffer */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -36,6 +42,12 @@ typedef struct rt_cmd {
       int32_t channel; /* -1 = all */
       uint8_t on;
     } tone;
+    struct {
+      uint32_t id;
+      int32_t index;
+      float value;
+      void *buf;
+    } node;
     void *ptr;
   } u;
 } rt_cmd;
@@ -44,12 +56,14 @@ typedef enum {
   RT_MSG_ACK = 1,      /* the command was applied, or queued for its time */
   RT_MSG_ERROR,        /* the command was refused; see code */
   RT_MSG_TONE,         /* notification: the tone started or stopped */
+  RT_MSG_DONE,         /* a MIDI batch has been fully queued; garbage is it */
 } rt_msg_type;
 
 typedef enum {
   RT_ERR_NONE = 0,
   RT_ERR_LATE,         /* value = how many frames late */
   RT_ERR_HEAP_FULL,
+  RT_ERR_UNKNOWN_NODE, /* value = node id */
 } rt_err;
 
 typedef struct rt_msg {

@@ -87,7 +87,7 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   engine *e = cy->e;
   rt_msg m;
 
-  if (c->at_kind == RT_AT_NOW)
+  if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c))
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -109,7 +109,9 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
     say(cy, &m);
     break;
   case RT_CMD_SYNC:
+    break;
   default:
+    nodes_apply(&e->nodes, c, frame);
     break;
   }
 }
@@ -148,6 +150,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
 
   for (ch = 0; ch < nchannels; ch++)
     memset(out[ch], 0, nframes * sizeof(float));
+  nodes_begin(&e->nodes, cy.start, out, nchannels, nframes);
 
   /* Commands due at the block's end are applied now rather than at the
    * start of the next block: the same frame either way.  A cycle of zero
@@ -167,6 +170,12 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
       seg_end = (unsigned)(next->at - cy.start);
     tone_render(&e->tone, out, nchannels, pos, seg_end);
     pos = seg_end;
+  }
+
+  nodes_end(&e->nodes);
+  if (e->nodes.said) {
+    cy.said = true;
+    e->nodes.said = false;
   }
 
   e->frame += nframes;

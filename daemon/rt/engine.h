@@ -15,6 +15,7 @@
 
 #include "daemon/rt/cmd.h"
 #include "daemon/rt/heap.h"
+#include "daemon/rt/nodes.h"
 #include "daemon/rt/ring.h"
 #include "daemon/rt/tone.h"
 
@@ -35,6 +36,7 @@ typedef struct engine {
   uint64_t frame;            /* engine clock: first frame of the next block */
   uint64_t seq;
   tone_state tone;
+  rt_nodes nodes;            /* plugin nodes (rt/nodes.c) */
 
   /* Published by the audio thread. */
   _Atomic uint64_t pub_frame;         /* first frame of the last block */

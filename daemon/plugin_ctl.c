@@ -1,0 +1,318 @@
+/* plugin_ctl.c - plugin nodes, control side.  See plugin_ctl.h. */
+#include "daemon/plugin_ctl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/backend.h"
+#include "daemon/engine_ctl.h"
+#include "daemon/log.h"
+#include "daemon/reply.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+#ifndef SONOD_VST_SCAN_BUILD
+#define SONOD_VST_SCAN_BUILD ""
+#endif
+
+static pnode *nodes;          /* newest last */
+static unsigned nnodes;       /* including those being unloaded */
+static uint32_t next_id = 1;
+
+void plugin_ctl_scanner(void) {
+  static bool done;
+  const char *b;
+
+  if (done)
+    return;
+  done = true;
+  if (getenv("SONOD_VST_SCAN") != NULL)
+    return;
+  b = vst_scan_binary();
+  if ((b == NULL || access(b, X_OK) != 0) && SONOD_VST_SCAN_BUILD[0] != '\0' &&
+      access(SONOD_VST_SCAN_BUILD, X_OK) == 0)
+    vst_scan_set_binary(SONOD_VST_SCAN_BUILD);
+}
+
+pnode *plugin_ctl_find(uint32_t id) {
+  pnode *n;
+
+  for (n = nodes; n != NULL; n = n->next)
+    if (n->id == id && !n->removing)
+      return n;
+  return NULL;
+}
+
+pnode *plugin_ctl_first(void) {
+  return nodes;
+}
+
+static void node_free(pnode *n) {
+  pnode **link;
+
+  for (link = &nodes; *link != NULL; link = &(*link)->next)
+    if (*link == n) {
+      *link = n->next;
+      nnodes--;
+      break;
+    }
+  if (n->rt != NULL) {
+    rt_midi_batch *b = n->rt->batches, *next;
+    for (; b != NULL; b = next) {
+      next = b->next;
+      plugin_ctl_batch_free(b);
+    }
+    if (n->rt->scratch != NULL)
+      free(n->rt->scratch[0]);
+    free(n->rt->scratch);
+    free(n->rt);
+  }
+  vst_unload(n->inst);
+  free(n->path);
+  free(n);
+}
+
+int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, char *err,
+                    size_t errlen) {
+  char verr[VST_ERR_LEN];
+  vst_info info;
+  vst_config cfg;
+  vst_instance *inst = NULL;
+  pnode *n;
+  rt_node *rt;
+  rt_cmd cmd;
+  unsigned k, nbuf;
+  int rc;
+
+  *code = SONO_E_LOAD_FAILED;
+  if (nnodes >= RT_NODES_MAX) {
+    *code = SONO_E_LIMIT;
+    snprintf(err, errlen, "%u plugins are loaded, the most the engine holds; unload one first",
+             nnodes);
+    return -1;
+  }
+  plugin_ctl_scanner();
+  verr[0] = '\0';
+  rc = vst_scan(path, 0, &info, verr);
+  if (rc != VST_OK) {
+    snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
+  vst_config_init(&cfg);
+  cfg.sample_rate = d->eng.sample_rate;
+  cfg.max_block = d->be->block_size;
+  cfg.offline = strcmp(d->be->ops->name, "offline") == 0;
+  rc = vst_load(path, &cfg, &inst, verr);
+  if (rc != VST_OK) {
+    snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
+
+  n = calloc(1, sizeof *n);
+  rt = calloc(1, sizeof *rt);
+  nbuf = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 1;
+  if (n != NULL && rt != NULL) {
+    rt->scratch = calloc(nbuf, sizeof *rt->scratch);
+    if (rt->scratch != NULL)
+      rt->scratch[0] = calloc((size_t)nbuf * cfg.max_block, sizeof(float));
+    n->path = strdup(path);
+  }
+  if (n == NULL || rt == NULL || rt->scratch == NULL || rt->scratch[0] == NULL ||
+      n->path == NULL) {
+    if (rt != NULL && rt->scratch != NULL)
+      free(rt->scratch[0]);
+    if (rt != NULL)
+      free(rt->scratch);
+    free(rt);
+    if (n != NULL)
+      free(n->path);
+    free(n);
+    vst_unload(inst);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  for (k = 1; k < nbuf; k++)
+    rt->scratch[k] = rt->scratch[0] + (size_t)k * cfg.max_block;
+  rt->nout = nbuf;
+  rt->max_block = cfg.max_block;
+  rt->inst = inst;
+  rt->ctl = n;
+  n->inst = inst;
+  n->rt = rt;
+  n->evcap = cfg.event_capacity;
+  n->id = rt->id = next_id;
+
+  memset(&cmd, 0, sizeof cmd);
+  cmd.type = RT_CMD_NODE_ADD;
+  cmd.at_kind = RT_AT_NOW;
+  cmd.u.ptr = rt;
+  if (engine_ctl_push(d, &cmd) != 0) {
+    free(rt->scratch[0]);
+    free(rt->scratch);
+    free(rt);
+    free(n->path);
+    free(n);
+    vst_unload(inst);
+    *code = SONO_E_QUEUE_FULL;
+    snprintf(err, errlen, "the queue to the audio thread is full; retry shortly");
+    return -1;
+  }
+  next_id++;
+  {
+    pnode **link = &nodes;
+    while (*link != NULL)
+      link = &(*link)->next;
+    *link = n;
+  }
+  nnodes++;
+  log_info("plugin: loaded %s as node %u", path, n->id);
+  *out = n;
+  return 0;
+}
+
+int plugin_ctl_reserve_events(sonod *d, pnode *n, uint64_t more) {
+  uint64_t need = n->outstanding + more;
+
+  if (need > n->evcap) {
+    uint64_t cap = (uint64_t)n->evcap * 2;
+    vst_event_buf *buf;
+    rt_cmd cmd;
+
+    if (cap < need)
+      cap = need;
+    if (cap > UINT32_MAX / 2)
+      return -2;
+    buf = vst_event_buf_new((unsigned)cap);
+    if (buf == NULL)
+      return -2;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = RT_CMD_NODE_EVBUF;
+    cmd.at_kind = RT_AT_NOW;
+    cmd.u.node.id = n->id;
+    cmd.u.node.buf = buf;
+    if (engine_ctl_push(d, &cmd) != 0) {
+      vst_event_buf_free(buf);
+      return -1;
+    }
+    n->evcap = (unsigned)cap;
+  }
+  n->outstanding += more;
+  return 0;
+}
+
+void plugin_ctl_unreserve_events(pnode *n, uint64_t count) {
+  n->outstanding = count > n->outstanding ? 0 : n->outstanding - count;
+}
+
+void plugin_ctl_batch_free(rt_midi_batch *b) {
+  uint32_t i;
+
+  if (b == NULL)
+    return;
+  /* The audio thread clears sx once the instance owns it. */
+  for (i = 0; i < b->nabs + b->nrel; i++)
+    if (b->ev[i].sx != NULL)
+      vst_sysex_free(b->ev[i].sx);
+  free(b);
+}
+
+bool plugin_ctl_handles(const rt_msg *m) {
+  return m->cmd_type == RT_CMD_NODE_REMOVE || m->cmd_type == RT_CMD_MIDI ||
+         m->cmd_type == RT_CMD_NODE_EVBUF;
+}
+
+static void batch_back(sonod *d, const rt_msg *m) {
+  rt_midi_batch *b = m->garbage;
+  pnode *n;
+
+  (void)d;
+  if (b == NULL)
+    return;
+  for (n = nodes; n != NULL; n = n->next)
+    if (n->id == b->node) {
+      plugin_ctl_unreserve_events(n, (uint64_t)b->nabs + b->nrel);
+      vst_reclaim(n->inst);
+      if (b->refused > 0 || vst_take_overflow(n->inst) > 0)
+        log_error("plugin: node %u refused %u MIDI events (event buffer full)", n->id,
+                  b->refused);
+      break;
+    }
+  plugin_ctl_batch_free(b);
+}
+
+void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+  switch (m->cmd_type) {
+  case RT_CMD_MIDI:
+    if (m->type == RT_MSG_ACK) {
+      if (c != NULL)
+        reply_ok_frame(c, m->req_id, m->frame);
+      return;
+    }
+    if (m->type == RT_MSG_ERROR && c != NULL) {
+      if (m->code == RT_ERR_LATE)
+        reply_error(c, true, m->req_id, SONO_E_LATE,
+                    "plugin.midi: the first event is %llu frames in the past; the engine was at "
+                    "frame %llu", (unsigned long long)m->value, (unsigned long long)m->frame);
+      else
+        reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE,
+                    "plugin.midi: node %llu was unloaded", (unsigned long long)m->value);
+    }
+    batch_back(d, m);
+    break;
+  case RT_CMD_NODE_REMOVE:
+    if (m->type == RT_MSG_ACK && m->garbage != NULL) {
+      rt_node *rt = m->garbage;
+      pnode *n = rt->ctl;
+      rt_midi_batch *b;
+
+      /* Batches still active never send RT_MSG_DONE: give back their slot. */
+      for (b = rt->batches; b != NULL; b = b->next)
+        d->reserved -= 1;
+      if (c != NULL)
+        reply_ok_frame(c, m->req_id, m->frame);
+      log_info("plugin: unloaded node %u", n->id);
+      node_free(n);
+    } else if (c != NULL) {
+      reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "plugin.unload: node %llu is not loaded",
+                  (unsigned long long)m->value);
+    }
+    break;
+  case RT_CMD_NODE_EVBUF:
+    if (m->value != 0)
+      log_error("plugin: a bigger event buffer was refused by the audio thread");
+    vst_event_buf_free(m->garbage);
+    break;
+  default:
+    break;
+  }
+}
+
+void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
+  (void)d;
+  switch (c->type) {
+  case RT_CMD_MIDI:
+    plugin_ctl_batch_free(c->u.ptr);
+    break;
+  case RT_CMD_NODE_EVBUF:
+    vst_event_buf_free(c->u.node.buf);
+    break;
+  case RT_CMD_NODE_ADD: {
+    rt_node *rt = c->u.ptr;
+    /* Never reached the audio thread: it is not in the engine's array, and
+     * node_free below releases it with its record. */
+    (void)rt;
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+void plugin_ctl_shutdown(sonod *d) {
+  d->eng.nodes.n = 0;
+  while (nodes != NULL)
+    node_free(nodes);
+}

@@ -1,0 +1,54 @@
+/* plugin_ctl.h - the control side of plugin nodes: the registry of loaded
+ * plugins (node id -> instance), loading and unloading, MIDI batches and
+ * event-buffer growth, and the messages the audio thread sends back about
+ * them.  Control thread only. */
+#ifndef SONOD_PLUGIN_CTL_H
+#define SONOD_PLUGIN_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/client.h"
+#include "daemon/rt/nodes.h"
+#include "daemon/sonod.h"
+
+typedef struct pnode {
+  struct pnode *next;
+  uint32_t id;
+  vst_instance *inst;
+  rt_node *rt;
+  char *path;
+  bool removing;           /* unload sent; the audio thread still has it */
+  uint64_t outstanding;    /* MIDI events sent and not yet reported done */
+  unsigned evcap;          /* capacity of the event buffer installed */
+} pnode;
+
+/* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
+ * places, else the build tree's copy (SONOD_VST_SCAN_BUILD). */
+void plugin_ctl_scanner(void);
+
+/* Scans (child process) and loads path, hands the node to the audio thread.
+ * Returns 0, or -1 with a protocol error code in *code and a message. */
+int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, char *err,
+                    size_t errlen);
+/* A node by id, NULL if none or being unloaded. */
+pnode *plugin_ctl_find(uint32_t id);
+pnode *plugin_ctl_first(void);
+/* Makes sure the node's event buffer holds `more` events beyond those in
+ * flight, sending a bigger one to the audio thread if not; then counts
+ * them as in flight.  -1 when the queue to the audio thread is full. */
+int plugin_ctl_reserve_events(sonod *d, pnode *n, uint64_t more);
+void plugin_ctl_unreserve_events(pnode *n, uint64_t count);
+
+/* Frees a batch (and any sysex it still owns).  */
+void plugin_ctl_batch_free(rt_midi_batch *b);
+
+/* Messages from the audio thread about plugin commands. */
+bool plugin_ctl_handles(const rt_msg *m);
+void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m);
+/* A command the audio thread will never apply: free what it carries. */
+void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c);
+/* After the audio thread stopped for good: unload everything. */
+void plugin_ctl_shutdown(sonod *d);
+
+#endif

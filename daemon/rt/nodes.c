@@ -1,0 +1,282 @@
+/* nodes.c - AUDIO THREAD.  Plugin nodes: the node array, rendering, and the
+ * plugin commands.
+ *
+ * Each block every node renders lazily: it keeps `pos`, the frames of the
+ * block it has rendered so far.  A parameter change due at offset q first
+ * renders that node up to q, then calls setParameter, so parameter changes
+ * are sample-exact.  MIDI events are not split on: before each process call
+ * the node queues, from its active batches, every event that falls before
+ * the end of that call, with deltaFrames relative to the call's first frame.
+ * At the end of the block every node renders the rest.
+ *
+ * Output mapping: plugin output k is added into engine channel
+ * k mod channels; a mono plugin goes to every channel.  Inputs are silent
+ * (routing comes later).
+ *
+ * Only pointer work and arithmetic here: no allocation, free, lock, wait,
+ * log or I/O.  Plugin calls are bracketed inside the vst library. */
+#include "daemon/rt/nodes.h"
+
+#include <string.h>
+
+static void push(rt_nodes *ns, const rt_msg *m) {
+  /* The control side reserved the slots (RT_MSG_SLOTS_PER_CMD). */
+  (void)ring_push(ns->from_rt, m);
+  ns->said = true;
+}
+
+static void msg(rt_nodes *ns, const rt_cmd *c, rt_msg_type type, rt_err code, uint64_t frame,
+                uint64_t value, uint32_t release, void *garbage) {
+  rt_msg m;
+
+  memset(&m, 0, sizeof m);
+  m.type = (uint16_t)type;
+  m.code = (uint16_t)code;
+  m.client = c->client;
+  m.req_id = c->req_id;
+  m.frame = frame;
+  m.value = value;
+  m.release = release;
+  m.cmd_type = c->type;
+  m.garbage = garbage;
+  push(ns, &m);
+}
+
+bool nodes_owns_reply(const rt_cmd *c) {
+  return c->type == RT_CMD_NODE_REMOVE || c->type == RT_CMD_MIDI || c->type == RT_CMD_NODE_EVBUF;
+}
+
+static int find(const rt_nodes *ns, uint32_t id) {
+  unsigned i;
+
+  for (i = 0; i < ns->n; i++)
+    if (ns->node[i]->id == id)
+      return (int)i;
+  return -1;
+}
+
+/* The next event of a batch in time order (abs and rel merged, ties in
+ * request order), or NULL.  *t gets its absolute frame. */
+static rt_midi_ev *batch_peek(rt_midi_batch *b, uint64_t *t) {
+  rt_midi_ev *a = b->iabs < b->nabs ? &b->ev[b->iabs] : NULL;
+  rt_midi_ev *r = b->irel < b->nrel ? &b->ev[b->nabs + b->irel] : NULL;
+  uint64_t rt;
+
+  if (r == NULL) {
+    if (a != NULL)
+      *t = a->t;
+    return a;
+  }
+  rt = b->base + r->t;
+  if (a != NULL && (a->t < rt || (a->t == rt && a->order < r->order))) {
+    *t = a->t;
+    return a;
+  }
+  *t = rt;
+  return r;
+}
+
+static void batch_next(rt_midi_batch *b, const rt_midi_ev *ev) {
+  if (ev >= &b->ev[b->nabs])
+    b->irel++;
+  else
+    b->iabs++;
+}
+
+/* Queues every event before frame `until`; `first` is the frame of the
+ * coming process call's first sample. */
+static void queue_due(rt_nodes *ns, rt_node *n, uint64_t first, uint64_t until) {
+  rt_midi_batch **link = &n->batches;
+
+  while (*link != NULL) {
+    rt_midi_batch *b = *link;
+    rt_midi_ev *ev;
+    uint64_t t;
+
+    while ((ev = batch_peek(b, &t)) != NULL && t < until) {
+      int32_t delta = t > first ? (int32_t)(t - first) : 0;
+      int rc = ev->sx != NULL ? vst_rt_queue_sysex(n->inst, delta, ev->sx)
+                              : vst_rt_queue_midi(n->inst, delta, ev->msg);
+      if (rc == VST_OK) {
+        b->queued++;
+        ev->sx = NULL;   /* the instance owns it now */
+      }
+      else
+        b->refused++;
+      batch_next(b, ev);
+    }
+    if (ev == NULL) {
+      rt_msg m;
+
+      *link = b->next;
+      b->next = NULL;
+      memset(&m, 0, sizeof m);
+      m.type = RT_MSG_DONE;
+      m.cmd_type = RT_CMD_MIDI;
+      m.release = 1;
+      m.frame = until;
+      m.garbage = b;
+      push(ns, &m);
+      continue;
+    }
+    link = &b->next;
+  }
+}
+
+static void mix(rt_nodes *ns, rt_node *n, unsigned at, unsigned len) {
+  unsigned k, ch, i;
+
+  if (ns->nchannels == 0)
+    return;
+  for (k = 0; k < n->nout; k++) {
+    const float *src = n->scratch[k];
+    if (n->nout == 1) {
+      for (ch = 0; ch < ns->nchannels; ch++) {
+        float *dst = ns->out[ch] + at;
+        for (i = 0; i < len; i++)
+          dst[i] += src[i];
+      }
+    } else {
+      float *dst = ns->out[k % ns->nchannels] + at;
+      for (i = 0; i < len; i++)
+        dst[i] += src[i];
+    }
+  }
+}
+
+/* Renders node n from its pos up to offset `to` of the block, in pieces of
+ * at most its max_block. */
+static void render_to(rt_nodes *ns, rt_node *n, unsigned to) {
+  while (n->pos < to) {
+    unsigned len = to - n->pos;
+    uint64_t first = ns->start + n->pos;
+
+    if (len > n->max_block)
+      len = n->max_block;
+    queue_due(ns, n, first, first + len);
+    vst_rt_process(n->inst, NULL, 0, n->scratch, n->nout, len);
+    mix(ns, n, n->pos, len);
+    n->pos += len;
+  }
+}
+
+void nodes_begin(rt_nodes *ns, uint64_t start, float *const *out, unsigned nchannels,
+                 unsigned nframes) {
+  vst_transport t;
+  unsigned i;
+
+  ns->start = start;
+  ns->out = out;
+  ns->nchannels = nchannels;
+  ns->nframes = nframes;
+  memset(&t, 0, sizeof t);
+  t.frame = (int64_t)start;
+  t.sample_pos = (double)start;
+  t.playing = true;
+  for (i = 0; i < ns->n; i++) {
+    ns->node[i]->pos = 0;
+    if (nframes > 0)
+      vst_rt_set_transport(ns->node[i]->inst, &t);
+  }
+}
+
+void nodes_end(rt_nodes *ns) {
+  unsigned i;
+
+  for (i = 0; i < ns->n; i++)
+    render_to(ns, ns->node[i], ns->nframes);
+}
+
+static void add(rt_nodes *ns, const rt_cmd *c) {
+  rt_node *n = c->u.ptr;
+
+  /* The control side never sends more than RT_NODES_MAX nodes. */
+  if (ns->n >= RT_NODES_MAX)
+    return;
+  n->pos = 0;
+  n->batches = NULL;
+  ns->node[ns->n++] = n;
+}
+
+static void remove_node(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
+  int i = find(ns, c->u.node.id);
+  rt_node *n;
+
+  if (i < 0) {
+    msg(ns, c, RT_MSG_ERROR, RT_ERR_UNKNOWN_NODE, frame, c->u.node.id, RT_MSG_SLOTS_PER_CMD, NULL);
+    return;
+  }
+  n = ns->node[i];
+  /* Keep the order of the others: they are summed in order. */
+  memmove(&ns->node[i], &ns->node[i + 1], (ns->n - (unsigned)i - 1) * sizeof ns->node[0]);
+  ns->n--;
+  /* Its active batches go back with it (n->batches). */
+  msg(ns, c, RT_MSG_ACK, RT_ERR_NONE, frame, c->u.node.id, RT_MSG_SLOTS_PER_CMD, n);
+}
+
+static void param(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
+  int i = find(ns, c->u.node.id);
+  rt_node *n;
+
+  if (i < 0)   /* unloaded before its time came: nothing to do */
+    return;
+  n = ns->node[i];
+  render_to(ns, n, (unsigned)(frame - ns->start));
+  vst_rt_set_param(n->inst, c->u.node.index, c->u.node.value);
+}
+
+static void midi(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
+  rt_midi_batch *b = c->u.ptr, **link;
+  int i = find(ns, b->node);
+  rt_node *n;
+
+  if (i < 0) {
+    msg(ns, c, RT_MSG_ERROR, RT_ERR_UNKNOWN_NODE, frame, b->node, RT_MSG_SLOTS_PER_CMD, b);
+    return;
+  }
+  if (b->nabs > 0 && b->ev[0].t < frame) {
+    msg(ns, c, RT_MSG_ERROR, RT_ERR_LATE, frame, frame - b->ev[0].t, RT_MSG_SLOTS_PER_CMD, b);
+    return;
+  }
+  n = ns->node[i];
+  b->base = frame;
+  b->iabs = b->irel = 0;
+  b->queued = b->refused = 0;
+  b->next = NULL;
+  for (link = &n->batches; *link != NULL; link = &(*link)->next)
+    ;
+  *link = b;
+  /* One slot for this acknowledgement, one for RT_MSG_DONE. */
+  msg(ns, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0, 1, NULL);
+}
+
+static void evbuf(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
+  int i = find(ns, c->u.node.id);
+  void *old = c->u.node.buf;
+
+  if (i >= 0)
+    old = vst_rt_swap_events(ns->node[i]->inst, c->u.node.buf);
+  msg(ns, c, RT_MSG_ACK, RT_ERR_NONE, frame, old == c->u.node.buf, RT_MSG_SLOTS_PER_CMD, old);
+}
+
+void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
+  switch (c->type) {
+  case RT_CMD_NODE_ADD:
+    add(ns, c);
+    break;
+  case RT_CMD_NODE_REMOVE:
+    remove_node(ns, c, frame);
+    break;
+  case RT_CMD_PARAM:
+    param(ns, c, frame);
+    break;
+  case RT_CMD_MIDI:
+    midi(ns, c, frame);
+    break;
+  case RT_CMD_NODE_EVBUF:
+    evbuf(ns, c, frame);
+    break;
+  default:
+    break;
+  }
+}

@@ -1,0 +1,322 @@
+/* Integration: VST2 plugins in the running daemon (offline backend), over
+ * the real protocol: load, parameters, sample-exact MIDI, state, errors,
+ * ten thousand events in one block, unload. */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+#define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
+#define DRAGONFLY_ROOM "/usr/lib/lxvst/DragonflyRoomReverb-vst.so"
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static char home[300];
+
+static void start(const char *block) {
+  const char *args[16];
+  int n = 0;
+
+  snprintf(home, sizeof home, "/tmp/sonod-plugins-home-%d-%ld", getpid(), random());
+  ck_assert_int_eq(mkdir(home, 0700), 0);
+  setenv("HOME", home, 1);
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-plugins-%d-%ld.wav", getpid(), random());
+  args[n++] = "--backend";
+  args[n++] = "offline";
+  args[n++] = "--output";
+  args[n++] = out_path;
+  args[n++] = "--block-size";
+  args[n++] = block;
+  args[n] = NULL;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static void finish(void) {
+  uint64_t id = conn_request(&c, "shutdown", "");
+  char cmd[400];
+
+  conn_reply(&c, id, 10000);
+  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
+  conn_close(&c);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static float *read_wav(sf_count_t *frames) {
+  SF_INFO info;
+  SNDFILE *f;
+  float *data;
+
+  memset(&info, 0, sizeof info);
+  f = sf_open(out_path, SFM_READ, &info);
+  ck_assert_msg(f != NULL, "cannot read %s", out_path);
+  ck_assert_int_eq(info.channels, 2);
+  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
+  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
+  sf_close(f);
+  *frames = info.frames;
+  unlink(out_path);
+  return data;
+}
+
+static const msgpack_object *ok_of(uint64_t id) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const msgpack_object *ok = msg_ok(m);
+  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
+  return ok;
+}
+
+static void expect_error(uint64_t id, const char *code) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const char *got = msg_error_code(m);
+  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
+  ck_assert_str_eq(got, code);
+  /* The daemon still answers. */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
+}
+
+static uint64_t load(const char *path, uint64_t want_params) {
+  const msgpack_object *ok = ok_of(conn_request(&c, "plugin.load", "s", "path", path));
+  ck_assert_uint_eq(msg_uint(ok, "params"), want_params);
+  return msg_uint(ok, "node");
+}
+
+static void render(uint64_t frames) {
+  ok_of(conn_request(&c, "render", "u", "frames", frames));
+}
+
+static uint64_t next_id = 1000;
+
+/* {id, op: plugin.midi, node, events: [note_on/off ...]} with absolute times. */
+static uint64_t send_notes(uint64_t node, unsigned count, const uint64_t *at, int on, int velocity) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+  unsigned i;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, count);
+  for (i = 0; i < count; i++) {
+    msgpack_pack_map(&pk, 5);
+    sono_pack_key_str(&pk, "type", on ? "note_on" : "note_off");
+    sono_pack_key_uint(&pk, "channel", 0);
+    sono_pack_key_uint(&pk, "note", 60 + i % 12);
+    sono_pack_key_uint(&pk, "velocity", (uint64_t)velocity);
+    sono_pack_key_uint(&pk, "at", at[i]);
+  }
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
+static uint64_t send_state(uint64_t node, const void *data, size_t len) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.state.set");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin(&pk, len);
+  msgpack_pack_bin_body(&pk, data, len);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
+static double get_value(uint64_t node, const char *name) {
+  return msg_double(ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", name)), "value");
+}
+
+START_TEST(amsynth_end_to_end) {
+  const uint64_t n1 = 1000, n2 = 20000, unload_at = 30000, end = 36000;
+  const msgpack_object *ok, *params, *data;
+  uint64_t node, at, id;
+  sf_count_t frames, i;
+  float *wav;
+  char fake[400];
+  FILE *f;
+  bool sound;
+  void *state;
+  size_t state_len;
+  double attack;
+
+  start("256");
+  node = load(AMSYNTH, 41);
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  params = sono_map_get(ok, "nodes");
+  ck_assert_uint_eq(params->via.array.size, 1);
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  params = sono_map_get(ok, "params");
+  ck_assert_uint_eq(params->via.array.size, 41);
+  ck_assert(msg_str_is(&params->via.array.ptr[0], "name", "amp_attack"));
+  ck_assert(msg_double(&params->via.array.ptr[0], "value") == 0.0);
+
+  /* A note at n1, sample-exact. */
+  at = n1;
+  ck_assert_uint_eq(msg_uint(ok_of(send_notes(node, 1, &at, 1, 100)), "frame"), 0);
+  at = n1 + 4000;
+  ok_of(send_notes(node, 1, &at, 0, 0));
+  render(n1 + 8000);
+
+  /* Bad input: coded errors, and the daemon carries on. */
+  expect_error(conn_request(&c, "plugin.load", "s", "path", "/nonexistent/x.so"), "load_failed");
+  snprintf(fake, sizeof fake, "%s/fake.so", home);
+  f = fopen(fake, "w");
+  fputs("this is not a plugin\n", f);
+  fclose(f);
+  expect_error(conn_request(&c, "plugin.load", "s", "path", fake), "load_failed");
+  expect_error(conn_request(&c, "plugin.params", "u", "node", (uint64_t)999), "unknown_node");
+  expect_error(conn_request(&c, "plugin.get", "uu", "node", node, "index", (uint64_t)41),
+               "unknown_param");
+  expect_error(conn_request(&c, "plugin.set", "usd", "node", node, "name", "no_such_param", "value", 0.5),
+               "unknown_param");
+  expect_error(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 1.5),
+               "bad_value");
+
+  /* Set by name now, read back. */
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.25));
+  ck_assert(fabs(get_value(node, "amp_attack") - 0.25) < 1e-6);
+
+  /* State round trip (amsynth wants a named preset first). */
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", node, "program", (uint64_t)0));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.125));
+  ok = ok_of(conn_request(&c, "plugin.state.get", "u", "node", node));
+  ck_assert(msg_str_is(ok, "kind", "chunk"));
+  data = sono_map_get(ok, "data");
+  ck_assert_int_eq(data->type, MSGPACK_OBJECT_BIN);
+  state_len = data->via.bin.size;
+  state = malloc(state_len);
+  memcpy(state, data->via.bin.ptr, state_len);
+  attack = get_value(node, "amp_attack");
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.75));
+  ck_assert(fabs(get_value(node, "amp_attack") - 0.75) < 1e-6);
+  ok_of(send_state(node, state, state_len));
+  ck_assert(fabs(get_value(node, "amp_attack") - attack) < 1e-6);
+  free(state);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.0));
+
+  /* Still sounds after all that. */
+  at = n2;
+  ok_of(send_notes(node, 1, &at, 1, 100));
+  at = n2 + 3000;
+  ok_of(send_notes(node, 1, &at, 0, 0));
+  render(unload_at - (n1 + 8000));
+  id = conn_request(&c, "plugin.unload", "u", "node", node);
+  ck_assert_uint_eq(msg_uint(ok_of(id), "frame"), unload_at);
+  expect_error(conn_request(&c, "plugin.get", "uu", "node", node, "index", (uint64_t)0),
+               "unknown_node");
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  ck_assert_uint_eq(sono_map_get(ok, "nodes")->via.array.size, 0);
+  render(end - unload_at);
+  finish();
+
+  wav = read_wav(&frames);
+  ck_assert_int_eq(frames, (sf_count_t)end);
+  for (i = 0; i < (sf_count_t)n1; i++)
+    ck_assert_msg(wav[2 * i] == 0.0f && wav[2 * i + 1] == 0.0f, "sound at %ld before %lu",
+                  (long)i, (unsigned long)n1);
+  sound = false;
+  for (i = (sf_count_t)n1; i < (sf_count_t)n1 + 8; i++)
+    if (wav[2 * i] != 0.0f)
+      sound = true;
+  ck_assert_msg(sound, "no sound within 8 frames of %lu", (unsigned long)n1);
+  sound = false;
+  for (i = (sf_count_t)n2; i < (sf_count_t)n2 + 64; i++)
+    if (wav[2 * i] != 0.0f)
+      sound = true;
+  ck_assert_msg(sound, "no sound after the errors");
+  for (i = (sf_count_t)unload_at; i < frames; i++)
+    ck_assert_msg(wav[2 * i] == 0.0f && wav[2 * i + 1] == 0.0f, "sound at %ld after unload",
+                  (long)i);
+  free(wav);
+}
+END_TEST
+
+START_TEST(dragonfly_loads) {
+  uint64_t node;
+  const msgpack_object *ok;
+
+  start("256");
+  node = load(DRAGONFLY_ROOM, 17);
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", "Dry Level"));
+  ck_assert(msg_str_is(ok, "name", "Dry Level"));
+  render(4800);
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  finish();
+  free(NULL);
+  unlink(out_path);
+}
+END_TEST
+
+/* Ten thousand note-ons, all due in one block: the test plugin adds an
+ * impulse of velocity/127 per note-on at its deltaFrames, so with velocity
+ * 127 the output sums to exactly the number of events that reached it. */
+START_TEST(ten_thousand_events_in_one_block) {
+  const unsigned count = 10000, block = 1024;
+  const char *tp = getenv("TESTPLUG");
+  uint64_t node, *at;
+  sf_count_t frames, i;
+  float *wav;
+  double sum0 = 0, sum1 = 0;
+  unsigned k;
+
+  ck_assert_ptr_nonnull(tp);
+  start("1024");
+  node = load(tp, 3);
+  /* The test plugin's gain (param 0) only scales its (silent) input. */
+  at = malloc(count * sizeof *at);
+  for (k = 0; k < count; k++)
+    at[k] = 2 * block + (k * 7u) % block;
+  ok_of(send_notes(node, count, at, 1, 127));
+  free(at);
+  render(4 * block);
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  finish();
+
+  wav = read_wav(&frames);
+  for (i = 0; i < frames; i++) {
+    if (i < 2 * (sf_count_t)block || i >= 3 * (sf_count_t)block)
+      ck_assert_msg(wav[2 * i] == 0.0f, "frame %ld outside the block sounds", (long)i);
+    sum0 += wav[2 * i];
+    sum1 += wav[2 * i + 1];
+  }
+  ck_assert_msg(sum0 == count && sum1 == count, "impulses %f/%f, want %u", sum0, sum1, count);
+  free(wav);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("plugins");
+  TCase *tc = tcase_create("offline");
+
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, amsynth_end_to_end);
+  tcase_add_test(tc, dragonfly_loads);
+  tcase_add_test(tc, ten_thousand_events_in_one_block);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(suite)
