@@ -102,11 +102,13 @@ static void on_closed(uv_handle_t *h) {
   free(c);
 }
 
-void client_close(client *c) {
+/* Takes c off the daemon's list, so nothing more is sent to it, and tells
+ * the other clients.  Returns false if it was already closing. */
+static bool detach(client *c) {
   sonod *d = c->d;
 
   if (c->closing)
-    return;
+    return false;
   c->closing = true;
   if (c->prev)
     c->prev->next = c->next;
@@ -117,7 +119,12 @@ void client_close(client *c) {
   d->nclients--;
   log_debug("client %u disconnected", c->id);
   events_client(d, c, "disconnected");
-  uv_close(&c->h.handle, on_closed);
+  return true;
+}
+
+void client_close(client *c) {
+  if (detach(c))
+    uv_close(&c->h.handle, on_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
@@ -127,18 +134,8 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 }
 
 void client_close_gently(client *c) {
-  sonod *d = c->d;
-
-  if (c->closing)
+  if (!detach(c))
     return;
-  c->closing = true;
-  if (c->prev)
-    c->prev->next = c->next;
-  else
-    d->clients = c->next;
-  if (c->next)
-    c->next->prev = c->prev;
-  d->nclients--;
   uv_read_stop(&c->h.stream);
   c->shutdown_req.data = c;
   if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0)
