@@ -122,7 +122,11 @@ int ctl_cmd_render(ctl *g, int argc, char **argv) {
   sono_close(c);
   if (rc != 0)
     return ctl_fail(&e);
-  return print_frame(g, "rendered up to", frame);
+  if (g->json)
+    printf("{\"frame\":%llu}\n", (unsigned long long)frame);
+  else
+    printf("rendered up to frame %llu\n", (unsigned long long)frame);
+  return CTL_OK;
 }
 
 int ctl_cmd_shutdown(ctl *g, int argc, char **argv) {

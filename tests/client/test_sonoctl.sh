@@ -93,5 +93,31 @@ if wait "$DPID"; then echo "ok: sonod exited with 0"; else fail "sonod exit stat
 DPID=
 check "no daemon" 1 '^sonoctl: connect_failed: ' status
 
+# The offline backend waits for `render`: a tone queued by one client lands
+# when another renders past it.
+rm -f "$SOCK"
+"$SONOD" --backend offline --output "$DIR/out.wav" --length 0.5 --socket "$SOCK" \
+  --sample-rate 48000 --block-size 256 >"$DIR/sonod.log" 2>&1 &
+DPID=$!
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+"$SONOCTL" --socket "$SOCK" --timeout 10 tone on --at 1000 >"$DIR/tone.out" 2>&1 &
+MPID=$!
+sleep 0.2
+check "offline hello" 0 '^capabilities +\[.*"render".*\]$' hello
+check "render --frames" 0 '^rendered up to frame 4800$' render --frames 4800
+if wait "$MPID" && grep -q '^tone on at frame 1000$' "$DIR/tone.out"; then
+  echo "ok: queued tone answered by the render"
+else
+  fail "queued tone: $(cat "$DIR/tone.out")"
+fi
+MPID=
+check "render --json to --length" 0 '^\{"frame":24000\}$' --json render
+i=0
+while kill -0 "$DPID" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+if wait "$DPID"; then echo "ok: offline sonod exited with 0"; else fail "offline sonod exit status $?"; fi
+DPID=
+[ -s "$DIR/out.wav" ] || fail "no output file"
+
 [ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; exit 1; }
 echo "all sonoctl checks passed"
