@@ -7,9 +7,11 @@
 
 #include "daemon/backend.h"
 #include "daemon/client.h"
+#include "daemon/config.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/notify.h"
 #include "daemon/rt/rtcheck.h"
 #include "daemon/server.h"
 #include "protocol/wire.h"
@@ -26,12 +28,39 @@ static void wake(void *ctx) {
   uv_async_send(ctx);
 }
 
+/* STATUS= for the service manager: what `systemctl status` shows.  Sent
+ * at start and whenever the backend's state changes (JACK lost, back). */
+static void notify_state(sonod *d, const char *also) {
+  const backend *be = d->be;
+
+  d->notified_state = be->state;
+  if (strcmp(be->state, "lost") == 0)
+    notify_send("%sSTATUS=%s server lost: on the internal clock at %u Hz, reconnecting; "
+                "listening on %s", also, be->ops->name, be->sample_rate, d->listening);
+  else
+    notify_send("%sSTATUS=%s on %s at %u Hz, listening on %s", also, be->state, be->ops->name,
+                be->sample_rate, d->listening);
+}
+
+static void poll_backend(sonod *d) {
+  d->be->ops->poll(d->be);
+  if (!d->stopping && d->be->state != d->notified_state)
+    notify_state(d, "");
+}
+
 static void on_wake(uv_async_t *h) {
   sonod *d = h->data;
 
   engine_ctl_drain(d);
   if (!d->stopping)
-    d->be->ops->poll(d->be);
+    poll_backend(d);
+}
+
+/* The control thread proves it is alive; a loop stuck for a whole
+ * WatchdogSec gets sonod restarted. */
+static void on_watchdog(uv_timer_t *t) {
+  (void)t;
+  notify_send("WATCHDOG=1");
 }
 
 static void xrun_event(sonod *d, uint64_t total) {
@@ -51,7 +80,7 @@ static void on_tick(uv_timer_t *t) {
   uint64_t xruns = atomic_load(&d->be->xruns);
   client *c;
 
-  d->be->ops->poll(d->be);
+  poll_backend(d);
   if (xruns != d->xruns_reported && sonod_now_ns() - d->last_xrun_event_ns >= XRUN_EVENT_NS)
     xrun_event(d, xruns);
   for (c = d->clients; c != NULL; c = c->next)
@@ -75,6 +104,7 @@ void sonod_shutdown(sonod *d, const char *reason) {
     return;
   d->stopping = true;
   log_info("shutting down: %s", reason);
+  notify_send("STOPPING=1\nSTATUS=stopping: %s", reason);
   events_begin(&sb, &pk, "shutdown", 1);
   sono_pack_key_str(&pk, "reason", reason);
   events_emit(d, EV_SHUTDOWN, &sb);
@@ -90,6 +120,8 @@ void sonod_shutdown(sonod *d, const char *reason) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->tick, NULL);
+  if (d->watchdog_on)
+    uv_close((uv_handle_t *)&d->watchdog, NULL);
 }
 
 static int run(sonod *d) {
@@ -137,6 +169,15 @@ static int run(sonod *d) {
   uv_timer_init(d->loop, &d->tick);
   d->tick.data = d;
   uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+  if (notify_watchdog_usec() > 0) {
+    uint64_t ms = notify_watchdog_usec() / 2000;   /* ping at half the interval */
+
+    uv_timer_init(d->loop, &d->watchdog);
+    uv_timer_start(&d->watchdog, on_watchdog, ms > 0 ? ms : 1, ms > 0 ? ms : 1);
+    d->watchdog_on = true;
+  }
+  /* Listening and the backend running: clients can be served. */
+  notify_state(d, "READY=1\n");
 
   uv_run(d->loop, UV_RUN_DEFAULT);
 
@@ -147,13 +188,19 @@ static int run(sonod *d) {
   return d->exit_code;
 }
 
-int main(int argc, char **argv) {
-  static sonod d;
+/* The settings: defaults, then the config file, then the command line over
+ * it.  The command line is read first only to find --config (and to answer
+ * --help and to refuse a bad option before touching any file), then again
+ * over the file's settings so that it wins.  Returns -1 to go on, else the
+ * exit status. */
+static int configure(options *o, int argc, char **argv) {
+  static options cli;
+  const char *path;
   char err[512];
+  int loaded;
 
-  RT_CHECK_INIT();
-  options_defaults(&d.opt);
-  switch (options_parse(&d.opt, argc, argv, err, sizeof err)) {
+  options_defaults(&cli);
+  switch (options_parse_args(&cli, argc, argv, err, sizeof err)) {
   case OPTIONS_EXIT_OK:
     return 0;
   case OPTIONS_ERROR:
@@ -162,7 +209,40 @@ int main(int argc, char **argv) {
   default:
     break;
   }
+  path = cli.config_given ? cli.config_path : CONFIG_DEFAULT_PATH;
+  options_defaults(o);
+  if (config_load(o, path, cli.config_given, &loaded, err, sizeof err) != 0) {
+    fprintf(stderr, "sonod: %s\n", err);
+    return 2;
+  }
+  /* Cannot fail: the same arguments were accepted above. */
+  options_parse_args(o, argc, argv, err, sizeof err);
+  if (options_check(o, err, sizeof err) != 0) {
+    if (loaded)
+      fprintf(stderr, "sonod: %s (settings from %s and the command line)\n", err, path);
+    else
+      fprintf(stderr, "sonod: %s\n", err);
+    return 2;
+  }
+  if (loaded)
+    snprintf(o->config_path, sizeof o->config_path, "%s", path);
+  else
+    o->config_path[0] = '\0';
+  return -1;
+}
+
+int main(int argc, char **argv) {
+  static sonod d;
+  int rc;
+
+  RT_CHECK_INIT();
+  rc = configure(&d.opt, argc, argv);
+  if (rc >= 0)
+    return rc;
   log_set_level(d.opt.verbose >= 2 ? LOG_DEBUG : d.opt.verbose == 1 ? LOG_INFO : LOG_WARN);
+  if (d.opt.config_path[0] != '\0')
+    log_info("settings from %s", d.opt.config_path);
+  notify_init();
   signal(SIGPIPE, SIG_IGN);
   return run(&d);
 }

@@ -1,4 +1,5 @@
-/* options.c - parsing and checking the command line. */
+/* options.c - parsing and checking the command line, and the one validator
+ * per option that the config file (config.c) shares. */
 #include "daemon/options.h"
 
 #include <getopt.h>
@@ -20,19 +21,24 @@ static const char usage[] =
   "  --sample-rate HZ          sample rate for null/offline (default 48000)\n"
   "  --block-size FRAMES       frames per block for null/offline (default 256)\n"
   "  --channels N              output channels (default 2)\n"
+  "  --ksmps N                 Csound frames per k-cycle; must divide the block\n"
+  "                            size (default 32)\n"
   "  --jack-name NAME          JACK client name (default sonod)\n"
   "  --jack-server NAME        JACK server to connect to (default: the default)\n"
   "  --autoconnect             connect outputs to the system playback ports\n"
   "  --output FILE             offline: WAV or FLAC file to write\n"
   "  --length SECONDS          offline: render this long, then exit\n"
   "  -v, --verbose             more log output (repeat for debug)\n"
+  "  --config FILE             read settings from FILE (default\n"
+  "                            /etc/sonod/sonod.conf when it exists); the\n"
+  "                            command line wins over the file\n"
   "  --version                 print the version and exit\n"
   "  --help                    print this help and exit\n";
 
 enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
-  OPT_VERSION, OPT_HELP,
+  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS,
 };
 
 static const struct option long_opts[] = {
@@ -42,12 +48,14 @@ static const struct option long_opts[] = {
   { "sample-rate", required_argument, NULL, OPT_RATE },
   { "block-size", required_argument, NULL, OPT_BLOCK },
   { "channels", required_argument, NULL, OPT_CHANNELS },
+  { "ksmps", required_argument, NULL, OPT_KSMPS },
   { "jack-name", required_argument, NULL, OPT_JACK_NAME },
   { "jack-server", required_argument, NULL, OPT_JACK_SERVER },
   { "autoconnect", no_argument, NULL, OPT_AUTOCONNECT },
   { "output", required_argument, NULL, OPT_OUTPUT },
   { "length", required_argument, NULL, OPT_LENGTH },
   { "verbose", no_argument, NULL, 'v' },
+  { "config", required_argument, NULL, OPT_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
   { "help", no_argument, NULL, OPT_HELP },
   { NULL, 0, NULL, 0 },
@@ -74,6 +82,7 @@ void options_defaults(options *o) {
   o->sample_rate = 48000;
   o->block_size = 256;
   o->channels = 2;
+  o->ksmps = 32;
   snprintf(o->jack_name, sizeof o->jack_name, "sonod");
 }
 
@@ -119,66 +128,182 @@ static int parse_tcp(options *o, const char *s) {
   return 0;
 }
 
+/* One validator per option, shared by the command line and the config
+ * file, so both accept exactly the same values.  Each writes its reason
+ * without the option's name: the caller says where the value came from. */
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static int set_backend(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "auto") == 0) o->backend = BACKEND_AUTO;
+  else if (strcmp(v, "jack") == 0) o->backend = BACKEND_JACK;
+  else if (strcmp(v, "null") == 0) o->backend = BACKEND_NULL;
+  else if (strcmp(v, "offline") == 0) o->backend = BACKEND_OFFLINE;
+  else BAD("'%s' is not one of auto, jack, null, offline", v);
+  return 0;
+}
+
+static int set_socket(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->socket_path, sizeof o->socket_path, v) != 0)
+    BAD("path empty or longer than %zu bytes", sizeof o->socket_path - 1);
+  return 0;
+}
+
+static int set_tcp(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_tcp(o, v) != 0)
+    BAD("'%s' is not HOST:PORT with a port from 1 to 65535", v);
+  return 0;
+}
+
+static int set_rate(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 8000, 768000, &o->sample_rate) != 0)
+    BAD("'%s' is not a whole number from 8000 to 768000", v);
+  return 0;
+}
+
+static int set_block(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 16, 8192, &o->block_size) != 0)
+    BAD("'%s' is not a whole number from 16 to 8192", v);
+  return 0;
+}
+
+static int set_channels(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 1, 64, &o->channels) != 0)
+    BAD("'%s' is not a whole number from 1 to 64", v);
+  return 0;
+}
+
+static int set_ksmps(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 1, 8192, &o->ksmps) != 0)
+    BAD("'%s' is not a number of frames from 1 to 8192", v);
+  return 0;
+}
+
+static int set_jack_name(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->jack_name, sizeof o->jack_name, v) != 0)
+    BAD("name empty or longer than %zu bytes", sizeof o->jack_name - 1);
+  return 0;
+}
+
+static int set_jack_server(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->jack_server, sizeof o->jack_server, v) != 0)
+    BAD("name empty or longer than %zu bytes", sizeof o->jack_server - 1);
+  return 0;
+}
+
+/* A flag on the command line; true or false in the config file. */
+static int set_autoconnect(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->autoconnect = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->autoconnect = 0;
+  else BAD("'%s' is not true or false", v);
+  return 0;
+}
+
+static int set_output(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->output, sizeof o->output, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
+static int set_length(options *o, const char *v, char *err, size_t errlen) {
+  char *end;
+  double len = strtod(v, &end);
+
+  if (v[0] == '\0' || *end != '\0' || !(len > 0) || len > 86400.0 * 7)
+    BAD("'%s' is not a number of seconds above 0", v);
+  o->length = len;
+  return 0;
+}
+
+/* -v counts on the command line; the config file names the level. */
+static int set_verbose(options *o, const char *v, char *err, size_t errlen) {
+  unsigned level;
+
+  if (parse_uint(v, 0, 2, &level) != 0)
+    BAD("'%s' is not 0, 1 or 2", v);
+  o->verbose = (int)level;
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  int (*set)(options *o, const char *v, char *err, size_t errlen);
+} setters[] = {
+  { "backend", set_backend },
+  { "socket", set_socket },
+  { "tcp", set_tcp },
+  { "sample-rate", set_rate },
+  { "block-size", set_block },
+  { "channels", set_channels },
+  { "ksmps", set_ksmps },
+  { "jack-name", set_jack_name },
+  { "jack-server", set_jack_server },
+  { "autoconnect", set_autoconnect },
+  { "output", set_output },
+  { "length", set_length },
+  { "verbose", set_verbose },
+};
+
+#define NSETTERS (sizeof setters / sizeof setters[0])
+
+const char *options_names(void) {
+  return "backend, socket, tcp, sample-rate, block-size, channels, ksmps, jack-name, jack-server, "
+         "autoconnect, output, length, verbose";
+}
+
+int options_set(options *o, const char *name, const char *value, char *err, size_t errlen) {
+  size_t i;
+
+  for (i = 0; i < NSETTERS; i++)
+    if (strcmp(setters[i].name, name) == 0)
+      return setters[i].set(o, value, err, errlen) == 0 ? 0 : -1;
+  snprintf(err, errlen, "unknown key '%s' (keys are: %s)", name, options_names());
+  return OPTIONS_SET_UNKNOWN;
+}
+
+int options_check(const options *o, char *err, size_t errlen) {
+  if (o->backend == BACKEND_OFFLINE && o->output[0] == '\0')
+    BAD("--backend offline needs --output FILE");
+  if (o->backend != BACKEND_OFFLINE && (o->output[0] != '\0' || o->length > 0))
+    BAD("--output and --length apply only to --backend offline");
+  return 0;
+}
+
 #define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return OPTIONS_ERROR; } while (0)
 
-options_result options_parse(options *o, int argc, char **argv, char *err, size_t errlen) {
-  int c;
+/* The long option getopt matched, by the index it reports. */
+static options_result set_from_argv(options *o, int idx, char *err, size_t errlen) {
+  char why[256];
+
+  if (options_set(o, long_opts[idx].name, optarg, why, sizeof why) != 0)
+    FAIL("--%s: %s", long_opts[idx].name, why);
+  return OPTIONS_RUN;
+}
+
+options_result options_parse_args(options *o, int argc, char **argv, char *err, size_t errlen) {
+  int c, idx = 0, nverbose = 0;
 
   optind = 1;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":v", long_opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, ":v", long_opts, &idx)) != -1) {
     switch (c) {
-    case OPT_BACKEND:
-      if (strcmp(optarg, "auto") == 0) o->backend = BACKEND_AUTO;
-      else if (strcmp(optarg, "jack") == 0) o->backend = BACKEND_JACK;
-      else if (strcmp(optarg, "null") == 0) o->backend = BACKEND_NULL;
-      else if (strcmp(optarg, "offline") == 0) o->backend = BACKEND_OFFLINE;
-      else FAIL("--backend: '%s' is not one of auto, jack, null, offline", optarg);
+    case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
+    case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
+    case OPT_LENGTH: case OPT_KSMPS:
+      if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
+        return OPTIONS_ERROR;
       break;
-    case OPT_SOCKET:
-      if (copy_str(o->socket_path, sizeof o->socket_path, optarg) != 0)
-        FAIL("--socket: path empty or longer than %zu bytes", sizeof o->socket_path - 1);
-      break;
-    case OPT_TCP:
-      if (parse_tcp(o, optarg) != 0)
-        FAIL("--tcp: '%s' is not HOST:PORT with a port from 1 to 65535", optarg);
-      break;
-    case OPT_RATE:
-      if (parse_uint(optarg, 8000, 768000, &o->sample_rate) != 0)
-        FAIL("--sample-rate: '%s' is not a whole number from 8000 to 768000", optarg);
-      break;
-    case OPT_BLOCK:
-      if (parse_uint(optarg, 16, 8192, &o->block_size) != 0)
-        FAIL("--block-size: '%s' is not a whole number from 16 to 8192", optarg);
-      break;
-    case OPT_CHANNELS:
-      if (parse_uint(optarg, 1, 64, &o->channels) != 0)
-        FAIL("--channels: '%s' is not a whole number from 1 to 64", optarg);
-      break;
-    case OPT_JACK_NAME:
-      if (copy_str(o->jack_name, sizeof o->jack_name, optarg) != 0)
-        FAIL("--jack-name: name empty or longer than %zu bytes", sizeof o->jack_name - 1);
-      break;
-    case OPT_JACK_SERVER:
-      if (copy_str(o->jack_server, sizeof o->jack_server, optarg) != 0)
-        FAIL("--jack-server: name empty or longer than %zu bytes", sizeof o->jack_server - 1);
+    case OPT_CONFIG:
+      if (copy_str(o->config_path, sizeof o->config_path, optarg) != 0)
+        FAIL("--config: path empty or too long");
+      o->config_given = 1;
       break;
     case OPT_AUTOCONNECT:
       o->autoconnect = 1;
       break;
-    case OPT_OUTPUT:
-      if (copy_str(o->output, sizeof o->output, optarg) != 0)
-        FAIL("--output: path empty or too long");
-      break;
-    case OPT_LENGTH: {
-      char *end;
-      o->length = strtod(optarg, &end);
-      if (*end != '\0' || !(o->length > 0) || o->length > 86400.0 * 7)
-        FAIL("--length: '%s' is not a number of seconds above 0", optarg);
-      break;
-    }
     case 'v':
-      o->verbose++;
+      /* Counted afresh, so -v on the command line replaces the config
+       * file's level instead of adding to it. */
+      o->verbose = ++nverbose;
       break;
     case OPT_VERSION:
       printf("sonod %s\n", SONOD_VERSION);
@@ -194,10 +319,13 @@ options_result options_parse(options *o, int argc, char **argv, char *err, size_
   }
   if (optind < argc)
     FAIL("unexpected argument '%s' (see --help)", argv[optind]);
-
-  if (o->backend == BACKEND_OFFLINE && o->output[0] == '\0')
-    FAIL("--backend offline needs --output FILE");
-  if (o->backend != BACKEND_OFFLINE && (o->output[0] != '\0' || o->length > 0))
-    FAIL("--output and --length apply only to --backend offline");
   return OPTIONS_RUN;
+}
+
+options_result options_parse(options *o, int argc, char **argv, char *err, size_t errlen) {
+  options_result r = options_parse_args(o, argc, argv, err, errlen);
+
+  if (r != OPTIONS_RUN)
+    return r;
+  return options_check(o, err, errlen) == 0 ? OPTIONS_RUN : OPTIONS_ERROR;
 }

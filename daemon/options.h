@@ -1,4 +1,5 @@
-/* options.h - the daemon's command line. */
+/* options.h - the daemon's settings: the command line, and the validators
+ * the config file shares with it. */
 #ifndef SONOD_OPTIONS_H
 #define SONOD_OPTIONS_H
 
@@ -19,12 +20,15 @@ typedef struct options {
   unsigned sample_rate;
   unsigned block_size;
   unsigned channels;
+  unsigned ksmps;          /* Csound k-cycle; divides the block size */
   char jack_name[64];
   char jack_server[64];    /* empty: the default server */
   int autoconnect;
   char output[4096];       /* offline output file */
   double length;           /* offline: seconds to render, 0 = until told */
   int verbose;
+  char config_path[4096];  /* --config; empty: the default file if it exists */
+  int config_given;        /* --config was on the command line */
 } options;
 
 typedef enum {
@@ -34,8 +38,23 @@ typedef enum {
 } options_result;
 
 void options_defaults(options *o);
-/* Fills o from argv.  Prints --help/--version text to stdout. */
+/* Fills o from argv, then checks the options together (options_check).
+ * Prints --help/--version text to stdout. */
 options_result options_parse(options *o, int argc, char **argv, char *err, size_t errlen);
+/* options_parse without the final check: main applies the command line over
+ * the config file's settings and checks the result once. */
+options_result options_parse_args(options *o, int argc, char **argv, char *err, size_t errlen);
+/* Checks what no single option can: offline needs --output, and so on. */
+int options_check(const options *o, char *err, size_t errlen);
+
+/* Sets the option called `name` (its long name without "--") from a string,
+ * through the same validator the command line uses.  Returns 0; -1 with the
+ * reason in err (without the option's name); OPTIONS_SET_UNKNOWN when there
+ * is no such option. */
+#define OPTIONS_SET_UNKNOWN (-2)
+int options_set(options *o, const char *name, const char *value, char *err, size_t errlen);
+/* The names options_set knows, comma-separated, for messages. */
+const char *options_names(void);
 const char *backend_kind_name(backend_kind k);
 
 #endif

@@ -1,8 +1,14 @@
-/* server.c - accepting connections on the Unix and TCP sockets. */
+/* server.c - accepting connections on the Unix and TCP sockets, whether
+ * sonod opened them or systemd passed them in (socket activation). */
 #include "daemon/server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -72,6 +78,21 @@ static void make_parent(const char *path) {
     log_debug("mkdir %s: %s", dir, strerror(errno));
 }
 
+/* Appends one address to d->listening, the list STATUS= and the log show. */
+static void add_listening(sonod *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_listening(sonod *d, const char *fmt, ...) {
+  size_t n = strlen(d->listening);
+  va_list ap;
+
+  if (n > 0 && n + 2 < sizeof d->listening) {
+    memcpy(d->listening + n, ", ", 3);
+    n += 2;
+  }
+  va_start(ap, fmt);
+  vsnprintf(d->listening + n, sizeof d->listening - n, fmt, ap);
+  va_end(ap);
+}
+
 static int listen_unix(sonod *d, char *err, size_t errlen) {
   const char *path = d->opt.socket_path;
   int rc;
@@ -93,6 +114,7 @@ static int listen_unix(sonod *d, char *err, size_t errlen) {
     return -1;
   }
   log_info("listening on unix:%s", path);
+  add_listening(d, "unix:%s", path);
   return 0;
 }
 
@@ -125,13 +147,129 @@ static int listen_tcp(sonod *d, char *err, size_t errlen) {
     return -1;
   }
   log_info("listening on tcp://%s:%d", d->opt.tcp_host, d->opt.tcp_port);
+  add_listening(d, strchr(d->opt.tcp_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d",
+                d->opt.tcp_host, d->opt.tcp_port);
+  return 0;
+}
+
+/* Socket activation, sd_listen_fds(3): when LISTEN_PID is this process,
+ * LISTEN_FDS listening sockets start at descriptor 3.  The protocol is a
+ * few lines, so sonod reads it itself (see notify.c for why).  A passed Unix
+ * socket stands in for --socket and a passed TCP socket for --tcp; sonod
+ * opens what was configured but not passed. */
+#define LISTEN_FDS_START 3
+
+static int open_passed(sonod *d, int fd, char *err, size_t errlen) {
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  int type = 0, listening = 0, rc;
+  socklen_t olen = sizeof type;
+  char name[sizeof ((struct sockaddr_un *)0)->sun_path + 16];
+
+  /* Ours now: keep it from the processes sonod starts. */
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &olen) != 0 || type != SOCK_STREAM ||
+      (olen = sizeof listening, getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &olen)) != 0 ||
+      !listening || getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+    snprintf(err, errlen, "socket activation: descriptor %d is not a listening stream socket "
+             "(use ListenStream=)", fd);
+    return -1;
+  }
+  if (ss.ss_family == AF_UNIX) {
+    const struct sockaddr_un *sa = (const struct sockaddr_un *)&ss;
+    size_t plen = len > offsetof(struct sockaddr_un, sun_path)
+                    ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+
+    if (d->unix_open) {
+      snprintf(err, errlen, "socket activation: more than one Unix socket passed");
+      return -1;
+    }
+    uv_pipe_init(d->loop, &d->unix_server, 0);
+    d->unix_server.data = d;
+    d->unix_open = d->unix_passed = true;
+    rc = uv_pipe_open(&d->unix_server, fd);
+    if (rc == 0)
+      rc = uv_listen((uv_stream_t *)&d->unix_server, 128, on_connection);
+    if (plen > 0 && sa->sun_path[0] == '\0')
+      snprintf(name, sizeof name, "unix:@%.*s", (int)plen - 1, sa->sun_path + 1);
+    else
+      snprintf(name, sizeof name, "unix:%.*s", (int)strnlen(sa->sun_path, plen), sa->sun_path);
+  } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    int port;
+
+    if (d->tcp_open) {
+      snprintf(err, errlen, "socket activation: more than one TCP socket passed");
+      return -1;
+    }
+    uv_tcp_init(d->loop, &d->tcp_server);
+    d->tcp_server.data = d;
+    d->tcp_open = true;
+    rc = uv_tcp_open(&d->tcp_server, fd);
+    if (rc == 0)
+      rc = uv_listen((uv_stream_t *)&d->tcp_server, 128, on_connection);
+    if (ss.ss_family == AF_INET) {
+      const struct sockaddr_in *in = (const struct sockaddr_in *)&ss;
+      inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+      port = ntohs(in->sin_port);
+      snprintf(name, sizeof name, "tcp://%s:%d", host, port);
+    } else {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+      inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+      port = ntohs(in6->sin6_port);
+      snprintf(name, sizeof name, "tcp://[%s]:%d", host, port);
+    }
+  } else {
+    snprintf(err, errlen, "socket activation: descriptor %d is neither a Unix nor a TCP socket", fd);
+    return -1;
+  }
+  if (rc != 0) {
+    snprintf(err, errlen, "socket activation: cannot listen on descriptor %d: %s", fd,
+             uv_strerror(rc));
+    return -1;
+  }
+  log_info("listening on %s (passed as descriptor %d)", name, fd);
+  add_listening(d, "%s", name);
+  return 0;
+}
+
+static int take_passed(sonod *d, char *err, size_t errlen) {
+  const char *pid_s = getenv("LISTEN_PID");
+  const char *n_s = getenv("LISTEN_FDS");
+  char *end;
+  long pid, n, i;
+
+  if (pid_s == NULL || n_s == NULL)
+    return 0;
+  pid = strtol(pid_s, &end, 10);
+  if (*end != '\0' || pid != (long)getpid()) {
+    log_debug("LISTEN_PID %s is not this process; no socket activation", pid_s);
+    return 0;
+  }
+  n = strtol(n_s, &end, 10);
+  if (*end != '\0' || n < 0 || n > 64) {
+    snprintf(err, errlen, "socket activation: LISTEN_FDS '%s' is not a count", n_s);
+    return -1;
+  }
+  for (i = 0; i < n; i++)
+    if (open_passed(d, LISTEN_FDS_START + (int)i, err, errlen) != 0)
+      return -1;
   return 0;
 }
 
 int server_listen(sonod *d, char *err, size_t errlen) {
-  if (listen_unix(d, err, errlen) != 0)
+  int rc = take_passed(d, err, errlen);
+
+  /* Whatever happened, the processes sonod starts must not think the
+   * sockets are meant for them. */
+  unsetenv("LISTEN_PID");
+  unsetenv("LISTEN_FDS");
+  unsetenv("LISTEN_FDNAMES");
+  if (rc != 0)
     return -1;
-  if (d->opt.tcp_host[0] != '\0' && listen_tcp(d, err, errlen) != 0)
+  if (!d->unix_open && listen_unix(d, err, errlen) != 0)
+    return -1;
+  if (d->opt.tcp_host[0] != '\0' && !d->tcp_open && listen_tcp(d, err, errlen) != 0)
     return -1;
   return 0;
 }
@@ -139,7 +277,10 @@ int server_listen(sonod *d, char *err, size_t errlen) {
 void server_close(sonod *d) {
   if (d->unix_open) {
     uv_close((uv_handle_t *)&d->unix_server, NULL);
-    unlink(d->opt.socket_path);
+    /* A passed socket's file belongs to the socket unit, which keeps
+     * listening on it while sonod restarts. */
+    if (!d->unix_passed)
+      unlink(d->opt.socket_path);
     d->unix_open = false;
   }
   if (d->tcp_open) {

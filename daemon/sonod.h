@@ -20,8 +20,10 @@ typedef struct sonod {
 
   uv_pipe_t unix_server;
   bool unix_open;
+  bool unix_passed;         /* socket activation: the file is not ours to unlink */
   uv_tcp_t tcp_server;
   bool tcp_open;
+  char listening[512];      /* "unix:/path, tcp://host:port", for logs and STATUS= */
 
   client *clients;          /* doubly linked, newest first */
   unsigned nclients;
@@ -31,6 +33,9 @@ typedef struct sonod {
   uv_signal_t sigint;
   uv_signal_t sigterm;
   uv_timer_t tick;          /* housekeeping: xrun events */
+  uv_timer_t watchdog;      /* WATCHDOG=1 to systemd, when it asks for it */
+  bool watchdog_on;
+  const char *notified_state; /* the backend state last sent in STATUS= */
 
   uint64_t started_ns;
   uint32_t reserved;        /* from_rt slots reserved by commands in flight */
