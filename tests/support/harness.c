@@ -57,6 +57,9 @@ void daemon_start(daemon_proc *dp, const char *const *args) {
   argv[n++] = "--socket";
   argv[n++] = dp->socket;
   argv[n++] = "-vv";
+  /* Never the machine's /etc/sonod/sonod.conf: tests say everything. */
+  argv[n++] = "--config";
+  argv[n++] = "/dev/null";
   while (args != NULL && *args != NULL && n < 62)
     argv[n++] = *args++;
   argv[n] = NULL;
