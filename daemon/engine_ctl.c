@@ -9,6 +9,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/client.h"
+#include "daemon/csound_ctl.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/plugin_ctl.h"
@@ -108,6 +109,7 @@ void engine_ctl_drain(sonod *d) {
     if (m.garbage != NULL && m.garbage_free != NULL)
       m.garbage_free(m.garbage);
   }
+  csound_ctl_poll(d);
 }
 
 static void abandon(sonod *d, const rt_cmd *cmd) {
@@ -134,4 +136,5 @@ void engine_ctl_abandon(sonod *d) {
   e->heap.len = 0;
   d->reserved = 0;
   plugin_ctl_shutdown(d);
+  csound_ctl_shutdown(d);
 }

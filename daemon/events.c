@@ -14,6 +14,8 @@ static const struct {
   { "xrun", EV_XRUN },
   { "client", EV_CLIENT },
   { "shutdown", EV_SHUTDOWN },
+  { "synth", EV_SYNTH },
+  { "csound", EV_CSOUND },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

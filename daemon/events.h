@@ -13,6 +13,8 @@ typedef enum {
   EV_XRUN = 1u << 2,
   EV_CLIENT = 1u << 3,
   EV_SHUTDOWN = 1u << 4,
+  EV_SYNTH = 1u << 5,     /* synth.started, synth.ended */
+  EV_CSOUND = 1u << 6,    /* csound.message */
 } event_kind;
 
 /* The mask bit of a kind named by obj, or 0 for an unknown kind. */

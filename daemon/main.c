@@ -7,6 +7,7 @@
 
 #include "daemon/backend.h"
 #include "daemon/client.h"
+#include "daemon/csound_ctl.h"
 #include "daemon/config.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
@@ -144,6 +145,11 @@ static int run(sonod *d) {
     return 1;
   }
   d->eng.sample_rate = d->be->sample_rate;
+  if (csound_ctl_start(d, err, sizeof err) != 0) {
+    log_error("%s", err);
+    d->be->ops->destroy(d->be);
+    return 1;
+  }
 
   if (server_listen(d, err, sizeof err) != 0) {
     log_error("%s", err);

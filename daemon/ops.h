@@ -33,4 +33,28 @@ void op_plugin_state_get(request *r);
 void op_plugin_state_set(request *r);
 void op_plugin_scan(request *r);
 
+/* ops_csound.c */
+void op_csound_compile(request *r);
+void op_csound_event(request *r);
+void op_csound_score(request *r);
+void op_instr_define(request *r);
+void op_instr_list(request *r);
+void op_instr_undefine(request *r);
+void op_synth_start(request *r);
+void op_synth_set(request *r);
+void op_synth_automate(request *r);
+void op_synth_stop(request *r);
+void op_synth_list(request *r);
+void op_synth_get(request *r);
+void op_bundle(request *r);
+void op_bus_new(request *r);
+void op_bus_set(request *r);
+void op_bus_get(request *r);
+void op_bus_free(request *r);
+void op_table_new(request *r);
+void op_table_read(request *r);
+void op_table_get(request *r);
+void op_table_set(request *r);
+void op_table_free(request *r);
+
 #endif

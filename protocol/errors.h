@@ -22,6 +22,13 @@
 #define SONO_E_UNKNOWN_PARAM       "unknown_param"
 #define SONO_E_LIMIT               "limit"
 #define SONO_E_INTERNAL            "internal"
+/* The live Csound engine (PROTOCOL.md, "Csound"). */
+#define SONO_E_CSOUND_ERROR        "csound_error"
+#define SONO_E_UNKNOWN_INSTR       "unknown_instr"
+#define SONO_E_UNKNOWN_SYNTH       "unknown_synth"
+#define SONO_E_UNKNOWN_BUS         "unknown_bus"
+#define SONO_E_UNKNOWN_TABLE       "unknown_table"
+#define SONO_E_FILE_ERROR          "file_error"
 
 #define SONO_PROTOCOL_VERSION 1
 

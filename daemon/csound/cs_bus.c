@@ -73,3 +73,10 @@ int cs_bus_free(cs_engine *eng, int bus, cs_error *err)
     eng->bus_ctl[bus] = 2;
     return 0;
 }
+
+int cs_bus_state(const cs_engine *eng, int bus)
+{
+    if (bus < 0 || (unsigned)bus >= eng->nbuses)
+        return 0;
+    return eng->bus_ctl[bus];
+}

@@ -87,6 +87,10 @@ uint64_t cs_engine_frame(const cs_engine *eng);
 int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
                   float *const *out, unsigned nout, unsigned nframes);
 
+/* 1 when notices or message lines wait for the control thread: the host's
+ * audio callback uses it to decide whether to wake the control thread. [any] */
+int cs_has_news(cs_engine *eng);
+
 /* ---- Csound messages [control] ---- */
 
 /* Pops one message line printed by Csound on the audio thread (or by the
@@ -161,6 +165,8 @@ int cs_synth_stop(cs_engine *eng, cs_synth_id id, uint64_t at, cs_error *err);
  * are updated every k-cycle). */
 int cs_synth_get(cs_engine *eng, cs_synth_id id, const char *param,
                  double *value, cs_error *err);
+/* The template name of a live synth, NULL when it does not exist. */
+const char *cs_synth_instr(const cs_engine *eng, cs_synth_id id);
 /* Iterate live synths (started or pending): index i, returns 0 past the end. */
 cs_synth_id cs_synth_at(const cs_engine *eng, unsigned i);
 unsigned cs_synth_count(const cs_engine *eng);
@@ -201,6 +207,9 @@ int cs_bus_get(cs_engine *eng, int bus, double *value, cs_error *err);
 /* Drops the client's reference; the id is reclaimed when the last synth using
  * it ends (CS_NOTICE_BUS_FREED). */
 int cs_bus_free(cs_engine *eng, int bus, cs_error *err);
+/* 0 no such bus, 1 held by the client, 2 freed by the client but still
+ * used by live synths (reclaimed when the last ends). */
+int cs_bus_state(const cs_engine *eng, int bus);
 
 /* ---- tables [control] ---- */
 
@@ -217,6 +226,8 @@ int cs_table_get(cs_engine *eng, int tabnum, size_t offset, double *dst,
 int cs_table_set(cs_engine *eng, int tabnum, size_t offset, const double *src,
                  size_t count, uint64_t at, cs_error *err);
 int cs_table_free(cs_engine *eng, int tabnum, cs_error *err);
+/* Size in values of a ready table, or CS_ENOENT / CS_EBUSY (not ready). */
+long cs_table_size(cs_engine *eng, int tabnum, cs_error *err);
 
 /* ---- raw score [control] ---- */
 

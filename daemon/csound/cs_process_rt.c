@@ -334,3 +334,11 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
     }
     return 0;
 }
+
+int cs_has_news(cs_engine *eng)
+{
+    return atomic_load_explicit(&eng->note_ring.head, memory_order_acquire) !=
+               atomic_load_explicit(&eng->note_ring.tail, memory_order_relaxed) ||
+           atomic_load_explicit(&eng->msg_ring.head, memory_order_acquire) !=
+               atomic_load_explicit(&eng->msg_ring.tail, memory_order_relaxed);
+}

@@ -217,3 +217,12 @@ cs_synth_id cs_synth_at(const cs_engine *eng, unsigned i)
             return atomic_load_explicit(&eng->slots[s].owner, memory_order_relaxed);
     return 0;
 }
+
+const char *cs_synth_instr(const cs_engine *eng, cs_synth_id id)
+{
+    unsigned s = (unsigned)(id & ((1u << CS_SYNTH_SLOT_BITS) - 1));
+    if (s >= eng->nslots || !eng->slot_ctl[s] ||
+        atomic_load_explicit(&eng->slots[s].owner, memory_order_relaxed) != id)
+        return NULL;
+    return eng->tmpl[eng->slot_tmpl[s]].name;
+}

@@ -128,3 +128,11 @@ int cs_table_free(cs_engine *eng, int tabnum, cs_error *err)
     eng->tab_clen[i] = 0;
     return 0;
 }
+
+long cs_table_size(cs_engine *eng, int tabnum, cs_error *err)
+{
+    int i = table_index(eng, tabnum, 1, err);
+    if (i < 0)
+        return i;
+    return (long)eng->tab_clen[i];
+}

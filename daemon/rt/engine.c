@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/rt/csound_rt.h"
 #include "daemon/rt/rtcheck.h"
 
 typedef struct cycle {
@@ -173,6 +174,9 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   }
 
   nodes_end(&e->nodes);
+  /* Csound last: its output is added after the tone and the plugins. */
+  if (e->csound != NULL && csound_rt_process(e->csound, out, nchannels, nframes))
+    cy.said = true;
   if (e->nodes.said) {
     cy.said = true;
     e->nodes.said = false;

@@ -37,6 +37,7 @@ typedef struct engine {
   uint64_t seq;
   tone_state tone;
   rt_nodes nodes;            /* plugin nodes (rt/nodes.c) */
+  struct rt_csound *csound;  /* the live Csound engine (rt/csound_rt.c), or NULL */
 
   /* Published by the audio thread. */
   _Atomic uint64_t pub_frame;         /* first frame of the last block */

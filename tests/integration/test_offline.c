@@ -29,6 +29,9 @@ static void start(const char *length, const char *block) {
   args[n++] = out_path;
   args[n++] = "--block-size";
   args[n++] = block;
+  /* Csound's k-cycle must divide the block (100 frames in one test). */
+  args[n++] = "--ksmps";
+  args[n++] = "4";
   if (length != NULL) {
     args[n++] = "--length";
     args[n++] = length;

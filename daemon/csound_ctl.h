@@ -1,0 +1,33 @@
+/* csound_ctl.h - the control side of the live Csound engine: creating it at
+ * start-up, draining its notices and messages into events and the log,
+ * converting protocol times into its frames, and destroying it once the
+ * audio thread has stopped.  Control thread only. */
+#ifndef SONOD_CSOUND_CTL_H
+#define SONOD_CSOUND_CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/csound/cs_engine.h"
+#include "daemon/sonod.h"
+
+/* Creates the engine with the backend's rate and the daemon's channels and
+ * ksmps, and hands it to the audio thread (before the backend starts).
+ * Fails when ksmps does not divide the block size of a null or offline
+ * backend; with JACK it only warns. */
+int csound_ctl_start(sonod *d, char *err, size_t errlen);
+/* The engine, or NULL before start / after shutdown. */
+cs_engine *csound_ctl_engine(void);
+/* Drains notices (synth.started / synth.ended events) and Csound's message
+ * lines (log and csound.message events); reports blocks Csound had to skip.
+ * On every wake-up of the control thread and after every Csound op. */
+void csound_ctl_poll(sonod *d);
+/* The engine clock as Csound sees it, in engine frames: the first frame of
+ * the next block Csound will render. */
+uint64_t csound_ctl_now(sonod *d);
+/* An engine frame as a frame of the Csound module's clock. */
+uint64_t csound_ctl_to_cs(sonod *d, uint64_t engine_frame);
+/* After the audio thread stopped for good. */
+void csound_ctl_shutdown(sonod *d);
+
+#endif

@@ -1,0 +1,34 @@
+/* csound_rt.h - the live Csound engine as the engine's last stage.
+ *
+ * The control side (daemon/csound_ctl.c) creates the cs_engine and this
+ * record before audio starts; the audio thread then calls csound_rt_process
+ * once per block, after the tone and the plugin nodes, and the Csound output
+ * is added into the engine's outputs.  Csound commands do not travel through
+ * the engine's to_rt ring: they go through the module's own ring with
+ * absolute frames (daemon/csound/README.md). */
+#ifndef SONOD_RT_CSOUND_RT_H
+#define SONOD_RT_CSOUND_RT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct cs_engine;
+
+typedef struct rt_csound {
+  struct cs_engine *eng;
+  unsigned ksmps;
+  unsigned nch;                 /* scratch buffers */
+  unsigned cap;                 /* frames per scratch buffer, a multiple of ksmps */
+  float **scratch;
+  /* Published by the audio thread. */
+  _Atomic uint64_t lag;         /* engine frames Csound did not see (bad blocks) */
+  _Atomic uint64_t bad_blocks;  /* blocks not a multiple of ksmps */
+  _Atomic uint32_t bad_size;    /* the size of the last such block */
+} rt_csound;
+
+/* Audio thread.  Renders nframes of Csound and adds them into out.  Returns
+ * true when the control thread has notices or messages to drain. */
+bool csound_rt_process(rt_csound *rc, float *const *out, unsigned nchannels, unsigned nframes);
+
+#endif

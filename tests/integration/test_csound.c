@@ -1,0 +1,441 @@
+/* Integration: the live Csound engine in the running daemon (offline
+ * backend), over the real protocol, comparing samples of the output file:
+ * frequency, sample-exact set/start/stop, bundles, buses, tables, 1000
+ * synths and their events, errors. */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static uint64_t next_id = 1;
+
+static const char *SINE = "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\nouts asig, asig\n";
+/* upsamp, not a(): a() ramps from the previous k value over the first cycle. */
+static const char *DC = "|kamp=0.1|\nasig upsamp kamp\nouts asig, asig\n";
+
+static void start(void) {
+  const char *args[12];
+  int n = 0;
+
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-csound-%d-%ld.wav", getpid(), random());
+  args[n++] = "--backend";
+  args[n++] = "offline";
+  args[n++] = "--output";
+  args[n++] = out_path;
+  args[n++] = "--block-size";
+  args[n++] = "256";
+  args[n++] = "--ksmps";
+  args[n++] = "32";
+  args[n] = NULL;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static void finish(void) {
+  uint64_t id = conn_request(&c, "shutdown", "");
+
+  conn_reply(&c, id, 10000);
+  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
+  conn_close(&c);
+}
+
+static float *read_wav(sf_count_t *frames) {
+  SF_INFO info;
+  SNDFILE *f;
+  float *data;
+
+  memset(&info, 0, sizeof info);
+  f = sf_open(out_path, SFM_READ, &info);
+  ck_assert_msg(f != NULL, "cannot read %s", out_path);
+  ck_assert_int_eq(info.channels, 2);
+  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
+  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
+  sf_close(f);
+  *frames = info.frames;
+  unlink(out_path);
+  return data;
+}
+
+/* ---- building requests with nested values ---- */
+
+typedef struct req {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id;
+} req;
+
+static msgpack_packer *req_begin(req *q, const char *op, uint32_t nfields) {
+  msgpack_sbuffer_init(&q->sb);
+  msgpack_packer_init(&q->pk, &q->sb, msgpack_sbuffer_write);
+  q->id = next_id++;
+  msgpack_pack_map(&q->pk, nfields + 2);
+  sono_pack_key_uint(&q->pk, "id", q->id);
+  sono_pack_key_str(&q->pk, "op", op);
+  return &q->pk;
+}
+
+static uint64_t req_send(req *q) {
+  conn_send_payload(&c, q->sb.data, q->sb.size);
+  msgpack_sbuffer_destroy(&q->sb);
+  return q->id;
+}
+
+static const msgpack_object *ok_of(uint64_t id) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const msgpack_object *ok = msg_ok(m);
+  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id,
+                msg_error_code(m));
+  return ok;
+}
+
+static const msgpack_object *expect_error(uint64_t id, const char *code) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const char *got = msg_error_code(m);
+
+  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
+  ck_assert_str_eq(got, code);
+  return sono_map_get(m, "error");
+}
+
+static void define(const char *name, const char *body, int priority) {
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", name, "body", body, "priority",
+                     (int64_t)priority));
+}
+
+/* synth.start {instr, args: {k: v}, at, dur}; returns the synth id. */
+static uint64_t synth_start(const char *instr, const char *k, double v, uint64_t at, double dur) {
+  req q;
+  msgpack_packer *pk = req_begin(&q, "synth.start", k ? 4 : 3);
+
+  sono_pack_key_str(pk, "instr", instr);
+  if (k != NULL) {
+    sono_pack_cstr(pk, "args");
+    msgpack_pack_map(pk, 1);
+    sono_pack_key_double(pk, k, v);
+  }
+  sono_pack_key_uint(pk, "at", at);
+  sono_pack_key_double(pk, "dur", dur);
+  const msgpack_object *ok = ok_of(req_send(&q));
+  ck_assert_uint_eq(msg_uint(ok, "frame"), at);
+  return msg_uint(ok, "synth");
+}
+
+static void render(uint64_t frames) {
+  ok_of(conn_request(&c, "render", "u", "frames", frames));
+}
+
+/* Frequency from the positive-going zero crossings of the left channel. */
+static double freq_between(const float *d, sf_count_t a, sf_count_t b) {
+  sf_count_t i, first = -1, last = -1;
+  unsigned n = 0;
+  double fa = 0, fb = 0;
+
+  for (i = a; i + 1 < b; i++)
+    if (d[2 * i] <= 0 && d[2 * (i + 1)] > 0) {
+      double frac = -d[2 * i] / (d[2 * (i + 1)] - d[2 * i]);
+      if (first < 0) {
+        first = i;
+        fa = (double)i + frac;
+      } else {
+        n++;
+      }
+      last = i;
+      fb = (double)i + frac;
+    }
+  ck_assert_msg(n > 0 && last > first, "no oscillation between %ld and %ld", (long)a, (long)b);
+  return n * (double)RATE / (fb - fa);
+}
+
+START_TEST(sine_and_set) {
+  float *d;
+  sf_count_t frames;
+  uint64_t s;
+  req q;
+  msgpack_packer *pk;
+
+  start();
+  define("sine", SINE, 1);
+  s = synth_start("sine", NULL, 0, 4800, -1);
+  pk = req_begin(&q, "synth.set", 3);
+  sono_pack_key_uint(pk, "synth", s);
+  sono_pack_cstr(pk, "args");
+  msgpack_pack_map(pk, 1);
+  sono_pack_key_double(pk, "kfreq", 660);
+  sono_pack_key_uint(pk, "at", 24000);
+  ck_assert_uint_eq(msg_uint(ok_of(req_send(&q)), "frame"), 24000);
+  render(48000);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 48000);
+  for (sf_count_t i = 0; i < 4800; i++)
+    ck_assert_float_eq(d[2 * i], 0.0f);
+  ck_assert_float_ne(d[2 * 4801], 0.0f);
+  ck_assert_double_eq_tol(freq_between(d, 4800, 24000), 440.0, 1.0);
+  /* k-rate parameter: from the k-cycle that holds frame 24000. */
+  ck_assert_double_eq_tol(freq_between(d, 24000 + 32, 48000), 660.0, 1.0);
+  free(d);
+}
+END_TEST
+
+START_TEST(bundle_chord_and_stop) {
+  float *d;
+  sf_count_t frames;
+  static const double amps[3] = { 0.125, 0.25, 0.0625 };
+  const msgpack_object *ok, *results;
+  uint64_t ids[3];
+  req q;
+  msgpack_packer *pk;
+
+  start();
+  define("dc", DC, 1);
+  pk = req_begin(&q, "bundle", 2);
+  sono_pack_key_uint(pk, "at", 1003);
+  sono_pack_cstr(pk, "ops");
+  msgpack_pack_array(pk, 3);
+  for (int i = 0; i < 3; i++) {
+    msgpack_pack_map(pk, 3);
+    sono_pack_key_str(pk, "op", "synth.start");
+    sono_pack_key_str(pk, "instr", "dc");
+    sono_pack_cstr(pk, "args");
+    msgpack_pack_map(pk, 1);
+    sono_pack_key_double(pk, "kamp", amps[i]);
+  }
+  ok = ok_of(req_send(&q));
+  ck_assert_uint_eq(msg_uint(ok, "frame"), 1003);
+  results = sono_map_get(ok, "results");
+  ck_assert_int_eq(results->type, MSGPACK_OBJECT_ARRAY);
+  ck_assert_uint_eq(results->via.array.size, 3);
+  for (int i = 0; i < 3; i++) {
+    const msgpack_object *r = sono_map_get(&results->via.array.ptr[i], "ok");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(msg_uint(r, "frame"), 1003);
+    ids[i] = msg_uint(r, "synth");
+  }
+  /* All three stop at 5017 in one bundle too. */
+  pk = req_begin(&q, "bundle", 2);
+  sono_pack_key_uint(pk, "at", 5017);
+  sono_pack_cstr(pk, "ops");
+  msgpack_pack_array(pk, 3);
+  for (int i = 0; i < 3; i++) {
+    msgpack_pack_map(pk, 2);
+    sono_pack_key_str(pk, "op", "synth.stop");
+    sono_pack_key_uint(pk, "synth", ids[i]);
+  }
+  ok_of(req_send(&q));
+  render(8192);
+  finish();
+  d = read_wav(&frames);
+  for (sf_count_t i = 0; i < 8192; i++) {
+    float want = i >= 1003 && i < 5017 ? (float)(amps[0] + amps[1] + amps[2]) : 0.0f;
+    ck_assert_msg(d[2 * i] == want && d[2 * i + 1] == want, "frame %ld: %g, want %g",
+                  (long)i, d[2 * i], want);
+  }
+  free(d);
+}
+END_TEST
+
+START_TEST(bus_chain) {
+  float *d;
+  sf_count_t frames;
+  uint64_t bus, s1, s2;
+  req q;
+  msgpack_packer *pk;
+
+  start();
+  bus = msg_uint(ok_of(conn_request(&c, "bus.new", "s", "kind", "audio")), "bus");
+  define("src", "|ibus=0, kamp=0.25|\nsonod_abusout ibus, upsamp(kamp)\n", 1);
+  /* On the offline backend a compile merges when frames are rendered, and
+   * compiles go one at a time. */
+  render(256);
+  define("filt", "|ibus=0|\nasig sonod_abusin ibus\nouts asig * 2, asig * 2\n", 2);
+  /* The filter first, at priority 2: it still hears the source of the same cycle. */
+  render(256);
+  s2 = synth_start("filt", "ibus", (double)bus, 2048, -1);
+  s1 = synth_start("src", "ibus", (double)bus, 2048, -1);
+  (void)s1;
+  (void)s2;
+  render(3584);
+  /* Freed by the client while synths use it: reclaimed when they end; a
+   * second free is refused. */
+  ok_of(conn_request(&c, "bus.free", "u", "bus", bus));
+  expect_error(conn_request(&c, "bus.free", "u", "bus", bus), "busy");
+  render(4096);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 8192);
+  for (sf_count_t i = 0; i < 8192; i++) {
+    float want = i >= 2048 ? 0.5f : 0.0f;
+    ck_assert_msg(d[2 * i] == want, "frame %ld: %g, want %g", (long)i, d[2 * i], want);
+  }
+  free(d);
+  (void)pk;
+  (void)q;
+}
+END_TEST
+
+START_TEST(table_playback) {
+  char wav[400];
+  SF_INFO info;
+  SNDFILE *f;
+  float src[1000], *d;
+  sf_count_t frames;
+  uint64_t tab;
+
+  for (int i = 0; i < 1000; i++)
+    src[i] = (float)((i % 97) - 48) / 128.0f;
+  snprintf(wav, sizeof wav, "/tmp/sonod-csound-table-%d.wav", getpid());
+  memset(&info, 0, sizeof info);
+  info.samplerate = RATE;
+  info.channels = 1;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  f = sf_open(wav, SFM_WRITE, &info);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(sf_writef_float(f, src, 1000), 1000);
+  sf_close(f);
+
+  start();
+  tab = msg_uint(ok_of(conn_request(&c, "table.read", "s", "path", wav)), "table");
+  unlink(wav);
+  define("play", "|itab=0|\nandx line 0, 1, 48000\nasig table andx, itab\nouts asig, asig\n", 1);
+  synth_start("play", "itab", (double)tab, 2048, 1000.0 / RATE);
+  render(4096);
+  /* The table, read back through table.get. */
+  {
+    const msgpack_object *ok =
+        ok_of(conn_request(&c, "table.get", "uuu", "table", tab, "start", (uint64_t)10,
+                           "count", (uint64_t)5));
+    const msgpack_object *data = sono_map_get(ok, "data");
+    ck_assert_uint_eq(data->via.array.size, 5);
+    for (int i = 0; i < 5; i++)
+      ck_assert_double_eq(data->via.array.ptr[i].via.f64, src[10 + i]);
+  }
+  finish();
+  d = read_wav(&frames);
+  for (sf_count_t i = 0; i < 4096; i++) {
+    float want = i >= 2048 && i < 3048 ? src[i - 2048] : 0.0f;
+    ck_assert_msg(d[2 * i] == want, "frame %ld: %g, want %g", (long)i, d[2 * i], want);
+  }
+  free(d);
+}
+END_TEST
+
+START_TEST(thousand_synths) {
+  unsigned started = 0, ended = 0, i;
+  bool rendered = false;
+  uint64_t rid;
+
+  start();
+  {
+    req q;
+    msgpack_packer *pk = req_begin(&q, "subscribe", 1);
+    sono_pack_cstr(pk, "events");
+    msgpack_pack_array(pk, 1);
+    sono_pack_cstr(pk, "synth");
+    ok_of(req_send(&q));
+  }
+  define("tiny", "|kfreq=440|\nasig oscili 0.0001, kfreq\nouts asig, asig\n", 1);
+  for (i = 0; i < 1000; i++)
+    synth_start("tiny", "kfreq", 200.0 + i, 4096 + i % 256, 0.01);
+  rid = conn_request(&c, "render", "u", "frames", (uint64_t)24000);
+  while (!rendered || started < 1000 || ended < 1000) {
+    const msgpack_object *m = conn_recv(&c, 30000);
+    const msgpack_object *ev = sono_map_get(m, "event");
+
+    if (ev != NULL) {
+      if (sono_str_eq(ev, "synth.started"))
+        started++;
+      else if (sono_str_eq(ev, "synth.ended")) {
+        ck_assert(msg_str_is(m, "reason", "ended"));
+        ended++;
+      }
+    } else if (msg_uint(m, "id") == rid) {
+      ck_assert_ptr_nonnull(msg_ok(m));
+      rendered = true;
+    }
+  }
+  ck_assert_uint_eq(started, 1000);
+  ck_assert_uint_eq(ended, 1000);
+  ck_assert(conn_silent(&c, 200));
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+START_TEST(bad_input) {
+  const msgpack_object *err;
+  uint64_t s;
+  float *d;
+  sf_count_t frames;
+  req q;
+  msgpack_packer *pk;
+  double peak = 0;
+
+  start();
+  err = expect_error(conn_request(&c, "csound.compile", "s", "code",
+                                  "instr 1\na1 oscili 0.1, 440\nout a2\nendin\n"),
+                     "csound_error");
+  ck_assert_uint_eq(msg_uint(err, "line"), 3);
+  ck_assert_ptr_nonnull(sono_map_get(err, "message"));
+  expect_error(conn_request(&c, "synth.start", "s", "instr", "nosuch"), "unknown_instr");
+  define("sine", SINE, 1);
+  pk = req_begin(&q, "synth.start", 2);
+  sono_pack_key_str(pk, "instr", "sine");
+  sono_pack_cstr(pk, "args");
+  msgpack_pack_map(pk, 1);
+  sono_pack_key_double(pk, "kbogus", 1);
+  expect_error(req_send(&q), "unknown_param");
+  pk = req_begin(&q, "synth.start", 2);
+  sono_pack_key_str(pk, "instr", "sine");
+  sono_pack_cstr(pk, "args");
+  msgpack_pack_map(pk, 1);
+  sono_pack_key_str(pk, "kfreq", "high");
+  expect_error(req_send(&q), "bad_type");
+  expect_error(conn_request(&c, "synth.start", "u", "instr", (uint64_t)3), "bad_type");
+  expect_error(conn_request(&c, "table.read", "s", "path", "/nonexistent/x.wav"), "file_error");
+  expect_error(conn_request(&c, "bus.get", "u", "bus", (uint64_t)999999), "unknown_bus");
+  expect_error(conn_request(&c, "table.free", "u", "table", (uint64_t)7777), "unknown_table");
+  s = synth_start("sine", NULL, 0, 256, 0.01);
+  render(2048);
+  ok_of(conn_request(&c, "sync", ""));
+  expect_error(conn_request(&c, "synth.stop", "u", "synth", s), "unknown_synth");
+  expect_error(conn_request(&c, "synth.start", "su", "instr", "sine", "at", (uint64_t)10), "late");
+  /* Still running: a new synth sounds. */
+  synth_start("sine", NULL, 0, 4096, -1);
+  render(8192);
+  finish();
+  d = read_wav(&frames);
+  for (sf_count_t i = 4096; i < 8192; i++)
+    peak = fmax(peak, fabs(d[2 * i]));
+  ck_assert_double_gt(peak, 0.4);
+  free(d);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("csound");
+  TCase *tc = tcase_create("daemon");
+
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, sine_and_set);
+  tcase_add_test(tc, bundle_chord_and_stop);
+  tcase_add_test(tc, bus_chain);
+  tcase_add_test(tc, table_playback);
+  tcase_add_test(tc, thousand_synths);
+  tcase_add_test(tc, bad_input);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(suite)
