@@ -16,6 +16,7 @@ static const struct {
   { "shutdown", EV_SHUTDOWN },
   { "synth", EV_SYNTH },
   { "csound", EV_CSOUND },
+  { "plugin", EV_PLUGIN },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -88,6 +88,28 @@ static int arg_param(request *r, pnode *n) {
   return rc;
 }
 
+/* Reads "timeout" (ms the scan child may take): 0 when absent, which the
+ * library turns into its 10 s.  Replies and returns false when bad. */
+#define TIMEOUT_MAX_MS 600000
+
+static bool arg_timeout(request *r, unsigned *ms) {
+  uint64_t v = 0;
+
+  *ms = 0;
+  if (!arg_uint(r, "timeout", false, &v))
+    return false;
+  if (sono_map_get(r->args, "timeout") == NULL)
+    return true;
+  if (v == 0 || v > TIMEOUT_MAX_MS) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "%s: 'timeout' must be from 1 to %u ms, not %llu", r->op, TIMEOUT_MAX_MS,
+                (unsigned long long)v);
+    return false;
+  }
+  *ms = (unsigned)v;
+  return true;
+}
+
 void op_plugin_load(request *r) {
   const char *path;
   size_t len;
@@ -96,8 +118,9 @@ void op_plugin_load(request *r) {
   pnode *n;
   msgpack_sbuffer sb;
   msgpack_packer pk;
+  unsigned timeout;
 
-  if (!arg_str(r, "path", true, &path, &len))
+  if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout))
     return;
   p = strndup(path, len);
   if (p == NULL || strlen(p) != len || len == 0) {
@@ -105,7 +128,7 @@ void op_plugin_load(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'path' must be a non-empty path");
     return;
   }
-  if (plugin_ctl_load(r->d, p, &n, &code, err, sizeof err) != 0) {
+  if (plugin_ctl_load(r->d, p, timeout, &n, &code, err, sizeof err) != 0) {
     reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
     free(p);
     return;
@@ -579,8 +602,9 @@ void op_plugin_scan(request *r) {
   scan_acc a;
   msgpack_sbuffer sb;
   msgpack_packer pk;
+  unsigned timeout;
 
-  if (!arg_str(r, "dir", false, &dir, &len))
+  if (!arg_str(r, "dir", false, &dir, &len) || !arg_timeout(r, &timeout))
     return;
   if (dir != NULL && (d = strndup(dir, len)) == NULL) {
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: out of memory");
@@ -590,7 +614,7 @@ void op_plugin_scan(request *r) {
   msgpack_sbuffer_init(&a.sb);
   msgpack_packer_init(&a.pk, &a.sb, msgpack_sbuffer_write);
   a.count = 0;
-  vst_scan_dir(d, 0, scan_cb, &a);
+  vst_scan_dir(d, timeout, scan_cb, &a);
   free(d);
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 1);

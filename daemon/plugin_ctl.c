@@ -1,13 +1,16 @@
 /* plugin_ctl.c - plugin nodes, control side.  See plugin_ctl.h. */
 #include "daemon/plugin_ctl.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon/backend.h"
+#include "daemon/client.h"
 #include "daemon/engine_ctl.h"
+#include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
@@ -20,6 +23,17 @@
 static pnode *nodes;          /* newest last */
 static unsigned nnodes;       /* including those being unloaded */
 static uint32_t next_id = 1;
+
+/* What plugins report back (automation, MIDI out, lost events) is polled
+ * rather than pushed: the host callback only flips lock-free counters and
+ * bits, and the poll turns whatever piled up since the last one into at
+ * most one event per parameter.  25 times a second is quick enough for a
+ * knob on a screen and bounds the event rate per parameter. */
+#define POLL_MS 40
+#define POLL_BATCH 64
+
+static uv_timer_t poll_timer;
+static bool poll_inited;
 
 void plugin_ctl_scanner(void) {
   static bool done;
@@ -49,6 +63,118 @@ pnode *plugin_ctl_first(void) {
   return nodes;
 }
 
+static bool anyone_listens(sonod *d) {
+  client *c;
+
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->events & EV_PLUGIN)
+      return true;
+  return false;
+}
+
+static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+
+/* Lost or displaced events are errors the clients must see, and the log
+ * keeps them for whoever was not subscribed. */
+static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, const char *fmt,
+                        ...) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char msg[300];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log_error("plugin: node %u: %s", n->id, msg);
+  events_begin(&sb, &pk, "plugin.error", 4);
+  sono_pack_key_uint(&pk, "node", n->id);
+  sono_pack_key_str(&pk, "code", code);
+  sono_pack_key_uint(&pk, "count", count);
+  sono_pack_key_str(&pk, "message", msg);
+  events_emit(d, EV_PLUGIN, &sb);
+}
+
+/* Drains everything the node recorded since the last poll.  The counters
+ * and queues are always emptied, listeners or not, so that a client that
+ * subscribes later is not flooded with stale news. */
+static void poll_node(sonod *d, pnode *n) {
+  vst_param_change pc[POLL_BATCH];
+  vst_midi_out mo[POLL_BATCH];
+  bool tell = anyone_listens(d);
+  unsigned got, i;
+  uint32_t count;
+
+  vst_reclaim(n->inst);
+  do {
+    got = vst_take_param_changes(n->inst, pc, POLL_BATCH);
+    for (i = 0; tell && i < got; i++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+      char display[VST_STR_LEN] = "";
+
+      vst_param_display(n->inst, pc[i].index, display, sizeof display, NULL);
+      events_begin(&sb, &pk, "plugin.param", 4);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_int(&pk, "index", pc[i].index);
+      sono_pack_key_double(&pk, "value", pc[i].value);
+      sono_pack_key_str(&pk, "display", display);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == POLL_BATCH);
+  do {
+    got = vst_take_midi_out(n->inst, mo, POLL_BATCH);
+    for (i = 0; tell && i < got; i++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+
+      events_begin(&sb, &pk, "plugin.midi", 3);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_uint(&pk, "frame", mo[i].frame < 0 ? 0 : (uint64_t)mo[i].frame);
+      sono_pack_cstr(&pk, "bytes");
+      msgpack_pack_bin(&pk, mo[i].len);
+      msgpack_pack_bin_body(&pk, mo[i].data, mo[i].len);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == POLL_BATCH);
+  if ((count = vst_take_overflow(n->inst)) > 0)
+    error_event(d, n, "midi_overflow", count,
+                "%u MIDI events did not fit the plugin's event buffer and were dropped", count);
+  if ((count = vst_take_late(n->inst)) > 0)
+    error_event(d, n, "midi_late", count,
+                "%u MIDI events were due after their block and went to its last frame", count);
+  if ((count = vst_take_midi_out_dropped(n->inst)) > 0)
+    error_event(d, n, "midi_out_dropped", count,
+                "%u MIDI events the plugin sent were dropped (queue full, sysex, or sent "
+                "outside its process call)", count);
+}
+
+static void on_poll(uv_timer_t *t) {
+  sonod *d = t->data;
+  pnode *n;
+
+  if (nodes == NULL) {
+    uv_timer_stop(t);   /* nothing to watch until the next load */
+    return;
+  }
+  for (n = nodes; n != NULL; n = n->next)
+    poll_node(d, n);
+}
+
+static void poll_start(sonod *d) {
+  if (!poll_inited) {
+    uv_timer_init(d->loop, &poll_timer);
+    poll_timer.data = d;
+    /* Closed by plugin_ctl_shutdown; unref'd so that it alone never keeps
+     * the loop running. */
+    uv_unref((uv_handle_t *)&poll_timer);
+    poll_inited = true;
+  }
+  if (!uv_is_active((uv_handle_t *)&poll_timer))
+    uv_timer_start(&poll_timer, on_poll, POLL_MS, POLL_MS);
+}
+
 static void node_free(pnode *n) {
   pnode **link;
 
@@ -74,8 +200,8 @@ static void node_free(pnode *n) {
   free(n);
 }
 
-int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, char *err,
-                    size_t errlen) {
+int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
+                    const char **code, char *err, size_t errlen) {
   char verr[VST_ERR_LEN];
   vst_info info;
   vst_config cfg;
@@ -95,7 +221,11 @@ int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, 
   }
   plugin_ctl_scanner();
   verr[0] = '\0';
-  rc = vst_scan(path, 0, &info, verr);
+  rc = vst_scan(path, timeout_ms, &info, verr);
+  if (rc == VST_E_TIMEOUT) {
+    snprintf(err, errlen, "the plugin hung while loading: %s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
   if (rc != VST_OK) {
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
@@ -168,6 +298,7 @@ int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, 
     *link = n;
   }
   nnodes++;
+  poll_start(d);
   log_info("plugin: loaded %s as node %u", path, n->id);
   *out = n;
   return 0;
@@ -234,10 +365,9 @@ static void batch_back(sonod *d, const rt_msg *m) {
   for (n = nodes; n != NULL; n = n->next)
     if (n->id == b->node) {
       plugin_ctl_unreserve_events(n, (uint64_t)b->nabs + b->nrel);
+      /* Refused events also went into the overflow counter: poll_node
+       * reports them as plugin.error. */
       vst_reclaim(n->inst);
-      if (b->refused > 0 || vst_take_overflow(n->inst) > 0)
-        log_error("plugin: node %u refused %u MIDI events (event buffer full)", n->id,
-                  b->refused);
       break;
     }
   plugin_ctl_batch_free(b);
@@ -274,6 +404,7 @@ void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
       if (c != NULL)
         reply_ok_frame(c, m->req_id, m->frame);
       log_info("plugin: unloaded node %u", n->id);
+      poll_node(d, n);   /* its last news */
       node_free(n);
     } else if (c != NULL) {
       reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "plugin.unload: node %llu is not loaded",
@@ -312,6 +443,10 @@ void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
 }
 
 void plugin_ctl_shutdown(sonod *d) {
+  if (poll_inited) {
+    uv_close((uv_handle_t *)&poll_timer, NULL);
+    poll_inited = false;
+  }
   d->eng.nodes.n = 0;
   while (nodes != NULL)
     node_free(nodes);

@@ -27,10 +27,12 @@ typedef struct pnode {
  * places, else the build tree's copy (SONOD_VST_SCAN_BUILD). */
 void plugin_ctl_scanner(void);
 
-/* Scans (child process) and loads path, hands the node to the audio thread.
- * Returns 0, or -1 with a protocol error code in *code and a message. */
-int plugin_ctl_load(sonod *d, const char *path, pnode **out, const char **code, char *err,
-                    size_t errlen);
+/* Scans (child process, killed after timeout_ms; 0 for the library's
+ * 10 s) and loads path, hands the node to the audio thread.  Returns 0, or
+ * -1 with a protocol error code in *code and a message.  While plugins are
+ * loaded a timer polls them and sends plugin.* events (EV_PLUGIN). */
+int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
+                    const char **code, char *err, size_t errlen);
 /* A node by id, NULL if none or being unloaded. */
 pnode *plugin_ctl_find(uint32_t id);
 pnode *plugin_ctl_first(void);

@@ -22,6 +22,7 @@ static const ctl_command commands[] = {
    "start or stop the built-in test tone"},
   {"render", ctl_cmd_render, "[--frames N | --seconds S]", "render (offline backend)"},
   {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
+  {"plugin", ctl_cmd_plugin, "VERB [ARGS]", "VST2 plugins: load, params, set, note, state... (plugin --help)"},
   {"call", ctl_cmd_call, "OP [JSON-OBJECT]", "send any request, print the reply as JSON"},
 };
 

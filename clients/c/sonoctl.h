@@ -66,5 +66,6 @@ int ctl_cmd_tone(ctl *g, int argc, char **argv);
 int ctl_cmd_render(ctl *g, int argc, char **argv);
 int ctl_cmd_shutdown(ctl *g, int argc, char **argv);
 int ctl_cmd_call(ctl *g, int argc, char **argv);
+int ctl_cmd_plugin(ctl *g, int argc, char **argv);
 
 #endif

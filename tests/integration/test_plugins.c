@@ -1,13 +1,16 @@
 /* Integration: VST2 plugins in the running daemon (offline backend), over
  * the real protocol: load, parameters, sample-exact MIDI, state, errors,
- * ten thousand events in one block, unload. */
+ * ten thousand events in one block, unload; plugin.* events; plugins that
+ * crash or hang while loading. */
 #include <check.h>
+#include <libgen.h>
 #include <math.h>
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/wire.h"
@@ -307,6 +310,233 @@ START_TEST(ten_thousand_events_in_one_block) {
 }
 END_TEST
 
+/* ---- plugin.* events (a second connection subscribes) ---- */
+
+typedef struct pev {
+  char kind[32];
+  uint64_t node, frame, count;
+  int64_t index;
+  double value;
+  char display[64], code[32];
+  uint8_t bytes[4];
+  size_t nbytes;
+} pev;
+
+static pev evs[256];
+static unsigned nevs;
+
+static void copy_str(const msgpack_object *m, const char *key, char *buf, size_t len) {
+  const char *s;
+  size_t n;
+
+  buf[0] = '\0';
+  if (sono_get_str(m, key, &s, &n) == SONO_ARG_OK)
+    snprintf(buf, len, "%.*s", (int)n, s);
+}
+
+/* Reads events from ev until it has been quiet for quiet_ms. */
+static void collect_events(conn *ev, int quiet_ms) {
+  while (!conn_silent(ev, quiet_ms)) {
+    const msgpack_object *m = conn_recv(ev, 5000), *o;
+    pev *e;
+
+    ck_assert_ptr_nonnull(sono_map_get(m, "event"));
+    ck_assert_uint_lt(nevs, sizeof evs / sizeof evs[0]);
+    e = &evs[nevs++];
+    memset(e, 0, sizeof *e);
+    copy_str(m, "event", e->kind, sizeof e->kind);
+    copy_str(m, "display", e->display, sizeof e->display);
+    copy_str(m, "code", e->code, sizeof e->code);
+    sono_get_uint(m, "node", &e->node);
+    sono_get_uint(m, "frame", &e->frame);
+    sono_get_uint(m, "count", &e->count);
+    sono_get_int(m, "index", &e->index);
+    sono_get_double(m, "value", &e->value);
+    if ((o = sono_map_get(m, "bytes")) != NULL && o->type == MSGPACK_OBJECT_BIN &&
+        o->via.bin.size <= sizeof e->bytes) {
+      e->nbytes = o->via.bin.size;
+      memcpy(e->bytes, o->via.bin.ptr, e->nbytes);
+    }
+  }
+}
+
+static void subscribe(conn *to, const char *kind) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "subscribe");
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 1);
+  sono_pack_cstr(&pk, kind);
+  conn_send_payload(to, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(to, id, 5000)));
+}
+
+/* The test plugin's "Echo" (index 1) sets "Gain" (index 0) as well and
+ * reports that with audioMasterAutomate, as a GUI would; note-ons come back
+ * an octave up as MIDI out. */
+START_TEST(plugin_events) {
+  const char *tp = getenv("TESTPLUG");
+  const unsigned changes = 100;
+  uint64_t node, at;
+  unsigned k, nparam = 0, nmidi = 0;
+  conn ev;
+  const pev *last = NULL, *midi = NULL;
+
+  ck_assert_ptr_nonnull(tp);
+  start("256");
+  conn_open(&ev, dp.socket);
+  subscribe(&ev, "plugin");
+  node = load(tp, 3);
+
+  /* A hundred changes due on one frame: the plugin automates Gain a hundred
+   * times within one block, clients hear of it once (twice at most, should
+   * a poll fall right into the middle of that block) with the last value. */
+  for (k = 1; k <= changes; k++)
+    ok_of(conn_request(&c, "plugin.set", "uudu", "node", node, "index", (uint64_t)1, "value",
+                       0.75 * k / changes, "at", (uint64_t)100));
+  render(256);
+  nevs = 0;
+  collect_events(&ev, 300);
+  for (k = 0; k < nevs; k++) {
+    ck_assert_str_eq(evs[k].kind, "plugin.param");
+    ck_assert_uint_eq(evs[k].node, node);
+    /* Only what the plugin did itself: index 1 was the host's own change. */
+    ck_assert_int_eq(evs[k].index, 0);
+    nparam++;
+    last = &evs[k];
+  }
+  ck_assert_msg(nparam >= 1 && nparam <= 2, "%u plugin.param events for %u changes", nparam,
+                changes);
+  ck_assert(last->value == 0.75);
+  ck_assert_str_eq(last->display, "1.500");
+
+  /* MIDI out, with the frame of the note that caused it. */
+  at = 256 + 77;
+  ok_of(send_notes(node, 1, &at, 1, 100));
+  render(256);
+  nevs = 0;
+  collect_events(&ev, 300);
+  for (k = 0; k < nevs; k++)
+    if (strcmp(evs[k].kind, "plugin.midi") == 0) {
+      nmidi++;
+      midi = &evs[k];
+    }
+  ck_assert_uint_eq(nmidi, 1);
+  ck_assert_uint_eq(midi->node, node);
+  ck_assert_uint_eq(midi->frame, at);
+  ck_assert_uint_eq(midi->nbytes, 3);
+  ck_assert_uint_eq(midi->bytes[0], 0x90);
+  ck_assert_uint_eq(midi->bytes[1], 72);
+  ck_assert_uint_eq(midi->bytes[2], 100);
+
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  conn_close(&ev);
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+/* ---- plugins that crash or hang while loading ---- */
+
+static const char *error_message(const msgpack_object *m) {
+  static char msg[600];
+  const msgpack_object *err = sono_map_get(m, "error");
+
+  ck_assert_ptr_nonnull(err);
+  copy_str(err, "message", msg, sizeof msg);
+  return msg;
+}
+
+static const msgpack_object *scan_entry(const msgpack_object *plugins, const char *suffix) {
+  uint32_t i;
+
+  for (i = 0; i < plugins->via.array.size; i++) {
+    char path[600];
+    size_t n;
+
+    copy_str(&plugins->via.array.ptr[i], "path", path, sizeof path);
+    n = strlen(path);
+    if (n >= strlen(suffix) && strcmp(path + n - strlen(suffix), suffix) == 0)
+      return &plugins->via.array.ptr[i];
+  }
+  ck_abort_msg("plugin.scan did not list *%s", suffix);
+  return NULL;
+}
+
+START_TEST(crash_and_hang_while_loading) {
+  const char *tp = getenv("TESTPLUG"), *crash = getenv("TESTPLUG_CRASH"),
+             *hang = getenv("TESTPLUG_HANG");
+  const msgpack_object *m, *plugins, *ok;
+  uint64_t node, at, id;
+  sf_count_t frames;
+  float *wav;
+  char dir[600];
+  struct timespec t0, t1;
+  double took;
+
+  ck_assert_ptr_nonnull(tp);
+  ck_assert_ptr_nonnull(crash);
+  ck_assert_ptr_nonnull(hang);
+  start("256");
+  node = load(tp, 3);
+  at = 100;
+  ok_of(send_notes(node, 1, &at, 1, 127));
+  render(256);
+
+  m = conn_reply(&c, conn_request(&c, "plugin.load", "s", "path", crash), 30000);
+  ck_assert_str_eq(msg_error_code(m), "load_failed");
+  ck_assert_msg(strstr(error_message(m), "crashed") != NULL, "message: %s", error_message(m));
+
+  /* A hang costs the scan timeout: the request's own keeps it short. */
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  m = conn_reply(&c, conn_request(&c, "plugin.load", "su", "path", hang, "timeout",
+                                  (uint64_t)500), 30000);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  ck_assert_str_eq(msg_error_code(m), "load_failed");
+  ck_assert_msg(strstr(error_message(m), "hung") != NULL, "message: %s", error_message(m));
+  ck_assert_msg(took >= 0.45 && took < 5.0, "the hung load took %.3f s", took);
+  expect_error(conn_request(&c, "plugin.load", "su", "path", hang, "timeout", (uint64_t)0),
+               "bad_value");
+
+  /* A scan of the folder reports both, and the good one. */
+  snprintf(dir, sizeof dir, "%s", hang);
+  m = conn_reply(&c, conn_request(&c, "plugin.scan", "su", "dir", dirname(dir), "timeout",
+                                  (uint64_t)500), 30000);
+  ck_assert_ptr_nonnull(msg_ok(m));
+  plugins = sono_map_get(msg_ok(m), "plugins");
+  ck_assert_ptr_nonnull(plugins);
+  ck_assert(msg_str_is(scan_entry(plugins, "/testplug_int_hang.so"), "error", "timeout"));
+  ck_assert(msg_str_is(scan_entry(plugins, "/testplug_int_crash.so"), "error", "crashed"));
+  ck_assert_ptr_nonnull(sono_map_get(scan_entry(plugins, "/testplug_int.so"), "info"));
+
+  /* Alive, and the plugin loaded before still plays. */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  ck_assert_uint_eq(sono_map_get(ok, "nodes")->via.array.size, 1);
+  at = 256 + 50;
+  ok_of(send_notes(node, 1, &at, 1, 127));
+  render(256);
+  id = conn_request(&c, "plugin.unload", "u", "node", node);
+  ok_of(id);
+  finish();
+
+  wav = read_wav(&frames);
+  ck_assert_int_eq(frames, 512);
+  ck_assert_msg(wav[2 * 100] == 1.0f && wav[2 * 100 + 1] == 1.0f, "no impulse at 100");
+  ck_assert_msg(wav[2 * 306] == 1.0f && wav[2 * 306 + 1] == 1.0f,
+                "no impulse at 306 after the failed loads");
+  free(wav);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("plugins");
   TCase *tc = tcase_create("offline");
@@ -315,6 +545,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, amsynth_end_to_end);
   tcase_add_test(tc, dragonfly_loads);
   tcase_add_test(tc, ten_thousand_events_in_one_block);
+  tcase_add_test(tc, plugin_events);
+  tcase_add_test(tc, crash_and_hang_while_loading);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,141 @@
+#!/bin/sh
+# test_sonoctl_plugin.sh SONOD SONOCTL - `sonoctl plugin ...` against a real
+# sonod (null backend) with amsynth: load, list, params, set/get, programs,
+# MIDI, state save/load through a file, scan, unload, and the error exits.
+# Skips (77) when amsynth is not installed.
+set -u
+
+SONOD=$1
+SONOCTL=$2
+AMSYNTH=/usr/lib/vst/amsynth_vst.so
+[ -f "$AMSYNTH" ] || { echo "amsynth not installed: skipped"; exit 77; }
+
+DIR=$(mktemp -d /tmp/sonoctl-plugin-it-XXXXXX)
+SOCK=$DIR/sonod.sock
+FAILS=0
+# amsynth reads and writes its presets under $HOME.
+HOME=$DIR/home
+export HOME
+mkdir "$HOME"
+
+cleanup() {
+  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+
+# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
+# exit status and that stdout+stderr matches the extended regex PATTERN.
+check() {
+  name=$1 want=$2 pattern=$3
+  shift 3
+  out=$("$SONOCTL" --socket "$SOCK" --timeout 30 "$@" 2>&1)
+  got=$?
+  if [ "$got" != "$want" ]; then
+    fail "$name: exit status $got, wanted $want; output: $out"
+  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
+    fail "$name: output does not match /$pattern/: $out"
+  else
+    echo "ok: $name"
+  fi
+}
+
+ctl() {
+  "$SONOCTL" --socket "$SOCK" --timeout 30 "$@"
+}
+
+# Never the machine's sonod.conf: the test says everything.
+"$SONOD" --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256 \
+  >"$DIR/sonod.log" 2>&1 &
+DPID=$!
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+
+check "plugin --help" 0 'state save\|load NODE FILE' plugin --help
+check "plugin without verb" 2 'usage: sonoctl' plugin
+check "unknown verb" 2 "unknown verb 'frobnicate'" plugin frobnicate
+
+out=$(ctl --json plugin load "$AMSYNTH")
+NODE=$(printf '%s\n' "$out" | sed -n 's/^{"node":\([0-9]*\),.*/\1/p')
+if [ -n "$NODE" ] && printf '%s\n' "$out" | grep -q '"name":"amsynth".*"params":41'; then
+  echo "ok: load --json (node $NODE)"
+else
+  fail "load --json printed: $out"
+  NODE=1
+fi
+
+check "list" 0 "^ +$NODE  amsynth  $AMSYNTH\$" plugin list
+check "list --json" 0 "^\\{\"nodes\":\\[\\{\"node\":$NODE,\"name\":\"amsynth\"" --json plugin list
+
+ctl plugin params "$NODE" >"$DIR/params.out" 2>&1
+lines=$(wc -l <"$DIR/params.out")
+if [ "$lines" -eq 41 ] && head -n 1 "$DIR/params.out" | grep -Eq '^ +0  amp_attack  0\.000000 '; then
+  echo "ok: params (41 lines, amp_attack first)"
+else
+  fail "params: $lines lines: $(head -n 3 "$DIR/params.out")"
+fi
+check "params --json" 0 '^\{"params":\[\{"index":0,"name":"amp_attack",' --json plugin params "$NODE"
+
+check "set by name" 0 '^set at frame [0-9]+$' plugin set "$NODE" amp_attack 0.25
+check "get by name" 0 '^value +0\.25$' plugin get "$NODE" amp_attack
+check "get by index --json" 0 '^\{"index":0,"name":"amp_attack","value":0\.25,' --json plugin get "$NODE" 0
+check "set --delay" 0 '^set at frame [0-9]+$' plugin set "$NODE" 1 0.5 --delay 0.01
+check "set --at and --delay" 2 'not both' plugin set "$NODE" 1 0.5 --at 5 --delay 1
+
+# amsynth only gives its chunk back for a named preset: select one first.
+check "program" 0 '^program 0: ' plugin program "$NODE" 0
+check "programs" 0 '^\* +0  ' plugin programs "$NODE"
+check "set before save" 0 '^set at frame' plugin set "$NODE" amp_attack 0.125
+check "state save" 0 '^saved [0-9]+ bytes \(chunk\) of node' plugin state save "$NODE" "$DIR/state.bin"
+if [ "$(head -c 8 "$DIR/state.bin")" = SONOVST1 ]; then
+  echo "ok: state file header"
+else
+  fail "state file starts with $(head -c 8 "$DIR/state.bin" | od -c | head -n 1)"
+fi
+check "change after save" 0 '^set at frame' plugin set "$NODE" amp_attack 0.75
+check "changed" 0 '^value +0\.75$' plugin get "$NODE" amp_attack
+check "state load" 0 '^loaded [0-9]+ bytes \(chunk\) into node' plugin state load "$NODE" "$DIR/state.bin"
+check "value restored" 0 '^value +0\.125$' plugin get "$NODE" amp_attack
+printf 'not a state file' >"$DIR/bad.bin"
+check "state load of a bad file" 1 'bad_file' plugin state load "$NODE" "$DIR/bad.bin"
+head -c 30 "$DIR/state.bin" >"$DIR/short.bin"
+check "state load of a truncated file" 1 'bad_file' plugin state load "$NODE" "$DIR/short.bin"
+check "state load of no file" 1 'io_error' plugin state load "$NODE" "$DIR/none.bin"
+
+check "note" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 60 --vel 90 --len 0.05
+check "note --at --len" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 62 --at 100000000 --len 0.1
+check "note --json" 0 '^\{"frame":[0-9]+\}$' --json plugin note "$NODE" 64 --delay 0.01
+check "note bad velocity" 2 '--vel wants 0..127' plugin note "$NODE" 60 --vel 300
+check "cc" 0 '^sent at frame [0-9]+$' plugin cc "$NODE" 7 100 --channel 1
+
+mkdir "$DIR/vst"
+ln -s "$AMSYNTH" "$DIR/vst/amsynth.so"
+check "scan" 0 '^ok +.*amsynth.*: amsynth \(synth\)$' plugin scan "$DIR/vst"
+
+# Errors: the server's code, exit status 1; usage mistakes exit 2.
+check "unknown node" 1 '^sonoctl: unknown_node: ' plugin params 999
+check "unknown node (get)" 1 '^sonoctl: unknown_node: ' plugin get 999 amp_attack
+check "unknown param" 1 '^sonoctl: unknown_param: ' plugin get "$NODE" no_such_param
+check "value out of range" 1 '^sonoctl: bad_value: ' plugin set "$NODE" amp_attack 1.5
+check "load missing file" 1 '^sonoctl: load_failed: ' plugin load "$DIR/none.so"
+check "set without value" 2 'missing arguments' plugin set "$NODE" amp_attack
+check "node not a number" 2 'NODE is a node number' plugin params abc
+
+check "unload" 0 '^unloaded at frame [0-9]+$' plugin unload "$NODE"
+check "unload again" 1 '^sonoctl: unknown_node: ' plugin unload "$NODE"
+check "list empty" 0 '^no plugins loaded$' plugin list
+
+check "shutdown" 0 '^sonod is shutting down$' shutdown
+i=0
+while kill -0 "$DPID" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+if wait "$DPID"; then echo "ok: sonod exited with 0"; else fail "sonod exit status $?"; fi
+DPID=
+
+[ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; cat "$DIR/sonod.log"; exit 1; }
+echo "all sonoctl plugin checks passed"
