@@ -5,6 +5,7 @@
  * sync still answers), clients are told, and the control thread tries to
  * reconnect every second; on success the engine moves back. */
 #include <jack/jack.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,14 +29,36 @@ typedef struct jack_backend {
   uint64_t last_attempt_ns;
 } jack_backend;
 
+/* jack_client_close stops JACK's threads with pthread_cancel, and jack2
+ * makes them asynchronously cancellable.  When the server dies, go_lost
+ * closes the client while those threads may still be inside our callbacks;
+ * cancelled half-way through engine_process (a command popped but not
+ * answered) or uv_async_send (its pending flag left set, so the control
+ * thread is never woken again and sync hangs for good), the daemon breaks.
+ * So our callbacks run with cancellation disabled; a pending cancel then
+ * takes effect when they re-enable it on the way out.  Both calls only
+ * flip bits in the thread descriptor: no system call, nothing that waits. */
+static int cancel_off(void) {
+  int old;
+
+  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+  return old;
+}
+
+static void cancel_restore(int old) {
+  pthread_setcancelstate(old, NULL);
+}
+
 /* AUDIO THREAD (JACK's process thread). */
 static int on_process(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
+  int cs = cancel_off();
   unsigned ch;
 
   for (ch = 0; ch < jb->channels; ch++)
     jb->bufs[ch] = jack_port_get_buffer(jb->ports[ch], nframes);
   engine_process(&jb->base.d->eng, jb->bufs, jb->channels, nframes);
+  cancel_restore(cs);
   return 0;
 }
 
@@ -55,10 +78,13 @@ static int on_buffer_size(jack_nframes_t nframes, void *arg) {
 
 static void on_shutdown(jack_status_t code, const char *reason, void *arg) {
   jack_backend *jb = arg;
+  int cs = cancel_off();
+
   (void)code;
   (void)reason;
   atomic_store(&jb->gone, true);
   jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
+  cancel_restore(cs);
 }
 
 static void silence_jack_errors(const char *msg) {

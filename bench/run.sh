@@ -1,0 +1,27 @@
+#!/bin/sh
+# bench/run.sh - one command for the protocol benchmark: builds what it needs
+# (in $BUILD, default ./build), runs bench_rtt against a private sonod on the
+# null backend, and prints a Markdown report with the machine it ran on.
+#
+#   bench/run.sh [bench_rtt options, e.g. --pings 50000]
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD:-$root/build}
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$root" >/dev/null
+fi
+ninja -C "$build" bench/bench_rtt daemon/sonod >/dev/null
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+echo "## sonod request benchmark"
+echo
+echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "- Machine: \`$(uname -a)\`"
+echo "- CPU: ${cpu:-unknown}, $(nproc) CPUs online"
+echo "- Build: $(meson introspect "$build" --buildoptions 2>/dev/null |
+  python3 -c 'import json,sys; o={x["name"]:x["value"] for x in json.load(sys.stdin)}; print("buildtype=%s, rtsan=%s, b_sanitize=%s" % (o.get("buildtype"), o.get("rtsan"), o.get("b_sanitize")))' 2>/dev/null || echo unknown)"
+echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+echo
+"$build/bench/bench_rtt" --sonod "$build/daemon/sonod" "$@"

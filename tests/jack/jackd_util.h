@@ -1,0 +1,42 @@
+/* jackd_util.h - a private jackd (dummy driver) for tests, and an in-test
+ * JACK client that records what sonod plays. */
+#ifndef SONOD_TESTS_JACKD_UTIL_H
+#define SONOD_TESTS_JACKD_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct jackd_proc {
+  pid_t pid;
+  char name[64];        /* server name, given to jackd -n */
+  char log[300];        /* jackd's stdout and stderr */
+} jackd_proc;
+
+/* Starts `jackd -n name -r -d dummy -r 48000 -p 256` and waits until a
+ * client can connect (fails the test after 10 s). */
+void jackd_start(jackd_proc *j, const char *name, const char *log);
+/* SIGTERM, then waits (SIGKILL after 10 s).  Safe to call twice. */
+void jackd_stop(jackd_proc *j);
+/* Removes the /dev/shm files that carry this server's name; a jackd that
+ * was killed hard leaves them behind and they can block a restart. */
+void jackd_clean_shm(const char *name);
+bool jack_server_answers(const char *name);
+
+/* Exact names of the ports matching the regex on that server, in JACK's
+ * order, joined by spaces into buf.  Returns how many there are. */
+int jack_list_ports(const char *server, const char *regex, char *buf, size_t len);
+
+/* Records one JACK input, connected to `source`, into a preallocated buffer
+ * from the moment capture_start returns. */
+void capture_start(const char *server, const char *client_name, const char *source);
+/* Stops, disconnects and closes the client.  Returns the samples. */
+const float *capture_stop(size_t *n);
+/* Xruns the server reported since capture_start: a recording with one may
+ * have lost or repeated a block (the dummy driver without realtime
+ * scheduling can fall behind on a loaded machine). */
+unsigned capture_xruns(void);
+/* Samples recorded so far. */
+size_t capture_count(void);
+
+#endif

@@ -1,0 +1,187 @@
+/* test_rtsan.c - proves the realtime checker works: built with
+ * -Drtsan=true, a call that may block or allocate made inside the engine's
+ * realtime section (engine_process) kills the process with RTSan's report,
+ * a clean cycle does not, and RT_FOREIGN_BEGIN/END switch the check off.
+ *
+ * Each case runs the engine in a child process, because the RTSan 19
+ * runtime ends the process (status 1) at the first violation. */
+#include <check.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon/rt/engine.h"
+#include "daemon/rt/rtcheck.h"
+#include "tests/support/check_main.h"
+
+#define CYCLES 50
+#define BLOCK 256
+
+/* Volatile so the compiler cannot pair up and delete malloc/free. */
+static void *volatile sink;
+static unsigned wakes;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* engine_process calls e->wake inside its realtime section whenever it
+ * pushed a message, so these run on the "audio thread". */
+static void wake_clean(void *ctx) {
+  (void)ctx;
+  wakes++;
+}
+
+static void wake_malloc(void *ctx) {
+  (void)ctx;
+  sink = malloc(64);
+  wakes++;
+}
+
+static void wake_lock(void *ctx) {
+  (void)ctx;
+  pthread_mutex_lock(&lock);
+  wakes++;
+  pthread_mutex_unlock(&lock);
+}
+
+/* What a plugin call looks like: outside our promise, so not checked. */
+static void wake_foreign_malloc(void *ctx) {
+  (void)ctx;
+  RT_FOREIGN_BEGIN();
+  sink = malloc(4096);
+  free(sink);
+  pthread_mutex_lock(&lock);
+  pthread_mutex_unlock(&lock);
+  RT_FOREIGN_END();
+  wakes++;
+}
+
+/* The child: a real engine, a sync command per cycle (so the cycle has a
+ * message to say and calls wake).  Exit 0 when every cycle ran and woke. */
+static void run_engine(void (*wake)(void *)) {
+  static float l[BLOCK], r[BLOCK];
+  float *out[2] = { l, r };
+  engine e;
+  rt_cmd c;
+  int i;
+
+  RT_CHECK_INIT();
+  if (engine_init(&e, 48000, 2) != 0)
+    _exit(10);
+  e.wake = wake;
+  for (i = 0; i < CYCLES; i++) {
+    memset(&c, 0, sizeof c);
+    c.type = RT_CMD_SYNC;
+    c.at_kind = RT_AT_NOW;
+    c.req_id = (uint64_t)i + 1;
+    if (ring_push(e.to_rt, &c) != 0)
+      _exit(11);
+    engine_process(&e, out, 2, BLOCK);
+  }
+  if (wakes != CYCLES || e.frame != (uint64_t)CYCLES * BLOCK)
+    _exit(12);
+  engine_destroy(&e);
+  _exit(0);
+}
+
+/* Runs run_engine(wake) in a child; returns its exit status (or 128 +
+ * signal) and what it wrote to stderr. */
+static int in_child(void (*wake)(void *), char *err, size_t errlen) {
+  int fds[2], status;
+  size_t len = 0;
+  ssize_t n;
+  pid_t pid;
+
+  ck_assert_int_eq(pipe(fds), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 2);
+    run_engine(wake);
+  }
+  close(fds[1]);
+  while (len + 1 < errlen && (n = read(fds[0], err + len, errlen - 1 - len)) > 0)
+    len += (size_t)n;
+  err[len] = '\0';
+  close(fds[0]);
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+START_TEST(test_malloc_in_cycle_is_caught) {
+  char err[16384];
+  int rc = in_child(wake_malloc, err, sizeof err);
+
+  ck_assert_msg(rc == 1, "child exited %d; stderr:\n%s", rc, err);
+  ck_assert_msg(strstr(err, "Real-time violation") != NULL, "stderr:\n%s", err);
+  ck_assert_msg(strstr(err, "malloc") != NULL, "stderr:\n%s", err);
+}
+END_TEST
+
+START_TEST(test_lock_in_cycle_is_caught) {
+  char err[16384];
+  int rc = in_child(wake_lock, err, sizeof err);
+
+  ck_assert_msg(rc == 1, "child exited %d; stderr:\n%s", rc, err);
+  ck_assert_msg(strstr(err, "Real-time violation") != NULL, "stderr:\n%s", err);
+  ck_assert_msg(strstr(err, "pthread_mutex_lock") != NULL, "stderr:\n%s", err);
+}
+END_TEST
+
+START_TEST(test_clean_cycles_pass) {
+  char err[16384];
+  int rc = in_child(wake_clean, err, sizeof err);
+
+  ck_assert_msg(rc == 0, "child exited %d; stderr:\n%s", rc, err);
+  ck_assert_msg(strstr(err, "Real-time violation") == NULL, "stderr:\n%s", err);
+}
+END_TEST
+
+START_TEST(test_foreign_section_is_not_checked) {
+  char err[16384];
+  int rc = in_child(wake_foreign_malloc, err, sizeof err);
+
+  ck_assert_msg(rc == 0, "child exited %d; stderr:\n%s", rc, err);
+  ck_assert_msg(strstr(err, "Real-time violation") == NULL, "stderr:\n%s", err);
+}
+END_TEST
+
+/* Outside the cycle the same calls are fine: the check is scoped to the
+ * realtime section, not the thread. */
+START_TEST(test_outside_cycle_is_not_checked) {
+  pid_t pid;
+  int status;
+
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    RT_CHECK_INIT();
+    sink = malloc(64);
+    free(sink);
+    pthread_mutex_lock(&lock);
+    pthread_mutex_unlock(&lock);
+    _exit(0);
+  }
+  ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+  ck_assert(WIFEXITED(status));
+  ck_assert_int_eq(WEXITSTATUS(status), 0);
+}
+END_TEST
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("rtsan");
+  TCase *tc = tcase_create("engine");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_malloc_in_cycle_is_caught);
+  tcase_add_test(tc, test_lock_in_cycle_is_caught);
+  tcase_add_test(tc, test_clean_cycles_pass);
+  tcase_add_test(tc, test_foreign_section_is_not_checked);
+  tcase_add_test(tc, test_outside_cycle_is_not_checked);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(make_suite)
