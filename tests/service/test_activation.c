@@ -38,7 +38,10 @@ static void ping_on(conn *c) {
 START_TEST(systemd_socket_activate) {
   const char *tool = "/usr/bin/systemd-socket-activate";
   char dir[256], passed[300], own[300], log[300], *out;
-  const char *argv[] = { tool, "-l", passed, getenv("SONOD"), "--config", "/dev/null",
+  /* The tool hands sonod a clean environment: pass on the sanitizer
+   * settings of the ASan run (-E NAME passes NAME only when it is set). */
+  const char *argv[] = { tool, "-E", "ASAN_OPTIONS", "-E", "LSAN_OPTIONS", "-E", "UBSAN_OPTIONS",
+                         "-l", passed, getenv("SONOD"), "--config", "/dev/null",
                          "--backend", "null", "--socket", own, "-vv", NULL };
   pid_t pid;
   conn c;
