@@ -17,6 +17,8 @@ typedef struct write_req {
   char *data;
 } write_req;
 
+static void flush_one(client *c);
+
 client *client_new(sonod *d, bool tcp) {
   client *c = calloc(1, sizeof *c);
 
@@ -99,6 +101,7 @@ static void on_closed(uv_handle_t *h) {
   client *c = h->data;
 
   sono_framer_free(&c->framer);
+  free(c->out);
   free(c);
 }
 
@@ -134,6 +137,7 @@ static void on_shutdown(uv_shutdown_t *req, int status) {
 }
 
 void client_close_gently(client *c) {
+  flush_one(c);
   if (!detach(c))
     return;
   uv_read_stop(&c->h.stream);
@@ -149,18 +153,14 @@ static void on_written(uv_write_t *req, int status) {
   free(w);
 }
 
-static void send_owned(client *c, char *data, size_t len) {
-  write_req *w;
+/* Hands a buffer to libuv; freed when written. */
+static void write_owned(client *c, char *data, size_t len) {
+  write_req *w = malloc(sizeof *w);
   uv_buf_t buf;
 
-  if (c->closing) {
-    free(data);
-    return;
-  }
-  w = malloc(sizeof *w);
   if (w == NULL) {
     free(data);
-    log_error("client %u: out of memory writing a frame; disconnecting", c->id);
+    log_error("client %u: out of memory writing; disconnecting", c->id);
     client_close(c);
     return;
   }
@@ -173,11 +173,61 @@ static void send_owned(client *c, char *data, size_t len) {
   }
 }
 
-void client_send(client *c, msgpack_sbuffer *sb) {
-  size_t len = sb->size;
-  char *data = msgpack_sbuffer_release(sb);
+static void flush_one(client *c) {
+  char *data = c->out;
+  size_t len = c->out_len;
 
-  send_owned(c, data, len);
+  if (len == 0)
+    return;
+  c->out = NULL;
+  c->out_len = c->out_cap = 0;
+  write_owned(c, data, len);
+}
+
+void clients_flush(sonod *d) {
+  client *c, *next;
+
+  for (c = d->clients; c != NULL; c = next) {
+    next = c->next;
+    flush_one(c);
+  }
+}
+
+static void on_flush(uv_check_t *h) {
+  clients_flush(h->data);
+}
+
+void clients_flush_start(sonod *d) {
+  uv_check_init(d->loop, &d->flush);
+  d->flush.data = d;
+  uv_check_start(&d->flush, on_flush);
+}
+
+static void queue_bytes(client *c, const char *data, size_t len) {
+  if (c->closing)
+    return;
+  if (c->out_len + len > c->out_cap) {
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    char *p;
+
+    while (cap < c->out_len + len)
+      cap *= 2;
+    p = realloc(c->out, cap);
+    if (p == NULL) {
+      log_error("client %u: out of memory queueing a frame; disconnecting", c->id);
+      client_close(c);
+      return;
+    }
+    c->out = p;
+    c->out_cap = cap;
+  }
+  memcpy(c->out + c->out_len, data, len);
+  c->out_len += len;
+}
+
+void client_send(client *c, msgpack_sbuffer *sb) {
+  queue_bytes(c, sb->data, sb->size);
+  msgpack_sbuffer_destroy(sb);
 }
 
 /* Reports discarded events once the backlog has drained enough to take the
@@ -195,21 +245,13 @@ void client_report_lost(client *c) {
 }
 
 void client_send_event(client *c, const msgpack_sbuffer *sb) {
-  char *copy;
-
   if (c->closing)
     return;
-  if (uv_stream_get_write_queue_size(&c->h.stream) > CLIENT_EVENT_BACKLOG) {
+  if (uv_stream_get_write_queue_size(&c->h.stream) + c->out_len > CLIENT_EVENT_BACKLOG) {
     c->lost++;
     return;
   }
   if (c->lost > 0)
     client_report_lost(c);
-  copy = malloc(sb->size);
-  if (copy == NULL) {
-    c->lost++;
-    return;
-  }
-  memcpy(copy, sb->data, sb->size);
-  send_owned(c, copy, sb->size);
+  queue_bytes(c, sb->data, sb->size);
 }

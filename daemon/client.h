@@ -32,6 +32,9 @@ struct client {
   sono_framer framer;
   uint32_t events;         /* subscribed event kinds, a mask of event_kind */
   uint64_t lost;           /* events discarded and not yet reported */
+  char *out;               /* frames queued this loop iteration, written by clients_flush */
+  size_t out_len;
+  size_t out_cap;
   bool closing;
   char rbuf[65536];
 };
@@ -45,7 +48,8 @@ void client_close(client *c);
 /* Closes after pending output has been written. */
 void client_close_gently(client *c);
 
-/* Sends a finished frame (see sono_msg_end) and takes sb's buffer. */
+/* Queues a finished frame (see sono_msg_end); sb is emptied.  Frames
+ * queued during one loop iteration leave in one write (clients_flush). */
 void client_send(client *c, msgpack_sbuffer *sb);
 /* Sends a copy of an event frame, unless the client's backlog is too long. */
 void client_send_event(client *c, const msgpack_sbuffer *sb);
@@ -54,5 +58,11 @@ void client_send_event(client *c, const msgpack_sbuffer *sb);
 void client_report_lost(client *c);
 
 client *client_find(sonod *d, uint32_t id);
+
+/* Writes out every client's queued frames.  Runs once per loop iteration
+ * (a uv_check handle), so a burst of pipelined requests is answered with
+ * one write instead of one per reply. */
+void clients_flush(sonod *d);
+void clients_flush_start(sonod *d);
 
 #endif

@@ -121,6 +121,7 @@ void sonod_shutdown(sonod *d, const char *reason) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->tick, NULL);
+  uv_close((uv_handle_t *)&d->flush, NULL);
   if (d->watchdog_on)
     uv_close((uv_handle_t *)&d->watchdog, NULL);
 }
@@ -175,6 +176,7 @@ static int run(sonod *d) {
   uv_timer_init(d->loop, &d->tick);
   d->tick.data = d;
   uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+  clients_flush_start(d);
   if (notify_watchdog_usec() > 0) {
     uint64_t ms = notify_watchdog_usec() / 2000;   /* ping at half the interval */
 

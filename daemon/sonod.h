@@ -33,6 +33,7 @@ typedef struct sonod {
   uv_signal_t sigint;
   uv_signal_t sigterm;
   uv_timer_t tick;          /* housekeeping: xrun events */
+  uv_check_t flush;         /* after each loop iteration: write out replies */
   uv_timer_t watchdog;      /* WATCHDOG=1 to systemd, when it asks for it */
   bool watchdog_on;
   const char *notified_state; /* the backend state last sent in STATUS= */
