@@ -152,6 +152,43 @@ START_TEST(render_is_exclusive_and_checked) {
 }
 END_TEST
 
+START_TEST(flac_output) {
+  const char *args[] = { "--backend", "offline", "--output", NULL, "--length", "0.25", NULL };
+  SF_INFO info;
+  SNDFILE *f;
+  float buf[2 * 4096];
+  sf_count_t i, n, at = 0, first = -1;
+  uint64_t id;
+
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-offline-%d-%ld.flac", getpid(), random());
+  args[3] = out_path;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+  id = conn_request(&c, "engine.tone", "bud", "on", 1, "at", (uint64_t)3000, "amp", 0.5);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, id, 5000)));
+  id = conn_request(&c, "render", "");
+  ck_assert_uint_eq(msg_uint(msg_ok(conn_reply(&c, id, 30000)), "frame"), 12000);
+  ck_assert_int_eq(daemon_wait(&dp, 10000), 0);
+
+  memset(&info, 0, sizeof info);
+  f = sf_open(out_path, SFM_READ, &info);
+  ck_assert_ptr_nonnull(f);
+  ck_assert_int_eq(info.format & SF_FORMAT_TYPEMASK, SF_FORMAT_FLAC);
+  ck_assert_int_eq(info.frames, 12000);
+  ck_assert_int_eq(info.channels, 2);
+  /* 24-bit: the first nonzero sample is the tone's second, at 3001. */
+  while ((n = sf_readf_float(f, buf, 4096)) > 0) {
+    for (i = 0; i < n && first < 0; i++)
+      if (buf[2 * i] != 0.0f)
+        first = at + i;
+    at += n;
+  }
+  sf_close(f);
+  ck_assert_int_eq(first, 3001);
+  unlink(out_path);
+}
+END_TEST
+
 static void teardown(void) {
   conn_close(&c);
   if (dp.pid > 0)
@@ -167,6 +204,7 @@ static Suite *offline_suite(void) {
   tcase_add_test(tc, tone_lands_on_the_exact_frame);
   tcase_add_test(tc, render_to_length_then_exit);
   tcase_add_test(tc, render_is_exclusive_and_checked);
+  tcase_add_test(tc, flac_output);
   suite_add_tcase(s, tc);
   return s;
 }
