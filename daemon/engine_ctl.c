@@ -11,6 +11,7 @@
 #include "daemon/client.h"
 #include "daemon/csound_ctl.h"
 #include "daemon/events.h"
+#include "daemon/graph_ctl.h"
 #include "daemon/log.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
@@ -78,6 +79,10 @@ static void tone_event(sonod *d, const rt_msg *m) {
 static void handle(sonod *d, const rt_msg *m) {
   client *c = m->client ? client_find(d, m->client) : NULL;
 
+  if (graph_ctl_handles(m)) {
+    graph_ctl_msg(d, c, m);
+    return;
+  }
   if (plugin_ctl_handles(m)) {
     plugin_ctl_msg(d, c, m);
     return;
@@ -130,11 +135,15 @@ void engine_ctl_abandon(sonod *d) {
   while (ring_pop(e->to_rt, &cmd) == 0) {
     abandon(d, &cmd);
     plugin_ctl_drop_cmd(d, &cmd);
+    graph_ctl_drop_cmd(&cmd);
   }
-  for (size_t i = 0; i < e->heap.len; i++)
+  for (size_t i = 0; i < e->heap.len; i++) {
     plugin_ctl_drop_cmd(d, &e->heap.items[i]);
+    graph_ctl_drop_cmd(&e->heap.items[i]);
+  }
   e->heap.len = 0;
   d->reserved = 0;
+  graph_ctl_shutdown(d);
   plugin_ctl_shutdown(d);
   csound_ctl_shutdown(d);
 }

@@ -12,6 +12,7 @@
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
+#include "daemon/graph_ctl.h"
 #include "daemon/notify.h"
 #include "daemon/rt/rtcheck.h"
 #include "daemon/server.h"
@@ -148,6 +149,11 @@ static int run(sonod *d) {
   d->eng.sample_rate = d->be->sample_rate;
   if (csound_ctl_start(d, err, sizeof err) != 0) {
     log_error("%s", err);
+    d->be->ops->destroy(d->be);
+    return 1;
+  }
+  if (graph_ctl_start(d) != 0) {
+    log_error("graph: out of memory");
     d->be->ops->destroy(d->be);
     return 1;
   }

@@ -45,5 +45,13 @@ const op_entry ops_table[] = {
   { "table.get", op_table_get },
   { "table.set", op_table_set },
   { "table.free", op_table_free },
+  { "graph.connect", op_graph_connect },
+  { "graph.disconnect", op_graph_disconnect },
+  { "graph.get", op_graph_get },
+  { "node.new", op_node_new },
+  { "node.delete", op_node_delete },
+  { "node.bypass", op_node_bypass },
+  { "node.gain", op_node_gain },
+  { "node.mute", op_node_mute },
   { NULL, NULL },
 };

@@ -57,4 +57,15 @@ void op_table_get(request *r);
 void op_table_set(request *r);
 void op_table_free(request *r);
 
+
+/* ops_graph.c */
+void op_graph_connect(request *r);
+void op_graph_disconnect(request *r);
+void op_graph_get(request *r);
+void op_node_new(request *r);
+void op_node_delete(request *r);
+void op_node_bypass(request *r);
+void op_node_gain(request *r);
+void op_node_mute(request *r);
+
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "daemon/engine_ctl.h"
+#include "daemon/graph_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
@@ -145,6 +146,9 @@ void op_plugin_unload(request *r) {
 
   if (n == NULL)
     return;
+  /* The plan without the node goes first: the audio thread stops
+   * rendering it before it lets go of it. */
+  graph_ctl_node_removed(r->d, n->id);
   memset(&cmd, 0, sizeof cmd);
   cmd.type = RT_CMD_NODE_REMOVE;
   cmd.at_kind = RT_AT_NOW;

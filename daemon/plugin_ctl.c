@@ -11,6 +11,7 @@
 #include "daemon/client.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
+#include "daemon/graph_ctl.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
@@ -57,6 +58,10 @@ pnode *plugin_ctl_find(uint32_t id) {
     if (n->id == id && !n->removing)
       return n;
   return NULL;
+}
+
+uint32_t plugin_ctl_take_id(void) {
+  return next_id++;
 }
 
 pnode *plugin_ctl_first(void) {
@@ -190,9 +195,6 @@ static void node_free(pnode *n) {
       next = b->next;
       plugin_ctl_batch_free(b);
     }
-    if (n->rt->scratch != NULL)
-      free(n->rt->scratch[0]);
-    free(n->rt->scratch);
     free(n->rt);
   }
   vst_unload(n->inst);
@@ -209,7 +211,6 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
   pnode *n;
   rt_node *rt;
   rt_cmd cmd;
-  unsigned k, nbuf;
   int rc;
 
   *code = SONO_E_LOAD_FAILED;
@@ -242,19 +243,9 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
 
   n = calloc(1, sizeof *n);
   rt = calloc(1, sizeof *rt);
-  nbuf = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 1;
-  if (n != NULL && rt != NULL) {
-    rt->scratch = calloc(nbuf, sizeof *rt->scratch);
-    if (rt->scratch != NULL)
-      rt->scratch[0] = calloc((size_t)nbuf * cfg.max_block, sizeof(float));
+  if (n != NULL && rt != NULL)
     n->path = strdup(path);
-  }
-  if (n == NULL || rt == NULL || rt->scratch == NULL || rt->scratch[0] == NULL ||
-      n->path == NULL) {
-    if (rt != NULL && rt->scratch != NULL)
-      free(rt->scratch[0]);
-    if (rt != NULL)
-      free(rt->scratch);
+  if (n == NULL || rt == NULL || n->path == NULL) {
     free(rt);
     if (n != NULL)
       free(n->path);
@@ -264,10 +255,9 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  for (k = 1; k < nbuf; k++)
-    rt->scratch[k] = rt->scratch[0] + (size_t)k * cfg.max_block;
-  rt->nout = nbuf;
-  rt->max_block = cfg.max_block;
+  /* The graph owns the port buffers (graph_plan.c). */
+  rt->nin = vst_get_info(inst)->num_inputs > 0 ? (unsigned)vst_get_info(inst)->num_inputs : 0;
+  rt->nout = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 0;
   rt->inst = inst;
   rt->ctl = n;
   n->inst = inst;
@@ -280,8 +270,6 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
   cmd.at_kind = RT_AT_NOW;
   cmd.u.ptr = rt;
   if (engine_ctl_push(d, &cmd) != 0) {
-    free(rt->scratch[0]);
-    free(rt->scratch);
     free(rt);
     free(n->path);
     free(n);
@@ -298,6 +286,7 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
     *link = n;
   }
   nnodes++;
+  graph_ctl_plugin_added(d, n->id, vst_get_info(inst)->name, rt);
   poll_start(d);
   log_info("plugin: loaded %s as node %u", path, n->id);
   *out = n;

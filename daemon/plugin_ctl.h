@@ -36,6 +36,8 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
 /* A node by id, NULL if none or being unloaded. */
 pnode *plugin_ctl_find(uint32_t id);
 pnode *plugin_ctl_first(void);
+/* A fresh node id from the plugins' sequence (gain nodes share it). */
+uint32_t plugin_ctl_take_id(void);
 /* Makes sure the node's event buffer holds `more` events beyond those in
  * flight, sending a bigger one to the audio thread if not; then counts
  * them as in flight.  -1 when the queue to the audio thread is full. */

@@ -29,6 +29,10 @@
 #define SONO_E_UNKNOWN_BUS         "unknown_bus"
 #define SONO_E_UNKNOWN_TABLE       "unknown_table"
 #define SONO_E_FILE_ERROR          "file_error"
+/* The routing graph (PROTOCOL.md, "Graph"). */
+#define SONO_E_UNKNOWN_PORT        "unknown_port"
+#define SONO_E_CYCLE               "cycle"
+#define SONO_E_NOT_CONNECTED       "not_connected"
 
 #define SONO_PROTOCOL_VERSION 1
 

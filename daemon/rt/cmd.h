@@ -19,6 +19,9 @@ typedef enum {
   RT_CMD_PARAM,        /* u.node: set parameter index to value at the frame */
   RT_CMD_MIDI,         /* u.ptr: an rt_midi_batch (always at_kind NOW) */
   RT_CMD_NODE_EVBUF,   /* u.node.id + u.node.buf: a bigger event buffer */
+  /* The routing graph (rt/graph_rt.c). */
+  RT_CMD_GRAPH_PLAN,   /* u.ptr: an rt_plan to swap in; the old one comes back as garbage */
+  RT_CMD_GRAPH_GAIN,   /* u.node.id: a ramp key, u.node.value: its new target */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -57,6 +60,7 @@ typedef enum {
   RT_MSG_ERROR,        /* the command was refused; see code */
   RT_MSG_TONE,         /* notification: the tone started or stopped */
   RT_MSG_DONE,         /* a MIDI batch has been fully queued; garbage is it */
+  RT_MSG_GRAPH_SETTLED,/* every ramp of plan `value` (its gen) reached its target */
 } rt_msg_type;
 
 typedef enum {

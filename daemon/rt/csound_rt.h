@@ -2,8 +2,8 @@
  *
  * The control side (daemon/csound_ctl.c) creates the cs_engine and this
  * record before audio starts; the audio thread then calls csound_rt_process
- * once per block, after the tone and the plugin nodes, and the Csound output
- * is added into the engine's outputs.  Csound commands do not travel through
+ * once per block, before the graph renders: its scratch buffers are the
+ * outputs of the graph's `csound` node (rt/graph.h).  Csound commands do not travel through
  * the engine's to_rt ring: they go through the module's own ring with
  * absolute frames (daemon/csound/README.md). */
 #ifndef SONOD_RT_CSOUND_RT_H
@@ -27,8 +27,9 @@ typedef struct rt_csound {
   _Atomic uint32_t bad_size;    /* the size of the last such block */
 } rt_csound;
 
-/* Audio thread.  Renders nframes of Csound and adds them into out.  Returns
- * true when the control thread has notices or messages to drain. */
-bool csound_rt_process(rt_csound *rc, float *const *out, unsigned nchannels, unsigned nframes);
+/* Audio thread.  Renders nframes of Csound into scratch (the graph's
+ * `csound` node outputs; silence in a block Csound cannot render).
+ * Returns true when the control thread has notices or messages to drain. */
+bool csound_rt_process(rt_csound *rc, unsigned nframes);
 
 #endif

@@ -2,8 +2,9 @@
  *
  *   1. take every command the control thread sent, and queue it in the
  *      timed heap (or refuse it: late, or heap full);
- *   2. render the block in segments, applying each queued command at its
- *      exact frame between segments;
+ *   2. render Csound's block, then the routing graph and the tone in
+ *      segments, applying each queued command at its exact frame between
+ *      segments;
  *   3. advance the clock, publish figures, wake the control thread if there
  *      is anything for it.
  *
@@ -88,7 +89,7 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   engine *e = cy->e;
   rt_msg m;
 
-  if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c))
+  if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN)
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -110,6 +111,26 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
     say(cy, &m);
     break;
   case RT_CMD_SYNC:
+    break;
+  case RT_CMD_GRAPH_PLAN: {
+    rt_plan *old = graph_rt_swap(&e->graph, c->u.ptr);
+
+    /* This ack gives back one slot; the other stays with the new plan for
+     * its RT_MSG_GRAPH_SETTLED.  An old plan that never settled gives its
+     * unused one back now. */
+    memset(&m, 0, sizeof m);
+    m.type = RT_MSG_ACK;
+    m.client = c->client;
+    m.req_id = c->req_id;
+    m.frame = frame;
+    m.release = 1 + (old != NULL && !old->settled ? 1 : 0);
+    m.cmd_type = c->type;
+    m.garbage = old;
+    say(cy, &m);
+    break;
+  }
+  case RT_CMD_GRAPH_GAIN:
+    graph_rt_set_gain(&e->graph, c->u.node.id, c->u.node.value);
     break;
   default:
     nodes_apply(&e->nodes, c, frame);
@@ -142,6 +163,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   uint64_t t0;
   unsigned ch, pos = 0;
   rt_cmd c;
+  rt_msg m;
 
   RT_CYCLE_BEGIN();
   t0 = now_ns();
@@ -151,7 +173,11 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
 
   for (ch = 0; ch < nchannels; ch++)
     memset(out[ch], 0, nframes * sizeof(float));
-  nodes_begin(&e->nodes, cy.start, out, nchannels, nframes);
+  nodes_begin(&e->nodes, cy.start, nframes);
+  /* Csound renders its whole block first: its own commands are timed
+   * inside it, so it is a source for the graph's segments. */
+  if (e->csound != NULL && csound_rt_process(e->csound, nframes))
+    cy.said = true;
 
   /* Commands due at the block's end are applied now rather than at the
    * start of the next block: the same frame either way.  A cycle of zero
@@ -169,14 +195,23 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
       break;
     if (next != NULL && next->at < cy.start + nframes)
       seg_end = (unsigned)(next->at - cy.start);
+    /* Every node renders up to the command's frame: every command is
+     * sample-exact, and a plugin's parameter change finds its inputs
+     * rendered up to the frame too. */
+    graph_rt_render(&e->graph, &e->nodes, out, nchannels, pos, seg_end);
     tone_render(&e->tone, out, nchannels, pos, seg_end);
     pos = seg_end;
   }
 
-  nodes_end(&e->nodes);
-  /* Csound last: its output is added after the tone and the plugins. */
-  if (e->csound != NULL && csound_rt_process(e->csound, out, nchannels, nframes))
-    cy.said = true;
+  if (graph_rt_settled_now(&e->graph)) {
+    memset(&m, 0, sizeof m);
+    m.type = RT_MSG_GRAPH_SETTLED;
+    m.cmd_type = RT_CMD_GRAPH_PLAN;
+    m.frame = cy.start + nframes;
+    m.value = e->graph.plan->gen;
+    m.release = 1;
+    say(&cy, &m);
+  }
   if (e->nodes.said) {
     cy.said = true;
     e->nodes.said = false;

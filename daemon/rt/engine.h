@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "daemon/rt/cmd.h"
+#include "daemon/rt/graph.h"
 #include "daemon/rt/heap.h"
 #include "daemon/rt/nodes.h"
 #include "daemon/rt/ring.h"
@@ -37,6 +38,7 @@ typedef struct engine {
   uint64_t seq;
   tone_state tone;
   rt_nodes nodes;            /* plugin nodes (rt/nodes.c) */
+  rt_graph graph;            /* the routing plan (rt/graph_rt.c) */
   struct rt_csound *csound;  /* the live Csound engine (rt/csound_rt.c), or NULL */
 
   /* Published by the audio thread. */

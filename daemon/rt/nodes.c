@@ -1,17 +1,13 @@
 /* nodes.c - AUDIO THREAD.  Plugin nodes: the node array, rendering, and the
  * plugin commands.
  *
- * Each block every node renders lazily: it keeps `pos`, the frames of the
- * block it has rendered so far.  A parameter change due at offset q first
- * renders that node up to q, then calls setParameter, so parameter changes
- * are sample-exact.  MIDI events are not split on: before each process call
- * the node queues, from its active batches, every event that falls before
- * the end of that call, with deltaFrames relative to the call's first frame.
- * At the end of the block every node renders the rest.
- *
- * Output mapping: plugin output k is added into engine channel
- * k mod channels; a mono plugin goes to every channel.  Inputs are silent
- * (routing comes later).
+ * The routing graph (rt/graph_rt.c) decides when a node renders and with
+ * which buffers: the engine splits the block at every command's frame and
+ * renders the whole plan segment by segment, so a parameter change due at
+ * offset q finds every node rendered up to q, and is sample-exact.  MIDI
+ * events are not split on: before each process call the node queues, from
+ * its active batches, every event that falls before the end of that call,
+ * with deltaFrames relative to the call's first frame.
  *
  * Only pointer work and arithmetic here: no allocation, free, lock, wait,
  * log or I/O.  Plugin calls are bracketed inside the vst library. */
@@ -123,68 +119,42 @@ static void queue_due(rt_nodes *ns, rt_node *n, uint64_t first, uint64_t until) 
   }
 }
 
-static void mix(rt_nodes *ns, rt_node *n, unsigned at, unsigned len) {
-  unsigned k, ch, i;
+void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
+                   unsigned nout, unsigned from, unsigned len) {
+  uint64_t first = ns->start + from;
 
-  if (ns->nchannels == 0)
-    return;
-  for (k = 0; k < n->nout; k++) {
-    const float *src = n->scratch[k];
-    if (n->nout == 1) {
-      for (ch = 0; ch < ns->nchannels; ch++) {
-        float *dst = ns->out[ch] + at;
-        for (i = 0; i < len; i++)
-          dst[i] += src[i];
-      }
-    } else {
-      float *dst = ns->out[k % ns->nchannels] + at;
-      for (i = 0; i < len; i++)
-        dst[i] += src[i];
+  queue_due(ns, n, first, first + len);
+  vst_rt_process(n->inst, (const float *const *)in, nin, out, nout, len);
+}
+
+void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {
+  rt_midi_batch *b;
+  uint64_t until = ns->start + to, t;
+  rt_midi_ev *ev;
+
+  /* Not rendered: its due events are dropped (counted as refused) so that
+   * a node reconnected later does not get a backlog of stale notes. */
+  for (b = n->batches; b != NULL; b = b->next)
+    while ((ev = batch_peek(b, &t)) != NULL && t < until) {
+      b->refused++;
+      batch_next(b, ev);
     }
-  }
+  queue_due(ns, n, until, until);   /* finished batches go back */
 }
 
-/* Renders node n from its pos up to offset `to` of the block, in pieces of
- * at most its max_block. */
-static void render_to(rt_nodes *ns, rt_node *n, unsigned to) {
-  while (n->pos < to) {
-    unsigned len = to - n->pos;
-    uint64_t first = ns->start + n->pos;
-
-    if (len > n->max_block)
-      len = n->max_block;
-    queue_due(ns, n, first, first + len);
-    vst_rt_process(n->inst, NULL, 0, n->scratch, n->nout, len);
-    mix(ns, n, n->pos, len);
-    n->pos += len;
-  }
-}
-
-void nodes_begin(rt_nodes *ns, uint64_t start, float *const *out, unsigned nchannels,
-                 unsigned nframes) {
+void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes) {
   vst_transport t;
   unsigned i;
 
   ns->start = start;
-  ns->out = out;
-  ns->nchannels = nchannels;
   ns->nframes = nframes;
   memset(&t, 0, sizeof t);
   t.frame = (int64_t)start;
   t.sample_pos = (double)start;
   t.playing = true;
-  for (i = 0; i < ns->n; i++) {
-    ns->node[i]->pos = 0;
+  for (i = 0; i < ns->n; i++)
     if (nframes > 0)
       vst_rt_set_transport(ns->node[i]->inst, &t);
-  }
-}
-
-void nodes_end(rt_nodes *ns) {
-  unsigned i;
-
-  for (i = 0; i < ns->n; i++)
-    render_to(ns, ns->node[i], ns->nframes);
 }
 
 static void add(rt_nodes *ns, const rt_cmd *c) {
@@ -193,7 +163,6 @@ static void add(rt_nodes *ns, const rt_cmd *c) {
   /* The control side never sends more than RT_NODES_MAX nodes. */
   if (ns->n >= RT_NODES_MAX)
     return;
-  n->pos = 0;
   n->batches = NULL;
   ns->node[ns->n++] = n;
 }
@@ -216,13 +185,13 @@ static void remove_node(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
 
 static void param(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
   int i = find(ns, c->u.node.id);
-  rt_node *n;
 
+  (void)frame;
   if (i < 0)   /* unloaded before its time came: nothing to do */
     return;
-  n = ns->node[i];
-  render_to(ns, n, (unsigned)(frame - ns->start));
-  vst_rt_set_param(n->inst, c->u.node.index, c->u.node.value);
+  /* The engine split the block here: the whole graph is rendered up to
+   * this frame, so the change is sample-exact. */
+  vst_rt_set_param(ns->node[i]->inst, c->u.node.index, c->u.node.value);
 }
 
 static void midi(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {

@@ -44,12 +44,9 @@ typedef struct rt_midi_batch {
 typedef struct rt_node {
   uint32_t id;
   vst_instance *inst;
-  unsigned nout;                /* plugin outputs rendered into scratch */
-  unsigned max_block;
-  float **scratch;              /* nout (at least 1) buffers of max_block */
+  unsigned nin, nout;           /* the plugin's ports */
   void *ctl;                    /* the control side's record */
   /* Audio thread. */
-  unsigned pos;                 /* frames of the current block rendered */
   rt_midi_batch *batches;       /* active batches, oldest first */
 } rt_node;
 
@@ -61,18 +58,19 @@ typedef struct rt_nodes {
   /* The current block. */
   uint64_t start;
   unsigned nframes;
-  float *const *out;
-  unsigned nchannels;
 } rt_nodes;
 
 /* Audio thread. */
 /* True for the command types nodes_apply answers itself (no generic ack). */
 bool nodes_owns_reply(const rt_cmd *c);
-void nodes_begin(rt_nodes *ns, uint64_t start, float *const *out, unsigned nchannels,
-                 unsigned nframes);
+void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes);
 /* A plugin command is due at frame (within the current block). */
 void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame);
-/* Renders every node to the end of the block and adds it into out. */
-void nodes_end(rt_nodes *ns);
+/* Renders len frames from offset `from` of the block: queues the MIDI due
+ * before its end, then processes in -> out (pointers already offset). */
+void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
+                   unsigned nout, unsigned from, unsigned len);
+/* A node the graph does not render: drops its MIDI due before offset to. */
+void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to);
 
 #endif

@@ -1,0 +1,130 @@
+/* graph_ctl.c - the routing graph in the daemon.  See graph_ctl.h. */
+#include "daemon/graph_ctl.h"
+
+#include <string.h>
+
+#include "daemon/backend.h"
+#include "daemon/engine_ctl.h"
+#include "daemon/log.h"
+#include "daemon/reply.h"
+#include "daemon/rt/csound_rt.h"
+#include "protocol/errors.h"
+
+static graph G;
+static bool started;
+
+graph *graph_ctl_graph(void) {
+  return &G;
+}
+
+static unsigned max_block(sonod *d) {
+  return d->be != NULL && d->be->block_size > 0 ? d->be->block_size : 4096;
+}
+
+int graph_ctl_commit(sonod *d, request *r) {
+  rt_plan *p = graph_plan_build(&G, max_block(d));
+  rt_cmd cmd;
+
+  if (p == NULL) {
+    if (r != NULL)
+      reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory building the plan",
+                  r->op);
+    return -1;
+  }
+  memset(&cmd, 0, sizeof cmd);
+  cmd.type = RT_CMD_GRAPH_PLAN;
+  cmd.at_kind = RT_AT_NOW;
+  cmd.u.ptr = p;
+  if (r != NULL ? engine_ctl_send(r, &cmd) != 0 : engine_ctl_push(d, &cmd) != 0) {
+    graph_plan_free(p);
+    if (r == NULL)
+      log_error("graph: the queue to the audio thread is full; the change goes with the next plan");
+    return -1;
+  }
+  return 0;
+}
+
+int graph_ctl_start(sonod *d) {
+  unsigned ch = d->opt.channels, k;
+  rt_csound *cs = d->eng.csound;
+
+  graph_init(&G);
+  started = true;
+  if (graph_add_node(&G, GRAPH_ID_OUT, GN_OUT, "out", ch, 0) == NULL ||
+      graph_add_node(&G, GRAPH_ID_IN, GN_IN, "in", 0, ch) == NULL)
+    return -1;
+  if (cs != NULL) {
+    gnode *n = graph_add_node(&G, GRAPH_ID_CSOUND, GN_CSOUND, "csound", 0, cs->nch);
+
+    if (n == NULL)
+      return -1;
+    n->ext_out = cs->scratch;
+    /* Compatibility default: Csound sounds without wiring. */
+    for (k = 0; k < cs->nch && k < ch; k++)
+      if (graph_add_conn(&G, GRAPH_ID_CSOUND, k, GRAPH_ID_OUT, k, 1.0f, false) == NULL)
+        return -1;
+  }
+  return graph_ctl_commit(d, NULL);
+}
+
+void graph_ctl_plugin_added(sonod *d, uint32_t id, const char *name, struct rt_node *rt) {
+  unsigned ch = d->opt.channels, k, c;
+  gnode *n;
+
+  if (!started)
+    return;
+  n = graph_add_node(&G, id, GN_PLUGIN, name, rt->nin, rt->nout);
+  if (n == NULL) {
+    log_error("graph: out of memory adding node %u", id);
+    return;
+  }
+  n->vst = rt;
+  /* Compatibility default: a new plugin sounds without wiring, at full
+   * gain at once (it was silent before, so there is nothing to fade). */
+  for (k = 0; k < rt->nout && ch > 0; k++) {
+    if (rt->nout == 1) {
+      for (c = 0; c < ch; c++)
+        graph_add_conn(&G, id, 0, GRAPH_ID_OUT, c, 1.0f, false);
+    } else if (k < ch) {
+      graph_add_conn(&G, id, k, GRAPH_ID_OUT, k, 1.0f, false);
+    }
+  }
+  graph_ctl_commit(d, NULL);
+}
+
+void graph_ctl_node_removed(sonod *d, uint32_t id) {
+  if (!started || graph_node(&G, id) == NULL)
+    return;
+  graph_remove_node(&G, id);
+  graph_ctl_commit(d, NULL);
+}
+
+bool graph_ctl_handles(const rt_msg *m) {
+  return m->cmd_type == RT_CMD_GRAPH_PLAN;
+}
+
+void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+  if (m->type == RT_MSG_GRAPH_SETTLED) {
+    /* Connections that were fading out are silent now: the next plan
+     * leaves them out. */
+    if (graph_reap(&G, m->value) > 0)
+      graph_ctl_commit(d, NULL);
+    return;
+  }
+  if (c != NULL && m->type == RT_MSG_ACK)
+    reply_ok_frame(c, m->req_id, m->frame);
+  graph_plan_free(m->garbage);
+}
+
+void graph_ctl_drop_cmd(const rt_cmd *c) {
+  if (c->type == RT_CMD_GRAPH_PLAN)
+    graph_plan_free(c->u.ptr);
+}
+
+void graph_ctl_shutdown(sonod *d) {
+  graph_plan_free(d->eng.graph.plan);
+  d->eng.graph.plan = NULL;
+  if (started)
+    graph_free(&G);
+  started = false;
+}

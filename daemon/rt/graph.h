@@ -1,0 +1,100 @@
+/* graph.h - the routing graph's plan: what the audio thread runs every
+ * block, built on the control side (daemon/graph_plan.c) and handed over by
+ * pointer with RT_CMD_GRAPH_PLAN.
+ *
+ * A plan is the active part of the graph in processing order (sources
+ * first, the `out` node last), with for every input port the list of output
+ * buffers it sums and the ramp that scales each of them, and for every node
+ * the ramp of its own gain.  Every buffer is preallocated for the largest
+ * block.  The audio thread never changes a plan's shape; it only advances
+ * ramps.  The old plan comes back in rt_msg.garbage and is freed on the
+ * control side.  See ARCHITECTURE.md, "Routing graph". */
+#ifndef SONOD_RT_GRAPH_H
+#define SONOD_RT_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct rt_node;
+struct rt_nodes;
+struct rt_csound;
+struct rt_ring;
+
+/* Every gain change (connect, disconnect, node.gain, node.mute, bypass of
+ * a gain node) is a linear ramp of this many frames: 5.3 ms at 48 kHz. */
+#define GRAPH_FADE_FRAMES 256
+
+/* Ramp keys: a connection's id, or a node's id with this bit for its gain. */
+#define GRAPH_KEY_NODE 0x80000000u
+
+typedef enum {
+  GN_OUT = 1,   /* the backend's outputs: a sink, always last */
+  GN_IN,        /* the backend's inputs: a source (silence on null/offline) */
+  GN_CSOUND,    /* the live Csound engine's outputs: a source */
+  GN_PLUGIN,    /* a VST instance */
+  GN_GAIN,      /* a gain/mixer node: outputs = sum of inputs × gain */
+} graph_kind;
+
+/* A gain that moves linearly to target over `left` frames.  Plans carry
+ * ramps by key; when a plan is swapped in, each ramp whose key the old plan
+ * also had starts from the old one's current value. */
+typedef struct rt_gramp {
+  uint32_t key;
+  float cur;          /* value at the next frame */
+  float target;
+  float step;         /* audio thread: per frame, set at the swap */
+  uint32_t left;      /* audio thread: frames until target */
+} rt_gramp;
+
+/* One connection into an input port. */
+typedef struct rt_gsrc {
+  const float *buf;   /* the source's output buffer (fan-out: shared) */
+  uint32_t ramp;      /* index into rt_plan.ramp */
+} rt_gsrc;
+
+typedef struct rt_gnode {
+  uint32_t id;        /* plugin and gain nodes; 0 for out/in/csound */
+  uint8_t kind;       /* graph_kind */
+  uint8_t bypass;
+  unsigned nin, nout;
+  uint32_t *nsrc;     /* per input port: connections summed into it */
+  rt_gsrc **src;      /* per input port */
+  float **inbuf;      /* nin gathered inputs, max_block frames each */
+  float **outbuf;     /* nout outputs (csound: its own scratch buffers) */
+  float **inptr;      /* nin scratch pointers: inbuf + segment offset */
+  float **outptr;     /* nout scratch pointers */
+  struct rt_node *vst;
+  uint32_t gain_ramp; /* index into rt_plan.ramp: the node's gain */
+} rt_gnode;
+
+typedef struct rt_plan {
+  uint64_t gen;       /* generation, for ramp-completion reports */
+  unsigned max_block;
+  unsigned nnodes;
+  rt_gnode *node;     /* processing order; out last (absent if nothing sounds) */
+  unsigned nramps;
+  rt_gramp *ramp;     /* sorted by key */
+  unsigned nidle;     /* plugin nodes with no path to out: not processed */
+  struct rt_node **idle;
+  bool settled;       /* audio thread: reported settled (its slot is used) */
+} rt_plan;
+
+/* The audio thread's graph state (in the engine). */
+typedef struct rt_graph {
+  rt_plan *plan;      /* NULL: only the test tone sounds */
+} rt_graph;
+
+/* Audio thread. */
+/* Swaps in p; returns the old plan (NULL if none).  Ramps carry over. */
+rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p);
+/* Renders frames [from, to) of the block through the plan and adds the out
+ * node's inputs into out. */
+void graph_rt_render(rt_graph *g, struct rt_nodes *ns, float *const *out, unsigned nchannels,
+                     unsigned from, unsigned to);
+/* True once per plan, when every ramp has reached its target: the plan's
+ * swap command reserved the from_rt slot for saying so (RT_MSG_GRAPH_SETTLED). */
+bool graph_rt_settled_now(rt_graph *g);
+/* Retargets the ramp `key` (node.gain at a frame).  False if absent. */
+bool graph_rt_set_gain(rt_graph *g, uint32_t key, float target);
+
+#endif

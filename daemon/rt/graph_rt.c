@@ -1,0 +1,219 @@
+/* graph_rt.c - AUDIO THREAD.  Runs the routing graph's plan (rt/graph.h).
+ *
+ * The engine splits each block at the frames of its commands and calls
+ * graph_rt_render once per segment; every node in the plan renders the
+ * segment in processing order: gather (sum of the connected outputs, each
+ * scaled by its connection's ramp), process, scale by the node's gain ramp.
+ * The `out` node's gathered inputs are added into the backend's buffers.
+ * Csound renders its whole block first (its own commands are sample-exact
+ * inside it), so it is a pure source here.
+ *
+ * Only arithmetic and pointer work: no allocation, free, lock, wait, log
+ * or I/O.  Plugin calls are bracketed inside the vst library. */
+#include "daemon/rt/graph.h"
+
+#include <string.h>
+
+#include "daemon/rt/nodes.h"
+
+static int find_ramp(const rt_plan *p, uint32_t key) {
+  unsigned lo = 0, hi = p->nramps;
+
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (p->ramp[mid].key == key)
+      return (int)mid;
+    if (p->ramp[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+static void ramp_to(rt_gramp *r, float target) {
+  r->target = target;
+  if (r->cur == target) {
+    r->left = 0;
+    r->step = 0;
+    return;
+  }
+  r->left = GRAPH_FADE_FRAMES;
+  r->step = (target - r->cur) / (float)GRAPH_FADE_FRAMES;
+}
+
+rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p) {
+  rt_plan *old = g->plan;
+  unsigned i;
+
+  /* A ramp the old plan had goes on from where it is; a new one starts
+   * from the value the control side gave it (0 for a new connection). */
+  for (i = 0; p != NULL && i < p->nramps; i++) {
+    rt_gramp *r = &p->ramp[i];
+    int o = old != NULL ? find_ramp(old, r->key) : -1;
+
+    if (o >= 0)
+      r->cur = old->ramp[o].cur;
+    ramp_to(r, r->target);
+  }
+  if (p != NULL)
+    p->settled = false;
+  g->plan = p;
+  return old;
+}
+
+bool graph_rt_set_gain(rt_graph *g, uint32_t key, float target) {
+  int i = g->plan != NULL ? find_ramp(g->plan, key) : -1;
+
+  if (i < 0)
+    return false;
+  ramp_to(&g->plan->ramp[i], target);
+  return true;
+}
+
+bool graph_rt_settled_now(rt_graph *g) {
+  rt_plan *p = g->plan;
+  unsigned i;
+
+  if (p == NULL || p->settled)
+    return false;
+  for (i = 0; i < p->nramps; i++)
+    if (p->ramp[i].left > 0)
+      return false;
+  p->settled = true;
+  return true;
+}
+
+/* dst[i] += src[i] × the ramp's value at frame i; the ramp is not moved. */
+static void add_ramped(float *dst, const float *src, const rt_gramp *r, unsigned len) {
+  unsigned i;
+
+  if (r->left == 0) {
+    float gn = r->cur;
+    if (gn == 1.0f)
+      for (i = 0; i < len; i++)
+        dst[i] += src[i];
+    else if (gn != 0.0f)
+      for (i = 0; i < len; i++)
+        dst[i] += src[i] * gn;
+    return;
+  }
+  for (i = 0; i < len; i++) {
+    float gn = i < r->left ? r->cur + r->step * (float)i : r->target;
+    dst[i] += src[i] * gn;
+  }
+}
+
+static void mul_ramped(float *buf, const rt_gramp *r, unsigned len) {
+  unsigned i;
+
+  if (r->left == 0) {
+    float gn = r->cur;
+    if (gn != 1.0f)
+      for (i = 0; i < len; i++)
+        buf[i] *= gn;
+    return;
+  }
+  for (i = 0; i < len; i++)
+    buf[i] *= i < r->left ? r->cur + r->step * (float)i : r->target;
+}
+
+static void advance(rt_gramp *r, unsigned len) {
+  if (r->left == 0)
+    return;
+  if (len >= r->left) {
+    r->left = 0;
+    r->cur = r->target;
+    r->step = 0;
+    return;
+  }
+  r->left -= len;
+  r->cur += r->step * (float)len;
+}
+
+static void gather(rt_plan *p, rt_gnode *n, unsigned from, unsigned len) {
+  unsigned k, s;
+
+  for (k = 0; k < n->nin; k++) {
+    float *dst = n->inbuf[k] + from;
+
+    memset(dst, 0, len * sizeof(float));
+    for (s = 0; s < n->nsrc[k]; s++) {
+      rt_gsrc *src = &n->src[k][s];
+      rt_gramp *r = &p->ramp[src->ramp];
+
+      add_ramped(dst, src->buf + from, r, len);
+      advance(r, len);
+    }
+  }
+}
+
+/* Bypass: input k (mod inputs) to output k; no inputs, silence. */
+static void pass(rt_gnode *n, unsigned from, unsigned len) {
+  unsigned k;
+
+  for (k = 0; k < n->nout; k++) {
+    if (n->nin > 0)
+      memcpy(n->outbuf[k] + from, n->inbuf[k % n->nin] + from, len * sizeof(float));
+    else
+      memset(n->outbuf[k] + from, 0, len * sizeof(float));
+  }
+}
+
+static void process(rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out, unsigned nchannels,
+                    unsigned from, unsigned len) {
+  unsigned k;
+
+  switch (n->kind) {
+  case GN_OUT:
+    for (k = 0; k < n->nin && k < nchannels; k++)
+      add_ramped(out[k] + from, n->inbuf[k] + from, &p->ramp[n->gain_ramp], len);
+    advance(&p->ramp[n->gain_ramp], len);
+    return;
+  case GN_IN:
+    /* No backend delivers inputs yet: silence. */
+    for (k = 0; k < n->nout; k++)
+      memset(n->outbuf[k] + from, 0, len * sizeof(float));
+    break;
+  case GN_CSOUND:
+    break;   /* rendered for the whole block by csound_rt_process */
+  case GN_PLUGIN:
+    if (n->bypass) {
+      pass(n, from, len);
+      /* Keep its clock of MIDI moving. */
+      nodes_skip(ns, n->vst, from + len);
+      break;
+    }
+    for (k = 0; k < n->nin; k++)
+      n->inptr[k] = n->inbuf[k] + from;
+    for (k = 0; k < n->nout; k++)
+      n->outptr[k] = n->outbuf[k] + from;
+    nodes_process(ns, n->vst, n->inptr, n->nin, n->outptr, n->nout, from, len);
+    break;
+  case GN_GAIN:
+    pass(n, from, len);
+    break;
+  default:
+    break;
+  }
+  for (k = 0; k < n->nout; k++)
+    mul_ramped(n->outbuf[k] + from, &p->ramp[n->gain_ramp], len);
+  advance(&p->ramp[n->gain_ramp], len);
+}
+
+void graph_rt_render(rt_graph *g, rt_nodes *ns, float *const *out, unsigned nchannels,
+                     unsigned from, unsigned to) {
+  rt_plan *p = g->plan;
+  unsigned i, len = to - from;
+
+  if (p == NULL || len == 0)
+    return;
+  for (i = 0; i < p->nnodes; i++) {
+    rt_gnode *n = &p->node[i];
+
+    gather(p, n, from, len);
+    process(p, ns, n, out, nchannels, from, len);
+  }
+  for (i = 0; i < p->nidle; i++)
+    nodes_skip(ns, p->idle[i], to);
+}

@@ -1,0 +1,341 @@
+/* Integration: the routing graph in the running daemon (offline backend):
+ * a Csound synth through a reverb plugin and straight to out (the tail is
+ * there only through the reverb), refused cycles and unknown ports,
+ * unloading a node others feed, and 100 rewirings of a sine through a gain
+ * node with no jump beyond the fade. */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+#define DRAGONFLY_ROOM "/usr/lib/lxvst/DragonflyRoomReverb-vst.so"
+#define SINE "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\nouts asig, asig\n"
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static char home[300];
+static uint64_t next_id = 1000;
+
+static void start(void) {
+  const char *args[12];
+  int n = 0;
+
+  snprintf(home, sizeof home, "/tmp/sonod-graph-home-%d-%ld", getpid(), random());
+  ck_assert_int_eq(mkdir(home, 0700), 0);
+  setenv("HOME", home, 1);
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-graph-%d-%ld.wav", getpid(), random());
+  args[n++] = "--backend";
+  args[n++] = "offline";
+  args[n++] = "--output";
+  args[n++] = out_path;
+  args[n++] = "--block-size";
+  args[n++] = "256";
+  args[n++] = "--ksmps";
+  args[n++] = "32";
+  args[n] = NULL;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static void finish(void) {
+  uint64_t id = conn_request(&c, "shutdown", "");
+  char cmd[400];
+
+  conn_reply(&c, id, 10000);
+  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
+  conn_close(&c);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+static float *read_wav(sf_count_t *frames) {
+  SF_INFO info;
+  SNDFILE *f;
+  float *data;
+
+  memset(&info, 0, sizeof info);
+  f = sf_open(out_path, SFM_READ, &info);
+  ck_assert_msg(f != NULL, "cannot read %s", out_path);
+  ck_assert_int_eq(info.channels, 2);
+  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
+  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
+  sf_close(f);
+  *frames = info.frames;
+  unlink(out_path);
+  return data;
+}
+
+static const msgpack_object *ok_of(uint64_t id) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const msgpack_object *ok = msg_ok(m);
+  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
+  return ok;
+}
+
+static void expect_error(uint64_t id, const char *code) {
+  const msgpack_object *m = conn_reply(&c, id, 30000);
+  const char *got = msg_error_code(m);
+  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
+  ck_assert_str_eq(got, code);
+}
+
+static void render(uint64_t frames) {
+  ok_of(conn_request(&c, "render", "u", "frames", frames));
+}
+
+static void connect_(const char *from, const char *to) {
+  ok_of(conn_request(&c, "graph.connect", "ss", "from", from, "to", to));
+}
+
+static void disconnect(const char *from, const char *to) {
+  ok_of(conn_request(&c, "graph.disconnect", "ss", "from", from, "to", to));
+}
+
+static void synth(double dur) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+                     (int64_t)1));
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "synth.start");
+  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_uint(&pk, "at", 0);
+  sono_pack_key_double(&pk, "dur", dur);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+}
+
+static uint64_t gain_node(unsigned channels) {
+  return msg_uint(ok_of(conn_request(&c, "node.new", "su", "kind", "gain", "channels",
+                                     (uint64_t)channels)),
+                  "node");
+}
+
+/* Energy of both channels over frames [a, b). */
+static double energy(const float *d, sf_count_t a, sf_count_t b) {
+  double e = 0;
+  sf_count_t i;
+
+  for (i = 2 * a; i < 2 * b; i++)
+    e += (double)d[i] * d[i];
+  return e;
+}
+
+/* Renders one second of a 0.2 s sine, through the reverb or not; returns
+ * the energy of the last half second (the synth has long stopped). */
+static double tail(bool through_reverb, double *head) {
+  sf_count_t frames;
+  float *d;
+  double e;
+
+  start();
+  if (through_reverb) {
+    const msgpack_object *ok = ok_of(conn_request(&c, "plugin.load", "s", "path", DRAGONFLY_ROOM));
+    char p[32], in[32];
+    uint64_t node = msg_uint(ok, "node");
+
+    /* Csound was auto-connected to out: route it through the reverb instead
+     * (the reverb was auto-connected to out). */
+    disconnect("csound:out_1", "out:in_1");
+    disconnect("csound:out_2", "out:in_2");
+    snprintf(p, sizeof p, "%llu:in_1", (unsigned long long)node);
+    snprintf(in, sizeof in, "%llu:in_2", (unsigned long long)node);
+    connect_("csound:out_1", p);
+    connect_("csound:out_2", in);
+  }
+  synth(0.2);
+  render(RATE);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_ge(frames, RATE);
+  *head = energy(d, 0, RATE / 5);
+  e = energy(d, RATE / 2, RATE);
+  free(d);
+  return e;
+}
+
+START_TEST(reverb_tail_only_through_the_effect) {
+  double head_dry, head_wet;
+  double dry = tail(false, &head_dry);
+  double wet = tail(true, &head_wet);
+
+  fprintf(stderr, "graph: tail energy dry %g, through the reverb %g\n", dry, wet);
+  ck_assert_msg(head_dry > 100 && head_wet > 1, "no sound: dry %g wet %g", head_dry, head_wet);
+  ck_assert_msg(dry < 1e-9, "dry tail energy %g", dry);
+  ck_assert_msg(wet > 1e-3, "reverb tail energy %g", wet);
+}
+END_TEST
+
+START_TEST(errors_are_refused) {
+  uint64_t a, b;
+  char s1[32], s2[32], s3[32];
+
+  start();
+  a = gain_node(1);
+  b = gain_node(1);
+  snprintf(s1, sizeof s1, "%llu:out_1", (unsigned long long)a);
+  snprintf(s2, sizeof s2, "%llu:in_1", (unsigned long long)b);
+  connect_(s1, s2);
+  /* b -> a would close a -> b -> a; a -> a is a cycle too. */
+  snprintf(s1, sizeof s1, "%llu:out_1", (unsigned long long)b);
+  snprintf(s2, sizeof s2, "%llu:in_1", (unsigned long long)a);
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", s1, "to", s2), "cycle");
+  snprintf(s1, sizeof s1, "%llu:out_1", (unsigned long long)a);
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", s1, "to", s2), "cycle");
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", "999:out_1", "to", "out:in_1"),
+               "unknown_node");
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", "nowhere:out_1", "to", "out:in_1"),
+               "unknown_node");
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", "csound:out_9", "to", "out:in_1"),
+               "unknown_port");
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", "out:in_1", "to", "out:in_1"),
+               "unknown_port");
+  snprintf(s3, sizeof s3, "%llu:in_2", (unsigned long long)b);
+  expect_error(conn_request(&c, "graph.connect", "ss", "from", "csound:out_1", "to", s3),
+               "unknown_port");
+  expect_error(conn_request(&c, "graph.disconnect", "ss", "from", "in:out_1", "to", "out:in_1"),
+               "not_connected");
+  {
+    const msgpack_object *ok = ok_of(conn_request(&c, "graph.get", ""));
+    const msgpack_object *order = sono_map_get(ok, "order");
+    const msgpack_object *conns = sono_map_get(ok, "connections");
+    const msgpack_object *nodes = sono_map_get(ok, "nodes");
+
+    ck_assert_ptr_nonnull(order);
+    /* out, in, csound, a, b; csound -> out (2) and a -> b. */
+    ck_assert_uint_eq(nodes->via.array.size, 5);
+    ck_assert_uint_eq(conns->via.array.size, 3);
+    ck_assert_uint_eq(order->via.array.size, 2);   /* csound, out */
+    ck_assert(order->via.array.ptr[1].type == MSGPACK_OBJECT_STR);
+  }
+  finish();
+}
+END_TEST
+
+START_TEST(unloading_a_node_others_feed) {
+  const char *tp = getenv("TESTPLUG");
+  const msgpack_object *ok;
+  uint64_t node, g;
+  char s[32], t[32];
+  unsigned i;
+
+  ck_assert_ptr_nonnull(tp);
+  start();
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", tp)), "node");
+  g = gain_node(2);
+  /* csound -> gain -> plugin -> out */
+  for (i = 1; i <= 2; i++) {
+    snprintf(s, sizeof s, "csound:out_%u", i);
+    snprintf(t, sizeof t, "%llu:in_%u", (unsigned long long)g, i);
+    connect_(s, t);
+    snprintf(s, sizeof s, "%llu:out_%u", (unsigned long long)g, i);
+    snprintf(t, sizeof t, "%llu:in_%u", (unsigned long long)node, i);
+    connect_(s, t);
+  }
+  synth(-1);
+  render(4096);
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  render(4096);
+  ok = ok_of(conn_request(&c, "graph.get", ""));
+  {
+    const msgpack_object *conns = sono_map_get(ok, "connections");
+    const msgpack_object *nodes = sono_map_get(ok, "nodes");
+    uint32_t k;
+
+    /* Only csound -> out and csound -> gain remain; gain is inactive. */
+    ck_assert_uint_eq(nodes->via.array.size, 4);
+    ck_assert_uint_eq(conns->via.array.size, 4);
+    for (k = 0; k < nodes->via.array.size; k++) {
+      const msgpack_object *n = &nodes->via.array.ptr[k];
+      if (msg_str_is(n, "kind", "gain"))
+        ck_assert(!sono_map_get(n, "active")->via.boolean);
+    }
+  }
+  render(1024);
+  finish();
+}
+END_TEST
+
+START_TEST(rewiring_under_load_stays_smooth) {
+  sf_count_t frames, i;
+  uint64_t g;
+  char gin1[32], gin2[32], gout1[32], gout2[32];
+  float *d;
+  double jump = 0;
+  unsigned k;
+
+  start();
+  g = gain_node(2);
+  snprintf(gin1, sizeof gin1, "%llu:in_1", (unsigned long long)g);
+  snprintf(gin2, sizeof gin2, "%llu:in_2", (unsigned long long)g);
+  snprintf(gout1, sizeof gout1, "%llu:out_1", (unsigned long long)g);
+  snprintf(gout2, sizeof gout2, "%llu:out_2", (unsigned long long)g);
+  connect_("csound:out_1", gin1);
+  connect_("csound:out_2", gin2);
+  connect_(gout1, "out:in_1");
+  connect_(gout2, "out:in_2");
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  synth(-1);
+  render(2048);
+  for (k = 0; k < 100; k++) {
+    if (k % 2 == 0) {
+      disconnect(gout1, "out:in_1");
+      disconnect(gout2, "out:in_2");
+    } else {
+      connect_(gout1, "out:in_1");
+      connect_(gout2, "out:in_2");
+    }
+    if (k % 10 == 5)
+      ok_of(conn_request(&c, "node.gain", "ud", "node", g, "gain", 0.5));
+    if (k % 10 == 8)
+      ok_of(conn_request(&c, "node.gain", "ud", "node", g, "gain", 1.0));
+    render(k % 3 == 0 ? 128 : 512);   /* some changes land mid-fade */
+  }
+  render(2048);
+  finish();
+  d = read_wav(&frames);
+  /* A 440 Hz sine of 0.5 moves at most 0.029 a sample; a fade of 256
+   * frames adds at most 0.5/256 = 0.002.  A cut would jump up to 0.5. */
+  for (i = 1; i < frames; i++) {
+    double j = fabs((double)d[2 * i] - d[2 * (i - 1)]);
+    if (j > jump)
+      jump = j;
+  }
+  fprintf(stderr, "graph: largest jump over 100 rewirings %g\n", jump);
+  ck_assert_msg(jump < 0.035, "largest sample-to-sample jump %g", jump);
+  ck_assert_msg(energy(d, 0, 2048) > 10, "no sound");
+  free(d);
+}
+END_TEST
+
+static Suite *graph_suite(void) {
+  Suite *s = suite_create("graph");
+  TCase *tc = tcase_create("core");
+
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, reverb_tail_only_through_the_effect);
+  tcase_add_test(tc, errors_are_refused);
+  tcase_add_test(tc, unloading_a_node_others_feed);
+  tcase_add_test(tc, rewiring_under_load_stays_smooth);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(graph_suite)

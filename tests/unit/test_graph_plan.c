@@ -1,0 +1,169 @@
+/* Unit: the routing graph's control side (daemon/graph_plan.c): processing
+ * order, reachability of out, cycle detection, plan shape, port names. */
+#include <check.h>
+#include <string.h>
+
+#include "daemon/graph_plan.h"
+#include "tests/support/check_main.h"
+
+#define OUT GRAPH_ID_OUT
+
+static graph g;
+
+static void setup(void) {
+  graph_init(&g);
+  ck_assert_ptr_nonnull(graph_add_node(&g, OUT, GN_OUT, "out", 2, 0));
+  ck_assert_ptr_nonnull(graph_add_node(&g, 1, GN_GAIN, "a", 2, 2));
+  ck_assert_ptr_nonnull(graph_add_node(&g, 2, GN_GAIN, "b", 2, 2));
+  ck_assert_ptr_nonnull(graph_add_node(&g, 3, GN_GAIN, "c", 2, 2));
+}
+
+static void teardown(void) {
+  graph_free(&g);
+}
+
+START_TEST(chain_order_and_activity) {
+  uint32_t order[8];
+  int n;
+
+  /* Created in the order out, a, b, c; wired c -> b -> a -> out. */
+  graph_add_conn(&g, 3, 0, 2, 0, 1, false);
+  graph_add_conn(&g, 2, 0, 1, 0, 1, false);
+  graph_add_conn(&g, 1, 0, OUT, 0, 1, false);
+  n = graph_sort(&g, order);
+  ck_assert_int_eq(n, 4);
+  ck_assert_uint_eq(order[0], 3);
+  ck_assert_uint_eq(order[1], 2);
+  ck_assert_uint_eq(order[2], 1);
+  ck_assert_uint_eq(order[3], OUT);
+}
+END_TEST
+
+START_TEST(unreachable_is_inactive) {
+  uint32_t order[8];
+
+  graph_add_conn(&g, 1, 0, OUT, 0, 1, false);
+  graph_add_conn(&g, 3, 0, 2, 0, 1, false);   /* c -> b, b goes nowhere */
+  ck_assert_int_eq(graph_sort(&g, order), 2);
+  ck_assert(graph_node(&g, 1)->active);
+  ck_assert(!graph_node(&g, 2)->active);
+  ck_assert(!graph_node(&g, 3)->active);
+  ck_assert_uint_eq(order[1], OUT);
+}
+END_TEST
+
+START_TEST(fan_in_and_fan_out) {
+  uint32_t order[8];
+  rt_plan *p;
+  unsigned i;
+
+  /* a feeds b and c (fan-out); b and c both feed out:in_1 (fan-in). */
+  graph_add_conn(&g, 1, 0, 2, 0, 1, false);
+  graph_add_conn(&g, 1, 0, 3, 0, 1, false);
+  graph_add_conn(&g, 2, 0, OUT, 0, 0.5f, false);
+  graph_add_conn(&g, 3, 0, OUT, 0, 0.25f, true);
+  ck_assert_int_eq(graph_sort(&g, order), 4);
+  ck_assert_uint_eq(order[0], 1);
+  ck_assert_uint_eq(order[3], OUT);
+  p = graph_plan_build(&g, 64);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->nnodes, 4);
+  ck_assert_uint_eq(p->node[3].kind, GN_OUT);
+  ck_assert_uint_eq(p->node[3].nsrc[0], 2);
+  ck_assert_uint_eq(p->node[3].nsrc[1], 0);
+  /* Both b and c read a's first output buffer. */
+  ck_assert_ptr_eq(p->node[1].src[0][0].buf, p->node[0].outbuf[0]);
+  ck_assert_ptr_eq(p->node[2].src[0][0].buf, p->node[0].outbuf[0]);
+  /* 4 node gains + 4 connections, sorted by key. */
+  ck_assert_uint_eq(p->nramps, 8);
+  for (i = 1; i < p->nramps; i++)
+    ck_assert_uint_lt(p->ramp[i - 1].key, p->ramp[i].key);
+  /* A faded-in connection starts from 0, the others at their gain. */
+  for (i = 0; i < p->nramps; i++)
+    if (p->ramp[i].key == g.conn[3].id)
+      ck_assert(p->ramp[i].cur == 0.0f && p->ramp[i].target == 0.25f);
+  graph_plan_free(p);
+}
+END_TEST
+
+START_TEST(cycles_are_found_and_named) {
+  uint32_t path[8];
+  unsigned n;
+
+  graph_add_conn(&g, 1, 0, 2, 0, 1, false);
+  graph_add_conn(&g, 2, 0, 3, 0, 1, false);
+  ck_assert_uint_eq(graph_cycle(&g, 1, 3, path, 8), 0);   /* a second path */
+  n = graph_cycle(&g, 3, 1, path, 8);                      /* c -> a closes it */
+  ck_assert_uint_eq(n, 3);
+  ck_assert_uint_eq(path[0], 3);
+  ck_assert_uint_eq(path[1], 1);
+  ck_assert_uint_eq(path[2], 2);
+  ck_assert_uint_eq(graph_cycle(&g, 2, 2, path, 8), 1);   /* self loop */
+  ck_assert_uint_eq(path[0], 2);
+}
+END_TEST
+
+START_TEST(dying_connections_are_reaped) {
+  rt_plan *p;
+  gconn *c;
+
+  graph_add_conn(&g, 1, 0, OUT, 0, 1, false);
+  c = graph_add_conn(&g, 2, 0, OUT, 0, 1, false);
+  c->dying = g.gen + 1;
+  p = graph_plan_build(&g, 32);
+  ck_assert_uint_eq(p->nnodes, 3);   /* b still sounds while it fades */
+  ck_assert_uint_eq(graph_reap(&g, p->gen - 1), 0);
+  ck_assert_uint_eq(graph_reap(&g, p->gen), 1);
+  graph_plan_free(p);
+  p = graph_plan_build(&g, 32);
+  ck_assert_uint_eq(p->nnodes, 2);
+  graph_plan_free(p);
+}
+END_TEST
+
+START_TEST(removing_a_node_removes_its_connections) {
+  uint32_t order[8];
+
+  graph_add_conn(&g, 1, 0, 2, 0, 1, false);
+  graph_add_conn(&g, 2, 0, OUT, 0, 1, false);
+  graph_remove_node(&g, 2);
+  ck_assert_uint_eq(g.nconns, 0);
+  ck_assert_int_eq(graph_sort(&g, order), 1);
+  ck_assert(!graph_node(&g, 1)->active);
+}
+END_TEST
+
+START_TEST(port_names) {
+  uint32_t node, port;
+  bool out;
+
+  ck_assert_int_eq(graph_parse_port("3:out_2", 7, &node, &port, &out), 0);
+  ck_assert(node == 3 && port == 1 && out);
+  ck_assert_int_eq(graph_parse_port("out:in_1", 8, &node, &port, &out), 0);
+  ck_assert(node == OUT && port == 0 && !out);
+  ck_assert_int_eq(graph_parse_port("csound:out_2", 12, &node, &port, &out), 0);
+  ck_assert(node == GRAPH_ID_CSOUND && port == 1);
+  ck_assert_int_eq(graph_parse_port("x:out_1", 7, &node, &port, &out), -1);
+  ck_assert_int_eq(graph_parse_port("3:out_0", 7, &node, &port, &out), -2);
+  ck_assert_int_eq(graph_parse_port("3:left", 6, &node, &port, &out), -2);
+  ck_assert_int_eq(graph_parse_port("3", 1, &node, &port, &out), -2);
+}
+END_TEST
+
+static Suite *graph_plan_suite(void) {
+  Suite *s = suite_create("graph_plan");
+  TCase *tc = tcase_create("core");
+
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_test(tc, chain_order_and_activity);
+  tcase_add_test(tc, unreachable_is_inactive);
+  tcase_add_test(tc, fan_in_and_fan_out);
+  tcase_add_test(tc, cycles_are_found_and_named);
+  tcase_add_test(tc, dying_connections_are_reaped);
+  tcase_add_test(tc, removing_a_node_removes_its_connections);
+  tcase_add_test(tc, port_names);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(graph_plan_suite)
