@@ -1,9 +1,12 @@
 #!/bin/sh
-# bench/run.sh - one command for the protocol benchmark: builds what it needs
-# (in $BUILD, default ./build), runs bench_rtt against a private sonod on the
-# null backend, and prints a Markdown report with the machine it ran on.
+# bench/run.sh - one command for the benchmarks: builds what they need (in
+# $BUILD, default ./build), runs bench_rtt against a private sonod on the
+# null backend, then the Csound .csd comparison (bench/csound: sonod's
+# offline render of xanadu.csd against `csound -o`, about 6 s per run), and
+# prints a Markdown report with the machine it ran on.
 #
 #   bench/run.sh [bench_rtt options, e.g. --pings 50000]
+#   XANADU_RUNS=7 bench/run.sh      # runs of the Csound comparison (default 3, 0 skips it)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -12,7 +15,7 @@ build=${BUILD:-$root/build}
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$root" >/dev/null
 fi
-ninja -C "$build" bench/bench_rtt daemon/sonod >/dev/null
+ninja -C "$build" bench/bench_rtt daemon/sonod bench/csound/bench_xanadu >/dev/null
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 echo "## sonod request benchmark"
@@ -25,3 +28,22 @@ echo "- Build: $(meson introspect "$build" --buildoptions 2>/dev/null |
 echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 echo
 "$build/bench/bench_rtt" --sonod "$build/daemon/sonod" "$@"
+
+xanadu=/usr/share/doc/csound/examples/xanadu.csd
+runs=${XANADU_RUNS:-3}
+if [ "$runs" -gt 0 ]; then
+  echo
+  echo "## Csound .csd render: sonod vs csound -o"
+  echo
+  if [ ! -f "$xanadu" ] && [ -f "$xanadu.gz" ]; then
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    gunzip -c "$xanadu.gz" >"$tmp/xanadu.csd"
+    xanadu=$tmp/xanadu.csd
+  fi
+  if [ -f "$xanadu" ] && command -v csound >/dev/null; then
+    "$build/bench/csound/bench_xanadu" "$xanadu" "$runs"
+  else
+    echo "skipped: needs $xanadu and the csound command line"
+  fi
+fi

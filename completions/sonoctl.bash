@@ -13,7 +13,7 @@ _sonoctl() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
   fi
 
-  local commands="status hello ping sync monitor tone render shutdown call"
+  local commands="status hello ping sync monitor tone render shutdown call compile instr synth bus table channel event score"
   local global_opts="-s --socket -C --connect -j --json -t --timeout -h --help -V --version"
   local i cmd="" cmd_at=0
 
@@ -62,7 +62,29 @@ _sonoctl() {
       fi ;;
     render)
       case "$prev" in --frames|--seconds) return ;; esac
-      COMPREPLY=($(compgen -W "--frames --seconds --help" -- "$cur")) ;;
+      if [[ $prev == -o || $prev == --output || $cur != -* ]]; then
+        if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
+      else
+        COMPREPLY=($(compgen -W "--frames --seconds -o --output --help" -- "$cur"))
+      fi ;;
+    instr|synth|bus|table|channel)
+      if ((cword == cmd_at + 1)); then
+        local verbs
+        case "$cmd" in
+          instr) verbs="define list undefine" ;;
+          synth) verbs="start set automate stop list get" ;;
+          bus) verbs="new get set free" ;;
+          table) verbs="new read get set free" ;;
+          channel) verbs="set get" ;;
+        esac
+        COMPREPLY=($(compgen -W "$verbs --help" -- "$cur"))
+      elif [[ $cur == --* ]]; then
+        COMPREPLY=($(compgen -W "--at --delay --dur --priority --mode --param --init --size --start --count --help" -- "$cur"))
+      elif [[ $cmd == instr || ($cmd == table && ${words[cmd_at + 1]} == read) ]]; then
+        if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
+      fi ;;
+    compile|score)
+      if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi ;;
     call)
       if ((cword == cmd_at + 1)); then
         COMPREPLY=($(compgen -W "hello ping status sync subscribe unsubscribe engine.tone render shutdown" -- "$cur"))

@@ -26,6 +26,8 @@ const op_entry ops_table[] = {
   { "csound.compile", op_csound_compile },
   { "csound.event", op_csound_event },
   { "csound.score", op_csound_score },
+  { "channel.set", op_channel_set },
+  { "channel.get", op_channel_get },
   { "instr.define", op_instr_define },
   { "instr.list", op_instr_list },
   { "instr.undefine", op_instr_undefine },

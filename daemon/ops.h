@@ -37,6 +37,8 @@ void op_plugin_scan(request *r);
 void op_csound_compile(request *r);
 void op_csound_event(request *r);
 void op_csound_score(request *r);
+void op_channel_set(request *r);
+void op_channel_get(request *r);
 void op_instr_define(request *r);
 void op_instr_list(request *r);
 void op_instr_undefine(request *r);

@@ -1,5 +1,5 @@
 /* ops_csound.c - the live Csound engine's operations: csound.*, instr.*,
- * synth.*, bundle, bus.*, table.*.  The engine itself is daemon/csound/;
+ * synth.*, bundle, bus.*, table.*, channel.*.  The engine itself is daemon/csound/;
  * its lifetime and events are in csound_ctl.c.
  *
  * Each handler reads its arguments from a map and either packs exactly one
@@ -76,6 +76,9 @@ static bool cs_fail(cx *x, int rc, const cs_error *e, const char *enoent) {
     break;
   case CS_EIO:
     code = SONO_E_FILE_ERROR;
+    break;
+  case CS_ELIMIT:
+    code = SONO_E_LIMIT;
     break;
   default:
     code = SONO_E_INTERNAL;
@@ -765,6 +768,40 @@ static bool h_score(cx *x, msgpack_packer *pk) {
   return true;
 }
 
+/* channel.set {name, value, at?|delay?} / channel.get {name}: Csound's named
+ * control channels (the module's cs_channel.c says how they stay safe). */
+static bool h_channel_set(cx *x, msgpack_packer *pk) {
+  const char *name;
+  double value = 0;
+  uint64_t at, frame;
+  cs_error e;
+  int rc;
+
+  if (!get_str(x, "name", true, &name) || !get_double(x, "value", true, &value) ||
+      !get_time(x, &at, &frame))
+    return false;
+  if ((rc = cs_channel_set(x->eng, name, value, at, &e)) != 0)
+    return cs_fail(x, rc, &e, SONO_E_INTERNAL);
+  pack_frame(pk, frame);
+  return true;
+}
+
+static bool h_channel_get(cx *x, msgpack_packer *pk) {
+  const char *name;
+  double value;
+  cs_error e;
+  int rc;
+
+  if (!get_str(x, "name", true, &name))
+    return false;
+  if ((rc = cs_channel_get(x->eng, name, &value, &e)) != 0)
+    return cs_fail(x, rc, &e, SONO_E_INTERNAL);
+  msgpack_pack_map(pk, 2);
+  sono_pack_key_str(pk, "name", name);
+  sono_pack_key_double(pk, "value", value);
+  return true;
+}
+
 /* ---- running a handler ---- */
 
 typedef bool (*handler)(cx *x, msgpack_packer *pk);
@@ -842,6 +879,8 @@ OP(op_table_set, h_table_set)
 OP(op_table_free, h_table_free)
 OP(op_csound_event, h_event)
 OP(op_csound_score, h_score)
+OP(op_channel_set, h_channel_set)
+OP(op_channel_get, h_channel_get)
 
 /* bundle {at?|delay?, ops: [{op, ...}]}: every member at the bundle's
  * frame, in order; ok {frame, results: [{ok: ...} | {error: {...}}]}. */

@@ -1,5 +1,6 @@
 /* sonoctl_engine.c - subcommands that act on the engine: tone, render,
- * shutdown. */
+ * shutdown.  `render PIECE.csd -o OUT.wav` is passed on to the local .csd
+ * renderer (sonoctl_csound.c). */
 #include "sonoctl.h"
 
 #include <getopt.h>
@@ -86,17 +87,22 @@ int ctl_cmd_render(ctl *g, int argc, char **argv) {
   static const struct option opts[] = {
     {"frames", required_argument, NULL, 'f'},
     {"seconds", required_argument, NULL, 's'},
+    {"output", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
+  const char *output = NULL;
   uint64_t frames = 0, frame;
   double seconds = 0;
   sono_conn *c;
   sono_error e;
   int ch, rc;
 
-  while ((ch = getopt_long(argc, argv, "f:s:h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "f:s:o:h", opts, NULL)) != -1) {
     switch (ch) {
+    case 'o':
+      output = optarg;
+      break;
     case 'f':
       if (!ctl_parse_u64(optarg, &frames) || frames == 0)
         return ctl_usage(argv[0], "--frames wants a positive count, not '%s'", optarg);
@@ -113,6 +119,14 @@ int ctl_cmd_render(ctl *g, int argc, char **argv) {
   }
   if (frames > 0 && seconds > 0)
     return ctl_usage(argv[0], "give --frames or --seconds, not both");
+  /* `render PIECE.csd -o OUT.wav`: a local Csound render, no daemon. */
+  if (output != NULL || optind < argc) {
+    if (frames > 0 || seconds > 0)
+      return ctl_usage(argv[0], "a .csd render takes its length from the score, not --frames");
+    if (output == NULL || optind != argc - 1)
+      return ctl_usage(argv[0], "render a .csd as: render PIECE.csd -o OUT.wav");
+    return ctl_csd_render(g, argv[optind], output);
+  }
   if (optind < argc)
     return ctl_usage(argv[0], "unexpected argument '%s'", argv[optind]);
 

@@ -42,6 +42,7 @@ enum {
     CS_ENOMEM = -7,
     CS_EIO = -8,        /* file could not be read */
     CS_ECSOUND = -9,    /* Csound failed to start */
+    CS_ELIMIT = -10,    /* a fixed limit was reached (e.g. 1024 channels) */
 };
 
 typedef struct cs_error {
@@ -228,6 +229,25 @@ int cs_table_set(cs_engine *eng, int tabnum, size_t offset, const double *src,
 int cs_table_free(cs_engine *eng, int tabnum, cs_error *err);
 /* Size in values of a ready table, or CS_ENOENT / CS_EBUSY (not ready). */
 long cs_table_size(cs_engine *eng, int tabnum, cs_error *err);
+
+/* ---- named control channels [control] ----
+ *
+ * The ones instruments read with `chnget "name"` and write with `chnset`.
+ * Csound's channel table has no lock, so this side never touches it: the
+ * first command for a name makes the audio thread look it up (creating a
+ * control channel if Csound has none of that name), and the value pointer
+ * it finds is then read here atomically.  At most CS_MAX_CHANNELS (1024)
+ * names, never forgotten (Csound cannot delete channels either). */
+
+/* Writes the channel at the k-cycle that holds frame `at` (0 = asap). */
+int cs_channel_set(cs_engine *eng, const char *name, double value, uint64_t at,
+                   cs_error *err);
+/* Reads the current value.  A name not bound yet is sent to the audio
+ * thread for binding and waited for up to compile_wait_ms; CS_EBUSY if the
+ * audio thread did not get to it in that time (offline backend: render a
+ * block first).  CS_EINVAL if Csound has the name as an audio or string
+ * channel. */
+int cs_channel_get(cs_engine *eng, const char *name, double *value, cs_error *err);
 
 /* ---- raw score [control] ---- */
 

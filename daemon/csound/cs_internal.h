@@ -23,6 +23,8 @@
 #define CS_TABLE_BASE      20001  /* Csound table numbers we hand out */
 #define CS_PENDING_FILLS   64
 #define CS_SYNTH_SLOT_BITS 16     /* synth id = serial << 16 | slot */
+#define CS_MAX_CHANNELS    1024   /* named control channels sonod touches */
+#define CS_CHAN_NAME       64     /* bytes per channel name, NUL included */
 
 /* Csound instrument number of template t at priority p.  Lower numbers run
  * first in a k-cycle, so priority 1 feeds priority 2 within one cycle.
@@ -66,6 +68,7 @@ typedef enum {
     CMD_START = 1, CMD_STOP, CMD_SET, CMD_AUTOMATE, CMD_COMPILE_MARK,
     CMD_BUS_NEW, CMD_BUS_SET, CMD_BUS_RELEASE,
     CMD_TABLE_NEW, CMD_TABLE_SET, CMD_TABLE_FREE, CMD_EVENTS,
+    CMD_CHAN_SET, CMD_CHAN_BIND,
 } cs_cmd_type;
 
 typedef struct cs_cmd {
@@ -143,6 +146,20 @@ typedef struct cs_template {
     uint64_t compiled[CS_MAX_PRIORITY + 1];/* compile mark, 0 = not compiled */
 } cs_template;
 
+/* ---- named control channels (cs_channel.c) ----
+ * Csound's channel table is a hash with no lock: only the audio thread (the
+ * thread that performs) ever looks a name up or creates it.  The control
+ * side keeps this table of names; the audio thread binds an entry to
+ * Csound's value pointer on the first command for it and publishes the
+ * pointer, after which the control side reads the value atomically. */
+enum { CHAN_UNBOUND = 0, CHAN_BOUND, CHAN_REFUSED };
+
+typedef struct cs_chan {
+    char name[CS_CHAN_NAME];               /* [C>A] immutable once sent */
+    MYFLT *_Atomic ptr;                    /* [A] Csound's value, once bound */
+    _Atomic int state;                     /* [A] CHAN_* */
+} cs_chan;
+
 typedef struct cs_msg_rec {               /* one line of the message ring */
     int attr;
     char text[CS_MSG_LINE];
@@ -209,6 +226,10 @@ struct cs_engine {
     unsigned nfills;
     double *tab_ptr[CS_MAX_TABLES];        /* [A] */
     size_t tab_len[CS_MAX_TABLES];         /* [A] */
+
+    /* channels: names [C>A], binding [A], count [C] */
+    cs_chan chans[CS_MAX_CHANNELS];
+    unsigned nchans;
 
     /* ---- control side only ---- */
     cs_capture cap;

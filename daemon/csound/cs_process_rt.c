@@ -115,7 +115,9 @@ static void apply_table_new(cs_engine *eng, cs_cmd *c)
         return;
     }
     int tabnum = CS_TABLE_BASE + (int)c->slot;
-    MYFLT p[5] = { (MYFLT)tabnum, 0, c->v, -2, 0 };
+    /* A negative size asks for exactly that many values: with a positive
+     * odd size Csound takes one as a guard point (size 5 gives 4). */
+    MYFLT p[5] = { (MYFLT)tabnum, 0, -c->v, -2, 0 };
     eng->fills[eng->nfills++] = (cs_pending_fill){ tabnum, (int)c->slot, c->ptr };
     RT_FOREIGN_BEGIN();
     csoundScoreEvent(eng->cs, 'f', p, 5);
@@ -150,6 +152,30 @@ static void apply_events(cs_engine *eng, cs_cmd *c, uint32_t offset)
         RT_FOREIGN_END();
     }
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
+}
+
+/* Looks a channel name up in Csound (cs_channel.c says why only here).
+ * Csound allocates the channel when it is new: a foreign
+ * allocation, the same one an instrument's chnget init pass makes. */
+static MYFLT *chan_bind(cs_engine *eng, unsigned i)
+{
+    cs_chan *ch = &eng->chans[i];
+    MYFLT *p = atomic_load_explicit(&ch->ptr, memory_order_relaxed);
+    if (p || atomic_load_explicit(&ch->state, memory_order_relaxed) == CHAN_REFUSED)
+        return p;
+    RT_FOREIGN_BEGIN();
+    int rc = csoundGetChannelPtr(eng->cs, &p, ch->name,
+                                 CSOUND_CONTROL_CHANNEL | CSOUND_INPUT_CHANNEL |
+                                     CSOUND_OUTPUT_CHANNEL);
+    RT_FOREIGN_END();
+    if (rc != CSOUND_SUCCESS || p == NULL) {
+        /* The name exists with another type (audio, string, pvs). */
+        atomic_store_explicit(&ch->state, CHAN_REFUSED, memory_order_release);
+        return NULL;
+    }
+    atomic_store_explicit(&ch->ptr, p, memory_order_release);
+    atomic_store_explicit(&ch->state, CHAN_BOUND, memory_order_release);
+    return p;
 }
 
 static void apply(cs_engine *eng, cs_cmd *c)
@@ -221,6 +247,16 @@ static void apply(cs_engine *eng, cs_cmd *c)
     }
     case CMD_EVENTS:
         apply_events(eng, c, offset);
+        break;
+    case CMD_CHAN_SET: {
+        /* Before this cycle's perf pass: chnget sees it in this k-cycle. */
+        MYFLT *p = chan_bind(eng, c->slot), v = c->v;
+        if (p)
+            __atomic_store(p, &v, __ATOMIC_SEQ_CST);
+        break;
+    }
+    case CMD_CHAN_BIND:
+        chan_bind(eng, c->slot);
         break;
     default:
         break;

@@ -1,7 +1,7 @@
 /* Integration: the live Csound engine in the running daemon (offline
  * backend), over the real protocol, comparing samples of the output file:
  * frequency, sample-exact set/start/stop, bundles, buses, tables, 1000
- * synths and their events, errors. */
+ * synths and their events, errors, automation, named channels. */
 #include <check.h>
 #include <math.h>
 #include <sndfile.h>
@@ -423,6 +423,111 @@ START_TEST(bad_input) {
 }
 END_TEST
 
+/* synth.automate kfreq 440 -> 880 over one second, linear: the measured
+ * frequency follows the line.  Each measurement spans 20 ms around its
+ * point, over which a linear sweep averages to its value at the centre. */
+START_TEST(automate_linear) {
+  float *d;
+  sf_count_t frames;
+  uint64_t s;
+  req q;
+  msgpack_packer *pk;
+  static const double pts[4] = { 0, 440, 1, 880 };
+  static const struct { double t, hz; } want[] = {
+    { 0.1, 484 }, { 0.25, 550 }, { 0.5, 660 }, { 0.75, 770 }, { 0.9, 836 },
+  };
+
+  start();
+  define("sine", SINE, 1);
+  s = synth_start("sine", NULL, 0, 4800, -1);
+  pk = req_begin(&q, "synth.automate", 5);
+  sono_pack_key_uint(pk, "synth", s);
+  sono_pack_key_str(pk, "param", "kfreq");
+  sono_pack_cstr(pk, "points");
+  msgpack_pack_array(pk, 4);
+  for (int i = 0; i < 4; i++)
+    msgpack_pack_double(pk, pts[i]);
+  sono_pack_key_str(pk, "mode", "linear");
+  sono_pack_key_uint(pk, "at", 4800);
+  ck_assert_uint_eq(msg_uint(ok_of(req_send(&q)), "frame"), 4800);
+  render(4800 + 72000);
+  /* synth.get follows the automation: at its end value now. */
+  {
+    const msgpack_object *params = sono_map_get(ok_of(conn_request(&c, "synth.get", "u",
+                                                                     "synth", s)),
+                                                "params");
+    ck_assert_double_eq_tol(sono_map_get(params, "kfreq")->via.f64, 880.0, 1e-9);
+  }
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 4800 + 72000);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    sf_count_t mid = 4800 + (sf_count_t)(want[i].t * RATE);
+    double hz = freq_between(d, mid - 480, mid + 480);
+    ck_assert_msg(fabs(hz - want[i].hz) <= 5.0, "at %.2f s: %.2f Hz, want %.0f ±5", want[i].t,
+                  hz, want[i].hz);
+  }
+  /* After the last point it holds 880. */
+  ck_assert_double_eq_tol(freq_between(d, 4800 + 50400, 4800 + 72000), 880.0, 1.0);
+  ck_assert_double_eq_tol(freq_between(d, 4800, 4800 + 480), 442.2, 5.0);
+  free(d);
+}
+END_TEST
+
+/* channel.set / channel.get: an instrument reading chnget "cutoff" follows
+ * the channel from the k-cycle that holds the frame of the set; a channel
+ * only an instrument writes (chnset) is readable once the audio thread has
+ * bound it; a name Csound holds as another type is refused. */
+START_TEST(channels) {
+  float *d;
+  sf_count_t frames;
+  const msgpack_object *ok;
+  req q;
+  msgpack_packer *pk;
+
+  start();
+  define("chan", "kc chnget \"cutoff\"\nchnset kc * 2, \"twice\"\nasig upsamp kc / 1000\n"
+                 "outs asig, asig\n", 1);
+  ok_of(conn_request(&c, "channel.set", "sdu", "name", "cutoff", "value", 500.0, "at",
+                     (uint64_t)0));
+  pk = req_begin(&q, "channel.set", 3);
+  sono_pack_key_str(pk, "name", "cutoff");
+  sono_pack_key_double(pk, "value", 1000);
+  sono_pack_key_uint(pk, "at", 4016);
+  ck_assert_uint_eq(msg_uint(ok_of(req_send(&q)), "frame"), 4016);
+  synth_start("chan", NULL, 0, 1024, -1);
+  /* Offline and idle: nothing binds 'twice' before a block is rendered. */
+  expect_error(conn_request(&c, "channel.get", "s", "name", "twice"), "busy");
+  render(8192);
+  ok = ok_of(conn_request(&c, "channel.get", "s", "name", "cutoff"));
+  ck_assert(msg_str_is(ok, "name", "cutoff"));
+  ck_assert_double_eq(sono_map_get(ok, "value")->via.f64, 1000.0);
+  ok = ok_of(conn_request(&c, "channel.get", "s", "name", "twice"));
+  ck_assert_double_eq(sono_map_get(ok, "value")->via.f64, 2000.0);
+  /* Errors. */
+  expect_error(conn_request(&c, "channel.set", "sd", "name", "has space", "value", 1.0),
+               "bad_value");
+  expect_error(conn_request(&c, "channel.set", "ss", "name", "cutoff", "value", "x"),
+               "bad_type");
+  expect_error(conn_request(&c, "channel.get", ""), "missing_field");
+  ok_of(conn_request(&c, "csound.compile", "s", "code", "chn_a \"wide\", 3\n"));
+  render(256);
+  ok_of(conn_request(&c, "channel.set", "sd", "name", "wide", "value", 1.0));
+  render(256);
+  expect_error(conn_request(&c, "channel.get", "s", "name", "wide"), "bad_value");
+  expect_error(conn_request(&c, "channel.set", "sd", "name", "wide", "value", 1.0), "bad_value");
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 8192 + 512);
+  for (sf_count_t i = 0; i < 8192; i++) {
+    /* 4016 lies in the k-cycle 4000..4031. */
+    float want = i < 1024 ? 0.0f : i < 4000 ? 0.5f : 1.0f;
+    ck_assert_msg(d[2 * i] == want, "frame %ld: %g, want %g", (long)i, d[2 * i], want);
+  }
+  free(d);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("csound");
   TCase *tc = tcase_create("daemon");
@@ -434,6 +539,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, table_playback);
   tcase_add_test(tc, thousand_synths);
   tcase_add_test(tc, bad_input);
+  tcase_add_test(tc, automate_linear);
+  tcase_add_test(tc, channels);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -1,0 +1,184 @@
+#!/bin/sh
+# test_sonoctl_csound.sh SONOD SONOCTL WAV_PEAK - the Csound commands of
+# sonoctl against a real sonod on the offline backend: an instrument defined
+# from a file, a synth started, set, automated and stopped at frames, buses,
+# tables, channels, compile, raw events; the rendered file checked for
+# silence and sound at the right frames (wav_peak); error exits.  Then
+# `sonoctl render piece.csd -o out.wav` on Csound's xanadu example, which
+# needs no daemon.
+set -u
+
+SONOD=$1
+SONOCTL=$2
+WAV_PEAK=$3
+
+DIR=$(mktemp -d /tmp/sonoctl-csound-it-XXXXXX)
+SOCK=$DIR/sonod.sock
+OUT=$DIR/out.wav
+FAILS=0
+
+cleanup() {
+  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILS=$((FAILS + 1))
+}
+
+# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
+# exit status and that stdout+stderr matches the extended regex PATTERN.
+check() {
+  name=$1 want=$2 pattern=$3
+  shift 3
+  out=$("$SONOCTL" --socket "$SOCK" --timeout 60 "$@" 2>&1)
+  got=$?
+  if [ "$got" != "$want" ]; then
+    fail "$name: exit status $got, wanted $want; output: $out"
+  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
+    fail "$name: output does not match /$pattern/: $out"
+  else
+    echo "ok: $name (exit $got)"
+  fi
+}
+
+# peak NAME FROM TO MIN MAX: the largest |sample| of $OUT in [FROM, TO) lies
+# in [MIN, MAX].
+peak() {
+  p=$("$WAV_PEAK" "$OUT" "$2" "$3" | cut -d' ' -f4)
+  if awk -v p="$p" -v lo="$4" -v hi="$5" 'BEGIN { exit !(p >= lo && p <= hi) }'; then
+    echo "ok: $1 (peak $p in frames $2..$3)"
+  else
+    fail "$1: peak $p in frames $2..$3, wanted $4..$5"
+  fi
+}
+
+# Never the machine's sonod.conf: the test says everything.
+"$SONOD" --config /dev/null --backend offline --output "$OUT" --socket "$SOCK" \
+  --sample-rate 48000 --block-size 256 --ksmps 32 >"$DIR/sonod.log" 2>&1 &
+DPID=$!
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+
+check "synth --help" 0 'automate SYNTH PARAM T0 V0' synth --help
+check "synth without verb" 2 'usage: sonoctl' synth
+check "unknown verb" 2 "unknown verb 'frobnicate'" instr frobnicate
+
+printf 'asig oscili kamp, kfreq\nouts asig, asig\n' >"$DIR/sine.orc"
+check "instr define" 0 '^defined sine: kfreq=440 kamp=0.5$' \
+  instr define sine "$DIR/sine.orc" --param kfreq=440 --param kamp=0.5
+check "instr list" 0 '^sine  kfreq=440 kamp=0.5$' instr list
+check "instr list --json" 0 '^\{"instrs":\[\{"name":"sine","params":\{"kfreq":440\.0,"kamp":0\.5\}\}\]\}$' \
+  --json instr list
+
+out=$("$SONOCTL" --socket "$SOCK" synth start sine kfreq=440 --at 4800 2>&1)
+ID=$(printf '%s\n' "$out" | sed -n 's/^synth \([0-9]*\) at frame 4800$/\1/p')
+if [ -n "$ID" ]; then echo "ok: synth start (synth $ID)"; else fail "synth start: $out"; ID=1; fi
+check "synth get" 0 "^synth $ID sine: kfreq=440 kamp=0.5\$" synth get "$ID"
+check "synth list" 0 "^$ID  sine\$" synth list
+check "synth set" 0 '^set at frame 24000$' synth set "$ID" kfreq=660 --at 24000
+check "synth automate" 0 '^automated at frame 30000$' \
+  synth automate "$ID" kamp 0 0.5 0.25 0.25 --mode linear --at 30000
+check "synth stop --at" 0 '^stopped at frame 48000$' synth stop "$ID" --at 48000
+check "synth start --json" 0 '^\{"synth":[0-9]+,"frame":60000\}$' \
+  --json synth start sine kamp=0.125 --at 60000 --dur 0.1
+
+check "bus new" 0 '^bus [0-9]+ \(control\)$' bus new control
+BUS=$("$SONOCTL" --socket "$SOCK" --json bus new control | sed -n 's/^{"bus":\([0-9]*\),.*/\1/p')
+check "bus set (negative value)" 0 '^set at frame' bus set "$BUS" -0.5
+check "table new" 0 '^table 20001 \(3 values\)$' table new 1 2 -3
+check "channel set" 0 '^set at frame 0$' channel set cutoff 3
+check "channel get before a block" 1 '^sonoctl: busy: ' channel get cutoff
+
+check "render (daemon)" 0 '^rendered up to frame 72000$' render --frames 72000
+
+check "channel get" 0 '^3$' channel get cutoff
+check "bus get" 0 '^-0\.5$' bus get "$BUS"
+check "table get" 0 '^1
+2
+-3$' table get 20001
+check "table get --json" 0 '^\{"table":20001,"start":1,"size":3,"data":\[2\.0\]\}$' \
+  --json table get 20001 --start 1 --count 1
+check "table free" 0 '^freed$' table free 20001
+check "synth list empty" 0 '^no synths$' synth list
+check "bus free" 0 '^freed$' bus free "$BUS"
+
+printf 'instr 1\nasig oscili 0.25, 1000\nouts asig, asig\nendin\n' >"$DIR/one.orc"
+check "compile" 0 '^compiled$' compile "$DIR/one.orc"
+check "render after compile" 0 '^rendered up to frame 72256$' render --frames 256
+check "event" 0 '^queued at frame 96000$' event "i 1 0 0.1" --at 96000
+printf 'i 1 0 0.05\n' >"$DIR/score.sco"
+check "score from stdin" 0 '^queued at frame 110000$' score - --at 110000 <"$DIR/score.sco"
+check "render to 120000" 0 '^rendered up to frame 120000$' render --frames 47744
+
+# Errors: the server's code, exit status 1; usage mistakes exit 2.
+check "stop an ended synth" 1 '^sonoctl: unknown_synth: ' synth stop "$ID"
+check "unknown instrument" 1 '^sonoctl: unknown_instr: ' synth start nosuch
+check "unknown parameter" 1 '^sonoctl: unknown_param: ' synth start sine kbogus=1
+printf 'instr 2\nout a9\nendin\n' >"$DIR/bad.orc"
+check "compile error" 1 '^sonoctl: csound_error: .*a9' compile "$DIR/bad.orc"
+check "compile missing file" 1 '^sonoctl: file_error: ' compile "$DIR/none.orc"
+check "table read missing file" 1 '^sonoctl: file_error: ' table read "$DIR/none.wav"
+check "unknown bus" 1 '^sonoctl: unknown_bus: ' bus get 99999
+check "bad channel name" 1 '^sonoctl: bad_value: ' channel set "a b" 1
+check "parameter not NAME=NUMBER" 2 'NAME=NUMBER' synth start sine kfreq
+check "set without parameters" 2 'missing arguments' synth set "$ID"
+check "odd breakpoints" 2 'pairs' synth automate "$ID" kfreq 0 440 1
+check "unknown option" 2 "unknown option '--frobnicate'" synth stop "$ID" --frobnicate 1
+check "render .csd without -o" 2 'render PIECE.csd -o OUT.wav' render "$DIR/x.csd"
+
+check "shutdown" 0 '^sonod is shutting down$' shutdown
+i=0
+while kill -0 "$DPID" 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+if wait "$DPID"; then echo "ok: sonod exited with 0"; else fail "sonod exit status $?"; fi
+DPID=
+
+# The daemon's file: silent before the start, the sine from 4800 to the
+# stop at 48000, silent after, the second synth at 60000 (0.1 s), the
+# compiled instrument from the raw event at 96000 and the score at 110000.
+info=$("$WAV_PEAK" "$OUT")
+case "$info" in
+  "120000 48000 2 "*) echo "ok: daemon file is 120000 frames, 48000 Hz, 2 channels" ;;
+  *) fail "daemon file: $info" ;;
+esac
+peak "silent before the start" 0 4800 0 0
+peak "sounds from the start frame" 4800 4832 0.01 0.5
+peak "sine at kamp 0.5" 4800 30000 0.49 0.5
+peak "automated down to 0.25" 42000 48000 0.24 0.26
+peak "silent from the stop frame" 48000 60000 0 0
+peak "second synth (kamp 0.125)" 60000 64800 0.12 0.125
+peak "silent after its --dur" 64800 96000 0 0
+peak "raw event at 96000" 96000 100800 0.24 0.25
+# A raw score event's end is only k-cycle exact: Csound performs the k-cycle
+# that holds it (here the one from 100800), unlike a synth's stop.
+peak "silent between the events" 100832 110000 0 0
+peak "score at 110000" 110000 112400 0.24 0.25
+
+# A whole .csd through the local renderer: Csound's own xanadu example
+# (Debian may ship it compressed), 60 s at 48 kHz, stereo.
+XANADU=/usr/share/doc/csound/examples/xanadu.csd
+if [ ! -f "$XANADU" ] && [ -f "$XANADU.gz" ]; then
+  gunzip -c "$XANADU.gz" >"$DIR/xanadu.csd"
+  XANADU=$DIR/xanadu.csd
+fi
+if [ -f "$XANADU" ]; then
+  check "render xanadu.csd" 0 '^rendered 2880000 frames \(60\.000 s of audio, 48000 Hz, 2 channels\) to ' \
+    render "$XANADU" -o "$DIR/x.wav"
+  OUT=$DIR/x.wav
+  case "$("$WAV_PEAK" "$OUT")" in
+    "2880000 48000 2 "*) echo "ok: x.wav is 2880000 frames" ;;
+    *) fail "x.wav: $("$WAV_PEAK" "$OUT")" ;;
+  esac
+  peak "xanadu is not silent" 0 2880000 0.01 1
+else
+  echo "xanadu.csd not installed: its render skipped"
+fi
+check "render a missing .csd" 1 '^sonoctl: file_error: ' render "$DIR/none.csd" -o "$DIR/y.wav"
+printf 'not a csd\n' >"$DIR/bad.csd"
+check "render a bad .csd" 1 '^sonoctl: csound_error: ' --json render "$DIR/bad.csd" -o "$DIR/y.wav"
+
+[ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; cat "$DIR/sonod.log"; exit 1; }
+echo "all sonoctl csound checks passed"
