@@ -16,6 +16,7 @@
 #include "daemon/notify.h"
 #include "daemon/rt/rtcheck.h"
 #include "daemon/server.h"
+#include "daemon/state.h"
 #include "protocol/wire.h"
 
 #define TICK_MS 100
@@ -111,6 +112,8 @@ void sonod_shutdown(sonod *d, const char *reason) {
   sono_pack_key_str(&pk, "reason", reason);
   events_emit(d, EV_SHUTDOWN, &sb);
 
+  /* Saved while the engine still runs: plugins answer for their state. */
+  state_shutdown(d);
   d->be->ops->stop(d->be);
   engine_ctl_abandon(d);
   server_close(d);
@@ -190,6 +193,9 @@ static int run(sonod *d) {
     uv_timer_start(&d->watchdog, on_watchdog, ms > 0 ? ms : 1, ms > 0 ? ms : 1);
     d->watchdog_on = true;
   }
+  /* The last session comes back before READY, so that whoever waits for
+   * the service finds it in place. */
+  state_start(d);
   /* Listening and the backend running: clients can be served. */
   notify_state(d, "READY=1\n");
 

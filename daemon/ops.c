@@ -47,6 +47,8 @@ const op_entry ops_table[] = {
   { "table.get", op_table_get },
   { "table.set", op_table_set },
   { "table.free", op_table_free },
+  { "state.save", op_state_save },
+  { "state.load", op_state_load },
   { "graph.connect", op_graph_connect },
   { "graph.disconnect", op_graph_disconnect },
   { "graph.get", op_graph_get },

@@ -59,6 +59,9 @@ void op_table_get(request *r);
 void op_table_set(request *r);
 void op_table_free(request *r);
 
+/* state.c */
+void op_state_save(request *r);
+void op_state_load(request *r);
 
 /* ops_graph.c */
 void op_graph_connect(request *r);

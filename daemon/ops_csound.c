@@ -16,6 +16,7 @@
 #include "daemon/csound_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
+#include "daemon/state.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -312,6 +313,7 @@ static bool h_compile(cx *x, msgpack_packer *pk) {
   memset(&e, 0, sizeof e);
   if ((rc = cs_compile(x->eng, code, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_INTERNAL);
+  state_note_compile(x->r->d, code);
   msgpack_pack_map(pk, 0);
   return true;
 }
@@ -338,6 +340,7 @@ static bool h_instr_define(cx *x, msgpack_packer *pk) {
   memset(&e, 0, sizeof e);
   if ((rc = cs_instr_define(x->eng, name, body, p, n, init, (int)prio, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_INSTR);
+  state_note_instr(x->r->d, name, body, p, n, init, (int)prio);
   msgpack_pack_map(pk, 2);
   sono_pack_key_str(pk, "name", name);
   sono_pack_cstr(pk, "params");
@@ -373,6 +376,7 @@ static bool h_instr_undefine(cx *x, msgpack_packer *pk) {
     return false;
   if ((rc = cs_instr_undefine(x->eng, name, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_INSTR);
+  state_note_instr_undefine(x->r->d, name);
   msgpack_pack_map(pk, 0);
   return true;
 }
@@ -541,6 +545,7 @@ static bool h_bus_new(cx *x, msgpack_packer *pk) {
     return fail(x, SONO_E_BAD_VALUE, "'kind' must be audio or control");
   if ((rc = cs_bus_new(x->eng, k, &bus, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_BUS);
+  state_note_bus(x->r->d, bus, k);
   msgpack_pack_map(pk, 2);
   sono_pack_key_uint(pk, "bus", (uint64_t)bus);
   sono_pack_key_str(pk, "kind", kind);
@@ -557,6 +562,7 @@ static bool h_bus_set(cx *x, msgpack_packer *pk) {
     return false;
   if ((rc = cs_bus_set(x->eng, bus, value, at, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_BUS);
+  state_changed(x->r->d);
   pack_frame(pk, frame);
   return true;
 }
@@ -592,6 +598,7 @@ static bool h_bus_free(cx *x, msgpack_packer *pk) {
     return fail(x, SONO_E_UNKNOWN_BUS, "no bus %llu", (unsigned long long)v);
   if ((rc = cs_bus_free(x->eng, (int)v, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_BUS);
+  state_note_bus_free(x->r->d, (int)v);
   msgpack_pack_map(pk, 0);
   return true;
 }
@@ -635,6 +642,8 @@ static bool h_table_new(cx *x, msgpack_packer *pk) {
     size = n;
   }
   rc = cs_table_new(x->eng, (size_t)size, data, &tab, &e);
+  if (rc == 0)
+    state_note_table(x->r->d, tab, NULL, data, (size_t)size);
   free(data);
   if (rc != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_TABLE);
@@ -655,6 +664,7 @@ static bool h_table_read(cx *x, msgpack_packer *pk) {
     return false;
   if ((rc = cs_table_read(x->eng, path, &tab, &channels, &sr, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_FILE_ERROR);
+  state_note_table(x->r->d, tab, path, NULL, 0);
   msgpack_pack_map(pk, 3);
   sono_pack_key_uint(pk, "table", (uint64_t)tab);
   sono_pack_key_uint(pk, "channels", channels);
@@ -724,6 +734,7 @@ static bool h_table_set(cx *x, msgpack_packer *pk) {
   free(data);
   if (rc != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_TABLE);
+  state_changed(x->r->d);
   pack_frame(pk, frame);
   return true;
 }
@@ -736,6 +747,7 @@ static bool h_table_free(cx *x, msgpack_packer *pk) {
     return false;
   if ((rc = cs_table_free(x->eng, tab, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_TABLE);
+  state_note_table_free(x->r->d, tab);
   msgpack_pack_map(pk, 0);
   return true;
 }

@@ -10,6 +10,7 @@
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
+#include "daemon/state.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -259,6 +260,7 @@ void op_node_new(request *r) {
     return;
   }
   /* Unconnected, so inactive: the plan does not change yet. */
+  state_changed(r->d);
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 1);
   sono_pack_key_uint(&pk, "node", id);

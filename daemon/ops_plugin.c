@@ -10,6 +10,7 @@
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
+#include "daemon/state.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -135,6 +136,7 @@ void op_plugin_load(request *r) {
     return;
   }
   free(p);
+  state_changed(r->d);
   reply_begin(&sb, &pk, r->id);
   pack_info(&pk, n->id, vst_get_info(n->inst));
   reply_end(r->c, &sb);
@@ -153,8 +155,10 @@ void op_plugin_unload(request *r) {
   cmd.type = RT_CMD_NODE_REMOVE;
   cmd.at_kind = RT_AT_NOW;
   cmd.u.node.id = n->id;
-  if (engine_ctl_send(r, &cmd) == 0)
+  if (engine_ctl_send(r, &cmd) == 0) {
     n->removing = true;
+    state_changed(r->d);
+  }
 }
 
 void op_plugin_list(request *r) {
@@ -232,7 +236,8 @@ void op_plugin_set(request *r) {
   cmd.u.node.id = n->id;
   cmd.u.node.index = index;
   cmd.u.node.value = (float)value;
-  engine_ctl_send(r, &cmd);
+  if (engine_ctl_send(r, &cmd) == 0)
+    state_changed(r->d);
 }
 
 void op_plugin_get(request *r) {
@@ -495,6 +500,7 @@ void op_plugin_program(request *r) {
                   (long long)program, n->id, count);
       return;
     }
+    state_changed(r->d);
   }
   cur = vst_program_get(n->inst);
   vst_program_name(n->inst, cur, name, sizeof name, NULL);
@@ -571,6 +577,7 @@ void op_plugin_state_set(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", err);
     return;
   }
+  state_changed(r->d);
   reply_ok_empty(r->c, r->id);
 }
 

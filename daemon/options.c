@@ -28,6 +28,9 @@ static const char usage[] =
   "  --autoconnect             connect outputs to the system playback ports\n"
   "  --output FILE             offline: WAV or FLAC file to write\n"
   "  --length SECONDS          offline: render this long, then exit\n"
+  "  --state-dir DIR          autosave the session to DIR/session.sonod and\n"
+  "                            restore it at start ($STATE_DIRECTORY wins)\n"
+  "  --no-restore              start empty instead of restoring the session\n"
   "  -v, --verbose             more log output (repeat for debug)\n"
   "  --config FILE             read settings from FILE (default\n"
   "                            /etc/sonod/sonod.conf when it exists); the\n"
@@ -38,7 +41,7 @@ static const char usage[] =
 enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
-  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS,
+  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_STATE_DIR, OPT_NO_RESTORE,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +57,8 @@ static const struct option long_opts[] = {
   { "autoconnect", no_argument, NULL, OPT_AUTOCONNECT },
   { "output", required_argument, NULL, OPT_OUTPUT },
   { "length", required_argument, NULL, OPT_LENGTH },
+  { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+  { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
   { "verbose", no_argument, NULL, 'v' },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
@@ -214,6 +219,20 @@ static int set_length(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+static int set_state_dir(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->state_dir, sizeof o->state_dir, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
+/* --no-restore on the command line; restore = true|false in the file. */
+static int set_restore(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->no_restore = 0;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->no_restore = 1;
+  else BAD("'%s' is not true or false", v);
+  return 0;
+}
+
 /* -v counts on the command line; the config file names the level. */
 static int set_verbose(options *o, const char *v, char *err, size_t errlen) {
   unsigned level;
@@ -241,13 +260,15 @@ static const struct {
   { "output", set_output },
   { "length", set_length },
   { "verbose", set_verbose },
+  { "state-dir", set_state_dir },
+  { "restore", set_restore },
 };
 
 #define NSETTERS (sizeof setters / sizeof setters[0])
 
 const char *options_names(void) {
   return "backend, socket, tcp, sample-rate, block-size, channels, ksmps, jack-name, jack-server, "
-         "autoconnect, output, length, verbose";
+         "autoconnect, output, length, verbose, state-dir, restore";
 }
 
 int options_set(options *o, const char *name, const char *value, char *err, size_t errlen) {
@@ -288,7 +309,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     switch (c) {
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
-    case OPT_LENGTH: case OPT_KSMPS:
+    case OPT_LENGTH: case OPT_KSMPS: case OPT_STATE_DIR:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;
@@ -299,6 +320,9 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
       break;
     case OPT_AUTOCONNECT:
       o->autoconnect = 1;
+      break;
+    case OPT_NO_RESTORE:
+      o->no_restore = 1;
       break;
     case 'v':
       /* Counted afresh, so -v on the command line replaces the config

@@ -29,6 +29,9 @@
 #define SONO_E_UNKNOWN_BUS         "unknown_bus"
 #define SONO_E_UNKNOWN_TABLE       "unknown_table"
 #define SONO_E_FILE_ERROR          "file_error"
+/* Session state (STATE.md): a state file cut short, corrupted or of
+ * another format or version. */
+#define SONO_E_BAD_STATE           "bad_state"
 /* The routing graph (PROTOCOL.md, "Graph"). */
 #define SONO_E_UNKNOWN_PORT        "unknown_port"
 #define SONO_E_CYCLE               "cycle"

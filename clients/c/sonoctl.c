@@ -24,6 +24,7 @@ static const ctl_command commands[] = {
    "render (offline backend), or render a .csd locally without a daemon"},
   {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
   {"plugin", ctl_cmd_plugin, "VERB [ARGS]", "VST2 plugins: load, params, set, note, state... (plugin --help)"},
+  {"state", ctl_cmd_state, "save [PATH] | load PATH", "save or restore the whole session"},
   {"compile", ctl_cmd_csound, "FILE|-", "Csound: compile orchestra code into the live engine"},
   {"instr", ctl_cmd_csound, "VERB [ARGS]", "Csound instruments: define, list, undefine (instr --help)"},
   {"synth", ctl_cmd_csound, "VERB [ARGS]", "Csound synths: start, set, automate, stop, list, get"},

@@ -67,6 +67,7 @@ int ctl_cmd_render(ctl *g, int argc, char **argv);
 int ctl_cmd_shutdown(ctl *g, int argc, char **argv);
 int ctl_cmd_call(ctl *g, int argc, char **argv);
 int ctl_cmd_plugin(ctl *g, int argc, char **argv);
+int ctl_cmd_state(ctl *g, int argc, char **argv);
 /* compile, instr, synth, bus, table, channel, event, score (by argv[0]),
  * and the local .csd render behind `render FILE -o OUT` (sonoctl_csound.c). */
 int ctl_cmd_csound(ctl *g, int argc, char **argv);

@@ -1,0 +1,42 @@
+/* state.h - the session state: what state.save writes and state.load and
+ * the start-up restore read back (plugins, Csound code, instruments,
+ * tables, buses), the autosave to the state directory, and the record of
+ * Csound definitions the ops keep up to date.  Format: protocol/STATE.md.
+ * Control thread only; files are written on the libuv thread pool. */
+#ifndef SONOD_STATE_H
+#define SONOD_STATE_H
+
+#include <stddef.h>
+
+#include "daemon/csound/cs_engine.h"
+#include "daemon/sonod.h"
+
+/* The autosave file inside the state directory. */
+#define STATE_FILE "session.sonod"
+
+/* After the backend started: resolves the state directory
+ * ($STATE_DIRECTORY, else --state-dir), restores session.sonod from it
+ * unless --no-restore, and arms the autosave.  A corrupt file is logged and
+ * renamed aside; sonod then starts empty.  Never fails. */
+void state_start(sonod *d);
+/* Orderly shutdown, before the backend stops: saves synchronously when
+ * autosave is on and the session changed since the last save. */
+void state_shutdown(sonod *d);
+
+/* Something that belongs to the session changed: autosave in 2 s unless
+ * another change comes first. */
+void state_changed(sonod *d);
+
+/* The Csound ops report what they did, since the engine keeps no record of
+ * the code and definitions it was given. */
+void state_note_compile(sonod *d, const char *code);
+void state_note_instr(sonod *d, const char *name, const char *body, const cs_param *p,
+                      unsigned np, const char *init, int priority);
+void state_note_instr_undefine(sonod *d, const char *name);
+/* path NULL: a generated table of `size` values, data NULL for zeros. */
+void state_note_table(sonod *d, int tab, const char *path, const double *data, size_t size);
+void state_note_table_free(sonod *d, int tab);
+void state_note_bus(sonod *d, int bus, cs_bus_kind kind);
+void state_note_bus_free(sonod *d, int bus);
+
+#endif
