@@ -112,14 +112,43 @@ static bool arg_timeout(request *r, unsigned *ms) {
   return true;
 }
 
+/* Who asked, for the reply once the load is done.  By id, not pointer:
+ * the client may be gone by then. */
+typedef struct load_req {
+  uint32_t client;
+  uint64_t id;
+} load_req;
+
+/* A client that disconnected while its load ran does not undo it: like
+ * any request it sent, the load takes effect, and the node stays in the
+ * graph (plugin.list, graph.get) for others to use or unload. */
+static void load_done(sonod *d, void *ud, const char *path, pnode *n, const char *code,
+                      const char *err) {
+  load_req *lr = ud;
+  client *c = client_find(d, lr->client);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (n == NULL) {
+    if (c != NULL)
+      reply_error(c, true, lr->id, code, "plugin.load: %s: %s", path, err);
+  } else {
+    state_changed(d);
+    if (c != NULL) {
+      reply_begin(&sb, &pk, lr->id);
+      pack_info(&pk, n->id, vst_get_info(n->inst));
+      reply_end(c, &sb);
+    }
+  }
+  free(lr);
+}
+
 void op_plugin_load(request *r) {
   const char *path;
   size_t len;
   char *p, err[512];
   const char *code;
-  pnode *n;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
+  load_req *lr;
   unsigned timeout;
 
   if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout))
@@ -130,16 +159,21 @@ void op_plugin_load(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'path' must be a non-empty path");
     return;
   }
-  if (plugin_ctl_load(r->d, p, timeout, &n, &code, err, sizeof err) != 0) {
-    reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
+  lr = malloc(sizeof *lr);
+  if (lr == NULL) {
     free(p);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.load: out of memory");
     return;
   }
+  lr->client = r->c->id;
+  lr->id = r->id;
+  /* The scan may take up to its timeout and the load runs plugin code:
+   * both run in the thread pool, and the reply comes from load_done. */
+  if (plugin_ctl_load_async(r->d, p, timeout, load_done, lr, &code, err, sizeof err) != 0) {
+    reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
+    free(lr);
+  }
   free(p);
-  state_changed(r->d);
-  reply_begin(&sb, &pk, r->id);
-  pack_info(&pk, n->id, vst_get_info(n->inst));
-  reply_end(r->c, &sb);
 }
 
 void op_plugin_unload(request *r) {
@@ -581,14 +615,23 @@ void op_plugin_state_set(request *r) {
   reply_ok_empty(r->c, r->id);
 }
 
-typedef struct scan_acc {
+/* plugin.scan runs in the thread pool: every plugin is a child process
+ * that may take up to the timeout.  The worker only packs into its own
+ * buffer; the loop thread sends it. */
+typedef struct scan_job {
+  uv_work_t work;
+  sonod *d;
+  char *dir;
+  unsigned timeout;
+  uint32_t client;
+  uint64_t id;
   msgpack_sbuffer sb;
   msgpack_packer pk;
   uint32_t count;
-} scan_acc;
+} scan_job;
 
 static void scan_cb(void *ud, const char *path, int status, const vst_info *info, const char *err) {
-  scan_acc *a = ud;
+  scan_job *a = ud;
 
   a->count++;
   if (status == VST_OK) {
@@ -606,32 +649,59 @@ static void scan_cb(void *ud, const char *path, int status, const vst_info *info
   }
 }
 
+static void scan_work(uv_work_t *w) {
+  scan_job *j = w->data;
+
+  vst_scan_dir(j->dir, j->timeout, scan_cb, j);
+}
+
+static void scan_after(uv_work_t *w, int status) {
+  scan_job *j = w->data;
+  client *c = client_find(j->d, j->client);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  (void)status;
+  if (c != NULL && !j->d->stopping) {
+    reply_begin(&sb, &pk, j->id);
+    msgpack_pack_map(&pk, 1);
+    sono_pack_cstr(&pk, "plugins");
+    msgpack_pack_array(&pk, j->count);
+    msgpack_sbuffer_write(&sb, j->sb.data, j->sb.size);
+    reply_end(c, &sb);
+  }
+  msgpack_sbuffer_destroy(&j->sb);
+  free(j->dir);
+  free(j);
+}
+
 void op_plugin_scan(request *r) {
   const char *dir = NULL;
   size_t len = 0;
-  char *d = NULL;
-  scan_acc a;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
+  scan_job *j;
   unsigned timeout;
 
   if (!arg_str(r, "dir", false, &dir, &len) || !arg_timeout(r, &timeout))
     return;
-  if (dir != NULL && (d = strndup(dir, len)) == NULL) {
+  j = calloc(1, sizeof *j);
+  if (j == NULL || (dir != NULL && (j->dir = strndup(dir, len)) == NULL)) {
+    free(j);
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: out of memory");
     return;
   }
   plugin_ctl_scanner();
-  msgpack_sbuffer_init(&a.sb);
-  msgpack_packer_init(&a.pk, &a.sb, msgpack_sbuffer_write);
-  a.count = 0;
-  vst_scan_dir(d, timeout, scan_cb, &a);
-  free(d);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 1);
-  sono_pack_cstr(&pk, "plugins");
-  msgpack_pack_array(&pk, a.count);
-  msgpack_sbuffer_write(&sb, a.sb.data, a.sb.size);
-  reply_end(r->c, &sb);
-  msgpack_sbuffer_destroy(&a.sb);
+  j->d = r->d;
+  j->timeout = timeout;
+  j->client = r->c->id;
+  j->id = r->id;
+  j->work.data = j;
+  msgpack_sbuffer_init(&j->sb);
+  msgpack_packer_init(&j->pk, &j->sb, msgpack_sbuffer_write);
+  /* Queued work keeps the loop running: a shutdown waits for the scan. */
+  if (uv_queue_work(r->d->loop, &j->work, scan_work, scan_after) != 0) {
+    msgpack_sbuffer_destroy(&j->sb);
+    free(j->dir);
+    free(j);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: could not queue the scan");
+  }
 }

@@ -1,6 +1,7 @@
 /* plugin_ctl.c - plugin nodes, control side.  See plugin_ctl.h. */
 #include "daemon/plugin_ctl.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -202,25 +203,39 @@ static void node_free(pnode *n) {
   free(n);
 }
 
-int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
-                    const char **code, char *err, size_t errlen) {
-  char verr[VST_ERR_LEN];
-  vst_info info;
-  vst_config cfg;
-  vst_instance *inst = NULL;
-  pnode *n;
-  rt_node *rt;
-  rt_cmd cmd;
-  int rc;
+/* Plugin code runs while it loads (its entry function, effOpen, resume),
+ * and plugins are free to keep global state that is not safe against a
+ * second instance being created at the same time.  So loads run one at a
+ * time, whichever thread they are on; the scans before them (child
+ * processes, a locked cache) run in parallel. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned loading;      /* jobs in the thread pool */
 
-  *code = SONO_E_LOAD_FAILED;
-  if (nnodes >= RT_NODES_MAX) {
+static int limit_check(const char **code, char *err, size_t errlen) {
+  if (nnodes + loading >= RT_NODES_MAX) {
     *code = SONO_E_LIMIT;
-    snprintf(err, errlen, "%u plugins are loaded, the most the engine holds; unload one first",
-             nnodes);
+    snprintf(err, errlen, "%u plugins are loaded or loading, the most the engine holds; "
+             "unload one first", nnodes + loading);
     return -1;
   }
-  plugin_ctl_scanner();
+  return 0;
+}
+
+static void config_of(sonod *d, vst_config *cfg) {
+  vst_config_init(cfg);
+  cfg->sample_rate = d->eng.sample_rate;
+  cfg->max_block = d->be->block_size;
+  cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
+}
+
+/* The slow part: the scan in a child process, then the load in this
+ * process.  Any thread; touches nothing of the daemon's. */
+static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config *cfg,
+                         vst_instance **inst, char *err, size_t errlen) {
+  char verr[VST_ERR_LEN];
+  vst_info info;
+  int rc;
+
   verr[0] = '\0';
   rc = vst_scan(path, timeout_ms, &info, verr);
   if (rc == VST_E_TIMEOUT) {
@@ -231,16 +246,31 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
   }
-  vst_config_init(&cfg);
-  cfg.sample_rate = d->eng.sample_rate;
-  cfg.max_block = d->be->block_size;
-  cfg.offline = strcmp(d->be->ops->name, "offline") == 0;
-  rc = vst_load(path, &cfg, &inst, verr);
+  pthread_mutex_lock(&load_lock);
+  rc = vst_load(path, cfg, inst, verr);
+  pthread_mutex_unlock(&load_lock);
   if (rc != VST_OK) {
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
   }
+  return 0;
+}
 
+/* The quick part, on the control thread: registers a loaded instance and
+ * hands it to the audio thread.  Unloads it on failure. */
+static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap, pnode **out,
+                  const char **code, char *err, size_t errlen) {
+  pnode *n;
+  rt_node *rt;
+  rt_cmd cmd;
+
+  if (nnodes >= RT_NODES_MAX) {
+    vst_unload(inst);
+    *code = SONO_E_LIMIT;
+    snprintf(err, errlen, "%u plugins are loaded, the most the engine holds; unload one first",
+             nnodes);
+    return -1;
+  }
   n = calloc(1, sizeof *n);
   rt = calloc(1, sizeof *rt);
   if (n != NULL && rt != NULL)
@@ -262,7 +292,7 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
   rt->ctl = n;
   n->inst = inst;
   n->rt = rt;
-  n->evcap = cfg.event_capacity;
+  n->evcap = evcap;
   n->id = rt->id = next_id;
 
   memset(&cmd, 0, sizeof cmd);
@@ -290,6 +320,100 @@ int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out
   poll_start(d);
   log_info("plugin: loaded %s as node %u", path, n->id);
   *out = n;
+  return 0;
+}
+
+int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
+                    const char **code, char *err, size_t errlen) {
+  vst_config cfg;
+  vst_instance *inst = NULL;
+
+  *code = SONO_E_LOAD_FAILED;
+  if (limit_check(code, err, errlen) != 0)
+    return -1;
+  plugin_ctl_scanner();
+  config_of(d, &cfg);
+  if (scan_and_load(path, timeout_ms, &cfg, &inst, err, errlen) != 0)
+    return -1;
+  return attach(d, path, inst, cfg.event_capacity, out, code, err, errlen);
+}
+
+/* ---- loads and scans in the thread pool ---- */
+
+typedef struct load_job {
+  uv_work_t work;
+  sonod *d;
+  char *path;
+  unsigned timeout_ms;
+  vst_config cfg;
+  vst_instance *inst;
+  int rc;
+  char err[512];
+  plugin_ctl_load_cb cb;
+  void *ud;
+} load_job;
+
+static void load_work(uv_work_t *w) {
+  load_job *j = w->data;
+
+  j->rc = scan_and_load(j->path, j->timeout_ms, &j->cfg, &j->inst, j->err, sizeof j->err);
+}
+
+static void load_after(uv_work_t *w, int status) {
+  load_job *j = w->data;
+  const char *code = SONO_E_LOAD_FAILED;
+  pnode *n = NULL;
+
+  (void)status;   /* never cancelled */
+  loading--;
+  if (j->d->stopping) {
+    /* The engine is gone and so are the clients: nothing to attach to. */
+    if (j->rc == 0)
+      vst_unload(j->inst);
+    log_info("plugin: %s finished loading during shutdown; unloaded", j->path);
+  } else if (j->rc != 0 ||
+             attach(j->d, j->path, j->inst, j->cfg.event_capacity, &n, &code, j->err,
+                    sizeof j->err) != 0) {
+    j->cb(j->d, j->ud, j->path, NULL, code, j->err);
+  } else {
+    j->cb(j->d, j->ud, j->path, n, NULL, NULL);
+  }
+  free(j->path);
+  free(j);
+}
+
+int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
+                          void *ud, const char **code, char *err, size_t errlen) {
+  load_job *j;
+
+  *code = SONO_E_LOAD_FAILED;
+  if (limit_check(code, err, errlen) != 0)
+    return -1;
+  j = calloc(1, sizeof *j);
+  if (j == NULL || (j->path = strdup(path)) == NULL) {
+    free(j);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  plugin_ctl_scanner();   /* on this thread: it may set the library's path */
+  j->d = d;
+  j->timeout_ms = timeout_ms;
+  config_of(d, &j->cfg);
+  j->cb = cb;
+  j->ud = ud;
+  j->work.data = j;
+  /* A queued work request keeps the loop running, so a shutdown waits
+   * for the load (at most its scan timeout plus the load) and
+   * load_after unloads what it brought. */
+  if (uv_queue_work(d->loop, &j->work, load_work, load_after) != 0) {
+    free(j->path);
+    free(j);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "could not queue the load");
+    return -1;
+  }
+  loading++;
   return 0;
 }
 

@@ -33,6 +33,16 @@ void plugin_ctl_scanner(void);
  * loaded a timer polls them and sends plugin.* events (EV_PLUGIN). */
 int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
                     const char **code, char *err, size_t errlen);
+/* The same off the control thread: the scan and the load run in libuv's
+ * thread pool (loads one at a time), then cb runs on the control thread
+ * with the node attached, or with node NULL and an error code and
+ * message.  Returns -1 (with code and message, cb never called) when the
+ * load cannot even start.  During shutdown cb is not called: the finished
+ * instance is unloaded, and the loop waits for loads in flight. */
+typedef void (*plugin_ctl_load_cb)(sonod *d, void *ud, const char *path, pnode *node,
+                                   const char *code, const char *err);
+int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
+                          void *ud, const char **code, char *err, size_t errlen);
 /* A node by id, NULL if none or being unloaded. */
 pnode *plugin_ctl_find(uint32_t id);
 pnode *plugin_ctl_first(void);

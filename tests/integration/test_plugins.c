@@ -537,6 +537,54 @@ START_TEST(crash_and_hang_while_loading) {
 }
 END_TEST
 
+/* plugin.load runs in the thread pool: a load stuck in its scan does not
+ * hold up anyone else. */
+START_TEST(hanging_load_does_not_block) {
+  const char *hang = getenv("TESTPLUG_HANG");
+  const msgpack_object *m;
+  uint64_t load_id;
+  struct timespec t0, t1;
+  double took;
+  conn other;
+  int i;
+
+  ck_assert_ptr_nonnull(hang);
+  start("256");
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  load_id = conn_request(&c, "plugin.load", "su", "path", hang, "timeout", (uint64_t)2000);
+  /* Let the daemon take the request before the other client asks. */
+  usleep(100 * 1000);
+  conn_open(&other, dp.socket);
+  for (i = 0; i < 3; i++) {
+    struct timespec a, b;
+    double ms;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    m = conn_reply(&other, conn_request(&other, i == 1 ? "status" : "ping", ""), 5000);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    ck_assert_ptr_nonnull(msg_ok(m));
+    ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (b.tv_nsec - a.tv_nsec) / 1e6;
+    ck_assert_msg(ms < 100.0, "%s took %.1f ms while a load was in flight",
+                  i == 1 ? "status" : "ping", ms);
+  }
+  /* The loading client itself is served too; its load reply comes later. */
+  m = conn_reply(&c, conn_request(&c, "ping", ""), 1000);
+  ck_assert_ptr_nonnull(msg_ok(m));
+  m = conn_reply(&c, load_id, 30000);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  took = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+  ck_assert_str_eq(msg_error_code(m), "load_failed");
+  ck_assert_msg(strstr(error_message(m), "hung") != NULL, "message: %s", error_message(m));
+  ck_assert_msg(took >= 1.9 && took < 10.0, "the hung load took %.3f s", took);
+
+  /* A shutdown while a load is in flight waits for it and exits cleanly. */
+  conn_request(&other, "plugin.load", "su", "path", hang, "timeout", (uint64_t)500);
+  usleep(50 * 1000);
+  conn_close(&other);
+  finish();
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("plugins");
   TCase *tc = tcase_create("offline");
@@ -547,6 +595,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, ten_thousand_events_in_one_block);
   tcase_add_test(tc, plugin_events);
   tcase_add_test(tc, crash_and_hang_while_loading);
+  tcase_add_test(tc, hanging_load_does_not_block);
   suite_add_tcase(s, tc);
   return s;
 }
