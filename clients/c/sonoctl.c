@@ -20,8 +20,10 @@ static const ctl_command commands[] = {
   {"tone", ctl_cmd_tone,
    "on|off [--freq HZ] [--amp A] [--channel C] [--at FRAME | --delay SEC]",
    "start or stop the built-in test tone"},
-  {"render", ctl_cmd_render, "[--frames N | --seconds S] | PIECE.csd -o OUT.wav",
-   "render (offline backend), or render a .csd locally without a daemon"},
+  {"render", ctl_cmd_render,
+   "[--frames N | --seconds S] | PIECE.csd -o OUT.wav | SCRIPT.jsonl -o OUT.wav [--length S]",
+   "render (offline backend), a .csd locally, or a session script on a private daemon"},
+  {"top", ctl_cmd_top, "[--once] [--rate HZ]", "live view: DSP load, xruns, nodes with meters"},
   {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
   {"plugin", ctl_cmd_plugin, "VERB [ARGS]", "VST2 plugins: load, params, set, note, state... (plugin --help)"},
   {"state", ctl_cmd_state, "save [PATH] | load PATH", "save or restore the whole session"},
@@ -33,6 +35,10 @@ static const ctl_command commands[] = {
   {"channel", ctl_cmd_csound, "VERB [ARGS]", "Csound control channels: set, get"},
   {"event", ctl_cmd_csound, "\"LINE\" [--at FRAME | --delay SEC]", "Csound: one raw score line"},
   {"score", ctl_cmd_csound, "FILE|- [--at FRAME | --delay SEC]", "Csound: score lines from a file"},
+  {"graph", ctl_cmd_graph, "[--dot]", "show the routing graph (--dot: Graphviz)"},
+  {"connect", ctl_cmd_connect, "FROM TO [--gain G]", "connect an output port to an input port"},
+  {"disconnect", ctl_cmd_connect, "FROM TO", "remove a connection"},
+  {"node", ctl_cmd_node, "new gain|delete|bypass|mute|gain ...", "graph nodes (node --help)"},
   {"call", ctl_cmd_call, "OP [JSON-OBJECT]", "send any request, print the reply as JSON"},
 };
 

@@ -68,9 +68,16 @@ int ctl_cmd_shutdown(ctl *g, int argc, char **argv);
 int ctl_cmd_call(ctl *g, int argc, char **argv);
 int ctl_cmd_plugin(ctl *g, int argc, char **argv);
 int ctl_cmd_state(ctl *g, int argc, char **argv);
+int ctl_cmd_graph(ctl *g, int argc, char **argv);   /* also connect, disconnect, node */
+int ctl_cmd_connect(ctl *g, int argc, char **argv);
+int ctl_cmd_node(ctl *g, int argc, char **argv);
 /* compile, instr, synth, bus, table, channel, event, score (by argv[0]),
  * and the local .csd render behind `render FILE -o OUT` (sonoctl_csound.c). */
 int ctl_cmd_csound(ctl *g, int argc, char **argv);
 int ctl_csd_render(ctl *g, const char *csd, const char *out);
+/* `render SCRIPT.jsonl -o OUT.wav` (sonoctl_script.c): argv as for render. */
+int ctl_script_render(ctl *g, int argc, char **argv);
+/* `top` (sonoctl_top.c). */
+int ctl_cmd_top(ctl *g, int argc, char **argv);
 
 #endif
