@@ -7,6 +7,9 @@
 #
 #   bench/run.sh [bench_rtt options, e.g. --pings 50000]
 #   XANADU_RUNS=7 bench/run.sh      # runs of the Csound comparison (default 3, 0 skips it)
+#   bench/run.sh graph [bench_graph options]  # only bench_graph: the graph's
+#                                             # cost, a 60 s session, issue 3's
+#                                             # host overhead (bench/RESULTS.md)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,6 +17,17 @@ build=${BUILD:-$root/build}
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$root" >/dev/null
+fi
+if [ "${1:-}" = graph ]; then
+  shift
+  ninja -C "$build" bench/bench_graph daemon/sonod daemon/vst/sonod-vst-scan >/dev/null
+  echo "## sonod graph and host benchmark"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: \`$(uname -a)\`, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo
+  exec "$build/bench/bench_graph" --sonod "$build/daemon/sonod" "$@"
 fi
 ninja -C "$build" bench/bench_rtt daemon/sonod bench/csound/bench_xanadu >/dev/null
 
