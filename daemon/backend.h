@@ -4,6 +4,7 @@
 #define SONOD_BACKEND_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +27,12 @@ typedef struct backend_ops {
   /* Optional: a command was just sent to the audio thread.  The offline
    * driver, which runs no cycles while idle, uses it to take the command. */
   void (*kick)(backend *b);
+  /* JACK only (NULL elsewhere): ask the server for freewheel mode on or
+   * off.  The switch itself is reported later (events, status). */
+  int (*freewheel)(backend *b, bool on, char *err, size_t errlen);
+  /* JACK only: port latency in frames (jack_port_get_latency_range, max),
+   * of the capture (in_1) and playback (out_1) side. */
+  void (*latency)(backend *b, unsigned *capture, unsigned *playback);
 } backend_ops;
 
 /* render's failures. */
@@ -38,6 +45,7 @@ struct backend {
   unsigned sample_rate;
   unsigned block_size;
   _Atomic uint64_t xruns;
+  _Atomic bool freewheeling;  /* JACK: the server runs freewheel */
 };
 
 /* Chooses and creates the backend the options ask for.  With auto, JACK is

@@ -5,6 +5,8 @@
  * sync still answers), clients are told, and the control thread tries to
  * reconnect every second; on success the engine moves back. */
 #include <jack/jack.h>
+#include <jack/midiport.h>
+#include <jack/transport.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +16,8 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/null_clock.h"
+#include "daemon/plugin_ctl.h"
+#include "daemon/vst/vst.h"
 
 #define RECONNECT_NS 1000000000ull
 
@@ -23,7 +27,16 @@ typedef struct jack_backend {
   jack_port_t *ports[64];
   float *bufs[64];            /* audio thread: this cycle's port buffers */
   unsigned channels;
+  jack_port_t *in_ports[64];
+  const float *in_bufs[64];   /* audio thread: this cycle's input buffers */
+  unsigned inputs;
+  jack_port_t *midi_in, *midi_out;
+  rt_live_ev live[RT_LIVE_MIDI_MAX];  /* audio thread: this cycle's MIDI input */
   _Atomic bool gone;          /* set by JACK's shutdown callback */
+  _Atomic uint32_t new_block; /* set by the buffer-size callback; 0 = none */
+  _Atomic uint32_t new_rate;  /* set by the sample-rate callback; 0 = none */
+  _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
+  bool fw_seen;               /* control thread: freewheel state last reported */
   bool lost;                  /* control thread: running on the fallback clock */
   null_clock fallback;
   uint64_t last_attempt_ns;
@@ -49,15 +62,64 @@ static void cancel_restore(int old) {
   pthread_setcancelstate(old, NULL);
 }
 
+/* AUDIO THREAD.  This cycle's MIDI input, in JACK's order (by frame):
+ * channel messages of 1-3 bytes; sysex and realtime bytes are dropped. */
+static unsigned read_midi(jack_backend *jb, jack_nframes_t nframes) {
+  void *buf = jack_port_get_buffer(jb->midi_in, nframes);
+  uint32_t i, n = jack_midi_get_event_count(buf);
+  unsigned k = 0;
+
+  for (i = 0; i < n; i++) {
+    jack_midi_event_t ev;
+
+    if (jack_midi_event_get(&ev, buf, i) != 0)
+      continue;
+    if (ev.size < 1 || ev.size > 3 || ev.buffer[0] < 0x80 || ev.buffer[0] >= 0xF0 ||
+        k == RT_LIVE_MIDI_MAX || ev.time >= nframes) {
+      atomic_fetch_add_explicit(&jb->midi_dropped, 1, memory_order_relaxed);
+      continue;
+    }
+    jb->live[k].offset = ev.time;
+    jb->live[k].len = (uint8_t)ev.size;
+    memcpy(jb->live[k].data, ev.buffer, ev.size);
+    k++;
+  }
+  return k;
+}
+
+/* AUDIO THREAD.  jack_transport_query is realtime-safe (JACK's docs). */
+static void read_transport(jack_backend *jb, rt_xport_ext *x) {
+  jack_position_t pos;
+  jack_transport_state_t st = jack_transport_query(jb->client, &pos);
+
+  x->valid = true;
+  x->playing = st == JackTransportRolling;
+  x->frame = pos.frame;
+  x->bbt = (pos.valid & JackPositionBBT) != 0;
+  x->tempo = x->bbt ? pos.beats_per_minute : 0.0;
+  x->num = x->bbt ? (int32_t)pos.beats_per_bar : 0;
+  x->den = x->bbt ? (int32_t)pos.beat_type : 0;
+}
+
 /* AUDIO THREAD (JACK's process thread). */
 static int on_process(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
+  engine *e = &jb->base.d->eng;
   int cs = cancel_off();
   unsigned ch;
 
   for (ch = 0; ch < jb->channels; ch++)
     jb->bufs[ch] = jack_port_get_buffer(jb->ports[ch], nframes);
-  engine_process(&jb->base.d->eng, jb->bufs, jb->channels, nframes);
+  for (ch = 0; ch < jb->inputs; ch++)
+    jb->in_bufs[ch] = jack_port_get_buffer(jb->in_ports[ch], nframes);
+  /* Nothing writes midi_out yet; JACK wants it cleared every cycle. */
+  jack_midi_clear_buffer(jack_port_get_buffer(jb->midi_out, nframes));
+  e->in = jb->in_bufs;
+  e->nin = jb->inputs;
+  e->nlive = read_midi(jb, nframes);
+  e->live = jb->live;
+  read_transport(jb, &e->ext);
+  engine_process(e, jb->bufs, jb->channels, nframes);
   cancel_restore(cs);
   return 0;
 }
@@ -69,11 +131,39 @@ static int on_xrun(void *arg) {
   return 0;
 }
 
+/* JACK's own thread, while process is not running.  Plans and Csound's
+ * buffers are sized for JACK's largest period (8192), so the engine just
+ * follows; the control thread reports it (and what Csound cannot follow). */
 static int on_buffer_size(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
 
+  if (nframes != jb->base.block_size) {
+    atomic_store(&jb->new_block, nframes);
+    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
+  }
   jb->base.block_size = nframes;
   return 0;
+}
+
+/* The engine's sample rate cannot change under Csound and the plugins:
+ * this is only reported (restart needed). */
+static int on_sample_rate(jack_nframes_t rate, void *arg) {
+  jack_backend *jb = arg;
+
+  if (jb->base.sample_rate != 0 && rate != jb->base.sample_rate) {
+    atomic_store(&jb->new_rate, rate);
+    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
+  }
+  return 0;
+}
+
+/* JACK's thread: tell the control thread, which switches the plugins'
+ * process level (offline while freewheeling). */
+static void on_freewheel(int starting, void *arg) {
+  jack_backend *jb = arg;
+
+  atomic_store(&jb->base.freewheeling, starting != 0);
+  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
 }
 
 static void on_shutdown(jack_status_t code, const char *reason, void *arg) {
@@ -118,9 +208,33 @@ static int jack_open(jack_backend *jb, char *err, size_t errlen) {
       return -1;
     }
   }
+  for (ch = 0; ch < jb->inputs; ch++) {
+    char name[32];
+    snprintf(name, sizeof name, "in_%u", ch + 1);
+    jb->in_ports[ch] = jack_port_register(jb->client, name, JACK_DEFAULT_AUDIO_TYPE,
+                                          JackPortIsInput | JackPortIsTerminal, 0);
+    if (jb->in_ports[ch] == NULL) {
+      snprintf(err, errlen, "cannot register JACK port %s", name);
+      jack_client_close(jb->client);
+      jb->client = NULL;
+      return -1;
+    }
+  }
+  jb->midi_in = jack_port_register(jb->client, "midi_in", JACK_DEFAULT_MIDI_TYPE,
+                                   JackPortIsInput | JackPortIsTerminal, 0);
+  jb->midi_out = jack_port_register(jb->client, "midi_out", JACK_DEFAULT_MIDI_TYPE,
+                                    JackPortIsOutput | JackPortIsTerminal, 0);
+  if (jb->midi_in == NULL || jb->midi_out == NULL) {
+    snprintf(err, errlen, "cannot register the JACK MIDI ports");
+    jack_client_close(jb->client);
+    jb->client = NULL;
+    return -1;
+  }
   jack_set_process_callback(jb->client, on_process, jb);
   jack_set_xrun_callback(jb->client, on_xrun, jb);
   jack_set_buffer_size_callback(jb->client, on_buffer_size, jb);
+  jack_set_sample_rate_callback(jb->client, on_sample_rate, jb);
+  jack_set_freewheel_callback(jb->client, on_freewheel, jb);
   jack_on_info_shutdown(jb->client, on_shutdown, jb);
   jb->base.sample_rate = jack_get_sample_rate(jb->client);
   jb->base.block_size = jack_get_buffer_size(jb->client);
@@ -228,8 +342,81 @@ static void try_reconnect(jack_backend *jb) {
   events_backend(d, "running", msg);
 }
 
+/* Control thread: what JACK's callbacks reported. */
+static void report_changes(jack_backend *jb) {
+  sonod *d = jb->base.d;
+  uint32_t block = atomic_exchange(&jb->new_block, 0);
+  uint32_t rate = atomic_exchange(&jb->new_rate, 0);
+  bool fw = atomic_load(&jb->base.freewheeling);
+  char msg[300];
+
+  if (block != 0) {
+    unsigned ksmps = d->eng.csound != NULL ? d->opt.ksmps : 0;
+
+    if (ksmps != 0 && block % ksmps != 0)
+      snprintf(msg, sizeof msg, "JACK's period is now %u frames; Csound stays silent in it "
+               "(not a multiple of ksmps %u): restart sonod with another --ksmps", block, ksmps);
+    else
+      snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed", block);
+    log_info("jack: %s", msg);
+    events_backend(d, jb->base.state, msg);
+  }
+  if (rate != 0) {
+    snprintf(msg, sizeof msg, "JACK's sample rate changed from %u to %u Hz: the engine, Csound "
+             "and the plugins keep %u Hz until sonod is restarted", jb->base.sample_rate, rate,
+             jb->base.sample_rate);
+    log_warn("jack: %s", msg);
+    events_backend(d, jb->base.state, msg);
+  }
+  if (fw != jb->fw_seen) {
+    pnode *n;
+
+    jb->fw_seen = fw;
+    /* Plugins render offline (kVstProcessLevelOffline) while freewheeling. */
+    for (n = plugin_ctl_first(); n != NULL; n = n->next)
+      vst_set_offline(n->inst, fw);
+    snprintf(msg, sizeof msg, "freewheel %s", fw ? "on" : "off");
+    log_info("jack: %s", msg);
+    events_backend(d, jb->base.state, msg);
+  }
+}
+
+static int jb_freewheel(backend *b, bool on, char *err, size_t errlen) {
+  jack_backend *jb = (jack_backend *)b;
+
+  if (jb->client == NULL || jb->lost) {
+    snprintf(err, errlen, "the JACK server is gone");
+    return -1;
+  }
+  if (jack_set_freewheel(jb->client, on) != 0) {
+    snprintf(err, errlen, "JACK refused freewheel %s", on ? "on" : "off");
+    return -1;
+  }
+  return 0;
+}
+
+static void jb_latency(backend *b, unsigned *capture, unsigned *playback) {
+  jack_backend *jb = (jack_backend *)b;
+  jack_latency_range_t r;
+
+  *capture = *playback = 0;
+  if (jb->client == NULL || jb->lost)
+    return;
+  if (jb->inputs > 0) {
+    jack_port_get_latency_range(jb->in_ports[0], JackCaptureLatency, &r);
+    *capture = r.max;
+  }
+  if (jb->channels > 0) {
+    jack_port_get_latency_range(jb->ports[0], JackPlaybackLatency, &r);
+    *playback = r.max;
+  }
+}
+
 static void jb_poll(backend *b) {
   jack_backend *jb = (jack_backend *)b;
+
+  if (!jb->lost && jb->client != NULL)
+    report_changes(jb);
 
   if (!jb->lost && jb->client != NULL && atomic_load(&jb->gone))
     go_lost(jb);
@@ -244,7 +431,7 @@ static void jb_destroy(backend *b) {
 }
 
 static const backend_ops jack_ops = {
-  "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL, NULL,
+  "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL, NULL, jb_freewheel, jb_latency,
 };
 
 backend *backend_jack_create(sonod *d, char *err, size_t errlen) {
@@ -260,6 +447,7 @@ backend *backend_jack_create(sonod *d, char *err, size_t errlen) {
   jb->base.d = d;
   jb->base.state = "stopped";
   jb->channels = d->opt.channels;
+  jb->inputs = d->opt.inputs;
   atomic_init(&jb->gone, false);
   if (jack_open(jb, err, errlen) != 0) {
     free(jb);

@@ -39,7 +39,7 @@ static void null_destroy(backend *b) {
 }
 
 static const backend_ops null_ops = {
-  "null", null_start, null_stop, null_poll, null_destroy, NULL, NULL,
+  "null", null_start, null_stop, null_poll, null_destroy, NULL, NULL, NULL, NULL,
 };
 
 backend *backend_null_create(sonod *d) {

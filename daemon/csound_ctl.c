@@ -51,7 +51,8 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   cfg.sr = d->be->sample_rate;
   cfg.ksmps = ksmps;
   cfg.nchnls = d->opt.channels;
-  cfg.nchnls_i = 0;
+  /* spin/inch read the backend's inputs (JACK in_1..in_N). */
+  cfg.nchnls_i = d->opt.inputs;
   /* Compiles merge in the next k-cycle.  The offline backend runs none
    * while idle, so waiting there would only stall the control thread. */
   cfg.compile_wait_ms = strcmp(d->be->ops->name, "offline") == 0 ? 1 : 1000;
@@ -60,7 +61,8 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
     snprintf(err, errlen, "csound: %s", cerr.msg);
     return -1;
   }
-  cap = block > SCRATCH_MIN ? block : SCRATCH_MIN;
+  /* JACK may grow its period up to 8192 frames while we run. */
+  cap = jack && block < 8192 ? 8192 : block > SCRATCH_MIN ? block : SCRATCH_MIN;
   cap = (cap + ksmps - 1) / ksmps * ksmps;
   the_rt.eng = the_eng;
   the_rt.ksmps = ksmps;

@@ -1,5 +1,6 @@
 /* engine_setup.c - allocating and freeing the engine.  Control thread:
  * everything the audio thread will touch is allocated here, up front. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/rt/engine.h"
@@ -16,6 +17,7 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
     return -1;
   }
   e->nodes.from_rt = e->from_rt;
+  xport_init(&e->xport);
   atomic_init(&e->pub_frame, 0);
   atomic_init(&e->pub_block, 0);
   atomic_init(&e->pub_load_ppm, 0);
@@ -29,5 +31,8 @@ void engine_destroy(engine *e) {
   ring_destroy(e->to_rt);
   ring_destroy(e->from_rt);
   heap_free(&e->heap);
+  /* The live MIDI routing table last swapped in (ops_jack.c). */
+  free(e->routes);
+  e->routes = NULL;
   e->to_rt = e->from_rt = NULL;
 }

@@ -18,8 +18,17 @@ graph *graph_ctl_graph(void) {
   return &G;
 }
 
+/* JACK may change its period while we run, and the audio thread cannot
+ * wait for a new plan: plans under JACK are sized for JACK's largest
+ * period (8192 frames), so a buffer-size change needs nothing here. */
+#define JACK_MAX_BLOCK 8192
+
 static unsigned max_block(sonod *d) {
-  return d->be != NULL && d->be->block_size > 0 ? d->be->block_size : 4096;
+  unsigned b = d->be != NULL && d->be->block_size > 0 ? d->be->block_size : 4096;
+
+  if (d->be != NULL && strcmp(d->be->ops->name, "jack") == 0 && b < JACK_MAX_BLOCK)
+    b = JACK_MAX_BLOCK;
+  return b;
 }
 
 int graph_ctl_commit(sonod *d, request *r) {
@@ -53,7 +62,7 @@ int graph_ctl_start(sonod *d) {
   graph_init(&G);
   started = true;
   if (graph_add_node(&G, GRAPH_ID_OUT, GN_OUT, "out", ch, 0) == NULL ||
-      graph_add_node(&G, GRAPH_ID_IN, GN_IN, "in", 0, ch) == NULL)
+      graph_add_node(&G, GRAPH_ID_IN, GN_IN, "in", 0, d->opt.inputs) == NULL)
     return -1;
   if (cs != NULL) {
     gnode *n = graph_add_node(&G, GRAPH_ID_CSOUND, GN_CSOUND, "csound", 0, cs->nch);

@@ -63,6 +63,15 @@ void op_table_free(request *r);
 void op_state_save(request *r);
 void op_state_load(request *r);
 
+/* ops_jack.c */
+void op_transport_set(request *r);
+void op_transport_get(request *r);
+void op_transport_follow(request *r);
+void op_midi_route(request *r);
+void op_midi_unroute(request *r);
+void op_midi_routes(request *r);
+void op_engine_freewheel(request *r);
+
 /* ops_graph.c */
 void op_graph_connect(request *r);
 void op_graph_disconnect(request *r);

@@ -21,6 +21,8 @@ static const char usage[] =
   "  --sample-rate HZ          sample rate for null/offline (default 48000)\n"
   "  --block-size FRAMES       frames per block for null/offline (default 256)\n"
   "  --channels N              output channels (default 2)\n"
+  "  --inputs N                input channels: JACK ports in_1..in_N, the graph's\n"
+  "                            `in` node and Csound's spin (default 2; 0-64)\n"
   "  --ksmps N                 Csound frames per k-cycle; must divide the block\n"
   "                            size (default 32)\n"
   "  --jack-name NAME          JACK client name (default sonod)\n"
@@ -41,7 +43,7 @@ static const char usage[] =
 enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
-  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_STATE_DIR, OPT_NO_RESTORE,
+  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +53,7 @@ static const struct option long_opts[] = {
   { "sample-rate", required_argument, NULL, OPT_RATE },
   { "block-size", required_argument, NULL, OPT_BLOCK },
   { "channels", required_argument, NULL, OPT_CHANNELS },
+  { "inputs", required_argument, NULL, OPT_INPUTS },
   { "ksmps", required_argument, NULL, OPT_KSMPS },
   { "jack-name", required_argument, NULL, OPT_JACK_NAME },
   { "jack-server", required_argument, NULL, OPT_JACK_SERVER },
@@ -87,6 +90,7 @@ void options_defaults(options *o) {
   o->sample_rate = 48000;
   o->block_size = 256;
   o->channels = 2;
+  o->inputs = 2;
   o->ksmps = 32;
   snprintf(o->jack_name, sizeof o->jack_name, "sonod");
 }
@@ -177,6 +181,12 @@ static int set_channels(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+static int set_inputs(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 0, 64, &o->inputs) != 0)
+    BAD("'%s' is not a whole number from 0 to 64", v);
+  return 0;
+}
+
 static int set_ksmps(options *o, const char *v, char *err, size_t errlen) {
   if (parse_uint(v, 1, 8192, &o->ksmps) != 0)
     BAD("'%s' is not a number of frames from 1 to 8192", v);
@@ -253,6 +263,7 @@ static const struct {
   { "sample-rate", set_rate },
   { "block-size", set_block },
   { "channels", set_channels },
+  { "inputs", set_inputs },
   { "ksmps", set_ksmps },
   { "jack-name", set_jack_name },
   { "jack-server", set_jack_server },
@@ -267,7 +278,7 @@ static const struct {
 #define NSETTERS (sizeof setters / sizeof setters[0])
 
 const char *options_names(void) {
-  return "backend, socket, tcp, sample-rate, block-size, channels, ksmps, jack-name, jack-server, "
+  return "backend, socket, tcp, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
          "autoconnect, output, length, verbose, state-dir, restore";
 }
 
@@ -309,7 +320,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     switch (c) {
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
-    case OPT_LENGTH: case OPT_KSMPS: case OPT_STATE_DIR:
+    case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;

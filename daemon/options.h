@@ -20,6 +20,7 @@ typedef struct options {
   unsigned sample_rate;
   unsigned block_size;
   unsigned channels;
+  unsigned inputs;         /* backend inputs: JACK in_1..in_N, Csound nchnls_i */
   unsigned ksmps;          /* Csound k-cycle; divides the block size */
   char jack_name[64];
   char jack_server[64];    /* empty: the default server */

@@ -22,6 +22,9 @@ typedef enum {
   /* The routing graph (rt/graph_rt.c). */
   RT_CMD_GRAPH_PLAN,   /* u.ptr: an rt_plan to swap in; the old one comes back as garbage */
   RT_CMD_GRAPH_GAIN,   /* u.node.id: a ramp key, u.node.value: its new target */
+  /* Transport and live MIDI (rt/xport.h). */
+  RT_CMD_TRANSPORT,    /* u.xport: transport.set / transport.follow at the frame */
+  RT_CMD_MIDI_ROUTES,  /* u.ptr: an rt_midi_routes to swap in; the old one comes back as garbage */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -51,6 +54,14 @@ typedef struct rt_cmd {
       float value;
       void *buf;
     } node;
+    struct {
+      double tempo;
+      int64_t frame;
+      int32_t num, den;
+      uint32_t mask;   /* XPORT_* */
+      uint8_t playing;
+      uint8_t follow;
+    } xport;
     void *ptr;
   } u;
 } rt_cmd;

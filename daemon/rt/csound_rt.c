@@ -15,7 +15,7 @@ static void silence(rt_csound *rc, unsigned nframes) {
     memset(rc->scratch[ch], 0, (nframes < rc->cap ? nframes : rc->cap) * sizeof(float));
 }
 
-bool csound_rt_process(rt_csound *rc, unsigned nframes) {
+bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsigned nframes) {
   if (nframes == 0)
     return cs_has_news(rc->eng);
   if (nframes % rc->ksmps != 0 || nframes > rc->cap) {
@@ -27,6 +27,6 @@ bool csound_rt_process(rt_csound *rc, unsigned nframes) {
     atomic_fetch_add_explicit(&rc->bad_blocks, 1, memory_order_release);
     return true;
   }
-  cs_rt_process(rc->eng, NULL, 0, rc->scratch, rc->nch, nframes);
+  cs_rt_process(rc->eng, in, in != NULL ? nin : 0, rc->scratch, rc->nch, nframes);
   return cs_has_news(rc->eng);
 }

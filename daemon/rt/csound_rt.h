@@ -30,6 +30,7 @@ typedef struct rt_csound {
 /* Audio thread.  Renders nframes of Csound into scratch (the graph's
  * `csound` node outputs; silence in a block Csound cannot render).
  * Returns true when the control thread has notices or messages to drain. */
-bool csound_rt_process(rt_csound *rc, unsigned nframes);
+/* in: the backend's nin input buffers (Csound's spin/inch), or NULL. */
+bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsigned nframes);
 
 #endif

@@ -12,6 +12,7 @@
  * system call is the wake-up (see ARCHITECTURE.md). */
 #include "daemon/rt/engine.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -89,7 +90,8 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   engine *e = cy->e;
   rt_msg m;
 
-  if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN)
+  if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN &&
+      c->type != RT_CMD_MIDI_ROUTES)
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -132,6 +134,33 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   case RT_CMD_GRAPH_GAIN:
     graph_rt_set_gain(&e->graph, c->u.node.id, c->u.node.value);
     break;
+  case RT_CMD_TRANSPORT: {
+    vst_transport t;
+
+    xport_apply(&e->xport, c->u.xport.mask, c->u.xport.tempo, c->u.xport.num, c->u.xport.den,
+                c->u.xport.playing != 0, (uint64_t)c->u.xport.frame, c->u.xport.follow != 0,
+                frame);
+    /* Plugins see the change from the segment that starts here. */
+    xport_vst(&e->xport, frame, e->sample_rate, &t);
+    nodes_transport(&e->nodes, &t);
+    break;
+  }
+  case RT_CMD_MIDI_ROUTES:
+    /* The old table goes back to be freed on the control side; storing
+     * the function's address is not a call. */
+    memset(&m, 0, sizeof m);
+    m.type = RT_MSG_ACK;
+    m.client = c->client;
+    m.req_id = c->req_id;
+    m.frame = frame;
+    m.release = RT_MSG_SLOTS_PER_CMD;
+    m.cmd_type = c->type;
+    m.garbage = e->routes;
+    m.garbage_free = free;
+    e->routes = c->u.ptr;
+    e->nodes.routes = e->routes;
+    say(cy, &m);
+    break;
   default:
     nodes_apply(&e->nodes, c, frame);
     break;
@@ -160,6 +189,7 @@ static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
 
 void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes) {
   cycle cy = { e, e->frame, false };
+  vst_transport tr;
   uint64_t t0;
   unsigned ch, pos = 0;
   rt_cmd c;
@@ -173,10 +203,19 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
 
   for (ch = 0; ch < nchannels; ch++)
     memset(out[ch], 0, nframes * sizeof(float));
-  nodes_begin(&e->nodes, cy.start, nframes);
+  /* Following JACK's transport: it is the truth at the block's start. */
+  xport_follow(&e->xport, &e->ext, cy.start);
+  xport_vst(&e->xport, cy.start, e->sample_rate, &tr);
+  e->nodes.live = e->live;
+  e->nodes.nlive = e->nlive;
+  e->nodes.routes = e->routes;
+  nodes_begin(&e->nodes, cy.start, nframes, &tr);
+  e->graph.in = e->in;
+  e->graph.nin = e->nin;
   /* Csound renders its whole block first: its own commands are timed
-   * inside it, so it is a source for the graph's segments. */
-  if (e->csound != NULL && csound_rt_process(e->csound, nframes))
+   * inside it, so it is a source for the graph's segments.  It reads the
+   * backend's inputs directly (spin/inch). */
+  if (e->csound != NULL && csound_rt_process(e->csound, e->in, e->nin, nframes))
     cy.said = true;
 
   /* Commands due at the block's end are applied now rather than at the
@@ -218,6 +257,17 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   }
 
   e->frame += nframes;
+  xport_publish(&e->xport, &e->pub_xport, e->frame);
+  /* The backend sets these afresh every cycle; none carries over. */
+  e->in = NULL;
+  e->nin = 0;
+  e->live = NULL;
+  e->nlive = 0;
+  e->ext.valid = false;
+  e->nodes.live = NULL;
+  e->nodes.nlive = 0;
+  e->graph.in = NULL;
+  e->graph.nin = 0;
   publish(e, cy.start, nframes, t0);
   if (cy.said && e->wake)
     e->wake(e->wake_ctx);

@@ -19,6 +19,7 @@
 #include "daemon/rt/nodes.h"
 #include "daemon/rt/ring.h"
 #include "daemon/rt/tone.h"
+#include "daemon/rt/xport.h"
 
 #define ENGINE_RING_CAPACITY 4096
 #define ENGINE_HEAP_CAPACITY 4096
@@ -40,6 +41,14 @@ typedef struct engine {
   rt_nodes nodes;            /* plugin nodes (rt/nodes.c) */
   rt_graph graph;            /* the routing plan (rt/graph_rt.c) */
   struct rt_csound *csound;  /* the live Csound engine (rt/csound_rt.c), or NULL */
+  rt_xport xport;            /* the transport (rt/xport.c) */
+  rt_midi_routes *routes;    /* where live MIDI goes, or NULL */
+  /* Set by the backend before each engine_process (zero: none). */
+  const float *const *in;    /* nin input buffers of nframes */
+  unsigned nin;
+  const rt_live_ev *live;    /* this cycle's MIDI input, by offset */
+  unsigned nlive;
+  rt_xport_ext ext;          /* the backend's transport this cycle */
 
   /* Published by the audio thread. */
   _Atomic uint64_t pub_frame;         /* first frame of the last block */
@@ -48,6 +57,7 @@ typedef struct engine {
   _Atomic uint32_t pub_load_max_ppm;  /* highest since the control side reset it */
   _Atomic uint32_t pub_heap_used;
   _Atomic uint64_t pub_cycles;
+  rt_xport_pub pub_xport;
 } engine;
 
 /* Control thread. */

@@ -82,6 +82,10 @@ typedef struct rt_plan {
 /* The audio thread's graph state (in the engine). */
 typedef struct rt_graph {
   rt_plan *plan;      /* NULL: only the test tone sounds */
+  /* This cycle's backend inputs (the `in` node's outputs), set by the
+   * engine; NULL/0 on backends without inputs: `in` is silent. */
+  const float *const *in;
+  unsigned nin;
 } rt_graph;
 
 /* Audio thread. */

@@ -160,8 +160,8 @@ static void pass(rt_gnode *n, unsigned from, unsigned len) {
   }
 }
 
-static void process(rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out, unsigned nchannels,
-                    unsigned from, unsigned len) {
+static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out,
+                    unsigned nchannels, unsigned from, unsigned len) {
   unsigned k;
 
   switch (n->kind) {
@@ -171,9 +171,13 @@ static void process(rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out, un
     advance(&p->ramp[n->gain_ramp], len);
     return;
   case GN_IN:
-    /* No backend delivers inputs yet: silence. */
-    for (k = 0; k < n->nout; k++)
-      memset(n->outbuf[k] + from, 0, len * sizeof(float));
+    /* The backend's input k (JACK in_K), silence beyond what it has. */
+    for (k = 0; k < n->nout; k++) {
+      if (k < g->nin && g->in[k] != NULL)
+        memcpy(n->outbuf[k] + from, g->in[k] + from, len * sizeof(float));
+      else
+        memset(n->outbuf[k] + from, 0, len * sizeof(float));
+    }
     break;
   case GN_CSOUND:
     break;   /* rendered for the whole block by csound_rt_process */
@@ -206,13 +210,16 @@ void graph_rt_render(rt_graph *g, rt_nodes *ns, float *const *out, unsigned ncha
   rt_plan *p = g->plan;
   unsigned i, len = to - from;
 
-  if (p == NULL || len == 0)
+  /* A block longer than the plan's buffers (JACK grew its period before
+   * the control side sent a bigger plan) is not rendered: silence rather
+   * than writing past the buffers. */
+  if (p == NULL || len == 0 || to > p->max_block)
     return;
   for (i = 0; i < p->nnodes; i++) {
     rt_gnode *n = &p->node[i];
 
     gather(p, n, from, len);
-    process(p, ns, n, out, nchannels, from, len);
+    process(g, p, ns, n, out, nchannels, from, len);
   }
   for (i = 0; i < p->nidle; i++)
     nodes_skip(ns, p->idle[i], to);

@@ -119,11 +119,43 @@ static void queue_due(rt_nodes *ns, rt_node *n, uint64_t first, uint64_t until) 
   }
 }
 
+/* Live MIDI routed to n with offsets in [from, from + len), deltas
+ * relative to from: sample-exact, like a batch.  Refused events (the
+ * node's event buffer full) are lost; routes are few, events per cycle
+ * bounded (RT_LIVE_MIDI_MAX). */
+static void queue_live(const rt_nodes *ns, rt_node *n, unsigned from, unsigned len) {
+  const rt_midi_routes *rt = ns->routes;
+  unsigned i, k;
+
+  if (rt == NULL || ns->nlive == 0)
+    return;
+  for (k = 0; k < rt->n; k++) {
+    if (rt->r[k].node != n->id)
+      continue;
+    for (i = 0; i < ns->nlive; i++) {
+      const rt_live_ev *ev = &ns->live[i];
+      vst_midi_msg m;
+
+      if (ev->offset < from || ev->offset >= from + len)
+        continue;
+      if (rt->r[k].channel >= 0 && ev->data[0] < 0xF0 &&
+          (ev->data[0] & 0x0F) != (unsigned)rt->r[k].channel)
+        continue;
+      memset(&m, 0, sizeof m);
+      m.len = ev->len;
+      memcpy(m.data, ev->data, ev->len);
+      (void)vst_rt_queue_midi(n->inst, (int32_t)(ev->offset - from), m);
+    }
+    break;   /* one route per node (the control side keeps it so) */
+  }
+}
+
 void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
                    unsigned nout, unsigned from, unsigned len) {
   uint64_t first = ns->start + from;
 
   queue_due(ns, n, first, first + len);
+  queue_live(ns, n, from, len);
   vst_rt_process(n->inst, (const float *const *)in, nin, out, nout, len);
 }
 
@@ -142,19 +174,18 @@ void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {
   queue_due(ns, n, until, until);   /* finished batches go back */
 }
 
-void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes) {
-  vst_transport t;
-  unsigned i;
-
+void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_transport *t) {
   ns->start = start;
   ns->nframes = nframes;
-  memset(&t, 0, sizeof t);
-  t.frame = (int64_t)start;
-  t.sample_pos = (double)start;
-  t.playing = true;
+  if (nframes > 0)
+    nodes_transport(ns, t);
+}
+
+void nodes_transport(rt_nodes *ns, const vst_transport *t) {
+  unsigned i;
+
   for (i = 0; i < ns->n; i++)
-    if (nframes > 0)
-      vst_rt_set_transport(ns->node[i]->inst, &t);
+    vst_rt_set_transport(ns->node[i]->inst, t);
 }
 
 static void add(rt_nodes *ns, const rt_cmd *c) {

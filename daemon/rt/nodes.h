@@ -14,6 +14,7 @@
 
 #include "daemon/rt/cmd.h"
 #include "daemon/rt/ring.h"
+#include "daemon/rt/xport.h"
 #include "daemon/vst/vst.h"
 
 #define RT_NODES_MAX 256
@@ -58,16 +59,23 @@ typedef struct rt_nodes {
   /* The current block. */
   uint64_t start;
   unsigned nframes;
+  const rt_live_ev *live;       /* the backend's MIDI input, by offset */
+  unsigned nlive;
+  const rt_midi_routes *routes; /* which nodes get it */
 } rt_nodes;
 
 /* Audio thread. */
 /* True for the command types nodes_apply answers itself (no generic ack). */
 bool nodes_owns_reply(const rt_cmd *c);
-void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes);
+/* Starts a block; every plugin gets the transport t. */
+void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_transport *t);
+/* The transport changed inside the block: plugins see t from their next
+ * process call. */
+void nodes_transport(rt_nodes *ns, const vst_transport *t);
 /* A plugin command is due at frame (within the current block). */
 void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame);
 /* Renders len frames from offset `from` of the block: queues the MIDI due
- * before its end, then processes in -> out (pointers already offset). */
+ * before its end (batches, and live MIDI routed to the node), then processes in -> out (pointers already offset). */
 void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
                    unsigned nout, unsigned from, unsigned len);
 /* A node the graph does not render: drops its MIDI due before offset to. */

@@ -120,6 +120,11 @@ void vst_unload(vst_instance *inst);
  * buffers, resumes.  The instance must be out of the graph.  control */
 int vst_reconfigure(vst_instance *inst, double sample_rate, unsigned max_block, char *err);
 
+/* Switch the process level the plugin is told (audioMasterGetCurrent-
+ * ProcessLevel): offline (JACK freewheel, rendering) or realtime.  Takes
+ * effect at the plugin's next question.  any */
+void vst_set_offline(vst_instance *inst, bool offline);
+
 /* The description read at load (refreshed by vst_refresh_info).  control */
 const vst_info *vst_get_info(const vst_instance *inst);
 

@@ -166,7 +166,7 @@ static VstIntPtr dispatch(vst_instance *inst, VstInt32 opcode, VstInt32 index, V
     case audioMasterGetOutputLatency:
         return 0;
     case audioMasterGetCurrentProcessLevel:
-        if (inst && inst->offline)
+        if (inst && __atomic_load_n(&inst->offline, __ATOMIC_RELAXED))
             return kVstProcessLevelOffline;
         return vst_tls_rt ? kVstProcessLevelRealtime : kVstProcessLevelUser;
     case audioMasterGetAutomationState:

@@ -273,3 +273,10 @@ double vst_get_sample_rate(const vst_instance *inst) { return inst->sample_rate;
 unsigned vst_get_max_block(const vst_instance *inst) { return inst->max_block; }
 bool vst_uses_double(const vst_instance *inst) { return inst->use_double; }
 struct AEffect *vst_get_effect(vst_instance *inst) { return inst->effect; }
+
+void vst_set_offline(vst_instance *inst, bool offline)
+{
+    /* Read by the host callback on the audio thread: a relaxed atomic. */
+    if (inst)
+        __atomic_store_n(&inst->offline, offline, __ATOMIC_RELAXED);
+}

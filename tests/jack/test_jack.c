@@ -154,14 +154,16 @@ static uint64_t assert_clock_runs(conn *c) {
 }
 
 static void assert_ports(void) {
-  char want[200], got[400];
+  char want[1024], got[1024];
   char regex[80];
   int n;
 
+  /* Outputs, inputs (--inputs defaults to 2), then the MIDI ports. */
   snprintf(regex, sizeof regex, "^%s:", jname);
-  snprintf(want, sizeof want, "%s:out_1 %s:out_2", jname, jname);
+  snprintf(want, sizeof want, "%s:out_1 %s:out_2 %s:in_1 %s:in_2 %s:midi_in %s:midi_out",
+           jname, jname, jname, jname, jname, jname);
   n = jack_list_ports(server, regex, got, sizeof got);
-  ck_assert_int_eq(n, 2);
+  ck_assert_int_eq(n, 6);
   ck_assert_str_eq(got, want);
 }
 

@@ -40,6 +40,12 @@
 #ifndef TP_OUT
 #define TP_OUT 2
 #endif
+/* TP_TIME_OUT 1: outputs 2 and 3 carry what audioMasterGetTime said, for
+ * tests that can only listen: out[1] = tempo / 1000, negated when not
+ * playing; out[2] = ppqPos / 1000 at the block's start. */
+#ifndef TP_TIME_OUT
+#define TP_TIME_OUT 0
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -200,6 +206,13 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
     p->st.last_nframes = n;
     ask_time(p);
     RENDER(float);
+#if TP_TIME_OUT
+    for (VstInt32 i = 0; i < n && TP_OUT >= 3; i++) {
+        int playing = (p->st.time_flags & kVstTransportPlaying) != 0;
+        out[1][i] = (float)(p->st.time_tempo / 1000.0) * (playing ? 1.0f : -1.0f);
+        out[2][i] = (float)(p->st.time_ppq / 1000.0);
+    }
+#endif
     echo_notes(p);
     p->block_events = 0;   /* the record stays for the test to read */
 }

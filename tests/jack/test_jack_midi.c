@@ -1,0 +1,310 @@
+/* test_jack_midi.c - JACK inputs, live MIDI and the transport against a
+ * real jackd (dummy driver, private server name).
+ *
+ * One in-test JACK client ("rig") sends MIDI into sonod:midi_in at known
+ * frames (jack_midi_event_write offsets), feeds sonod:in_1, and records
+ * sonod:out_1..out_3, stamping everything with jack_last_frame_time.  The
+ * plugin is the tests/vst test plugin built with TP_TIME_OUT: an impulse of
+ * velocity/127 at every note-on's frame, input x gain on out_1, and on
+ * out_2/out_3 the tempo/playing and ppq it read through GetTime.
+ *
+ * The rig both feeds and records sonod, a loop in JACK's graph: JACK runs
+ * the rig first, so it records sonod's output of the cycle before (one
+ * period late), while sonod sees the rig's MIDI in the same cycle.  The test
+ * accepts a delay of 0 or exactly one period, the same for every note. */
+#include <check.h>
+#include <jack/jack.h>
+#include <jack/midiport.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/jack/jackd_util.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+#define BLOCK 256
+#define REC_MAX (RATE * 6)
+
+static char server[64], jname[64], rigname[64], jlog[128];
+
+/* ---- the rig: JACK's process thread writes, the test reads after stop ---- */
+
+static jack_client_t *rig;
+static jack_port_t *rig_midi, *rig_feed, *rig_in[3];
+static float rec[3][REC_MAX];
+static _Atomic size_t rec_len;
+static _Atomic uint32_t rec_start;        /* frame time of rec[.][0] */
+static _Atomic unsigned rig_xruns;
+static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle */
+static _Atomic uint32_t midi_cycle;       /* frame time of the cycle they went in */
+static _Atomic float feed_value;          /* DC written to sonod:in_1 */
+static const uint32_t note_off[2] = { 37, 200 };   /* offsets in the cycle */
+
+static int rig_process(jack_nframes_t n, void *arg) {
+  void *mb = jack_port_get_buffer(rig_midi, n);
+  float *feed = jack_port_get_buffer(rig_feed, n);
+  size_t len = atomic_load(&rec_len), k;
+  float v = atomic_load(&feed_value);
+  unsigned c;
+
+  (void)arg;
+  jack_midi_clear_buffer(mb);
+  if (atomic_load(&midi_cmd) == 1) {
+    jack_midi_data_t on1[3] = { 0x90, 60, 127 }, on2[3] = { 0x90, 64, 127 };
+    jack_midi_event_write(mb, note_off[0], on1, 3);
+    jack_midi_event_write(mb, note_off[1], on2, 3);
+    atomic_store(&midi_cycle, jack_last_frame_time(rig));
+    atomic_store(&midi_cmd, 2);
+  }
+  for (k = 0; k < n; k++)
+    feed[k] = v;
+  if (len == 0)
+    atomic_store(&rec_start, jack_last_frame_time(rig));
+  for (c = 0; c < 3; c++) {
+    const float *in = jack_port_get_buffer(rig_in[c], n);
+    for (k = 0; k < n && len + k < REC_MAX; k++)
+      rec[c][len + k] = in[k];
+  }
+  atomic_store(&rec_len, len + n < REC_MAX ? len + n : REC_MAX);
+  return 0;
+}
+
+static int rig_xrun(void *arg) {
+  (void)arg;
+  atomic_fetch_add(&rig_xruns, 1);
+  return 0;
+}
+
+static void rig_start(void) {
+  jack_status_t st;
+  char a[160], b[160];
+  unsigned c;
+
+  rig = jack_client_open(rigname, JackServerName | JackNoStartServer | JackUseExactName, &st,
+                         server);
+  ck_assert_ptr_nonnull(rig);
+  rig_midi = jack_port_register(rig, "midi", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
+  rig_feed = jack_port_register(rig, "feed", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+  for (c = 0; c < 3; c++) {
+    snprintf(a, sizeof a, "in%u", c + 1);
+    rig_in[c] = jack_port_register(rig, a, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
+    ck_assert_ptr_nonnull(rig_in[c]);
+  }
+  atomic_store(&rec_len, 0);
+  atomic_store(&midi_cmd, 0);
+  atomic_store(&rig_xruns, 0);
+  jack_set_process_callback(rig, rig_process, NULL);
+  jack_set_xrun_callback(rig, rig_xrun, NULL);
+  ck_assert_int_eq(jack_activate(rig), 0);
+  snprintf(a, sizeof a, "%s:midi", rigname);
+  snprintf(b, sizeof b, "%s:midi_in", jname);
+  ck_assert_int_eq(jack_connect(rig, a, b), 0);
+  snprintf(a, sizeof a, "%s:feed", rigname);
+  snprintf(b, sizeof b, "%s:in_1", jname);
+  ck_assert_int_eq(jack_connect(rig, a, b), 0);
+  for (c = 0; c < 3; c++) {
+    snprintf(a, sizeof a, "%s:out_%u", jname, c + 1);
+    snprintf(b, sizeof b, "%s:in%u", rigname, c + 1);
+    ck_assert_int_eq(jack_connect(rig, a, b), 0);
+  }
+}
+
+static void rig_stop(void) {
+  jack_deactivate(rig);
+  jack_client_close(rig);
+  rig = NULL;
+}
+
+/* Waits for at least `frames` more recorded frames. */
+static void rig_wait(size_t frames) {
+  size_t want = atomic_load(&rec_len) + frames;
+  size_t i;
+
+  for (i = 0; i < 500 && atomic_load(&rec_len) < want; i++)
+    usleep(10000);
+  ck_assert_uint_ge(atomic_load(&rec_len), want);
+}
+
+static const msgpack_object *ok(conn *c, uint64_t id) {
+  const msgpack_object *m = conn_reply(c, id, 5000);
+
+  ck_assert_msg(msg_error_code(m) == NULL, "request %llu failed: %s",
+                (unsigned long long)id, msg_error_code(m));
+  return msg_ok(m);
+}
+
+/* Recorded index of the first sample from `from` above thr, or -1. */
+static long first_above(const float *x, size_t from, size_t n, float thr) {
+  size_t i;
+
+  for (i = from; i < n; i++)
+    if (x[i] > thr)
+      return (long)i;
+  return -1;
+}
+
+START_TEST(test_midi_input_transport) {
+  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
+                         "--channels", "3", "--inputs", "2", NULL };
+  char node[16], from[32];
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c;
+  const msgpack_object *o;
+  uint64_t id, nid;
+  int attempt;
+
+  jackd_start(&jd, server, jlog);
+  daemon_start(&dp, args);
+  fprintf(stderr, "test_jack_midi: sonod log %s, jackd log %s\n", dp.log, jlog);
+  conn_open(&c, dp.socket);
+  ck_assert_int_eq(jack_list_ports(server, "midi_in$", from, sizeof from), 1);
+
+  o = ok(&c, conn_request(&c, "plugin.load", "s", "path", getenv("TESTPLUG_TIME")));
+  nid = msg_uint(o, "node");
+  snprintf(node, sizeof node, "%llu", (unsigned long long)nid);
+  /* in:out_1 -> the plugin (gain 1 at its default parameter). */
+  snprintf(from, sizeof from, "%s:in_1", node);
+  ok(&c, conn_request(&c, "graph.connect", "ss", "from", "in:out_1", "to", from));
+  /* Errors: unknown node, bad channel, unroute without a route. */
+  id = conn_request(&c, "midi.route", "s", "to", "999");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "unknown_node");
+  id = conn_request(&c, "midi.route", "si", "to", node, "channel", (int64_t)16);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "bad_value");
+  id = conn_request(&c, "midi.unroute", "s", "to", node);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "not_connected");
+  ok(&c, conn_request(&c, "midi.route", "si", "to", node, "channel", (int64_t)0));
+  o = ok(&c, conn_request(&c, "midi.routes", ""));
+  {
+    const msgpack_object_array *arr;
+    ck_assert_int_eq(sono_get_array(o, "routes", &arr), SONO_ARG_OK);
+    ck_assert_uint_eq(arr->size, 1);
+    ck_assert(msg_str_is(&arr->ptr[0], "to", node));
+    ck_assert_uint_eq(msg_uint(&arr->ptr[0], "channel"), 0);
+  }
+
+  /* Transport: 140 BPM, 3/4, playing from song frame 0. */
+  ok(&c, conn_request(&c, "transport.set", "duuub", "tempo", 140.0, "num", (uint64_t)3, "den",
+                      (uint64_t)4, "frame", (uint64_t)0, "playing", 1));
+  o = ok(&c, conn_request(&c, "transport.get", ""));
+  ck_assert(fabs(msg_double(o, "tempo") - 140.0) < 1e-9);
+  ck_assert_uint_eq(msg_uint(o, "num"), 3);
+
+  for (attempt = 1; attempt <= 3; attempt++) {
+    size_t n;
+    long at[2], d0, d1, pos;
+    uint32_t mc, rs;
+    double ppq0, ppq1;
+    bool sane = true;
+    unsigned xr;
+
+    atomic_store(&feed_value, 0.0f);
+    rig_start();
+    rig_wait(RATE / 10);
+    atomic_store(&midi_cmd, 1);
+    rig_wait(RATE / 10);
+    ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+    /* Audio into in_1 reaches the plugin (an effect) and out_1. */
+    atomic_store(&feed_value, 0.25f);
+    rig_wait(RATE / 10);
+    xr = atomic_load(&rig_xruns);
+    rig_stop();
+    n = atomic_load(&rec_len);
+    mc = atomic_load(&midi_cycle);
+    rs = atomic_load(&rec_start);
+
+    /* Impulses of 127/127 at the notes' frames (recording timeline). */
+    at[0] = first_above(rec[0], 0, n, 0.5f);
+    at[1] = at[0] < 0 ? -1 : first_above(rec[0], (size_t)at[0] + 1, n, 0.5f);
+    if (at[0] < 0 || at[1] < 0) {
+      sane = false;
+      fprintf(stderr, "test_jack_midi: attempt %d: impulses missing\n", attempt);
+    } else {
+      d0 = (long)(rs + (uint32_t)at[0]) - (long)(mc + note_off[0]);
+      d1 = (long)(rs + (uint32_t)at[1]) - (long)(mc + note_off[1]);
+      fprintf(stderr, "test_jack_midi: note delays %ld and %ld frames\n", d0, d1);
+      if (d0 != d1 || (d0 != 0 && d0 != BLOCK))
+        sane = false;
+      ck_assert_float_eq_tol(rec[0][at[0]], 1.0f, 1e-6);
+    }
+    /* The fed DC arrives at gain 1 (plugin gain 2 x 0.5). */
+    ck_assert_float_eq_tol(rec[0][n - 1], 0.25f, 1e-6);
+    /* GetTime: 140 BPM and playing on out_2; ppq advancing at 140 BPM on
+     * out_3, one period apart from block to block. */
+    ck_assert_float_eq_tol(rec[1][n - 1], 0.140f, 1e-6);
+    pos = (long)n - 1 - BLOCK;
+    ppq0 = rec[2][pos] * 1000.0;
+    ppq1 = rec[2][n - 1] * 1000.0;
+    ck_assert_msg(fabs((ppq1 - ppq0) - BLOCK * 140.0 / 60.0 / RATE) < 1e-3,
+                  "ppq moved %f in one period", ppq1 - ppq0);
+    if (sane)
+      break;
+    ck_assert_msg(xr > 0, "MIDI timing wrong without an xrun");
+    ck_assert_int_lt(attempt, 3);
+  }
+
+  /* Stopping shows on out_2 as a negative tempo; transport.get agrees. */
+  ok(&c, conn_request(&c, "transport.set", "b", "playing", 0));
+  o = ok(&c, conn_request(&c, "transport.get", ""));
+  ck_assert(!sono_map_get(o, "playing")->via.boolean);
+  atomic_store(&feed_value, 0.0f);
+  rig_start();
+  rig_wait(RATE / 10);
+  rig_stop();
+  ck_assert_float_eq_tol(rec[1][atomic_load(&rec_len) - 1], -0.140f, 1e-6);
+
+  /* Freewheel: the engine runs far faster than real time. */
+  {
+    uint64_t f0, f1;
+    o = ok(&c, conn_request(&c, "status", ""));
+    f0 = msg_uint(o, "frame");
+    ok(&c, conn_request(&c, "engine.freewheel", "b", "on", 1));
+    usleep(300000);
+    o = ok(&c, conn_request(&c, "status", ""));
+    f1 = msg_uint(o, "frame");
+    ok(&c, conn_request(&c, "engine.freewheel", "b", "on", 0));
+    fprintf(stderr, "test_jack_midi: %llu frames in ~0.3 s freewheeling\n",
+            (unsigned long long)(f1 - f0));
+    ck_assert_uint_gt(f1 - f0, RATE);
+  }
+  ok(&c, conn_request(&c, "midi.unroute", "s", "to", node));
+
+  conn_close(&c);
+  ck_assert_int_eq(daemon_stop(&dp), 0);
+  jackd_stop(&jd);
+}
+END_TEST
+
+static void setup_names(void) {
+  snprintf(server, sizeof server, "sonod-mtest-%d", (int)getpid());
+  snprintf(jname, sizeof jname, "sonod-mit-%d", (int)getpid());
+  snprintf(rigname, sizeof rigname, "rig-%d", (int)getpid());
+  snprintf(jlog, sizeof jlog, "/tmp/sonod-jackd-midi-%d.log", (int)getpid());
+  setenv("JACK_NO_START_SERVER", "1", 1);
+  setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+  unlink(jlog);
+}
+
+static void teardown_names(void) {
+  jackd_clean_shm(server);
+}
+
+static Suite *make_suite(void) {
+  Suite *s = suite_create("jack-midi");
+  TCase *tc = tcase_create("jackd");
+
+  tcase_add_unchecked_fixture(tc, setup_names, teardown_names);
+  tcase_set_timeout(tc, 90);
+  tcase_add_test(tc, test_midi_input_transport);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(make_suite)
