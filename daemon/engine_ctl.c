@@ -13,6 +13,7 @@
 #include "daemon/events.h"
 #include "daemon/graph_ctl.h"
 #include "daemon/log.h"
+#include "daemon/meter_ctl.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
@@ -114,6 +115,8 @@ void engine_ctl_drain(sonod *d) {
     if (m.garbage != NULL && m.garbage_free != NULL)
       m.garbage_free(m.garbage);
   }
+  /* Meter events before whatever the backend answers next (a render). */
+  meter_ctl_poll(d);
   csound_ctl_poll(d);
 }
 
@@ -143,6 +146,7 @@ void engine_ctl_abandon(sonod *d) {
   }
   e->heap.len = 0;
   d->reserved = 0;
+  meter_ctl_shutdown(d);
   graph_ctl_shutdown(d);
   plugin_ctl_shutdown(d);
   csound_ctl_shutdown(d);

@@ -12,7 +12,10 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
   e->to_rt = ring_create(ENGINE_RING_CAPACITY, sizeof(rt_cmd));
   e->from_rt = ring_create((ENGINE_RING_CAPACITY + ENGINE_HEAP_CAPACITY) * RT_MSG_SLOTS_PER_CMD,
                            sizeof(rt_msg));
-  if (e->to_rt == NULL || e->from_rt == NULL || heap_init(&e->heap, ENGINE_HEAP_CAPACITY) != 0) {
+  e->meters.ring = ring_create(METER_RING_CAPACITY, sizeof(rt_meter_rec));
+  atomic_init(&e->meters.period, 0);
+  if (e->to_rt == NULL || e->from_rt == NULL || e->meters.ring == NULL ||
+      heap_init(&e->heap, ENGINE_HEAP_CAPACITY) != 0) {
     engine_destroy(e);
     return -1;
   }
@@ -30,6 +33,8 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
 void engine_destroy(engine *e) {
   ring_destroy(e->to_rt);
   ring_destroy(e->from_rt);
+  ring_destroy(e->meters.ring);
+  e->meters.ring = NULL;
   heap_free(&e->heap);
   /* The live MIDI routing table last swapped in (ops_jack.c). */
   free(e->routes);

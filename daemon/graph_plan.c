@@ -280,6 +280,7 @@ void graph_plan_free(rt_plan *p) {
     free(n->outptr);
   }
   free(p->node);
+  free(p->meter);
   free(p->ramp);
   free(p->idle);
   free(p);
@@ -291,6 +292,7 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
   size_t one = max_block;
 
   pn->id = n->kind == GN_PLUGIN || n->kind == GN_GAIN ? n->id : 0;
+  pn->gid = n->id;
   pn->kind = (uint8_t)n->kind;
   pn->bypass = n->bypass;
   pn->nin = n->nin;
@@ -378,6 +380,13 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
     r->target = c->dying ? 0.0f : c->gain;
     r->cur = c->fade_in ? 0.0f : r->target;
   }
+  /* Meters: every node's outputs, the out node's inputs. */
+  for (i = 0; i < p->nnodes; i++) {
+    p->node[i].meter0 = p->nmeters;
+    p->nmeters += p->node[i].kind == GN_OUT ? p->node[i].nin : p->node[i].nout;
+  }
+  if ((p->meter = calloc(p->nmeters ? p->nmeters : 1, sizeof *p->meter)) == NULL)
+    goto fail;
   p->nramps = nr;
   qsort(p->ramp, nr, sizeof *p->ramp, cmp_ramp);
   for (i = 0; i < p->nnodes; i++)

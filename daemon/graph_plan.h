@@ -12,10 +12,7 @@
 
 #include "daemon/rt/graph.h"
 
-/* Fixed ids of the built-in nodes (plugin and gain ids are small). */
-#define GRAPH_ID_OUT 0x7FFFFF01u
-#define GRAPH_ID_IN 0x7FFFFF02u
-#define GRAPH_ID_CSOUND 0x7FFFFF03u
+/* GRAPH_ID_OUT, GRAPH_ID_IN, GRAPH_ID_CSOUND: in rt/graph.h. */
 
 typedef struct gnode {
   uint32_t id;

@@ -1,10 +1,14 @@
 /* ops.c - every operation the daemon answers, by name. */
 #include "daemon/ops.h"
 
+#include "daemon/meter_ctl.h"
+
 const op_entry ops_table[] = {
   { "hello", op_hello },
   { "ping", op_ping },
   { "status", op_status },
+  { "meter.subscribe", op_meter_subscribe },
+  { "meter.unsubscribe", op_meter_unsubscribe },
   { "sync", op_sync },
   { "subscribe", op_subscribe },
   { "unsubscribe", op_unsubscribe },

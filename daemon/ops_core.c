@@ -5,6 +5,7 @@
 #include "daemon/backend.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
+#include "daemon/meter_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
@@ -84,7 +85,7 @@ void op_status(request *r) {
   msgpack_packer pk;
 
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 14);
+  msgpack_pack_map(&pk, 15);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -94,6 +95,8 @@ void op_status(request *r) {
   sono_pack_key_double(&pk, "seconds", (double)frame / e->sample_rate);
   sono_pack_key_double(&pk, "dsp_load", load / 1e6);
   sono_pack_key_double(&pk, "dsp_load_max", (load_max > load ? load_max : load) / 1e6);
+  sono_pack_cstr(&pk, "nodes");
+  meter_ctl_pack_loads(d, &pk);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "clients", d->nclients);
   sono_pack_key_double(&pk, "uptime", (double)(sonod_now_ns() - d->started_ns) / 1e9);

@@ -19,4 +19,15 @@ char *json_from_msgpack(const msgpack_object *o);
  * with a description in err. */
 int json_to_args(const char *text, sono_args *a, char *err, size_t errlen);
 
+/* The text of one member's value, [start, end); NULL when absent. */
+typedef struct json_span {
+  const char *start, *end;
+} json_span;
+
+/* As json_to_args, but the top-level members named in keys are not added:
+ * spans[i] is set to the text of keys[i]'s value instead (session scripts
+ * take "op" and "at" out of a request line this way). */
+int json_to_args_ex(const char *text, sono_args *a, const char *const *keys, size_t nkeys,
+                    json_span *spans, char *err, size_t errlen);
+
 #endif

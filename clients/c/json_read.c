@@ -272,8 +272,17 @@ static int read_value(reader *r, const char *key) {
 }
 
 int json_to_args(const char *text, sono_args *a, char *err, size_t errlen) {
+  return json_to_args_ex(text, a, NULL, 0, NULL, err, errlen);
+}
+
+int json_to_args_ex(const char *text, sono_args *a, const char *const *keys, size_t nkeys,
+                    json_span *spans, char *err, size_t errlen) {
   reader r = {text, text, a, err, errlen, 0};
   bool first = true;
+  size_t i;
+
+  for (i = 0; i < nkeys; i++)
+    spans[i].start = spans[i].end = NULL;
 
   skip_ws(&r);
   if (*r.p != '{')
@@ -300,7 +309,27 @@ int json_to_args(const char *text, sono_args *a, char *err, size_t errlen) {
       return fail(&r, "expected ':'");
     }
     r.p++;
-    rc = read_value(&r, k);
+    skip_ws(&r);
+    for (i = 0; i < nkeys; i++)
+      if (strcmp(k, keys[i]) == 0)
+        break;
+    if (i < nkeys) {
+      /* Set aside: parsed (to check it and move on) into scratch args. */
+      sono_args *scratch = sono_args_new();
+
+      if (scratch == NULL) {
+        free(k);
+        return fail(&r, "out of memory");
+      }
+      spans[i].start = r.p;
+      r.a = scratch;
+      rc = read_value(&r, k);
+      r.a = a;
+      spans[i].end = r.p;
+      sono_args_free(scratch);
+    } else {
+      rc = read_value(&r, k);
+    }
     free(k);
     if (rc != 0)
       return -1;

@@ -98,6 +98,14 @@ int ctl_cmd_render(ctl *g, int argc, char **argv) {
   sono_error e;
   int ch, rc;
 
+  /* `render SCRIPT.jsonl -o OUT.wav`: a session script (sonoctl_script.c). */
+  for (ch = 1; ch < argc; ch++) {
+    size_t n = strlen(argv[ch]);
+    if ((n > 6 && strcmp(argv[ch] + n - 6, ".jsonl") == 0) ||
+        (n > 5 && strcmp(argv[ch] + n - 5, ".json") == 0))
+      return ctl_script_render(g, argc, argv);
+  }
+
   while ((ch = getopt_long(argc, argv, "f:s:o:h", opts, NULL)) != -1) {
     switch (ch) {
     case 'o':

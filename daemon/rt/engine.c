@@ -115,7 +115,11 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   case RT_CMD_SYNC:
     break;
   case RT_CMD_GRAPH_PLAN: {
-    rt_plan *old = graph_rt_swap(&e->graph, c->u.ptr);
+    rt_plan *old;
+
+    /* The old plan's part of the current meter interval goes out first. */
+    meter_rt_flush(&e->meters, e->graph.plan);
+    old = graph_rt_swap(&e->graph, c->u.ptr);
 
     /* This ack gives back one slot; the other stays with the new plan for
      * its RT_MSG_GRAPH_SETTLED.  An old plan that never settled gives its
@@ -215,8 +219,14 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   /* Csound renders its whole block first: its own commands are timed
    * inside it, so it is a source for the graph's segments.  It reads the
    * backend's inputs directly (spin/inch). */
-  if (e->csound != NULL && csound_rt_process(e->csound, e->in, e->nin, nframes))
-    cy.said = true;
+  e->graph.metering = atomic_load_explicit(&e->meters.period, memory_order_relaxed) != 0;
+  if (e->csound != NULL) {
+    uint64_t tc = rt_now_ns();
+
+    if (csound_rt_process(e->csound, e->in, e->nin, nframes))
+      cy.said = true;
+    meter_rt_add_time(&e->graph, GRAPH_ID_CSOUND, rt_now_ns() - tc);
+  }
 
   /* Commands due at the block's end are applied now rather than at the
    * start of the next block: the same frame either way.  A cycle of zero
@@ -256,6 +266,8 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
     e->nodes.said = false;
   }
 
+  meter_rt_block(&e->meters, &e->graph, out, nchannels, nframes, cy.start + nframes,
+                 e->sample_rate);
   e->frame += nframes;
   xport_publish(&e->xport, &e->pub_xport, e->frame);
   /* The backend sets these afresh every cycle; none carries over. */

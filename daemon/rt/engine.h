@@ -16,6 +16,7 @@
 #include "daemon/rt/cmd.h"
 #include "daemon/rt/graph.h"
 #include "daemon/rt/heap.h"
+#include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
 #include "daemon/rt/ring.h"
 #include "daemon/rt/tone.h"
@@ -40,6 +41,7 @@ typedef struct engine {
   tone_state tone;
   rt_nodes nodes;            /* plugin nodes (rt/nodes.c) */
   rt_graph graph;            /* the routing plan (rt/graph_rt.c) */
+  rt_meters meters;          /* meter snapshots to the control side (rt/meter.c) */
   struct rt_csound *csound;  /* the live Csound engine (rt/csound_rt.c), or NULL */
   rt_xport xport;            /* the transport (rt/xport.c) */
   rt_midi_routes *routes;    /* where live MIDI goes, or NULL */

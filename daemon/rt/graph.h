@@ -12,6 +12,7 @@
 #ifndef SONOD_RT_GRAPH_H
 #define SONOD_RT_GRAPH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -23,6 +24,11 @@ struct rt_ring;
 /* Every gain change (connect, disconnect, node.gain, node.mute, bypass of
  * a gain node) is a linear ramp of this many frames: 5.3 ms at 48 kHz. */
 #define GRAPH_FADE_FRAMES 256
+
+/* Fixed ids of the built-in nodes (plugin and gain ids are small). */
+#define GRAPH_ID_OUT 0x7FFFFF01u
+#define GRAPH_ID_IN 0x7FFFFF02u
+#define GRAPH_ID_CSOUND 0x7FFFFF03u
 
 /* Ramp keys: a connection's id, or a node's id with this bit for its gain. */
 #define GRAPH_KEY_NODE 0x80000000u
@@ -46,6 +52,12 @@ typedef struct rt_gramp {
   uint32_t left;      /* audio thread: frames until target */
 } rt_gramp;
 
+/* A port's meter since the last snapshot (rt/meter.h). */
+typedef struct rt_meter {
+  float peak;
+  float sumsq;
+} rt_meter;
+
 /* One connection into an input port. */
 typedef struct rt_gsrc {
   const float *buf;   /* the source's output buffer (fan-out: shared) */
@@ -65,6 +77,11 @@ typedef struct rt_gnode {
   float **outptr;     /* nout scratch pointers */
   struct rt_node *vst;
   uint32_t gain_ramp; /* index into rt_plan.ramp: the node's gain */
+  uint32_t gid;       /* graph id (GRAPH_ID_* for out/in/csound), for meters and load */
+  uint32_t meter0;    /* index into rt_plan.meter of its first metered port */
+  uint64_t load_ns;   /* audio thread: time spent in this block */
+  float load;         /* audio thread: smoothed share of the period */
+  _Atomic uint32_t load_ppm;  /* published: load in parts per million */
 } rt_gnode;
 
 typedef struct rt_plan {
@@ -77,11 +94,18 @@ typedef struct rt_plan {
   unsigned nidle;     /* plugin nodes with no path to out: not processed */
   struct rt_node **idle;
   bool settled;       /* audio thread: reported settled (its slot is used) */
+  unsigned nmeters;   /* every node's outputs (out: its inputs), in node order */
+  rt_meter *meter;
 } rt_plan;
 
 /* The audio thread's graph state (in the engine). */
 typedef struct rt_graph {
   rt_plan *plan;      /* NULL: only the test tone sounds */
+  /* The plan in use, for the control side to read loads from.  Plans are
+   * freed on the control thread only after they came back as garbage, by
+   * when this already points further on. */
+  rt_plan *_Atomic live;
+  bool metering;      /* set by the engine each block: meters are wanted */
   /* This cycle's backend inputs (the `in` node's outputs), set by the
    * engine; NULL/0 on backends without inputs: `in` is silent. */
   const float *const *in;

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
 
 static int find_ramp(const rt_plan *p, uint32_t key) {
@@ -59,6 +60,7 @@ rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p) {
   if (p != NULL)
     p->settled = false;
   g->plan = p;
+  atomic_store_explicit(&g->live, p, memory_order_release);
   return old;
 }
 
@@ -209,17 +211,27 @@ void graph_rt_render(rt_graph *g, rt_nodes *ns, float *const *out, unsigned ncha
                      unsigned from, unsigned to) {
   rt_plan *p = g->plan;
   unsigned i, len = to - from;
+  uint64_t t;
 
   /* A block longer than the plan's buffers (JACK grew its period before
    * the control side sent a bigger plan) is not rendered: silence rather
    * than writing past the buffers. */
   if (p == NULL || len == 0 || to > p->max_block)
     return;
+  t = rt_now_ns();
   for (i = 0; i < p->nnodes; i++) {
     rt_gnode *n = &p->node[i];
+    uint64_t t1;
 
     gather(p, n, from, len);
     process(g, p, ns, n, out, nchannels, from, len);
+    /* out is metered on the final buffers at the block's end. */
+    if (g->metering && n->kind != GN_OUT)
+      meter_rt_ports(p, n, from, len);
+    /* One clock read per node: its time runs to the next one's start. */
+    t1 = rt_now_ns();
+    n->load_ns += t1 - t;
+    t = t1;
   }
   for (i = 0; i < p->nidle; i++)
     nodes_skip(ns, p->idle[i], to);

@@ -1,0 +1,512 @@
+/* sonoctl_script.c - `sonoctl render SCRIPT.jsonl -o OUT.wav`: a session
+ * script rendered offline by a private sonod.
+ *
+ * A script is one JSON request per line with its time: "at" in seconds or
+ * "frame" in frames (default 0); blank lines and lines starting with '#'
+ * are skipped.  sonoctl starts `sonod --backend offline --output OUT` on a
+ * private socket, and for each line in time order (file order among equal
+ * times) renders up to the line's frame, then sends the request with
+ * "at": that frame.  The engine stands exactly at that frame, idle, so the
+ * request takes effect there whether the operation reads "at" or applies
+ * "now" - the same frame a live daemon would give the same request with the
+ * same "at".  Nothing depends on wall-clock time or thread scheduling: the
+ * same script renders byte-identical files.  See README.md. */
+#include "sonoctl.h"
+#include "json.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define SCRIPT_TAIL_SECONDS 2.0
+#define CHUNK_SECONDS 0.5
+
+typedef struct sline {
+  unsigned lineno;
+  uint64_t frame;
+  char op[128];
+  char *text;               /* the line, for json_to_args_ex again when sending */
+  bool end;                 /* {"op": "end"}: the render's length */
+} sline;
+
+typedef struct script {
+  sline *v;
+  size_t n, cap;
+} script;
+
+static void script_free(script *s) {
+  size_t i;
+
+  for (i = 0; i < s->n; i++)
+    free(s->v[i].text);
+  free(s->v);
+}
+
+/* Reads the "op" span: a plain JSON string without escapes. */
+static bool span_str(const json_span *sp, char *out, size_t len) {
+  size_t n;
+
+  if (sp->start == NULL || *sp->start != '"' || sp->end - sp->start < 2 || sp->end[-1] != '"')
+    return false;
+  n = (size_t)(sp->end - sp->start - 2);
+  if (n == 0 || n >= len || memchr(sp->start + 1, '\\', n) != NULL)
+    return false;
+  memcpy(out, sp->start + 1, n);
+  out[n] = '\0';
+  return true;
+}
+
+static bool span_num(const json_span *sp, double *out) {
+  char buf[64], *end;
+  size_t n = (size_t)(sp->end - sp->start);
+
+  if (n == 0 || n >= sizeof buf)
+    return false;
+  memcpy(buf, sp->start, n);
+  buf[n] = '\0';
+  *out = strtod(buf, &end);
+  return *end == '\0' && isfinite(*out) && *out >= 0;
+}
+
+static const char *const script_keys[] = {"op", "at", "frame"};
+
+/* Parses one line into l (and args, when not NULL).  -1 with why set. */
+static int parse_line(const char *text, unsigned rate, sline *l, sono_args *args, char *why,
+                      size_t whylen) {
+  json_span sp[3];
+  sono_args *scratch = args != NULL ? args : sono_args_new();
+  double v;
+  int rc = json_to_args_ex(text, scratch, script_keys, 3, sp, why, whylen);
+
+  if (args == NULL)
+    sono_args_free(scratch);
+  if (rc != 0)
+    return -1;
+  if (!span_str(&sp[0], l->op, sizeof l->op)) {
+    snprintf(why, whylen, "\"op\" must be an operation name");
+    return -1;
+  }
+  if (sp[1].start != NULL && sp[2].start != NULL) {
+    snprintf(why, whylen, "give \"at\" (seconds) or \"frame\", not both");
+    return -1;
+  }
+  l->frame = 0;
+  if (sp[1].start != NULL) {
+    if (!span_num(&sp[1], &v)) {
+      snprintf(why, whylen, "\"at\" must be a number of seconds >= 0");
+      return -1;
+    }
+    l->frame = (uint64_t)llround(v * rate);
+  } else if (sp[2].start != NULL) {
+    if (!span_num(&sp[2], &v) || v != floor(v)) {
+      snprintf(why, whylen, "\"frame\" must be a whole number >= 0");
+      return -1;
+    }
+    l->frame = (uint64_t)v;
+  }
+  l->end = strcmp(l->op, "end") == 0;
+  return 0;
+}
+
+static int load_script(const char *path, unsigned rate, script *s) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
+  char *line = NULL, why[300];
+  size_t cap = 0;
+  ssize_t len;
+  unsigned lineno = 0;
+
+  if (f == NULL) {
+    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  while ((len = getline(&line, &cap, f)) >= 0) {
+    const char *p = line;
+    sline l;
+
+    lineno++;
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    while (*p == ' ' || *p == '\t')
+      p++;
+    if (*p == '\0' || *p == '#')
+      continue;
+    memset(&l, 0, sizeof l);
+    l.lineno = lineno;
+    if (parse_line(p, rate, &l, NULL, why, sizeof why) != 0) {
+      fprintf(stderr, "sonoctl render: %s:%u: %s\n", path, lineno, why);
+      goto fail;
+    }
+    if (s->n == s->cap) {
+      size_t nc = s->cap ? s->cap * 2 : 64;
+      sline *v = realloc(s->v, nc * sizeof *v);
+      if (v == NULL)
+        goto oom;
+      s->v = v;
+      s->cap = nc;
+    }
+    if ((l.text = strdup(p)) == NULL)
+      goto oom;
+    s->v[s->n++] = l;
+  }
+  free(line);
+  if (f != stdin)
+    fclose(f);
+  return 0;
+
+oom:
+  fputs("sonoctl: out of memory\n", stderr);
+fail:
+  free(line);
+  if (f != stdin)
+    fclose(f);
+  return -1;
+}
+
+/* Stable: equal times keep the file's order. */
+static int cmp_line(const void *a, const void *b) {
+  const sline *x = a, *y = b;
+
+  if (x->frame != y->frame)
+    return x->frame < y->frame ? -1 : 1;
+  return x->lineno < y->lineno ? -1 : x->lineno > y->lineno;
+}
+
+/* $SONOD, else sonod next to this sonoctl (also ../../daemon/sonod: the
+ * build tree), else the PATH. */
+static void find_sonod(char *out, size_t len) {
+  const char *env = getenv("SONOD");
+  char self[PATH_MAX];
+  ssize_t n;
+
+  if (env != NULL && env[0] != '\0') {
+    snprintf(out, len, "%s", env);
+    return;
+  }
+  n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n > 0) {
+    char *slash;
+
+    self[n] = '\0';
+    if ((slash = strrchr(self, '/')) != NULL) {
+      *slash = '\0';
+      snprintf(out, len, "%s/sonod", self);
+      if (access(out, X_OK) == 0)
+        return;
+      snprintf(out, len, "%s/../../daemon/sonod", self);
+      if (access(out, X_OK) == 0)
+        return;
+    }
+  }
+  snprintf(out, len, "sonod");
+}
+
+typedef struct daemon {
+  pid_t pid;
+  char dir[64];
+  char sock[128];
+  char log[128];
+} daemon_t;
+
+static int start_daemon(daemon_t *dm, const char *output, const char *rate, const char *block,
+                        const char *channels) {
+  char exe[PATH_MAX + 32];
+  const char *argv[20];
+  int n = 0;
+
+  find_sonod(exe, sizeof exe);
+  snprintf(dm->dir, sizeof dm->dir, "/tmp/sonoctl-render-XXXXXX");
+  if (mkdtemp(dm->dir) == NULL) {
+    fprintf(stderr, "sonoctl render: cannot make a private directory: %s\n", strerror(errno));
+    return -1;
+  }
+  snprintf(dm->sock, sizeof dm->sock, "%s/sonod.sock", dm->dir);
+  snprintf(dm->log, sizeof dm->log, "%s/sonod.log", dm->dir);
+  argv[n++] = exe;
+  argv[n++] = "--backend";
+  argv[n++] = "offline";
+  argv[n++] = "--output";
+  argv[n++] = output;
+  argv[n++] = "--socket";
+  argv[n++] = dm->sock;
+  /* Only what the command line says: no machine config, no restored
+   * session, so the render depends on the script alone. */
+  argv[n++] = "--config";
+  argv[n++] = "/dev/null";
+  if (rate != NULL) {
+    argv[n++] = "--sample-rate";
+    argv[n++] = rate;
+  }
+  if (block != NULL) {
+    argv[n++] = "--block-size";
+    argv[n++] = block;
+  }
+  if (channels != NULL) {
+    argv[n++] = "--channels";
+    argv[n++] = channels;
+  }
+  argv[n] = NULL;
+  dm->pid = fork();
+  if (dm->pid < 0) {
+    fprintf(stderr, "sonoctl render: fork: %s\n", strerror(errno));
+    return -1;
+  }
+  if (dm->pid == 0) {
+    int fd = open(dm->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+    if (fd >= 0)
+      dup2(fd, 2);
+    unsetenv("STATE_DIRECTORY");
+    execvp(exe, (char *const *)argv);
+    fprintf(stderr, "cannot run %s: %s\n", exe, strerror(errno));
+    _exit(127);
+  }
+  return 0;
+}
+
+static void show_log(const daemon_t *dm) {
+  char buf[4096];
+  FILE *f = fopen(dm->log, "r");
+  size_t n;
+
+  if (f == NULL)
+    return;
+  fputs("sonoctl render: the daemon said:\n", stderr);
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+    fwrite(buf, 1, n, stderr);
+  fclose(f);
+}
+
+static void stop_daemon(daemon_t *dm, bool kill_it) {
+  char path[200];
+  int status;
+
+  if (dm->pid > 0) {
+    if (kill_it)
+      kill(dm->pid, SIGTERM);
+    waitpid(dm->pid, &status, 0);
+    dm->pid = 0;
+  }
+  unlink(dm->sock);
+  unlink(dm->log);
+  snprintf(path, sizeof path, "%s", dm->dir);
+  rmdir(path);
+}
+
+static sono_conn *connect_daemon(daemon_t *dm, int timeout_ms) {
+  char uri[200];
+  struct timespec ts = {0, 20 * 1000 * 1000};
+  int waited = 0;
+
+  snprintf(uri, sizeof uri, "unix:%s", dm->sock);
+  for (;;) {
+    sono_error e;
+    sono_conn *c;
+    int status;
+
+    if (access(dm->sock, F_OK) == 0 && (c = sono_connect(uri, &e)) != NULL) {
+      sono_set_timeout(c, timeout_ms);
+      return c;
+    }
+    if (waitpid(dm->pid, &status, WNOHANG) == dm->pid) {
+      dm->pid = 0;
+      fputs("sonoctl render: sonod exited during start-up\n", stderr);
+      show_log(dm);
+      return NULL;
+    }
+    if (waited > 10000) {
+      fputs("sonoctl render: sonod did not start within 10 s\n", stderr);
+      show_log(dm);
+      return NULL;
+    }
+    nanosleep(&ts, NULL);
+    waited += 20;
+  }
+}
+
+static void progress(bool tty, uint64_t done, uint64_t total, unsigned rate) {
+  char bar[41];
+  unsigned i, fill;
+
+  if (!tty || total == 0)
+    return;
+  fill = (unsigned)(done * 40 / total);
+  for (i = 0; i < 40; i++)
+    bar[i] = i < fill ? '#' : '.';
+  bar[40] = '\0';
+  fprintf(stderr, "\r[%s] %3u%%  %.1f / %.1f s", bar, (unsigned)(done * 100 / total),
+          (double)done / rate, (double)total / rate);
+  fflush(stderr);
+}
+
+static double mono_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int ctl_script_render(ctl *g, int argc, char **argv) {
+  static const struct option opts[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"sample-rate", required_argument, NULL, 'r'},
+    {"block-size", required_argument, NULL, 'b'},
+    {"channels", required_argument, NULL, 'c'},
+    {"length", required_argument, NULL, 'l'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  const char *output = NULL, *rate_s = NULL, *block_s = NULL, *chan_s = NULL, *path;
+  double length = -1, t0;
+  uint64_t v, rate = 48000, total = 0, done = 0, chunk;
+  script s = {NULL, 0, 0};
+  bool tty = isatty(2), end_given = false;
+  daemon_t dm;
+  sono_conn *c = NULL;
+  sono_error e;
+  size_t i;
+  int ch, rc = CTL_FAIL;
+
+  while ((ch = getopt_long(argc, argv, "o:r:b:c:l:h", opts, NULL)) != -1) {
+    switch (ch) {
+    case 'o':
+      output = optarg;
+      break;
+    case 'r':
+      if (!ctl_parse_u64(optarg, &rate) || rate == 0 || rate > 768000)
+        return ctl_usage(argv[0], "--sample-rate wants a rate in Hz, not '%s'", optarg);
+      rate_s = optarg;
+      break;
+    case 'b':
+      if (!ctl_parse_u64(optarg, &v) || v == 0)
+        return ctl_usage(argv[0], "--block-size wants a positive count, not '%s'", optarg);
+      block_s = optarg;
+      break;
+    case 'c':
+      if (!ctl_parse_u64(optarg, &v) || v == 0)
+        return ctl_usage(argv[0], "--channels wants a positive count, not '%s'", optarg);
+      chan_s = optarg;
+      break;
+    case 'l':
+      if (!ctl_parse_double(optarg, &length) || length <= 0)
+        return ctl_usage(argv[0], "--length wants a positive number of seconds, not '%s'",
+                         optarg);
+      break;
+    case 'h':
+      printf("usage: sonoctl render SCRIPT.jsonl -o OUT.wav [--sample-rate HZ] "
+             "[--block-size N] [--channels N] [--length S]\n");
+      return CTL_OK;
+    default:
+      return CTL_USAGE;
+    }
+  }
+  if (optind != argc - 1 || output == NULL)
+    return ctl_usage(argv[0], "render a script as: render SCRIPT.jsonl -o OUT.wav");
+  path = argv[optind];
+  if (load_script(path, (unsigned)rate, &s) != 0)
+    return CTL_FAIL;
+  qsort(s.v, s.n, sizeof *s.v, cmp_line);
+
+  /* The length: --length, else an "end" line, else the last request
+   * plus a tail for releases and reverbs. */
+  for (i = 0; i < s.n; i++)
+    if (s.v[i].end) {
+      total = s.v[i].frame;
+      end_given = true;
+    }
+  if (length > 0)
+    total = (uint64_t)llround(length * (double)rate);
+  else if (!end_given)
+    total = (s.n > 0 ? s.v[s.n - 1].frame : 0) + (uint64_t)(SCRIPT_TAIL_SECONDS * rate);
+  chunk = (uint64_t)(CHUNK_SECONDS * rate);
+
+  memset(&dm, 0, sizeof dm);
+  if (start_daemon(&dm, output, rate_s, block_s, chan_s) != 0) {
+    script_free(&s);
+    return CTL_FAIL;
+  }
+  if ((c = connect_daemon(&dm, g->timeout_ms > 0 ? g->timeout_ms : 600000)) == NULL)
+    goto out;
+  t0 = mono_s();
+  for (i = 0; i <= s.n; i++) {
+    uint64_t target = i < s.n ? s.v[i].frame : total;
+    sono_args *a;
+    sono_reply *r;
+    sline l;
+    char why[300];
+
+    if (target > total)
+      target = total;
+    while (done < target) {
+      uint64_t n = target - done < chunk ? target - done : chunk, frame;
+
+      if (sono_render(c, n, 0, &frame, &e) != 0) {
+        if (tty)
+          fputc('\n', stderr);
+        ctl_fail(&e);
+        goto out;
+      }
+      done = frame;
+      progress(tty, done, total, (unsigned)rate);
+    }
+    if (i == s.n)
+      break;
+    if (s.v[i].end || s.v[i].frame > total)
+      continue;
+    if ((a = sono_args_new()) == NULL)
+      goto out;
+    memset(&l, 0, sizeof l);
+    if (parse_line(s.v[i].text, (unsigned)rate, &l, a, why, sizeof why) != 0 ||
+        sono_args_uint(a, "at", s.v[i].frame) != 0) {
+      sono_args_free(a);
+      goto out;
+    }
+    if (sono_call(c, l.op, a, &r, &e) != 0) {
+      sono_args_free(a);
+      if (tty)
+        fputc('\n', stderr);
+      fprintf(stderr, "sonoctl render: %s:%u: %s: %s: %s\n", path, s.v[i].lineno, l.op,
+              e.code[0] ? e.code : sono_kind_name(e.kind), e.message);
+      goto out;
+    }
+    sono_args_free(a);
+    sono_reply_free(r);
+  }
+  if (tty)
+    fputc('\n', stderr);
+  if (sono_shutdown(c, &e) != 0) {
+    ctl_fail(&e);
+    goto out;
+  }
+  sono_close(c);
+  c = NULL;
+  stop_daemon(&dm, false);
+  {
+    double took = mono_s() - t0, secs = (double)total / (double)rate;
+
+    if (g->json)
+      printf("{\"output\":\"%s\",\"frames\":%llu,\"seconds\":%.6f,\"requests\":%zu,"
+             "\"elapsed\":%.3f}\n", output, (unsigned long long)total, secs, s.n, took);
+    else
+      printf("rendered %s: %.3f s (%llu frames), %zu requests, in %.2f s (%.0fx realtime)\n",
+             output, secs, (unsigned long long)total, s.n, took, took > 0 ? secs / took : 0.0);
+  }
+  rc = CTL_OK;
+
+out:
+  if (c != NULL)
+    sono_close(c);
+  if (rc != CTL_OK && dm.pid > 0)
+    show_log(&dm);
+  stop_daemon(&dm, rc != CTL_OK);
+  script_free(&s);
+  return rc;
+}
