@@ -172,7 +172,7 @@ START_TEST(bash_completion) {
            "c sonoctl monitor x\n",
            env_or_die("COMPLETION"));
   ck_assert_int_eq(run(argv, NULL, &out), 0);
-  ck_assert_str_eq(out, "status\non off\n--freq\n--json\nxrun\n");
+  ck_assert_str_eq(out, "status state\non off\n--freq\n--json\nxrun\n");
   free(out);
 }
 END_TEST
