@@ -248,6 +248,9 @@ backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
     offline_destroy(&ob->base);
     return NULL;
   }
+  /* libsndfile stamps float WAV files with the time of writing in a PEAK
+   * chunk: without it the same render gives the same bytes. */
+  sf_command(ob->file, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
   log_info("offline: rendering to %s", d->opt.output);
   return &ob->base;
 }
