@@ -66,6 +66,9 @@ void op_state_load(request *r);
 /* ops_jack.c */
 void op_transport_set(request *r);
 void op_transport_get(request *r);
+/* transport.get's fields ({tempo, num, den, playing, frame, ppq} without
+ * `full`, for status); ops_jack.c. */
+void transport_pack(sonod *d, msgpack_packer *pk, bool full);
 void op_transport_follow(request *r);
 void op_midi_route(request *r);
 void op_midi_unroute(request *r);

@@ -83,9 +83,12 @@ void op_status(request *r) {
   uint32_t load_max = atomic_exchange(&e->pub_load_max_ppm, 0);
   msgpack_sbuffer sb;
   msgpack_packer pk;
+  unsigned cap = 0, play = 0;
 
+  if (d->be->ops->latency != NULL)
+    d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 15);
+  msgpack_pack_map(&pk, 17);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -97,6 +100,12 @@ void op_status(request *r) {
   sono_pack_key_double(&pk, "dsp_load_max", (load_max > load ? load_max : load) / 1e6);
   sono_pack_cstr(&pk, "nodes");
   meter_ctl_pack_loads(d, &pk);
+  sono_pack_cstr(&pk, "latency");
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_uint(&pk, "capture", cap);
+  sono_pack_key_uint(&pk, "playback", play);
+  sono_pack_cstr(&pk, "transport");
+  transport_pack(d, &pk, false);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "clients", d->nclients);
   sono_pack_key_double(&pk, "uptime", (double)(sonod_now_ns() - d->started_ns) / 1e9);

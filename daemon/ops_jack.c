@@ -98,8 +98,11 @@ void op_transport_follow(request *r) {
   engine_ctl_send(r, &cmd);
 }
 
-void op_transport_get(request *r) {
-  engine *e = &r->d->eng;
+/* The transport as the audio thread last published it: {tempo, num, den,
+ * playing, frame, ppq}, and with `full` also {follow, bar, beat,
+ * engine_frame} (transport.get; status packs the short form). */
+void transport_pack(sonod *d, msgpack_packer *pk, bool full) {
+  engine *e = &d->eng;
   rt_xport_pub *p = &e->pub_xport;
   uint64_t pos = atomic_load_explicit(&p->pos, memory_order_relaxed);
   double tempo = (double)atomic_load_explicit(&p->tempo_mbpm, memory_order_relaxed) / 1000.0;
@@ -108,22 +111,30 @@ void op_transport_get(request *r) {
   double ppq = e->sample_rate ? (double)pos / e->sample_rate * tempo / 60.0 : 0.0;
   double bar_len = den ? num * 4.0 / den : 4.0;
   double bars = bar_len > 0 ? floor(ppq / bar_len) : 0;
+
+  msgpack_pack_map(pk, full ? 10 : 6);
+  sono_pack_key_double(pk, "tempo", tempo);
+  sono_pack_key_uint(pk, "num", num);
+  sono_pack_key_uint(pk, "den", den);
+  sono_pack_key_bool(pk, "playing", atomic_load_explicit(&p->playing, memory_order_relaxed));
+  if (full)
+    sono_pack_key_bool(pk, "follow", atomic_load_explicit(&p->follow, memory_order_relaxed));
+  sono_pack_key_uint(pk, "frame", pos);
+  sono_pack_key_double(pk, "ppq", ppq);
+  if (!full)
+    return;
+  sono_pack_key_uint(pk, "bar", (uint64_t)bars + 1);
+  sono_pack_key_double(pk, "beat", (ppq - bars * bar_len) * den / 4.0 + 1.0);
+  sono_pack_key_uint(pk, "engine_frame", atomic_load(&e->pub_frame) +
+                                             atomic_load(&e->pub_block));
+}
+
+void op_transport_get(request *r) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
 
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 10);
-  sono_pack_key_double(&pk, "tempo", tempo);
-  sono_pack_key_uint(&pk, "num", num);
-  sono_pack_key_uint(&pk, "den", den);
-  sono_pack_key_bool(&pk, "playing", atomic_load_explicit(&p->playing, memory_order_relaxed));
-  sono_pack_key_bool(&pk, "follow", atomic_load_explicit(&p->follow, memory_order_relaxed));
-  sono_pack_key_uint(&pk, "frame", pos);
-  sono_pack_key_double(&pk, "ppq", ppq);
-  sono_pack_key_uint(&pk, "bar", (uint64_t)bars + 1);
-  sono_pack_key_double(&pk, "beat", (ppq - bars * bar_len) * den / 4.0 + 1.0);
-  sono_pack_key_uint(&pk, "engine_frame", atomic_load(&e->pub_frame) +
-                                              atomic_load(&e->pub_block));
+  transport_pack(r->d, &pk, true);
   reply_end(r->c, &sb);
 }
 
