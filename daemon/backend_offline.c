@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "daemon/backend.h"
 #include "daemon/client.h"
@@ -46,6 +47,37 @@ typedef struct offline_backend {
   float *interleaved;
 } offline_backend;
 
+/* Backpressure, offline only: before each cycle, room for everything the
+ * cycle may push into the rings the control side drains -- a meter
+ * snapshot (and the old plan's partial one, should the plan change) and a
+ * block of recording.  Live backends never wait: there the snapshot ring
+ * coalesces and the recorder counts drops.  Offline, waiting costs only
+ * speed, and keeps meters exactly per interval and recordings whole. */
+#define OFFLINE_METER_MARGIN 64
+
+static bool room_for_cycle(engine *e, unsigned n) {
+  rt_plan *p = e->graph.plan;
+
+  if (e->meters.ring != NULL && p != NULL &&
+      atomic_load_explicit(&e->meters.period, memory_order_relaxed) != 0 &&
+      ring_space(e->meters.ring) < 2 * (size_t)p->nmeters + 1 + OFFLINE_METER_MARGIN)
+    return false;
+  if (e->rec != NULL && (rec_space(e->rec) < n || ring_space(e->rec->gaps) == 0))
+    return false;
+  return true;
+}
+
+/* Between cycles, outside the realtime section: wake the control thread
+ * (which drains on every wake-up) and sleep briefly until there is room. */
+static void wait_for_room(offline_backend *ob, engine *e, unsigned n) {
+  static const struct timespec nap = { 0, 200000 };
+
+  while (!room_for_cycle(e, n) && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
+    e->wake(e->wake_ctx);
+    nanosleep(&nap, NULL);
+  }
+}
+
 static void *render_thread(void *arg) {
   offline_backend *ob = arg;
   engine *e = &ob->base.d->eng;
@@ -76,6 +108,7 @@ static void *render_thread(void *arg) {
       unsigned n = ob->base.block_size, ch, i;
       if (target - done < n)
         n = (unsigned)(target - done);
+      wait_for_room(ob, e, n);
       engine_process(e, ob->bufs, ob->channels, n);
       for (i = 0; i < n; i++)
         for (ch = 0; ch < ob->channels; ch++)

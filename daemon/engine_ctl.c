@@ -15,6 +15,7 @@
 #include "daemon/log.h"
 #include "daemon/meter_ctl.h"
 #include "daemon/plugin_ctl.h"
+#include "daemon/record_ctl.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
@@ -84,6 +85,10 @@ static void handle(sonod *d, const rt_msg *m) {
     graph_ctl_msg(d, c, m);
     return;
   }
+  if (record_ctl_handles(m)) {
+    record_ctl_msg(d, c, m);
+    return;
+  }
   if (plugin_ctl_handles(m)) {
     plugin_ctl_msg(d, c, m);
     return;
@@ -117,6 +122,7 @@ void engine_ctl_drain(sonod *d) {
   }
   /* Meter events before whatever the backend answers next (a render). */
   meter_ctl_poll(d);
+  record_ctl_poll(d);
   csound_ctl_poll(d);
 }
 
@@ -147,6 +153,7 @@ void engine_ctl_abandon(sonod *d) {
   e->heap.len = 0;
   d->reserved = 0;
   meter_ctl_shutdown(d);
+  record_ctl_shutdown(d);
   graph_ctl_shutdown(d);
   plugin_ctl_shutdown(d);
   csound_ctl_shutdown(d);

@@ -2,6 +2,7 @@
 #include "daemon/ops.h"
 
 #include "daemon/meter_ctl.h"
+#include "daemon/record_ctl.h"
 
 const op_entry ops_table[] = {
   { "hello", op_hello },
@@ -9,6 +10,8 @@ const op_entry ops_table[] = {
   { "status", op_status },
   { "meter.subscribe", op_meter_subscribe },
   { "meter.unsubscribe", op_meter_unsubscribe },
+  { "record.start", op_record_start },
+  { "record.stop", op_record_stop },
   { "sync", op_sync },
   { "subscribe", op_subscribe },
   { "unsubscribe", op_unsubscribe },

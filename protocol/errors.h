@@ -36,6 +36,8 @@
 #define SONO_E_UNKNOWN_PORT        "unknown_port"
 #define SONO_E_CYCLE               "cycle"
 #define SONO_E_NOT_CONNECTED       "not_connected"
+/* Recording (PROTOCOL.md, "Recording"): record.stop with none running. */
+#define SONO_E_NOT_RECORDING       "not_recording"
 
 #define SONO_PROTOCOL_VERSION 1
 

@@ -79,5 +79,7 @@ int ctl_csd_render(ctl *g, const char *csd, const char *out);
 int ctl_script_render(ctl *g, int argc, char **argv);
 /* `top` (sonoctl_top.c). */
 int ctl_cmd_top(ctl *g, int argc, char **argv);
+/* `record` (sonoctl_record.c). */
+int ctl_cmd_record(ctl *g, int argc, char **argv);
 
 #endif

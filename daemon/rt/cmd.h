@@ -25,6 +25,9 @@ typedef enum {
   /* Transport and live MIDI (rt/xport.h). */
   RT_CMD_TRANSPORT,    /* u.xport: transport.set / transport.follow at the frame */
   RT_CMD_MIDI_ROUTES,  /* u.ptr: an rt_midi_routes to swap in; the old one comes back as garbage */
+  /* Recording the output (rt/rec.h). */
+  RT_CMD_RECORD_START, /* u.ptr: an rt_rec to fill from this frame on (always at_kind NOW) */
+  RT_CMD_RECORD_STOP,  /* stop; the ack, sent at the block's end, carries the rt_rec as garbage */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -79,6 +82,7 @@ typedef enum {
   RT_ERR_LATE,         /* value = how many frames late */
   RT_ERR_HEAP_FULL,
   RT_ERR_UNKNOWN_NODE, /* value = node id */
+  RT_ERR_BUSY,         /* a recording is already running */
 } rt_err;
 
 typedef struct rt_msg {

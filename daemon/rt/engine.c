@@ -91,7 +91,8 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   rt_msg m;
 
   if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN &&
-      c->type != RT_CMD_MIDI_ROUTES)
+      c->type != RT_CMD_MIDI_ROUTES && c->type != RT_CMD_RECORD_START &&
+      c->type != RT_CMD_RECORD_STOP)
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -165,10 +166,74 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
     e->nodes.routes = e->routes;
     say(cy, &m);
     break;
+  case RT_CMD_RECORD_START: {
+    rt_rec *r = c->u.ptr;
+
+    if (e->rec != NULL) {
+      /* The control side allows one recording at a time; should one
+       * still be here, the new ring goes back unused. */
+      memset(&m, 0, sizeof m);
+      m.type = RT_MSG_ERROR;
+      m.code = RT_ERR_BUSY;
+      m.client = c->client;
+      m.req_id = c->req_id;
+      m.frame = frame;
+      m.release = RT_MSG_SLOTS_PER_CMD;
+      m.cmd_type = c->type;
+      m.garbage = r;
+      say(cy, &m);
+      break;
+    }
+    r->start = frame;
+    r->stop = REC_RUNNING;
+    e->rec = r;
+    reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0, RT_MSG_SLOTS_PER_CMD);
+    break;
+  }
+  case RT_CMD_RECORD_STOP:
+    if (e->rec == NULL || e->rec->stop != REC_RUNNING) {
+      reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0, RT_MSG_SLOTS_PER_CMD);
+      break;
+    }
+    /* The frames of this block before `frame` are still to be copied:
+     * the ring goes back at the block's end (rec_finish). */
+    e->rec->stop = frame;
+    e->rec->stop_client = c->client;
+    e->rec->stop_req = c->req_id;
+    break;
   default:
     nodes_apply(&e->nodes, c, frame);
     break;
   }
+}
+
+/* The block's end: copy the final output of the recorded frames, and hand
+ * a stopped recording back with record.stop's acknowledgement. */
+static void rec_block(cycle *cy, float *const *out, unsigned nchannels, unsigned nframes) {
+  rt_rec *r = cy->e->rec;
+  uint64_t a, b;
+  rt_msg m;
+
+  if (r == NULL)
+    return;
+  a = r->start > cy->start ? r->start : cy->start;
+  b = cy->start + nframes;
+  if (r->stop < b)
+    b = r->stop;
+  if (b > a)
+    rec_rt_write(r, out, nchannels, (unsigned)(a - cy->start), (unsigned)(b - cy->start));
+  if (r->stop == REC_RUNNING)
+    return;
+  memset(&m, 0, sizeof m);
+  m.type = RT_MSG_ACK;
+  m.client = r->stop_client;
+  m.req_id = r->stop_req;
+  m.frame = r->stop;
+  m.release = RT_MSG_SLOTS_PER_CMD;
+  m.cmd_type = RT_CMD_RECORD_STOP;
+  m.garbage = r;   /* garbage_free NULL: record_ctl finishes the file with it */
+  say(cy, &m);
+  cy->e->rec = NULL;
 }
 
 static uint64_t now_ns(void) {
@@ -266,6 +331,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
     e->nodes.said = false;
   }
 
+  rec_block(&cy, out, nchannels, nframes);
   meter_rt_block(&e->meters, &e->graph, out, nchannels, nframes, cy.start + nframes,
                  e->sample_rate);
   e->frame += nframes;

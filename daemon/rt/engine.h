@@ -18,6 +18,7 @@
 #include "daemon/rt/heap.h"
 #include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
+#include "daemon/rt/rec.h"
 #include "daemon/rt/ring.h"
 #include "daemon/rt/tone.h"
 #include "daemon/rt/xport.h"
@@ -45,6 +46,7 @@ typedef struct engine {
   struct rt_csound *csound;  /* the live Csound engine (rt/csound_rt.c), or NULL */
   rt_xport xport;            /* the transport (rt/xport.c) */
   rt_midi_routes *routes;    /* where live MIDI goes, or NULL */
+  rt_rec *rec;               /* the recording in progress, or NULL (rt/rec.c) */
   /* Set by the backend before each engine_process (zero: none). */
   const float *const *in;    /* nin input buffers of nframes */
   unsigned nin;
