@@ -30,8 +30,9 @@ static void start(const char *block) {
   const char *args[16];
   int n = 0;
 
-  snprintf(home, sizeof home, "/tmp/sonod-plugins-home-%d-%ld", getpid(), random());
-  ck_assert_int_eq(mkdir(home, 0700), 0);
+  snprintf(home, sizeof home, "/tmp/sonod-plugins-home-XXXXXX");
+  /* mkdtemp: a fresh directory even when a pid repeats across runs. */
+  ck_assert_ptr_nonnull(mkdtemp(home));
   setenv("HOME", home, 1);
   snprintf(out_path, sizeof out_path, "/tmp/sonod-plugins-%d-%ld.wav", getpid(), random());
   args[n++] = "--backend";

@@ -34,8 +34,9 @@ static char out_path[400];
 static int nout;
 
 static void make_home(void) {
-  snprintf(home, sizeof home, "/tmp/sonod-state-home-%d-%ld", getpid(), random());
-  ck_assert_int_eq(mkdir(home, 0700), 0);
+  snprintf(home, sizeof home, "/tmp/sonod-state-home-XXXXXX");
+  /* mkdtemp: a fresh directory even when a pid repeats across runs. */
+  ck_assert_ptr_nonnull(mkdtemp(home));
   setenv("HOME", home, 1);
 }
 
