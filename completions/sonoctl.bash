@@ -13,7 +13,7 @@ _sonoctl() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
   fi
 
-  local commands="status hello ping sync monitor tone render top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score"
+  local commands="status hello ping sync monitor tone render top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
   local global_opts="-s --socket -C --connect -j --json -t --timeout -h --help -V --version"
   local i cmd="" cmd_at=0
 
@@ -96,6 +96,26 @@ _sonoctl() {
       fi ;;
     graph)
       COMPREPLY=($(compgen -W "--dot --help" -- "$cur")) ;;
+    transport)
+      case "$prev" in --tempo|--sig|--frame|--at|--delay) return ;; esac
+      if ((cword == cmd_at + 1)); then
+        COMPREPLY=($(compgen -W "get set follow --help" -- "$cur"))
+      elif [[ ${words[cmd_at + 1]} == follow ]]; then
+        COMPREPLY=($(compgen -W "on off" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "--tempo --sig --play --stop --frame --at --delay" -- "$cur"))
+      fi ;;
+    midi)
+      case "$prev" in --channel|--instr|--note|--velocity) return ;; esac
+      if ((cword == cmd_at + 1)); then
+        COMPREPLY=($(compgen -W "route unroute routes --help" -- "$cur"))
+      elif ((cword == cmd_at + 2)); then
+        COMPREPLY=($(compgen -W "csound" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "--channel --instr --note --velocity" -- "$cur"))
+      fi ;;
+    freewheel)
+      COMPREPLY=($(compgen -W "on off --help" -- "$cur")) ;;
     connect|disconnect)
       [[ $prev == --gain ]] && return
       if [[ $cur == -* ]]; then

@@ -39,6 +39,9 @@ static const ctl_command commands[] = {
   {"connect", ctl_cmd_connect, "FROM TO [--gain G]", "connect an output port to an input port"},
   {"disconnect", ctl_cmd_connect, "FROM TO", "remove a connection"},
   {"node", ctl_cmd_node, "new gain|delete|bypass|mute|gain ...", "graph nodes (node --help)"},
+  {"transport", ctl_cmd_transport, "[get] | set [--tempo BPM] [--sig N/D] [--play|--stop] [--frame F] | follow on|off", "the engine's transport (transport --help)"},
+  {"midi", ctl_cmd_midi, "route|unroute NODE|csound [--channel C] [--instr NAME ...] | routes", "route live MIDI from JACK's midi_in (midi --help)"},
+  {"freewheel", ctl_cmd_freewheel, "on|off", "JACK freewheel mode (render as fast as the CPU allows)"},
   {"call", ctl_cmd_call, "OP [JSON-OBJECT]", "send any request, print the reply as JSON"},
 };
 
