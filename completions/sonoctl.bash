@@ -13,7 +13,7 @@ _sonoctl() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
   fi
 
-  local commands="status hello ping sync monitor tone render top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
+  local commands="status hello ping sync monitor tone render record top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
   local global_opts="-s --socket -C --connect -j --json -t --timeout -h --help -V --version"
   local i cmd="" cmd_at=0
 
@@ -66,6 +66,13 @@ _sonoctl() {
         _sonoctl_files
       else
         COMPREPLY=($(compgen -W "--frames --seconds -o --output --length --sample-rate --block-size --channels --help" -- "$cur"))
+      fi ;;
+    record)
+      case "$prev" in --seconds|--channels) return ;; --format) COMPREPLY=($(compgen -W "wav flac" -- "$cur")); return ;; esac
+      if [[ $prev == -o ]]; then
+        _sonoctl_files
+      else
+        COMPREPLY=($(compgen -W "-o --seconds --format --channels --help" -- "$cur"))
       fi ;;
     top)
       [[ $prev == --rate ]] && return

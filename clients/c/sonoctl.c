@@ -23,6 +23,8 @@ static const ctl_command commands[] = {
   {"render", ctl_cmd_render,
    "[--frames N | --seconds S] | PIECE.csd -o OUT.wav | SCRIPT.jsonl -o OUT.wav [--length S]",
    "render (offline backend), a .csd locally, or a session script on a private daemon"},
+  {"record", ctl_cmd_record, "-o OUT.wav [--seconds N] [--format wav|flac] [--channels N]",
+   "record the live output to a file (until Ctrl-C without --seconds)"},
   {"top", ctl_cmd_top, "[--once] [--rate HZ]", "live view: DSP load, xruns, nodes with meters"},
   {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
   {"plugin", ctl_cmd_plugin, "VERB [ARGS]", "VST2 plugins: load, params, set, note, state... (plugin --help)"},
