@@ -110,6 +110,66 @@ void graph_ctl_node_removed(sonod *d, uint32_t id) {
   graph_ctl_commit(d, NULL);
 }
 
+/* Plugin nodes fading out before they are removed (graph_ctl_fade_out_node). */
+static uint32_t fading[RT_NODES_MAX];
+static unsigned nfading;
+
+static bool touches(const graph *g, uint32_t id) {
+  unsigned i;
+
+  for (i = 0; i < g->nconns; i++)
+    if (g->conn[i].from == id || g->conn[i].to == id)
+      return true;
+  return false;
+}
+
+bool graph_ctl_fade_out_node(sonod *d, uint32_t id) {
+  unsigned i, live = 0;
+
+  if (!started || graph_node(&G, id) == NULL || nfading == RT_NODES_MAX)
+    return false;
+  for (i = 0; i < G.nconns; i++) {
+    gconn *c = &G.conn[i];
+    if ((c->from == id || c->to == id) && c->dying == 0) {
+      c->dying = G.gen + 1;
+      live++;
+    }
+  }
+  if (live == 0)
+    return false;
+  fading[nfading++] = id;
+  graph_ctl_commit(d, NULL);
+  return true;
+}
+
+/* After a settle: nodes whose connections have all faded and been reaped
+ * leave the graph, then the audio thread lets go of them. */
+static void remove_faded(sonod *d) {
+  unsigned i = 0;
+
+  while (i < nfading) {
+    uint32_t id = fading[i];
+    rt_cmd cmd;
+
+    if (touches(&G, id)) {
+      i++;
+      continue;
+    }
+    graph_ctl_node_removed(d, id);
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = RT_CMD_NODE_REMOVE;
+    cmd.at_kind = RT_AT_NOW;
+    cmd.u.node.id = id;
+    if (engine_ctl_push(d, &cmd) != 0) {
+      /* Retried at the next settle; the node stays silent meanwhile. */
+      log_warn("graph: the queue to the audio thread is full; node %u is removed later", id);
+      i++;
+      continue;
+    }
+    fading[i] = fading[--nfading];
+  }
+}
+
 bool graph_ctl_handles(const rt_msg *m) {
   return m->cmd_type == RT_CMD_GRAPH_PLAN;
 }
@@ -120,6 +180,7 @@ void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
      * leaves them out. */
     if (graph_reap(&G, m->value) > 0)
       graph_ctl_commit(d, NULL);
+    remove_faded(d);
     return;
   }
   if (c != NULL && m->type == RT_MSG_ACK)

@@ -25,6 +25,11 @@ void graph_ctl_plugin_added(sonod *d, uint32_t id, const char *name, struct rt_n
 /* A node is going: drop it and its connections, send the plan (before the
  * command that removes the plugin). */
 void graph_ctl_node_removed(sonod *d, uint32_t id);
+/* Fades every connection of plugin node id out (GRAPH_FADE_FRAMES) and,
+ * once the fade has settled, removes the node from the graph and unlinks
+ * it from the audio thread (RT_CMD_NODE_REMOVE on the daemon's own behalf).
+ * Returns false, doing nothing, when the node has no connection to fade. */
+bool graph_ctl_fade_out_node(sonod *d, uint32_t id);
 
 /* Builds and sends the plan for the graph as it is now.  With r, the
  * reply to r follows when the audio thread swapped it in (or queue_full

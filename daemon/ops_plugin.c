@@ -182,8 +182,18 @@ void op_plugin_unload(request *r) {
 
   if (n == NULL)
     return;
-  /* The plan without the node goes first: the audio thread stops
-   * rendering it before it lets go of it. */
+  /* A node that sounds fades out first (graph_ctl_fade_out_node): the
+   * reply comes now, the removal once the fade has settled, so a client
+   * of the idle offline backend is not kept waiting for frames. */
+  if (graph_ctl_fade_out_node(r->d, n->id)) {
+    n->removing = true;
+    reply_ok_frame(r->c, r->id, atomic_load(&r->d->eng.pub_frame) +
+                   atomic_load(&r->d->eng.pub_block));
+    state_changed(r->d);
+    return;
+  }
+  /* Nothing to fade: the plan without the node goes first, so the audio
+   * thread stops rendering it before it lets go of it. */
   graph_ctl_node_removed(r->d, n->id);
   memset(&cmd, 0, sizeof cmd);
   cmd.type = RT_CMD_NODE_REMOVE;

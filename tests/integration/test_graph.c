@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/rt/graph.h"
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
@@ -326,6 +327,50 @@ START_TEST(rewiring_under_load_stays_smooth) {
 }
 END_TEST
 
+START_TEST(unloading_a_sounding_plugin_fades) {
+  const char *tp = getenv("TESTPLUG");
+  uint64_t node, from;
+  sf_count_t frames, i;
+  char in1[32], in2[32];
+  double jump = 0;
+  float *d;
+
+  ck_assert_ptr_nonnull(tp);
+  start();
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", tp)), "node");
+  /* csound -> plugin (the test plugin passes its input through) -> out */
+  snprintf(in1, sizeof in1, "%llu:in_1", (unsigned long long)node);
+  snprintf(in2, sizeof in2, "%llu:in_2", (unsigned long long)node);
+  connect_("csound:out_1", in1);
+  connect_("csound:out_2", in2);
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  synth(-1);
+  render(4096);
+  from = msg_uint(ok_of(conn_request(&c, "plugin.unload", "u", "node", node)), "frame");
+  ck_assert_uint_eq(from, 4096);
+  render(4096);
+  /* Gone from the graph once the fade has settled: out, in, csound. */
+  ck_assert_uint_eq(sono_map_get(ok_of(conn_request(&c, "graph.get", "")), "nodes")->via.array.size,
+                    3);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_msg(energy(d, 2048, 4096) > 10, "no sound through the plugin");
+  for (i = 1; i < frames; i++) {
+    double j = fabs((double)d[2 * i] - d[2 * (i - 1)]);
+    if (j > jump)
+      jump = j;
+  }
+  /* A cut at the unload would jump by up to the sine's 0.5. */
+  ck_assert_msg(jump < 0.035, "largest sample-to-sample jump %g", jump);
+  ck_assert_msg(energy(d, (sf_count_t)from, (sf_count_t)from + 64) > 0, "no fade: silent at once");
+  for (i = (sf_count_t)from + GRAPH_FADE_FRAMES; i < frames; i++)
+    ck_assert_msg(d[2 * i] == 0.0f && d[2 * i + 1] == 0.0f, "sound at %ld after the fade",
+                  (long)i);
+  free(d);
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *tc = tcase_create("core");
@@ -335,6 +380,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, errors_are_refused);
   tcase_add_test(tc, unloading_a_node_others_feed);
   tcase_add_test(tc, rewiring_under_load_stays_smooth);
+  tcase_add_test(tc, unloading_a_sounding_plugin_fades);
   suite_add_tcase(s, tc);
   return s;
 }
