@@ -6,6 +6,7 @@
  * carries in `release`.  So the audio thread never finds from_rt full, and
  * nothing it says is lost. */
 #include "daemon/engine_ctl.h"
+#include "daemon/ops.h"
 
 #include "daemon/backend.h"
 #include "daemon/client.h"
@@ -123,6 +124,7 @@ void engine_ctl_drain(sonod *d) {
   /* Meter events before whatever the backend answers next (a render). */
   meter_ctl_poll(d);
   record_ctl_poll(d);
+  midi_cs_poll(d);
   csound_ctl_poll(d);
 }
 

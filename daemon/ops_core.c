@@ -88,7 +88,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 17);
+  msgpack_pack_map(&pk, 18);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -106,6 +106,8 @@ void op_status(request *r) {
   sono_pack_key_uint(&pk, "playback", play);
   sono_pack_cstr(&pk, "transport");
   transport_pack(d, &pk, false);
+  sono_pack_cstr(&pk, "midi_csound");
+  midi_cs_pack_stats(d, &pk);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "clients", d->nclients);
   sono_pack_key_double(&pk, "uptime", (double)(sonod_now_ns() - d->started_ns) / 1e9);

@@ -46,6 +46,13 @@ static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle
 static _Atomic uint32_t midi_cycle;       /* frame time of the cycle they went in */
 static _Atomic float feed_value;          /* DC written to sonod:in_1 */
 static const uint32_t note_off[2] = { 37, 200 };   /* offsets in the cycle */
+/* What the rig sends in the cycle after midi_cmd becomes 1. */
+typedef struct send_ev {
+  uint32_t off;
+  jack_midi_data_t b[3];
+} send_ev;
+static send_ev to_send[8] = { { 37, { 0x90, 60, 127 } }, { 200, { 0x90, 64, 127 } } };
+static _Atomic unsigned nto_send = 2;
 
 static int rig_process(jack_nframes_t n, void *arg) {
   void *mb = jack_port_get_buffer(rig_midi, n);
@@ -57,9 +64,10 @@ static int rig_process(jack_nframes_t n, void *arg) {
   (void)arg;
   jack_midi_clear_buffer(mb);
   if (atomic_load(&midi_cmd) == 1) {
-    jack_midi_data_t on1[3] = { 0x90, 60, 127 }, on2[3] = { 0x90, 64, 127 };
-    jack_midi_event_write(mb, note_off[0], on1, 3);
-    jack_midi_event_write(mb, note_off[1], on2, 3);
+    unsigned i, ns = atomic_load(&nto_send);
+
+    for (i = 0; i < ns; i++)
+      jack_midi_event_write(mb, to_send[i].off, to_send[i].b, 3);
     atomic_store(&midi_cycle, jack_last_frame_time(rig));
     atomic_store(&midi_cmd, 2);
   }
@@ -282,6 +290,175 @@ START_TEST(test_midi_input_transport) {
 }
 END_TEST
 
+/* Live MIDI into a Csound instrument (midi.route to csound): an instrument
+ * writing constants, ivel on out_1 and inote/128 on out_2, so the recording
+ * shows every start and stop.  Notes start and stop one period after their
+ * frame (the control thread starts the synths); the rig's loop adds 0 or
+ * one more period. */
+#define CS_INSTR "|inote=0, ivel=0|\na1 upsamp ivel\na2 upsamp inote / 128\nouts a1, a2\n"
+
+/* The first recorded index from `from` where |x - want| < 1e-4, or -1. */
+static long first_at(const float *x, size_t from, size_t n, float want) {
+  size_t i;
+
+  for (i = from; i < n; i++)
+    if (fabsf(x[i] - want) < 1e-4f)
+      return (long)i;
+  return -1;
+}
+
+START_TEST(test_midi_csound) {
+  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
+                         "--channels", "3", NULL };
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, ev;
+  const msgpack_object *o;
+  uint64_t id;
+  int attempt;
+  unsigned started = 0, ended = 0;
+
+  jackd_start(&jd, server, jlog);
+  daemon_start(&dp, args);
+  fprintf(stderr, "test_jack_midi csound: sonod log %s, jackd log %s\n", dp.log, jlog);
+  conn_open(&c, dp.socket);
+  conn_open(&ev, dp.socket);
+  {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 3);
+    sono_pack_key_uint(&pk, "id", 1);
+    sono_pack_key_str(&pk, "op", "subscribe");
+    sono_pack_cstr(&pk, "events");
+    msgpack_pack_array(&pk, 1);
+    sono_pack_cstr(&pk, "synth");
+    conn_send_payload(&ev, sb.data, sb.size);
+    msgpack_sbuffer_destroy(&sb);
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&ev, 1, 5000)));
+  }
+  ok(&c, conn_request(&c, "instr.define", "ssi", "name", "mnote", "body", CS_INSTR, "priority",
+                      (int64_t)1));
+  /* Errors: unknown instrument, unknown parameter, unroute without route. */
+  id = conn_request(&c, "midi.route", "ss", "to", "csound", "instr", "nope");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "unknown_instr");
+  id = conn_request(&c, "midi.route", "sss", "to", "csound", "instr", "mnote", "note", "kx");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "unknown_param");
+  id = conn_request(&c, "midi.route", "s", "to", "csound");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "missing_field");
+  id = conn_request(&c, "midi.unroute", "ss", "to", "csound", "instr", "mnote");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "not_connected");
+  ok(&c, conn_request(&c, "midi.route", "ssssi", "to", "csound", "instr", "mnote", "note",
+                      "inote", "velocity", "ivel", "channel", (int64_t)0));
+  o = ok(&c, conn_request(&c, "midi.routes", ""));
+  {
+    const msgpack_object_array *arr;
+    ck_assert_int_eq(sono_get_array(o, "routes", &arr), SONO_ARG_OK);
+    ck_assert_uint_eq(arr->size, 1);
+    ck_assert(msg_str_is(&arr->ptr[0], "to", "csound"));
+    ck_assert(msg_str_is(&arr->ptr[0], "instr", "mnote"));
+    ck_assert(msg_str_is(&arr->ptr[0], "note", "inote"));
+    ck_assert(msg_str_is(&arr->ptr[0], "velocity", "ivel"));
+    ck_assert_uint_eq(msg_uint(&arr->ptr[0], "channel"), 0);
+  }
+
+  for (attempt = 1; attempt <= 3; attempt++) {
+    size_t n;
+    uint32_t ca, cb, rs;
+    long want[4], at[4], d = -1;
+    const float v1[4] = { 1.0f, 1.0f + 64.0f / 127.0f, 64.0f / 127.0f, 0.0f };
+    const float v2[4] = { 60.0f / 128, 124.0f / 128, 64.0f / 128, 0.0f };
+    bool sane = true;
+    unsigned xr, k;
+    uint64_t late;
+
+    rig_start();
+    rig_wait(RATE / 10);
+    /* Cycle A: on 60 (vel 127) at 37, on 64 (vel 64) at 200, and a note on
+     * channel 2 the route ignores. */
+    to_send[0] = (send_ev){ 37, { 0x90, 60, 127 } };
+    to_send[1] = (send_ev){ 200, { 0x90, 64, 64 } };
+    to_send[2] = (send_ev){ 210, { 0x91, 70, 127 } };
+    atomic_store(&nto_send, 3);
+    atomic_store(&midi_cmd, 1);
+    rig_wait(RATE / 10);
+    ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+    ca = atomic_load(&midi_cycle);
+    /* Cycle B: off 60 at 100, on 64 with velocity 0 (an off) at 150. */
+    to_send[0] = (send_ev){ 100, { 0x80, 60, 0 } };
+    to_send[1] = (send_ev){ 150, { 0x90, 64, 0 } };
+    atomic_store(&nto_send, 2);
+    atomic_store(&midi_cmd, 1);
+    rig_wait(RATE / 10);
+    ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+    cb = atomic_load(&midi_cycle);
+    xr = atomic_load(&rig_xruns);
+    rig_stop();
+    n = atomic_load(&rec_len);
+    rs = atomic_load(&rec_start);
+    o = ok(&c, conn_request(&c, "status", ""));
+    late = msg_uint(sono_map_get(o, "midi_csound"), "late");
+
+    want[0] = (long)(ca + 37 - rs);
+    want[1] = (long)(ca + 200 - rs);
+    want[2] = (long)(cb + 100 - rs);
+    want[3] = (long)(cb + 150 - rs);
+    for (k = 0; k < 4 && sane; k++) {
+      at[k] = first_at(rec[0], k ? (size_t)at[k - 1] + 1 : 0, n, v1[k]);
+      if (at[k] < 0 || fabsf(rec[1][at[k]] - v2[k]) > 1e-4f) {
+        fprintf(stderr, "test_jack_midi csound: attempt %d: step %u missing\n", attempt, k);
+        sane = false;
+        break;
+      }
+      /* One period from the control thread, plus the rig's 0 or 1. */
+      if (k == 0)
+        d = at[0] - want[0];
+      fprintf(stderr, "test_jack_midi csound: step %u delay %ld frames\n", k, at[k] - want[k]);
+      if (at[k] - want[k] != d || (d != BLOCK && d != 2 * BLOCK))
+        sane = false;
+      /* The value before the step is the previous one. */
+      if (k > 0 && at[k] > 0 && fabsf(rec[0][at[k] - 1] - v1[k - 1]) > 1e-4f)
+        sane = false;
+    }
+    if (sane)
+      break;
+    ck_assert_msg(xr > 0 || late > 0, "Csound MIDI timing wrong without an xrun or a late note");
+    ck_assert_int_lt(attempt, 3);
+  }
+  /* Every note started a synth and every note-off ended one: events. */
+  {
+    const msgpack_object *m;
+    unsigned want = 2 * (unsigned)attempt;
+
+    while ((started < want || ended < want) && !conn_silent(&ev, 3000)) {
+      const msgpack_object *e;
+
+      m = conn_recv(&ev, 1000);
+      e = sono_map_get(m, "event");
+      if (e != NULL && sono_str_eq(e, "synth.started"))
+        started++;
+      else if (e != NULL && sono_str_eq(e, "synth.ended"))
+        ended++;
+    }
+    ck_assert_uint_eq(started, want);
+    ck_assert_uint_eq(ended, want);
+  }
+  ok(&c, conn_request(&c, "midi.unroute", "ss", "to", "csound", "instr", "mnote"));
+  o = ok(&c, conn_request(&c, "midi.routes", ""));
+  {
+    const msgpack_object_array *arr;
+    ck_assert_int_eq(sono_get_array(o, "routes", &arr), SONO_ARG_OK);
+    ck_assert_uint_eq(arr->size, 0);
+  }
+  conn_close(&ev);
+  conn_close(&c);
+  ck_assert_int_eq(daemon_stop(&dp), 0);
+  jackd_stop(&jd);
+}
+END_TEST
+
 static void setup_names(void) {
   snprintf(server, sizeof server, "sonod-mtest-%d", (int)getpid());
   snprintf(jname, sizeof jname, "sonod-mit-%d", (int)getpid());
@@ -303,6 +480,7 @@ static Suite *make_suite(void) {
   tcase_add_unchecked_fixture(tc, setup_names, teardown_names);
   tcase_set_timeout(tc, 90);
   tcase_add_test(tc, test_midi_input_transport);
+  tcase_add_test(tc, test_midi_csound);
   suite_add_tcase(s, tc);
   return s;
 }
