@@ -36,6 +36,7 @@ typedef struct jack_backend {
   _Atomic uint32_t new_block; /* set by the buffer-size callback; 0 = none */
   _Atomic uint32_t new_rate;  /* set by the sample-rate callback; 0 = none */
   _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
+  _Atomic uint64_t midi_out_dropped;  /* audio thread: plugin MIDI midi_out had no room for */
   bool fw_seen;               /* control thread: freewheel state last reported */
   bool lost;                  /* control thread: running on the fallback clock */
   null_clock fallback;
@@ -101,6 +102,39 @@ static void read_transport(jack_backend *jb, rt_xport_ext *x) {
   x->den = x->bbt ? (int32_t)pos.beat_type : 0;
 }
 
+/* AUDIO THREAD.  The MIDI the plugins sent in this cycle (collected by the
+ * graph, rt/nodes.c) goes to midi_out at its offsets: sorted by offset
+ * first (JACK wants time order; a stable insertion sort, at most
+ * RT_LIVE_MIDI_MAX events), offsets clamped into the period.
+ * jack_midi_event_write only copies into the port buffer. */
+static void write_midi(jack_backend *jb, vst_midi_sink *sk, jack_nframes_t nframes) {
+  void *buf = jack_port_get_buffer(jb->midi_out, nframes);
+  unsigned i, j, lost = sk->dropped;
+
+  jack_midi_clear_buffer(buf);
+  for (i = 1; i < sk->n; i++) {
+    vst_midi_out x = sk->ev[i];
+
+    for (j = i; j > 0 && sk->ev[j - 1].delta > x.delta; j--)
+      sk->ev[j] = sk->ev[j - 1];
+    sk->ev[j] = x;
+  }
+  for (i = 0; i < sk->n; i++) {
+    int32_t t = sk->ev[i].delta;
+
+    if (t < 0)
+      t = 0;
+    if ((jack_nframes_t)t >= nframes)
+      t = (int32_t)nframes - 1;
+    if (jack_midi_event_write(buf, (jack_nframes_t)t, sk->ev[i].data, sk->ev[i].len) != 0)
+      lost++;
+  }
+  sk->n = 0;
+  sk->dropped = 0;
+  if (lost)
+    atomic_fetch_add_explicit(&jb->midi_out_dropped, lost, memory_order_relaxed);
+}
+
 /* AUDIO THREAD (JACK's process thread). */
 static int on_process(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
@@ -112,14 +146,13 @@ static int on_process(jack_nframes_t nframes, void *arg) {
     jb->bufs[ch] = jack_port_get_buffer(jb->ports[ch], nframes);
   for (ch = 0; ch < jb->inputs; ch++)
     jb->in_bufs[ch] = jack_port_get_buffer(jb->in_ports[ch], nframes);
-  /* Nothing writes midi_out yet; JACK wants it cleared every cycle. */
-  jack_midi_clear_buffer(jack_port_get_buffer(jb->midi_out, nframes));
   e->in = jb->in_bufs;
   e->nin = jb->inputs;
   e->nlive = read_midi(jb, nframes);
   e->live = jb->live;
   read_transport(jb, &e->ext);
   engine_process(e, jb->bufs, jb->channels, nframes);
+  write_midi(jb, &e->nodes.out, nframes);
   cancel_restore(cs);
   return 0;
 }

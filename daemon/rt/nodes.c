@@ -156,7 +156,10 @@ void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **o
 
   queue_due(ns, n, first, first + len);
   queue_live(ns, n, from, len);
+  ns->out.base = (int32_t)from;
+  vst_rt_set_midi_sink(n->inst, &ns->out);
   vst_rt_process(n->inst, (const float *const *)in, nin, out, nout, len);
+  vst_rt_set_midi_sink(n->inst, NULL);
 }
 
 void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {
@@ -177,6 +180,9 @@ void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {
 void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_transport *t) {
   ns->start = start;
   ns->nframes = nframes;
+  ns->out.ev = ns->out_ev;
+  ns->out.cap = RT_LIVE_MIDI_MAX;
+  ns->out.n = 0;
   if (nframes > 0)
     nodes_transport(ns, t);
 }

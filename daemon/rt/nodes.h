@@ -62,6 +62,10 @@ typedef struct rt_nodes {
   const rt_live_ev *live;       /* the backend's MIDI input, by offset */
   unsigned nlive;
   const rt_midi_routes *routes; /* which nodes get it */
+  /* MIDI every plugin sent in this block, offsets in the block, in
+   * processing order (the backend sorts it; JACK: midi_out). */
+  vst_midi_sink out;
+  vst_midi_out out_ev[RT_LIVE_MIDI_MAX];
 } rt_nodes;
 
 /* Audio thread. */

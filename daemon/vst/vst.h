@@ -318,6 +318,20 @@ unsigned vst_take_midi_out(vst_instance *inst, vst_midi_out *out, unsigned max);
  * thread) since the last call. */
 uint32_t vst_take_midi_out_dropped(vst_instance *inst);
 
+/* Same-cycle MIDI out [audio]: while a sink is set, every short MIDI
+ * message the plugin sends during its process call is also appended to it,
+ * delta = sink->base + deltaFrames (the host sets base to the offset of the
+ * process call inside its own block), besides going to the ring above.
+ * Events past cap are counted in sink->dropped.  The host owns the sink and
+ * empties it (n = 0) when it wants. */
+typedef struct vst_midi_sink {
+    vst_midi_out *ev;
+    unsigned cap, n;
+    unsigned dropped;
+    int32_t base;
+} vst_midi_sink;
+void vst_rt_set_midi_sink(vst_instance *inst, vst_midi_sink *sink);
+
 /* Free sysex messages the audio thread has finished with.  Call regularly
  * (e.g. with the other polls).  Returns how many were freed. */
 unsigned vst_reclaim(vst_instance *inst);

@@ -122,8 +122,23 @@ static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
             rec.len = 3;
         if (!vst_ring_push(&inst->midi_out, &rec))
             atomic_fetch_add_explicit(&inst->midi_out_dropped, 1, memory_order_relaxed);
+        vst_midi_sink *sk = inst->sink;
+        if (sk) {
+            if (sk->n < sk->cap) {
+                vst_midi_out *o = &sk->ev[sk->n++];
+                *o = rec;
+                o->delta = sk->base + m->deltaFrames;
+            } else {
+                sk->dropped++;
+            }
+        }
     }
     return 1;
+}
+
+void vst_rt_set_midi_sink(vst_instance *inst, vst_midi_sink *sink)
+{
+    inst->sink = sink;
 }
 
 static VstIntPtr dispatch(vst_instance *inst, VstInt32 opcode, VstInt32 index, VstIntPtr value,

@@ -67,6 +67,7 @@ struct vst_instance {
         unsigned char bytes[VST2_TIMEINFO_BUFFER];
     } time;
     int64_t block_frame;
+    struct vst_midi_sink *sink;   /* same-cycle MIDI out, or NULL (audio thread) */
 
     /* Shared: written by the host callback or the audio thread, read and
      * reset by the control side. */

@@ -45,6 +45,14 @@ static _Atomic unsigned rig_xruns;
 static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle */
 static _Atomic uint32_t midi_cycle;       /* frame time of the cycle they went in */
 static _Atomic float feed_value;          /* DC written to sonod:in_1 */
+/* What sonod:midi_out carried, as the rig read it (frame time stamped). */
+typedef struct got_ev {
+  uint32_t frame;
+  uint8_t len, b[3];
+} got_ev;
+static jack_port_t *rig_mout;
+static got_ev got[64];
+static _Atomic unsigned ngot;
 static const uint32_t note_off[2] = { 37, 200 };   /* offsets in the cycle */
 /* What the rig sends in the cycle after midi_cmd becomes 1. */
 typedef struct send_ev {
@@ -70,6 +78,23 @@ static int rig_process(jack_nframes_t n, void *arg) {
       jack_midi_event_write(mb, to_send[i].off, to_send[i].b, 3);
     atomic_store(&midi_cycle, jack_last_frame_time(rig));
     atomic_store(&midi_cmd, 2);
+  }
+  {
+    void *ob = jack_port_get_buffer(rig_mout, n);
+    uint32_t i, ne = jack_midi_get_event_count(ob);
+    unsigned g = atomic_load(&ngot);
+
+    for (i = 0; i < ne && g < 64; i++) {
+      jack_midi_event_t e;
+
+      if (jack_midi_event_get(&e, ob, i) != 0 || e.size > 3)
+        continue;
+      got[g].frame = jack_last_frame_time(rig) + e.time;
+      got[g].len = (uint8_t)e.size;
+      memcpy(got[g].b, e.buffer, e.size);
+      g++;
+    }
+    atomic_store(&ngot, g);
   }
   for (k = 0; k < n; k++)
     feed[k] = v;
@@ -100,6 +125,9 @@ static void rig_start(void) {
   ck_assert_ptr_nonnull(rig);
   rig_midi = jack_port_register(rig, "midi", JACK_DEFAULT_MIDI_TYPE, JackPortIsOutput, 0);
   rig_feed = jack_port_register(rig, "feed", JACK_DEFAULT_AUDIO_TYPE, JackPortIsOutput, 0);
+  rig_mout = jack_port_register(rig, "mout", JACK_DEFAULT_MIDI_TYPE, JackPortIsInput, 0);
+  ck_assert_ptr_nonnull(rig_mout);
+  atomic_store(&ngot, 0);
   for (c = 0; c < 3; c++) {
     snprintf(a, sizeof a, "in%u", c + 1);
     rig_in[c] = jack_port_register(rig, a, JACK_DEFAULT_AUDIO_TYPE, JackPortIsInput, 0);
@@ -113,6 +141,9 @@ static void rig_start(void) {
   ck_assert_int_eq(jack_activate(rig), 0);
   snprintf(a, sizeof a, "%s:midi", rigname);
   snprintf(b, sizeof b, "%s:midi_in", jname);
+  ck_assert_int_eq(jack_connect(rig, a, b), 0);
+  snprintf(a, sizeof a, "%s:midi_out", jname);
+  snprintf(b, sizeof b, "%s:mout", rigname);
   ck_assert_int_eq(jack_connect(rig, a, b), 0);
   snprintf(a, sizeof a, "%s:feed", rigname);
   snprintf(b, sizeof b, "%s:in_1", jname);
@@ -241,6 +272,23 @@ START_TEST(test_midi_input_transport) {
       if (d0 != d1 || (d0 != 0 && d0 != BLOCK))
         sane = false;
       ck_assert_float_eq_tol(rec[0][at[0]], 1.0f, 1e-6);
+      /* The plugin echoes each note-on an octave up, at its deltaFrames:
+       * on midi_out in the same cycle, so with the same delay as the
+       * audio (the rig reads sonod's previous cycle just the same). */
+      if (sane) {
+        unsigned g = atomic_load(&ngot), k;
+
+        ck_assert_uint_eq(g, 2);
+        for (k = 0; k < 2; k++) {
+          fprintf(stderr, "test_jack_midi: midi_out %02x %u %u at delay %ld\n", got[k].b[0],
+                  got[k].b[1], got[k].b[2], (long)got[k].frame - (long)(mc + note_off[k]));
+          ck_assert_uint_eq(got[k].len, 3);
+          ck_assert_uint_eq(got[k].b[0], 0x90);
+          ck_assert_uint_eq(got[k].b[1], k ? 76 : 72);
+          ck_assert_uint_eq(got[k].b[2], 127);
+          ck_assert_int_eq((long)got[k].frame - (long)(mc + note_off[k]), d0);
+        }
+      }
     }
     /* The fed DC arrives at gain 1 (plugin gain 2 x 0.5). */
     ck_assert_float_eq_tol(rec[0][n - 1], 0.25f, 1e-6);
