@@ -56,6 +56,51 @@ bool ctl_parse_u64(const char *s, uint64_t *out);
 bool ctl_parse_int(const char *s, int *out);
 bool ctl_parse_double(const char *s, double *out);
 
+/* sonoctl_util.c: the helpers of the one-request subcommands. */
+
+/* Connects, calls, closes.  On failure prints the error and returns NULL
+ * with *rc set to CTL_FAIL; else *rc is CTL_OK. */
+sono_reply *ctl_call(ctl *g, const char *op, const sono_args *a, int *rc);
+
+/* ctl_call, then frees a (NULL is fine): most commands build the
+ * arguments only to send them once. */
+sono_reply *ctl_send(ctl *g, const char *op, sono_args *a, int *rc);
+
+/* Prints the reply's ok map (JSON with --json, else a table), frees r and
+ * returns CTL_OK. */
+int ctl_print_reply(ctl *g, sono_reply *r);
+
+/* Prints the {frame} reply of a change: JSON, or "WHAT at frame N".  Frees
+ * r and returns CTL_OK. */
+int ctl_print_frame(ctl *g, sono_reply *r, const char *what);
+
+/* Sends op with a (freed here) and prints the reply: JSON with --json, else
+ * "WHAT at frame N" when the reply has a frame, or "WHAT"; a NULL what
+ * prints the ok map as a table.  Returns the exit status. */
+int ctl_send_print(ctl *g, const char *op, sono_args *a, const char *what);
+
+/* Writes a string field of a map to stdout as it is (values from the
+ * server may hold any bytes), or nothing. */
+void ctl_put_str(const msgpack_object *map, const char *key);
+
+/* --at FRAME / --delay SEC: when a change takes effect. */
+typedef struct ctl_when {
+  int kind;   /* 0 the next block, 'A' at a frame, 'd' after a delay */
+  uint64_t at;
+  double delay;
+} ctl_when;
+
+/* Takes the value of --at (ch 'A') or --delay (ch 'd').  Returns NULL, or
+ * why it is refused as a printf format taking arg.  Giving both is for the
+ * caller to refuse (w->kind != 0): each command words that its own way. */
+const char *ctl_parse_when(ctl_when *w, int ch, const char *arg);
+
+/* Adds "at" or "delay" to a, or nothing for the next block. */
+void ctl_args_when(sono_args *a, const ctl_when *w);
+
+/* on/1/true or off/0/false. */
+bool ctl_parse_onoff(const char *s, bool *on);
+
 /* The subcommands. */
 int ctl_cmd_hello(ctl *g, int argc, char **argv);
 int ctl_cmd_status(ctl *g, int argc, char **argv);

@@ -19,15 +19,9 @@
 
 #define CODE_MAX (16u << 20)   /* a frame holds no more */
 
-typedef struct when {
-  int kind;   /* 0 as soon as possible, 'A' at a frame, 'd' after a delay */
-  uint64_t at;
-  double delay;
-} when;
-
 /* What a verb's options may hold; each verb says which it accepts. */
 typedef struct vopts {
-  when w;
+  ctl_when w;
   double dur;          /* --dur, <0 = until stopped */
   int priority;        /* --priority, 0 = not given */
   const char *mode;    /* --mode */
@@ -82,6 +76,7 @@ static int parse_opts(const char *fam, int argc, char **argv, const char *allow,
                       const char *synopsis) {
   /* A family that is a single command has no verb. */
   const char *vb = strcmp(argv[0], fam) == 0 ? NULL : argv[0];
+  const char *why;
   double num;
   int i, ch = 0;
   bool opts_done = false;
@@ -131,11 +126,8 @@ static int parse_opts(const char *fam, int argc, char **argv, const char *allow,
     case 'd':
       if (o->w.kind != 0)
         return usage_err(fam, vb, "give --at or --delay once, not %s", "both");
-      if (ch == 'A' && !ctl_parse_u64(optarg, &o->w.at))
-        return usage_err(fam, vb, "--at wants a frame number, not '%s'", optarg);
-      if (ch == 'd' && (!ctl_parse_double(optarg, &o->w.delay) || o->w.delay < 0))
-        return usage_err(fam, vb, "--delay wants seconds >= 0, not '%s'", optarg);
-      o->w.kind = ch;
+      if ((why = ctl_parse_when(&o->w, ch, optarg)) != NULL)
+        return usage_err(fam, vb, why, optarg);
       break;
     case 'D':
       if (!ctl_parse_double(optarg, &o->dur))
@@ -182,13 +174,6 @@ static int want_args(const char *fam, const char *verb, int have, int min, int m
   if (max >= 0 && have > max)
     return usage_err(fam, verb, "%s", "too many arguments");
   return -1;
-}
-
-static void args_when(sono_args *a, const when *w) {
-  if (w->kind == 'A')
-    sono_args_uint(a, "at", w->at);
-  else if (w->kind == 'd')
-    sono_args_double(a, "delay", w->delay);
 }
 
 /* Adds "key": {name: value, ...} from k=v strings. */
@@ -254,44 +239,20 @@ static char *slurp(const char *path) {
   return buf;
 }
 
-/* Connects, calls, closes.  On failure prints the error and returns NULL
- * with *rc set. */
-static sono_reply *call(ctl *g, const char *op, const sono_args *a, int *rc) {
-  sono_conn *c = ctl_connect(g);
-  sono_reply *r = NULL;
-  sono_error e;
-
-  *rc = CTL_FAIL;
-  if (c == NULL)
-    return NULL;
-  if (sono_call(c, op, a, &r, &e) != 0)
-    ctl_fail(&e);
-  else
-    *rc = CTL_OK;
-  sono_close(c);
-  return r;
-}
-
-/* Sends a and prints the reply: JSON, or `human` with the reply's frame
- * (NULL: the ok map as a table). */
-static int send_print(ctl *g, const char *op, sono_args *a, const char *human) {
+/* bus.get and channel.get: the reply's value alone, full precision, for
+ * use in scripts. */
+static int send_print_value(ctl *g, const char *op, sono_args *a) {
   sono_reply *r;
-  uint64_t frame = 0;
+  double v = 0;
   int rc;
 
-  r = call(g, op, a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, op, a, &rc)) == NULL)
     return rc;
-  if (g->json) {
+  sono_reply_double(r, "value", &v);
+  if (g->json)
     ctl_print_json(sono_reply_body(r));
-  } else if (human == NULL) {
-    ctl_print_table(sono_reply_body(r));
-  } else if (sono_reply_uint(r, "frame", &frame) == 0) {
-    printf("%s at frame %llu\n", human, (unsigned long long)frame);
-  } else {
-    puts(human);
-  }
+  else
+    printf("%.17g\n", v);
   sono_reply_free(r);
   return CTL_OK;
 }
@@ -325,14 +286,6 @@ static void print_params(const msgpack_object *m) {
   }
 }
 
-static void put_str(const msgpack_object *map, const char *key) {
-  const char *s;
-  size_t n;
-
-  if (sono_obj_str(map, key, &s, &n) == 0)
-    fwrite(s, 1, n, stdout);
-}
-
 /* Every verb starts with OPTS and frees with DONE before it returns:
  * vopts_free is also run by the cleanup attribute on every return path. */
 static void vopts_free(vopts *o) {
@@ -362,7 +315,7 @@ static int f_compile(ctl *g, const char *fam, int argc, char **argv) {
   a = sono_args_new();
   sono_args_str(a, "code", code);
   free(code);
-  return send_print(g, "csound.compile", a, "compiled");
+  return ctl_send_print(g, "csound.compile", a, "compiled");
 }
 
 /* ---------------------------------------------------------------- instr */
@@ -396,15 +349,13 @@ static int v_instr_define(ctl *g, const char *fam, int argc, char **argv) {
   }
   free(body);
   free(init);
-  r = call(g, "instr.define", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "instr.define", a, &rc)) == NULL)
     return rc;
   if (g->json) {
     ctl_print_json(sono_reply_body(r));
   } else {
     printf("defined ");
-    put_str(sono_reply_body(r), "name");
+    ctl_put_str(sono_reply_body(r), "name");
     putchar(':');
     putchar(' ');
     print_params(sono_reply_get(r, "params"));
@@ -422,7 +373,7 @@ static int v_instr_list(ctl *g, const char *fam, int argc, char **argv) {
   OPTS("", "")
   if ((rc = want_args(fam, argv[0], o.npos, 0, 0)) >= 0)
     return rc;
-  if ((r = call(g, "instr.list", NULL, &rc)) == NULL)
+  if ((r = ctl_call(g, "instr.list", NULL, &rc)) == NULL)
     return rc;
   list = sono_reply_get(r, "instrs");
   if (g->json) {
@@ -431,7 +382,7 @@ static int v_instr_list(ctl *g, const char *fam, int argc, char **argv) {
     puts("no instruments defined");
   } else {
     for (i = 0; i < list->via.array.size; i++) {
-      put_str(&list->via.array.ptr[i], "name");
+      ctl_put_str(&list->via.array.ptr[i], "name");
       fputs("  ", stdout);
       print_params(sono_obj_get(&list->via.array.ptr[i], "params"));
       putchar('\n');
@@ -449,7 +400,7 @@ static int v_instr_undefine(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_str(a, "name", o.pos[0]);
-  return send_print(g, "instr.undefine", a, "undefined");
+  return ctl_send_print(g, "instr.undefine", a, "undefined");
 }
 
 /* ---------------------------------------------------------------- synth */
@@ -473,10 +424,8 @@ static int v_synth_start(ctl *g, const char *fam, int argc, char **argv) {
     sono_args_double(a, "dur", o.dur);
   if (o.priority > 0)
     sono_args_int(a, "priority", o.priority);
-  args_when(a, &o.w);
-  r = call(g, "synth.start", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  ctl_args_when(a, &o.w);
+  if ((r = ctl_send(g, "synth.start", a, &rc)) == NULL)
     return rc;
   sono_reply_uint(r, "synth", &id);
   sono_reply_uint(r, "frame", &frame);
@@ -502,8 +451,8 @@ static int v_synth_set(ctl *g, const char *fam, int argc, char **argv) {
     sono_args_free(a);
     return rc;
   }
-  args_when(a, &o.w);
-  return send_print(g, "synth.set", a, "set");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "synth.set", a, "set");
 }
 
 static int v_synth_automate(ctl *g, const char *fam, int argc, char **argv) {
@@ -534,8 +483,8 @@ static int v_synth_automate(ctl *g, const char *fam, int argc, char **argv) {
   sono_args_end(a);
   if (o.mode != NULL)
     sono_args_str(a, "mode", o.mode);
-  args_when(a, &o.w);
-  return send_print(g, "synth.automate", a, "automated");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "synth.automate", a, "automated");
 }
 
 static int v_synth_stop(ctl *g, const char *fam, int argc, char **argv) {
@@ -548,8 +497,8 @@ static int v_synth_stop(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "synth", id);
-  args_when(a, &o.w);
-  return send_print(g, "synth.stop", a, "stopped");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "synth.stop", a, "stopped");
 }
 
 static int v_synth_list(ctl *g, const char *fam, int argc, char **argv) {
@@ -560,7 +509,7 @@ static int v_synth_list(ctl *g, const char *fam, int argc, char **argv) {
   OPTS("", "")
   if ((rc = want_args(fam, argv[0], o.npos, 0, 0)) >= 0)
     return rc;
-  if ((r = call(g, "synth.list", NULL, &rc)) == NULL)
+  if ((r = ctl_call(g, "synth.list", NULL, &rc)) == NULL)
     return rc;
   list = sono_reply_get(r, "synths");
   if (g->json) {
@@ -572,7 +521,7 @@ static int v_synth_list(ctl *g, const char *fam, int argc, char **argv) {
       uint64_t id = 0;
       sono_obj_uint(&list->via.array.ptr[i], "synth", &id);
       printf("%llu  ", (unsigned long long)id);
-      put_str(&list->via.array.ptr[i], "instr");
+      ctl_put_str(&list->via.array.ptr[i], "instr");
       putchar('\n');
     }
   }
@@ -591,15 +540,13 @@ static int v_synth_get(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "synth", id);
-  r = call(g, "synth.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "synth.get", a, &rc)) == NULL)
     return rc;
   if (g->json) {
     ctl_print_json(sono_reply_body(r));
   } else {
     printf("synth %llu ", (unsigned long long)id);
-    put_str(sono_reply_body(r), "instr");
+    ctl_put_str(sono_reply_body(r), "instr");
     fputs(": ", stdout);
     print_params(sono_reply_get(r, "params"));
     putchar('\n');
@@ -620,9 +567,7 @@ static int v_bus_new(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_str(a, "kind", o.pos[0]);
-  r = call(g, "bus.new", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "bus.new", a, &rc)) == NULL)
     return rc;
   sono_reply_uint(r, "bus", &bus);
   if (g->json)
@@ -635,9 +580,7 @@ static int v_bus_new(ctl *g, const char *fam, int argc, char **argv) {
 
 static int v_bus_get(ctl *g, const char *fam, int argc, char **argv) {
   sono_args *a;
-  sono_reply *r;
   uint64_t bus;
-  double v = 0;
 
   OPTS("", "BUS")
   if ((rc = want_args(fam, argv[0], o.npos, 1, 1)) >= 0 ||
@@ -645,17 +588,7 @@ static int v_bus_get(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "bus", bus);
-  r = call(g, "bus.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
-    return rc;
-  sono_reply_double(r, "value", &v);
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else
-    printf("%.17g\n", v);
-  sono_reply_free(r);
-  return CTL_OK;
+  return send_print_value(g, "bus.get", a);
 }
 
 static int v_bus_set(ctl *g, const char *fam, int argc, char **argv) {
@@ -672,8 +605,8 @@ static int v_bus_set(ctl *g, const char *fam, int argc, char **argv) {
   a = sono_args_new();
   sono_args_uint(a, "bus", bus);
   sono_args_double(a, "value", v);
-  args_when(a, &o.w);
-  return send_print(g, "bus.set", a, "set");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "bus.set", a, "set");
 }
 
 static int v_bus_free(ctl *g, const char *fam, int argc, char **argv) {
@@ -686,7 +619,7 @@ static int v_bus_free(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "bus", bus);
-  return send_print(g, "bus.free", a, "freed");
+  return ctl_send_print(g, "bus.free", a, "freed");
 }
 
 /* ---------------------------------------------------------------- table */
@@ -716,9 +649,7 @@ static int v_table_new(ctl *g, const char *fam, int argc, char **argv) {
     }
     sono_args_end(a);
   }
-  r = call(g, "table.new", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "table.new", a, &rc)) == NULL)
     return rc;
   sono_reply_uint(r, "table", &tab);
   sono_reply_uint(r, "size", &size);
@@ -750,9 +681,7 @@ static int v_table_read(ctl *g, const char *fam, int argc, char **argv) {
   }
   a = sono_args_new();
   sono_args_str(a, "path", path);
-  r = call(g, "table.read", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "table.read", a, &rc)) == NULL)
     return rc;
   sono_reply_uint(r, "table", &tab);
   sono_reply_uint(r, "channels", &chans);
@@ -782,9 +711,7 @@ static int v_table_get(ctl *g, const char *fam, int argc, char **argv) {
   sono_args_uint(a, "start", o.start);
   if (o.has_count)
     sono_args_uint(a, "count", o.count);
-  r = call(g, "table.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "table.get", a, &rc)) == NULL)
     return rc;
   data = sono_reply_get(r, "data");
   if (g->json) {
@@ -820,8 +747,8 @@ static int v_table_set(ctl *g, const char *fam, int argc, char **argv) {
     sono_args_double(a, NULL, v);
   }
   sono_args_end(a);
-  args_when(a, &o.w);
-  return send_print(g, "table.set", a, "set");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "table.set", a, "set");
 }
 
 static int v_table_free(ctl *g, const char *fam, int argc, char **argv) {
@@ -834,7 +761,7 @@ static int v_table_free(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "table", tab);
-  return send_print(g, "table.free", a, "freed");
+  return ctl_send_print(g, "table.free", a, "freed");
 }
 
 /* ---------------------------------------------------------------- channel */
@@ -851,31 +778,19 @@ static int v_channel_set(ctl *g, const char *fam, int argc, char **argv) {
   a = sono_args_new();
   sono_args_str(a, "name", o.pos[0]);
   sono_args_double(a, "value", v);
-  args_when(a, &o.w);
-  return send_print(g, "channel.set", a, "set");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "channel.set", a, "set");
 }
 
 static int v_channel_get(ctl *g, const char *fam, int argc, char **argv) {
   sono_args *a;
-  sono_reply *r;
-  double v = 0;
 
   OPTS("", "NAME")
   if ((rc = want_args(fam, argv[0], o.npos, 1, 1)) >= 0)
     return rc;
   a = sono_args_new();
   sono_args_str(a, "name", o.pos[0]);
-  r = call(g, "channel.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
-    return rc;
-  sono_reply_double(r, "value", &v);
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else
-    printf("%.17g\n", v);
-  sono_reply_free(r);
-  return CTL_OK;
+  return send_print_value(g, "channel.get", a);
 }
 
 /* ---------------------------------------------------------------- score */
@@ -888,8 +803,8 @@ static int f_event(ctl *g, const char *fam, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_str(a, "line", o.pos[0]);
-  args_when(a, &o.w);
-  return send_print(g, "csound.event", a, "queued");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "csound.event", a, "queued");
 }
 
 static int f_score(ctl *g, const char *fam, int argc, char **argv) {
@@ -904,8 +819,8 @@ static int f_score(ctl *g, const char *fam, int argc, char **argv) {
   a = sono_args_new();
   sono_args_str(a, "text", text);
   free(text);
-  args_when(a, &o.w);
-  return send_print(g, "csound.score", a, "queued");
+  ctl_args_when(a, &o.w);
+  return ctl_send_print(g, "csound.score", a, "queued");
 }
 
 /* ---------------------------------------------------------------- render */

@@ -17,24 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Connects, calls, closes.  On failure prints the error and returns NULL
- * with *rc set to CTL_FAIL. */
-static sono_reply *call(ctl *g, const char *op, const sono_args *a, int *rc) {
-  sono_conn *c = ctl_connect(g);
-  sono_reply *r = NULL;
-  sono_error e;
-
-  *rc = CTL_FAIL;
-  if (c == NULL)
-    return NULL;
-  if (sono_call(c, op, a, &r, &e) != 0)
-    ctl_fail(&e);
-  else
-    *rc = CTL_OK;
-  sono_close(c);
-  return r;
-}
-
 /* A node's id, numeric or "out"/"in"/"csound", as text. */
 static void id_text(const msgpack_object *o, char *buf, size_t size) {
   if (o == NULL)
@@ -232,7 +214,7 @@ int ctl_cmd_graph(ctl *g, int argc, char **argv) {
   }
   if (optind != argc)
     return ctl_usage(argv[0], "no arguments expected");
-  r = call(g, "graph.get", NULL, &rc);
+  r = ctl_call(g, "graph.get", NULL, &rc);
   if (r == NULL)
     return rc;
   if (g->json)
@@ -246,20 +228,6 @@ int ctl_cmd_graph(ctl *g, int argc, char **argv) {
 }
 
 /* ---------------------------------------------------------- connections */
-
-/* Prints the {frame} reply of a change. */
-static int done(ctl *g, sono_reply *r, const char *what) {
-  uint64_t frame = 0;
-
-  if (g->json) {
-    ctl_print_json(sono_reply_body(r));
-  } else {
-    sono_reply_uint(r, "frame", &frame);
-    printf("%s at frame %llu\n", what, (unsigned long long)frame);
-  }
-  sono_reply_free(r);
-  return CTL_OK;
-}
 
 int ctl_cmd_connect(ctl *g, int argc, char **argv) {
   static const struct option opts[] = {
@@ -294,26 +262,15 @@ int ctl_cmd_connect(ctl *g, int argc, char **argv) {
   sono_args_str(a, "to", argv[optind + 1]);
   if (have_gain)
     sono_args_double(a, "gain", gain);
-  r = call(g, disconnect ? "graph.disconnect" : "graph.connect", a, &rc);
-  sono_args_free(a);
+  r = ctl_send(g, disconnect ? "graph.disconnect" : "graph.connect", a, &rc);
   if (r == NULL)
     return rc;
   snprintf(what, sizeof what, "%s %s -> %s", disconnect ? "disconnected" : "connected",
            argv[optind], argv[optind + 1]);
-  return done(g, r, what);
+  return ctl_print_frame(g, r, what);
 }
 
 /* ---------------------------------------------------------------- nodes */
-
-static bool parse_onoff(const char *s, bool *on) {
-  if (strcmp(s, "on") == 0 || strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
-    *on = true;
-  else if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
-    *on = false;
-  else
-    return false;
-  return true;
-}
 
 static int node_usage(void) {
   fputs("usage: sonoctl node new gain [--channels N]\n"
@@ -334,9 +291,11 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  uint64_t channels = 0, at = 0;
-  double delay = 0, gain = 0;
-  int when = 0, ch, rc, npos;
+  ctl_when w = {0, 0, 0};
+  uint64_t channels = 0;
+  double gain = 0;
+  int ch, rc, npos;
+  const char *why;
   char **pos;
   const char *verb, *op;
   sono_args *a;
@@ -353,13 +312,10 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
       break;
     case 'A':
     case 'd':
-      if (when != 0)
+      if (w.kind != 0)
         return ctl_usage(argv[0], "give --at or --delay once");
-      if (ch == 'A' && !ctl_parse_u64(optarg, &at))
-        return ctl_usage(argv[0], "--at wants a frame number, not '%s'", optarg);
-      if (ch == 'd' && (!ctl_parse_double(optarg, &delay) || delay < 0))
-        return ctl_usage(argv[0], "--delay wants seconds >= 0, not '%s'", optarg);
-      when = ch;
+      if ((why = ctl_parse_when(&w, ch, optarg)) != NULL)
+        return ctl_usage(argv[0], why, optarg);
       break;
     case 'h':
       return node_usage();
@@ -391,7 +347,7 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
       args_node(a, pos[1]);
   } else if (strcmp(verb, "bypass") == 0 || strcmp(verb, "mute") == 0) {
     op = verb[0] == 'b' ? "node.bypass" : "node.mute";
-    if (npos != 3 || !parse_onoff(pos[2], &on)) {
+    if (npos != 3 || !ctl_parse_onoff(pos[2], &on)) {
       rc = ctl_usage(argv[0], "%s wants a node ID and on or off", verb);
     } else {
       args_node(a, pos[1]);
@@ -404,10 +360,7 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
     } else {
       args_node(a, pos[1]);
       sono_args_double(a, "gain", gain);
-      if (when == 'A')
-        sono_args_uint(a, "at", at);
-      else if (when == 'd')
-        sono_args_double(a, "delay", delay);
+      ctl_args_when(a, &w);
     }
   } else {
     op = NULL;
@@ -415,14 +368,13 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
   }
   if (rc < 0 && channels > 0 && strcmp(verb, "new") != 0)
     rc = ctl_usage(argv[0], "--channels is for new");
-  if (rc < 0 && when != 0 && strcmp(verb, "gain") != 0)
+  if (rc < 0 && w.kind != 0 && strcmp(verb, "gain") != 0)
     rc = ctl_usage(argv[0], "--at and --delay are for gain");
   if (rc >= 0) {
     sono_args_free(a);
     return rc;
   }
-  r = call(g, op, a, &rc);
-  sono_args_free(a);
+  r = ctl_send(g, op, a, &rc);
   if (r == NULL)
     return rc;
   if (strcmp(verb, "new") == 0) {
@@ -438,5 +390,5 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
     return CTL_OK;
   }
   snprintf(what, sizeof what, "%s %s%s%s", op, pos[1], npos > 2 ? " " : "", npos > 2 ? pos[2] : "");
-  return done(g, r, what);
+  return ctl_print_frame(g, r, what);
 }

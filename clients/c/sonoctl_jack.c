@@ -20,55 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Connects, calls, closes.  On failure prints the error and returns NULL
- * with *rc set to CTL_FAIL. */
-static sono_reply *call(ctl *g, const char *op, const sono_args *a, int *rc) {
-  sono_conn *c = ctl_connect(g);
-  sono_reply *r = NULL;
-  sono_error e;
-
-  *rc = CTL_FAIL;
-  if (c == NULL)
-    return NULL;
-  if (sono_call(c, op, a, &r, &e) != 0)
-    ctl_fail(&e);
-  else
-    *rc = CTL_OK;
-  sono_close(c);
-  return r;
-}
-
-/* Sends op with a and prints: JSON with --json, else "WHAT at frame N"
- * (when the reply has a frame) or "WHAT". */
-static int send_print(ctl *g, const char *op, sono_args *a, const char *what) {
-  sono_reply *r;
-  uint64_t frame = 0;
-  int rc;
-
-  r = call(g, op, a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
-    return rc;
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else if (sono_reply_uint(r, "frame", &frame) == 0)
-    printf("%s at frame %llu\n", what, (unsigned long long)frame);
-  else
-    printf("%s\n", what);
-  sono_reply_free(r);
-  return CTL_OK;
-}
-
-static bool parse_onoff(const char *s, bool *on) {
-  if (strcmp(s, "on") == 0 || strcmp(s, "1") == 0 || strcmp(s, "true") == 0)
-    *on = true;
-  else if (strcmp(s, "off") == 0 || strcmp(s, "0") == 0 || strcmp(s, "false") == 0)
-    *on = false;
-  else
-    return false;
-  return true;
-}
-
 /* ------------------------------------------------------------ transport */
 
 static int transport_usage(void) {
@@ -92,9 +43,11 @@ int ctl_cmd_transport(ctl *g, int argc, char **argv) {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  double tempo = 0, delay = 0;
-  uint64_t frame = 0, at = 0;
-  int num = 0, den = 0, play = -1, when = 0, ch, npos, rc;
+  ctl_when w = {0, 0, 0};
+  double tempo = 0;
+  uint64_t frame = 0;
+  int num = 0, den = 0, play = -1, ch, npos, rc;
+  const char *why;
   bool has_tempo = false, has_sig = false, has_frame = false, on = false;
   const char *verb;
   sono_args *a;
@@ -134,13 +87,10 @@ int ctl_cmd_transport(ctl *g, int argc, char **argv) {
       break;
     case 'A':
     case 'd':
-      if (when != 0)
+      if (w.kind != 0)
         return ctl_usage(argv[0], "give --at or --delay once");
-      if (ch == 'A' && !ctl_parse_u64(optarg, &at))
-        return ctl_usage(argv[0], "--at wants a frame number, not '%s'", optarg);
-      if (ch == 'd' && (!ctl_parse_double(optarg, &delay) || delay < 0))
-        return ctl_usage(argv[0], "--delay wants seconds >= 0, not '%s'", optarg);
-      when = ch;
+      if ((why = ctl_parse_when(&w, ch, optarg)) != NULL)
+        return ctl_usage(argv[0], why, optarg);
       break;
     case 'h':
       return transport_usage();
@@ -151,21 +101,14 @@ int ctl_cmd_transport(ctl *g, int argc, char **argv) {
   npos = argc - optind;
   verb = npos > 0 ? argv[optind] : "get";
   if (strcmp(verb, "set") != 0 &&
-      (has_tempo || has_sig || has_frame || play >= 0 || when != 0))
+      (has_tempo || has_sig || has_frame || play >= 0 || w.kind != 0))
     return ctl_usage(argv[0], "--tempo, --sig, --play, --stop, --frame, --at and --delay are "
                               "for set");
   if (strcmp(verb, "get") == 0) {
     if (npos > 1)
       return ctl_usage(argv[0], "get takes no arguments");
-    r = call(g, "transport.get", NULL, &rc);
-    if (r == NULL)
-      return rc;
-    if (g->json)
-      ctl_print_json(sono_reply_body(r));
-    else
-      ctl_print_table(sono_reply_body(r));
-    sono_reply_free(r);
-    return CTL_OK;
+    r = ctl_call(g, "transport.get", NULL, &rc);
+    return r == NULL ? rc : ctl_print_reply(g, r);
   }
   if (strcmp(verb, "set") == 0) {
     if (npos != 1)
@@ -185,20 +128,17 @@ int ctl_cmd_transport(ctl *g, int argc, char **argv) {
       sono_args_bool(a, "playing", play == 1);
     if (has_frame)
       sono_args_uint(a, "frame", frame);
-    if (when == 'A')
-      sono_args_uint(a, "at", at);
-    else if (when == 'd')
-      sono_args_double(a, "delay", delay);
-    return send_print(g, "transport.set", a, "transport set");
+    ctl_args_when(a, &w);
+    return ctl_send_print(g, "transport.set", a, "transport set");
   }
   if (strcmp(verb, "follow") == 0) {
-    if (npos != 2 || !parse_onoff(argv[optind + 1], &on))
+    if (npos != 2 || !ctl_parse_onoff(argv[optind + 1], &on))
       return ctl_usage(argv[0], "follow wants on or off");
     a = sono_args_new();
     if (a == NULL)
       return CTL_FAIL;
     sono_args_bool(a, "on", on);
-    return send_print(g, "transport.follow", a, on ? "following JACK transport"
+    return ctl_send_print(g, "transport.follow", a, on ? "following JACK transport"
                                                    : "not following JACK transport");
   }
   return ctl_usage(argv[0], "unknown verb '%s' (get, set, follow)", verb);
@@ -296,7 +236,7 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
   if (strcmp(verb, "routes") == 0) {
     if (npos != 1 || channel >= 0 || instr || note || vel)
       return ctl_usage(argv[0], "routes takes no arguments");
-    r = call(g, "midi.routes", NULL, &rc);
+    r = ctl_call(g, "midi.routes", NULL, &rc);
     if (r == NULL)
       return rc;
     if (g->json)
@@ -334,7 +274,7 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
     sono_args_uint(a, "channel", (uint64_t)channel);
   snprintf(what, sizeof what, "%s %s%s%s", verb[0] == 'u' ? "unrouted" : "routed", to,
            instr ? " instr " : "", instr ? instr : "");
-  return send_print(g, verb[0] == 'u' ? "midi.unroute" : "midi.route", a, what);
+  return ctl_send_print(g, verb[0] == 'u' ? "midi.unroute" : "midi.route", a, what);
 }
 
 /* ------------------------------------------------------------ freewheel */
@@ -345,11 +285,11 @@ int ctl_cmd_freewheel(ctl *g, int argc, char **argv) {
 
   if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0))
     return ctl_help(argv[0]);
-  if (argc != 2 || !parse_onoff(argv[1], &on))
+  if (argc != 2 || !ctl_parse_onoff(argv[1], &on))
     return ctl_usage(argv[0], "wants on or off");
   a = sono_args_new();
   if (a == NULL)
     return CTL_FAIL;
   sono_args_bool(a, "on", on);
-  return send_print(g, "engine.freewheel", a, on ? "freewheel on" : "freewheel off");
+  return ctl_send_print(g, "engine.freewheel", a, on ? "freewheel on" : "freewheel off");
 }

@@ -35,13 +35,6 @@ typedef struct verb {
   const char *help;
 } verb;
 
-/* --at / --delay, shared by the verbs that act at a time. */
-typedef struct when {
-  int kind;   /* 0 next block, 'A' at a frame, 'd' after a delay */
-  uint64_t at;
-  double delay;
-} when;
-
 /* ---------------------------------------------------------------- helpers */
 
 static int verb_usage(const char *verb, const char *fmt, const char *arg) {
@@ -51,28 +44,19 @@ static int verb_usage(const char *verb, const char *fmt, const char *arg) {
   return CTL_USAGE;
 }
 
-static bool parse_when(const char *verb, int ch, const char *arg, when *w, int *rc) {
+/* --at / --delay, shared by the verbs that act at a time. */
+static bool parse_when(const char *verb, int ch, const char *arg, ctl_when *w, int *rc) {
+  const char *why;
+
   if (w->kind != 0) {
     *rc = verb_usage(verb, "give --at or --delay once, not %s", "both");
     return false;
   }
-  if (ch == 'A' && !ctl_parse_u64(arg, &w->at)) {
-    *rc = verb_usage(verb, "--at wants a frame number, not '%s'", arg);
+  if ((why = ctl_parse_when(w, ch, arg)) != NULL) {
+    *rc = verb_usage(verb, why, arg);
     return false;
   }
-  if (ch == 'd' && (!ctl_parse_double(arg, &w->delay) || w->delay < 0)) {
-    *rc = verb_usage(verb, "--delay wants seconds >= 0, not '%s'", arg);
-    return false;
-  }
-  w->kind = ch;
   return true;
-}
-
-static void args_when(sono_args *a, const when *w) {
-  if (w->kind == 'A')
-    sono_args_uint(a, "at", w->at);
-  else if (w->kind == 'd')
-    sono_args_double(a, "delay", w->delay);
 }
 
 static bool parse_node(const char *verb, const char *s, uint64_t *node, int *rc) {
@@ -93,41 +77,37 @@ static void args_param(sono_args *a, const char *s) {
     sono_args_str(a, "name", s);
 }
 
-/* Connects, calls, closes.  On failure prints the error and returns NULL
- * with *rc set. */
-static sono_reply *call(ctl *g, const char *op, const sono_args *a, int *rc) {
-  sono_conn *c = ctl_connect(g);
-  sono_reply *r = NULL;
-  sono_error e;
-
-  *rc = CTL_FAIL;
-  if (c == NULL)
-    return NULL;
-  if (sono_call(c, op, a, &r, &e) != 0)
-    ctl_fail(&e);
-  else
-    *rc = CTL_OK;
-  sono_close(c);
-  return r;
-}
-
-/* Options shared by the verbs without options of their own: -h only.
- * Returns -1 to go on. */
-static int plain_opts(int argc, char **argv, const char *help) {
-  static const struct option opts[] = {
+/* Options of the verbs without --at/--delay: -h, and --timeout MS when
+ * timeout is not NULL (load, scan; 0 when not given).  Returns -1 to go
+ * on, else the exit status. */
+static int verb_opts(int argc, char **argv, const char *help, uint64_t *timeout) {
+  static const struct option plain[] = {
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+  };
+  static const struct option timed[] = {
+    {"timeout", required_argument, NULL, 'T'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   int ch;
 
-  while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, timeout ? "T:h" : "h", timeout ? timed : plain,
+                           NULL)) != -1) {
     if (ch == 'h') {
       printf("usage: sonoctl plugin %s %s\n", argv[0], help);
       return CTL_OK;
     }
-    return CTL_USAGE;
+    if (ch != 'T')
+      return CTL_USAGE;
+    if (!ctl_parse_u64(optarg, timeout) || *timeout == 0)
+      return verb_usage(argv[0], "--timeout wants milliseconds > 0, not '%s'", optarg);
   }
   return -1;
+}
+
+static int plain_opts(int argc, char **argv, const char *help) {
+  return verb_opts(argc, argv, help, NULL);
 }
 
 static int want_args(const char *verb, int have, int min, int max) {
@@ -138,67 +118,24 @@ static int want_args(const char *verb, int have, int min, int max) {
   return -1;
 }
 
-/* Prints a string field of a map, or "" (values from the server may hold
- * any bytes; print them as they are). */
-static void put_str(const msgpack_object *map, const char *key) {
-  const char *s;
-  size_t n;
-
-  if (sono_obj_str(map, key, &s, &n) == 0)
-    fwrite(s, 1, n, stdout);
-}
-
-static int print_frame(ctl *g, sono_reply *r, const char *what) {
-  uint64_t frame = 0;
-
-  sono_reply_uint(r, "frame", &frame);
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else
-    printf("%s at frame %llu\n", what, (unsigned long long)frame);
-  sono_reply_free(r);
-  return CTL_OK;
-}
 
 /* ---------------------------------------------------------------- verbs */
 
 static int v_load(ctl *g, int argc, char **argv) {
-  static const struct option opts[] = {
-    {"timeout", required_argument, NULL, 'T'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-  };
   uint64_t timeout = 0;
   sono_args *a;
   sono_reply *r;
-  int ch, rc;
+  int rc;
 
-  while ((ch = getopt_long(argc, argv, "T:h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      puts("usage: sonoctl plugin load PATH [--timeout MS]");
-      return CTL_OK;
-    }
-    if (ch != 'T')
-      return CTL_USAGE;
-    if (!ctl_parse_u64(optarg, &timeout) || timeout == 0)
-      return verb_usage(argv[0], "--timeout wants milliseconds > 0, not '%s'", optarg);
-  }
-  if ((rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
+  if ((rc = verb_opts(argc, argv, "PATH [--timeout MS]", &timeout)) >= 0 ||
+      (rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
     return rc;
   a = sono_args_new();
   sono_args_str(a, "path", argv[optind]);
   if (timeout > 0)
     sono_args_uint(a, "timeout", timeout);
-  r = call(g, "plugin.load", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
-    return rc;
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else
-    ctl_print_table(sono_reply_body(r));
-  sono_reply_free(r);
-  return CTL_OK;
+  r = ctl_send(g, "plugin.load", a, &rc);
+  return r == NULL ? rc : ctl_print_reply(g, r);
 }
 
 static int v_unload(ctl *g, int argc, char **argv) {
@@ -214,9 +151,8 @@ static int v_unload(ctl *g, int argc, char **argv) {
     return rc;
   a = sono_args_new();
   sono_args_uint(a, "node", node);
-  r = call(g, "plugin.unload", a, &rc);
-  sono_args_free(a);
-  return r == NULL ? rc : print_frame(g, r, "unloaded");
+  r = ctl_send(g, "plugin.unload", a, &rc);
+  return r == NULL ? rc : ctl_print_frame(g, r, "unloaded");
 }
 
 static int v_list(ctl *g, int argc, char **argv) {
@@ -227,7 +163,7 @@ static int v_list(ctl *g, int argc, char **argv) {
 
   if ((rc = plain_opts(argc, argv, "")) >= 0 || (rc = want_args(argv[0], argc - optind, 0, 0)) >= 0)
     return rc;
-  if ((r = call(g, "plugin.list", NULL, &rc)) == NULL)
+  if ((r = ctl_call(g, "plugin.list", NULL, &rc)) == NULL)
     return rc;
   nodes = sono_reply_get(r, "nodes");
   if (g->json) {
@@ -241,9 +177,9 @@ static int v_list(ctl *g, int argc, char **argv) {
 
       sono_obj_uint(n, "node", &id);
       printf("%4llu  ", (unsigned long long)id);
-      put_str(n, "name");
+      ctl_put_str(n, "name");
       fputs("  ", stdout);
-      put_str(n, "path");
+      ctl_put_str(n, "path");
       putchar('\n');
     }
   }
@@ -264,8 +200,7 @@ static sono_reply *node_call(ctl *g, int argc, char **argv, const char *op, int 
     return NULL;
   a = sono_args_new();
   sono_args_uint(a, "node", node);
-  r = call(g, op, a, rc);
-  sono_args_free(a);
+  r = ctl_send(g, op, a, rc);
   return r;
 }
 
@@ -290,11 +225,11 @@ static int v_params(ctl *g, int argc, char **argv) {
       sono_obj_int(p, "index", &index);
       sono_obj_double(p, "value", &value);
       printf("%4lld  ", (long long)index);
-      put_str(p, "name");
+      ctl_put_str(p, "name");
       printf("  %.6f  ", value);
-      put_str(p, "display");
+      ctl_put_str(p, "display");
       fputs(" ", stdout);
-      put_str(p, "label");
+      ctl_put_str(p, "label");
       putchar('\n');
     }
   }
@@ -309,7 +244,7 @@ static int v_set(ctl *g, int argc, char **argv) {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  when w = {0, 0, 0};
+  ctl_when w = {0, 0, 0};
   uint64_t node;
   double value;
   sono_args *a;
@@ -336,10 +271,9 @@ static int v_set(ctl *g, int argc, char **argv) {
   sono_args_uint(a, "node", node);
   args_param(a, argv[optind + 1]);
   sono_args_double(a, "value", value);
-  args_when(a, &w);
-  r = call(g, "plugin.set", a, &rc);
-  sono_args_free(a);
-  return r == NULL ? rc : print_frame(g, r, "set");
+  ctl_args_when(a, &w);
+  r = ctl_send(g, "plugin.set", a, &rc);
+  return r == NULL ? rc : ctl_print_frame(g, r, "set");
 }
 
 static int v_get(ctl *g, int argc, char **argv) {
@@ -356,21 +290,13 @@ static int v_get(ctl *g, int argc, char **argv) {
   a = sono_args_new();
   sono_args_uint(a, "node", node);
   args_param(a, argv[optind + 1]);
-  r = call(g, "plugin.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
-    return rc;
-  if (g->json)
-    ctl_print_json(sono_reply_body(r));
-  else
-    ctl_print_table(sono_reply_body(r));
-  sono_reply_free(r);
-  return CTL_OK;
+  r = ctl_send(g, "plugin.get", a, &rc);
+  return r == NULL ? rc : ctl_print_reply(g, r);
 }
 
 /* Adds one MIDI event map to the open "events" array. */
 static void midi_event(sono_args *a, const char *type, int channel, const char *k1, int v1,
-                       const char *k2, int v2, const when *w, double extra_delay,
+                       const char *k2, int v2, const ctl_when *w, double extra_delay,
                        uint64_t extra_frames) {
   sono_args_begin_map(a, NULL);
   sono_args_str(a, "type", type);
@@ -395,7 +321,7 @@ static int v_note_or_cc(ctl *g, int argc, char **argv, bool note) {
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
-  when w = {0, 0, 0};
+  ctl_when w = {0, 0, 0};
   int vel = 100, channel = 0, num, value = 0, ch, rc;
   double len = -1;
   uint64_t node, len_frames = 0;
@@ -472,7 +398,7 @@ static int v_note_or_cc(ctl *g, int argc, char **argv, bool note) {
   sono_close(c);
   if (rc != 0)
     return ctl_fail(&e);
-  return print_frame(g, r, "sent");
+  return ctl_print_frame(g, r, "sent");
 }
 
 static int v_note(ctl *g, int argc, char **argv) {
@@ -503,9 +429,7 @@ static int v_program(ctl *g, int argc, char **argv) {
     }
     sono_args_uint(a, "program", program);
   }
-  r = call(g, "plugin.program", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "plugin.program", a, &rc)) == NULL)
     return rc;
   if (g->json) {
     ctl_print_json(sono_reply_body(r));
@@ -513,7 +437,7 @@ static int v_program(ctl *g, int argc, char **argv) {
     int64_t cur = 0;
     sono_reply_int(r, "program", &cur);
     printf("program %lld: ", (long long)cur);
-    put_str(sono_reply_body(r), "name");
+    ctl_put_str(sono_reply_body(r), "name");
     putchar('\n');
   }
   sono_reply_free(r);
@@ -572,9 +496,7 @@ static int state_save(ctl *g, uint64_t node, const char *file) {
 
   a = sono_args_new();
   sono_args_uint(a, "node", node);
-  r = call(g, "plugin.state.get", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "plugin.state.get", a, &rc)) == NULL)
     return rc;
   data = sono_reply_get(r, "data");
   sono_reply_str(r, "kind", &kind, NULL);
@@ -645,8 +567,7 @@ static int state_load(ctl *g, uint64_t node, const char *file) {
   a = sono_args_new();
   sono_args_uint(a, "node", node);
   sono_args_bin(a, "data", blob, len);
-  r = call(g, "plugin.state.set", a, &rc);
-  sono_args_free(a);
+  r = ctl_send(g, "plugin.state.set", a, &rc);
   free(blob);
   if (r == NULL)
     return rc;
@@ -676,38 +597,22 @@ static int v_state(ctl *g, int argc, char **argv) {
 }
 
 static int v_scan(ctl *g, int argc, char **argv) {
-  static const struct option opts[] = {
-    {"timeout", required_argument, NULL, 'T'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-  };
   const msgpack_object *ps;
   uint64_t timeout = 0;
   sono_args *a;
   sono_reply *r;
   uint32_t i;
-  int ch, rc;
+  int rc;
 
-  while ((ch = getopt_long(argc, argv, "T:h", opts, NULL)) != -1) {
-    if (ch == 'h') {
-      puts("usage: sonoctl plugin scan [DIR] [--timeout MS]");
-      return CTL_OK;
-    }
-    if (ch != 'T')
-      return CTL_USAGE;
-    if (!ctl_parse_u64(optarg, &timeout) || timeout == 0)
-      return verb_usage(argv[0], "--timeout wants milliseconds > 0, not '%s'", optarg);
-  }
-  if ((rc = want_args(argv[0], argc - optind, 0, 1)) >= 0)
+  if ((rc = verb_opts(argc, argv, "[DIR] [--timeout MS]", &timeout)) >= 0 ||
+      (rc = want_args(argv[0], argc - optind, 0, 1)) >= 0)
     return rc;
   a = sono_args_new();
   if (optind < argc)
     sono_args_str(a, "dir", argv[optind]);
   if (timeout > 0)
     sono_args_uint(a, "timeout", timeout);
-  r = call(g, "plugin.scan", a, &rc);
-  sono_args_free(a);
-  if (r == NULL)
+  if ((r = ctl_send(g, "plugin.scan", a, &rc)) == NULL)
     return rc;
   ps = sono_reply_get(r, "plugins");
   if (g->json) {
@@ -722,19 +627,19 @@ static int v_scan(ctl *g, int argc, char **argv) {
       sono_obj_bool(p, "ok", &ok);
       if (ok && info != NULL) {
         fputs("ok         ", stdout);
-        put_str(p, "path");
+        ctl_put_str(p, "path");
         fputs(": ", stdout);
-        put_str(info, "name");
+        ctl_put_str(info, "name");
         fputs(" (", stdout);
-        put_str(info, "category");
+        ctl_put_str(info, "category");
         fputs(")\n", stdout);
       } else {
         char code[32] = "";
         sono_obj_strcpy(p, "error", code, sizeof code);
         printf("%-10s ", code);
-        put_str(p, "path");
+        ctl_put_str(p, "path");
         fputs(": ", stdout);
-        put_str(p, "message");
+        ctl_put_str(p, "message");
         putchar('\n');
       }
     }
