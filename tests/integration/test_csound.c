@@ -44,28 +44,11 @@ static void start(void) {
 }
 
 static void finish(void) {
-  uint64_t id = conn_request(&c, "shutdown", "");
-
-  conn_reply(&c, id, 10000);
-  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
-  conn_close(&c);
+  daemon_shutdown(&dp, &c);
 }
 
 static float *read_wav(sf_count_t *frames) {
-  SF_INFO info;
-  SNDFILE *f;
-  float *data;
-
-  memset(&info, 0, sizeof info);
-  f = sf_open(out_path, SFM_READ, &info);
-  ck_assert_msg(f != NULL, "cannot read %s", out_path);
-  ck_assert_int_eq(info.channels, 2);
-  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
-  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
-  sf_close(f);
-  *frames = info.frames;
-  unlink(out_path);
-  return data;
+  return wav_read_stereo(out_path, frames);
 }
 
 /* ---- building requests with nested values ---- */
@@ -93,20 +76,11 @@ static uint64_t req_send(req *q) {
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const msgpack_object *ok = msg_ok(m);
-  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id,
-                msg_error_code(m));
-  return ok;
+  return conn_ok(&c, id);
 }
 
 static const msgpack_object *expect_error(uint64_t id, const char *code) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const char *got = msg_error_code(m);
-
-  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
-  ck_assert_str_eq(got, code);
-  return sono_map_get(m, "error");
+  return conn_expect_error(&c, id, code);
 }
 
 static void define(const char *name, const char *body, int priority) {

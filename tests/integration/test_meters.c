@@ -32,10 +32,7 @@ static void start(void) {
   const char *args[12];
   int n = 0;
 
-  snprintf(home, sizeof home, "/tmp/sonod-meters-home-XXXXXX");
-  /* mkdtemp: a fresh directory even when a pid repeats across runs. */
-  ck_assert_ptr_nonnull(mkdtemp(home));
-  setenv("HOME", home, 1);
+  home_make(home, sizeof home, "meters");
   snprintf(out_path, sizeof out_path, "/tmp/sonod-meters-%d-%ld.wav", getpid(), random());
   args[n++] = "--backend";
   args[n++] = "offline";
@@ -49,21 +46,12 @@ static void start(void) {
 }
 
 static void finish(void) {
-  uint64_t id = conn_request(&c, "shutdown", "");
-  char cmd[400];
-
-  conn_reply(&c, id, 10000);
-  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
-  conn_close(&c);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-  ck_assert_int_eq(system(cmd), 0);
+  daemon_shutdown(&dp, &c);
+  home_remove(home);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const msgpack_object *ok = msg_ok(m);
-  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
-  return ok;
+  return conn_ok(&c, id);
 }
 
 static const msgpack_object *get(const msgpack_object *map, const char *key) {

@@ -31,10 +31,7 @@ static void start(const char *block) {
   const char *args[16];
   int n = 0;
 
-  snprintf(home, sizeof home, "/tmp/sonod-plugins-home-XXXXXX");
-  /* mkdtemp: a fresh directory even when a pid repeats across runs. */
-  ck_assert_ptr_nonnull(mkdtemp(home));
-  setenv("HOME", home, 1);
+  home_make(home, sizeof home, "plugins");
   snprintf(out_path, sizeof out_path, "/tmp/sonod-plugins-%d-%ld.wav", getpid(), random());
   args[n++] = "--backend";
   args[n++] = "offline";
@@ -48,45 +45,20 @@ static void start(const char *block) {
 }
 
 static void finish(void) {
-  uint64_t id = conn_request(&c, "shutdown", "");
-  char cmd[400];
-
-  conn_reply(&c, id, 10000);
-  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
-  conn_close(&c);
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-  ck_assert_int_eq(system(cmd), 0);
+  daemon_shutdown(&dp, &c);
+  home_remove(home);
 }
 
 static float *read_wav(sf_count_t *frames) {
-  SF_INFO info;
-  SNDFILE *f;
-  float *data;
-
-  memset(&info, 0, sizeof info);
-  f = sf_open(out_path, SFM_READ, &info);
-  ck_assert_msg(f != NULL, "cannot read %s", out_path);
-  ck_assert_int_eq(info.channels, 2);
-  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
-  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
-  sf_close(f);
-  *frames = info.frames;
-  unlink(out_path);
-  return data;
+  return wav_read_stereo(out_path, frames);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const msgpack_object *ok = msg_ok(m);
-  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
-  return ok;
+  return conn_ok(&c, id);
 }
 
 static void expect_error(uint64_t id, const char *code) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const char *got = msg_error_code(m);
-  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
-  ck_assert_str_eq(got, code);
+  conn_expect_error(&c, id, code);
   /* The daemon still answers. */
   ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
 }

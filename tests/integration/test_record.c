@@ -48,18 +48,11 @@ static void start(const char *backend) {
 }
 
 static void finish(void) {
-  uint64_t id = conn_request(&c, "shutdown", "");
-
-  conn_reply(&c, id, 10000);
-  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
-  conn_close(&c);
+  daemon_shutdown(&dp, &c);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const msgpack_object *ok = msg_ok(m);
-  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
-  return ok;
+  return conn_ok(&c, id);
 }
 
 static const char *err_of(uint64_t id) {

@@ -34,17 +34,11 @@ static char out_path[400];
 static int nout;
 
 static void make_home(void) {
-  snprintf(home, sizeof home, "/tmp/sonod-state-home-XXXXXX");
-  /* mkdtemp: a fresh directory even when a pid repeats across runs. */
-  ck_assert_ptr_nonnull(mkdtemp(home));
-  setenv("HOME", home, 1);
+  home_make(home, sizeof home, "state");
 }
 
 static void remove_home(void) {
-  char cmd[400];
-
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
-  ck_assert_int_eq(system(cmd), 0);
+  home_remove(home);
 }
 
 /* An offline daemon writing to a new file in home; state_dir may be NULL. */
@@ -70,11 +64,7 @@ static void start(const char *state_dir) {
 }
 
 static void finish(void) {
-  uint64_t id = conn_request(&c, "shutdown", "");
-
-  conn_reply(&c, id, 10000);
-  ck_assert_int_eq(daemon_wait(&dp, 20000), 0);
-  conn_close(&c);
+  daemon_shutdown(&dp, &c);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
@@ -89,11 +79,7 @@ static const msgpack_object *ok_of(uint64_t id) {
 }
 
 static void expect_error(uint64_t id, const char *code) {
-  const msgpack_object *m = conn_reply(&c, id, 30000);
-  const char *got = msg_error_code(m);
-
-  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
-  ck_assert_str_eq(got, code);
+  conn_expect_error(&c, id, code);
 }
 
 static uint64_t engine_frame(void) {

@@ -291,3 +291,60 @@ bool msg_str_is(const msgpack_object *map, const char *key, const char *want) {
   const msgpack_object *v = sono_map_get(map, key);
   return v != NULL && sono_str_eq(v, want);
 }
+
+/* ---------------------------------------------------------------- shared */
+
+void home_make(char *home, size_t size, const char *name) {
+  snprintf(home, size, "/tmp/sonod-%s-home-XXXXXX", name);
+  ck_assert_ptr_nonnull(mkdtemp(home));
+  setenv("HOME", home, 1);
+}
+
+void home_remove(const char *home) {
+  char cmd[400];
+
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", home);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+void daemon_shutdown(daemon_proc *dp, conn *c) {
+  uint64_t id = conn_request(c, "shutdown", "");
+
+  conn_reply(c, id, 10000);
+  ck_assert_int_eq(daemon_wait(dp, 20000), 0);
+  conn_close(c);
+}
+
+const msgpack_object *conn_ok(conn *c, uint64_t id) {
+  const msgpack_object *m = conn_reply(c, id, 30000);
+  const msgpack_object *ok = msg_ok(m);
+
+  ck_assert_msg(ok != NULL, "request %llu failed: %s", (unsigned long long)id, msg_error_code(m));
+  return ok;
+}
+
+const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code) {
+  const msgpack_object *m = conn_reply(c, id, 30000);
+  const char *got = msg_error_code(m);
+
+  ck_assert_msg(got != NULL, "request %llu succeeded, want %s", (unsigned long long)id, code);
+  ck_assert_str_eq(got, code);
+  return sono_map_get(m, "error");
+}
+
+float *wav_read_stereo(const char *path, sf_count_t *frames) {
+  SF_INFO info;
+  SNDFILE *f;
+  float *data;
+
+  memset(&info, 0, sizeof info);
+  f = sf_open(path, SFM_READ, &info);
+  ck_assert_msg(f != NULL, "cannot read %s", path);
+  ck_assert_int_eq(info.channels, 2);
+  data = malloc(sizeof(float) * (size_t)(info.frames * 2 + 1));
+  ck_assert_int_eq(sf_readf_float(f, data, info.frames), info.frames);
+  sf_close(f);
+  *frames = info.frames;
+  unlink(path);
+  return data;
+}

@@ -4,6 +4,7 @@
 #define SONOD_TESTS_HARNESS_H
 
 #include <msgpack.h>
+#include <sndfile.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -59,5 +60,25 @@ const msgpack_object *msg_ok(const msgpack_object *m);  /* NULL when error */
 uint64_t msg_uint(const msgpack_object *map, const char *key);
 double msg_double(const msgpack_object *map, const char *key);
 bool msg_str_is(const msgpack_object *map, const char *key, const char *want);
+
+/* What most integration tests do the same way; failures fail the test. */
+
+/* A fresh private $HOME, "/tmp/sonod-NAME-home-XXXXXX", set in the
+ * environment: the daemon keeps its state there, not in the user's.
+ * mkdtemp, so that a pid repeated across runs still gets a new one. */
+void home_make(char *home, size_t size, const char *name);
+/* Removes it and all it holds. */
+void home_remove(const char *home);
+/* Sends shutdown over c, checks that the daemon exits with 0, closes c. */
+void daemon_shutdown(daemon_proc *dp, conn *c);
+/* The ok map of the reply to id (within 30 s); fails the test on an
+ * error reply. */
+const msgpack_object *conn_ok(conn *c, uint64_t id);
+/* Checks that the reply to id (within 30 s) is the error code; returns
+ * the error map. */
+const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code);
+/* Reads a stereo sound file whole (interleaved, malloc'd), then removes
+ * it so that the next render writes a new one. */
+float *wav_read_stereo(const char *path, sf_count_t *frames);
 
 #endif
