@@ -5,44 +5,11 @@ set -u
 
 SONOD=$1
 SONOCTL=$2
-DIR=$(mktemp -d /tmp/sonoctl-it-XXXXXX)
-SOCK=$DIR/sonod.sock
-FAILS=0
+. "$(dirname "$0")/lib.sh"
+CTL_TIMEOUT=10
+lib_init sonoctl-it
 
-cleanup() {
-  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
-  [ -n "${MPID:-}" ] && kill "$MPID" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-
-# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
-# exit status and that stdout+stderr matches the extended regex PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 3
-  out=$("$SONOCTL" --socket "$SOCK" --timeout 10 "$@" 2>&1)
-  got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$name: exit status $got, wanted $want; output: $out"
-  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
-    fail "$name: output does not match /$pattern/: $out"
-  else
-    echo "ok: $name"
-  fi
-}
-
-"$SONOD" --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256 \
-  >"$DIR/sonod.log" 2>&1 &
-DPID=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+start_sonod --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 check "--version" 0 '^sonoctl [0-9]' --version
 check "--help lists commands" 0 'monitor' --help
@@ -96,11 +63,8 @@ check "no daemon" 1 '^sonoctl: connect_failed: ' status
 # The offline backend waits for `render`: a tone queued by one client lands
 # when another renders past it.
 rm -f "$SOCK"
-"$SONOD" --backend offline --output "$DIR/out.wav" --length 0.5 --socket "$SOCK" \
-  --sample-rate 48000 --block-size 256 >"$DIR/sonod.log" 2>&1 &
-DPID=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+spawn_sonod --backend offline --output "$DIR/out.wav" --length 0.5 --socket "$SOCK" \
+  --sample-rate 48000 --block-size 256
 "$SONOCTL" --socket "$SOCK" --timeout 10 tone on --at 1000 >"$DIR/tone.out" 2>&1 &
 MPID=$!
 sleep 0.2

@@ -12,37 +12,11 @@ SONOD=$1
 SONOCTL=$2
 WAV_PEAK=$3
 
-DIR=$(mktemp -d /tmp/sonoctl-csound-it-XXXXXX)
-SOCK=$DIR/sonod.sock
+. "$(dirname "$0")/lib.sh"
+CTL_TIMEOUT=60
+CHECK_SHOW_EXIT=1
+lib_init sonoctl-csound-it
 OUT=$DIR/out.wav
-FAILS=0
-
-cleanup() {
-  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-
-# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
-# exit status and that stdout+stderr matches the extended regex PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 3
-  out=$("$SONOCTL" --socket "$SOCK" --timeout 60 "$@" 2>&1)
-  got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$name: exit status $got, wanted $want; output: $out"
-  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
-    fail "$name: output does not match /$pattern/: $out"
-  else
-    echo "ok: $name (exit $got)"
-  fi
-}
 
 # peak NAME FROM TO MIN MAX: the largest |sample| of $OUT in [FROM, TO) lies
 # in [MIN, MAX].
@@ -56,12 +30,8 @@ peak() {
 }
 
 # Never the machine's sonod.conf: the test says everything.
-"$SONOD" --config /dev/null --backend offline --output "$OUT" --socket "$SOCK" \
-  --sample-rate 48000 --block-size 256 --ksmps 32 >"$DIR/sonod.log" 2>&1 &
-DPID=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+start_sonod --config /dev/null --backend offline --output "$OUT" --socket "$SOCK" \
+  --sample-rate 48000 --block-size 256 --ksmps 32
 
 check "synth --help" 0 'automate SYNTH PARAM T0 V0' synth --help
 check "synth without verb" 2 'usage: sonoctl' synth

@@ -8,48 +8,11 @@ set -u
 SONOD=$1
 SONOCTL=$2
 
-DIR=$(mktemp -d /tmp/sonoctl-graph-it-XXXXXX)
-SOCK=$DIR/sonod.sock
-FAILS=0
-
-cleanup() {
-  [ -n "${DPID:-}" ] && kill "$DPID" 2>/dev/null
-  rm -rf "$DIR"
-}
-trap cleanup EXIT
-
-fail() {
-  echo "FAIL: $*" >&2
-  FAILS=$((FAILS + 1))
-}
-
-# check NAME EXPECTED-STATUS PATTERN COMMAND... : runs sonoctl, checks the
-# exit status and that stdout+stderr matches the extended regex PATTERN.
-check() {
-  name=$1 want=$2 pattern=$3
-  shift 3
-  out=$("$SONOCTL" --socket "$SOCK" --timeout 30 "$@" 2>&1)
-  got=$?
-  if [ "$got" != "$want" ]; then
-    fail "$name: exit status $got, wanted $want; output: $out"
-  elif ! printf '%s\n' "$out" | grep -Eq -- "$pattern"; then
-    fail "$name: output does not match /$pattern/: $out"
-  else
-    echo "ok: $name"
-  fi
-}
-
-ctl() {
-  "$SONOCTL" --socket "$SOCK" --timeout 30 "$@"
-}
+. "$(dirname "$0")/lib.sh"
+lib_init sonoctl-graph-it
 
 # Never the machine's sonod.conf: the test says everything.
-"$SONOD" --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256 \
-  >"$DIR/sonod.log" 2>&1 &
-DPID=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
-[ -S "$SOCK" ] || { echo "sonod did not start"; cat "$DIR/sonod.log"; exit 1; }
+start_sonod --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 check "graph at start" 0 'csound:out_1 +-> out:in_1' graph
 check "node --help" 0 'node gain ID G' node --help
