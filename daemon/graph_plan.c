@@ -97,9 +97,9 @@ gconn *graph_add_conn(graph *g, uint32_t from, uint32_t fport, uint32_t to, uint
   }
   c = &g->conn[g->nconns++];
   memset(c, 0, sizeof *c);
-  /* Keys stay below GRAPH_KEY_NODE; ids wrap after 2^31 connections. */
+  /* Keys stay below GRAPH_KEY_BYPASS; ids wrap after 2^30 connections. */
   c->id = g->next_conn;
-  g->next_conn = g->next_conn + 1 >= GRAPH_KEY_NODE ? 1 : g->next_conn + 1;
+  g->next_conn = g->next_conn + 1 >= GRAPH_KEY_BYPASS ? 1 : g->next_conn + 1;
   c->from = from;
   c->from_port = fport;
   c->to = to;
@@ -346,8 +346,9 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   p->max_block = max_block;
   p->nnodes = (unsigned)count;
   p->node = calloc(p->nnodes ? p->nnodes : 1, sizeof *p->node);
-  /* One ramp per active node (its gain) and per connection between them. */
-  p->ramp = calloc((size_t)p->nnodes + g->nconns + 1, sizeof *p->ramp);
+  /* One ramp per active node (its gain), one more per plugin (its bypass
+   * crossfade) and one per connection between them. */
+  p->ramp = calloc(2 * (size_t)p->nnodes + g->nconns + 1, sizeof *p->ramp);
   for (i = 0; i < g->nnodes; i++)
     if (!g->node[i].active && g->node[i].kind == GN_PLUGIN)
       nidle++;
@@ -367,6 +368,12 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
     r->key = GRAPH_KEY_NODE | n->id;
     r->target = node_target(n);
     r->cur = r->target;   /* a node new to the plan does not fade its gain */
+    if (n->kind == GN_PLUGIN) {
+      r = &p->ramp[nr++];
+      r->key = GRAPH_KEY_BYPASS | n->id;
+      r->target = n->bypass ? 0.0f : 1.0f;
+      r->cur = r->target;   /* nor its bypass */
+    }
   }
   for (j = 0; j < g->nconns; j++) {
     gconn *c = &g->conn[j];
@@ -389,8 +396,11 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
     goto fail;
   p->nramps = nr;
   qsort(p->ramp, nr, sizeof *p->ramp, cmp_ramp);
-  for (i = 0; i < p->nnodes; i++)
+  for (i = 0; i < p->nnodes; i++) {
     p->node[i].gain_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_NODE | order[i]);
+    if (p->node[i].kind == GN_PLUGIN)
+      p->node[i].wet_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_BYPASS | order[i]);
+  }
 
   /* Input mixing lists.  Fan-in: several sources on one port are summed;
    * fan-out: several ports read the same output buffer. */

@@ -22,7 +22,9 @@ struct rt_csound;
 struct rt_ring;
 
 /* Every gain change (connect, disconnect, node.gain, node.mute, bypass of
- * a gain node) is a linear ramp of this many frames: 5.3 ms at 48 kHz. */
+ * a gain node) and every plugin bypass switch (a crossfade between the
+ * processed output and the dry input) is a linear ramp of this many frames:
+ * 5.3 ms at 48 kHz. */
 #define GRAPH_FADE_FRAMES 256
 
 /* Fixed ids of the built-in nodes (plugin and gain ids are small). */
@@ -30,8 +32,11 @@ struct rt_ring;
 #define GRAPH_ID_IN 0x7FFFFF02u
 #define GRAPH_ID_CSOUND 0x7FFFFF03u
 
-/* Ramp keys: a connection's id, or a node's id with this bit for its gain. */
+/* Ramp keys: a connection's id (below GRAPH_KEY_BYPASS), a node's id with
+ * GRAPH_KEY_NODE for its gain, or a plugin node's id with GRAPH_KEY_BYPASS
+ * for its wet share (1 processed, 0 bypassed). */
 #define GRAPH_KEY_NODE 0x80000000u
+#define GRAPH_KEY_BYPASS 0x40000000u
 
 typedef enum {
   GN_OUT = 1,   /* the backend's outputs: a sink, always last */
@@ -77,6 +82,7 @@ typedef struct rt_gnode {
   float **outptr;     /* nout scratch pointers */
   struct rt_node *vst;
   uint32_t gain_ramp; /* index into rt_plan.ramp: the node's gain */
+  uint32_t wet_ramp;  /* plugins: index into rt_plan.ramp of the bypass crossfade */
   uint32_t gid;       /* graph id (GRAPH_ID_* for out/in/csound), for meters and load */
   uint32_t meter0;    /* index into rt_plan.meter of its first metered port */
   uint64_t load_ns;   /* audio thread: time spent in this block */

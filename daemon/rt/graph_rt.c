@@ -4,6 +4,8 @@
  * graph_rt_render once per segment; every node in the plan renders the
  * segment in processing order: gather (sum of the connected outputs, each
  * scaled by its connection's ramp), process, scale by the node's gain ramp.
+ * A plugin whose bypass is switching is both processed and passed through,
+ * crossfaded by its wet ramp.
  * The `out` node's gathered inputs are added into the backend's buffers.
  * Csound renders its whole block first (its own commands are sample-exact
  * inside it), so it is a pure source here.
@@ -162,6 +164,23 @@ static void pass(rt_gnode *n, unsigned from, unsigned len) {
   }
 }
 
+/* Plugin bypass crossfade: out_k = dry_k + (out_k - dry_k) × wet, dry_k
+ * the input bypass maps to output k; the ramp is not moved. */
+static void crossfade(rt_gnode *n, const rt_gramp *w, unsigned from, unsigned len) {
+  unsigned k, i;
+
+  for (k = 0; k < n->nout; k++) {
+    float *o = n->outbuf[k] + from;
+    const float *d = n->nin > 0 ? n->inbuf[k % n->nin] + from : NULL;
+
+    for (i = 0; i < len; i++) {
+      float wet = i < w->left ? w->cur + w->step * (float)i : w->target;
+      float dry = d != NULL ? d[i] : 0.0f;
+      o[i] = dry + (o[i] - dry) * wet;
+    }
+  }
+}
+
 static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out,
                     unsigned nchannels, unsigned from, unsigned len) {
   unsigned k;
@@ -183,10 +202,12 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
     break;
   case GN_CSOUND:
     break;   /* rendered for the whole block by csound_rt_process */
-  case GN_PLUGIN:
-    if (n->bypass) {
+  case GN_PLUGIN: {
+    rt_gramp *w = &p->ramp[n->wet_ramp];
+
+    if (w->left == 0 && w->cur == 0.0f) {
+      /* Bypassed and faded: pass through; keep its clock of MIDI moving. */
       pass(n, from, len);
-      /* Keep its clock of MIDI moving. */
       nodes_skip(ns, n->vst, from + len);
       break;
     }
@@ -195,7 +216,11 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
     for (k = 0; k < n->nout; k++)
       n->outptr[k] = n->outbuf[k] + from;
     nodes_process(ns, n->vst, n->inptr, n->nin, n->outptr, n->nout, from, len);
+    if (w->left > 0 || w->cur != 1.0f)
+      crossfade(n, w, from, len);
+    advance(w, len);
     break;
+  }
   case GN_GAIN:
     pass(n, from, len);
     break;

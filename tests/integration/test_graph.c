@@ -343,6 +343,56 @@ START_TEST(unloading_a_sounding_plugin_fades) {
 }
 END_TEST
 
+/* Switching a plugin's bypass crossfades between its output and its input:
+ * the test plugin at a tenth of its input against the dry sine, switched
+ * eight times while a sine plays, never jumps more than the sine moves. */
+START_TEST(bypassing_a_sounding_plugin_crossfades) {
+  const char *tp = getenv("TESTPLUG");
+  uint64_t node, at[8];
+  sf_count_t frames, i;
+  char in1[32], in2[32];
+  double jump = 0, wet, dry;
+  unsigned t;
+  float *d;
+
+  ck_assert_ptr_nonnull(tp);
+  start();
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", tp)), "node");
+  /* out = in × 2 × param0: 0.1 with param0 0.05. */
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", node, "index", (uint64_t)0, "value", 0.05));
+  snprintf(in1, sizeof in1, "%llu:in_1", (unsigned long long)node);
+  snprintf(in2, sizeof in2, "%llu:in_2", (unsigned long long)node);
+  connect_("csound:out_1", in1);
+  connect_("csound:out_2", in2);
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  synth(-1);
+  render(2048);
+  for (t = 0; t < 8; t++) {
+    at[t] = msg_uint(ok_of(conn_request(&c, "node.bypass", "ub", "node", node, "on",
+                                        (bool)(t % 2 == 0))),
+                     "frame");
+    render(1024);
+  }
+  finish();
+  d = read_wav(&frames);
+  /* The switch changes the signal: dry (bypassed) is ten times the wet. */
+  wet = energy(d, 1024, 2048);
+  dry = energy(d, (sf_count_t)at[0] + GRAPH_FADE_FRAMES, (sf_count_t)at[1]);
+  ck_assert_msg(wet > 0.1, "no sound through the plugin");
+  ck_assert_msg(dry > 20 * wet, "bypass does not change the signal: %g vs %g", dry, wet);
+  ck_assert_uint_eq(at[7], at[6] + 1024);
+  for (i = 1; i < frames; i++) {
+    double j = fabs((double)d[2 * i] - d[2 * (i - 1)]);
+    if (j > jump)
+      jump = j;
+  }
+  /* An immediate switch would jump by up to 0.45. */
+  ck_assert_msg(jump < 0.035, "largest sample-to-sample jump %g", jump);
+  free(d);
+}
+END_TEST
+
 static Suite *graph_suite(void) {
   Suite *s = suite_create("graph");
   TCase *tc = tcase_create("core");
@@ -353,6 +403,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, unloading_a_node_others_feed);
   tcase_add_test(tc, rewiring_under_load_stays_smooth);
   tcase_add_test(tc, unloading_a_sounding_plugin_fades);
+  tcase_add_test(tc, bypassing_a_sounding_plugin_crossfades);
   suite_add_tcase(s, tc);
   return s;
 }
