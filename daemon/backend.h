@@ -45,6 +45,8 @@ struct backend {
   unsigned sample_rate;
   unsigned block_size;
   _Atomic uint64_t xruns;
+  /* JACK: plugin MIDI events midi_out had no room for (audio thread adds). */
+  _Atomic uint64_t midi_out_dropped;
   _Atomic bool freewheeling;  /* JACK: the server runs freewheel */
 };
 

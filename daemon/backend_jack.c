@@ -36,7 +36,6 @@ typedef struct jack_backend {
   _Atomic uint32_t new_block; /* set by the buffer-size callback; 0 = none */
   _Atomic uint32_t new_rate;  /* set by the sample-rate callback; 0 = none */
   _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
-  _Atomic uint64_t midi_out_dropped;  /* audio thread: plugin MIDI midi_out had no room for */
   bool fw_seen;               /* control thread: freewheel state last reported */
   bool lost;                  /* control thread: running on the fallback clock */
   null_clock fallback;
@@ -132,7 +131,7 @@ static void write_midi(jack_backend *jb, vst_midi_sink *sk, jack_nframes_t nfram
   sk->n = 0;
   sk->dropped = 0;
   if (lost)
-    atomic_fetch_add_explicit(&jb->midi_out_dropped, lost, memory_order_relaxed);
+    atomic_fetch_add_explicit(&jb->base.midi_out_dropped, lost, memory_order_relaxed);
 }
 
 /* AUDIO THREAD (JACK's process thread). */

@@ -21,6 +21,7 @@
 
 #define TICK_MS 100
 #define XRUN_EVENT_NS 100000000ull   /* at most 10 xrun events a second */
+#define MIDI_OUT_EVENT_NS 1000000000ull   /* at most one midi_out drop event a second */
 
 uint64_t sonod_now_ns(void) {
   return uv_hrtime();
@@ -78,6 +79,19 @@ static void xrun_event(sonod *d, uint64_t total) {
   d->last_xrun_event_ns = sonod_now_ns();
 }
 
+/* MIDI events the JACK backend could not write to midi_out: one `backend`
+ * event when the count grew, coalesced to at most one a second. */
+static void midi_out_event(sonod *d, uint64_t total) {
+  char msg[160];
+
+  snprintf(msg, sizeof msg, "midi_out: %llu MIDI events dropped (%llu in all)",
+           (unsigned long long)(total - d->midi_out_dropped_reported), (unsigned long long)total);
+  log_warn("%s", msg);
+  events_backend(d, d->be->state, msg);
+  d->midi_out_dropped_reported = total;
+  d->last_midi_out_event_ns = sonod_now_ns();
+}
+
 static void on_tick(uv_timer_t *t) {
   sonod *d = t->data;
   uint64_t xruns = atomic_load(&d->be->xruns);
@@ -86,6 +100,9 @@ static void on_tick(uv_timer_t *t) {
   poll_backend(d);
   if (xruns != d->xruns_reported && sonod_now_ns() - d->last_xrun_event_ns >= XRUN_EVENT_NS)
     xrun_event(d, xruns);
+  if (atomic_load(&d->be->midi_out_dropped) != d->midi_out_dropped_reported &&
+      sonod_now_ns() - d->last_midi_out_event_ns >= MIDI_OUT_EVENT_NS)
+    midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
   for (c = d->clients; c != NULL; c = c->next)
     if (c->lost > 0 && uv_stream_get_write_queue_size(&c->h.stream) < CLIENT_EVENT_BACKLOG)
       client_report_lost(c);

@@ -88,7 +88,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 18);
+  msgpack_pack_map(&pk, 19);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -109,6 +109,7 @@ void op_status(request *r) {
   sono_pack_cstr(&pk, "midi_csound");
   midi_cs_pack_stats(d, &pk);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
+  sono_pack_key_uint(&pk, "midi_out_dropped", atomic_load(&d->be->midi_out_dropped));
   sono_pack_key_uint(&pk, "clients", d->nclients);
   sono_pack_key_double(&pk, "uptime", (double)(sonod_now_ns() - d->started_ns) / 1e9);
   sono_pack_key_uint(&pk, "heap_used", atomic_load(&e->pub_heap_used));

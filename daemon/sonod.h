@@ -42,6 +42,8 @@ typedef struct sonod {
   uint32_t reserved;        /* from_rt slots reserved by commands in flight */
   uint64_t xruns_reported;
   uint64_t last_xrun_event_ns;
+  uint64_t midi_out_dropped_reported;
+  uint64_t last_midi_out_event_ns;
   bool stopping;
   int exit_code;
 } sonod;

@@ -77,6 +77,7 @@ START_TEST(status_clock_advances) {
   ck_assert_uint_eq(msg_uint(ok, "channels"), 2);
   ck_assert_uint_eq(msg_uint(ok, "clients"), 1);
   ck_assert_uint_eq(msg_uint(ok, "heap_capacity"), 4096);
+  ck_assert_uint_eq(msg_uint(ok, "midi_out_dropped"), 0);
   ck_assert_uint_eq(f1 % 256, 0);
   usleep(200000);
   id = conn_request(&c, "status", "");
