@@ -152,6 +152,13 @@ static int run(sonod *d) {
 
   d->loop = uv_default_loop();
   d->started_ns = sonod_now_ns();
+  /* Catch SIGINT/SIGTERM before the socket accepts anyone: a signal that
+   * arrives during start-up waits for the loop instead of killing us. */
+  uv_signal_init(d->loop, &d->sigint);
+  uv_signal_init(d->loop, &d->sigterm);
+  d->sigint.data = d->sigterm.data = d;
+  uv_signal_start(&d->sigint, on_signal, SIGINT);
+  uv_signal_start(&d->sigterm, on_signal, SIGTERM);
   if (engine_init(&d->eng, d->opt.sample_rate, d->opt.channels) != 0) {
     log_error("out of memory setting up the engine");
     return 1;
@@ -194,11 +201,6 @@ static int run(sonod *d) {
            SONOD_VERSION, d->be->ops->name, d->be->sample_rate, d->be->block_size,
            d->opt.channels);
 
-  uv_signal_init(d->loop, &d->sigint);
-  uv_signal_init(d->loop, &d->sigterm);
-  d->sigint.data = d->sigterm.data = d;
-  uv_signal_start(&d->sigint, on_signal, SIGINT);
-  uv_signal_start(&d->sigterm, on_signal, SIGTERM);
   uv_timer_init(d->loop, &d->tick);
   d->tick.data = d;
   uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
