@@ -245,32 +245,11 @@ static bool get_synth(cx *x, cs_synth_id *id) {
   return true;
 }
 
-static bool instr_exists(cs_engine *eng, const char *name) {
-  const char *n;
-  unsigned i;
-
-  for (i = 0; (n = cs_instr_name(eng, i)) != NULL; i++)
-    if (strcmp(n, name) == 0)
-      return true;
-  return false;
-}
-
-static bool has_param(cs_engine *eng, const char *instr, const char *param) {
-  const char *pn;
-  double def;
-  unsigned i;
-
-  for (i = 0; cs_instr_param(eng, instr, i, &pn, &def) == 0; i++)
-    if (strcmp(pn, param) == 0)
-      return true;
-  return false;
-}
-
 static bool check_params(cx *x, const char *instr, const cs_arg *a, unsigned n) {
   unsigned i;
 
   for (i = 0; i < n; i++)
-    if (!has_param(x->eng, instr, a[i].name))
+    if (!cs_instr_has_param(x->eng, instr, a[i].name))
       return fail(x, SONO_E_UNKNOWN_PARAM, "instrument '%s' has no parameter '%s'", instr,
                   a[i].name);
   return true;
@@ -395,7 +374,7 @@ static bool h_synth_start(cx *x, msgpack_packer *pk) {
   if (!get_str(x, "instr", true, &instr) || !get_args(x, "args", false, a, &n) ||
       !get_double(x, "dur", false, &dur) || !get_int(x, "priority", false, &prio))
     return false;
-  if (!instr_exists(x->eng, instr))
+  if (!cs_instr_exists(x->eng, instr))
     return fail(x, SONO_E_UNKNOWN_INSTR, "no instrument named '%s'", instr);
   if (!check_params(x, instr, a, n))
     return false;
@@ -443,7 +422,7 @@ static bool h_synth_automate(cx *x, msgpack_packer *pk) {
   if (!get_synth(x, &id) || !get_str(x, "param", true, &param) ||
       !get_str(x, "mode", false, &mode))
     return false;
-  if (!has_param(x->eng, cs_synth_instr(x->eng, id), param))
+  if (!cs_instr_has_param(x->eng, cs_synth_instr(x->eng, id), param))
     return fail(x, SONO_E_UNKNOWN_PARAM, "instrument '%s' has no parameter '%s'",
                 cs_synth_instr(x->eng, id), param);
   for (m = 0; m < 4 && strcmp(modes[m], mode) != 0; m++)

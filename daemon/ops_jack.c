@@ -258,27 +258,6 @@ static bool arg_name(request *r, const char *key, bool required, char *buf) {
   return true;
 }
 
-static bool instr_exists(cs_engine *eng, const char *name) {
-  const char *n;
-  unsigned i;
-
-  for (i = 0; (n = cs_instr_name(eng, i)) != NULL; i++)
-    if (strcmp(n, name) == 0)
-      return true;
-  return false;
-}
-
-static bool param_exists(cs_engine *eng, const char *instr, const char *param) {
-  const char *pn;
-  double def;
-  unsigned i;
-
-  for (i = 0; cs_instr_param(eng, instr, i, &pn, &def) == 0; i++)
-    if (strcmp(pn, param) == 0)
-      return true;
-  return false;
-}
-
 static int find_cs_route(const char *instr) {
   unsigned i;
 
@@ -315,15 +294,16 @@ static void route_csound(request *r, int64_t channel) {
                 "midi.route: 'channel' must be from 0 to 15 (omitted: all)");
     return;
   }
-  if (!instr_exists(eng, instr)) {
+  if (!cs_instr_exists(eng, instr)) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_INSTR, "midi.route: no instrument '%s'",
                 instr);
     return;
   }
-  if ((note[0] && !param_exists(eng, instr, note)) || (vel[0] && !param_exists(eng, instr, vel))) {
+  if ((note[0] && !cs_instr_has_param(eng, instr, note)) ||
+      (vel[0] && !cs_instr_has_param(eng, instr, vel))) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM,
                 "midi.route: instrument '%s' has no parameter '%s'", instr,
-                note[0] && !param_exists(eng, instr, note) ? note : vel);
+                note[0] && !cs_instr_has_param(eng, instr, note) ? note : vel);
     return;
   }
   /* One route per instrument: routing it again replaces it. */

@@ -26,6 +26,7 @@
 #ifndef SONOD_CSOUND_CS_ENGINE_H
 #define SONOD_CSOUND_CS_ENGINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -133,6 +134,9 @@ const char *cs_instr_name(const cs_engine *eng, unsigned i);
 /* Parameter i of a template (name and default); CS_ENOENT past the end. */
 int cs_instr_param(const cs_engine *eng, const char *name, unsigned i,
                    const char **pname, double *def);
+/* Whether template name exists, and whether it has parameter param. */
+bool cs_instr_exists(const cs_engine *eng, const char *name);
+bool cs_instr_has_param(const cs_engine *eng, const char *name, const char *param);
 
 /* ---- synths [control] ---- */
 

@@ -245,3 +245,24 @@ int cs_instr_param(const cs_engine *eng, const char *name, unsigned i,
     *def = eng->tmpl[t].pdef[i];
     return 0;
 }
+
+bool cs_instr_exists(const cs_engine *eng, const char *name) {
+  const char *n;
+  unsigned i;
+
+  for (i = 0; (n = cs_instr_name(eng, i)) != NULL; i++)
+    if (strcmp(n, name) == 0)
+      return true;
+  return false;
+}
+
+bool cs_instr_has_param(const cs_engine *eng, const char *name, const char *param) {
+  const char *pn;
+  double def;
+  unsigned i;
+
+  for (i = 0; cs_instr_param(eng, name, i, &pn, &def) == 0; i++)
+    if (strcmp(pn, param) == 0)
+      return true;
+  return false;
+}
