@@ -18,12 +18,14 @@
 #include "daemon/client.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
+#include "daemon/rt/csound_rt.h"
 #include "protocol/errors.h"
 
 typedef struct offline_backend {
   backend base;
   SNDFILE *file;
   unsigned channels;
+  unsigned align;             /* every block a multiple of it: Csound's ksmps */
   uint64_t length;            /* frames; 0 = no end */
 
   pthread_t thread;
@@ -78,18 +80,56 @@ static void wait_for_room(offline_backend *ob, engine *e, unsigned n) {
   }
 }
 
+static void write_frames(offline_backend *ob, unsigned n) {
+  unsigned ch, i;
+
+  for (i = 0; i < n; i++)
+    for (ch = 0; ch < ob->channels; ch++)
+      ob->interleaved[(size_t)i * ob->channels + ch] = ob->bufs[ch][i];
+  if (sf_writef_float(ob->file, ob->interleaved, n) != n)
+    atomic_store(&ob->write_error, 1);
+}
+
+/* Renders [*done, stop) in blocks and writes them; stop - *done is a
+ * multiple of the alignment, so every block is. */
+static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t stop) {
+  while (*done < stop && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
+    unsigned n = ob->base.block_size;
+
+    if (stop - *done < n)
+      n = (unsigned)(stop - *done);
+    wait_for_room(ob, e, n);
+    engine_process(e, ob->bufs, ob->channels, n);
+    write_frames(ob, n);
+    *done += n;
+  }
+}
+
+/* A render that stops inside a k-cycle: Csound can only render whole
+ * k-cycles, and rendering the whole one now would fix its frames past the
+ * stop before the requests timed there arrive.  So those last frames are
+ * held back: the engine stands at the k-cycle's start, requests timed at
+ * or after it are still exact, and the frames are rendered by the next
+ * render, or by this function when sonod stops (a whole k-cycle, of which
+ * only the held-back frames are written). */
+static void render_tail(offline_backend *ob, engine *e, unsigned held) {
+  wait_for_room(ob, e, ob->align);
+  engine_process(e, ob->bufs, ob->channels, ob->align);
+  write_frames(ob, held);
+}
+
 static void *render_thread(void *arg) {
   offline_backend *ob = arg;
   engine *e = &ob->base.d->eng;
-  uint64_t done = 0;
+  uint64_t done = 0;      /* frames rendered and written; a multiple of align */
+  uint64_t reached = 0;   /* where the last render stopped: done + held back */
 
   for (;;) {
     uint64_t target;
-
     bool kicked;
 
     pthread_mutex_lock(&ob->lock);
-    while (!ob->quit && ob->target <= done && !ob->kicked)
+    while (!ob->quit && ob->target <= reached && !ob->kicked)
       pthread_cond_wait(&ob->cond, &ob->lock);
     target = ob->target;
     kicked = ob->kicked;
@@ -97,35 +137,27 @@ static void *render_thread(void *arg) {
     pthread_mutex_unlock(&ob->lock);
     if (ob->quit || atomic_load(&ob->abort))
       break;
-    if (target <= done) {
+    if (target <= reached) {
       /* Idle: take and answer commands without advancing the clock. */
       if (kicked)
         engine_process(e, ob->bufs, ob->channels, 0);
       continue;
     }
 
-    while (done < target && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
-      unsigned n = ob->base.block_size, ch, i;
-      if (target - done < n)
-        n = (unsigned)(target - done);
-      wait_for_room(ob, e, n);
-      engine_process(e, ob->bufs, ob->channels, n);
-      for (i = 0; i < n; i++)
-        for (ch = 0; ch < ob->channels; ch++)
-          ob->interleaved[(size_t)i * ob->channels + ch] = ob->bufs[ch][i];
-      if (sf_writef_float(ob->file, ob->interleaved, n) != n)
-        atomic_store(&ob->write_error, 1);
-      done += n;
-    }
-    atomic_store_explicit(&ob->reached, done, memory_order_release);
+    render_span(ob, e, &done, target - target % ob->align);
+    reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
+    atomic_store_explicit(&ob->reached, reached, memory_order_release);
     ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
   }
+  if (reached > done)
+    render_tail(ob, e, (unsigned)(reached - done));
   return NULL;
 }
 
 static int offline_start(backend *b, char *err, size_t errlen) {
   offline_backend *ob = (offline_backend *)b;
 
+  ob->align = b->d->eng.csound != NULL ? b->d->eng.csound->ksmps : 1;
   if (pthread_create(&ob->thread, NULL, render_thread, ob) != 0) {
     snprintf(err, errlen, "cannot start the render thread");
     return -1;

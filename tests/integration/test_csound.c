@@ -25,6 +25,10 @@ static const char *SINE = "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\nouts 
 /* upsamp, not a(): a() ramps from the previous k value over the first cycle. */
 static const char *DC = "|kamp=0.1|\nasig upsamp kamp\nouts asig, asig\n";
 
+/* A sine on the left (kside=0) or on the right (kside=1) channel only. */
+static const char *SIDE =
+    "|kside=0|\nasig oscili 0.5, 440\nouts asig * (1 - kside), asig * kside\n";
+
 static void start(void) {
   const char *args[12];
   int n = 0;
@@ -131,6 +135,51 @@ static double freq_between(const float *d, sf_count_t a, sf_count_t b) {
   ck_assert_msg(n > 0 && last > first, "no oscillation between %ld and %ld", (long)a, (long)b);
   return n * (double)RATE / (fb - fa);
 }
+
+/* Renders 2037 frames with a sine on the left from frame 100 and one on
+ * the right from 1037, in one render or split at `split`. */
+static float *render_session(uint64_t split, sf_count_t *frames) {
+  float *d;
+
+  start();
+  define("side", SIDE, 1);
+  synth_start("side", NULL, 0, 100, -1);
+  if (split > 0)
+    render(split);
+  synth_start("side", "kside", 1, 1037, -1);
+  render(2037 - split);
+  finish();
+  d = read_wav(frames);
+  unlink(out_path);
+  return d;
+}
+
+/* A render that stops inside a k-cycle (1037 = 32 k-cycles of 32 + 13)
+ * holds its last 13 frames back until the next render (or the end): Csound
+ * sounds in them, a start timed where the render stopped is exact, and the
+ * file equals the one rendered in one go. */
+START_TEST(render_stopping_inside_a_k_cycle) {
+  sf_count_t n1, n2, i;
+  float *whole = render_session(0, &n1), *split = render_session(1037, &n2);
+  float peak = 0;
+
+  ck_assert_int_eq(n1, 2037);
+  ck_assert_int_eq(n2, 2037);
+  for (i = 1024; i < 1037; i++)
+    peak = fmaxf(peak, fabsf(split[2 * i]));
+  ck_assert_msg(peak > 0.1f, "Csound silent in the frames held back: peak %f", peak);
+  for (i = 0; i < n1; i++) {
+    ck_assert_msg(whole[2 * i] == split[2 * i] && whole[2 * i + 1] == split[2 * i + 1],
+                  "frame %ld: whole %f %f, split %f %f", (long)i, whole[2 * i],
+                  whole[2 * i + 1], split[2 * i], split[2 * i + 1]);
+    if (i <= 1037)
+      ck_assert_msg(split[2 * i + 1] == 0.0f, "right channel sounds at %ld", (long)i);
+  }
+  ck_assert_float_ne(split[2 * 1038 + 1], 0.0f);
+  free(whole);
+  free(split);
+}
+END_TEST
 
 START_TEST(sine_and_set) {
   float *d;
@@ -515,6 +564,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, bad_input);
   tcase_add_test(tc, automate_linear);
   tcase_add_test(tc, channels);
+  tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   suite_add_tcase(s, tc);
   return s;
 }
