@@ -386,8 +386,9 @@ static void report_changes(jack_backend *jb) {
     unsigned ksmps = d->eng.csound != NULL ? d->opt.ksmps : 0;
 
     if (ksmps != 0 && block % ksmps != 0)
-      snprintf(msg, sizeof msg, "JACK's period is now %u frames; Csound stays silent in it "
-               "(not a multiple of ksmps %u): restart sonod with another --ksmps", block, ksmps);
+      snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed, Csound through its "
+               "FIFO (not a multiple of ksmps %u: up to %u frames ahead)", block, ksmps,
+               ksmps - 1);
     else
       snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed", block);
     log_info("jack: %s", msg);

@@ -19,6 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/reply.h"
 #include "daemon/rt/csound_rt.h"
+#include "daemon/rt/heap.h"
 #include "protocol/errors.h"
 
 typedef struct offline_backend {
@@ -90,8 +91,7 @@ static void write_frames(offline_backend *ob, unsigned n) {
     atomic_store(&ob->write_error, 1);
 }
 
-/* Renders [*done, stop) in blocks and writes them; stop - *done is a
- * multiple of the alignment, so every block is. */
+/* Renders [*done, stop) in blocks and writes them. */
 static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t stop) {
   while (*done < stop && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
     unsigned n = ob->base.block_size;
@@ -105,24 +105,49 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
   }
 }
 
-/* A render that stops inside a k-cycle: Csound can only render whole
- * k-cycles, and rendering the whole one now would fix its frames past the
- * stop before the requests timed there arrive.  So those last frames are
- * held back: the engine stands at the k-cycle's start, requests timed at
- * or after it are still exact, and the frames are rendered by the next
- * render, or by this function when sonod stops (a whole k-cycle, of which
- * only the held-back frames are written). */
-static void render_tail(offline_backend *ob, engine *e, unsigned held) {
-  wait_for_room(ob, e, ob->align);
-  engine_process(e, ob->bufs, ob->channels, ob->align);
+/* A render that ends inside a Csound k-cycle stops at the k-cycle's start
+ * and holds the remaining frames back: rendering them would make Csound
+ * render its whole k-cycle, fixing its output past the render's end before
+ * the requests timed there arrive.  Meanwhile the engine's clock stands at
+ * the render's end (engine.h, `stand`), so requests timed there, and
+ * requests for "now", take effect there.  The held frames are rendered by
+ * the next render, or here: when a request for "now" waits for them (its
+ * reply comes when it is applied, and its client may wait for that before
+ * it renders again), or when sonod stops.  Csound then renders the whole
+ * k-cycle ahead (rt/csound_rt.c): its requests timed inside the rest of
+ * that k-cycle are late. */
+static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t reached) {
+  unsigned held = (unsigned)(reached - *done);
+
+  wait_for_room(ob, e, held);
+  engine_process(e, ob->bufs, ob->channels, held);
   write_frames(ob, held);
+  *done = reached;
+}
+
+/* Where a render to target stops: there, or at the start of the Csound
+ * k-cycle holding it unless Csound has rendered that far already. */
+static uint64_t render_stop(const offline_backend *ob, const engine *e, uint64_t done,
+                            uint64_t target) {
+  uint64_t fixed = done + (e->csound != NULL ? e->csound->nahead : 0);
+
+  if (fixed >= target)
+    return target;
+  return target - target % ob->align;
+}
+
+/* After a zero-frame cycle: does a request wait at the clock's stand? */
+static bool waits_for_held(engine *e, uint64_t done, uint64_t reached) {
+  const rt_cmd *next = heap_peek(&e->heap);
+
+  return reached > done && next != NULL && next->at <= reached;
 }
 
 static void *render_thread(void *arg) {
   offline_backend *ob = arg;
   engine *e = &ob->base.d->eng;
-  uint64_t done = 0;      /* frames rendered and written; a multiple of align */
-  uint64_t reached = 0;   /* where the last render stopped: done + held back */
+  uint64_t done = 0;      /* frames rendered and written */
+  uint64_t reached = 0;   /* where the last render ended: done + frames held back */
 
   for (;;) {
     uint64_t target;
@@ -139,18 +164,22 @@ static void *render_thread(void *arg) {
       break;
     if (target <= reached) {
       /* Idle: take and answer commands without advancing the clock. */
-      if (kicked)
+      if (kicked) {
         engine_process(e, ob->bufs, ob->channels, 0);
+        if (waits_for_held(e, done, reached))
+          render_held(ob, e, &done, reached);
+      }
       continue;
     }
 
-    render_span(ob, e, &done, target - target % ob->align);
+    render_span(ob, e, &done, render_stop(ob, e, done, target));
     reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
+    atomic_store_explicit(&e->stand, reached, memory_order_relaxed);
     atomic_store_explicit(&ob->reached, reached, memory_order_release);
     ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
   }
   if (reached > done)
-    render_tail(ob, e, (unsigned)(reached - done));
+    render_held(ob, e, &done, reached);
   return NULL;
 }
 

@@ -17,36 +17,58 @@
 
 static cs_engine *the_eng;
 static rt_csound the_rt;
-static uint64_t bad_reported;
+static uint64_t odd_reported, large_reported;
 
 cs_engine *csound_ctl_engine(void) {
   return the_eng;
+}
+
+/* n zeroed buffers of frames floats, or NULL. */
+static float **buffers(unsigned n, unsigned frames) {
+  float **b = calloc(n ? n : 1, sizeof(float *));
+  unsigned i;
+
+  if (b == NULL)
+    return NULL;
+  for (i = 0; i < n; i++)
+    if ((b[i] = calloc(frames, sizeof(float))) == NULL)
+      return NULL;   /* the daemon exits: no cleanup */
+  return b;
+}
+
+static void buffers_free(float **b, unsigned n) {
+  unsigned i;
+
+  if (b == NULL)
+    return;
+  for (i = 0; i < n; i++)
+    free(b[i]);
+  free(b);
 }
 
 int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   cs_config cfg;
   cs_error cerr;
   unsigned ksmps = d->opt.ksmps ? d->opt.ksmps : 32;
-  unsigned block = d->be->block_size, cap, ch;
+  unsigned block = d->be->block_size, cap;
   bool jack = strcmp(d->be->ops->name, "jack") == 0;
 
-  if (block % ksmps != 0) {
-    if (!jack) {
-      unsigned k = ksmps;
+  if (block % ksmps != 0 && !jack) {
+    unsigned k = ksmps;
 
-      while (block % k != 0)
-        k--;
-      snprintf(err, errlen,
-               "--ksmps %u does not divide the block size %u: Csound renders whole k-cycles of "
-               "ksmps frames, so every block must be a multiple of it (use e.g. --ksmps %u, "
-               "or --block-size %u)",
-               ksmps, block, k, (block / ksmps + 1) * ksmps);
-      return -1;
-    }
-    log_warn("csound: JACK's block of %u frames is not a multiple of --ksmps %u: Csound stays "
-             "silent in such blocks (restart JACK with another buffer size or sonod with "
-             "another --ksmps)", block, ksmps);
+    while (block % k != 0)
+      k--;
+    snprintf(err, errlen,
+             "--ksmps %u does not divide the block size %u: choose sizes where it does (e.g. "
+             "--ksmps %u, or --block-size %u) so that Csound's k-cycles line up with the blocks",
+             ksmps, block, k, (block / ksmps + 1) * ksmps);
+    return -1;
   }
+  if (block % ksmps != 0)
+    log_warn("csound: the block of %u frames is not a multiple of --ksmps %u: Csound renders "
+             "through a FIFO, up to %u frames ahead of the engine (requests timed inside that "
+             "window are late; its audio input is silent past a block's end)",
+             block, ksmps, ksmps - 1);
   memset(&cfg, 0, sizeof cfg);
   cfg.sr = d->be->sample_rate;
   cfg.ksmps = ksmps;
@@ -68,16 +90,13 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   the_rt.ksmps = ksmps;
   the_rt.nch = d->opt.channels;
   the_rt.cap = cap;
-  the_rt.scratch = calloc(the_rt.nch ? the_rt.nch : 1, sizeof(float *));
-  if (the_rt.scratch == NULL) {
+  the_rt.nin = d->opt.inputs;
+  if ((the_rt.scratch = buffers(the_rt.nch, cap)) == NULL ||
+      (the_rt.ahead = buffers(the_rt.nch, ksmps)) == NULL ||
+      (the_rt.inpad = buffers(the_rt.nin, ksmps)) == NULL) {
     snprintf(err, errlen, "csound: out of memory");
     return -1;
   }
-  for (ch = 0; ch < the_rt.nch; ch++)
-    if ((the_rt.scratch[ch] = calloc(cap, sizeof(float))) == NULL) {
-      snprintf(err, errlen, "csound: out of memory");
-      return -1;
-    }
   d->eng.csound = &the_rt;
   log_info("csound: live engine at %u Hz, ksmps %u, %u channels", d->be->sample_rate, ksmps,
            d->opt.channels);
@@ -85,21 +104,15 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
 }
 
 uint64_t csound_ctl_now(sonod *d) {
-  (void)d;
-  return cs_engine_frame(the_eng) + atomic_load_explicit(&the_rt.lag, memory_order_acquire);
-}
+  uint64_t now = cs_engine_frame(the_eng);
+  uint64_t stand = atomic_load_explicit(&d->eng.stand, memory_order_acquire);
 
-uint64_t csound_ctl_to_cs(sonod *d, uint64_t engine_frame) {
-  uint64_t lag = atomic_load_explicit(&the_rt.lag, memory_order_acquire);
-
-  (void)d;
-  return engine_frame > lag ? engine_frame - lag : 0;
+  return stand > now ? stand : now;
 }
 
 static void synth_event(sonod *d, const cs_notice *n) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  uint64_t lag = atomic_load_explicit(&the_rt.lag, memory_order_relaxed);
 
   if (n->kind == CS_NOTICE_STARTED) {
     events_begin(&sb, &pk, "synth.started", 2);
@@ -110,7 +123,7 @@ static void synth_event(sonod *d, const cs_notice *n) {
                                                                    : "init_failed");
   }
   sono_pack_key_uint(&pk, "synth", n->id);
-  sono_pack_key_uint(&pk, "frame", n->frame + lag);
+  sono_pack_key_uint(&pk, "frame", n->frame);
   events_emit(d, EV_SYNTH, &sb);
 }
 
@@ -136,7 +149,7 @@ void csound_ctl_poll(sonod *d) {
   cs_notice n;
   char line[1024];
   int attr = 0;
-  uint64_t bad;
+  uint64_t odd, large;
 
   if (the_eng == NULL)
     return;
@@ -151,33 +164,37 @@ void csound_ctl_poll(sonod *d) {
     if (len > 0)
       message_event(d, line, attr);
   }
-  bad = atomic_load_explicit(&the_rt.bad_blocks, memory_order_acquire);
-  if (bad != bad_reported && (bad_reported == 0 || bad - bad_reported >= 1000)) {
+  odd = atomic_load_explicit(&the_rt.odd_blocks, memory_order_acquire);
+  if (odd != 0 && odd_reported == 0) {
     char msg[256];
 
     snprintf(msg, sizeof msg,
-             "csound: a block of %u frames is not a multiple of ksmps %u; Csound was silent in "
-             "%llu such blocks and its clock is %llu frames behind the engine's",
-             atomic_load_explicit(&the_rt.bad_size, memory_order_relaxed), the_rt.ksmps,
-             (unsigned long long)bad,
-             (unsigned long long)atomic_load_explicit(&the_rt.lag, memory_order_relaxed));
-    log_warn("%s", msg);
+             "csound: a block of %u frames is not a multiple of ksmps %u; Csound renders "
+             "through a FIFO, up to %u frames ahead of the engine",
+             atomic_load_explicit(&the_rt.odd_size, memory_order_relaxed), the_rt.ksmps,
+             the_rt.ksmps - 1);
+    log_info("%s", msg);
     events_backend(d, d->be != NULL ? d->be->state : "running", msg);
-    bad_reported = bad;
+    odd_reported = odd;
+  }
+  large = atomic_load_explicit(&the_rt.too_large, memory_order_acquire);
+  if (large != large_reported) {
+    log_error("csound: %llu blocks larger than %u frames left Csound silent",
+              (unsigned long long)large, the_rt.cap);
+    large_reported = large;
   }
 }
 
 void csound_ctl_shutdown(sonod *d) {
-  unsigned ch;
-
   if (the_eng == NULL)
     return;
   csound_ctl_poll(d);
   d->eng.csound = NULL;
   cs_engine_destroy(the_eng);
   the_eng = NULL;
-  for (ch = 0; ch < the_rt.nch; ch++)
-    free(the_rt.scratch[ch]);
-  free(the_rt.scratch);
+  buffers_free(the_rt.scratch, the_rt.nch);
+  buffers_free(the_rt.ahead, the_rt.nch);
+  buffers_free(the_rt.inpad, the_rt.nin);
+  the_rt.ahead = the_rt.inpad = NULL;
   the_rt.scratch = NULL;
 }

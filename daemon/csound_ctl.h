@@ -19,14 +19,15 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen);
 /* The engine, or NULL before start / after shutdown. */
 cs_engine *csound_ctl_engine(void);
 /* Drains notices (synth.started / synth.ended events) and Csound's message
- * lines (log and csound.message events); reports blocks Csound had to skip.
+ * lines (log and csound.message events); reports blocks that are not a
+ * multiple of ksmps.
  * On every wake-up of the control thread and after every Csound op. */
 void csound_ctl_poll(sonod *d);
-/* The engine clock as Csound sees it, in engine frames: the first frame of
- * the next block Csound will render. */
+/* Csound's clock in engine frames: the first frame it has not rendered.
+ * The engine's, or up to ksmps-1 frames ahead of it after a block that is
+ * not a multiple of ksmps (rt/csound_rt.c); where an offline render stopped
+ * when Csound has not rendered that far yet (engine.h, `stand`). */
 uint64_t csound_ctl_now(sonod *d);
-/* An engine frame as a frame of the Csound module's clock. */
-uint64_t csound_ctl_to_cs(sonod *d, uint64_t engine_frame);
 /* After the audio thread stopped for good. */
 void csound_ctl_shutdown(sonod *d);
 

@@ -21,6 +21,14 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
+uint64_t engine_ctl_now(const sonod *d) {
+  const engine *e = &d->eng;
+  uint64_t end = atomic_load(&e->pub_frame) + atomic_load(&e->pub_block);
+  uint64_t stand = atomic_load(&e->stand);
+
+  return stand > end ? stand : end;
+}
+
 int engine_ctl_push(sonod *d, rt_cmd *cmd) {
   engine *e = &d->eng;
 

@@ -14,6 +14,10 @@ int engine_ctl_send(request *r, rt_cmd *cmd);
  * wanted).  Returns -1 when the queue is full; nothing is sent then. */
 int engine_ctl_push(sonod *d, rt_cmd *cmd);
 
+/* Where the engine's clock stands for a request for "now": the end of the
+ * last block, or where an offline render ended (engine.h, `stand`). */
+uint64_t engine_ctl_now(const sonod *d);
+
 /* Handles every message waiting in from_rt: replies, events, garbage. */
 void engine_ctl_drain(sonod *d);
 

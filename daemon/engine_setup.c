@@ -24,6 +24,7 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
   e->nodes.from_rt = e->from_rt;
   xport_init(&e->xport);
   atomic_init(&e->pub_frame, 0);
+  atomic_init(&e->stand, 0);
   atomic_init(&e->pub_block, 0);
   atomic_init(&e->pub_load_ppm, 0);
   atomic_init(&e->pub_load_max_ppm, 0);

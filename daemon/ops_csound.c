@@ -229,7 +229,7 @@ static bool get_time(cx *x, uint64_t *at_cs, uint64_t *frame) {
     at = now + (uint64_t)llround(delay * cs_engine_sr(x->eng));
   }
   *frame = at;
-  *at_cs = csound_ctl_to_cs(x->r->d, at);
+  *at_cs = at;
   return true;
 }
 

@@ -141,8 +141,7 @@ void transport_pack(sonod *d, msgpack_packer *pk, bool full) {
     return;
   sono_pack_key_uint(pk, "bar", (uint64_t)bars + 1);
   sono_pack_key_double(pk, "beat", (ppq - bars * bar_len) * den / 4.0 + 1.0);
-  sono_pack_key_uint(pk, "engine_frame", atomic_load(&e->pub_frame) +
-                                             atomic_load(&e->pub_block));
+  sono_pack_key_uint(pk, "engine_frame", engine_ctl_now(d));
 }
 
 void op_transport_get(request *r) {
@@ -392,7 +391,7 @@ void midi_cs_poll(sonod *d) {
 
     if (eng == NULL || ncsr == 0)
       continue;
-    at = csound_ctl_to_cs(d, n.frame + n.period);
+    at = n.frame + n.period;
     if (at < cs_engine_frame(eng)) {
       if (cs_late++ == cs_late_logged) {
         log_warn("midi: a note for Csound came %llu frames late (%llu late notes so far)",

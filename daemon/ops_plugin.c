@@ -187,8 +187,7 @@ void op_plugin_unload(request *r) {
    * of the idle offline backend is not kept waiting for frames. */
   if (graph_ctl_fade_out_node(r->d, n->id)) {
     n->removing = true;
-    reply_ok_frame(r->c, r->id, atomic_load(&r->d->eng.pub_frame) +
-                   atomic_load(&r->d->eng.pub_block));
+    reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
     state_changed(r->d);
     return;
   }

@@ -6,12 +6,10 @@
  * are skipped.  sonoctl starts `sonod --backend offline --output OUT` on a
  * private socket, and for each line in time order (file order among equal
  * times) renders up to the line's frame, then sends the request with
- * "at": that frame.  The engine stands idle there, so a request that reads
- * "at" takes effect on that frame - the same frame a live daemon would give
- * the same request with the same "at".  One that applies "now" (graph
- * rewiring, for one) takes effect where the engine stands: the frame, or
- * the start of the Csound k-cycle holding it when the frame is not a
- * multiple of ksmps (the render op in PROTOCOL.md says why).  Nothing depends on wall-clock time or thread scheduling: the
+ * "at": that frame.  The engine stands exactly at that frame, idle, so the
+ * request takes effect there whether the operation reads "at" or applies
+ * "now" - the same frame a live daemon would give the same request with the
+ * same "at".  Nothing depends on wall-clock time or thread scheduling: the
  * same script renders byte-identical files.  See README.md. */
 #include "sonoctl.h"
 #include "json.h"

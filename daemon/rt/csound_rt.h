@@ -15,20 +15,27 @@
 
 struct cs_engine;
 
+#define CSOUND_RT_MAX_CH 64      /* the daemon's limit on channels and inputs */
+
 typedef struct rt_csound {
   struct cs_engine *eng;
   unsigned ksmps;
-  unsigned nch;                 /* scratch buffers */
-  unsigned cap;                 /* frames per scratch buffer, a multiple of ksmps */
+  unsigned nch;                 /* scratch and ahead buffers */
+  unsigned nin;                 /* inpad buffers: the backend's inputs */
+  unsigned cap;                 /* frames per scratch buffer */
   float **scratch;
+  /* The FIFO for blocks that are not a multiple of ksmps (csound_rt.c). */
+  float **ahead;                /* nch buffers of ksmps frames */
+  float **inpad;                /* nin buffers of ksmps frames */
+  unsigned nahead;              /* frames waiting in ahead (audio thread) */
   /* Published by the audio thread. */
-  _Atomic uint64_t lag;         /* engine frames Csound did not see (bad blocks) */
-  _Atomic uint64_t bad_blocks;  /* blocks not a multiple of ksmps */
-  _Atomic uint32_t bad_size;    /* the size of the last such block */
+  _Atomic uint64_t odd_blocks;  /* blocks not a multiple of ksmps */
+  _Atomic uint32_t odd_size;    /* the size of the last such block */
+  _Atomic uint64_t too_large;   /* blocks larger than cap: silent */
 } rt_csound;
 
 /* Audio thread.  Renders nframes of Csound into scratch (the graph's
- * `csound` node outputs; silence in a block Csound cannot render).
+ * `csound` node outputs), any nframes up to cap.
  * Returns true when the control thread has notices or messages to drain. */
 /* in: the backend's nin input buffers (Csound's spin/inch), or NULL. */
 bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsigned nframes);

@@ -53,26 +53,34 @@ static bool notifies(const rt_cmd *c) {
   return c->type == RT_CMD_TONE;
 }
 
+/* Where requests for "now" take effect: the block's start, or where the
+ * offline backend says the clock stands (engine.h). */
+static uint64_t engine_now(engine *e, uint64_t start) {
+  uint64_t stand = atomic_load_explicit(&e->stand, memory_order_relaxed);
+
+  return stand > start ? stand : start;
+}
+
 /* Step 1: a command arrives from the ring.  Commands with a time are
  * acknowledged now, as queued; commands for "now" when they are applied, so
  * that a sync behind them is answered only after they took effect. */
 static void receive(cycle *cy, rt_cmd *c) {
   engine *e = cy->e;
   uint32_t release_on_ack = notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD;
+  uint64_t now = engine_now(e, cy->start);
 
   switch (c->at_kind) {
   case RT_AT_ABS:
-    if (c->at < cy->start) {
-      reply(cy, c, RT_MSG_ERROR, RT_ERR_LATE, cy->start, cy->start - c->at,
-            RT_MSG_SLOTS_PER_CMD);
+    if (c->at < now) {
+      reply(cy, c, RT_MSG_ERROR, RT_ERR_LATE, now, now - c->at, RT_MSG_SLOTS_PER_CMD);
       return;
     }
     break;
   case RT_AT_REL:
-    c->at += cy->start;
+    c->at += now;
     break;
   default:
-    c->at = cy->start;
+    c->at = now;
     break;
   }
   c->seq = e->seq++;

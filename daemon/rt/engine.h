@@ -54,6 +54,12 @@ typedef struct engine {
   const rt_live_ev *live;    /* this cycle's MIDI input, by offset */
   unsigned nlive;
   rt_xport_ext ext;          /* the backend's transport this cycle */
+  /* Where requests for "now" take effect when that is past `frame`: the
+   * offline backend holds back the last frames of a render that ends inside
+   * a Csound k-cycle (backend_offline.c), and the clock stands at the
+   * render's end meanwhile.  Zero on the live backends.  Written by the
+   * backend's thread, read by the control thread too. */
+  _Atomic uint64_t stand;
 
   /* Published by the audio thread. */
   _Atomic uint64_t pub_frame;         /* first frame of the last block */

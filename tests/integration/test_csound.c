@@ -181,6 +181,60 @@ START_TEST(render_stopping_inside_a_k_cycle) {
 }
 END_TEST
 
+/* After a render ends inside a k-cycle (1037), a request for "now" takes
+ * effect at 1037: the held frames are rendered for it, Csound rendering its
+ * whole k-cycle ahead, so a Csound start timed inside the rest of that
+ * k-cycle is late (refused, not moved) and one at the next k-cycle is
+ * exact.  The file equals the same session timed explicitly in one go. */
+START_TEST(request_for_now_after_a_render_inside_a_k_cycle) {
+  sf_count_t n1, n2, i;
+  float *whole, *split;
+  req q;
+  msgpack_packer *pk;
+  const msgpack_object *ok;
+
+  start();
+  define("side", SIDE, 1);
+  synth_start("side", NULL, 0, 100, -1);
+  ok_of(conn_request(&c, "engine.tone", "bddui", "on", 1, "freq", 997.0, "amp", 0.25, "at",
+                     (uint64_t)1037, "channel", (int64_t)1));
+  synth_start("side", "kside", 1, 1056, -1);
+  render(2037);
+  finish();
+  whole = read_wav(&n1);
+  unlink(out_path);
+
+  start();
+  define("side", SIDE, 1);
+  synth_start("side", NULL, 0, 100, -1);
+  render(1037);
+  ok = ok_of(conn_request(&c, "engine.tone", "bddi", "on", 1, "freq", 997.0, "amp", 0.25,
+                          "channel", (int64_t)1));
+  ck_assert_uint_eq(msg_uint(ok, "frame"), 1037);
+  pk = req_begin(&q, "synth.start", 3);
+  sono_pack_key_str(pk, "instr", "side");
+  sono_pack_key_uint(pk, "at", 1040);
+  sono_pack_key_double(pk, "dur", -1);
+  expect_error(req_send(&q), "late");
+  synth_start("side", "kside", 1, 1056, -1);
+  render(1000);
+  finish();
+  split = read_wav(&n2);
+  unlink(out_path);
+
+  ck_assert_int_eq(n1, 2037);
+  ck_assert_int_eq(n2, 2037);
+  for (i = 0; i < n1; i++)
+    ck_assert_msg(whole[2 * i] == split[2 * i] && whole[2 * i + 1] == split[2 * i + 1],
+                  "frame %ld: whole %f %f, split %f %f", (long)i, whole[2 * i],
+                  whole[2 * i + 1], split[2 * i], split[2 * i + 1]);
+  ck_assert_float_eq(split[2 * 1037 + 1], 0.0f);
+  ck_assert_float_ne(split[2 * 1038 + 1], 0.0f);
+  free(whole);
+  free(split);
+}
+END_TEST
+
 START_TEST(sine_and_set) {
   float *d;
   sf_count_t frames;
@@ -565,6 +619,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, automate_linear);
   tcase_add_test(tc, channels);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
+  tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
   return s;
 }
