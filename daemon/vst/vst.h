@@ -115,9 +115,11 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
  * thread must no longer reference the instance.  NULL is ignored.  control */
 void vst_unload(vst_instance *inst);
 
-/* Change sample rate and/or max block (0 keeps the current one): suspends,
- * reconfigures, re-reads the channel counts and latency, reallocates the
- * buffers, resumes.  The instance must be out of the graph.  control */
+/* Change sample rate and/or max block (0 keeps the current one and is not
+ * sent again): suspends (effStopProcess, effMainsChanged(0)), sends the new
+ * values (effSetSampleRate, effSetBlockSize), re-reads the channel counts
+ * and latency, reallocates the buffers, resumes.  On failure the old block
+ * size stays.  No vst_rt_* call may run on the instance meanwhile.  control */
 int vst_reconfigure(vst_instance *inst, double sample_rate, unsigned max_block, char *err);
 
 /* Switch the process level the plugin is told (audioMasterGetCurrent-
@@ -138,6 +140,9 @@ const char *vst_get_path(const vst_instance *inst);      /* control */
 double vst_get_sample_rate(const vst_instance *inst);    /* control */
 unsigned vst_get_max_block(const vst_instance *inst);    /* control */
 bool vst_uses_double(const vst_instance *inst);          /* control */
+/* The largest nframes vst_rt_process takes now: a caller with a longer
+ * block splits it.  rt */
+unsigned vst_rt_max_block(const vst_instance *inst);
 
 /* The raw descriptor, for diagnostics and tests.  control */
 struct AEffect *vst_get_effect(vst_instance *inst);

@@ -241,18 +241,26 @@ int vst_reconfigure(vst_instance *inst, double sample_rate, unsigned max_block, 
 {
     if (sample_rate < 0.0 || max_block > (1u << 20))
         return vst_fail(err, VST_E_INVALID, "bad sample rate or block size");
+    unsigned old_block = inst->max_block;
     suspend(inst);
-    if (sample_rate > 0.0)
+    if (sample_rate > 0.0) {
         inst->sample_rate = sample_rate;
+        vst_dispatch(inst, effSetSampleRate, 0, 0, NULL, (float)inst->sample_rate);
+    }
     if (max_block > 0)
         inst->max_block = max_block;
-    vst_dispatch(inst, effSetSampleRate, 0, 0, NULL, (float)inst->sample_rate);
     vst_dispatch(inst, effSetBlockSize, 0, (VstIntPtr)inst->max_block, NULL, 0.0f);
     vst_info_query(inst);
     inst->proc_in = inst->effect->numInputs > 0 ? inst->effect->numInputs : 0;
     inst->proc_out = inst->effect->numOutputs > 0 ? inst->effect->numOutputs : 0;
     set_precision(inst);
     int rc = vst_buffers_alloc(inst);
+    if (rc != VST_OK && inst->max_block != old_block) {
+        /* The old buffers are still in place (vst_buffers_alloc frees them
+         * only on success): go back to the size they fit. */
+        inst->max_block = old_block;
+        vst_dispatch(inst, effSetBlockSize, 0, (VstIntPtr)inst->max_block, NULL, 0.0f);
+    }
     resume(inst);
     if (rc != VST_OK)
         return vst_fail(err, rc, "out of memory reallocating buffers");
@@ -271,6 +279,7 @@ const vst_info *vst_get_info(const vst_instance *inst) { return &inst->info; }
 const char *vst_get_path(const vst_instance *inst) { return inst->path; }
 double vst_get_sample_rate(const vst_instance *inst) { return inst->sample_rate; }
 unsigned vst_get_max_block(const vst_instance *inst) { return inst->max_block; }
+unsigned vst_rt_max_block(const vst_instance *inst) { return inst->max_block; }
 bool vst_uses_double(const vst_instance *inst) { return inst->use_double; }
 struct AEffect *vst_get_effect(vst_instance *inst) { return inst->effect; }
 

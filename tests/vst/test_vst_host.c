@@ -180,6 +180,28 @@ START_TEST(test_reconfigure)
 }
 END_TEST
 
+/* A new block size alone (what sonod does when JACK's period grows):
+ * suspend, effSetBlockSize, resume; the sample rate is not sent again. */
+START_TEST(test_reconfigure_block_only)
+{
+    vst_instance *inst = load_testplug();
+    char err[VST_ERR_LEN];
+    ck_assert_uint_eq(vst_rt_max_block(inst), BLOCK);
+    ck_assert_int_eq(vst_reconfigure(inst, 0.0, 1024, err), VST_OK);
+    tp_stats *st = vt_stats(inst);
+    ck_assert_str_eq(st->calls, "RKOMSsmKMS");
+    ck_assert_int_eq(st->block_size, 1024);
+    ck_assert_uint_eq(vst_rt_max_block(inst), 1024);
+    static float i0[1024], i1[1024], o0[1024], o1[1024];
+    const float *in[2] = {i0, i1};
+    float *out[2] = {o0, o1};
+    ck_assert_int_eq(vt_block(inst, 0, in, 2, out, 2, 1024), VST_OK);
+    ck_assert_int_eq(st->last_nframes, 1024);
+    ck_assert_int_eq(vt_block(inst, 0, in, 2, out, 2, 1025), VST_E_BLOCK);
+    vst_unload(inst);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- */
 /* Bad input                                                        */
 
@@ -1209,7 +1231,8 @@ static Suite *host_suite(void)
     Suite *s = suite_create("vst-host");
     struct { const char *name; const TTest *tests[16]; } cases[] = {
         {"load", {test_info, test_host_answers, test_call_order, test_call_order_double,
-                  test_main_fallback, test_two_instances, test_reconfigure, test_load_errors}},
+                  test_main_fallback, test_two_instances, test_reconfigure, test_reconfigure_block_only,
+                  test_load_errors}},
         {"params", {test_params, test_param_errors, test_programs, test_state_snapshot,
                     test_automation, test_automation_partial_take}},
         {"midi", {test_midi_builders, test_midi_queue_errors, test_ten_thousand_events_in_order,
