@@ -150,8 +150,9 @@ static void queue_live(const rt_nodes *ns, rt_node *n, unsigned from, unsigned l
   }
 }
 
-void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
-                   unsigned nout, unsigned from, unsigned len) {
+/* One plugin call: frames [from, from + len) of the block. */
+static void process_one(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
+                        unsigned nout, unsigned from, unsigned len) {
   uint64_t first = ns->start + from;
 
   queue_due(ns, n, first, first + len);
@@ -160,6 +161,40 @@ void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **o
   vst_rt_set_midi_sink(n->inst, &ns->out);
   vst_rt_process(n->inst, (const float *const *)in, nin, out, nout, len);
   vst_rt_set_midi_sink(n->inst, NULL);
+}
+
+void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
+                   unsigned nout, unsigned from, unsigned len) {
+  unsigned done = 0, k;
+
+  atomic_store(&n->busy, true);
+  if (atomic_load(&n->hold)) {
+    /* Being re-prepared on the control side (rarely: only when that could
+     * not finish while JACK had its driver stopped). */
+    atomic_store(&n->busy, false);
+    for (k = 0; k < nout; k++)
+      memset(out[k], 0, len * sizeof(float));
+    nodes_skip(ns, n, from + len);
+    return;
+  }
+  /* JACK's period may have grown past the size the plugin was prepared
+   * with, and VST2 forbids longer calls: split.  MIDI goes to the call its
+   * frame falls in, so it stays sample-exact. */
+  while (done < len) {
+    unsigned max = vst_rt_max_block(n->inst), c = len - done;
+
+    if (c > max)
+      c = max;
+    process_one(ns, n, in, nin, out, nout, from + done, c);
+    done += c;
+    if (done < len) {
+      for (k = 0; k < nin; k++)
+        in[k] += c;
+      for (k = 0; k < nout; k++)
+        out[k] += c;
+    }
+  }
+  atomic_store(&n->busy, false);
 }
 
 void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {

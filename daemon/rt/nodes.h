@@ -9,6 +9,7 @@
 #ifndef SONOD_RT_NODES_H
 #define SONOD_RT_NODES_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -49,6 +50,13 @@ typedef struct rt_node {
   void *ctl;                    /* the control side's record */
   /* Audio thread. */
   rt_midi_batch *batches;       /* active batches, oldest first */
+  /* The control side re-prepares a plugin (new block size) while the
+   * audio thread may be running, without a lock: it sets hold, then waits
+   * until busy is clear; the audio thread sets busy, then skips the node
+   * if hold is set.  Both sequentially consistent (Dekker): if the audio
+   * thread missed hold, the control side sees busy and waits for it. */
+  _Atomic bool busy;            /* audio thread: inside the plugin */
+  _Atomic bool hold;            /* control side: keep out */
 } rt_node;
 
 typedef struct rt_nodes {
@@ -79,7 +87,10 @@ void nodes_transport(rt_nodes *ns, const vst_transport *t);
 /* A plugin command is due at frame (within the current block). */
 void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame);
 /* Renders len frames from offset `from` of the block: queues the MIDI due
- * before its end (batches, and live MIDI routed to the node), then processes in -> out (pointers already offset). */
+ * before its end (batches, and live MIDI routed to the node), then processes in -> out (pointers already offset).
+ * A segment longer than the plugin's block size goes in several calls
+ * (in and out, scratch arrays, are moved along); a node on hold gives
+ * silence and drops its due MIDI. */
 void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
                    unsigned nout, unsigned from, unsigned len);
 /* A node the graph does not render: drops its MIDI due before offset to. */
