@@ -7,10 +7,12 @@
 #include <jack/jack.h>
 #include <jack/midiport.h>
 #include <jack/transport.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/backend.h"
 #include "daemon/events.h"
@@ -20,6 +22,12 @@
 #include "daemon/vst/vst.h"
 
 #define RECONNECT_NS 1000000000ull
+/* How long the buffer-size callback waits for the control thread to
+ * re-prepare the plugins.  jack2 gives a synchronous notification
+ * SOCKET_TIME_OUT (2 s) before it gives up on the client; the wait must
+ * end well before, and also ends a deadlock with a control thread that is
+ * itself waiting on the server (which is waiting on us). */
+#define REPREPARE_WAIT_MS 1000
 
 typedef struct jack_backend {
   backend base;
@@ -38,6 +46,14 @@ typedef struct jack_backend {
   _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
   bool fw_seen;               /* control thread: freewheel state last reported */
   bool lost;                  /* control thread: running on the fallback clock */
+  /* The re-prepare handshake (see on_buffer_size): JACK's notification
+   * thread asks, the control thread answers; neither is realtime. */
+  pthread_mutex_t rp_lock;
+  pthread_cond_t rp_cond;
+  unsigned rp_asked, rp_done; /* generations */
+  unsigned rp_block;          /* the period of the latest request */
+  bool rp_waiting;            /* the callback is still waiting */
+  pthread_t ctl_thread;
   null_clock fallback;
   uint64_t last_attempt_ns;
 } jack_backend;
@@ -163,18 +179,96 @@ static int on_xrun(void *arg) {
   return 0;
 }
 
-/* JACK's own thread, while process is not running.  Plans and Csound's
- * buffers are sized for JACK's largest period (8192), so the engine just
- * follows; the control thread reports it (and what Csound cannot follow). */
+/* The notification thread's wait for request g, bounded: true if done. */
+static bool wait_reprepare(jack_backend *jb, unsigned g) {
+  struct timespec until;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += REPREPARE_WAIT_MS / 1000;
+  until.tv_nsec += (long)(REPREPARE_WAIT_MS % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  while ((int)(jb->rp_done - g) < 0)
+    if (pthread_cond_timedwait(&jb->rp_cond, &jb->rp_lock, &until) == ETIMEDOUT)
+      break;
+  return (int)(jb->rp_done - g) >= 0;
+}
+
+/* JACK's notification thread.  jack2 stops its driver, calls this in
+ * every client and waits for the answers before it starts the driver
+ * again (JackServer::SetBufferSize), so no process cycle runs meanwhile.
+ * Plans and Csound's buffers are sized for JACK's largest period (8192),
+ * so the engine just follows.  Plugins were prepared for a block size and
+ * must be re-prepared for a longer one: that is asked of the control
+ * thread, which owns the plugins' dispatchers, and waited for here so it
+ * happens while no cycle runs.  If it takes too long the plugins are
+ * re-prepared anyway, keeping the audio thread out of each in turn, and
+ * until then their calls are split (rt/nodes.c). */
 static int on_buffer_size(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
+  unsigned old = jb->base.block_size;
+  int cs = cancel_off();
 
-  if (nframes != jb->base.block_size) {
+  if (nframes != old)
+    jb->base.block_size = nframes;
+  if (nframes > old) {
+    /* Never wait for the control thread on the control thread itself
+     * (jack2 may call this from jack_set_buffer_size_callback). */
+    bool wait = !pthread_equal(pthread_self(), jb->ctl_thread);
+    unsigned g;
+
+    pthread_mutex_lock(&jb->rp_lock);
+    g = ++jb->rp_asked;
+    jb->rp_block = nframes;
+    /* Under the lock, so that the control thread reports the period
+     * together with what it did for it (report_changes). */
+    atomic_store(&jb->new_block, nframes);
+    jb->rp_waiting = wait;
+    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
+    if (wait) {
+      if (!wait_reprepare(jb, g))
+        log_warn("jack: the plugins were not re-prepared for %u frames within %u ms; "
+                 "continuing, they are split until then", nframes, REPREPARE_WAIT_MS);
+      jb->rp_waiting = false;
+    }
+    pthread_mutex_unlock(&jb->rp_lock);
+  } else if (nframes != old) {
     atomic_store(&jb->new_block, nframes);
     jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
   }
-  jb->base.block_size = nframes;
+  cancel_restore(cs);
   return 0;
+}
+
+/* Control thread: the callback above asked for a re-prepare.  A later
+ * request (the period grew again) is served in the same call. */
+static bool still_waiting(void *arg) {
+  jack_backend *jb = arg;
+  bool w;
+
+  pthread_mutex_lock(&jb->rp_lock);
+  w = jb->rp_waiting;
+  pthread_mutex_unlock(&jb->rp_lock);
+  return w;
+}
+
+static void serve_reprepare(jack_backend *jb, unsigned *count, unsigned *failed,
+                            bool *in_time) {
+  pthread_mutex_lock(&jb->rp_lock);
+  while (jb->rp_done != jb->rp_asked) {
+    unsigned g = jb->rp_asked, block = jb->rp_block, f = 0;
+
+    pthread_mutex_unlock(&jb->rp_lock);
+    *count += plugin_ctl_reprepare(jb->base.d, block, still_waiting, jb, &f);
+    *failed += f;
+    pthread_mutex_lock(&jb->rp_lock);
+    *in_time = jb->rp_waiting;
+    jb->rp_done = g;
+    pthread_cond_broadcast(&jb->rp_cond);
+  }
+  pthread_mutex_unlock(&jb->rp_lock);
 }
 
 /* The engine's sample rate cannot change under Csound and the plugins:
@@ -377,20 +471,31 @@ static void try_reconnect(jack_backend *jb) {
 /* Control thread: what JACK's callbacks reported. */
 static void report_changes(jack_backend *jb) {
   sonod *d = jb->base.d;
-  uint32_t block = atomic_exchange(&jb->new_block, 0);
-  uint32_t rate = atomic_exchange(&jb->new_rate, 0);
+  unsigned prepared = 0, failed = 0;
+  bool in_time = true;
+  uint32_t block, rate = atomic_exchange(&jb->new_rate, 0);
   bool fw = atomic_load(&jb->base.freewheeling);
-  char msg[300];
+  char msg[400];
 
+  serve_reprepare(jb, &prepared, &failed, &in_time);
+  block = atomic_exchange(&jb->new_block, 0);
   if (block != 0) {
     unsigned ksmps = d->eng.csound != NULL ? d->opt.ksmps : 0;
+    char plugins[160] = "";
+    size_t len;
 
+    if (prepared > 0 || failed > 0)
+      snprintf(plugins, sizeof plugins, "; %u plugin%s re-prepared for it%s%s", prepared,
+               prepared == 1 ? "" : "s", in_time ? "" : " after JACK restarted",
+               failed > 0 ? ", some could not be (plugin.prepared events)" : "");
     if (ksmps != 0 && block % ksmps != 0)
       snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed, Csound through its "
                "FIFO (not a multiple of ksmps %u: up to %u frames ahead)", block, ksmps,
                ksmps - 1);
     else
       snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed", block);
+    len = strlen(msg);
+    snprintf(msg + len, sizeof msg - len, "%s", plugins);
     log_info("jack: %s", msg);
     events_backend(d, jb->base.state, msg);
   }
@@ -459,7 +564,11 @@ static void jb_poll(backend *b) {
 }
 
 static void jb_destroy(backend *b) {
+  jack_backend *jb = (jack_backend *)b;
+
   jb_stop(b);
+  pthread_cond_destroy(&jb->rp_cond);
+  pthread_mutex_destroy(&jb->rp_lock);
   free(b);
 }
 
@@ -482,7 +591,12 @@ backend *backend_jack_create(sonod *d, char *err, size_t errlen) {
   jb->channels = d->opt.channels;
   jb->inputs = d->opt.inputs;
   atomic_init(&jb->gone, false);
+  pthread_mutex_init(&jb->rp_lock, NULL);
+  pthread_cond_init(&jb->rp_cond, NULL);
+  jb->ctl_thread = pthread_self();
   if (jack_open(jb, err, errlen) != 0) {
+    pthread_cond_destroy(&jb->rp_cond);
+    pthread_mutex_destroy(&jb->rp_lock);
     free(jb);
     return NULL;
   }

@@ -7,6 +7,7 @@
 #include "daemon/events.h"
 #include "daemon/meter_ctl.h"
 #include "daemon/ops.h"
+#include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
 #include "protocol/errors.h"
 #include "protocol/frame.h"
@@ -88,7 +89,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 19);
+  msgpack_pack_map(&pk, 20);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -100,6 +101,8 @@ void op_status(request *r) {
   sono_pack_key_double(&pk, "dsp_load_max", (load_max > load ? load_max : load) / 1e6);
   sono_pack_cstr(&pk, "nodes");
   meter_ctl_pack_loads(d, &pk);
+  sono_pack_cstr(&pk, "plugins");
+  plugin_ctl_pack_prepared(&pk);
   sono_pack_cstr(&pk, "latency");
   msgpack_pack_map(&pk, 2);
   sono_pack_key_uint(&pk, "capture", cap);

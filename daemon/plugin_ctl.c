@@ -285,6 +285,11 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
     snprintf(err, errlen, "out of memory");
     return -1;
   }
+  /* Loaded in the thread pool while JACK's period grew past the size it
+   * was configured with: prepare it for the period before the audio
+   * thread sees it (if that fails, its calls are split). */
+  if (vst_get_max_block(inst) < d->be->block_size)
+    (void)vst_reconfigure(inst, 0.0, d->be->block_size, NULL);
   /* The graph owns the port buffers (graph_plan.c). */
   rt->nin = vst_get_info(inst)->num_inputs > 0 ? (unsigned)vst_get_info(inst)->num_inputs : 0;
   rt->nout = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 0;

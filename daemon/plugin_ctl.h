@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
 #include "daemon/client.h"
 #include "daemon/rt/nodes.h"
 #include "daemon/sonod.h"
@@ -62,6 +64,17 @@ bool plugin_ctl_handles(const rt_msg *m);
 void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m);
 /* A command the audio thread will never apply: free what it carries. */
 void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c);
+/* Re-prepares every loaded plugin whose block size is below `block`
+ * (effMainsChanged(0), effSetBlockSize, effMainsChanged(1)), keeping the
+ * audio thread out of each while it is done (plugin_prepare.c), and sends
+ * a plugin.prepared event for each.  in_time(ctx), when given, says
+ * whether JACK is still waiting (its driver stopped): only for the message.
+ * Returns how many were re-prepared; *failed counts those that were not
+ * (out of memory: they keep their size, longer periods are split). */
+unsigned plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                              unsigned *failed);
+/* status: [{node, block_size}] of every loaded plugin. */
+void plugin_ctl_pack_prepared(msgpack_packer *pk);
 /* After the audio thread stopped for good: unload everything. */
 void plugin_ctl_shutdown(sonod *d);
 

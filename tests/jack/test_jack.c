@@ -272,28 +272,6 @@ static void assert_tone_recorded(conn *c, double amp, uint64_t len) {
   ck_abort_msg("%s, with xruns in each of 3 attempts", why);
 }
 
-/* subscribe needs an array, which conn_request cannot build. */
-static void subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  const msgpack_object_array *arr;
-  uint32_t i;
-
-  sono_msg_begin(&sb, &pk);
-  msgpack_pack_map(&pk, 3);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "subscribe");
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, nkinds);
-  for (i = 0; i < nkinds; i++)
-    sono_pack_cstr(&pk, kinds[i]);
-  sono_msg_end(&sb);
-  conn_write(c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  ck_assert_int_eq(sono_get_array(ok(c, id), "events", &arr), SONO_ARG_OK);
-  ck_assert_uint_eq(arr->size, nkinds);
-}
-
 START_TEST(test_jack_backend_survives_server_restart) {
   static const char *const kinds[] = { "backend", "tone" };
   const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
@@ -312,7 +290,7 @@ START_TEST(test_jack_backend_survives_server_restart) {
   daemon_start(&dp, args);
   fprintf(stderr, "test_jack: sonod log %s, jackd log %s\n", dp.log, jlog);
   conn_open(&c, dp.socket);
-  subscribe(&c, 900000, kinds, 2);
+  conn_subscribe(&c, 900000, kinds, 2);
 
   /* Running on JACK, at the server's rate and period. */
   get_status(&c, &st);

@@ -323,6 +323,27 @@ const msgpack_object *conn_ok(conn *c, uint64_t id) {
   return ok;
 }
 
+void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  const msgpack_object_array *arr;
+  uint32_t i;
+
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "subscribe");
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, nkinds);
+  for (i = 0; i < nkinds; i++)
+    sono_pack_cstr(&pk, kinds[i]);
+  sono_msg_end(&sb);
+  conn_write(c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ck_assert_int_eq(sono_get_array(conn_ok(c, id), "events", &arr), SONO_ARG_OK);
+  ck_assert_uint_eq(arr->size, nkinds);
+}
+
 const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code) {
   const msgpack_object *m = conn_reply(c, id, 30000);
   const char *got = msg_error_code(m);

@@ -74,6 +74,9 @@ void daemon_shutdown(daemon_proc *dp, conn *c);
 /* The ok map of the reply to id (within 30 s); fails the test on an
  * error reply. */
 const msgpack_object *conn_ok(conn *c, uint64_t id);
+/* subscribe (an array conn_request cannot build) with request id `id`;
+ * fails the test unless the reply lists nkinds kinds. */
+void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds);
 /* Checks that the reply to id (within 30 s) is the error code; returns
  * the error map. */
 const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code);

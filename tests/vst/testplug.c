@@ -46,6 +46,15 @@
 #ifndef TP_TIME_OUT
 #define TP_TIME_OUT 0
 #endif
+/* TP_BLOCK_OUT 1: every output carries K + (frame mod 1000) / 1000, K the
+ * block size effSetBlockSize last gave and frame counting every frame ever
+ * processed, for tests that can only listen: K shows what the plugin was
+ * prepared with, the fraction that no frame was lost or repeated.  A call
+ * that breaks the contract gives -1 (more frames than the block size) or
+ * -2 (processed while suspended). */
+#ifndef TP_BLOCK_OUT
+#define TP_BLOCK_OUT 0
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -55,6 +64,8 @@ typedef struct plug {
     float params[TP_NUM_PARAMS];
     int program;
     int block_events;   /* events for the coming process call */
+    int resumed;        /* between effMainsChanged(1) and (0) */
+    unsigned long long frames;   /* frames processed since load */
     VstMidiEvent echo[8];
     struct {
         VstInt32 numEvents;
@@ -213,6 +224,17 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
         out[2][i] = (float)(p->st.time_ppq / 1000.0);
     }
 #endif
+#if TP_BLOCK_OUT
+    for (VstInt32 i = 0; i < n; i++) {
+        float v = !p->resumed ? -2.0f
+                  : n > p->st.block_size
+                      ? -1.0f
+                      : (float)p->st.block_size + (float)((p->frames + (unsigned)i) % 1000u) / 1000.0f;
+        for (int c = 0; c < TP_OUT; c++)
+            out[c][i] = v;
+    }
+    p->frames += (unsigned)n;
+#endif
     echo_notes(p);
     p->block_events = 0;   /* the record stays for the test to read */
 }
@@ -280,6 +302,7 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         return 1;
     case effMainsChanged:
         log_call(p, value ? 'M' : 'm');
+        p->resumed = value != 0;
         return 0;
     case effStartProcess:
         log_call(p, 'S');
