@@ -80,3 +80,41 @@ int cs_bus_state(const cs_engine *eng, int bus)
         return 0;
     return eng->bus_ctl[bus];
 }
+
+/* ---- taps: an audio bus copied out after every k-cycle (cs_engine.h) ---- */
+
+int cs_bus_tap(cs_engine *eng, int bus, float *buf, unsigned len, int *tap, cs_error *err)
+{
+    int rc = owned(eng, bus, err);
+    if (rc)
+        return rc;
+    if ((unsigned)bus >= eng->cfg.audio_buses)
+        return cs_seterr(err, CS_EINVAL, "bus %d is a control bus; only audio buses can be tapped",
+                         bus);
+    if (!buf || len < eng->ksmps)
+        return cs_seterr(err, CS_EINVAL, "a tap needs a buffer of at least ksmps frames");
+    for (unsigned t = 0; t < CS_MAX_TAPS; t++) {
+        if (eng->tap_ctl[t])
+            continue;
+        cs_cmd c = { .type = CMD_TAP_ADD, .slot = t, .a = (uint32_t)bus, .b = len, .ptr = buf };
+        if ((rc = cs_push_cmd(eng, &c, err)))
+            return rc;
+        eng->tap_ctl[t] = 1;
+        *tap = (int)t;
+        return 0;
+    }
+    return cs_seterr(err, CS_ELIMIT, "all %d bus taps are in use", CS_MAX_TAPS);
+}
+
+int cs_bus_untap(cs_engine *eng, int tap, cs_error *err)
+{
+    if (tap < 0 || tap >= CS_MAX_TAPS || eng->tap_ctl[tap] != 1)
+        return cs_seterr(err, CS_ENOENT, "no bus tap %d", tap);
+    /* The buffer comes back in a NOTE_TAP_FREED, which frees the slot. */
+    cs_cmd c = { .type = CMD_TAP_REMOVE, .slot = (uint32_t)tap };
+    int rc = cs_push_cmd(eng, &c, err);
+    if (rc)
+        return rc;
+    eng->tap_ctl[tap] = 2;
+    return 0;
+}

@@ -51,6 +51,13 @@ int cs_notice_pop(cs_engine *eng, cs_notice *out)
             if (eng->ptrs_in_flight)
                 eng->ptrs_in_flight--;
             continue;
+        case NOTE_TAP_FREED:
+            free(n.ptr);
+            if (eng->ptrs_in_flight)
+                eng->ptrs_in_flight--;
+            if (n.id < CS_MAX_TAPS)
+                eng->tap_ctl[n.id] = 0;
+            continue;
         case CS_NOTICE_ENDED:
         case CS_NOTICE_FAILED:
             release_slot(eng, n.id);

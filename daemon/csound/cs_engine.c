@@ -169,7 +169,7 @@ static void drain_frees(cs_engine *eng)
 {
     cs_note n;
     while (cs_ring_pop(&eng->note_ring, &n))
-        if (n.kind == NOTE_FREE_PTR)
+        if (n.kind == NOTE_FREE_PTR || n.kind == NOTE_TAP_FREED)
             free(n.ptr);
 }
 
@@ -198,6 +198,8 @@ void cs_engine_destroy(cs_engine *eng)
             free(eng->slots[i].autom[p]);
     for (unsigned i = 0; i < eng->nfills; i++)
         free(eng->fills[i].data);
+    for (unsigned i = 0; i < CS_MAX_TAPS; i++)
+        free(eng->taps[i].buf);
     for (unsigned t = 0; t <= CS_MAX_TEMPLATES; t++) {
         cs_template *tp = &eng->tmpl[t];
         free(tp->name); free(tp->body); free(tp->init);

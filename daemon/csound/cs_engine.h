@@ -93,6 +93,10 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
  * audio callback uses it to decide whether to wake the control thread. [any] */
 int cs_has_news(cs_engine *eng);
 
+/* Silences the first nframes of every bus tap, for a block the host does
+ * not let Csound render (not a multiple of ksmps). */
+void cs_rt_taps_silence(cs_engine *eng, unsigned nframes);
+
 /* ---- Csound messages [control] ---- */
 
 /* Pops one message line printed by Csound on the audio thread (or by the
@@ -215,6 +219,18 @@ int cs_bus_free(cs_engine *eng, int bus, cs_error *err);
 /* 0 no such bus, 1 held by the client, 2 freed by the client but still
  * used by live synths (reclaimed when the last ends). */
 int cs_bus_state(const cs_engine *eng, int bus);
+
+/* ---- bus taps [control] ----
+ * A tap copies an audio bus out of Csound after every k-cycle, into `buf`
+ * at the cycle's place in the block, scaled by 1/0dbfs like the main
+ * outputs: the host reads it after cs_rt_process (sonod's graph `bus`
+ * nodes).  `buf` (malloc'd, `len` frames) belongs to the engine from a
+ * successful cs_bus_tap on; the engine frees it once the audio thread has
+ * let go of it after cs_bus_untap (or at destroy).  On failure it stays the
+ * caller's.  Frames of a block before the tap's first k-cycle are left as
+ * they were. */
+int cs_bus_tap(cs_engine *eng, int bus, float *buf, unsigned len, int *tap, cs_error *err);
+int cs_bus_untap(cs_engine *eng, int tap, cs_error *err);
 
 /* ---- tables [control] ---- */
 

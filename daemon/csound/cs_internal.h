@@ -25,6 +25,7 @@
 #define CS_SYNTH_SLOT_BITS 16     /* synth id = serial << 16 | slot */
 #define CS_MAX_CHANNELS    1024   /* named control channels sonod touches */
 #define CS_CHAN_NAME       64     /* bytes per channel name, NUL included */
+#define CS_MAX_TAPS        256    /* audio buses copied out to the host */
 
 /* Csound instrument number of template t at priority p.  Lower numbers run
  * first in a k-cycle, so priority 1 feeds priority 2 within one cycle.
@@ -68,7 +69,7 @@ typedef enum {
     CMD_START = 1, CMD_STOP, CMD_SET, CMD_AUTOMATE, CMD_COMPILE_MARK,
     CMD_BUS_NEW, CMD_BUS_SET, CMD_BUS_RELEASE,
     CMD_TABLE_NEW, CMD_TABLE_SET, CMD_TABLE_FREE, CMD_EVENTS,
-    CMD_CHAN_SET, CMD_CHAN_BIND,
+    CMD_CHAN_SET, CMD_CHAN_BIND, CMD_TAP_ADD, CMD_TAP_REMOVE,
 } cs_cmd_type;
 
 typedef struct cs_cmd {
@@ -85,7 +86,9 @@ typedef struct cs_cmd {
 
 /* ---- replies, audio -> control ---- */
 
-enum { NOTE_FREE_PTR = 100 };   /* internal: free ptr on the control side */
+/* internal: free ptr on the control side; the same for a tap's buffer,
+ * which also frees the tap slot (id) */
+enum { NOTE_FREE_PTR = 100, NOTE_TAP_FREED };
 
 typedef struct cs_note {
     int kind;              /* cs_notice_kind or NOTE_FREE_PTR */
@@ -133,6 +136,13 @@ typedef struct cs_bus_rt {                 /* all [A] */
     int live, kind, released;
     unsigned users;
 } cs_bus_rt;
+
+/* ---- bus taps ---- */
+
+typedef struct cs_tap {                    /* all [A] */
+    float *buf;                            /* NULL: slot unused */
+    uint32_t bus, len;                     /* audio bus; frames in buf */
+} cs_tap;
 
 /* ---- templates (control side) ---- */
 
@@ -221,6 +231,11 @@ struct cs_engine {
     cs_bus_rt *bus_rt;                     /* [A] */
     unsigned nbuses;                       /* audio ids first, then control */
 
+    /* bus taps: by slot, and the live slots packed for the k-cycle loop */
+    cs_tap taps[CS_MAX_TAPS];              /* [A] */
+    uint16_t tap_live[CS_MAX_TAPS];        /* [A] */
+    unsigned ntaps;                        /* [A] */
+
     /* tables */
     cs_pending_fill fills[CS_PENDING_FILLS];/* [A] */
     unsigned nfills;
@@ -244,6 +259,7 @@ struct cs_engine {
     unsigned ptrs_in_flight;               /* pointer commands not returned */
     unsigned ptr_budget;
     int *bus_ctl;                          /* 0 free, 1 owned, 2 released */
+    int tap_ctl[CS_MAX_TAPS];              /* 0 free, 1 tapping, 2 untapped */
     int tab_ctl[CS_MAX_TABLES];            /* 0 free, 1 creating, 2 ready */
     double *tab_cptr[CS_MAX_TABLES];       /* control copy of table pointers */
     size_t tab_clen[CS_MAX_TABLES];

@@ -6,7 +6,8 @@
  *   3. apply every command whose frame falls inside this k-cycle (synth
  *      starts become Csound events fired with the synchronous API, which on
  *      this thread takes Csound's API lock uncontended);
- *   4. interleave input into spin, csoundPerformKsmps, deinterleave spout;
+ *   4. interleave input into spin, csoundPerformKsmps, deinterleave spout,
+ *      copy the tapped audio buses out (cs_bus_tap);
  *   5. look at what the cycle did (compile merged, failed starts, table fills).
  * Nothing here allocates, frees, locks or prints; calls into Csound are
  * bracketed with RT_FOREIGN_BEGIN/END (they are outside our promise). */
@@ -178,6 +179,41 @@ static MYFLT *chan_bind(cs_engine *eng, unsigned i)
     return p;
 }
 
+static void tap_remove(cs_engine *eng, unsigned slot)
+{
+    for (unsigned i = 0; i < eng->ntaps; i++)
+        if (eng->tap_live[i] == slot) {
+            eng->tap_live[i] = eng->tap_live[--eng->ntaps];
+            break;
+        }
+    cs_rt_note(eng, NOTE_TAP_FREED, slot, eng->cycle_frame, 0, eng->taps[slot].buf, 0);
+    eng->taps[slot].buf = NULL;
+}
+
+/* After the perf pass: each tapped bus holds this k-cycle's sum (buses are
+ * cleared before it), copied at the cycle's place in the block. */
+static void taps_copy(cs_engine *eng, unsigned base)
+{
+    const unsigned ksmps = eng->ksmps;
+    const double scale = eng->out_scale;
+    for (unsigned i = 0; i < eng->ntaps; i++) {
+        const cs_tap *t = &eng->taps[eng->tap_live[i]];
+        const double *src = eng->abus + (size_t)t->bus * ksmps;
+        if (base + ksmps > t->len)
+            continue;
+        for (unsigned f = 0; f < ksmps; f++)
+            t->buf[base + f] = (float)(src[f] * scale);
+    }
+}
+
+void cs_rt_taps_silence(cs_engine *eng, unsigned nframes)
+{
+    for (unsigned i = 0; i < eng->ntaps; i++) {
+        const cs_tap *t = &eng->taps[eng->tap_live[i]];
+        memset(t->buf, 0, (nframes < t->len ? nframes : t->len) * sizeof(float));
+    }
+}
+
 static void apply(cs_engine *eng, cs_cmd *c)
 {
     uint32_t offset = c->frame > eng->cycle_frame ? (uint32_t)(c->frame - eng->cycle_frame) : 0;
@@ -258,6 +294,13 @@ static void apply(cs_engine *eng, cs_cmd *c)
     case CMD_CHAN_BIND:
         chan_bind(eng, c->slot);
         break;
+    case CMD_TAP_ADD:
+        eng->taps[c->slot] = (cs_tap){ .buf = c->ptr, .bus = c->a, .len = c->b };
+        eng->tap_live[eng->ntaps++] = (uint16_t)c->slot;
+        break;
+    case CMD_TAP_REMOVE:
+        tap_remove(eng, c->slot);
+        break;
     default:
         break;
     }
@@ -333,6 +376,7 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
     if (nframes % ksmps) {
         for (unsigned c = 0; c < nout; c++)
             memset(out[c], 0, nframes * sizeof(float));
+        cs_rt_taps_silence(eng, nframes);
         return -1;
     }
     for (unsigned base = 0; base < nframes; base += ksmps) {
@@ -365,6 +409,7 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
             else
                 memset(o, 0, ksmps * sizeof(float));
         }
+        taps_copy(eng, base);
         after_cycle(eng);
         atomic_store_explicit(&eng->frame, eng->cycle_frame + ksmps, memory_order_release);
     }

@@ -1,5 +1,6 @@
 /* csound_rt.c - AUDIO THREAD.  The live Csound engine's block: render into
- * preallocated scratch buffers, which are the graph's `csound` node outputs.  Nothing here
+ * preallocated scratch buffers, which are the graph's `csound` node outputs
+ * (and into the tapped audio buses' buffers, the graph's `bus` nodes).  Nothing here
  * allocates, frees, locks, waits, logs or does I/O; cs_rt_process brackets
  * its own calls into Csound (see daemon/csound/README.md).
  *

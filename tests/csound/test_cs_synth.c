@@ -244,6 +244,61 @@ START_TEST(test_bus_priorities)
 }
 END_TEST
 
+/* A tapped audio bus is copied out after every k-cycle at its place in the
+ * block: the bused source's first sample lands in the tap at exactly its
+ * start frame, while the main output (which the source does not write)
+ * stays silent.  Untapping hands the buffer back to be freed (ASan). */
+START_TEST(test_bus_tap)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    int bus, kbus, tap, tap2;
+    float *buf = calloc(H_BLOCK, sizeof(float));
+    float *got = calloc(8192, sizeof(float));
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_AUDIO, &bus, &err), 0);
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_CONTROL, &kbus, &err), 0);
+    define(h, "src", "|ibus=0|\nasig oscili 0.2, 440, -1, 0.25\nsonod_abusout ibus, asig\n", 1);
+    /* Bad input leaves the buffer the caller's. */
+    ck_assert_int_eq(cs_bus_tap(h->eng, kbus, buf, H_BLOCK, &tap, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_bus_tap(h->eng, 77, buf, H_BLOCK, &tap, &err), CS_ENOENT);
+    ck_assert_int_eq(cs_bus_tap(h->eng, bus, buf, H_KSMPS - 1, &tap, &err), CS_EINVAL);
+    ck_assert_int_eq(cs_bus_untap(h->eng, 5, &err), CS_ENOENT);
+    ck_assert_int_eq(cs_bus_tap(h->eng, bus, buf, H_BLOCK, &tap, &err), 0);
+    size_t base = h->len;
+    uint64_t F = cs_engine_frame(h->eng) + 1000 + 13;
+    cs_arg b = { "ibus", bus };
+    start(h, "src", &b, 1, F, -1);
+    for (size_t k = 0; k < 8192 / H_BLOCK; k++) {
+        h_run(h, H_BLOCK);
+        memcpy(got + k * H_BLOCK, buf, H_BLOCK * sizeof(float));
+    }
+    size_t first = 0;
+    while (first < 8192 && got[first] == 0.0f)
+        first++;
+    ck_assert_uint_eq(base + first, F);
+    ck_assert_float_eq_tol(got[first], 0.2f, 1e-6f);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), (size_t)-1);
+    /* A second tap on the same bus sees the same samples. */
+    float *buf2 = calloc(H_BLOCK, sizeof(float));
+    ck_assert_int_eq(cs_bus_tap(h->eng, bus, buf2, H_BLOCK, &tap2, &err), 0);
+    ck_assert_int_ne(tap2, tap);
+    h_run(h, H_BLOCK);
+    ck_assert_int_eq(memcmp(buf, buf2, H_BLOCK * sizeof(float)), 0);
+    ck_assert_float_ne(buf[7], 0.0f);
+    ck_assert_int_eq(cs_bus_untap(h->eng, tap, &err), 0);
+    ck_assert_int_eq(cs_bus_untap(h->eng, tap, &err), CS_ENOENT);
+    ck_assert_int_eq(cs_bus_untap(h->eng, tap2, &err), 0);
+    h_run(h, H_BLOCK);          /* both buffers come back and are freed */
+    /* The slots are free again. */
+    buf = calloc(H_BLOCK, sizeof(float));
+    ck_assert_int_eq(cs_bus_tap(h->eng, bus, buf, H_BLOCK, &tap2, &err), 0);
+    ck_assert_int_eq(tap2 == tap || tap2 < 2, 1);
+    h_run(h, H_BLOCK);
+    free(got);
+    h_free(h);                  /* frees the tap still held */
+}
+END_TEST
+
 START_TEST(test_control_bus)
 {
     harness *h = h_new(1, 0);
@@ -504,6 +559,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_stop_before_start);
     tcase_add_test(tc, test_dur);
     tcase_add_test(tc, test_bus_priorities);
+    tcase_add_test(tc, test_bus_tap);
     tcase_add_test(tc, test_control_bus);
     tcase_add_test(tc, test_table_from_wav);
     tcase_add_test(tc, test_thousand_synths);
