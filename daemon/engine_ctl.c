@@ -6,9 +6,11 @@
  * carries in `release`.  So the audio thread never finds from_rt full, and
  * nothing it says is lost. */
 #include "daemon/engine_ctl.h"
+
 #include "daemon/ops.h"
 
 #include "daemon/backend.h"
+#include "daemon/busnode_ctl.h"
 #include "daemon/client.h"
 #include "daemon/csound_ctl.h"
 #include "daemon/events.h"
@@ -165,6 +167,7 @@ void engine_ctl_abandon(sonod *d) {
   meter_ctl_shutdown(d);
   record_ctl_shutdown(d);
   graph_ctl_shutdown(d);
+  busnode_ctl_shutdown();   /* the engine frees the buffers still tapped */
   plugin_ctl_shutdown(d);
   csound_ctl_shutdown(d);
 }

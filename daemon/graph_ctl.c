@@ -1,9 +1,11 @@
 /* graph_ctl.c - the routing graph in the daemon.  See graph_ctl.h. */
 #include "daemon/graph_ctl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/backend.h"
+#include "daemon/busnode_ctl.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
@@ -110,7 +112,46 @@ void graph_ctl_node_removed(sonod *d, uint32_t id) {
   graph_ctl_commit(d, NULL);
 }
 
-/* Plugin nodes fading out before they are removed (graph_ctl_fade_out_node). */
+/* Calls waiting for a later plan to settle (graph_ctl_after_plan). */
+typedef struct after_plan {
+  uint64_t gen;               /* the graph's generation when asked */
+  void (*fn)(sonod *d, uint32_t arg);
+  uint32_t arg;
+} after_plan;
+static after_plan *afters;
+static unsigned nafters, capafters;
+
+int graph_ctl_after_plan(void (*fn)(sonod *d, uint32_t arg), uint32_t arg) {
+  if (nafters == capafters) {
+    unsigned cap = capafters ? capafters * 2 : 16;
+    after_plan *p = realloc(afters, cap * sizeof *p);
+
+    if (p == NULL)
+      return -1;
+    afters = p;
+    capafters = cap;
+  }
+  afters[nafters++] = (after_plan){ G.gen, fn, arg };
+  return 0;
+}
+
+/* A plan of generation gen settled: every plan before it is out of use. */
+static void run_afters(sonod *d, uint64_t gen) {
+  unsigned i = 0;
+
+  while (i < nafters) {
+    after_plan a = afters[i];
+
+    if (gen <= a.gen) {
+      i++;
+      continue;
+    }
+    afters[i] = afters[--nafters];
+    a.fn(d, a.arg);
+  }
+}
+
+/* Plugin and bus nodes fading out before they are removed (graph_ctl_fade_out_node). */
 static uint32_t fading[RT_NODES_MAX];
 static unsigned nfading;
 
@@ -149,10 +190,17 @@ static void remove_faded(sonod *d) {
 
   while (i < nfading) {
     uint32_t id = fading[i];
+    unsigned nb;
     rt_cmd cmd;
 
     if (touches(&G, id)) {
       i++;
+      continue;
+    }
+    if (busnode_ctl_buses(id, &nb) != NULL) {
+      busnode_ctl_gone(d, id);   /* before the plan without the node */
+      graph_ctl_node_removed(d, id);
+      fading[i] = fading[--nfading];
       continue;
     }
     graph_ctl_node_removed(d, id);
@@ -181,6 +229,7 @@ void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
     if (graph_reap(&G, m->value) > 0)
       graph_ctl_commit(d, NULL);
     remove_faded(d);
+    run_afters(d, m->value);
     return;
   }
   if (c != NULL && m->type == RT_MSG_ACK)
@@ -199,4 +248,8 @@ void graph_ctl_shutdown(sonod *d) {
   if (started)
     graph_free(&G);
   started = false;
+  free(afters);
+  afters = NULL;
+  nafters = capafters = 0;
+  nfading = 0;
 }

@@ -25,11 +25,20 @@ void graph_ctl_plugin_added(sonod *d, uint32_t id, const char *name, struct rt_n
 /* A node is going: drop it and its connections, send the plan (before the
  * command that removes the plugin). */
 void graph_ctl_node_removed(sonod *d, uint32_t id);
-/* Fades every connection of plugin node id out (GRAPH_FADE_FRAMES) and,
- * once the fade has settled, removes the node from the graph and unlinks
- * it from the audio thread (RT_CMD_NODE_REMOVE on the daemon's own behalf).
+/* Fades every connection of plugin or bus node id out (GRAPH_FADE_FRAMES)
+ * and, once the fade has settled, removes the node from the graph and lets
+ * the audio thread go of it (a plugin: RT_CMD_NODE_REMOVE on the daemon's
+ * own behalf; a bus node: busnode_ctl_gone).
  * Returns false, doing nothing, when the node has no connection to fade. */
 bool graph_ctl_fade_out_node(sonod *d, uint32_t id);
+
+/* Calls fn(d, arg) once a plan built after this call has been swapped in
+ * and has settled (RT_MSG_GRAPH_SETTLED): from then on no plan the audio
+ * thread can still use points at what the graph dropped after the call,
+ * when it commits (a bus node's buffers: call this, then remove the node
+ * and commit).  Not called at shutdown: the caller frees its
+ * things itself then.  Returns -1 when out of memory. */
+int graph_ctl_after_plan(void (*fn)(sonod *d, uint32_t arg), uint32_t arg);
 
 /* Builds and sends the plan for the graph as it is now.  With r, the
  * reply to r follows when the audio thread swapped it in (or queue_full

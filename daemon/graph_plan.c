@@ -273,7 +273,7 @@ void graph_plan_free(rt_plan *p) {
     if (n->inbuf != NULL)
       free(n->inbuf[0]);
     free(n->inbuf);
-    if (n->outbuf != NULL && n->kind != GN_CSOUND)
+    if (n->outbuf != NULL && n->kind != GN_CSOUND && n->kind != GN_BUS)
       free(n->outbuf[0]);
     free(n->outbuf);
     free(n->inptr);
@@ -291,7 +291,7 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
   unsigned k;
   size_t one = max_block;
 
-  pn->id = n->kind == GN_PLUGIN || n->kind == GN_GAIN ? n->id : 0;
+  pn->id = n->kind == GN_PLUGIN || n->kind == GN_GAIN || n->kind == GN_BUS ? n->id : 0;
   pn->gid = n->id;
   pn->kind = (uint8_t)n->kind;
   pn->bypass = n->bypass;
@@ -313,7 +313,7 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
     for (k = 1; k < n->nin; k++)
       pn->inbuf[k] = pn->inbuf[0] + one * k;
   }
-  if (n->kind == GN_CSOUND) {
+  if (n->kind == GN_CSOUND || n->kind == GN_BUS) {
     for (k = 0; k < n->nout; k++)
       pn->outbuf[k] = n->ext_out[k];
   } else if (n->nout > 0) {
@@ -437,6 +437,24 @@ fail:
   free(order);
   graph_plan_free(p);
   return NULL;
+}
+
+const char *graph_kind_name(graph_kind k) {
+  switch (k) {
+  case GN_OUT:
+    return "out";
+  case GN_IN:
+    return "in";
+  case GN_CSOUND:
+    return "csound";
+  case GN_PLUGIN:
+    return "plugin";
+  case GN_GAIN:
+    return "gain";
+  case GN_BUS:
+    return "bus";
+  }
+  return "?";
 }
 
 const char *graph_node_label(uint32_t id, char *buf, size_t len) {

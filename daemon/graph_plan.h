@@ -22,7 +22,7 @@ typedef struct gnode {
   bool bypass, mute;
   float gain;
   struct rt_node *vst;      /* plugin */
-  float **ext_out;          /* csound: its own output buffers */
+  float **ext_out;          /* csound, bus: buffers Csound fills (not the plan's) */
   /* Set by graph_sort. */
   bool active;              /* has a path to out */
 } gnode;
@@ -80,6 +80,8 @@ int graph_sort(graph *g, uint32_t *order);
 rt_plan *graph_plan_build(graph *g, unsigned max_block);
 void graph_plan_free(rt_plan *p);
 
+/* "out", "in", "csound", "plugin", "gain" or "bus". */
+const char *graph_kind_name(graph_kind k);
 /* "out", "in", "csound" or the decimal id. */
 const char *graph_node_label(uint32_t id, char *buf, size_t len);
 /* Parses "node:port" into a node id and a port (out_K or in_K, K from 1);

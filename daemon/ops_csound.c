@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/busnode_ctl.h"
 #include "daemon/csound_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
@@ -562,6 +563,7 @@ static bool h_bus_get(cx *x, msgpack_packer *pk) {
 }
 
 static bool h_bus_free(cx *x, msgpack_packer *pk) {
+  uint32_t node;
   uint64_t v;
   cs_error e;
   int rc;
@@ -575,6 +577,9 @@ static bool h_bus_free(cx *x, msgpack_packer *pk) {
                 (unsigned long long)v);
   if (v > INT32_MAX || cs_bus_state(x->eng, (int)v) != 1)
     return fail(x, SONO_E_UNKNOWN_BUS, "no bus %llu", (unsigned long long)v);
+  if ((node = busnode_ctl_exposing((int)v)) != 0)
+    return fail(x, SONO_E_BUSY, "bus %llu is exposed by graph node %u; node.delete it first",
+                (unsigned long long)v, node);
   if ((rc = cs_bus_free(x->eng, (int)v, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_BUS);
   state_note_bus_free(x->r->d, (int)v);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "daemon/busnode_ctl.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/graph_ctl.h"
 #include "daemon/ops.h"
@@ -16,22 +17,6 @@
 
 #define GAIN_MAX 16.0
 #define GAIN_CHANNELS_MAX 64
-
-static const char *kind_name(graph_kind k) {
-  switch (k) {
-  case GN_OUT:
-    return "out";
-  case GN_IN:
-    return "in";
-  case GN_CSOUND:
-    return "csound";
-  case GN_PLUGIN:
-    return "plugin";
-  case GN_GAIN:
-    return "gain";
-  }
-  return "?";
-}
 
 /* Reads a "node:port" argument.  Replies and returns NULL on error. */
 static gnode *arg_port(request *r, const char *key, bool want_out, uint32_t *port) {
@@ -199,11 +184,13 @@ void op_graph_get(request *r) {
   msgpack_pack_array(&pk, g->nnodes);
   for (i = 0; i < g->nnodes; i++) {
     gnode *n = &g->node[i];
+    unsigned nb = 0, k;
+    const int *buses = n->kind == GN_BUS ? busnode_ctl_buses(n->id, &nb) : NULL;
 
-    msgpack_pack_map(&pk, 9);
+    msgpack_pack_map(&pk, buses != NULL ? 10 : 9);
     sono_pack_cstr(&pk, "id");
     pack_id(&pk, n->id);
-    sono_pack_key_str(&pk, "kind", kind_name(n->kind));
+    sono_pack_key_str(&pk, "kind", graph_kind_name(n->kind));
     sono_pack_key_str(&pk, "name", n->name);
     sono_pack_key_uint(&pk, "inputs", n->nin);
     sono_pack_key_uint(&pk, "outputs", n->nout);
@@ -211,6 +198,12 @@ void op_graph_get(request *r) {
     sono_pack_key_bool(&pk, "bypass", n->bypass);
     sono_pack_key_bool(&pk, "mute", n->mute);
     sono_pack_key_double(&pk, "gain", n->gain);
+    if (buses != NULL) {
+      sono_pack_cstr(&pk, "buses");
+      msgpack_pack_array(&pk, nb);
+      for (k = 0; k < nb; k++)
+        msgpack_pack_int(&pk, buses[k]);
+    }
   }
   sono_pack_cstr(&pk, "connections");
   msgpack_pack_array(&pk, live);
@@ -231,20 +224,68 @@ void op_graph_get(request *r) {
   reply_end(r->c, &sb);
 }
 
+static void reply_node(request *r, uint32_t id) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  /* Unconnected, so inactive: the plan does not change yet. */
+  state_changed(r->d);
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 1);
+  sono_pack_key_uint(&pk, "node", id);
+  reply_end(r->c, &sb);
+}
+
+/* node.new {kind: "bus", buses: [audio bus ids]}: out_k is buses[k-1]. */
+static void new_bus_node(request *r) {
+  const msgpack_object_array *a;
+  int64_t buses[BUSNODE_MAX_BUSES];
+  const char *code;
+  char msg[200];
+  uint32_t i, id;
+
+  if (!arg_array(r, "buses", true, &a))
+    return;
+  if (a->size == 0 || a->size > BUSNODE_MAX_BUSES) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "node.new: 'buses' must hold 1 to %d buses",
+                BUSNODE_MAX_BUSES);
+    return;
+  }
+  for (i = 0; i < a->size; i++) {
+    const msgpack_object *o = &a->ptr[i];
+
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_TYPE,
+                  "node.new: 'buses' must hold bus ids (unsigned integers)");
+      return;
+    }
+    buses[i] = o->via.u64 > INT32_MAX ? -1 : (int64_t)o->via.u64;
+  }
+  if (busnode_ctl_new(r->d, buses, a->size, &id, &code, msg, sizeof msg) != 0) {
+    reply_error(r->c, true, r->id, code, "node.new: %s", msg);
+    return;
+  }
+  reply_node(r, id);
+}
+
 void op_node_new(request *r) {
   const char *kind;
   size_t len;
   uint64_t channels = 2;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
   char name[32];
   uint32_t id;
 
-  if (!arg_str(r, "kind", true, &kind, &len) || !arg_uint(r, "channels", false, &channels))
+  if (!arg_str(r, "kind", true, &kind, &len))
+    return;
+  if (len == 3 && memcmp(kind, "bus", 3) == 0) {
+    new_bus_node(r);
+    return;
+  }
+  if (!arg_uint(r, "channels", false, &channels))
     return;
   if (len != 4 || memcmp(kind, "gain", 4) != 0) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "node.new: 'kind' must be \"gain\" (plugins come from plugin.load)");
+                "node.new: 'kind' must be \"gain\" or \"bus\" (plugins come from plugin.load)");
     return;
   }
   if (channels == 0 || channels > GAIN_CHANNELS_MAX) {
@@ -259,12 +300,7 @@ void op_node_new(request *r) {
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "node.new: out of memory");
     return;
   }
-  /* Unconnected, so inactive: the plan does not change yet. */
-  state_changed(r->d);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 1);
-  sono_pack_key_uint(&pk, "node", id);
-  reply_end(r->c, &sb);
+  reply_node(r, id);
 }
 
 void op_node_delete(request *r) {
@@ -272,9 +308,29 @@ void op_node_delete(request *r) {
 
   if (n == NULL)
     return;
+  if (n->kind == GN_BUS) {
+    int rc = busnode_ctl_delete(r->d, n->id);
+
+    if (rc < 0) {
+      reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE,
+                  "node.delete: node %s is being removed already", n->name);
+      return;
+    }
+    /* As plugin.unload: a node that sounds fades out first, and the reply
+     * comes now. */
+    if (rc > 0) {
+      reply_ok_frame(r->c, r->id, atomic_load(&r->d->eng.pub_frame) +
+                     atomic_load(&r->d->eng.pub_block));
+      state_changed(r->d);
+      return;
+    }
+    graph_ctl_commit(r->d, r);
+    return;
+  }
   if (n->kind != GN_GAIN) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "node.delete: node %s is not a gain node (plugins go with plugin.unload)", n->name);
+                "node.delete: node %s is not a gain or bus node (plugins go with plugin.unload)",
+                n->name);
     return;
   }
   graph_remove_node(graph_ctl_graph(), n->id);
@@ -289,7 +345,7 @@ void op_node_bypass(request *r) {
     return;
   if (n->kind != GN_PLUGIN && n->kind != GN_GAIN) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "node.bypass: only plugin and gain nodes can be bypassed");
+                "node.bypass: only plugin and gain nodes can be bypassed, not %s", n->name);
     return;
   }
   n->bypass = on;

@@ -449,17 +449,6 @@ static void pack_csound(msgpack_packer *pk) {
   }
 }
 
-static const char *gkind_name(graph_kind k) {
-  switch (k) {
-  case GN_OUT: return "out";
-  case GN_IN: return "in";
-  case GN_CSOUND: return "csound";
-  case GN_PLUGIN: return "plugin";
-  case GN_GAIN: return "gain";
-  }
-  return "?";
-}
-
 /* A node id: "out", "in", "csound" for the built-in nodes, else the id. */
 static void pack_gid(msgpack_packer *pk, const char *key, uint32_t id) {
   char lb[16];
@@ -487,7 +476,7 @@ static void pack_graph(msgpack_packer *pk) {
 
     msgpack_pack_map(pk, 6);
     pack_gid(pk, "node", n->id);
-    sono_pack_key_str(pk, "kind", gkind_name(n->kind));
+    sono_pack_key_str(pk, "kind", graph_kind_name(n->kind));
     sono_pack_key_uint(pk, "channels", n->kind == GN_GAIN ? n->nin : 0);
     sono_pack_key_bool(pk, "bypass", n->bypass);
     sono_pack_key_bool(pk, "mute", n->mute);

@@ -44,6 +44,7 @@ typedef enum {
   GN_CSOUND,    /* the live Csound engine's outputs: a source */
   GN_PLUGIN,    /* a VST instance */
   GN_GAIN,      /* a gain/mixer node: outputs = sum of inputs × gain */
+  GN_BUS,       /* Csound audio buses, copied out by Csound's block: a source */
 } graph_kind;
 
 /* A gain that moves linearly to target over `left` frames.  Plans carry
@@ -70,14 +71,14 @@ typedef struct rt_gsrc {
 } rt_gsrc;
 
 typedef struct rt_gnode {
-  uint32_t id;        /* plugin and gain nodes; 0 for out/in/csound */
+  uint32_t id;        /* plugin, gain and bus nodes; 0 for out/in/csound */
   uint8_t kind;       /* graph_kind */
   uint8_t bypass;
   unsigned nin, nout;
   uint32_t *nsrc;     /* per input port: connections summed into it */
   rt_gsrc **src;      /* per input port */
   float **inbuf;      /* nin gathered inputs, max_block frames each */
-  float **outbuf;     /* nout outputs (csound: its own scratch buffers) */
+  float **outbuf;     /* nout outputs (csound, bus: buffers Csound fills) */
   float **inptr;      /* nin scratch pointers: inbuf + segment offset */
   float **outptr;     /* nout scratch pointers */
   struct rt_node *vst;

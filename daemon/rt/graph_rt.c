@@ -8,7 +8,8 @@
  * crossfaded by its wet ramp.
  * The `out` node's gathered inputs are added into the backend's buffers.
  * Csound renders its whole block first (its own commands are sample-exact
- * inside it), so it is a pure source here.
+ * inside it), so it is a pure source here, and so are the bus nodes, whose
+ * buffers it fills with its tapped audio buses.
  *
  * Only arithmetic and pointer work: no allocation, free, lock, wait, log
  * or I/O.  Plugin calls are bracketed inside the vst library. */
@@ -201,6 +202,7 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
     }
     break;
   case GN_CSOUND:
+  case GN_BUS:
     break;   /* rendered for the whole block by csound_rt_process */
   case GN_PLUGIN: {
     rt_gramp *w = &p->ramp[n->wet_ramp];
