@@ -195,7 +195,8 @@ int busnode_ctl_delete(sonod *d, uint32_t id) {
   return 0;
 }
 
-void busnode_ctl_remove_all(sonod *d) {
+unsigned busnode_ctl_remove_all(sonod *d) {
+  unsigned count = 0;
   busnode *b;
 
   for (b = nodes; b != NULL; b = b->next) {
@@ -203,7 +204,9 @@ void busnode_ctl_remove_all(sonod *d) {
       continue;
     busnode_ctl_gone(d, b->id);
     graph_remove_node(graph_ctl_graph(), b->id);
+    count++;
   }
+  return count;
 }
 
 void busnode_ctl_shutdown(void) {

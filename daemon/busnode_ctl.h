@@ -37,8 +37,8 @@ const int *busnode_ctl_buses(uint32_t id, unsigned *n);
  * is committed.  The taps go once that plan has settled. */
 void busnode_ctl_gone(sonod *d, uint32_t id);
 /* state.load: every bus node leaves the graph at once, as gain nodes do
- * (the caller commits). */
-void busnode_ctl_remove_all(sonod *d);
+ * (the caller commits).  Returns how many. */
+unsigned busnode_ctl_remove_all(sonod *d);
 /* After the audio thread stopped, before the Csound engine is destroyed
  * (which frees the buffers still tapped). */
 void busnode_ctl_shutdown(void);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon/backend.h"
+#include "daemon/busnode_ctl.h"
 #include "daemon/client.h"
 #include "daemon/csound_ctl.h"
 #include "daemon/engine_ctl.h"
@@ -78,6 +79,8 @@ typedef struct st_gnode {
   uint32_t id;                /* saved id, or GRAPH_ID_* for the built-in ones */
   graph_kind kind;
   unsigned channels;          /* gain nodes */
+  int buses[BUSNODE_MAX_BUSES];  /* bus nodes: saved bus ids */
+  unsigned nbuses;
   bool bypass, mute;
   float gain;
 } st_gnode;
@@ -473,14 +476,22 @@ static void pack_graph(msgpack_packer *pk) {
   msgpack_pack_array(pk, g->nnodes);
   for (i = 0; i < g->nnodes; i++) {
     const gnode *n = &g->node[i];
+    unsigned nb = 0, k;
+    const int *buses = n->kind == GN_BUS ? busnode_ctl_buses(n->id, &nb) : NULL;
 
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, buses != NULL ? 7 : 6);
     pack_gid(pk, "node", n->id);
     sono_pack_key_str(pk, "kind", graph_kind_name(n->kind));
     sono_pack_key_uint(pk, "channels", n->kind == GN_GAIN ? n->nin : 0);
     sono_pack_key_bool(pk, "bypass", n->bypass);
     sono_pack_key_bool(pk, "mute", n->mute);
     sono_pack_key_double(pk, "gain", n->gain);
+    if (buses != NULL) {
+      sono_pack_cstr(pk, "buses");
+      msgpack_pack_array(pk, nb);
+      for (k = 0; k < nb; k++)
+        msgpack_pack_int(pk, buses[k]);
+    }
   }
   sono_pack_cstr(pk, "connections");
   msgpack_pack_array(pk, live);
@@ -952,10 +963,25 @@ static bool obj_gid(const msgpack_object *o, uint32_t *id) {
   return true;
 }
 
+static int parse_node_buses(const msgpack_object *o, st_gnode *n) {
+  const msgpack_object_array *a = obj_arr(o);
+  int64_t v;
+  uint32_t k;
+
+  if (a == NULL || a->size == 0 || a->size > BUSNODE_MAX_BUSES)
+    return -1;
+  for (k = 0; k < a->size; k++) {
+    if (!obj_int(&a->ptr[k], 0, INT32_MAX, &v))
+      return -1;
+    n->buses[n->nbuses++] = (int)v;
+  }
+  return 0;
+}
+
 static int parse_graph(const msgpack_object *o, session *s, char *err, size_t errlen) {
   static const struct { const char *name; graph_kind kind; } kinds[] = {
     { "out", GN_OUT }, { "in", GN_IN }, { "csound", GN_CSOUND },
-    { "plugin", GN_PLUGIN }, { "gain", GN_GAIN },
+    { "plugin", GN_PLUGIN }, { "gain", GN_GAIN }, { "bus", GN_BUS },
   };
   const msgpack_object_array *a;
   uint32_t i;
@@ -986,6 +1012,9 @@ static int parse_graph(const msgpack_object *o, session *s, char *err, size_t er
                  i);
     n->kind = kinds[k].kind;
     n->channels = (unsigned)ch;
+    if (n->kind == GN_BUS && parse_node_buses(sono_map_get(m, "buses"), n) != 0)
+      return bad(err, errlen, "graph.nodes[%u]: a bus node's 'buses' must hold 1 to %d bus ids",
+                 i, BUSNODE_MAX_BUSES);
     n->gain = (float)gain;
     sono_get_bool(m, "bypass", &n->bypass);
     sono_get_bool(m, "mute", &n->mute);
@@ -1132,6 +1161,8 @@ typedef struct report {
   uint32_t *pl_saved, *pl_new;
   int *tab_saved, *tab_new, *bus_saved, *bus_new;
   uint32_t *gn_saved, *gn_new;  /* gain nodes */
+  unsigned bn_ok;
+  uint32_t *bn_saved, *bn_new;  /* bus nodes */
 } report;
 
 static void failed(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1321,7 +1352,36 @@ static uint32_t map_gid(const report *r, const uint32_t *gsaved, const uint32_t 
   for (i = 0; i < ng; i++)
     if (gsaved[i] == id)
       return gnew[i];
+  for (i = 0; i < r->bn_ok; i++)
+    if (r->bn_saved[i] == id)
+      return r->bn_new[i];
   return 0;
+}
+
+/* A saved bus node over the buses as restored (their ids mapped). */
+static void restore_bus_node(sonod *d, const st_gnode *sn, report *r) {
+  int64_t buses[BUSNODE_MAX_BUSES];
+  const char *code;
+  char msg[200];
+  unsigned k, j;
+  uint32_t id;
+
+  for (k = 0; k < sn->nbuses; k++) {
+    for (j = 0; j < r->bus_ok && r->bus_saved[j] != sn->buses[k]; j++)
+      ;
+    if (j == r->bus_ok) {
+      failed(r, "graph: bus node %u not restored: bus %d was not restored", sn->id,
+             sn->buses[k]);
+      return;
+    }
+    buses[k] = r->bus_new[j];
+  }
+  if (busnode_ctl_new(d, buses, sn->nbuses, &id, &code, msg, sizeof msg) != 0) {
+    failed(r, "graph: bus node %u not restored: %s", sn->id, msg);
+    return;
+  }
+  r->bn_saved[r->bn_ok] = sn->id;
+  r->bn_new[r->bn_ok++] = id;
 }
 
 /* The saved graph over the one the plugins' loading built: gain nodes
@@ -1358,6 +1418,8 @@ static void apply_graph(sonod *d, const session *s, report *r) {
       }
       gsaved[ng] = sn->id;
       gnew[ng++] = id;
+    } else if (sn->kind == GN_BUS) {
+      restore_bus_node(d, sn, r);
     }
     id = map_gid(r, gsaved, gnew, ng, sn->id);
     if (id == 0 || (n = graph_node(g, id)) == NULL)
@@ -1423,26 +1485,35 @@ static unsigned apply(sonod *d, const session *s, report *r, msgpack_packer *ids
   r->bus_new = calloc(s->nbus + 1, sizeof(int));
   r->gn_saved = calloc(s->ngn + 1, sizeof *r->gn_saved);
   r->gn_new = calloc(s->ngn + 1, sizeof *r->gn_new);
+  r->bn_saved = calloc(s->ngn + 1, sizeof *r->bn_saved);
+  r->bn_new = calloc(s->ngn + 1, sizeof *r->bn_new);
   n = s->npl + s->ntab + s->nbus + s->ngn + 1;
   a = calloc(n, sizeof *a);
   b = calloc(n, sizeof *b);
   if (r->pl_saved == NULL || r->pl_new == NULL || r->tab_saved == NULL || r->tab_new == NULL ||
       r->bus_saved == NULL || r->bus_new == NULL || r->gn_saved == NULL || r->gn_new == NULL ||
-      a == NULL || b == NULL)
+      r->bn_saved == NULL || r->bn_new == NULL || a == NULL || b == NULL)
     abort();
   applying = true;
   apply_plugins(d, s, r);
+  /* Bus nodes read buses the Csound part frees: they go first (made
+   * afresh over the restored buses by apply_graph). */
+  if (busnode_ctl_remove_all(d) > 0 && !s->has_graph)
+    graph_ctl_commit(d, NULL);
   apply_csound(d, s, r);
   apply_graph(d, s, r);
   applying = false;
   if (ids != NULL) {
-    msgpack_pack_map(ids, 5);
+    msgpack_pack_map(ids, 6);
     for (i = 0; i < r->pl_ok; i++)
       a[i] = r->pl_saved[i], b[i] = r->pl_new[i];
     pack_idmap(ids, "plugins", "node", r->pl_ok, a, b);
     for (i = 0; i < r->gn_ok; i++)
       a[i] = r->gn_saved[i], b[i] = r->gn_new[i];
     pack_idmap(ids, "gain_nodes", "node", r->gn_ok, a, b);
+    for (i = 0; i < r->bn_ok; i++)
+      a[i] = r->bn_saved[i], b[i] = r->bn_new[i];
+    pack_idmap(ids, "bus_nodes", "node", r->bn_ok, a, b);
     for (i = 0; i < r->tab_ok; i++)
       a[i] = r->tab_saved[i], b[i] = r->tab_new[i];
     pack_idmap(ids, "tables", "table", r->tab_ok, a, b);
@@ -1461,6 +1532,8 @@ static unsigned apply(sonod *d, const session *s, report *r, msgpack_packer *ids
   free(r->bus_new);
   free(r->gn_saved);
   free(r->gn_new);
+  free(r->bn_saved);
+  free(r->bn_new);
   return r->failures;
 }
 
