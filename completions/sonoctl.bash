@@ -148,7 +148,7 @@ _sonoctl() {
           *) COMPREPLY=($(compgen -W "--help" -- "$cur")) ;;
         esac
       elif [[ $verb == new ]] && ((cword == cmd_at + 2)); then
-        COMPREPLY=($(compgen -W "gain" -- "$cur"))
+        COMPREPLY=($(compgen -W "gain bus" -- "$cur"))
       elif [[ $verb == bypass || $verb == mute ]] && ((cword == cmd_at + 3)); then
         COMPREPLY=($(compgen -W "on off" -- "$cur"))
       elif [[ $verb == gain ]] && ((cword == cmd_at + 2)); then

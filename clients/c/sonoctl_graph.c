@@ -4,7 +4,7 @@
  *   sonoctl graph [--dot]               the graph, readable or for Graphviz
  *   sonoctl connect FROM TO [--gain G]  e.g. connect csound:out_1 4:in_1
  *   sonoctl disconnect FROM TO
- *   sonoctl node new gain [--channels N] | delete ID | bypass ID on|off |
+ *   sonoctl node new gain [--channels N] | new bus BUS... | delete ID | bypass ID on|off |
  *                mute ID on|off | gain ID G [--at F | --delay S]
  *
  * Each command makes one connection and sends one request.  With --json
@@ -274,6 +274,7 @@ int ctl_cmd_connect(ctl *g, int argc, char **argv) {
 
 static int node_usage(void) {
   fputs("usage: sonoctl node new gain [--channels N]\n"
+        "       sonoctl node new bus BUS [BUS...]   (Csound audio buses as outputs out_1...)\n"
         "       sonoctl node delete ID\n"
         "       sonoctl node bypass ID on|off\n"
         "       sonoctl node mute ID on|off\n"
@@ -281,6 +282,22 @@ static int node_usage(void) {
         "ID is a node number, or out, in, csound (gain only)\n",
         stdout);
   return CTL_OK;
+}
+
+/* node.new {kind: "bus", buses: [...]}; -1 when the numbers are good. */
+static int args_buses(const char *cmd, sono_args *a, char **bus, int n) {
+  uint64_t v;
+  int k;
+
+  sono_args_str(a, "kind", "bus");
+  sono_args_begin_array(a, "buses");
+  for (k = 0; k < n; k++) {
+    if (!ctl_parse_u64(bus[k], &v))
+      return ctl_usage(cmd, "a bus is a number (bus.new's id), not '%s'", bus[k]);
+    sono_args_uint(a, NULL, v);
+  }
+  sono_args_end(a);
+  return -1;
 }
 
 int ctl_cmd_node(ctl *g, int argc, char **argv) {
@@ -334,11 +351,17 @@ int ctl_cmd_node(ctl *g, int argc, char **argv) {
   rc = -1;
   if (strcmp(verb, "new") == 0) {
     op = "node.new";
-    if (npos != 2 || strcmp(pos[1], "gain") != 0)
-      rc = ctl_usage(argv[0], "new wants a kind: gain");
-    sono_args_str(a, "kind", "gain");
-    if (channels > 0)
-      sono_args_uint(a, "channels", channels);
+    if (npos >= 3 && strcmp(pos[1], "bus") == 0) {
+      rc = args_buses(argv[0], a, pos + 2, npos - 2);
+    } else if (npos != 2 || strcmp(pos[1], "gain") != 0) {
+      rc = ctl_usage(argv[0], "new wants a kind: gain, or bus and the bus numbers");
+    } else {
+      sono_args_str(a, "kind", "gain");
+      if (channels > 0)
+        sono_args_uint(a, "channels", channels);
+    }
+    if (rc < 0 && channels > 0 && npos >= 2 && strcmp(pos[1], "bus") == 0)
+      rc = ctl_usage(argv[0], "--channels is for gain nodes: a bus node has one output per bus");
   } else if (strcmp(verb, "delete") == 0) {
     op = "node.delete";
     if (npos != 2)

@@ -83,6 +83,27 @@ out=$(ctl graph)
 printf '%s\n' "$out" | grep -Eq "^ +$G2 +gain" && fail "deleted node $G2 still listed"
 check "node delete unknown" 1 'unknown_node' node delete 999
 
+# A Csound audio bus as a graph source.
+BUS=$(ctl bus new audio | sed 's/^bus \([0-9]*\) .*/\1/')
+BUS2=$(ctl bus new audio | sed 's/^bus \([0-9]*\) .*/\1/')
+B=$(ctl node new bus "$BUS" "$BUS2")
+case "$B" in
+  ''|*[!0-9]*) fail "node new bus printed '$B', not a node id"; B=1 ;;
+  *) echo "ok: node new bus $BUS $BUS2 -> $B" ;;
+esac
+check "connect bus node" 0 'at frame' connect "$B:out_2" out:in_2
+out=$(ctl graph)
+printf '%s\n' "$out" | grep -Eq "^ +$B +bus +bus $BUS,$BUS2 +0 +2 +active" ||
+  fail "graph does not list bus node $B: $out"
+check "graph --dot bus node" 0 "\"$B\":\"out_2\" -> \"out\":\"in_2\"" graph --dot
+check "graph --json buses" 0 "\"buses\":\\[$BUS,$BUS2\\]" --json graph
+check "exposed bus not freed" 1 'busy' bus free "$BUS"
+check "bus exposed twice" 1 'busy' node new bus "$BUS"
+check "node new bus usage" 2 'bus is a number' node new bus x
+check "node new bus control" 1 'bad_value' node new bus "$(ctl bus new control | sed 's/^bus \([0-9]*\) .*/\1/')"
+check "node delete bus" 0 'at frame' node delete "$B"
+check "node delete bus again" 1 'unknown_node' node delete "$B"
+
 ctl shutdown >/dev/null
 wait "$DPID"
 DPID=

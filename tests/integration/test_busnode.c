@@ -160,6 +160,40 @@ static double largest_jump(const float *d, unsigned ch, sf_count_t n) {
   return jump;
 }
 
+/* Renders frames, keeping the largest meter peak of node's out_1 until the
+ * render's reply; counts the events that list node `absent`. */
+static double render_metered(uint64_t frames, uint64_t node, uint64_t absent, unsigned *seen_absent) {
+  uint64_t id = conn_request(&c, "render", "u", "frames", frames);
+  double peak = -1;
+
+  for (;;) {
+    const msgpack_object *m = conn_recv(&c, 30000);
+    const msgpack_object *rid = sono_map_get(m, "id");
+    const msgpack_object *nodes;
+    uint32_t i;
+
+    if (rid != NULL && rid->via.u64 == id) {
+      ck_assert_ptr_nonnull(msg_ok(m));
+      return peak;
+    }
+    if (!msg_str_is(m, "event", "meter"))
+      continue;
+    nodes = sono_map_get(m, "nodes");
+    for (i = 0; i < nodes->via.array.size; i++) {
+      const msgpack_object *n = &nodes->via.array.ptr[i];
+      const msgpack_object *nid = sono_map_get(n, "node");
+      const msgpack_object *ports = sono_map_get(n, "ports");
+
+      if (nid->type != MSGPACK_OBJECT_POSITIVE_INTEGER)
+        continue;
+      if (nid->via.u64 == absent)
+        (*seen_absent)++;
+      if (nid->via.u64 == node && msg_double(&ports->via.array.ptr[0], "peak") > peak)
+        peak = msg_double(&ports->via.array.ptr[0], "peak");
+    }
+  }
+}
+
 /* The node map of graph.get for node id (NULL if absent). */
 static const msgpack_object *graph_node_of(const msgpack_object *ok, uint64_t id) {
   const msgpack_object *nodes = sono_map_get(ok, "nodes");
@@ -183,6 +217,10 @@ START_TEST(bused_signal_starts_on_its_sample) {
   const msgpack_object *ok, *n, *b;
   sf_count_t frames, i;
   uint64_t node, stereo;
+  unsigned absent = 0;
+  double peak;
+  bool timed;
+  uint32_t k;
   int bus, pair[2];
   char p[32];
   float *d;
@@ -214,7 +252,18 @@ START_TEST(bused_signal_starts_on_its_sample) {
 
   synth("wet", F, -1, bus);
   synth("dry", G, -1, -1);
-  render(8192);
+  /* Metered like any node (the unconnected one is not processed), and
+   * timed in status's per-node load. */
+  ok_of(conn_request(&c, "meter.subscribe", "u", "rate", (uint64_t)10));
+  peak = render_metered(8192, node, stereo, &absent);
+  ck_assert_msg(fabs(peak - 0.3) < 1e-3, "meter peak of the bus node %g", peak);
+  ck_assert_uint_eq(absent, 0);
+  ok = sono_map_get(ok_of(conn_request(&c, "status", "")), "nodes");
+  for (k = 0, timed = false; k < ok->via.array.size; k++) {
+    const msgpack_object *nid = sono_map_get(&ok->via.array.ptr[k], "node");
+    timed |= nid->type == MSGPACK_OBJECT_POSITIVE_INTEGER && nid->via.u64 == node;
+  }
+  ck_assert_msg(timed, "status lists no load for the bus node");
   finish();
   d = wav_read_stereo(out_path, &frames);
   ck_assert_int_ge(frames, 8192);
