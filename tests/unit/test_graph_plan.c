@@ -133,6 +133,34 @@ START_TEST(removing_a_node_removes_its_connections) {
 }
 END_TEST
 
+/* A bus node's outputs are the buffers it was given (Csound fills them),
+ * read by the nodes it feeds; freeing the plan leaves them alone (ASan). */
+START_TEST(bus_node_outputs_are_its_own_buffers) {
+  static float left[256], right[256];
+  float *ext[2] = { left, right };
+  gnode *n = graph_add_node(&g, 4, GN_BUS, "bus 0,1", 0, 2);
+  rt_plan *p;
+  unsigned i;
+
+  ck_assert_ptr_nonnull(n);
+  n->ext_out = ext;
+  ck_assert_str_eq(graph_kind_name(GN_BUS), "bus");
+  graph_add_conn(&g, 4, 1, OUT, 0, 1, false);
+  p = graph_plan_build(&g, 256);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->nnodes, 2);
+  ck_assert_uint_eq(p->node[0].kind, GN_BUS);
+  ck_assert_uint_eq(p->node[0].id, 4);
+  ck_assert_ptr_eq(p->node[0].outbuf[0], left);
+  ck_assert_ptr_eq(p->node[0].outbuf[1], right);
+  for (i = 0; i < p->nnodes && p->node[i].kind != GN_OUT; i++)
+    ;
+  ck_assert_uint_eq(p->node[i].nsrc[0], 1);
+  ck_assert_ptr_eq(p->node[i].src[0][0].buf, right);
+  graph_plan_free(p);
+}
+END_TEST
+
 START_TEST(port_names) {
   uint32_t node, port;
   bool out;
@@ -156,6 +184,7 @@ static Suite *graph_plan_suite(void) {
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, chain_order_and_activity);
+  tcase_add_test(tc, bus_node_outputs_are_its_own_buffers);
   tcase_add_test(tc, unreachable_is_inactive);
   tcase_add_test(tc, fan_in_and_fan_out);
   tcase_add_test(tc, cycles_are_found_and_named);
