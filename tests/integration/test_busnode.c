@@ -432,6 +432,7 @@ START_TEST(bad_requests_are_refused) {
   conn_expect_error(&c, conn_request(&c, "node.delete", "u", "node", node), "unknown_node");
   render(256);
   finish();
+  unlink(out_path);
 }
 END_TEST
 
@@ -461,6 +462,7 @@ START_TEST(a_saved_bus_node_comes_back) {
   ok_of(conn_request(&c, "node.gain", "ud", "node", node, "gain", 0.5));
   ok_of(conn_request(&c, "state.save", "s", "path", saved));
   finish();
+  unlink(out_path);
 
   start();
   /* Twice: the second load replaces the bus node the first made. */
