@@ -48,6 +48,12 @@ uint32_t busnode_ctl_exposing(int bus) {
   return 0;
 }
 
+bool busnode_ctl_removing(uint32_t id) {
+  busnode *b = find(id);
+
+  return b != NULL && b->removing;
+}
+
 const int *busnode_ctl_buses(uint32_t id, unsigned *n) {
   busnode *b = find(id);
 

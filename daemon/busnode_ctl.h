@@ -31,6 +31,8 @@ int busnode_ctl_new(sonod *d, const int64_t *buses, unsigned n, uint32_t *id, co
 int busnode_ctl_delete(sonod *d, uint32_t id);
 /* The bus node (not being removed) that exposes audio bus `bus`, or 0. */
 uint32_t busnode_ctl_exposing(int bus);
+/* True while bus node id is being deleted (fading out, or gone). */
+bool busnode_ctl_removing(uint32_t id);
 /* The buses node id exposes, or NULL if it is no bus node. */
 const int *busnode_ctl_buses(uint32_t id, unsigned *n);
 /* graph_ctl: node id leaves the graph; called before the plan without it

@@ -30,6 +30,12 @@ static gnode *arg_port(request *r, const char *key, bool want_out, uint32_t *por
   if (!arg_str(r, key, true, &s, &len))
     return NULL;
   rc = graph_parse_port(s, len, &id, port, &is_out);
+  if (rc != -1 && busnode_ctl_removing(id)) {
+    /* A new connection would keep it from ever going. */
+    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE, "%s: '%s': bus node %u is being deleted",
+                r->op, key, id);
+    return NULL;
+  }
   if (rc == -1 || (n = graph_node(graph_ctl_graph(), id)) == NULL) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE,
                 "%s: '%s': no node '%.*s' (nodes are out, in, csound, or a plugin or gain node id)",

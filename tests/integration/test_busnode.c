@@ -350,6 +350,9 @@ START_TEST(rewiring_and_deleting_a_sounding_bus_node) {
   del = msg_uint(ok_of(conn_request(&c, "node.delete", "u", "node", node)), "frame");
   ck_assert_uint_eq(del, moved + 4096);
   conn_expect_error(&c, conn_request(&c, "node.delete", "u", "node", node), "unknown_node");
+  /* Nothing connects to it while it fades. */
+  conn_expect_error(&c, conn_request(&c, "graph.connect", "ss", "from", p, "to", "out:in_1"),
+                    "unknown_node");
   render(4096);
   ok = ok_of(conn_request(&c, "graph.get", ""));
   ck_assert_ptr_null(graph_node_of(ok, node));
