@@ -18,6 +18,7 @@
 #include "daemon/client.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
+#include "daemon/csound/cs_engine.h"
 #include "daemon/rt/csound_rt.h"
 #include "daemon/rt/heap.h"
 #include "protocol/errors.h"
@@ -114,7 +115,7 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
  * the next render, or here: when a request for "now" waits for them (its
  * reply comes when it is applied, and its client may wait for that before
  * it renders again), or when sonod stops.  Csound then renders the whole
- * k-cycle ahead (rt/csound_rt.c): its requests timed inside the rest of
+ * k-cycle ahead (its FIFO, daemon/csound/cs_process_rt.c): its requests timed inside the rest of
  * that k-cycle are late. */
 static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t reached) {
   unsigned held = (unsigned)(reached - *done);
@@ -129,7 +130,8 @@ static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t
  * k-cycle holding it unless Csound has rendered that far already. */
 static uint64_t render_stop(const offline_backend *ob, const engine *e, uint64_t done,
                             uint64_t target) {
-  uint64_t fixed = done + (e->csound != NULL ? e->csound->nahead : 0);
+  /* Csound has rendered up to its own clock, maybe ahead of ours. */
+  uint64_t fixed = e->csound != NULL ? cs_engine_frame(e->csound->eng) : done;
 
   if (fixed >= target)
     return target;

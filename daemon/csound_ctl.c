@@ -90,10 +90,7 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   the_rt.ksmps = ksmps;
   the_rt.nch = d->opt.channels;
   the_rt.cap = cap;
-  the_rt.nin = d->opt.inputs;
-  if ((the_rt.scratch = buffers(the_rt.nch, cap)) == NULL ||
-      (the_rt.ahead = buffers(the_rt.nch, ksmps)) == NULL ||
-      (the_rt.inpad = buffers(the_rt.nin, ksmps)) == NULL) {
+  if ((the_rt.scratch = buffers(the_rt.nch, cap)) == NULL) {
     snprintf(err, errlen, "csound: out of memory");
     return -1;
   }
@@ -193,8 +190,5 @@ void csound_ctl_shutdown(sonod *d) {
   cs_engine_destroy(the_eng);
   the_eng = NULL;
   buffers_free(the_rt.scratch, the_rt.nch);
-  buffers_free(the_rt.ahead, the_rt.nch);
-  buffers_free(the_rt.inpad, the_rt.nin);
-  the_rt.ahead = the_rt.inpad = NULL;
   the_rt.scratch = NULL;
 }

@@ -150,7 +150,15 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     /* Audio buses are ksmps long: sized once Csound has told us ksmps (a
      * .csd brings its own). */
     eng->abus = calloc((size_t)cfg.audio_buses * eng->ksmps + 1, sizeof(double));
-    if (!eng->abus) {
+    /* The FIFO for blocks that are not a multiple of ksmps: one k-cycle of
+     * every output and every tap (cs_process_rt.c). */
+    eng->ahead = calloc((size_t)eng->nchnls * eng->ksmps + 1, sizeof(float));
+    eng->ahead_out = calloc(eng->nchnls + 1, sizeof(float *));
+    eng->tap_ahead = calloc((size_t)CS_MAX_TAPS * eng->ksmps, sizeof(float));
+    if (eng->ahead && eng->ahead_out)
+        for (unsigned c = 0; c < eng->nchnls; c++)
+            eng->ahead_out[c] = eng->ahead + (size_t)c * eng->ksmps;
+    if (!eng->abus || !eng->ahead || !eng->ahead_out || !eng->tap_ahead) {
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_ENOMEM, "out of memory");
     }
@@ -211,7 +219,8 @@ void cs_engine_destroy(cs_engine *eng)
     cs_ring_free(&eng->msg_ring);
     free(eng->heap); free(eng->defer); free(eng->fired); free(eng->slots);
     free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->free_slots);
-    free(eng->abus); free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
+    free(eng->abus); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
+    free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
     free(eng);
 }
 

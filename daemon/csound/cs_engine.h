@@ -83,9 +83,13 @@ uint64_t cs_engine_frame(const cs_engine *eng);
 
 /* ---- the audio callback [audio] ---- */
 
-/* Processes one block.  nframes must be a multiple of ksmps.  in may be NULL
- * (silence); channels beyond nchnls/nchnls_i are zero-filled / ignored.
- * Returns 0, or -1 if nframes is not a multiple of ksmps (output silenced). */
+/* Processes one block of any nframes.  in may be NULL (silence); channels
+ * beyond nchnls/nchnls_i are zero-filled / ignored.  Blocks that are not a
+ * multiple of ksmps go through a FIFO (cs_process_rt.c): the output is the
+ * same sample for sample, Csound's clock (cs_engine_frame) runs up to
+ * ksmps-1 frames ahead of the frames handed out, and Csound hears silence
+ * for the input frames past the block's end in the cycle rendered ahead.
+ * Returns 0. */
 int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
                   float *const *out, unsigned nout, unsigned nframes);
 
@@ -94,7 +98,7 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
 int cs_has_news(cs_engine *eng);
 
 /* Silences the first nframes of every bus tap, for a block the host does
- * not let Csound render (not a multiple of ksmps). */
+ * not let Csound render (larger than its buffers). */
 void cs_rt_taps_silence(cs_engine *eng, unsigned nframes);
 
 /* ---- Csound messages [control] ---- */

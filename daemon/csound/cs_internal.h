@@ -227,6 +227,12 @@ struct cs_engine {
 
     /* buses */
     double *abus;                          /* [A] audio_buses * ksmps */
+    /* One k-cycle rendered ahead for a block that is not a multiple of
+     * ksmps: nahead frames wait at the front of each buffer. */
+    float *ahead;                          /* [A] nchnls * ksmps */
+    float **ahead_out;                     /* [A] the nchnls channels of ahead */
+    float *tap_ahead;                      /* [A] CS_MAX_TAPS * ksmps, by tap slot */
+    unsigned nahead;                       /* [A] */
     _Atomic uint64_t *kbus;                /* [A] writes, [C] reads; bits */
     cs_bus_rt *bus_rt;                     /* [A] */
     unsigned nbuses;                       /* audio ids first, then control */

@@ -191,18 +191,20 @@ static void tap_remove(cs_engine *eng, unsigned slot)
 }
 
 /* After the perf pass: each tapped bus holds this k-cycle's sum (buses are
- * cleared before it), copied at the cycle's place in the block. */
-static void taps_copy(cs_engine *eng, unsigned base)
+ * cleared before it), copied at the cycle's place in the block, or into
+ * the FIFO for a cycle rendered ahead. */
+static void taps_copy(cs_engine *eng, unsigned base, int ahead)
 {
     const unsigned ksmps = eng->ksmps;
     const double scale = eng->out_scale;
     for (unsigned i = 0; i < eng->ntaps; i++) {
         const cs_tap *t = &eng->taps[eng->tap_live[i]];
         const double *src = eng->abus + (size_t)t->bus * ksmps;
-        if (base + ksmps > t->len)
+        float *dst = ahead ? eng->tap_ahead + (size_t)eng->tap_live[i] * ksmps : t->buf + base;
+        if (!ahead && base + ksmps > t->len)
             continue;
         for (unsigned f = 0; f < ksmps; f++)
-            t->buf[base + f] = (float)(src[f] * scale);
+            dst[f] = (float)(src[f] * scale);
     }
 }
 
@@ -296,6 +298,8 @@ static void apply(cs_engine *eng, cs_cmd *c)
         break;
     case CMD_TAP_ADD:
         eng->taps[c->slot] = (cs_tap){ .buf = c->ptr, .bus = c->a, .len = c->b };
+        /* Nothing of this bus is in the FIFO yet. */
+        memset(eng->tap_ahead + (size_t)c->slot * eng->ksmps, 0, eng->ksmps * sizeof(float));
         eng->tap_live[eng->ntaps++] = (uint16_t)c->slot;
         break;
     case CMD_TAP_REMOVE:
@@ -369,49 +373,99 @@ static void after_cycle(cs_engine *eng)
     eng->ndefer = 0;
 }
 
+/* One k-cycle: input from in[c][ibase + f] for the first `avail` frames
+ * (silence after), output to out[c][obase + f], the taps at obase of
+ * their buffers or, for a cycle rendered ahead, into tap_ahead. */
+static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, unsigned ibase,
+                          unsigned avail, float *const *out, unsigned nout, unsigned obase,
+                          int ahead)
+{
+    const unsigned ksmps = eng->ksmps, nch = eng->nchnls, nchi = eng->nchnls_i;
+
+    eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
+    memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
+    schedule(eng);
+
+    for (unsigned f = 0; f < ksmps; f++)
+        for (unsigned c = 0; c < nchi; c++)
+            eng->spin[f * nchi + c] =
+                (f < avail && in && c < nin && in[c]) ? in[c][ibase + f] : 0.0;
+
+    int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
+    if (!done) {
+        RT_FOREIGN_BEGIN();
+        done = csoundPerformKsmps(eng->cs);
+        RT_FOREIGN_END();
+        if (done) {     /* only a .csd's score can end */
+            eng->finish_frame = eng->cycle_frame;
+            atomic_store_explicit(&eng->finished, 1, memory_order_release);
+            memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
+        }
+    }
+
+    const double scale = eng->out_scale;
+    for (unsigned c = 0; c < nout; c++) {
+        float *o = out[c] + obase;
+        if (c < nch)
+            for (unsigned f = 0; f < ksmps; f++)
+                o[f] = (float)(eng->spout[f * nch + c] * scale);
+        else
+            memset(o, 0, ksmps * sizeof(float));
+    }
+    taps_copy(eng, obase, ahead);
+    after_cycle(eng);
+    atomic_store_explicit(&eng->frame, eng->cycle_frame + ksmps, memory_order_release);
+}
+
+/* Moves up to n frames from the front of the FIFO to out and the taps at
+ * pos; returns how many. */
+static unsigned take_ahead(cs_engine *eng, float *const *out, unsigned nout, unsigned pos,
+                           unsigned n)
+{
+    const unsigned ksmps = eng->ksmps, left = eng->nahead;
+
+    if (n > left)
+        n = left;
+    if (n == 0)
+        return 0;
+    for (unsigned c = 0; c < nout; c++) {
+        if (c < eng->nchnls) {
+            float *a = eng->ahead_out[c];
+            memcpy(out[c] + pos, a, n * sizeof(float));
+            memmove(a, a + n, (left - n) * sizeof(float));
+        } else {
+            memset(out[c] + pos, 0, n * sizeof(float));
+        }
+    }
+    for (unsigned i = 0; i < eng->ntaps; i++) {
+        const cs_tap *t = &eng->taps[eng->tap_live[i]];
+        float *a = eng->tap_ahead + (size_t)eng->tap_live[i] * ksmps;
+        if (pos + n <= t->len)
+            memcpy(t->buf + pos, a, n * sizeof(float));
+        memmove(a, a + n, (left - n) * sizeof(float));
+    }
+    eng->nahead -= n;
+    return n;
+}
+
+/* Any nframes: whole k-cycles straight into out; a block that is not a
+ * multiple of ksmps goes through the FIFO: it starts with what the cycle
+ * rendered ahead for the previous block left, and ends with a cycle
+ * rendered ahead, of which it takes the first frames and the next block
+ * the rest.  Csound's clock (eng->frame) is then up to ksmps-1 frames
+ * ahead of the host's; Csound's output is the same sample for sample. */
 int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
                   float *const *out, unsigned nout, unsigned nframes)
 {
-    const unsigned ksmps = eng->ksmps, nch = eng->nchnls, nchi = eng->nchnls_i;
-    if (nframes % ksmps) {
-        for (unsigned c = 0; c < nout; c++)
-            memset(out[c], 0, nframes * sizeof(float));
-        cs_rt_taps_silence(eng, nframes);
-        return -1;
-    }
-    for (unsigned base = 0; base < nframes; base += ksmps) {
-        eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
-        memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
-        schedule(eng);
+    const unsigned ksmps = eng->ksmps;
+    unsigned pos = take_ahead(eng, out, nout, 0, nframes);
 
-        for (unsigned f = 0; f < ksmps; f++)
-            for (unsigned c = 0; c < nchi; c++)
-                eng->spin[f * nchi + c] = (in && c < nin && in[c]) ? in[c][base + f] : 0.0;
-
-        int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
-        if (!done) {
-            RT_FOREIGN_BEGIN();
-            done = csoundPerformKsmps(eng->cs);
-            RT_FOREIGN_END();
-            if (done) {     /* only a .csd's score can end */
-                eng->finish_frame = eng->cycle_frame;
-                atomic_store_explicit(&eng->finished, 1, memory_order_release);
-                memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
-            }
-        }
-
-        const double scale = eng->out_scale;
-        for (unsigned c = 0; c < nout; c++) {
-            float *o = out[c] + base;
-            if (c < nch)
-                for (unsigned f = 0; f < ksmps; f++)
-                    o[f] = (float)(eng->spout[f * nch + c] * scale);
-            else
-                memset(o, 0, ksmps * sizeof(float));
-        }
-        taps_copy(eng, base);
-        after_cycle(eng);
-        atomic_store_explicit(&eng->frame, eng->cycle_frame + ksmps, memory_order_release);
+    for (; pos + ksmps <= nframes; pos += ksmps)
+        perform_cycle(eng, in, nin, pos, ksmps, out, nout, pos, 0);
+    if (pos < nframes) {
+        perform_cycle(eng, in, nin, pos, nframes - pos, eng->ahead_out, eng->nchnls, 0, 1);
+        eng->nahead = ksmps;
+        take_ahead(eng, out, nout, pos, nframes - pos);
     }
     return 0;
 }

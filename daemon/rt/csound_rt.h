@@ -15,19 +15,12 @@
 
 struct cs_engine;
 
-#define CSOUND_RT_MAX_CH 64      /* the daemon's limit on channels and inputs */
-
 typedef struct rt_csound {
   struct cs_engine *eng;
   unsigned ksmps;
-  unsigned nch;                 /* scratch and ahead buffers */
-  unsigned nin;                 /* inpad buffers: the backend's inputs */
+  unsigned nch;                 /* scratch buffers */
   unsigned cap;                 /* frames per scratch buffer */
   float **scratch;
-  /* The FIFO for blocks that are not a multiple of ksmps (csound_rt.c). */
-  float **ahead;                /* nch buffers of ksmps frames */
-  float **inpad;                /* nin buffers of ksmps frames */
-  unsigned nahead;              /* frames waiting in ahead (audio thread) */
   /* Published by the audio thread. */
   _Atomic uint64_t odd_blocks;  /* blocks not a multiple of ksmps */
   _Atomic uint32_t odd_size;    /* the size of the last such block */
