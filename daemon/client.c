@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/auth.h"
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
@@ -32,7 +33,8 @@ client *client_new(sonod *d, bool tcp) {
     uv_tcp_init(d->loop, &c->h.tcp);
   else
     uv_pipe_init(d->loop, &c->h.pipe, 0);
-  sono_framer_init(&c->framer, SONO_FRAME_MAX);
+  c->authed = !auth_needed(d, tcp);
+  sono_framer_init(&c->framer, c->authed ? SONO_FRAME_MAX : AUTH_FRAME_MAX);
 
   c->next = d->clients;
   if (d->clients)
@@ -70,8 +72,8 @@ static void on_oversize(void *ud, uint32_t len) {
 
   if (!c->closing)
     reply_error(c, false, 0, SONO_E_FRAME_TOO_LARGE,
-                "frame of %u bytes exceeds the limit of %u bytes; skipped",
-                len, SONO_FRAME_MAX);
+                "frame of %u bytes exceeds the limit of %zu bytes%s; skipped",
+                len, c->framer.max, c->authed ? "" : " before hello with the token");
 }
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {

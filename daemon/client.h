@@ -30,6 +30,7 @@ struct client {
   } h;
   uv_shutdown_t shutdown_req;
   sono_framer framer;
+  bool authed;             /* may make requests: not a TCP client still owing its token */
   uint32_t events;         /* subscribed event kinds, a mask of event_kind */
   uint64_t lost;           /* events discarded and not yet reported */
   char *out;               /* frames queued this loop iteration, written by clients_flush */

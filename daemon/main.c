@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/auth.h"
 #include "daemon/backend.h"
 #include "daemon/client.h"
 #include "daemon/csound_ctl.h"
@@ -272,12 +273,19 @@ static int configure(options *o, int argc, char **argv) {
 
 int main(int argc, char **argv) {
   static sonod d;
+  char err[4096 + 512];
   int rc;
 
   RT_CHECK_INIT();
   rc = configure(&d.opt, argc, argv);
   if (rc >= 0)
     return rc;
+  /* A token file that is missing, empty or readable by others is a
+   * configuration error like a bad value: exit 2 before anything starts. */
+  if (auth_load(&d, err, sizeof err) != 0) {
+    fprintf(stderr, "sonod: %s\n", err);
+    return 2;
+  }
   log_set_level(d.opt.verbose >= 2 ? LOG_DEBUG : d.opt.verbose == 1 ? LOG_INFO : LOG_WARN);
   if (d.opt.config_path[0] != '\0')
     log_info("settings from %s", d.opt.config_path);

@@ -2,6 +2,7 @@
  * subscriptions, shutdown. */
 #include <string.h>
 
+#include "daemon/auth.h"
 #include "daemon/backend.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
@@ -22,6 +23,9 @@ void op_hello(request *r) {
   msgpack_packer pk;
   uint32_t ncaps = 1;
 
+  /* The token first: a stranger gets no other answer. */
+  if (!r->c->authed && !auth_check_hello(r))
+    return;
   if (!arg_uint(r, "version", false, &version) || !arg_str(r, "name", false, &name, &namelen))
     return;
   if (version != SONO_PROTOCOL_VERSION) {
@@ -30,6 +34,7 @@ void op_hello(request *r) {
                 SONO_PROTOCOL_VERSION, (unsigned long long)version);
     return;
   }
+  auth_grant(r->c);
   if (name != NULL) {
     if (namelen >= sizeof r->c->name)
       namelen = sizeof r->c->name - 1;

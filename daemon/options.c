@@ -18,6 +18,8 @@ static const char usage[] =
   "  --socket PATH             Unix socket (default $XDG_RUNTIME_DIR/sonod.sock,\n"
   "                            or /run/sonod/sonod.sock for root)\n"
   "  --tcp HOST:PORT           also listen on TCP (off unless given)\n"
+  "  --tcp-token-file PATH     TCP clients must send the token in this file\n"
+  "                            (its first line; mode 600) in hello first\n"
   "  --sample-rate HZ          sample rate for null/offline (default 48000)\n"
   "  --block-size FRAMES       frames per block for null/offline (default 256)\n"
   "  --channels N              output channels (default 2)\n"
@@ -44,12 +46,14 @@ enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
   OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
+  OPT_TCP_TOKEN_FILE,
 };
 
 static const struct option long_opts[] = {
   { "backend", required_argument, NULL, OPT_BACKEND },
   { "socket", required_argument, NULL, OPT_SOCKET },
   { "tcp", required_argument, NULL, OPT_TCP },
+  { "tcp-token-file", required_argument, NULL, OPT_TCP_TOKEN_FILE },
   { "sample-rate", required_argument, NULL, OPT_RATE },
   { "block-size", required_argument, NULL, OPT_BLOCK },
   { "channels", required_argument, NULL, OPT_CHANNELS },
@@ -163,6 +167,15 @@ static int set_tcp(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+/* Only the path: main reads the file once the settings are final, so a
+ * token file named in sonod.conf and overridden on the command line is
+ * never opened. */
+static int set_tcp_token_file(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->tcp_token_file, sizeof o->tcp_token_file, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
 static int set_rate(options *o, const char *v, char *err, size_t errlen) {
   if (parse_uint(v, 8000, 768000, &o->sample_rate) != 0)
     BAD("'%s' is not a whole number from 8000 to 768000", v);
@@ -260,6 +273,7 @@ static const struct {
   { "backend", set_backend },
   { "socket", set_socket },
   { "tcp", set_tcp },
+  { "tcp-token-file", set_tcp_token_file },
   { "sample-rate", set_rate },
   { "block-size", set_block },
   { "channels", set_channels },
@@ -278,7 +292,7 @@ static const struct {
 #define NSETTERS (sizeof setters / sizeof setters[0])
 
 const char *options_names(void) {
-  return "backend, socket, tcp, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
+  return "backend, socket, tcp, tcp-token-file, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
          "autoconnect, output, length, verbose, state-dir, restore";
 }
 
@@ -321,6 +335,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
     case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
+    case OPT_TCP_TOKEN_FILE:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;

@@ -17,6 +17,7 @@ typedef struct options {
   char socket_path[108];   /* sizeof sun_path */
   char tcp_host[256];      /* empty: no TCP listener */
   int tcp_port;
+  char tcp_token_file[4096]; /* empty: TCP clients need no token */
   unsigned sample_rate;
   unsigned block_size;
   unsigned channels;

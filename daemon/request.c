@@ -66,6 +66,12 @@ void request_handle(client *c, const char *payload, size_t len) {
   default:
     break;
   }
+  /* Before find_op: a stranger learns nothing, not even which ops exist. */
+  if (!c->authed && !(oplen == 5 && memcmp(op, "hello", 5) == 0)) {
+    reply_error(c, true, idv->via.u64, SONO_E_UNAUTHORIZED,
+                "this TCP connection must first authenticate: hello {version, token}");
+    goto done;
+  }
   e = find_op(op, oplen);
   if (e == NULL) {
     reply_error(c, true, idv->via.u64, SONO_E_UNKNOWN_OP, "unknown op '%.*s'",

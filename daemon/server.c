@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/auth.h"
 #include "daemon/client.h"
 #include "daemon/log.h"
 
@@ -121,7 +122,7 @@ static int listen_unix(sonod *d, char *err, size_t errlen) {
 static int listen_tcp(sonod *d, char *err, size_t errlen) {
   uv_getaddrinfo_t req;
   struct addrinfo hints;
-  char port[16];
+  char port[16], name[sizeof d->opt.tcp_host + 16];
   int rc;
 
   memset(&hints, 0, sizeof hints);
@@ -138,17 +139,21 @@ static int listen_tcp(sonod *d, char *err, size_t errlen) {
   d->tcp_server.data = d;
   d->tcp_open = true;
   rc = uv_tcp_bind(&d->tcp_server, req.addrinfo->ai_addr, 0);
-  uv_freeaddrinfo(req.addrinfo);
   if (rc == 0)
     rc = uv_listen((uv_stream_t *)&d->tcp_server, 128, on_connection);
   if (rc != 0) {
+    uv_freeaddrinfo(req.addrinfo);
     snprintf(err, errlen, "cannot listen on %s:%d: %s", d->opt.tcp_host, d->opt.tcp_port,
              uv_strerror(rc));
     return -1;
   }
-  log_info("listening on tcp://%s:%d", d->opt.tcp_host, d->opt.tcp_port);
-  add_listening(d, strchr(d->opt.tcp_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d",
-                d->opt.tcp_host, d->opt.tcp_port);
+  log_info("listening on tcp://%s:%d%s", d->opt.tcp_host, d->opt.tcp_port,
+           d->tcp_token_len > 0 ? " (clients need the token)" : "");
+  snprintf(name, sizeof name, strchr(d->opt.tcp_host, ':') ? "tcp://[%s]:%d" : "tcp://%s:%d",
+           d->opt.tcp_host, d->opt.tcp_port);
+  add_listening(d, "%s", name);
+  auth_check_exposure(d, req.addrinfo->ai_addr, name);
+  uv_freeaddrinfo(req.addrinfo);
   return 0;
 }
 
@@ -219,6 +224,7 @@ static int open_passed(sonod *d, int fd, char *err, size_t errlen) {
       port = ntohs(in6->sin6_port);
       snprintf(name, sizeof name, "tcp://[%s]:%d", host, port);
     }
+    auth_check_exposure(d, (const struct sockaddr *)&ss, name);
   } else {
     snprintf(err, errlen, "socket activation: descriptor %d is neither a Unix nor a TCP socket", fd);
     return -1;

@@ -8,6 +8,7 @@
 
 #include "daemon/options.h"
 #include "daemon/rt/engine.h"
+#include "protocol/token.h"
 
 typedef struct client client;
 typedef struct backend backend;
@@ -24,6 +25,8 @@ typedef struct sonod {
   uv_tcp_t tcp_server;
   bool tcp_open;
   char listening[512];      /* "unix:/path, tcp://host:port", for logs and STATUS= */
+  char tcp_token[SONO_TOKEN_MAX + 1]; /* --tcp-token-file's token (auth.c) */
+  size_t tcp_token_len;     /* 0: TCP clients need no token */
 
   client *clients;          /* doubly linked, newest first */
   unsigned nclients;
