@@ -50,6 +50,8 @@ int sono_hello(sono_conn *c, const char *name, sono_hello_info *out,
   sono_args_uint(a, "version", 1);
   if (name != NULL)
     sono_args_str(a, "name", name);
+  if (c->token[0] != '\0')
+    sono_args_str(a, "token", c->token);
   rc = sono_call(c, "hello", a, &r, err);
   sono_args_free(a);
   if (rc != 0)

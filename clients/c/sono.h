@@ -107,6 +107,32 @@ SONO_API sono_conn *sono_open_fd(int fd, sono_error *err);
  * their callbacks with a SONO_ERR_CLOSED error first. */
 SONO_API void sono_close(sono_conn *c);
 
+/* ---------------------------------------------------------- authentication
+ *
+ * A sonod started with --tcp-token-file answers TCP clients only after a
+ * hello carrying its token (PROTOCOL.md, "Authentication").  Unix-socket
+ * clients need none.  The token travels in clear text: see sonod(8). */
+
+#define SONO_TOKEN_MAX 256
+
+/* Reads a token file under sonod's rules: the first line, surrounding
+ * whitespace trimmed, 16 to SONO_TOKEN_MAX printable bytes, and no
+ * permissions for group or others (chmod 600), as ssh wants for keys.
+ * buf needs SONO_TOKEN_MAX + 1 bytes.  SONO_ERR_USAGE with the reason. */
+SONO_API int sono_read_token_file(const char *path, char *buf, size_t size,
+                                  sono_error *err);
+
+/* The token sono_hello() sends from now on (copied; NULL for none). */
+SONO_API int sono_set_token(sono_conn *c, const char *token, sono_error *err);
+
+/* sono_connect(), then, for a TCP URI and a token that is not NULL, a hello
+ * with it (waiting up to timeout_ms, negative: forever): the connection it
+ * returns is ready for any request.  A wrong token fails with
+ * SONO_ERR_SERVER and code "unauthorized".  Over a Unix socket the token is
+ * not sent. */
+SONO_API sono_conn *sono_connect_token(const char *uri, const char *token,
+                                       int timeout_ms, sono_error *err);
+
 /* How long sono_call() and the typed wrappers wait for a reply, in
  * milliseconds; negative (the default) waits forever. */
 SONO_API void sono_set_timeout(sono_conn *c, int timeout_ms);
@@ -256,7 +282,7 @@ typedef struct sono_hello_info {
   char capabilities[16][32];
 } sono_hello_info;
 
-/* name may be NULL. */
+/* name may be NULL.  Sends the token set with sono_set_token(), if any. */
 SONO_API int sono_hello(sono_conn *c, const char *name, sono_hello_info *out,
                         sono_error *err);
 SONO_API bool sono_hello_has(const sono_hello_info *h, const char *capability);

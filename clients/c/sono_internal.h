@@ -62,6 +62,8 @@ struct sono_conn {
 
   /* Set while sono_frame_cb runs, so parse failures reach the read loop. */
   int frame_err;
+
+  char token[SONO_TOKEN_MAX + 1]; /* sono_set_token(); empty: none */
 };
 
 struct sono_args {

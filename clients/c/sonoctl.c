@@ -60,11 +60,13 @@ static void usage(FILE *out) {
           "  -C, --connect URI     connect to URI (unix:/path, tcp://host:port)\n"
           "  -j, --json            print replies and events as JSON, one per line\n"
           "  -t, --timeout SEC     give up waiting for a reply after SEC seconds\n"
+          "  -k, --token-file PATH over TCP, authenticate with the token in PATH\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"
           "\n"
           "Without --socket or --connect: $SONOD_SOCKET, else\n"
           "$XDG_RUNTIME_DIR/sonod.sock, else /run/sonod/sonod.sock.\n"
+          "Without --token-file: $SONOD_TOKEN_FILE, if set.\n"
           "\n"
           "Commands:\n");
   for (i = 0; i < N_COMMANDS; i++)
@@ -95,21 +97,33 @@ int ctl_no_args(int argc, char **argv) {
   return -1;
 }
 
+/* The token is read only for TCP: a Unix socket needs none, so a stale
+ * $SONOD_TOKEN_FILE cannot break local use. */
 sono_conn *ctl_connect(ctl *g) {
+  char token[SONO_TOKEN_MAX + 1];
   sono_error e;
-  sono_conn *c = sono_connect(g->uri, &e);
+  sono_uri u;
+  sono_conn *c;
+  bool tcp = sono_uri_parse(g->uri, &u, NULL) == 0 && u.type == SONO_URI_TCP;
 
+  if (tcp && g->token_file != NULL && sono_read_token_file(g->token_file, token, sizeof token, &e) != 0) {
+    ctl_fail(&e);
+    return NULL;
+  }
+  c = sono_connect_token(g->uri, tcp && g->token_file != NULL ? token : NULL, g->timeout_ms, &e);
   if (c == NULL) {
     ctl_fail(&e);
     return NULL;
   }
-  sono_set_timeout(c, g->timeout_ms);
   return c;
 }
 
 int ctl_fail(const sono_error *e) {
   fprintf(stderr, "sonoctl: %s: %s\n", e->code[0] ? e->code : sono_kind_name(e->kind),
           e->message);
+  if (e->kind == SONO_ERR_SERVER && strcmp(e->code, "unauthorized") == 0)
+    fputs("sonoctl: sonod wants its token over TCP: --token-file PATH or $SONOD_TOKEN_FILE, "
+          "a copy of the file its tcp-token-file names\n", stderr);
   return CTL_FAIL;
 }
 
@@ -214,18 +228,19 @@ int main(int argc, char **argv) {
     {"connect", required_argument, NULL, 'C'},
     {"json", no_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, 't'},
+    {"token-file", required_argument, NULL, 'k'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
   };
   char sockbuf[4200];
-  ctl g = {NULL, false, -1};
+  ctl g = {NULL, false, -1, NULL};
   double secs;
   size_t i;
   int ch;
 
   /* "+": stop at the subcommand, whose options are its own. */
-  while ((ch = getopt_long(argc, argv, "+s:C:jt:hV", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+s:C:jt:k:hV", opts, NULL)) != -1) {
     switch (ch) {
     case 's':
       /* A path is always a path here, even one that looks like a URI. */
@@ -237,6 +252,9 @@ int main(int argc, char **argv) {
       break;
     case 'j':
       g.json = true;
+      break;
+    case 'k':
+      g.token_file = optarg;
       break;
     case 't':
       if (!ctl_parse_double(optarg, &secs) || secs <= 0)
@@ -254,6 +272,8 @@ int main(int argc, char **argv) {
       return CTL_USAGE;
     }
   }
+  if (g.token_file == NULL && getenv("SONOD_TOKEN_FILE") != NULL && getenv("SONOD_TOKEN_FILE")[0])
+    g.token_file = getenv("SONOD_TOKEN_FILE");
   if (optind >= argc) {
     usage(stderr);
     return CTL_USAGE;

@@ -18,6 +18,7 @@ typedef struct ctl {
   const char *uri;    /* NULL: libsono's default */
   bool json;          /* --json: machine-readable output */
   int timeout_ms;     /* --timeout, -1 for none */
+  const char *token_file; /* --token-file, else $SONOD_TOKEN_FILE; for TCP only */
 } ctl;
 
 typedef struct ctl_command {
