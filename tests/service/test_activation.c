@@ -101,19 +101,6 @@ static int listen_tcp_any_port(int *port) {
   return fd;
 }
 
-static void conn_open_tcp(conn *c, int port) {
-  struct sockaddr_in sa;
-
-  memset(c, 0, sizeof *c);
-  memset(&sa, 0, sizeof sa);
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  sa.sin_port = htons((uint16_t)port);
-  c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&sa, sizeof sa), 0);
-  msgpack_unpacked_init(&c->msg);
-}
-
 /* Both kinds at once, as a socket unit with two ListenStream= lines passes
  * them.  --tcp names an address this machine does not have: were sonod to
  * bind it instead of taking the passed socket, it would fail to start. */

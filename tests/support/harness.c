@@ -10,6 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -129,6 +132,57 @@ void conn_open(conn *c, const char *socket_path) {
   c->fd = try_connect(socket_path);
   ck_assert_msg(c->fd >= 0, "cannot connect to %s", socket_path);
   msgpack_unpacked_init(&c->msg);
+}
+
+int free_tcp_port(void) {
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
+
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
+  port = ntohs(sa.sin_port);
+  close(fd);
+  return port;
+}
+
+void conn_open_tcp(conn *c, int port) {
+  struct sockaddr_in sa;
+  long deadline = now_ms() + 10000;
+  int one = 1;
+
+  memset(c, 0, sizeof *c);
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = htons((uint16_t)port);
+  for (;;) {
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ck_assert_int_ge(c->fd, 0);
+    if (connect(c->fd, (struct sockaddr *)&sa, sizeof sa) == 0)
+      break;
+    close(c->fd);
+    ck_assert_msg(now_ms() < deadline, "nothing listens on 127.0.0.1:%d", port);
+    usleep(10000);
+  }
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  msgpack_unpacked_init(&c->msg);
+}
+
+bool conn_closed_by_peer(conn *c, int timeout_ms) {
+  struct pollfd pfd = { c->fd, POLLIN, 0 };
+  char byte;
+  ssize_t n;
+
+  if (c->len > 0)
+    return false;
+  ck_assert_msg(poll(&pfd, 1, timeout_ms) == 1, "sonod neither sent nor closed in time");
+  n = recv(c->fd, &byte, 1, 0);
+  /* A reset is a close too: it comes when bytes we sent were still unread. */
+  return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
 void conn_close(conn *c) {

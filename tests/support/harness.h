@@ -36,7 +36,12 @@ typedef struct conn {
 } conn;
 
 void conn_open(conn *c, const char *socket_path);
+/* Connects to 127.0.0.1:port, retrying for up to 10 s while nothing
+ * listens there yet (the Unix socket is up a moment before TCP). */
+void conn_open_tcp(conn *c, int port);
 void conn_close(conn *c);
+/* A loopback TCP port that was free a moment ago. */
+int free_tcp_port(void);
 
 /* Sends raw bytes, or one whole frame around a payload. */
 void conn_write(conn *c, const void *data, size_t len);
@@ -53,6 +58,9 @@ const msgpack_object *conn_recv(conn *c, int timeout_ms);
 const msgpack_object *conn_reply(conn *c, uint64_t id, int timeout_ms);
 /* True if no frame arrives within timeout_ms. */
 bool conn_silent(conn *c, int timeout_ms);
+/* With every frame received already consumed: true when sonod closed the
+ * connection (end of file within timeout_ms), false when more bytes came. */
+bool conn_closed_by_peer(conn *c, int timeout_ms);
 
 /* Accessors for assertions. */
 const char *msg_error_code(const msgpack_object *m);    /* NULL when ok */
