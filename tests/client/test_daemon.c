@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,9 +35,10 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-/* Starts sonod on a fresh socket (and on TCP port tcp_port, when not 0) and
- * waits until it accepts connections. */
-static void daemon_start_tcp(daemon_proc *d, int tcp_port) {
+/* Starts sonod on a fresh socket (and on TCP port tcp_port, when not 0,
+ * with the token in token_file, when not NULL) and waits until it accepts
+ * connections. */
+static void daemon_start_token(daemon_proc *d, int tcp_port, const char *token_file) {
   char sock[128], tcp[32];
   sono_conn *c = NULL;
   int i;
@@ -53,7 +55,10 @@ static void daemon_start_tcp(daemon_proc *d, int tcp_port) {
     int devnull = open("/dev/null", O_WRONLY);
     dup2(devnull, 1);
     snprintf(tcp, sizeof tcp, "127.0.0.1:%d", tcp_port);
-    if (tcp_port != 0)
+    if (token_file != NULL)
+      execl(sonod_path, sonod_path, "--backend", "null", "--socket", sock,
+            "--tcp", tcp, "--tcp-token-file", token_file, (char *)NULL);
+    else if (tcp_port != 0)
       execl(sonod_path, sonod_path, "--backend", "null", "--socket", sock,
             "--tcp", tcp, (char *)NULL);
     else
@@ -71,6 +76,7 @@ static void daemon_start_tcp(daemon_proc *d, int tcp_port) {
   sono_close(c);
 }
 
+static void daemon_start_tcp(daemon_proc *d, int tcp_port) { daemon_start_token(d, tcp_port, NULL); }
 static void daemon_start(daemon_proc *d) { daemon_start_tcp(d, 0); }
 
 /* Returns the daemon's exit status (or 128 + signal). */
@@ -344,6 +350,84 @@ START_TEST(over_tcp) {
 }
 END_TEST
 
+/* Writes a token file; returns its path (in d's directory, made first). */
+static const char *write_token(char *path, size_t size, const char *dir, const char *text,
+                               mode_t mode) {
+  FILE *f;
+
+  snprintf(path, size, "%s/token-%o", dir, (unsigned)mode);
+  f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  ck_assert_int_eq(chmod(path, mode), 0);
+  return path;
+}
+
+START_TEST(tcp_token) {
+  char uri[64], dir[64], good[128], loose[128], token[SONO_TOKEN_MAX + 1];
+  daemon_proc d;
+  sono_hello_info h;
+  sono_error e;
+  sono_conn *c = NULL;
+  uint64_t frame;
+  int port = free_port(), i;
+
+  snprintf(dir, sizeof dir, "/tmp/libsono-tok-XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  write_token(good, sizeof good, dir, "\t0123456789abcdef-libsono \n", 0600);
+  write_token(loose, sizeof loose, dir, "0123456789abcdef-libsono\n", 0644);
+
+  /* The file rules: trimmed; too open is refused with the reason. */
+  ck_assert_int_eq(sono_read_token_file(good, token, sizeof token, &e), 0);
+  ck_assert_str_eq(token, "0123456789abcdef-libsono");
+  ck_assert_int_eq(sono_read_token_file(loose, token, sizeof token, &e), -1);
+  ck_assert_int_eq(e.kind, SONO_ERR_USAGE);
+  ck_assert_str_eq(e.code, "bad_token_file");
+  ck_assert_ptr_nonnull(strstr(e.message, "permissions 0644 are too open"));
+
+  daemon_start_token(&d, port, good);
+  snprintf(uri, sizeof uri, "tcp://127.0.0.1:%d", port);
+  for (i = 0; i < 200 && c == NULL; i++)
+    if ((c = sono_connect_token(uri, "0123456789abcdef-libsono", 5000, &e)) == NULL)
+      sleep_ms(10);
+  ck_assert_msg(c != NULL, "%s", e.message);
+  ck_assert_int_eq(sono_sync(c, &frame, &e), 0);
+  /* sono_hello sends the token it was given; a second hello is fine. */
+  ck_assert_int_eq(sono_hello(c, "again", &h, &e), 0);
+  ck_assert_uint_eq(h.protocol, 1);
+  sono_close(c);
+
+  /* A wrong token: no connection, the server's code. */
+  ck_assert_ptr_null(sono_connect_token(uri, "0123456789abcdef-libsonO", 5000, &e));
+  ck_assert_int_eq(e.kind, SONO_ERR_SERVER);
+  ck_assert_str_eq(e.code, "unauthorized");
+
+  /* No token: connected, but every request is refused until a hello with
+   * one; sono_set_token then makes sono_hello carry it. */
+  c = sono_connect(uri, &e);
+  ck_assert_ptr_nonnull(c);
+  sono_set_timeout(c, 5000);
+  ck_assert_int_eq(sono_ping(c, NULL, &e), -1);
+  ck_assert_str_eq(e.code, "unauthorized");
+  ck_assert_int_eq(sono_set_token(c, "0123456789abcdef-libsono", &e), 0);
+  ck_assert_int_eq(sono_hello(c, NULL, &h, &e), 0);
+  ck_assert_int_eq(sono_ping(c, NULL, &e), 0);
+  sono_close(c);
+
+  /* The Unix socket: the token is not needed, and not sent. */
+  c = sono_connect_token(d.uri, "whatever, not sent over unix", 5000, &e);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(sono_sync(c, &frame, &e), 0);
+  sono_close(c);
+
+  ck_assert_int_eq(daemon_stop(&d, true), 0);
+  unlink(good);
+  unlink(loose);
+  rmdir(dir);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   Suite *s = suite_create("libsono-daemon");
   TCase *tc = tcase_create("daemon");
@@ -362,6 +446,7 @@ int main(int argc, char **argv) {
   tcase_add_test(tc, server_errors);
   tcase_add_test(tc, shutdown_reaches_subscribers);
   tcase_add_test(tc, over_tcp);
+  tcase_add_test(tc, tcp_token);
   suite_add_tcase(s, tc);
   sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

@@ -33,6 +33,7 @@ START_TEST(load_applies_values) {
              "sample-rate=44100\n"
              "  channels   =   6  \n"
              "tcp = [::1]:7701\n"
+             "tcp-token-file = /etc/sonod/tcp-token\n"
              "socket = /tmp/with space#hash.sock\n"
              "autoconnect = true\n"
              "jack-name = studio\r\n"
@@ -45,6 +46,7 @@ START_TEST(load_applies_values) {
   ck_assert_uint_eq(o.channels, 6);
   ck_assert_str_eq(o.tcp_host, "::1");
   ck_assert_int_eq(o.tcp_port, 7701);
+  ck_assert_str_eq(o.tcp_token_file, "/etc/sonod/tcp-token");
   ck_assert_str_eq(o.socket_path, "/tmp/with space#hash.sock");
   ck_assert_int_eq(o.autoconnect, 1);
   ck_assert_str_eq(o.jack_name, "studio");

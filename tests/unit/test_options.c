@@ -40,6 +40,7 @@ START_TEST(all_options) {
   options o;
   char err[256];
   const char *args[] = { "--backend", "offline", "--socket", "/tmp/x.sock", "--tcp", "[::1]:7000",
+                         "--tcp-token-file", "/etc/sonod/tcp-token",
                          "--sample-rate", "44100", "--block-size", "64", "--channels", "4",
                          "--jack-name", "me", "--output", "/tmp/o.wav", "--length", "2.5",
                          "-v", "-v", NULL };
@@ -49,6 +50,7 @@ START_TEST(all_options) {
   ck_assert_str_eq(o.socket_path, "/tmp/x.sock");
   ck_assert_str_eq(o.tcp_host, "::1");
   ck_assert_int_eq(o.tcp_port, 7000);
+  ck_assert_str_eq(o.tcp_token_file, "/etc/sonod/tcp-token");
   ck_assert_uint_eq(o.sample_rate, 44100);
   ck_assert_uint_eq(o.block_size, 64);
   ck_assert_uint_eq(o.channels, 4);
@@ -83,6 +85,10 @@ START_TEST(bad_values_are_named) {
   expect_error(a2, "--sample-rate");
   expect_error(a3, "--channels");
   expect_error(a4, "--tcp");
+  {
+    const char *empty[] = { "--tcp-token-file", "", NULL };
+    expect_error(empty, "--tcp-token-file: path empty");
+  }
   expect_error(a5, "--tcp");
   expect_error(a6, "needs --output");
   expect_error(a7, "only to --backend offline");
