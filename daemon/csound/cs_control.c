@@ -1,6 +1,6 @@
 /* cs_control.c - control-thread plumbing: errors, sending commands, and
- * draining the audio thread's replies (which is where synth slots, buses,
- * tables and handed-over memory are reclaimed). */
+ * draining the audio thread's replies (which is where synth slots, MIDI
+ * voices, buses, tables and handed-over memory are reclaimed). */
 #include "cs_internal.h"
 
 #include <stdarg.h>
@@ -33,10 +33,10 @@ int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err)
 static void release_slot(cs_engine *eng, uint64_t id)
 {
     unsigned slot = (unsigned)(id & ((1u << CS_SYNTH_SLOT_BITS) - 1));
-    if (slot >= eng->nslots || !eng->slot_ctl[slot] ||
+    if (slot >= eng->nslots || eng->slot_ctl[slot] != SLOTC_SYNTH ||
         atomic_load_explicit(&eng->slots[slot].owner, memory_order_relaxed) != id)
         return;
-    eng->slot_ctl[slot] = 0;
+    eng->slot_ctl[slot] = SLOTC_FREE;
     eng->free_slots[eng->nfree_slots++] = slot;
     eng->live_synths--;
 }
@@ -58,9 +58,14 @@ int cs_notice_pop(cs_engine *eng, cs_notice *out)
             if (n.id < CS_MAX_TAPS)
                 eng->tap_ctl[n.id] = 0;
             continue;
+        case NOTE_POOL_CLOSED:
+            cs_pool_closed(eng, (unsigned)n.id);
+            continue;
         case CS_NOTICE_ENDED:
         case CS_NOTICE_FAILED:
-            release_slot(eng, n.id);
+            if (!cs_pool_voice_ended(eng, (unsigned)(n.id & ((1u << CS_SYNTH_SLOT_BITS) - 1)),
+                                     n.id, n.kind == CS_NOTICE_FAILED))
+                release_slot(eng, n.id);
             break;
         case CS_NOTICE_BUS_FREED:
             if (n.id < eng->nbuses)

@@ -35,7 +35,7 @@ static int alloc_all(cs_engine *eng)
 {
     const cs_config *c = &eng->cfg;
     size_t notes = 2u * c->max_synths + c->audio_buses + c->control_buses
-                   + CS_MAX_TABLES + c->cmd_capacity + 64;
+                   + CS_MAX_TABLES + c->cmd_capacity + CS_MAX_POOLS + 64;
     eng->nslots = c->max_synths;
     eng->nbuses = c->audio_buses + c->control_buses;
     eng->ptr_budget = c->cmd_capacity;
@@ -50,12 +50,13 @@ static int alloc_all(cs_engine *eng)
     eng->slots = calloc(eng->nslots, sizeof(cs_slot));
     eng->slot_ctl = calloc(eng->nslots, sizeof(int));
     eng->slot_tmpl = calloc(eng->nslots, sizeof(int));
+    eng->slot_voice = calloc(eng->nslots, sizeof(uint32_t));
     eng->free_slots = calloc(eng->nslots, sizeof(unsigned));
     eng->kbus = calloc(eng->nbuses, sizeof(*eng->kbus));
     eng->bus_rt = calloc(eng->nbuses, sizeof(cs_bus_rt));
     eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
     if (!eng->heap || !eng->defer || !eng->fired || !eng->slots ||
-        !eng->slot_ctl || !eng->slot_tmpl || !eng->free_slots ||
+        !eng->slot_ctl || !eng->slot_tmpl || !eng->slot_voice || !eng->free_slots ||
         !eng->kbus || !eng->bus_rt || !eng->bus_ctl)
         return -1;
     /* Hand out low slot numbers first: pop from the end of the stack. */
@@ -208,6 +209,10 @@ void cs_engine_destroy(cs_engine *eng)
         free(eng->fills[i].data);
     for (unsigned i = 0; i < CS_MAX_TAPS; i++)
         free(eng->taps[i].buf);
+    for (unsigned p = 0; p < CS_MAX_POOLS; p++) {
+        free(eng->pools[p].voices);
+        cs_ring_free(&eng->pools[p].idle);
+    }
     for (unsigned t = 0; t <= CS_MAX_TEMPLATES; t++) {
         cs_template *tp = &eng->tmpl[t];
         free(tp->name); free(tp->body); free(tp->init);
@@ -218,7 +223,7 @@ void cs_engine_destroy(cs_engine *eng)
     cs_ring_free(&eng->note_ring);
     cs_ring_free(&eng->msg_ring);
     free(eng->heap); free(eng->defer); free(eng->fired); free(eng->slots);
-    free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->free_slots);
+    free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->slot_voice); free(eng->free_slots);
     free(eng->abus); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
     free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
     free(eng);

@@ -184,6 +184,52 @@ const char *cs_synth_instr(const cs_engine *eng, cs_synth_id id);
 cs_synth_id cs_synth_at(const cs_engine *eng, unsigned i);
 unsigned cs_synth_count(const cs_engine *eng);
 
+/* ---- MIDI voice pools ----
+ *
+ * Live MIDI into an instrument, sample-exact: the control side reserves a
+ * pool of synth slots for one instrument (voices), and the audio thread,
+ * handed the block's MIDI before cs_rt_process, starts a synth for each
+ * note-on at the note's frame (cs_engine_frame() + offset) and stops the
+ * voice holding that channel and key at a note-off's frame, in the same
+ * block.  The synths report STARTED/ENDED like any other (ids from the same
+ * counter), and accept cs_synth_set/get/stop; a voice returns to its pool
+ * when cs_notice_pop drains its end.  A note-on finding no idle voice is
+ * refused and counted (cs_pool_stats), never queued. */
+
+#define CS_POOL_VOICES 32       /* default voices per pool */
+#define CS_POOL_MAX_VOICES 1024
+
+typedef struct cs_pool_stats {
+    uint64_t dropped;       /* note-ons refused: every voice busy */
+    uint64_t failed;        /* voices whose start failed (init error) */
+    unsigned sounding;      /* voices started and not yet ended (drained) */
+} cs_pool_stats;
+
+/* Opens a pool of `voices` (0 = CS_POOL_VOICES) slots for template instr at
+ * its priority, compiling it if needed.  note / vel name parameters that
+ * get the key (0..127) and velocity/127 (NULL: not passed); channel 0..15
+ * or -1 for all.  Notes reach it from the next cs_rt_midi on.  CS_EAGAIN
+ * when fewer free slots than voices, CS_ELIMIT when 32 pools are open or
+ * still closing.
+ * [control] */
+int cs_pool_open(cs_engine *eng, const char *instr, const char *note, const char *vel,
+                 int channel, unsigned voices, int *pool, cs_error *err);
+/* Closes a pool: the audio thread stops its held voices at the start of its
+ * next block and takes no more notes; the slots go back to the engine once
+ * every voice's end was drained (then the pool number is free again; until
+ * then it counts towards CS_ELIMIT).  [control] */
+int cs_pool_close(cs_engine *eng, int pool);
+/* Pools still waiting for their voices to end after cs_pool_close. [control] */
+unsigned cs_pools_closing(const cs_engine *eng);
+/* Counters of an open pool (0 on success). [control] */
+int cs_pool_stats_get(const cs_engine *eng, int pool, cs_pool_stats *st);
+
+/* One MIDI message of the block cs_rt_process renders next, offset frames
+ * into it: note-on (velocity > 0) and note-off (or note-on velocity 0) go
+ * to every open pool whose channel matches; anything else is ignored.
+ * Call in time order, before cs_rt_process for that block. [audio] */
+void cs_rt_midi(cs_engine *eng, const unsigned char *msg, unsigned len, unsigned offset);
+
 /* ---- notices [control] ---- */
 
 typedef enum {

@@ -217,7 +217,8 @@ int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err)
         return cs_seterr(err, CS_ENOENT, "no instrument named '%s'", name);
     for (unsigned s = 0; s < eng->nslots; s++)
         if (eng->slot_ctl[s] && eng->slot_tmpl[s] == t)
-            return cs_seterr(err, CS_EBUSY, "instrument '%s' has live synths", name);
+            return cs_seterr(err, CS_EBUSY, "instrument '%s' has live synths or a MIDI route",
+                             name);
     /* The Csound instruments stay compiled (6.18 cannot remove them safely
      * while running); the index is reused by the next definition. */
     template_clear(&eng->tmpl[t]);

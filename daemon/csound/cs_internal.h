@@ -26,6 +26,7 @@
 #define CS_MAX_CHANNELS    1024   /* named control channels sonod touches */
 #define CS_CHAN_NAME       64     /* bytes per channel name, NUL included */
 #define CS_MAX_TAPS        256    /* audio buses copied out to the host */
+#define CS_MAX_POOLS       32     /* MIDI voice pools, open or closing (cs_pool.c) */
 
 /* Csound instrument number of template t at priority p.  Lower numbers run
  * first in a k-cycle, so priority 1 feeds priority 2 within one cycle.
@@ -86,9 +87,11 @@ typedef struct cs_cmd {
 
 /* ---- replies, audio -> control ---- */
 
-/* internal: free ptr on the control side; the same for a tap's buffer,
- * which also frees the tap slot (id) */
-enum { NOTE_FREE_PTR = 100, NOTE_TAP_FREED };
+enum {                          /* internal kinds, never returned by cs_notice_pop */
+    NOTE_FREE_PTR = 100,        /* free ptr on the control side */
+    NOTE_TAP_FREED,             /* the same for a tap's buffer; frees the tap slot (id) */
+    NOTE_POOL_CLOSED,           /* id = pool: the audio thread let go of it */
+};
 
 typedef struct cs_note {
     int kind;              /* cs_notice_kind or NOTE_FREE_PTR */
@@ -130,7 +133,43 @@ static inline void cs_slot_param_set(cs_slot *s, unsigned i, double v)
     atomic_store_explicit(&s->params[i], cs_d_to_bits(v), memory_order_relaxed);
 }
 
+/* ---- MIDI voice pools (cs_pool.c, cs_pool_rt.c) ----
+ * Slots reserved on the control side for one MIDI route, so that the audio
+ * thread can start a synth for a note-on itself, at the note's sample.  A
+ * voice goes back to the pool (the idle ring) on the control side once its
+ * end notice was drained: a slot never carries two lives in the notice
+ * ring, which keeps the ring's sizing valid. */
+enum { POOL_FREE = 0, POOL_OPEN, POOL_CLOSING, POOL_CLOSED };
+
+typedef struct cs_voice {
+    uint32_t slot;                         /* [C>A] */
+    int key;                               /* [A] channel << 7 | note held, -1 none */
+    uint64_t id;                           /* [A] synth id of its last start */
+} cs_voice;
+
+typedef struct cs_pool {
+    _Atomic int state;                     /* POOL_*: C sets OPEN/CLOSING/FREE, A CLOSED */
+    /* [C>A] written while FREE, read by the audio thread while OPEN/CLOSING */
+    int tmpl, instr, channel;              /* channel -1: all */
+    int note_idx, vel_idx;                 /* parameter indexes, -1: not passed */
+    unsigned nparams;
+    double pdef[CS_MAX_PARAMS];
+    uint64_t need_compile;
+    unsigned nvoices;
+    cs_voice *voices;
+    cs_ring idle;                          /* C -> A: indexes of voices ready to sound */
+    _Atomic uint64_t started;              /* [A] voices taken */
+    _Atomic uint64_t dropped;              /* [A] note-ons refused: no idle voice */
+    /* [C] */
+    uint64_t returned;                     /* end notices of its voices drained */
+    uint64_t failed;                       /* of which FAILED (init error, cancelled) */
+    int closed_seen;                       /* NOTE_POOL_CLOSED drained */
+} cs_pool;
+
 /* ---- buses ---- */
+
+/* What the control side knows of a slot (slot_ctl). */
+enum { SLOTC_FREE = 0, SLOTC_SYNTH, SLOTC_POOL };
 
 typedef struct cs_bus_rt {                 /* all [A] */
     int live, kind, released;
@@ -224,6 +263,10 @@ struct cs_engine {
     /* synths */
     cs_slot *slots;
     unsigned nslots;
+    _Atomic uint64_t synth_serial;         /* [any] fetch-add: ids from both threads */
+
+    /* MIDI voice pools */
+    cs_pool pools[CS_MAX_POOLS];
 
     /* buses */
     double *abus;                          /* [A] audio_buses * ksmps */
@@ -256,8 +299,8 @@ struct cs_engine {
     cs_capture cap;
     uint64_t compile_mark;                 /* last mark handed out */
     cs_template tmpl[CS_MAX_TEMPLATES + 1];
-    uint64_t synth_serial;
-    int *slot_ctl;                         /* 0 free, 1 live */
+    int *slot_ctl;                         /* SLOTC_* */
+    uint32_t *slot_voice;                  /* pool << 16 | voice of a SLOTC_POOL slot */
     unsigned *free_slots;                  /* stack of free slot indexes */
     unsigned nfree_slots;
     unsigned live_synths;
@@ -270,6 +313,14 @@ struct cs_engine {
     double *tab_cptr[CS_MAX_TABLES];       /* control copy of table pointers */
     size_t tab_clen[CS_MAX_TABLES];
 };
+
+/* A fresh synth id for slot s.  One atomic counter: the audio thread (MIDI
+ * voices) and the control thread never hand out the same id. */
+static inline uint64_t cs_next_id(cs_engine *eng, unsigned s)
+{
+    uint64_t serial = atomic_fetch_add_explicit(&eng->synth_serial, 1, memory_order_relaxed) + 1;
+    return serial << CS_SYNTH_SLOT_BITS | s;
+}
 
 /* cs_engine.c: csd != NULL builds the engine from a .csd (offline render):
  * settings and score come from the file instead of cfg. */
@@ -297,6 +348,12 @@ int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err);
 /* cs_compile.c */
 int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
                         cs_error *err);
+
+/* cs_pool.c: a drained end notice of a pool slot; 1 if it was one. */
+int cs_pool_voice_ended(cs_engine *eng, unsigned slot, uint64_t id, int failed);
+void cs_pool_closed(cs_engine *eng, unsigned pool);
+/* cs_pool_rt.c: pools being closed stop their held voices (block start). */
+void cs_rt_pools_close(cs_engine *eng);
 
 /* cs_control.c */
 int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err);

@@ -458,6 +458,7 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
                   float *const *out, unsigned nout, unsigned nframes)
 {
     const unsigned ksmps = eng->ksmps;
+    cs_rt_pools_close(eng);
     unsigned pos = take_ahead(eng, out, nout, 0, nframes);
 
     for (; pos + ksmps <= nframes; pos += ksmps)

@@ -6,7 +6,9 @@
  * (stale commands for an old owner are dropped on the audio thread).  The
  * slot is reused only after its end notice has been drained, so the control
  * side never has more live synths than slots, and the notice ring, sized for
- * two notices per slot, can never overflow. */
+ * two notices per slot, can never overflow.  Slots lent to a MIDI voice pool
+ * (cs_pool.c) get their ids on the audio thread; set/get/stop accept those
+ * ids too. */
 #include "cs_internal.h"
 
 #include <math.h>
@@ -77,7 +79,7 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsign
 
     unsigned s = eng->free_slots[eng->nfree_slots - 1];
     cs_slot *sl = &eng->slots[s];
-    cs_synth_id sid = (++eng->synth_serial << CS_SYNTH_SLOT_BITS) | s;
+    cs_synth_id sid = cs_next_id(eng, s);
     /* The slot is ours: its last owner ended and the audio thread drops any
      * command still carrying the old id. */
     for (unsigned i = 0; i < tp->nparams; i++)
@@ -99,7 +101,7 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsign
         cs_push_cmd(eng, &st, NULL);
     }
     eng->nfree_slots--;
-    eng->slot_ctl[s] = 1;
+    eng->slot_ctl[s] = SLOTC_SYNTH;
     eng->slot_tmpl[s] = t;
     eng->live_synths++;
     *id = sid;
@@ -213,7 +215,7 @@ cs_synth_id cs_synth_at(const cs_engine *eng, unsigned i)
 {
     unsigned k = 0;
     for (unsigned s = 0; s < eng->nslots; s++)
-        if (eng->slot_ctl[s] && k++ == i)
+        if (eng->slot_ctl[s] == SLOTC_SYNTH && k++ == i)
             return atomic_load_explicit(&eng->slots[s].owner, memory_order_relaxed);
     return 0;
 }
