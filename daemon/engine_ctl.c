@@ -134,7 +134,6 @@ void engine_ctl_drain(sonod *d) {
   /* Meter events before whatever the backend answers next (a render). */
   meter_ctl_poll(d);
   record_ctl_poll(d);
-  midi_cs_poll(d);
   csound_ctl_poll(d);
 }
 

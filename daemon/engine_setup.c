@@ -13,10 +13,8 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
   e->from_rt = ring_create((ENGINE_RING_CAPACITY + ENGINE_HEAP_CAPACITY) * RT_MSG_SLOTS_PER_CMD,
                            sizeof(rt_msg));
   e->meters.ring = ring_create(METER_RING_CAPACITY, sizeof(rt_meter_rec));
-  e->midi_cs = ring_create(RT_MIDI_CS_CAPACITY, sizeof(rt_cs_note));
-  atomic_init(&e->pub_midi_cs_dropped, 0);
   atomic_init(&e->meters.period, 0);
-  if (e->to_rt == NULL || e->from_rt == NULL || e->meters.ring == NULL || e->midi_cs == NULL ||
+  if (e->to_rt == NULL || e->from_rt == NULL || e->meters.ring == NULL ||
       heap_init(&e->heap, ENGINE_HEAP_CAPACITY) != 0) {
     engine_destroy(e);
     return -1;
@@ -38,8 +36,6 @@ void engine_destroy(engine *e) {
   ring_destroy(e->from_rt);
   ring_destroy(e->meters.ring);
   e->meters.ring = NULL;
-  ring_destroy(e->midi_cs);
-  e->midi_cs = NULL;
   heap_free(&e->heap);
   /* The live MIDI routing table last swapped in (ops_jack.c). */
   free(e->routes);

@@ -14,6 +14,7 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/graph_ctl.h"
+#include "daemon/midi_cs.h"
 #include "daemon/notify.h"
 #include "daemon/rt/rtcheck.h"
 #include "daemon/server.h"
@@ -104,6 +105,7 @@ static void on_tick(uv_timer_t *t) {
   if (atomic_load(&d->be->midi_out_dropped) != d->midi_out_dropped_reported &&
       sonod_now_ns() - d->last_midi_out_event_ns >= MIDI_OUT_EVENT_NS)
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
+  midi_cs_tick(d);
   for (c = d->clients; c != NULL; c = c->next)
     if (c->lost > 0 && uv_stream_get_write_queue_size(&c->h.stream) < CLIENT_EVENT_BACKLOG)
       client_report_lost(c);

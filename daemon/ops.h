@@ -69,10 +69,6 @@ void op_transport_get(request *r);
 /* transport.get's fields ({tempo, num, den, playing, frame, ppq} without
  * `full`, for status); ops_jack.c. */
 void transport_pack(sonod *d, msgpack_packer *pk, bool full);
-/* ops_jack.c: live notes to Csound synths (engine_ctl_drain), and their
- * counters {late, dropped, failed} (status). */
-void midi_cs_poll(sonod *d);
-void midi_cs_pack_stats(sonod *d, msgpack_packer *pk);
 void op_transport_follow(request *r);
 void op_midi_route(request *r);
 void op_midi_unroute(request *r);

@@ -7,6 +7,7 @@
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
 #include "daemon/meter_ctl.h"
+#include "daemon/midi_cs.h"
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
@@ -115,7 +116,7 @@ void op_status(request *r) {
   sono_pack_cstr(&pk, "transport");
   transport_pack(d, &pk, false);
   sono_pack_cstr(&pk, "midi_csound");
-  midi_cs_pack_stats(d, &pk);
+  midi_cs_pack_stats(&pk);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "midi_out_dropped", atomic_load(&d->be->midi_out_dropped));
   sono_pack_key_uint(&pk, "clients", d->nclients);

@@ -15,6 +15,7 @@
 
 #include "daemon/busnode_ctl.h"
 #include "daemon/csound_ctl.h"
+#include "daemon/midi_cs.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
 #include "daemon/state.h"
@@ -321,6 +322,7 @@ static bool h_instr_define(cx *x, msgpack_packer *pk) {
   if ((rc = cs_instr_define(x->eng, name, body, p, n, init, (int)prio, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_INSTR);
   state_note_instr(x->r->d, name, body, p, n, init, (int)prio);
+  midi_cs_instr_defined(x->r->d, name);
   msgpack_pack_map(pk, 2);
   sono_pack_key_str(pk, "name", name);
   sono_pack_cstr(pk, "params");

@@ -3,18 +3,19 @@
  * midi.unroute / midi.routes, engine.freewheel.  See PROTOCOL.md,
  * "Transport and live MIDI", and ARCHITECTURE.md, "JACK".
  *
- * The routing table lives here (control thread); every change builds a
- * fresh rt_midi_routes and sends it by pointer (RT_CMD_MIDI_ROUTES); the
- * audio thread hands the old one back, freed by engine_ctl_drain. */
+ * The plugin routing table lives here (control thread); every change
+ * builds a fresh rt_midi_routes and sends it by pointer
+ * (RT_CMD_MIDI_ROUTES); the audio thread hands the old one back, freed by
+ * engine_ctl_drain.  Routes to Csound instruments: midi_cs.c. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/backend.h"
 #include "daemon/csound_ctl.h"
-#include "daemon/log.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/graph_ctl.h"
+#include "daemon/midi_cs.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
 #include "daemon/rt/xport.h"
@@ -25,20 +26,6 @@
 
 static rt_midi_route routes[MAX_ROUTES];
 static unsigned nroutes;
-
-/* Routes to Csound instruments (control thread).  The audio thread only
- * knows that one exists (a GRAPH_ID_CSOUND entry in its table) and hands
- * every live note-on/off to midi_cs_poll through engine.midi_cs. */
-#define MAX_CS_ROUTES 16
-#define CS_NAME 64
-typedef struct cs_route {
-  char instr[CS_NAME], note[CS_NAME], vel[CS_NAME];   /* "" = not passed */
-  int32_t channel;                                    /* -1: all */
-  cs_synth_id active[16][128];                        /* sounding, by channel and note */
-} cs_route;
-static cs_route csr[MAX_CS_ROUTES];
-static unsigned ncsr;
-static uint64_t cs_late, cs_failed, cs_late_logged, cs_failed_logged;
 
 /* ---- transport ---- */
 
@@ -156,20 +143,15 @@ void op_transport_get(request *r) {
 /* ---- live MIDI routing ---- */
 
 static int send_routes(request *r) {
-  unsigned extra = ncsr > 0 ? 1 : 0;
-  rt_midi_routes *t = malloc(sizeof *t + (nroutes + extra) * sizeof t->r[0]);
+  rt_midi_routes *t = malloc(sizeof *t + nroutes * sizeof t->r[0]);
   rt_cmd cmd;
 
   if (t == NULL) {
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
     return -1;
   }
-  t->n = nroutes + extra;
+  t->n = nroutes;
   memcpy(t->r, routes, nroutes * sizeof routes[0]);
-  if (extra) {
-    t->r[nroutes].node = GRAPH_ID_CSOUND;
-    t->r[nroutes].channel = -1;
-  }
   memset(&cmd, 0, sizeof cmd);
   cmd.type = RT_CMD_MIDI_ROUTES;
   cmd.at_kind = RT_AT_NOW;
@@ -235,186 +217,6 @@ static int find_route(uint32_t node) {
   return -1;
 }
 
-/* ---- live MIDI to Csound ---- */
-
-/* A string argument copied into buf; "" when absent and optional. */
-static bool arg_name(request *r, const char *key, bool required, char *buf) {
-  const char *s = NULL;
-  size_t len = 0;
-
-  buf[0] = '\0';
-  if (!arg_str(r, key, required, &s, &len))
-    return false;
-  if (s == NULL)
-    return true;
-  if (len == 0 || len >= CS_NAME || memchr(s, '\0', len) != NULL) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "%s: '%s' must be 1 to %d bytes", r->op,
-                key, CS_NAME - 1);
-    return false;
-  }
-  memcpy(buf, s, len);
-  buf[len] = '\0';
-  return true;
-}
-
-static int find_cs_route(const char *instr) {
-  unsigned i;
-
-  for (i = 0; i < ncsr; i++)
-    if (strcmp(csr[i].instr, instr) == 0)
-      return (int)i;
-  return -1;
-}
-
-/* Stops every synth a route started (unroute, or a route replaced). */
-static void cs_route_release(cs_route *cr) {
-  cs_engine *eng = csound_ctl_engine();
-  unsigned ch, k;
-
-  for (ch = 0; ch < 16; ch++)
-    for (k = 0; k < 128; k++)
-      if (cr->active[ch][k] != 0) {
-        if (eng != NULL)
-          (void)cs_synth_stop(eng, cr->active[ch][k], 0, NULL);
-        cr->active[ch][k] = 0;
-      }
-}
-
-static void route_csound(request *r, int64_t channel) {
-  cs_engine *eng = csound_ctl_engine();
-  char instr[CS_NAME], note[CS_NAME], vel[CS_NAME];
-  int i;
-
-  if (!arg_name(r, "instr", true, instr) || !arg_name(r, "note", false, note) ||
-      !arg_name(r, "velocity", false, vel))
-    return;
-  if (channel < -1 || channel > 15) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "midi.route: 'channel' must be from 0 to 15 (omitted: all)");
-    return;
-  }
-  if (!cs_instr_exists(eng, instr)) {
-    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_INSTR, "midi.route: no instrument '%s'",
-                instr);
-    return;
-  }
-  if ((note[0] && !cs_instr_has_param(eng, instr, note)) ||
-      (vel[0] && !cs_instr_has_param(eng, instr, vel))) {
-    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM,
-                "midi.route: instrument '%s' has no parameter '%s'", instr,
-                note[0] && !cs_instr_has_param(eng, instr, note) ? note : vel);
-    return;
-  }
-  /* One route per instrument: routing it again replaces it. */
-  if ((i = find_cs_route(instr)) < 0) {
-    if (ncsr == MAX_CS_ROUTES) {
-      reply_error(r->c, true, r->id, SONO_E_LIMIT, "midi.route: at most %u Csound routes",
-                  MAX_CS_ROUTES);
-      return;
-    }
-    i = (int)ncsr++;
-    memset(&csr[i], 0, sizeof csr[i]);
-  } else
-    cs_route_release(&csr[i]);
-  memcpy(csr[i].instr, instr, sizeof instr);
-  memcpy(csr[i].note, note, sizeof note);
-  memcpy(csr[i].vel, vel, sizeof vel);
-  csr[i].channel = (int32_t)channel;
-  send_routes(r);
-}
-
-static void unroute_csound(request *r) {
-  char instr[CS_NAME];
-  int i;
-
-  if (!arg_name(r, "instr", true, instr))
-    return;
-  if ((i = find_cs_route(instr)) < 0) {
-    reply_error(r->c, true, r->id, SONO_E_NOT_CONNECTED,
-                "midi.unroute: instrument '%s' has no route", instr);
-    return;
-  }
-  cs_route_release(&csr[i]);
-  csr[i] = csr[--ncsr];
-  send_routes(r);
-}
-
-static void cs_note(sonod *d, cs_engine *eng, cs_route *cr, const rt_cs_note *n, uint64_t at) {
-  unsigned ch = n->status & 0x0F, key = n->note & 0x7F;
-  bool on = (n->status & 0xF0) == 0x90 && n->vel > 0;
-  cs_synth_id *slot = &cr->active[ch][key];
-  cs_arg args[2];
-  unsigned nargs = 0;
-  cs_error err;
-
-  (void)d;
-  if (cr->channel >= 0 && (unsigned)cr->channel != ch)
-    return;
-  /* A note-off, or a note-on for a key already sounding: stop it. */
-  if (*slot != 0) {
-    (void)cs_synth_stop(eng, *slot, at, NULL);
-    *slot = 0;
-  }
-  if (!on)
-    return;
-  if (cr->note[0]) {
-    args[nargs].name = cr->note;
-    args[nargs++].value = key;
-  }
-  if (cr->vel[0]) {
-    args[nargs].name = cr->vel;
-    args[nargs++].value = n->vel / 127.0;
-  }
-  if (cs_synth_start(eng, cr->instr, args, nargs, at, -1.0, 0, slot, &err) != 0) {
-    *slot = 0;
-    if (cs_failed++ == cs_failed_logged) {
-      log_warn("midi: note %u on channel %u could not start '%s': %s (%llu such failures)", key,
-               ch + 1, cr->instr, err.msg, (unsigned long long)cs_failed);
-      cs_failed_logged = cs_failed_logged ? cs_failed_logged * 10 : 1;
-    }
-  }
-}
-
-/* Control thread, on every wake-up: the live notes the audio thread passed
- * on start and stop synths one period after their frame (the next block
- * at the earliest), sample-exact when this runs before that block; later
- * than that they sound as soon as possible and are counted as late. */
-void midi_cs_poll(sonod *d) {
-  cs_engine *eng = csound_ctl_engine();
-  rt_cs_note n;
-  unsigned i;
-
-  if (d->eng.midi_cs == NULL)
-    return;
-  while (ring_pop(d->eng.midi_cs, &n) == 0) {
-    uint64_t at;
-
-    if (eng == NULL || ncsr == 0)
-      continue;
-    at = n.frame + n.period;
-    if (at < cs_engine_frame(eng)) {
-      if (cs_late++ == cs_late_logged) {
-        log_warn("midi: a note for Csound came %llu frames late (%llu late notes so far)",
-                 (unsigned long long)(cs_engine_frame(eng) - at),
-                 (unsigned long long)cs_late);
-        cs_late_logged = cs_late_logged ? cs_late_logged * 10 : 1;
-      }
-    }
-    for (i = 0; i < ncsr; i++)
-      cs_note(d, eng, &csr[i], &n, at);
-  }
-}
-
-/* {late, dropped, failed}: notes for Csound that sounded late, were lost
- * (the audio thread's ring full) or could not start a synth. */
-void midi_cs_pack_stats(sonod *d, msgpack_packer *pk) {
-  msgpack_pack_map(pk, 3);
-  sono_pack_key_uint(pk, "late", cs_late);
-  sono_pack_key_uint(pk, "dropped",
-                     atomic_load_explicit(&d->eng.pub_midi_cs_dropped, memory_order_relaxed));
-  sono_pack_key_uint(pk, "failed", cs_failed);
-}
-
 void op_midi_route(request *r) {
   uint32_t node;
   int64_t channel = -1;
@@ -423,7 +225,7 @@ void op_midi_route(request *r) {
   if (!arg_node(r, &node) || !arg_int(r, "channel", false, &channel))
     return;
   if (node == GRAPH_ID_CSOUND) {
-    route_csound(r, channel);
+    midi_cs_route(r, channel);
     return;
   }
   if (channel < -1 || channel > 15) {
@@ -451,7 +253,7 @@ void op_midi_unroute(request *r) {
   if (!arg_node(r, &node))
     return;
   if (node == GRAPH_ID_CSOUND) {
-    unroute_csound(r);
+    midi_cs_unroute(r);
     return;
   }
   if ((i = find_route(node)) < 0) {
@@ -477,7 +279,7 @@ void op_midi_routes(request *r) {
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 1);
   sono_pack_cstr(&pk, "routes");
-  msgpack_pack_array(&pk, live + ncsr);
+  msgpack_pack_array(&pk, live + midi_cs_count());
   for (i = 0; i < nroutes; i++) {
     if (graph_node(graph_ctl_graph(), routes[i].node) == NULL)
       continue;
@@ -489,26 +291,8 @@ void op_midi_routes(request *r) {
     else
       msgpack_pack_uint32(&pk, (uint32_t)routes[i].channel);
   }
-  for (i = 0; i < ncsr; i++) {
-    msgpack_pack_map(&pk, 5);
-    sono_pack_key_str(&pk, "to", "csound");
-    sono_pack_key_str(&pk, "instr", csr[i].instr);
-    sono_pack_cstr(&pk, "note");
-    if (csr[i].note[0])
-      sono_pack_cstr(&pk, csr[i].note);
-    else
-      msgpack_pack_nil(&pk);
-    sono_pack_cstr(&pk, "velocity");
-    if (csr[i].vel[0])
-      sono_pack_cstr(&pk, csr[i].vel);
-    else
-      msgpack_pack_nil(&pk);
-    sono_pack_cstr(&pk, "channel");
-    if (csr[i].channel < 0)
-      msgpack_pack_nil(&pk);
-    else
-      msgpack_pack_uint32(&pk, (uint32_t)csr[i].channel);
-  }
+  for (i = 0; i < midi_cs_count(); i++)
+    midi_cs_pack_route(&pk, i);
   reply_end(r->c, &sb);
 }
 

@@ -27,6 +27,7 @@
 #include "daemon/engine_ctl.h"
 #include "daemon/graph_ctl.h"
 #include "daemon/log.h"
+#include "daemon/midi_cs.h"
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
@@ -1303,6 +1304,7 @@ static void apply_csound(sonod *d, const session *s, report *r) {
       continue;
     }
     state_note_instr(d, in->name, in->body, p, k, in->init, in->prio);
+    midi_cs_instr_defined(d, in->name);
     r->in_ok++;
   }
   for (i = 0; i < s->ntab; i++) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon/csound/cs_engine.h"
+#include "daemon/rt/xport.h"
 
 bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsigned nframes) {
   if (nframes == 0)
@@ -31,4 +32,14 @@ bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsi
   }
   cs_rt_process(rc->eng, in, in != NULL ? nin : 0, rc->scratch, rc->nch, nframes);
   return cs_has_news(rc->eng);
+}
+
+void csound_rt_midi(rt_csound *rc, const rt_live_ev *ev, unsigned n) {
+  unsigned i;
+
+  /* In a block Csound sits out (not a multiple of ksmps) the notes are
+   * still queued: they sound at the next block it renders, late rather
+   * than lost (a lost note-off would hang). */
+  for (i = 0; i < n; i++)
+    cs_rt_midi(rc->eng, ev[i].data, ev[i].len, ev[i].offset);
 }

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 struct cs_engine;
+struct rt_live_ev;
 
 typedef struct rt_csound {
   struct cs_engine *eng;
@@ -32,5 +33,10 @@ typedef struct rt_csound {
  * Returns true when the control thread has notices or messages to drain. */
 /* in: the backend's nin input buffers (Csound's spin/inch), or NULL. */
 bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsigned nframes);
+
+/* The block's live MIDI (n events, by offset) for Csound's voice pools
+ * (the MIDI routes to instruments), before csound_rt_process renders the
+ * block: note-ons and -offs start and stop synths at their offsets. */
+void csound_rt_midi(rt_csound *rc, const struct rt_live_ev *ev, unsigned n);
 
 #endif

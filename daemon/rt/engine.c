@@ -264,40 +264,6 @@ static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
   atomic_fetch_add_explicit(&e->pub_cycles, 1, memory_order_release);
 }
 
-/* Live note-ons/offs for the Csound routes go to the control thread, which
- * starts and stops synths one period later (ops_jack.c).  Only when a
- * Csound route exists; channel filtering is done there. */
-static void midi_to_csound(cycle *cy, unsigned nframes) {
-  engine *e = cy->e;
-  unsigned i;
-  bool any = false;
-
-  if (e->routes == NULL || e->nlive == 0 || e->midi_cs == NULL)
-    return;
-  for (i = 0; i < e->routes->n && !any; i++)
-    any = e->routes->r[i].node == GRAPH_ID_CSOUND;
-  if (!any)
-    return;
-  for (i = 0; i < e->nlive; i++) {
-    const rt_live_ev *ev = &e->live[i];
-    unsigned type = ev->data[0] & 0xF0;
-    rt_cs_note n;
-
-    if ((type != 0x90 && type != 0x80) || ev->len < 3)
-      continue;
-    n.frame = cy->start + ev->offset;
-    n.period = nframes;
-    n.status = ev->data[0];
-    n.note = ev->data[1] & 0x7F;
-    n.vel = ev->data[2] & 0x7F;
-    n.pad = 0;
-    if (ring_push(e->midi_cs, &n) != 0)
-      atomic_fetch_add_explicit(&e->pub_midi_cs_dropped, 1, memory_order_relaxed);
-    else
-      cy->said = true;
-  }
-}
-
 void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes) {
   cycle cy = { e, e->frame, false };
   vst_transport tr;
@@ -320,7 +286,10 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   e->nodes.live = e->live;
   e->nodes.nlive = e->nlive;
   e->nodes.routes = e->routes;
-  midi_to_csound(&cy, nframes);
+  /* The block's notes reach Csound's voice pools before it renders the
+   * block: started and stopped at their own frames, in this block. */
+  if (e->csound != NULL)
+    csound_rt_midi(e->csound, e->live, e->nlive);
   nodes_begin(&e->nodes, cy.start, nframes, &tr);
   e->graph.in = e->in;
   e->graph.nin = e->nin;

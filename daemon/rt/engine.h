@@ -32,7 +32,6 @@ typedef struct engine {
   unsigned channels;
   rt_ring *to_rt;
   rt_ring *from_rt;
-  rt_ring *midi_cs;          /* audio -> control: rt_cs_note for the Csound routes */
   void (*wake)(void *ctx);   /* tells the control thread there are messages */
   void *wake_ctx;
 
@@ -69,7 +68,6 @@ typedef struct engine {
   _Atomic uint32_t pub_heap_used;
   _Atomic uint64_t pub_cycles;
   rt_xport_pub pub_xport;
-  _Atomic uint64_t pub_midi_cs_dropped;  /* notes for Csound lost: midi_cs full */
 } engine;
 
 /* Control thread. */

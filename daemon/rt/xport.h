@@ -68,22 +68,12 @@ typedef struct rt_live_ev {
   uint8_t data[3];
 } rt_live_ev;
 
-/* Where live MIDI goes.  channel -1: all.  node GRAPH_ID_CSOUND: note
- * events go to the control thread for the Csound routes (engine.midi_cs). */
+/* Where live MIDI goes: a plugin node.  channel -1: all.  (Csound's routes
+ * are voice pools in the Csound module: csound_rt_midi.) */
 typedef struct rt_midi_route {
   uint32_t node;
   int32_t channel;
 } rt_midi_route;
-
-/* A note-on/off of the live MIDI input for the Csound routes, pushed by the
- * audio thread into engine.midi_cs and turned into synth starts/stops on
- * the control thread one period later (ops_jack.c; ARCHITECTURE.md, "JACK"). */
-#define RT_MIDI_CS_CAPACITY 4096
-typedef struct rt_cs_note {
-  uint64_t frame;        /* engine frame of the event */
-  uint32_t period;       /* frames in the block it came in */
-  uint8_t status, note, vel, pad;
-} rt_cs_note;
 
 typedef struct rt_midi_routes {
   unsigned n;

@@ -11,7 +11,8 @@
  * The rig both feeds and records sonod, a loop in JACK's graph: JACK runs
  * the rig first, so it records sonod's output of the cycle before (one
  * period late), while sonod sees the rig's MIDI in the same cycle.  The test
- * accepts a delay of 0 or exactly one period, the same for every note. */
+ * accepts a delay of 0 or exactly one period, the same for every note; the
+ * Csound test measures that delay with a step in the fed audio. */
 #include <check.h>
 #include <jack/jack.h>
 #include <jack/midiport.h>
@@ -45,6 +46,9 @@ static _Atomic unsigned rig_xruns;
 static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle */
 static _Atomic uint32_t midi_cycle;       /* frame time of the cycle they went in */
 static _Atomic float feed_value;          /* DC written to sonod:in_1 */
+/* >= 0: in the cycle that sends the notes, feed_value becomes 1 from this
+ * offset on (a marker of the rig's own loop delay). */
+static _Atomic int feed_mark = -1;
 /* What sonod:midi_out carried, as the rig read it (frame time stamped). */
 typedef struct got_ev {
   uint32_t frame;
@@ -67,7 +71,7 @@ static int rig_process(jack_nframes_t n, void *arg) {
   float *feed = jack_port_get_buffer(rig_feed, n);
   size_t len = atomic_load(&rec_len), k;
   float v = atomic_load(&feed_value);
-  unsigned c;
+  unsigned c, from = n;
 
   (void)arg;
   jack_midi_clear_buffer(mb);
@@ -77,6 +81,11 @@ static int rig_process(jack_nframes_t n, void *arg) {
     for (i = 0; i < ns; i++)
       jack_midi_event_write(mb, to_send[i].off, to_send[i].b, 3);
     atomic_store(&midi_cycle, jack_last_frame_time(rig));
+    if (atomic_load(&feed_mark) >= 0) {
+      from = (unsigned)atomic_load(&feed_mark);
+      atomic_store(&feed_mark, -1);
+      atomic_store(&feed_value, 1.0f);
+    }
     atomic_store(&midi_cmd, 2);
   }
   {
@@ -97,7 +106,7 @@ static int rig_process(jack_nframes_t n, void *arg) {
     atomic_store(&ngot, g);
   }
   for (k = 0; k < n; k++)
-    feed[k] = v;
+    feed[k] = k >= from ? 1.0f : v;
   if (len == 0)
     atomic_store(&rec_start, jack_last_frame_time(rig));
   for (c = 0; c < 3; c++) {
@@ -340,10 +349,13 @@ END_TEST
 
 /* Live MIDI into a Csound instrument (midi.route to csound): an instrument
  * writing constants, ivel on out_1 and inote/128 on out_2, so the recording
- * shows every start and stop.  Notes start and stop one period after their
- * frame (the control thread starts the synths); the rig's loop adds 0 or
- * one more period. */
+ * shows every start and stop.  The rig's feed (in_1, passed straight to
+ * out_3) steps to 1 at offset FEED_MARK of the cycle that carries the first
+ * notes: that step measures the rig's loop delay L (0 or one period), and
+ * every Csound step must come exactly L after its note's frame, i.e. at the
+ * note's own frame in the block that carried it. */
 #define CS_INSTR "|inote=0, ivel=0|\na1 upsamp ivel\na2 upsamp inote / 128\nouts a1, a2\n"
+#define FEED_MARK 5
 
 /* The first recorded index from `from` where |x - want| < 1e-4, or -1. */
 static long first_at(const float *x, size_t from, size_t n, float want) {
@@ -355,16 +367,65 @@ static long first_at(const float *x, size_t from, size_t n, float want) {
   return -1;
 }
 
+static float max_of(const float *x, size_t n) {
+  float m = 0;
+  size_t i;
+
+  for (i = 0; i < n; i++)
+    if (x[i] > m)
+      m = x[i];
+  return m;
+}
+
+/* Events on `ev` until `started` synth.started, `ended` synth.ended and, if
+ * `refused`, a backend event about refused notes have come (or silence). */
+typedef struct evcount {
+  unsigned started, ended, refused;
+} evcount;
+
+static void await_events(conn *ev, evcount *n, unsigned started, unsigned ended,
+                         unsigned refused) {
+  while ((n->started < started || n->ended < ended || n->refused < refused) &&
+         !conn_silent(ev, 5000)) {
+    const msgpack_object *m = conn_recv(ev, 1000), *e = sono_map_get(m, "event");
+
+    if (e == NULL)
+      continue;
+    if (sono_str_eq(e, "synth.started"))
+      n->started++;
+    else if (sono_str_eq(e, "synth.ended"))
+      n->ended++;
+    else if (sono_str_eq(e, "backend")) {
+      const msgpack_object *t = sono_map_get(m, "message");
+
+      fprintf(stderr, "test_jack_midi csound: backend event: %.*s\n",
+              t != NULL ? (int)t->via.str.size : 0, t != NULL ? t->via.str.ptr : "");
+      if (t != NULL && t->type == MSGPACK_OBJECT_STR &&
+          memmem(t->via.str.ptr, t->via.str.size, "refused", 7) != NULL)
+        n->refused++;
+    }
+  }
+  ck_assert_uint_eq(n->started, started);
+  ck_assert_uint_eq(n->ended, ended);
+  ck_assert_uint_eq(n->refused, refused);
+}
+
+static uint64_t cs_stat(conn *c, const char *key) {
+  const msgpack_object *o = ok(c, conn_request(c, "status", ""));
+
+  return msg_uint(sono_map_get(o, "midi_csound"), key);
+}
+
 START_TEST(test_midi_csound) {
   const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
-                         "--channels", "3", NULL };
+                         "--channels", "3", "--inputs", "1", NULL };
   jackd_proc jd;
   daemon_proc dp;
   conn c, ev;
   const msgpack_object *o;
   uint64_t id;
   int attempt;
-  unsigned started = 0, ended = 0;
+  evcount got_ev = { 0, 0, 0 };
 
   jackd_start(&jd, server, jlog);
   daemon_start(&dp, args);
@@ -381,25 +442,42 @@ START_TEST(test_midi_csound) {
     sono_pack_key_uint(&pk, "id", 1);
     sono_pack_key_str(&pk, "op", "subscribe");
     sono_pack_cstr(&pk, "events");
-    msgpack_pack_array(&pk, 1);
+    msgpack_pack_array(&pk, 2);
     sono_pack_cstr(&pk, "synth");
+    sono_pack_cstr(&pk, "backend");
     conn_send_payload(&ev, sb.data, sb.size);
     msgpack_sbuffer_destroy(&sb);
     ck_assert_ptr_nonnull(msg_ok(conn_reply(&ev, 1, 5000)));
   }
   ok(&c, conn_request(&c, "instr.define", "ssi", "name", "mnote", "body", CS_INSTR, "priority",
                       (int64_t)1));
-  /* Errors: unknown instrument, unknown parameter, unroute without route. */
+  /* The feed passes to out_3 untouched: the rig's loop delay. */
+  ok(&c, conn_request(&c, "graph.connect", "ss", "from", "in:out_1", "to", "out:in_3"));
+  /* Errors: unknown instrument, unknown parameter, bad voices, unroute
+   * without route. */
   id = conn_request(&c, "midi.route", "ss", "to", "csound", "instr", "nope");
   ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "unknown_instr");
   id = conn_request(&c, "midi.route", "sss", "to", "csound", "instr", "mnote", "note", "kx");
   ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "unknown_param");
   id = conn_request(&c, "midi.route", "s", "to", "csound");
   ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "missing_field");
+  id = conn_request(&c, "midi.route", "ssu", "to", "csound", "instr", "mnote", "voices",
+                    (uint64_t)0);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "bad_value");
+  id = conn_request(&c, "midi.route", "ssu", "to", "csound", "instr", "mnote", "voices",
+                    (uint64_t)1025);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "bad_value");
+  /* 1024 voices, the most a route may have; unroute gives them back. */
+  id = conn_request(&c, "midi.route", "ssu", "to", "csound", "instr", "mnote", "voices",
+                    (uint64_t)1024);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, id, 5000)));
+  id = conn_request(&c, "midi.unroute", "ss", "to", "csound", "instr", "mnote");
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, id, 5000)));
   id = conn_request(&c, "midi.unroute", "ss", "to", "csound", "instr", "mnote");
   ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "not_connected");
-  ok(&c, conn_request(&c, "midi.route", "ssssi", "to", "csound", "instr", "mnote", "note",
-                      "inote", "velocity", "ivel", "channel", (int64_t)0));
+  ok(&c, conn_request(&c, "midi.route", "ssssiu", "to", "csound", "instr", "mnote", "note",
+                      "inote", "velocity", "ivel", "channel", (int64_t)0, "voices",
+                      (uint64_t)4));
   o = ok(&c, conn_request(&c, "midi.routes", ""));
   {
     const msgpack_object_array *arr;
@@ -410,26 +488,28 @@ START_TEST(test_midi_csound) {
     ck_assert(msg_str_is(&arr->ptr[0], "note", "inote"));
     ck_assert(msg_str_is(&arr->ptr[0], "velocity", "ivel"));
     ck_assert_uint_eq(msg_uint(&arr->ptr[0], "channel"), 0);
+    ck_assert_uint_eq(msg_uint(&arr->ptr[0], "voices"), 4);
   }
 
   for (attempt = 1; attempt <= 3; attempt++) {
     size_t n;
     uint32_t ca, cb, rs;
-    long want[4], at[4], d = -1;
+    long want[4], at[4], loop;
     const float v1[4] = { 1.0f, 1.0f + 64.0f / 127.0f, 64.0f / 127.0f, 0.0f };
     const float v2[4] = { 60.0f / 128, 124.0f / 128, 64.0f / 128, 0.0f };
     bool sane = true;
     unsigned xr, k;
-    uint64_t late;
 
+    atomic_store(&feed_value, 0.0f);
     rig_start();
     rig_wait(RATE / 10);
     /* Cycle A: on 60 (vel 127) at 37, on 64 (vel 64) at 200, and a note on
-     * channel 2 the route ignores. */
+     * channel 2 the route ignores; the feed steps at FEED_MARK. */
     to_send[0] = (send_ev){ 37, { 0x90, 60, 127 } };
     to_send[1] = (send_ev){ 200, { 0x90, 64, 64 } };
     to_send[2] = (send_ev){ 210, { 0x91, 70, 127 } };
     atomic_store(&nto_send, 3);
+    atomic_store(&feed_mark, FEED_MARK);
     atomic_store(&midi_cmd, 1);
     rig_wait(RATE / 10);
     ck_assert_int_eq(atomic_load(&midi_cmd), 2);
@@ -446,13 +526,16 @@ START_TEST(test_midi_csound) {
     rig_stop();
     n = atomic_load(&rec_len);
     rs = atomic_load(&rec_start);
-    o = ok(&c, conn_request(&c, "status", ""));
-    late = msg_uint(sono_map_get(o, "midi_csound"), "late");
 
-    want[0] = (long)(ca + 37 - rs);
-    want[1] = (long)(ca + 200 - rs);
-    want[2] = (long)(cb + 100 - rs);
-    want[3] = (long)(cb + 150 - rs);
+    loop = first_at(rec[2], 0, n, 1.0f) - (long)(ca + FEED_MARK - rs);
+    fprintf(stderr, "test_jack_midi csound: attempt %d: rig loop delay %ld frames\n", attempt,
+            loop);
+    if (loop != 0 && loop != BLOCK)
+      sane = false;
+    want[0] = (long)(ca + 37 - rs) + loop;
+    want[1] = (long)(ca + 200 - rs) + loop;
+    want[2] = (long)(cb + 100 - rs) + loop;
+    want[3] = (long)(cb + 150 - rs) + loop;
     for (k = 0; k < 4 && sane; k++) {
       at[k] = first_at(rec[0], k ? (size_t)at[k - 1] + 1 : 0, n, v1[k]);
       if (at[k] < 0 || fabsf(rec[1][at[k]] - v2[k]) > 1e-4f) {
@@ -460,11 +543,9 @@ START_TEST(test_midi_csound) {
         sane = false;
         break;
       }
-      /* One period from the control thread, plus the rig's 0 or 1. */
-      if (k == 0)
-        d = at[0] - want[0];
-      fprintf(stderr, "test_jack_midi csound: step %u delay %ld frames\n", k, at[k] - want[k]);
-      if (at[k] - want[k] != d || (d != BLOCK && d != 2 * BLOCK))
+      /* Exactly the note's frame, in the cycle that carried it. */
+      fprintf(stderr, "test_jack_midi csound: step %u at %+ld frames\n", k, at[k] - want[k]);
+      if (at[k] != want[k])
         sane = false;
       /* The value before the step is the previous one. */
       if (k > 0 && at[k] > 0 && fabsf(rec[0][at[k] - 1] - v1[k - 1]) > 1e-4f)
@@ -472,28 +553,41 @@ START_TEST(test_midi_csound) {
     }
     if (sane)
       break;
-    ck_assert_msg(xr > 0 || late > 0, "Csound MIDI timing wrong without an xrun or a late note");
+    ck_assert_msg(xr > 0, "Csound MIDI timing wrong without an xrun");
     ck_assert_int_lt(attempt, 3);
   }
   /* Every note started a synth and every note-off ended one: events. */
-  {
-    const msgpack_object *m;
-    unsigned want = 2 * (unsigned)attempt;
+  await_events(&ev, &got_ev, 2 * (unsigned)attempt, 2 * (unsigned)attempt, 0);
+  ck_assert_uint_eq(cs_stat(&c, "dropped"), 0);
+  ck_assert_uint_eq(cs_stat(&c, "failed"), 0);
+  ck_assert_uint_eq(cs_stat(&c, "sounding"), 0);
 
-    while ((started < want || ended < want) && !conn_silent(&ev, 3000)) {
-      const msgpack_object *e;
-
-      m = conn_recv(&ev, 1000);
-      e = sono_map_get(m, "event");
-      if (e != NULL && sono_str_eq(e, "synth.started"))
-        started++;
-      else if (e != NULL && sono_str_eq(e, "synth.ended"))
-        ended++;
-    }
-    ck_assert_uint_eq(started, want);
-    ck_assert_uint_eq(ended, want);
-  }
+  /* One voice: a second note-on while the first sounds is refused,
+   * counted and reported; unroute stops the sounding one and gives the
+   * slot back (undefine refuses while the route holds it). */
+  ok(&c, conn_request(&c, "midi.route", "ssssu", "to", "csound", "instr", "mnote", "note",
+                      "inote", "velocity", "ivel", "voices", (uint64_t)1));
+  atomic_store(&feed_value, 0.0f);
+  rig_start();
+  rig_wait(RATE / 10);
+  to_send[0] = (send_ev){ 10, { 0x90, 60, 127 } };
+  to_send[1] = (send_ev){ 20, { 0x90, 62, 127 } };
+  atomic_store(&nto_send, 2);
+  atomic_store(&midi_cmd, 1);
+  rig_wait(RATE / 10);
+  rig_stop();
+  ck_assert_float_eq_tol(max_of(rec[0], atomic_load(&rec_len)), 1.0f, 1e-6f);
+  ck_assert_float_eq_tol(max_of(rec[1], atomic_load(&rec_len)), 60.0f / 128, 1e-6f);
+  ck_assert_uint_eq(cs_stat(&c, "dropped"), 1);
+  ck_assert_uint_eq(cs_stat(&c, "sounding"), 1);
+  await_events(&ev, &got_ev, got_ev.started + 1, got_ev.ended, 1);
+  id = conn_request(&c, "instr.undefine", "s", "name", "mnote");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, id, 5000)), "busy");
   ok(&c, conn_request(&c, "midi.unroute", "ss", "to", "csound", "instr", "mnote"));
+  await_events(&ev, &got_ev, got_ev.started, got_ev.ended + 1, 1);
+  ok(&c, conn_request(&c, "instr.undefine", "s", "name", "mnote"));
+  ck_assert_uint_eq(cs_stat(&c, "dropped"), 1);
+  ck_assert_uint_eq(cs_stat(&c, "sounding"), 0);
   o = ok(&c, conn_request(&c, "midi.routes", ""));
   {
     const msgpack_object_array *arr;

@@ -1,0 +1,28 @@
+/* midi_cs.h - live MIDI routed to Csound instruments (midi_cs.c): the
+ * routes' table, each with a voice pool of the Csound module that the audio
+ * thread plays sample-exact.  Control thread only. */
+#ifndef SONOD_MIDI_CS_H
+#define SONOD_MIDI_CS_H
+
+#include <msgpack.h>
+#include <stdint.h>
+
+#include "daemon/request.h"
+#include "daemon/sonod.h"
+
+/* midi.route / midi.unroute with to: "csound" (channel already read). */
+void midi_cs_route(request *r, int64_t channel);
+void midi_cs_unroute(request *r);
+/* midi.routes: the number of Csound routes, and route i as a map. */
+unsigned midi_cs_count(void);
+void midi_cs_pack_route(msgpack_packer *pk, unsigned i);
+/* status's midi_csound: {dropped, failed, sounding}. */
+void midi_cs_pack_stats(msgpack_packer *pk);
+/* The daemon's tick: a backend event when refused notes grew (at most one
+ * a second). */
+void midi_cs_tick(sonod *d);
+/* After instr.define (or state.load) defined `name`: a routed instrument
+ * gets a pool built from its new definition. */
+void midi_cs_instr_defined(sonod *d, const char *name);
+
+#endif
