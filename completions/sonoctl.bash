@@ -113,13 +113,13 @@ _sonoctl() {
         COMPREPLY=($(compgen -W "--tempo --sig --play --stop --frame --at --delay" -- "$cur"))
       fi ;;
     midi)
-      case "$prev" in --channel|--instr|--note|--velocity) return ;; esac
+      case "$prev" in --channel|--instr|--note|--velocity|--voices) return ;; esac
       if ((cword == cmd_at + 1)); then
         COMPREPLY=($(compgen -W "route unroute routes --help" -- "$cur"))
       elif ((cword == cmd_at + 2)); then
         COMPREPLY=($(compgen -W "csound" -- "$cur"))
       else
-        COMPREPLY=($(compgen -W "--channel --instr --note --velocity" -- "$cur"))
+        COMPREPLY=($(compgen -W "--channel --instr --note --velocity --voices" -- "$cur"))
       fi ;;
     freewheel)
       COMPREPLY=($(compgen -W "on off --help" -- "$cur")) ;;

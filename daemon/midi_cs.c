@@ -141,7 +141,8 @@ void midi_cs_route(request *r, int64_t channel) {
   nr.voices = (unsigned)voices;
   /* The new pool first: a refusal leaves the old route as it was. */
   if ((rc = open_pool(&nr, &pool, &err)) != 0) {
-    reply_error(r->c, true, r->id, rc == CS_EAGAIN ? SONO_E_LIMIT : SONO_E_INTERNAL,
+    reply_error(r->c, true, r->id,
+                rc == CS_EAGAIN || rc == CS_ELIMIT ? SONO_E_LIMIT : SONO_E_INTERNAL,
                 "midi.route: no voices for '%s': %s", nr.instr, err.msg);
     return;
   }

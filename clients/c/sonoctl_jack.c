@@ -7,6 +7,7 @@
  *   sonoctl transport follow on|off
  *   sonoctl midi route NODE [--channel C]
  *   sonoctl midi route csound --instr NAME [--note P] [--velocity P] [--channel C]
+ *                              [--voices N]
  *   sonoctl midi unroute NODE | csound --instr NAME
  *   sonoctl midi routes
  *   sonoctl freewheel on|off
@@ -149,15 +150,17 @@ int ctl_cmd_transport(ctl *g, int argc, char **argv) {
 static int midi_usage(void) {
   fputs("usage: sonoctl midi route NODE [--channel C]\n"
         "       sonoctl midi route csound --instr NAME [--note PARAM] [--velocity PARAM]"
-        " [--channel C]\n"
+        " [--channel C] [--voices N]\n"
         "       sonoctl midi unroute NODE | csound --instr NAME\n"
         "       sonoctl midi routes\n"
-        "NODE is a plugin node's id (graph); C is a MIDI channel 0..15 (default: all)\n",
+        "NODE is a plugin node's id (graph); C is a MIDI channel 0..15 (default: all);\n"
+        "N is how many notes of the instrument may sound at once (1..1024, default 32)\n",
         stdout);
   return CTL_OK;
 }
 
-/* The routes, one per line: "TO  channel C|all  [instr NAME note P velocity P]". */
+/* The routes, one per line:
+ * "TO  channel C|all  [instr NAME note P velocity P voices N]". */
 static void print_routes(const msgpack_object *body) {
   const msgpack_object *arr = sono_obj_get(body, "routes");
   uint32_t i;
@@ -171,6 +174,7 @@ static void print_routes(const msgpack_object *body) {
     const msgpack_object *chan = sono_obj_get(m, "channel");
     char to[64] = "?", instr[128] = "", note[64] = "", vel[64] = "";
     char cbuf[16];
+    uint64_t nv;
 
     sono_obj_strcpy(m, "to", to, sizeof to);
     if (chan != NULL && chan->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
@@ -186,6 +190,8 @@ static void print_routes(const msgpack_object *body) {
         printf(" note %s", note);
       if (vel[0] != '\0')
         printf(" velocity %s", vel);
+      if (sono_obj_uint(m, "voices", &nv) == 0)
+        printf(" voices %llu", (unsigned long long)nv);
     }
     printf("\n");
   }
@@ -198,11 +204,12 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
     {"instr", required_argument, NULL, 'i'},
     {"note", required_argument, NULL, 'n'},
     {"velocity", required_argument, NULL, 'v'},
+    {"voices", required_argument, NULL, 'V'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
   };
   const char *instr = NULL, *note = NULL, *vel = NULL, *verb, *to;
-  int channel = -1, ch, npos, rc;
+  int channel = -1, voices = 0, ch, npos, rc;
   uint64_t id;
   sono_args *a;
   sono_reply *r;
@@ -223,6 +230,10 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
     case 'v':
       vel = optarg;
       break;
+    case 'V':
+      if (!ctl_parse_int(optarg, &voices) || voices < 1 || voices > 1024)
+        return ctl_usage(argv[0], "--voices wants 1..1024, not '%s'", optarg);
+      break;
     case 'h':
       return midi_usage();
     default:
@@ -234,7 +245,7 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
     return ctl_usage(argv[0], "wants a verb: route, unroute, routes");
   verb = argv[optind];
   if (strcmp(verb, "routes") == 0) {
-    if (npos != 1 || channel >= 0 || instr || note || vel)
+    if (npos != 1 || channel >= 0 || instr || note || vel || voices)
       return ctl_usage(argv[0], "routes takes no arguments");
     r = ctl_call(g, "midi.routes", NULL, &rc);
     if (r == NULL)
@@ -253,9 +264,9 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
   to = argv[optind + 1];
   if (strcmp(to, "csound") == 0 && instr == NULL)
     return ctl_usage(argv[0], "%s csound wants --instr NAME", verb);
-  if (strcmp(to, "csound") != 0 && (instr || note || vel))
-    return ctl_usage(argv[0], "--instr, --note and --velocity are for csound");
-  if (verb[0] == 'u' && (channel >= 0 || note || vel))
+  if (strcmp(to, "csound") != 0 && (instr || note || vel || voices))
+    return ctl_usage(argv[0], "--instr, --note, --velocity and --voices are for csound");
+  if (verb[0] == 'u' && (channel >= 0 || note || vel || voices))
     return ctl_usage(argv[0], "unroute takes the target only (and --instr for csound)");
   a = sono_args_new();
   if (a == NULL)
@@ -272,6 +283,8 @@ int ctl_cmd_midi(ctl *g, int argc, char **argv) {
     sono_args_str(a, "velocity", vel);
   if (channel >= 0)
     sono_args_uint(a, "channel", (uint64_t)channel);
+  if (voices > 0)
+    sono_args_uint(a, "voices", (uint64_t)voices);
   snprintf(what, sizeof what, "%s %s%s%s", verb[0] == 'u' ? "unrouted" : "routed", to,
            instr ? " instr " : "", instr ? instr : "");
   return ctl_send_print(g, verb[0] == 'u' ? "midi.unroute" : "midi.route", a, what);

@@ -76,6 +76,23 @@ check "midi route csound without instr" 2 'wants --instr' midi route csound
 check "midi unroute" 0 "^unrouted $NODE at frame" midi unroute "$NODE"
 check "midi unroute again" 1 '^sonoctl: not_connected: ' midi unroute "$NODE"
 check "midi routes after unroute" 0 '^no routes$' midi routes
+# To a Csound instrument, with a pool of voices.
+printf '%s\n' 'a1 upsamp ivel' 'out a1' > "$DIR/note.orc"
+check "instr define note" 0 '^defined note: inote=0 ivel=0$' \
+  instr define note "$DIR/note.orc" --param inote=0 --param ivel=0
+check "midi route csound --voices" 0 '^routed csound instr note at frame [0-9]+$' \
+  midi route csound --instr note --note inote --velocity ivel --voices 4
+check "midi routes (csound)" 0 '^csound +channel all +instr note note inote velocity ivel voices 4$' \
+  midi routes
+check "midi routes --json (csound)" 0 \
+  '^\{"routes":\[\{"to":"csound","instr":"note","note":"inote","velocity":"ivel","channel":null,"voices":4\}\]\}$' \
+  --json midi routes
+check "status midi_csound" 0 '"midi_csound":\{"dropped":0,"failed":0,"sounding":0\}' --json status
+check "midi route --voices 0" 2 '--voices wants 1..1024' midi route csound --instr note --voices 0
+check "midi route NODE --voices" 2 'are for csound' midi route "$NODE" --voices 4
+check "instr undefine routed" 1 '^sonoctl: busy: ' instr undefine note
+check "midi unroute csound" 0 '^unrouted csound instr note at frame' midi unroute csound --instr note
+check "instr undefine after unroute" 0 '' instr undefine note
 
 # ---- freewheel: JACK only
 check "freewheel on (null)" 1 '^sonoctl: not_supported: engine.freewheel' freewheel on
