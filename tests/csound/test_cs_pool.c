@@ -5,6 +5,7 @@
  * shows at its exact sample. */
 #include "cs_harness.h"
 #include "daemon/rt/rtcheck.h"
+#include "tests/support/check_main.h"
 
 #include <check.h>
 #include <math.h>
@@ -54,6 +55,14 @@ static const cs_notice *nth(const harness *h, cs_notice_kind kind, unsigned k)
     return NULL;
 }
 
+static void expect_stats(harness *h, int p, uint64_t dropped, unsigned sounding)
+{
+    cs_pool_stats st;
+    ck_assert_int_eq(cs_pool_stats_get(h->eng, p, &st), 0);
+    ck_assert_uint_eq(st.dropped, dropped);
+    ck_assert_uint_eq(st.sounding, sounding);
+}
+
 static void near(const harness *h, unsigned ch, size_t i, double want)
 {
     ck_assert_msg(fabs(h->buf[ch][i] - want) < 1e-6, "ch %u frame %zu: %f, want %f", ch, i,
@@ -91,10 +100,7 @@ START_TEST(test_pool_sample_exact)
     ck_assert_uint_eq(nth(h, CS_NOTICE_STARTED, 0)->frame, A + 37);
     ck_assert_uint_eq(nth(h, CS_NOTICE_STARTED, 1)->frame, A + 200);
     ck_assert_uint_ne(nth(h, CS_NOTICE_STARTED, 0)->id, nth(h, CS_NOTICE_STARTED, 1)->id);
-    cs_pool_stats st;
-    ck_assert_int_eq(cs_pool_stats_get(h->eng, p, &st), 0);
-    ck_assert_uint_eq(st.dropped, 0);
-    ck_assert_uint_eq(st.sounding, 0);
+    expect_stats(h, p, 0, 0);
     /* Pool voices are not client synths. */
     ck_assert_uint_eq(cs_synth_count(h->eng), 0);
     h_free(h);
@@ -149,10 +155,7 @@ START_TEST(test_pool_exhausted)
     near(h, 0, A + 3, 2.0);
     near(h, 0, h->len - 1, 2.0);
     near(h, 1, h->len - 1, (60.0 + 62) / 128);
-    cs_pool_stats st;
-    ck_assert_int_eq(cs_pool_stats_get(h->eng, p, &st), 0);
-    ck_assert_uint_eq(st.dropped, 1);
-    ck_assert_uint_eq(st.sounding, 2);
+    expect_stats(h, p, 1, 2);
     ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 2);
     /* The refused key's note-off touches nothing; freed voices come back
      * once their ends were drained (h_run drains after every block). */
@@ -164,9 +167,7 @@ START_TEST(test_pool_exhausted)
     near(h, 0, C + 15, 1.0);
     near(h, 0, C + 16, 2.0);
     near(h, 1, C + 16, (62.0 + 67) / 128);
-    ck_assert_int_eq(cs_pool_stats_get(h->eng, p, &st), 0);
-    ck_assert_uint_eq(st.dropped, 1);
-    ck_assert_uint_eq(st.sounding, 2);
+    expect_stats(h, p, 1, 2);
     h_free(h);
 }
 END_TEST
@@ -201,9 +202,8 @@ START_TEST(test_pool_close_sounding)
     ck_assert_int_eq(cs_synth_stop(h->eng, v0, 0, &err), CS_ENOENT);
     ck_assert_int_eq(cs_synth_start(h->eng, "note", NULL, 0, 0, -1, 0, &sid, &err), 0);
     /* A pool can be opened again (three slots left). */
-    cs_pool_stats st;
     p = open_pool(h, -1, 3);
-    ck_assert_int_eq(cs_pool_stats_get(h->eng, p, &st), 0);
+    expect_stats(h, p, 0, 0);
     h_free(h);
 }
 END_TEST
@@ -268,11 +268,4 @@ static Suite *suite(void)
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
-}
+CHECK_MAIN(suite)
