@@ -227,6 +227,8 @@ int cs_pool_stats_get(const cs_engine *eng, int pool, cs_pool_stats *st);
 /* One MIDI message of the block cs_rt_process renders next, offset frames
  * into it: note-on (velocity > 0) and note-off (or note-on velocity 0) go
  * to every open pool whose channel matches; anything else is ignored.
+ * After an odd-sized block the first frames of the next were rendered
+ * ahead already: a note among them starts at the first frame not rendered.
  * Call in time order, before cs_rt_process for that block. [audio] */
 void cs_rt_midi(cs_engine *eng, const unsigned char *msg, unsigned len, unsigned offset);
 

@@ -37,9 +37,8 @@ bool csound_rt_process(rt_csound *rc, const float *const *in, unsigned nin, unsi
 void csound_rt_midi(rt_csound *rc, const rt_live_ev *ev, unsigned n) {
   unsigned i;
 
-  /* In a block Csound sits out (not a multiple of ksmps) the notes are
-   * still queued: they sound at the next block it renders, late rather
-   * than lost (a lost note-off would hang). */
+  /* Offsets into the engine's block; cs_rt_midi places them on Csound's
+   * clock (which runs ahead by the FIFO's frames in odd-sized blocks). */
   for (i = 0; i < n; i++)
     cs_rt_midi(rc->eng, ev[i].data, ev[i].len, ev[i].offset);
 }
