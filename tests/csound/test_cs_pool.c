@@ -253,6 +253,44 @@ START_TEST(test_pool_bad_input)
 }
 END_TEST
 
+START_TEST(test_pool_odd_blocks)
+{
+    /* Blocks of 250 frames (not a multiple of ksmps 32): the module renders
+     * ahead, yet a note lands on its own frame of the engine's timeline;
+     * one in the frames rendered ahead starts at the first frame not
+     * rendered.  Frames counted from the first odd block. */
+    harness *h = h_new(2, 0);
+    define(h, "note", NOTE);
+    open_pool(h, -1, 4);
+    enum { B = 250, N = 6 };
+    static float o1[B * N], o2[B * N];
+    unsigned ahead = 0;
+    for (unsigned b = 0; b < N; b++) {
+        float *outs[2] = { o1 + b * B, o2 + b * B };
+        const unsigned char on[3] = { 0x90, (unsigned char)(60 + b), 127 };
+        if (b == 2 || b == 4) {
+            /* Block 2: offset 100, well past what was rendered ahead;
+             * block 4: offset 0, inside it. */
+            ahead = (unsigned)(cs_engine_frame(h->eng) - (uint64_t)(H_BLOCK + b * B));
+            RT_CYCLE_BEGIN();
+            cs_rt_midi(h->eng, on, 3, b == 2 ? 100 : 0);
+            RT_CYCLE_END();
+        }
+        RT_CYCLE_BEGIN();
+        int rc = cs_rt_process(h->eng, NULL, 0, outs, 2, B);
+        RT_CYCLE_END();
+        ck_assert_int_eq(rc, 0);
+        h_drain(h);
+    }
+    ck_assert_float_eq_tol(o1[2 * B + 99], 0.0f, 1e-6f);
+    ck_assert_float_eq_tol(o1[2 * B + 100], 1.0f, 1e-6f);
+    ck_assert_uint_gt(ahead, 0);
+    ck_assert_float_eq_tol(o1[4 * B + ahead - 1], 1.0f, 1e-6f);
+    ck_assert_float_eq_tol(o1[4 * B + ahead], 2.0f, 1e-6f);
+    h_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("csound-pool");
@@ -264,6 +302,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_pool_close_sounding);
     tcase_add_test(tc, test_pool_close_idle);
     tcase_add_test(tc, test_pool_bad_input);
+    tcase_add_test(tc, test_pool_odd_blocks);
     suite_add_tcase(s, tc);
     return s;
 }
