@@ -96,7 +96,22 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 void client_start(client *c) {
   log_debug("client %u connected (%s)", c->id, c->transport);
   events_client(c->d, c, "connected");
+  if (c->d->hold_clients) {
+    c->held = true;
+    return;
+  }
   uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+void clients_release(sonod *d) {
+  client *c;
+
+  d->hold_clients = false;
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->held) {
+      c->held = false;
+      uv_read_start(&c->h.stream, on_alloc, on_read);
+    }
 }
 
 static void on_closed(uv_handle_t *h) {

@@ -37,6 +37,7 @@ struct client {
   size_t out_len;
   size_t out_cap;
   bool closing;
+  bool held;               /* accepted while d->hold_clients: not reading yet */
   char rbuf[65536];
 };
 
@@ -44,6 +45,9 @@ struct client {
  * accepts into c->h.stream and then calls client_start. */
 client *client_new(sonod *d, bool tcp);
 void client_start(client *c);
+/* Starts reading from the clients accepted while d->hold_clients was set
+ * (their requests waited in the socket) and clears it. */
+void clients_release(sonod *d);
 /* Closes at once; pending output is dropped.  Safe to call twice. */
 void client_close(client *c);
 /* Closes after pending output has been written. */

@@ -150,6 +150,13 @@ void sonod_shutdown(sonod *d, const char *reason) {
     uv_close((uv_handle_t *)&d->watchdog, NULL);
 }
 
+/* The start-up restore is over (or there was none): clients can be
+ * served. */
+static void on_restored(sonod *d) {
+  clients_release(d);
+  notify_state(d, "READY=1\n");
+}
+
 static int run(sonod *d) {
   char err[512];
 
@@ -215,11 +222,12 @@ static int run(sonod *d) {
     uv_timer_start(&d->watchdog, on_watchdog, ms > 0 ? ms : 1, ms > 0 ? ms : 1);
     d->watchdog_on = true;
   }
-  /* The last session comes back before READY, so that whoever waits for
-   * the service finds it in place. */
-  state_start(d);
-  /* Listening and the backend running: clients can be served. */
-  notify_state(d, "READY=1\n");
+  /* The last session comes back before READY and before any request is
+   * read, so that whoever waits for the service (or just connects) finds
+   * it in place.  The restore runs on the loop (plugins load on the thread
+   * pool), so connections are accepted meanwhile but held. */
+  d->hold_clients = true;
+  state_start(d, on_restored);
 
   uv_run(d->loop, UV_RUN_DEFAULT);
 

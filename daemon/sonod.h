@@ -31,6 +31,7 @@ typedef struct sonod {
   client *clients;          /* doubly linked, newest first */
   unsigned nclients;
   uint32_t next_client_id;
+  bool hold_clients;        /* start-up restore: accept, but read no request yet */
 
   uv_async_t wake;          /* the audio thread has messages; backend news */
   uv_signal_t sigint;

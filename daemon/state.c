@@ -117,6 +117,12 @@ static char autosave_path[4200];    /* empty: autosave off */
 static uv_timer_t debounce;
 static bool timer_on, dirty, applying;
 
+/* The load being applied, if any (see "the apply machine"). */
+typedef struct apply_job apply_job;
+static apply_job *cur;
+static void job_free(apply_job *j);
+static const char *job_path(const apply_job *j);
+
 /* Renames of the autosave file happen in the order snapshots were taken,
  * even when two writes overlap on the thread pool. */
 static pthread_mutex_t rename_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -696,7 +702,8 @@ static int save_async(sonod *d, const char *path, bool autosave, uint32_t client
 static void on_debounce(uv_timer_t *t) {
   sonod *d = t->data;
 
-  if (!dirty || d->stopping)
+  /* A load half applied: its end calls state_changed, which comes back. */
+  if (!dirty || d->stopping || applying)
     return;
   dirty = false;
   if (save_async(d, autosave_path, true, 0, 0) != 0) {
@@ -714,6 +721,15 @@ void state_changed(sonod *d) {
 }
 
 void state_shutdown(sonod *d) {
+  if (cur != NULL) {
+    /* Loads in flight call nobody back during shutdown (plugin_ctl.c). */
+    log_warn("state: shutting down while %s is half applied: it is abandoned and not saved",
+             job_path(cur));
+    job_free(cur);
+    cur = NULL;
+    applying = false;
+    dirty = false;
+  }
   if (!timer_on)
     return;
   uv_timer_stop(&debounce);
@@ -1183,31 +1199,8 @@ static void failed(report *r, const char *fmt, ...) {
     r->flen = sizeof r->fail - 1;
 }
 
-/* Csound takes one compile at a time and merges it in its next k-cycle.
- * The null and JACK clocks run those by themselves (cs_compile waits for
- * them); the offline backend runs none while idle, so it is asked to
- * render one k-cycle (no client waits for that render). */
-static void wait_merged(sonod *d, cs_engine *eng) {
-  char err[200];
-  int i;
-
-  for (i = 0; i < 3000 && cs_compile_pending(eng); i++) {
-    struct timespec ts = { 0, 1000000 };
-
-    if (d->be->ops->render != NULL) {
-      d->be->ops->poll(d->be);
-      d->be->ops->render(d->be, 0, 0, cs_engine_ksmps(eng), err, sizeof err);
-    }
-    nanosleep(&ts, NULL);
-  }
-  if (d->be->ops->render != NULL)
-    d->be->ops->poll(d->be);
-}
-
-static void apply_plugins(sonod *d, const session *s, report *r) {
+static void plugins_unload(sonod *d, report *r) {
   pnode *n;
-  unsigned i;
-  int k;
 
   /* The current plugins go (their nodes are freed when the audio thread
    * lets go of them); the file's come in, in the saved order. */
@@ -1227,40 +1220,31 @@ static void apply_plugins(sonod *d, const session *s, report *r) {
     else
       failed(r, "plugin node %u could not be unloaded (queue full)", n->id);
   }
-  for (i = 0; i < s->npl; i++) {
-    const st_plugin *p = &s->pl[i];
-    const char *code;
-    char err[600], verr[VST_ERR_LEN];
-
-    if (plugin_ctl_load(d, p->path, 0, &n, &code, err, sizeof err) != 0) {
-      failed(r, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
-      continue;
-    }
-    if (p->program >= 0 && p->program < vst_program_count(n->inst))
-      vst_program_set(n->inst, p->program, verr);
-    if (p->state != NULL && vst_state_set(n->inst, p->state, p->state_len, verr) != VST_OK)
-      log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
-    /* Then the parameters, always: some plugins' chunks hold their current
-     * preset rather than the edited values (amsynth does). */
-    for (k = 0; k < (int)p->nparams && k < vst_param_count(n->inst); k++)
-      vst_param_set(n->inst, k, p->params[k], verr);
-    r->pl_saved[r->pl_ok] = p->node;
-    r->pl_new[r->pl_ok++] = n->id;
-  }
 }
 
-static void apply_csound(sonod *d, const session *s, report *r) {
-  cs_engine *eng = csound_ctl_engine();
-  cs_error e;
-  unsigned i, k;
+/* A saved plugin just loaded as node n: its program, chunk, parameters. */
+static void plugin_restore(const st_plugin *p, pnode *n, report *r) {
+  char verr[VST_ERR_LEN];
+  int k;
 
-  if (eng == NULL) {
-    if (s->ncode + s->nin + s->ntab + s->nbus > 0)
-      failed(r, "the Csound engine is not running: no code, instruments, tables or buses");
-    return;
-  }
-  /* What the file does not define goes; compiled code cannot be taken
-   * back from Csound, so the record simply starts over with the file's. */
+  if (p->program >= 0 && p->program < vst_program_count(n->inst))
+    vst_program_set(n->inst, p->program, verr);
+  if (p->state != NULL && vst_state_set(n->inst, p->state, p->state_len, verr) != VST_OK)
+    log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
+  /* Then the parameters, always: some plugins' chunks hold their current
+   * preset rather than the edited values (amsynth does). */
+  for (k = 0; k < (int)p->nparams && k < vst_param_count(n->inst); k++)
+    vst_param_set(n->inst, k, p->params[k], verr);
+  r->pl_saved[r->pl_ok] = p->node;
+  r->pl_new[r->pl_ok++] = n->id;
+}
+
+/* What the file does not define goes; compiled code cannot be taken
+ * back from Csound, so the record simply starts over with the file's. */
+static void csound_clear(sonod *d, const session *s, report *r, cs_engine *eng) {
+  cs_error e;
+  unsigned i;
+
   for (i = rec.nin; i-- > 0;)
     if (find_instr(s, rec.in[i].name) < 0) {
       if (cs_instr_undefine(eng, rec.in[i].name, &e) != 0)
@@ -1278,35 +1262,47 @@ static void apply_csound(sonod *d, const session *s, report *r) {
     state_note_bus_free(d, rec.bus[0].id);
   while (rec.ncode > 0)
     free(rec.code[--rec.ncode]);
+}
 
-  for (i = 0; i < s->ncode; i++) {
-    memset(&e, 0, sizeof e);
-    wait_merged(d, eng);
+/* Compile i of the file: its code blocks, then its instruments.  Csound
+ * takes one compile at a time, so the caller waited for the previous
+ * one's merge. */
+static void csound_compile_one(sonod *d, const session *s, report *r, cs_engine *eng,
+                               unsigned i) {
+  cs_error e;
+  unsigned k;
+
+  memset(&e, 0, sizeof e);
+  if (i < s->ncode) {
     if (cs_compile(eng, s->code[i], &e) != 0) {
       failed(r, "csound.code[%u] not compiled: %s", i, e.msg);
-      continue;
+      return;
     }
     state_note_compile(d, s->code[i]);
     r->code_ok++;
-  }
-  for (i = 0; i < s->nin; i++) {
-    const st_instr *in = &s->in[i];
+  } else {
+    const st_instr *in = &s->in[i - s->ncode];
     cs_param p[128];
 
     for (k = 0; k < in->np && k < 128; k++) {
       p[k].name = in->p[k].name;
       p[k].value = in->p[k].value;
     }
-    memset(&e, 0, sizeof e);
-    wait_merged(d, eng);
     if (cs_instr_define(eng, in->name, in->body, p, k, in->init, in->prio, &e) != 0) {
       failed(r, "instrument '%s' not defined: %s", in->name, e.msg);
-      continue;
+      return;
     }
     state_note_instr(d, in->name, in->body, p, k, in->init, in->prio);
     midi_cs_instr_defined(d, in->name);
     r->in_ok++;
   }
+}
+
+/* Tables and buses, after the compiles. */
+static void csound_data(sonod *d, const session *s, report *r, cs_engine *eng) {
+  cs_error e;
+  unsigned i;
+
   for (i = 0; i < s->ntab; i++) {
     const st_table *t = &s->tab[i];
     unsigned ch;
@@ -1471,14 +1467,83 @@ static void pack_idmap(msgpack_packer *pk, const char *key, const char *idkey, u
   }
 }
 
-/* Applies s over the current session; packs the saved and new ids into
- * ids when not NULL.  Returns the number of failures (described in
- * r->fail; summary() says what was restored). */
-static unsigned apply(sonod *d, const session *s, report *r, msgpack_packer *ids) {
-  int64_t *a = NULL, *b = NULL;
-  unsigned i, n;
+/* The reply's map of saved ids to the ids they have now. */
+static void pack_ids(const report *r, msgpack_packer *ids) {
+  unsigned n = r->pl_ok + r->tab_ok + r->bus_ok + r->gn_ok + r->bn_ok + 1, i;
+  int64_t *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
 
-  memset(r, 0, sizeof *r);
+  if (a == NULL || b == NULL)
+    abort();
+  msgpack_pack_map(ids, 6);
+  for (i = 0; i < r->pl_ok; i++)
+    a[i] = r->pl_saved[i], b[i] = r->pl_new[i];
+  pack_idmap(ids, "plugins", "node", r->pl_ok, a, b);
+  for (i = 0; i < r->gn_ok; i++)
+    a[i] = r->gn_saved[i], b[i] = r->gn_new[i];
+  pack_idmap(ids, "gain_nodes", "node", r->gn_ok, a, b);
+  for (i = 0; i < r->bn_ok; i++)
+    a[i] = r->bn_saved[i], b[i] = r->bn_new[i];
+  pack_idmap(ids, "bus_nodes", "node", r->bn_ok, a, b);
+  for (i = 0; i < r->tab_ok; i++)
+    a[i] = r->tab_saved[i], b[i] = r->tab_new[i];
+  pack_idmap(ids, "tables", "table", r->tab_ok, a, b);
+  for (i = 0; i < r->bus_ok; i++)
+    a[i] = r->bus_saved[i], b[i] = r->bus_new[i];
+  pack_idmap(ids, "buses", "bus", r->bus_ok, a, b);
+  sono_pack_key_uint(ids, "instrs", r->in_ok);
+  free(a);
+  free(b);
+}
+
+/* ---- the apply machine ----
+ *
+ * A staged session is applied in steps driven by the loop, so that other
+ * clients are served meanwhile (ping, status, meters, events):
+ *   1. the current plugins are unloaded, and the file's loaded one after
+ *      the other on the thread pool (plugin_ctl_load_async), each started
+ *      when the one before is attached: they get their node ids in the
+ *      file's order, as when loading was synchronous;
+ *   2. Csound: what the file does not define goes, then its code blocks
+ *      and instruments are compiled one at a time, each once the previous
+ *      one has merged (a 1 ms timer looks, and gives up after 3 s), then
+ *      tables and buses;
+ *   3. the graph, in one go; then the reply (or the restore's log line).
+ * One apply at a time (`cur`): a second state.load is refused with busy.
+ * While one runs, `applying` keeps changes from arming the autosave, and
+ * neither the autosave, state.save nor shutdown snapshots the half-applied
+ * session; the end of a state.load counts as one change. */
+
+#define MERGE_POLL_MS 1
+#define MERGE_WAIT_MS 3000
+
+struct apply_job {
+  sonod *d;
+  session s;
+  report r;
+  unsigned next;              /* the plugin, then the compile, to do next */
+  uv_timer_t timer;           /* looks for Csound's merges */
+  uint64_t wait_from;         /* loop time when the current wait began */
+  void (*done)(apply_job *j);
+  uint32_t client;            /* state.load: whom to answer (0: the restore) */
+  uint64_t req_id;
+  state_ready_cb ready;       /* the restore: what runs after it */
+  char path[4200];
+};
+
+static void stage_plugins(apply_job *j);
+static void csound_next(apply_job *j);
+
+/* Takes over s (the caller forgets it). */
+static apply_job *job_new(sonod *d, const session *s, const char *path) {
+  apply_job *j = calloc(1, sizeof *j);
+  report *r;
+
+  if (j == NULL)
+    abort();
+  r = &j->r;
+  j->d = d;
+  j->s = *s;
+  snprintf(j->path, sizeof j->path, "%s", path);
   r->pl_saved = calloc(s->npl + 1, sizeof *r->pl_saved);
   r->pl_new = calloc(s->npl + 1, sizeof *r->pl_new);
   r->tab_saved = calloc(s->ntab + 1, sizeof(int));
@@ -1489,43 +1554,26 @@ static unsigned apply(sonod *d, const session *s, report *r, msgpack_packer *ids
   r->gn_new = calloc(s->ngn + 1, sizeof *r->gn_new);
   r->bn_saved = calloc(s->ngn + 1, sizeof *r->bn_saved);
   r->bn_new = calloc(s->ngn + 1, sizeof *r->bn_new);
-  n = s->npl + s->ntab + s->nbus + s->ngn + 1;
-  a = calloc(n, sizeof *a);
-  b = calloc(n, sizeof *b);
   if (r->pl_saved == NULL || r->pl_new == NULL || r->tab_saved == NULL || r->tab_new == NULL ||
       r->bus_saved == NULL || r->bus_new == NULL || r->gn_saved == NULL || r->gn_new == NULL ||
-      r->bn_saved == NULL || r->bn_new == NULL || a == NULL || b == NULL)
+      r->bn_saved == NULL || r->bn_new == NULL)
     abort();
-  applying = true;
-  apply_plugins(d, s, r);
-  /* Bus nodes read buses the Csound part frees: they go first (made
-   * afresh over the restored buses by apply_graph). */
-  if (busnode_ctl_remove_all(d) > 0 && !s->has_graph)
-    graph_ctl_commit(d, NULL);
-  apply_csound(d, s, r);
-  apply_graph(d, s, r);
-  applying = false;
-  if (ids != NULL) {
-    msgpack_pack_map(ids, 6);
-    for (i = 0; i < r->pl_ok; i++)
-      a[i] = r->pl_saved[i], b[i] = r->pl_new[i];
-    pack_idmap(ids, "plugins", "node", r->pl_ok, a, b);
-    for (i = 0; i < r->gn_ok; i++)
-      a[i] = r->gn_saved[i], b[i] = r->gn_new[i];
-    pack_idmap(ids, "gain_nodes", "node", r->gn_ok, a, b);
-    for (i = 0; i < r->bn_ok; i++)
-      a[i] = r->bn_saved[i], b[i] = r->bn_new[i];
-    pack_idmap(ids, "bus_nodes", "node", r->bn_ok, a, b);
-    for (i = 0; i < r->tab_ok; i++)
-      a[i] = r->tab_saved[i], b[i] = r->tab_new[i];
-    pack_idmap(ids, "tables", "table", r->tab_ok, a, b);
-    for (i = 0; i < r->bus_ok; i++)
-      a[i] = r->bus_saved[i], b[i] = r->bus_new[i];
-    pack_idmap(ids, "buses", "bus", r->bus_ok, a, b);
-    sono_pack_key_uint(ids, "instrs", r->in_ok);
-  }
-  free(a);
-  free(b);
+  uv_timer_init(d->loop, &j->timer);
+  j->timer.data = j;
+  return j;
+}
+
+static const char *job_path(const apply_job *j) {
+  return j->path;
+}
+
+static void job_closed(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void job_free(apply_job *j) {
+  report *r = &j->r;
+
   free(r->pl_saved);
   free(r->pl_new);
   free(r->tab_saved);
@@ -1536,7 +1584,132 @@ static unsigned apply(sonod *d, const session *s, report *r, msgpack_packer *ids
   free(r->gn_new);
   free(r->bn_saved);
   free(r->bn_new);
-  return r->failures;
+  session_free(&j->s);
+  uv_close((uv_handle_t *)&j->timer, job_closed);
+}
+
+static void apply_start(apply_job *j) {
+  cur = j;
+  applying = true;
+  plugins_unload(j->d, &j->r);
+  j->next = 0;
+  stage_plugins(j);
+}
+
+static void on_plugin_loaded(sonod *d, void *ud, const char *path, pnode *node, const char *code,
+                             const char *err) {
+  apply_job *j = ud;
+  const st_plugin *p = &j->s.pl[j->next];
+
+  (void)d;
+  (void)path;
+  (void)code;
+  if (node == NULL)
+    failed(&j->r, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
+  else
+    plugin_restore(p, node, &j->r);
+  j->next++;
+  stage_plugins(j);
+}
+
+static void stage_graph(apply_job *j) {
+  apply_graph(j->d, &j->s, &j->r);
+  applying = false;
+  cur = NULL;
+  j->done(j);
+  job_free(j);
+}
+
+static void stage_csound(apply_job *j) {
+  cs_engine *eng = csound_ctl_engine();
+  const session *s = &j->s;
+
+  /* Bus nodes read buses the Csound part frees: they go first (made
+   * afresh over the restored buses by apply_graph). */
+  if (busnode_ctl_remove_all(j->d) > 0 && !s->has_graph)
+    graph_ctl_commit(j->d, NULL);
+  if (eng == NULL) {
+    if (s->ncode + s->nin + s->ntab + s->nbus > 0)
+      failed(&j->r, "the Csound engine is not running: no code, instruments, tables or buses");
+    stage_graph(j);
+    return;
+  }
+  csound_clear(j->d, s, &j->r, eng);
+  j->next = 0;
+  csound_next(j);
+}
+
+static void stage_plugins(apply_job *j) {
+  while (j->next < j->s.npl) {
+    const st_plugin *p = &j->s.pl[j->next];
+    const char *code;
+    char err[600];
+
+    if (plugin_ctl_load_async(j->d, p->path, 0, on_plugin_loaded, j, &code, err, sizeof err) == 0)
+      return;   /* on_plugin_loaded goes on */
+    failed(&j->r, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
+    j->next++;
+  }
+  stage_csound(j);
+}
+
+/* The offline backend runs no k-cycles while idle: ask it for one, with
+ * no client waiting for that render.  The null and JACK clocks run them by
+ * themselves. */
+static void offline_kcycle(sonod *d, cs_engine *eng) {
+  char err[200];
+
+  if (d->be->ops->render != NULL) {
+    d->be->ops->poll(d->be);
+    d->be->ops->render(d->be, 0, 0, cs_engine_ksmps(eng), err, sizeof err);
+  }
+}
+
+static void on_merge_poll(uv_timer_t *t) {
+  apply_job *j = t->data;
+  sonod *d = j->d;
+  cs_engine *eng = csound_ctl_engine();
+  unsigned total = j->s.ncode + j->s.nin;
+
+  if (cs_compile_pending(eng) && uv_now(d->loop) - j->wait_from < MERGE_WAIT_MS) {
+    offline_kcycle(d, eng);
+    return;   /* (the poll in it may have ended a --length render and with it sonod) */
+  }
+  uv_timer_stop(t);
+  /* Given up: the rest would wait as long again. */
+  for (; cs_compile_pending(eng) && j->next < total; j->next++) {
+    if (j->next < j->s.ncode)
+      failed(&j->r, "csound.code[%u] not compiled: the previous compile was not merged "
+             "within %d ms (is the audio thread running?)", j->next, MERGE_WAIT_MS);
+    else
+      failed(&j->r, "instrument '%s' not defined: the previous compile was not merged "
+             "within %d ms (is the audio thread running?)", j->s.in[j->next - j->s.ncode].name,
+             MERGE_WAIT_MS);
+  }
+  if (d->be->ops->render != NULL) {
+    d->be->ops->poll(d->be);
+    if (d->stopping)
+      return;   /* state_shutdown freed j */
+  }
+  csound_next(j);
+}
+
+/* Code blocks, then instruments, each once Csound merged the one before;
+ * then tables and buses, then the graph. */
+static void csound_next(apply_job *j) {
+  cs_engine *eng = csound_ctl_engine();
+
+  while (j->next < j->s.ncode + j->s.nin) {
+    if (cs_compile_pending(eng)) {
+      j->wait_from = uv_now(j->d->loop);
+      uv_timer_start(&j->timer, on_merge_poll, MERGE_POLL_MS, MERGE_POLL_MS);
+      offline_kcycle(j->d, eng);
+      return;
+    }
+    csound_compile_one(j->d, &j->s, &j->r, eng, j->next++);
+  }
+  csound_data(j->d, &j->s, &j->r, eng);
+  stage_graph(j);
 }
 
 static void summary(const session *s, const report *r, char *out, size_t len) {
@@ -1549,12 +1722,58 @@ static void summary(const session *s, const report *r, char *out, size_t len) {
 
 /* ---- start-up ---- */
 
-void state_start(sonod *d) {
-  const char *dir = getenv("STATE_DIRECTORY");
-  char first[4096], err[800], why[600];
+static void restore_done(apply_job *j) {
+  char sum[400];
+
+  summary(&j->s, &j->r, sum, sizeof sum);
+  if (j->r.failures != 0)
+    log_error("state: from %s %s; failed: %s", j->path, sum, j->r.fail);
+  else
+    log_info("state: from %s %s", j->path, sum);
+  /* What start-up did (the first plan, the restore) is no change to save. */
+  dirty = false;
+  j->ready(j->d);
+}
+
+/* Starts restoring the autosave file; false when there is none to restore
+ * (or it is corrupt and was moved aside). */
+static bool restore_start(sonod *d, state_ready_cb ready) {
+  char why[600];
+  apply_job *j;
   session s;
   size_t len;
   char *buf;
+
+  if ((buf = read_file(autosave_path, &len, why, sizeof why)) == NULL) {
+    if (errno != ENOENT)
+      log_error("state: %s; starting empty", why);
+    return false;
+  }
+  if (parse_state(buf, len, &s, why, sizeof why) != 0) {
+    char aside[4300];
+
+    free(buf);
+    snprintf(aside, sizeof aside, "%s.corrupt-%lld", autosave_path, (long long)time(NULL));
+    if (rename(autosave_path, aside) == 0)
+      log_error("state: %s is not a good state file (%s); moved aside to %s, starting empty",
+                autosave_path, why, aside);
+    else
+      log_error("state: %s is not a good state file (%s) and cannot be moved aside (%s); "
+                "starting empty", autosave_path, why, strerror(errno));
+    return false;
+  }
+  free(buf);
+  log_info("state: restoring %s", autosave_path);
+  j = job_new(d, &s, autosave_path);
+  j->done = restore_done;
+  j->ready = ready;
+  apply_start(j);
+  return true;
+}
+
+void state_start(sonod *d, state_ready_cb ready) {
+  const char *dir = getenv("STATE_DIRECTORY");
+  char first[4096];
 
   /* systemd may list several directories, colon-separated: ours is the
    * first. */
@@ -1564,6 +1783,7 @@ void state_start(sonod *d) {
     snprintf(first, sizeof first, "%s", d->opt.state_dir);
   } else {
     log_info("state: no state directory (--state-dir, $STATE_DIRECTORY): autosave off");
+    ready(d);
     return;
   }
   if (mkdir(first, 0700) != 0 && errno != EEXIST)
@@ -1575,40 +1795,12 @@ void state_start(sonod *d) {
   dirty = false;   /* the first plan is no change of the session */
   log_info("state: autosave to %s", autosave_path);
 
-  if (d->opt.no_restore) {
+  if (d->opt.no_restore)
     log_info("state: not restoring (--no-restore)");
-    return;
-  }
-  if ((buf = read_file(autosave_path, &len, why, sizeof why)) == NULL) {
-    if (errno != ENOENT)
-      log_error("state: %s; starting empty", why);
-    return;
-  }
-  if (parse_state(buf, len, &s, why, sizeof why) != 0) {
-    char aside[4300];
-
-    snprintf(aside, sizeof aside, "%s.corrupt-%lld", autosave_path, (long long)time(NULL));
-    if (rename(autosave_path, aside) == 0)
-      log_error("state: %s is not a good state file (%s); moved aside to %s, starting empty",
-                autosave_path, why, aside);
-    else
-      log_error("state: %s is not a good state file (%s) and cannot be moved aside (%s); "
-                "starting empty", autosave_path, why, strerror(errno));
-  } else {
-    report r;
-
-    if (apply(d, &s, &r, NULL) != 0) {
-      summary(&s, &r, err, sizeof err);
-      log_error("state: from %s %s; failed: %s", autosave_path, err, r.fail);
-    } else {
-      summary(&s, &r, err, sizeof err);
-      log_info("state: from %s %s", autosave_path, err);
-    }
-    session_free(&s);
-  }
-  free(buf);
-  /* What start-up did (the first plan, the restore) is no change to save. */
+  else if (restore_start(d, ready))
+    return;   /* restore_done runs ready */
   dirty = false;
+  ready(d);
 }
 
 /* ---- the operations ---- */
@@ -1635,6 +1827,12 @@ void op_state_save(request *r) {
                 "state.save: no 'path' given and no state directory (--state-dir) configured");
     return;
   }
+  /* Half a session is no session: save it once the load is done. */
+  if (cur != NULL) {
+    reply_error(r->c, true, r->id, SONO_E_BUSY,
+                "state.save: %s is being loaded; save once that is done", cur->path);
+    return;
+  }
   /* Saving to the autosave file is an autosave: ordered with the others. */
   if (save_async(r->d, path, strcmp(path, autosave_path) == 0, r->c->id, r->id) != 0)
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "state.save: cannot start the write");
@@ -1642,16 +1840,37 @@ void op_state_save(request *r) {
     dirty = false;
 }
 
-/* state.load {path}: replaces the session; ok {plugins, tables, buses,
- * instrs} with the saved ids and the ids they have now. */
+static void load_done(apply_job *j) {
+  client *c = client_find(j->d, j->client);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char sum[400];
+
+  if (c == NULL) {
+    summary(&j->s, &j->r, sum, sizeof sum);
+    log_info("state: state.load of %s done (%s) after its client left; reply dropped", j->path,
+             sum);
+  } else if (j->r.failures != 0) {
+    summary(&j->s, &j->r, sum, sizeof sum);
+    reply_error(c, true, j->req_id, SONO_E_LOAD_FAILED, "state.load: %s: %s; not restored: %s",
+                j->path, sum, j->r.fail);
+  } else {
+    reply_begin(&sb, &pk, j->req_id);
+    pack_ids(&j->r, &pk);
+    reply_end(c, &sb);
+  }
+  state_changed(j->d);
+}
+
+/* state.load {path}: replaces the session; ok {plugins, gain_nodes, tables,
+ * buses, instrs} with the saved ids and the ids they have now, once the
+ * last stage is applied (other requests are served meanwhile). */
 void op_state_load(request *r) {
   const char *p;
   size_t len, flen;
-  char path[4200], why[800], sum[400];
+  char path[4200], why[800];
+  apply_job *j;
   session s;
-  report rep;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
   char *buf;
 
   if (!arg_str(r, "path", true, &p, &len))
@@ -1662,6 +1881,12 @@ void op_state_load(request *r) {
   }
   memcpy(path, p, len);
   path[len] = '\0';
+  if (cur != NULL) {
+    reply_error(r->c, true, r->id, SONO_E_BUSY,
+                "state.load: %s is still being loaded; one load at a time, retry once it is "
+                "done", cur->path);
+    return;
+  }
   if ((buf = read_file(path, &flen, why, sizeof why)) == NULL) {
     reply_error(r->c, true, r->id, SONO_E_FILE_ERROR, "state.load: %s", why);
     return;
@@ -1673,15 +1898,9 @@ void op_state_load(request *r) {
     return;
   }
   free(buf);
-  reply_begin(&sb, &pk, r->id);
-  if (apply(r->d, &s, &rep, &pk) != 0) {
-    msgpack_sbuffer_destroy(&sb);
-    summary(&s, &rep, sum, sizeof sum);
-    reply_error(r->c, true, r->id, SONO_E_LOAD_FAILED,
-                "state.load: %s: %s; not restored: %s", path, sum, rep.fail);
-  } else {
-    reply_end(r->c, &sb);
-  }
-  session_free(&s);
-  state_changed(r->d);
+  j = job_new(r->d, &s, path);
+  j->done = load_done;
+  j->client = r->c->id;
+  j->req_id = r->id;
+  apply_start(j);
 }

@@ -14,13 +14,18 @@
 /* The autosave file inside the state directory. */
 #define STATE_FILE "session.sonod"
 
-/* After the backend started: resolves the state directory
- * ($STATE_DIRECTORY, else --state-dir), restores session.sonod from it
- * unless --no-restore, and arms the autosave.  A corrupt file is logged and
- * renamed aside; sonod then starts empty.  Never fails. */
-void state_start(sonod *d);
+/* After the backend started, before the loop runs: resolves the state
+ * directory ($STATE_DIRECTORY, else --state-dir), arms the autosave, and
+ * unless --no-restore starts restoring session.sonod from it, the same way
+ * as state.load (in stages on the loop).  ready runs once the restore is
+ * over, at once when there is nothing to restore, never when a shutdown
+ * came first.  A corrupt file is logged and renamed aside; sonod then
+ * starts empty.  Never fails. */
+typedef void (*state_ready_cb)(sonod *d);
+void state_start(sonod *d, state_ready_cb ready);
 /* Orderly shutdown, before the backend stops: saves synchronously when
- * autosave is on and the session changed since the last save. */
+ * autosave is on and the session changed since the last save -- unless a
+ * load is half applied, which is abandoned and not saved. */
 void state_shutdown(sonod *d);
 
 /* Something that belongs to the session changed: autosave in 2 s unless
