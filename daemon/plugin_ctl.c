@@ -328,21 +328,6 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
   return 0;
 }
 
-int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
-                    const char **code, char *err, size_t errlen) {
-  vst_config cfg;
-  vst_instance *inst = NULL;
-
-  *code = SONO_E_LOAD_FAILED;
-  if (limit_check(code, err, errlen) != 0)
-    return -1;
-  plugin_ctl_scanner();
-  config_of(d, &cfg);
-  if (scan_and_load(path, timeout_ms, &cfg, &inst, err, errlen) != 0)
-    return -1;
-  return attach(d, path, inst, cfg.event_capacity, out, code, err, errlen);
-}
-
 /* ---- loads and scans in the thread pool ---- */
 
 typedef struct load_job {

@@ -30,17 +30,14 @@ typedef struct pnode {
 void plugin_ctl_scanner(void);
 
 /* Scans (child process, killed after timeout_ms; 0 for the library's
- * 10 s) and loads path, hands the node to the audio thread.  Returns 0, or
- * -1 with a protocol error code in *code and a message.  While plugins are
- * loaded a timer polls them and sends plugin.* events (EV_PLUGIN). */
-int plugin_ctl_load(sonod *d, const char *path, unsigned timeout_ms, pnode **out,
-                    const char **code, char *err, size_t errlen);
-/* The same off the control thread: the scan and the load run in libuv's
- * thread pool (loads one at a time), then cb runs on the control thread
- * with the node attached, or with node NULL and an error code and
- * message.  Returns -1 (with code and message, cb never called) when the
- * load cannot even start.  During shutdown cb is not called: the finished
- * instance is unloaded, and the loop waits for loads in flight. */
+ * 10 s) and loads path off the control thread: the scan and the load run
+ * in libuv's thread pool (loads one at a time), then the node is handed to
+ * the audio thread and cb runs on the control thread with it, or with node
+ * NULL and a protocol error code and message.  Returns -1 (with code and
+ * message, cb never called) when the load cannot even start.  During
+ * shutdown cb is not called: the finished instance is unloaded, and the
+ * loop waits for loads in flight.  While plugins are loaded a timer polls
+ * them and sends plugin.* events (EV_PLUGIN). */
 typedef void (*plugin_ctl_load_cb)(sonod *d, void *ud, const char *path, pnode *node,
                                    const char *code, const char *err);
 int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,

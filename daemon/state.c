@@ -5,8 +5,9 @@
  * A load is two steps so that a bad file changes nothing: the whole file
  * is read, checked (msgpack, format, version, CRC32) and parsed into a
  * staging `session` first; only then is it applied, in stages on the loop
- * ("the apply machine" below).  Applying can still fail part way (a plugin file gone, Csound rejecting code that compiled
- * before), and then the reply says what was and was not restored. */
+ * ("the apply machine" below).  Applying can still fail part way (a
+ * plugin file gone, Csound rejecting code that compiled before), and then
+ * the reply says what was and was not restored. */
 #include "daemon/state.h"
 
 #include <errno.h>
