@@ -89,6 +89,27 @@ bool graph_rt_settled_now(rt_graph *g) {
   return true;
 }
 
+/* dst[i] = src[i] × the ramp's value at frame i; the ramp is not moved.
+ * Writing rather than adding saves a clearing pass over dst: the first
+ * source of a port, and a gain node's output, take this path. */
+static void set_ramped(float *dst, const float *src, const rt_gramp *r, unsigned len) {
+  unsigned i;
+
+  if (r->left == 0) {
+    float gn = r->cur;
+    if (gn == 1.0f)
+      memcpy(dst, src, len * sizeof(float));
+    else if (gn == 0.0f)
+      memset(dst, 0, len * sizeof(float));
+    else
+      for (i = 0; i < len; i++)
+        dst[i] = src[i] * gn;
+    return;
+  }
+  for (i = 0; i < len; i++)
+    dst[i] = src[i] * (i < r->left ? r->cur + r->step * (float)i : r->target);
+}
+
 /* dst[i] += src[i] × the ramp's value at frame i; the ramp is not moved. */
 static void add_ramped(float *dst, const float *src, const rt_gramp *r, unsigned len) {
   unsigned i;
@@ -142,12 +163,16 @@ static void gather(rt_plan *p, rt_gnode *n, unsigned from, unsigned len) {
   for (k = 0; k < n->nin; k++) {
     float *dst = n->inbuf[k] + from;
 
-    memset(dst, 0, len * sizeof(float));
+    if (n->nsrc[k] == 0)
+      memset(dst, 0, len * sizeof(float));
     for (s = 0; s < n->nsrc[k]; s++) {
       rt_gsrc *src = &n->src[k][s];
       rt_gramp *r = &p->ramp[src->ramp];
 
-      add_ramped(dst, src->buf + from, r, len);
+      if (s == 0)
+        set_ramped(dst, src->buf + from, r, len);
+      else
+        add_ramped(dst, src->buf + from, r, len);
       advance(r, len);
     }
   }
@@ -224,8 +249,16 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
     break;
   }
   case GN_GAIN:
-    pass(n, from, len);
-    break;
+    /* Input to output and the gain in one pass. */
+    for (k = 0; k < n->nout; k++) {
+      if (n->nin > 0)
+        set_ramped(n->outbuf[k] + from, n->inbuf[k % n->nin] + from,
+                   &p->ramp[n->gain_ramp], len);
+      else
+        memset(n->outbuf[k] + from, 0, len * sizeof(float));
+    }
+    advance(&p->ramp[n->gain_ramp], len);
+    return;
   default:
     break;
   }

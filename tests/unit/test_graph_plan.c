@@ -1,6 +1,7 @@
 /* Unit: the routing graph's control side (daemon/graph_plan.c): processing
  * order, reachability of out, cycle detection, plan shape, port names. */
 #include <check.h>
+#include <math.h>
 #include <string.h>
 
 #include "daemon/graph_plan.h"
@@ -83,6 +84,53 @@ START_TEST(fan_in_and_fan_out) {
     if (p->ramp[i].key == g.conn[3].id)
       ck_assert(p->ramp[i].cur == 0.0f && p->ramp[i].target == 0.25f);
   graph_plan_free(p);
+}
+END_TEST
+
+/* The audio side of a plan: fan-in sums (the first source written, the
+ * others added), connection and node gains multiply, a faded-in
+ * connection rises linearly over GRAPH_FADE_FRAMES, frame for frame. */
+START_TEST(rendering_sums_and_scales) {
+  enum { N = 2 * GRAPH_FADE_FRAMES };
+  static float in0[N], in1[N], o0[N], o1[N];
+  const float *ins[2] = { in0, in1 };
+  float *outs[2] = { o0, o1 };
+  rt_graph rg;
+  rt_plan *p;
+  unsigned i;
+
+  ck_assert_ptr_nonnull(graph_add_node(&g, GRAPH_ID_IN, GN_IN, "in", 0, 2));
+  graph_node(&g, 1)->gain = 0.5f;
+  /* a = in_1 + 2 in_2, then × 0.5;  b = in_1; c = nothing. */
+  graph_add_conn(&g, GRAPH_ID_IN, 0, 1, 0, 1, false);
+  graph_add_conn(&g, GRAPH_ID_IN, 1, 1, 0, 2, false);
+  graph_add_conn(&g, GRAPH_ID_IN, 0, 2, 0, 1, false);
+  /* out_1 = a + 0.25 b (fading in); out_2 = c, silent. */
+  graph_add_conn(&g, 1, 0, OUT, 0, 1, false);
+  graph_add_conn(&g, 2, 0, OUT, 0, 0.25f, true);
+  graph_add_conn(&g, 3, 0, OUT, 1, 1, false);
+  for (i = 0; i < N; i++) {
+    in0[i] = 0.001f * (float)(i + 1);
+    in1[i] = -0.5f;
+    o0[i] = o1[i] = 0.0f;
+  }
+  memset(&rg, 0, sizeof rg);
+  rg.in = ins;
+  rg.nin = 2;
+  p = graph_plan_build(&g, N);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_ptr_null(graph_rt_swap(&rg, p));
+  /* Two segments, as a block split at a command frame is. */
+  graph_rt_render(&rg, NULL, outs, 2, 0, 100);
+  graph_rt_render(&rg, NULL, outs, 2, 100, N);
+  for (i = 0; i < N; i++) {
+    float fade = i < GRAPH_FADE_FRAMES ? 0.25f * (float)i / GRAPH_FADE_FRAMES : 0.25f;
+    float want = 0.5f * (in0[i] + 2.0f * in1[i]) + fade * in0[i];
+
+    ck_assert_msg(fabsf(o0[i] - want) < 1e-6f, "out_1[%u] = %.7f, want %.7f", i, o0[i], want);
+    ck_assert_msg(o1[i] == 0.0f, "out_2[%u] = %g", i, o1[i]);
+  }
+  graph_plan_free(graph_rt_swap(&rg, NULL));
 }
 END_TEST
 
@@ -187,6 +235,7 @@ static Suite *graph_plan_suite(void) {
   tcase_add_test(tc, bus_node_outputs_are_its_own_buffers);
   tcase_add_test(tc, unreachable_is_inactive);
   tcase_add_test(tc, fan_in_and_fan_out);
+  tcase_add_test(tc, rendering_sums_and_scales);
   tcase_add_test(tc, cycles_are_found_and_named);
   tcase_add_test(tc, dying_connections_are_reaped);
   tcase_add_test(tc, removing_a_node_removes_its_connections);
