@@ -490,7 +490,8 @@ START_TEST(test_messages_and_raw_events)
     ck_assert_uint_eq(h_first_nonzero(h, 0, F + 2400), F + 4800);
     ck_assert(fabs(h_freq(h, 0, F + 4900, F + 7100) - 330) < 2);
     ck_assert_uint_eq(h_first_nonzero(h, 0, F + 7200), F + 9600);
-    /* Offsets in both halves of a k-cycle land on their exact sample. */
+    /* Offsets in both halves of a k-cycle land on their exact sample, and
+     * the note (0.01 s = 480 frames) ends on its exact sample too. */
     for (unsigned off = 3; off < H_KSMPS; off += 7) {
         uint64_t G = (cs_engine_frame(h->eng) / H_KSMPS + 40) * H_KSMPS + off;
         size_t from = h->len;
@@ -498,6 +499,8 @@ START_TEST(test_messages_and_raw_events)
         h_run(h, 2560);
         ck_assert_msg(h_first_nonzero(h, 0, from) == G, "offset %u: first %zu, want %llu",
                       off, h_first_nonzero(h, 0, from), (unsigned long long)G);
+        ck_assert_msg(h->buf[0][G + 479] != 0.0f, "offset %u: silent before its end", off);
+        ck_assert_msg(h_peak(h, 0, G + 480, h->len) == 0.0, "offset %u: sounds past its end", off);
     }
     h_free(h);
 }
