@@ -4,6 +4,8 @@
 
 #include "daemon/auth.h"
 #include "daemon/backend.h"
+#include "daemon/csound/cs_engine.h"
+#include "daemon/csound_ctl.h"
 #include "daemon/engine_ctl.h"
 #include "daemon/events.h"
 #include "daemon/meter_ctl.h"
@@ -95,7 +97,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 20);
+  msgpack_pack_map(&pk, 21);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -117,6 +119,8 @@ void op_status(request *r) {
   transport_pack(d, &pk, false);
   sono_pack_cstr(&pk, "midi_csound");
   midi_cs_pack_stats(&pk);
+  sono_pack_key_uint(&pk, "csound_input_delay",
+                     csound_ctl_engine() != NULL ? cs_engine_input_delay(csound_ctl_engine()) : 0);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "midi_out_dropped", atomic_load(&d->be->midi_out_dropped));
   sono_pack_key_uint(&pk, "clients", d->nclients);

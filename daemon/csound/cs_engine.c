@@ -156,10 +156,11 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     eng->ahead = calloc((size_t)eng->nchnls * eng->ksmps + 1, sizeof(float));
     eng->ahead_out = calloc(eng->nchnls + 1, sizeof(float *));
     eng->tap_ahead = calloc((size_t)CS_MAX_TAPS * eng->ksmps, sizeof(float));
+    eng->in_hist = calloc((size_t)eng->nchnls_i * eng->ksmps + 1, sizeof(float));
     if (eng->ahead && eng->ahead_out)
         for (unsigned c = 0; c < eng->nchnls; c++)
             eng->ahead_out[c] = eng->ahead + (size_t)c * eng->ksmps;
-    if (!eng->abus || !eng->ahead || !eng->ahead_out || !eng->tap_ahead) {
+    if (!eng->abus || !eng->ahead || !eng->ahead_out || !eng->tap_ahead || !eng->in_hist) {
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_ENOMEM, "out of memory");
     }
@@ -225,6 +226,7 @@ void cs_engine_destroy(cs_engine *eng)
     free(eng->heap); free(eng->defer); free(eng->fired); free(eng->slots);
     free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->slot_voice); free(eng->free_slots);
     free(eng->abus); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
+    free(eng->in_hist);
     free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
     free(eng);
 }
@@ -232,6 +234,11 @@ void cs_engine_destroy(cs_engine *eng)
 double cs_engine_sr(const cs_engine *eng) { return eng->sr; }
 unsigned cs_engine_ksmps(const cs_engine *eng) { return eng->ksmps; }
 unsigned cs_engine_nchnls(const cs_engine *eng) { return eng->nchnls; }
+
+unsigned cs_engine_input_delay(const cs_engine *eng)
+{
+    return atomic_load_explicit(&eng->in_delay_pub, memory_order_relaxed);
+}
 
 uint64_t cs_engine_frame(const cs_engine *eng)
 {

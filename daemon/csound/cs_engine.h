@@ -80,6 +80,9 @@ unsigned cs_engine_ksmps(const cs_engine *eng);
 unsigned cs_engine_nchnls(const cs_engine *eng);
 /* Frames processed so far; the clock of every "frame" argument. [any] */
 uint64_t cs_engine_frame(const cs_engine *eng);
+/* Frames by which Csound hears its audio input late: 0, or ksmps-1 once
+ * a block was not a multiple of ksmps (cs_rt_process). [any] */
+unsigned cs_engine_input_delay(const cs_engine *eng);
 
 /* ---- the audio callback [audio] ---- */
 

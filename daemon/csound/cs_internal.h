@@ -276,6 +276,12 @@ struct cs_engine {
     float **ahead_out;                     /* [A] the nchnls channels of ahead */
     float *tap_ahead;                      /* [A] CS_MAX_TAPS * ksmps, by tap slot */
     unsigned nahead;                       /* [A] */
+    /* Once a block was not a multiple of ksmps, Csound hears its input
+     * in_delay = ksmps-1 frames late, so that the cycle rendered ahead has
+     * every input frame it needs (the last ones from in_hist). */
+    float *in_hist;                        /* [A] nchnls_i * ksmps: the last input frames */
+    unsigned in_delay;                     /* [A] 0 or ksmps-1 */
+    _Atomic unsigned in_delay_pub;         /* [A] writes, [C] reads: in_delay */
     _Atomic uint64_t *kbus;                /* [A] writes, [C] reads; bits */
     cs_bus_rt *bus_rt;                     /* [A] */
     unsigned nbuses;                       /* audio ids first, then control */

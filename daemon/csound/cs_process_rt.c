@@ -373,14 +373,45 @@ static void after_cycle(cs_engine *eng)
     eng->ndefer = 0;
 }
 
-/* One k-cycle: input from in[c][ibase + f] for the first `avail` frames
- * (silence after), output to out[c][obase + f], the taps at obase of
- * their buffers or, for a cycle rendered ahead, into tap_ahead. */
-static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, unsigned ibase,
-                          unsigned avail, float *const *out, unsigned nout, unsigned obase,
+/* Input frame i of this block's channel c, i from -ksmps (in_hist holds
+ * the frames before the block); silence past the block or the channels. */
+static double input_frame(const cs_engine *eng, const float *const *in, unsigned nin,
+                          unsigned nframes, unsigned c, long i)
+{
+    if (i < 0)
+        return eng->in_hist[(size_t)c * eng->ksmps + (size_t)((long)eng->ksmps + i)];
+    if ((unsigned long)i >= nframes || in == NULL || c >= nin || in[c] == NULL)
+        return 0.0;
+    return in[c][i];
+}
+
+/* Keeps the block's last ksmps input frames (fewer: shifted in) for the
+ * next block's delayed input. */
+static void input_keep(cs_engine *eng, const float *const *in, unsigned nin, unsigned nframes)
+{
+    const unsigned ksmps = eng->ksmps;
+
+    for (unsigned c = 0; c < eng->nchnls_i; c++) {
+        float *h = eng->in_hist + (size_t)c * ksmps;
+        unsigned keep = nframes < ksmps ? ksmps - nframes : 0;
+        unsigned from = nframes - (ksmps - keep);
+
+        memmove(h, h + (ksmps - keep), keep * sizeof(float));
+        for (unsigned f = 0; f < ksmps - keep; f++)
+            h[keep + f] = (float)input_frame(eng, in, nin, nframes, c, (long)(from + f));
+    }
+}
+
+/* One k-cycle starting at frame `pos` of a block of nframes: input from
+ * in[c][pos - in_delay + f] (in_hist before the block), output to
+ * out[c][obase + f], the taps at obase of their buffers or, for a cycle
+ * rendered ahead, into tap_ahead. */
+static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, unsigned nframes,
+                          unsigned pos, float *const *out, unsigned nout, unsigned obase,
                           int ahead)
 {
     const unsigned ksmps = eng->ksmps, nch = eng->nchnls, nchi = eng->nchnls_i;
+    const long ibase = (long)pos - (long)eng->in_delay;
 
     eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
     memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
@@ -388,8 +419,7 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
 
     for (unsigned f = 0; f < ksmps; f++)
         for (unsigned c = 0; c < nchi; c++)
-            eng->spin[f * nchi + c] =
-                (f < avail && in && c < nin && in[c]) ? in[c][ibase + f] : 0.0;
+            eng->spin[f * nchi + c] = input_frame(eng, in, nin, nframes, c, ibase + (long)f);
 
     int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
     if (!done) {
@@ -453,21 +483,29 @@ static unsigned take_ahead(cs_engine *eng, float *const *out, unsigned nout, uns
  * rendered ahead for the previous block left, and ends with a cycle
  * rendered ahead, of which it takes the first frames and the next block
  * the rest.  Csound's clock (eng->frame) is then up to ksmps-1 frames
- * ahead of the host's; Csound's output is the same sample for sample. */
+ * ahead of the host's; Csound's output is the same sample for sample.
+ * The cycle rendered ahead needs input the host has not given yet, so
+ * from the first such block on Csound's input runs ksmps-1 frames late:
+ * a constant latency rather than a gap of silence in every block. */
 int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
                   float *const *out, unsigned nout, unsigned nframes)
 {
     const unsigned ksmps = eng->ksmps;
     cs_rt_pools_close(eng);
+    if (nframes % ksmps != 0 && eng->in_delay == 0) {
+        eng->in_delay = ksmps - 1;
+        atomic_store_explicit(&eng->in_delay_pub, eng->in_delay, memory_order_relaxed);
+    }
     unsigned pos = take_ahead(eng, out, nout, 0, nframes);
 
     for (; pos + ksmps <= nframes; pos += ksmps)
-        perform_cycle(eng, in, nin, pos, ksmps, out, nout, pos, 0);
+        perform_cycle(eng, in, nin, nframes, pos, out, nout, pos, 0);
     if (pos < nframes) {
-        perform_cycle(eng, in, nin, pos, nframes - pos, eng->ahead_out, eng->nchnls, 0, 1);
+        perform_cycle(eng, in, nin, nframes, pos, eng->ahead_out, eng->nchnls, 0, 1);
         eng->nahead = ksmps;
         take_ahead(eng, out, nout, pos, nframes - pos);
     }
+    input_keep(eng, in, nin, nframes);
     return 0;
 }
 
