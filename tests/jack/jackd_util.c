@@ -224,3 +224,29 @@ const float *capture_stop(size_t *n) {
   *n = atomic_load(&cap_len);
   return cap_buf;
 }
+
+void jack_test_names(const char *tag, char server[64], char jname[64], char client[64],
+                     char log[128]) {
+  int pid = (int)getpid();
+
+  snprintf(server, 64, "sonod-%s-test-%d", tag, pid);
+  snprintf(jname, 64, "sonod-%s-it-%d", tag, pid);
+  snprintf(client, 64, "%s-rig-%d", tag, pid);
+  snprintf(log, 128, "/tmp/sonod-jackd-%s-%d.log", tag, pid);
+  setenv("JACK_NO_START_SERVER", "1", 1);
+  setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
+  unlink(log);
+}
+
+Suite *jack_suite(const char *name, int timeout, void (*setup)(void), void (*teardown)(void),
+                  const TTest *const *tests) {
+  Suite *s = suite_create(name);
+  TCase *tc = tcase_create("jackd");
+
+  tcase_add_unchecked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, timeout);
+  for (; *tests != NULL; tests++)
+    tcase_add_test(tc, *tests);
+  suite_add_tcase(s, tc);
+  return s;
+}

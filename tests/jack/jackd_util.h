@@ -3,6 +3,7 @@
 #ifndef SONOD_TESTS_JACKD_UTIL_H
 #define SONOD_TESTS_JACKD_UTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -38,5 +39,17 @@ const float *capture_stop(size_t *n);
 unsigned capture_xruns(void);
 /* Samples recorded so far. */
 size_t capture_count(void);
+
+/* Names unique to this run, so parallel runs and leftovers never collide:
+ * the server, sonod's JACK client, the test's own client and jackd's log,
+ * each with the tag; also keeps JACK from starting a server by itself. */
+void jack_test_names(const char *tag, char server[64], char jname[64], char client[64],
+                     char log[128]);
+/* The suite of a jack test file: one tcase, "jackd", of the NULL-ended
+ * tests, with setup and teardown as its unchecked fixture (teardown runs in
+ * the runner even after a test failed or timed out: the place to clean up
+ * the server's files). */
+Suite *jack_suite(const char *name, int timeout, void (*setup)(void), void (*teardown)(void),
+                  const TTest *const *tests);
 
 #endif

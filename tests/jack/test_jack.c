@@ -419,34 +419,18 @@ START_TEST(test_jack_without_server_fails) {
 }
 END_TEST
 
-/* Names are unique per run so parallel runs and leftovers never collide. */
 static void setup_names(void) {
-  snprintf(server, sizeof server, "sonod-test-%d", (int)getpid());
-  snprintf(jname, sizeof jname, "sonod-it-%d", (int)getpid());
-  snprintf(capname, sizeof capname, "cap-%d", (int)getpid());
-  snprintf(jlog, sizeof jlog, "/tmp/sonod-jackd-%d.log", (int)getpid());
-  setenv("JACK_NO_START_SERVER", "1", 1);
-  setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
-  unlink(jlog);
+  jack_test_names("jack", server, jname, capname, jlog);
 }
 
-/* Runs in the runner after each test, even one that failed or timed out
- * (Check then kills the test's process group, jackd included). */
 static void teardown_names(void) {
   jackd_clean_shm(server);
 }
 
 static Suite *make_suite(void) {
-  Suite *s = suite_create("jack");
-  TCase *tc = tcase_create("jackd");
+  const TTest *tests[] = { test_jack_backend_survives_server_restart, test_auto_without_server_uses_null, test_jack_without_server_fails, NULL };
 
-  tcase_add_unchecked_fixture(tc, setup_names, teardown_names);
-  tcase_set_timeout(tc, 90);
-  tcase_add_test(tc, test_jack_backend_survives_server_restart);
-  tcase_add_test(tc, test_auto_without_server_uses_null);
-  tcase_add_test(tc, test_jack_without_server_fails);
-  suite_add_tcase(s, tc);
-  return s;
+  return jack_suite("jack", 90, setup_names, teardown_names, tests);
 }
 
 CHECK_MAIN(make_suite)

@@ -180,13 +180,7 @@ START_TEST(test_period_grows_and_shrinks) {
 END_TEST
 
 static void setup_names(void) {
-  snprintf(server, sizeof server, "sonod-btest-%d", (int)getpid());
-  snprintf(jname, sizeof jname, "sonod-bit-%d", (int)getpid());
-  snprintf(capname, sizeof capname, "bcap-%d", (int)getpid());
-  snprintf(jlog, sizeof jlog, "/tmp/sonod-jackd-bufsize-%d.log", (int)getpid());
-  setenv("JACK_NO_START_SERVER", "1", 1);
-  setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
-  unlink(jlog);
+  jack_test_names("bufsize", server, jname, capname, jlog);
 }
 
 static void teardown_names(void) {
@@ -194,14 +188,9 @@ static void teardown_names(void) {
 }
 
 static Suite *make_suite(void) {
-  Suite *s = suite_create("jack-bufsize");
-  TCase *tc = tcase_create("jackd");
+  const TTest *tests[] = { test_period_grows_and_shrinks, NULL };
 
-  tcase_add_unchecked_fixture(tc, setup_names, teardown_names);
-  tcase_set_timeout(tc, 90);
-  tcase_add_test(tc, test_period_grows_and_shrinks);
-  suite_add_tcase(s, tc);
-  return s;
+  return jack_suite("jack-bufsize", 90, setup_names, teardown_names, tests);
 }
 
 CHECK_MAIN(make_suite)

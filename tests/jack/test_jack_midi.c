@@ -602,13 +602,7 @@ START_TEST(test_midi_csound) {
 END_TEST
 
 static void setup_names(void) {
-  snprintf(server, sizeof server, "sonod-mtest-%d", (int)getpid());
-  snprintf(jname, sizeof jname, "sonod-mit-%d", (int)getpid());
-  snprintf(rigname, sizeof rigname, "rig-%d", (int)getpid());
-  snprintf(jlog, sizeof jlog, "/tmp/sonod-jackd-midi-%d.log", (int)getpid());
-  setenv("JACK_NO_START_SERVER", "1", 1);
-  setenv("JACK_NO_AUDIO_RESERVATION", "1", 1);
-  unlink(jlog);
+  jack_test_names("midi", server, jname, rigname, jlog);
 }
 
 static void teardown_names(void) {
@@ -616,15 +610,9 @@ static void teardown_names(void) {
 }
 
 static Suite *make_suite(void) {
-  Suite *s = suite_create("jack-midi");
-  TCase *tc = tcase_create("jackd");
+  const TTest *tests[] = { test_midi_input_transport, test_midi_csound, NULL };
 
-  tcase_add_unchecked_fixture(tc, setup_names, teardown_names);
-  tcase_set_timeout(tc, 90);
-  tcase_add_test(tc, test_midi_input_transport);
-  tcase_add_test(tc, test_midi_csound);
-  suite_add_tcase(s, tc);
-  return s;
+  return jack_suite("jack-midi", 90, setup_names, teardown_names, tests);
 }
 
 CHECK_MAIN(make_suite)
