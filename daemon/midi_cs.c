@@ -19,6 +19,7 @@
 #include "daemon/events.h"
 #include "daemon/log.h"
 #include "daemon/reply.h"
+#include "daemon/state.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -97,62 +98,98 @@ static void reply_synced(request *r) {
   engine_ctl_send(r, &cmd);
 }
 
-void midi_cs_route(request *r, int64_t channel) {
+/* Makes the route nr, replacing the instrument's route if it has one:
+ * checks it against the instrument's definition and opens its pool (a
+ * refusal leaves the old route as it was).  0, or an error code of
+ * protocol/errors.h with the reason in msg. */
+static const char *route_make(cs_route *nr, char *msg, size_t len) {
   cs_engine *eng = csound_ctl_engine();
-  cs_route nr;
-  uint64_t voices = CS_POOL_VOICES;
   cs_error err;
   int i, pool, rc;
+
+  if (eng == NULL) {
+    snprintf(msg, len, "Csound is not running in this daemon");
+    return SONO_E_NOT_SUPPORTED;
+  }
+  if (nr->channel < -1 || nr->channel > 15) {
+    snprintf(msg, len, "'channel' must be from 0 to 15 (omitted: all)");
+    return SONO_E_BAD_VALUE;
+  }
+  if (nr->voices < 1 || nr->voices > CS_POOL_MAX_VOICES) {
+    snprintf(msg, len, "'voices' must be 1 to %d", CS_POOL_MAX_VOICES);
+    return SONO_E_BAD_VALUE;
+  }
+  if (!cs_instr_exists(eng, nr->instr)) {
+    snprintf(msg, len, "no instrument '%s'", nr->instr);
+    return SONO_E_UNKNOWN_INSTR;
+  }
+  if ((nr->note[0] && !cs_instr_has_param(eng, nr->instr, nr->note)) ||
+      (nr->vel[0] && !cs_instr_has_param(eng, nr->instr, nr->vel))) {
+    snprintf(msg, len, "instrument '%s' has no parameter '%s'", nr->instr,
+             nr->note[0] && !cs_instr_has_param(eng, nr->instr, nr->note) ? nr->note : nr->vel);
+    return SONO_E_UNKNOWN_PARAM;
+  }
+  /* One route per instrument: routing it again replaces it. */
+  i = find_route(nr->instr);
+  if (i < 0 && ncsr == MAX_CS_ROUTES) {
+    snprintf(msg, len, "at most %u Csound routes", MAX_CS_ROUTES);
+    return SONO_E_LIMIT;
+  }
+  /* The new pool first: a refusal leaves the old route as it was. */
+  if ((rc = open_pool(nr, &pool, &err)) != 0) {
+    snprintf(msg, len, "no voices for '%s': %s", nr->instr, err.msg);
+    return rc == CS_EAGAIN || rc == CS_ELIMIT ? SONO_E_LIMIT : SONO_E_INTERNAL;
+  }
+  nr->pool = pool;
+  if (i < 0)
+    i = (int)ncsr++;
+  else
+    close_pool(csr[i].pool);
+  csr[i] = *nr;
+  return NULL;
+}
+
+void midi_cs_route(request *r, int64_t channel) {
+  cs_route nr;
+  uint64_t voices = CS_POOL_VOICES;
+  const char *code;
+  char msg[600];
 
   memset(&nr, 0, sizeof nr);
   if (!arg_name(r, "instr", true, nr.instr) || !arg_name(r, "note", false, nr.note) ||
       !arg_name(r, "velocity", false, nr.vel) || !arg_uint(r, "voices", false, &voices))
     return;
-  if (channel < -1 || channel > 15) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "midi.route: 'channel' must be from 0 to 15 (omitted: all)");
+  nr.channel = channel < -1 || channel > 15 ? 16 : (int32_t)channel;
+  nr.voices = voices > CS_POOL_MAX_VOICES ? 0 : (unsigned)voices;
+  if ((code = route_make(&nr, msg, sizeof msg)) != NULL) {
+    reply_error(r->c, true, r->id, code, "midi.route: %s", msg);
     return;
   }
-  if (voices < 1 || voices > CS_POOL_MAX_VOICES) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "midi.route: 'voices' must be 1 to %d",
-                CS_POOL_MAX_VOICES);
-    return;
-  }
-  if (!cs_instr_exists(eng, nr.instr)) {
-    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_INSTR, "midi.route: no instrument '%s'",
-                nr.instr);
-    return;
-  }
-  if ((nr.note[0] && !cs_instr_has_param(eng, nr.instr, nr.note)) ||
-      (nr.vel[0] && !cs_instr_has_param(eng, nr.instr, nr.vel))) {
-    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM,
-                "midi.route: instrument '%s' has no parameter '%s'", nr.instr,
-                nr.note[0] && !cs_instr_has_param(eng, nr.instr, nr.note) ? nr.note : nr.vel);
-    return;
-  }
-  /* One route per instrument: routing it again replaces it. */
-  i = find_route(nr.instr);
-  if (i < 0 && ncsr == MAX_CS_ROUTES) {
-    reply_error(r->c, true, r->id, SONO_E_LIMIT, "midi.route: at most %u Csound routes",
-                MAX_CS_ROUTES);
-    return;
-  }
-  nr.channel = (int32_t)channel;
-  nr.voices = (unsigned)voices;
-  /* The new pool first: a refusal leaves the old route as it was. */
-  if ((rc = open_pool(&nr, &pool, &err)) != 0) {
-    reply_error(r->c, true, r->id,
-                rc == CS_EAGAIN || rc == CS_ELIMIT ? SONO_E_LIMIT : SONO_E_INTERNAL,
-                "midi.route: no voices for '%s': %s", nr.instr, err.msg);
-    return;
-  }
-  nr.pool = pool;
-  if (i < 0)
-    i = (int)ncsr++;
-  else
-    close_pool(csr[i].pool);
-  csr[i] = nr;
+  state_changed(r->d);
   reply_synced(r);
+}
+
+int midi_cs_restore(const char *instr, const char *note, const char *vel, int channel,
+                    unsigned voices, char *msg, size_t len) {
+  cs_route nr;
+
+  memset(&nr, 0, sizeof nr);
+  if (strlen(instr) >= CS_NAME || (note != NULL && strlen(note) >= CS_NAME) ||
+      (vel != NULL && strlen(vel) >= CS_NAME)) {
+    snprintf(msg, len, "names must be 1 to %d bytes", CS_NAME - 1);
+    return -1;
+  }
+  snprintf(nr.instr, sizeof nr.instr, "%s", instr);
+  snprintf(nr.note, sizeof nr.note, "%s", note != NULL ? note : "");
+  snprintf(nr.vel, sizeof nr.vel, "%s", vel != NULL ? vel : "");
+  nr.channel = channel;
+  nr.voices = voices;
+  return route_make(&nr, msg, len) == NULL ? 0 : -1;
+}
+
+void midi_cs_clear(void) {
+  while (ncsr > 0)
+    close_pool(csr[--ncsr].pool);
 }
 
 void midi_cs_unroute(request *r) {
@@ -168,6 +205,7 @@ void midi_cs_unroute(request *r) {
   }
   close_pool(csr[i].pool);
   csr[i] = csr[--ncsr];
+  state_changed(r->d);
   reply_synced(r);
 }
 

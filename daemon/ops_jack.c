@@ -3,10 +3,8 @@
  * midi.unroute / midi.routes, engine.freewheel.  See PROTOCOL.md,
  * "Transport and live MIDI", and ARCHITECTURE.md, "JACK".
  *
- * The plugin routing table lives here (control thread); every change
- * builds a fresh rt_midi_routes and sends it by pointer
- * (RT_CMD_MIDI_ROUTES); the audio thread hands the old one back, freed by
- * engine_ctl_drain.  Routes to Csound instruments: midi_cs.c. */
+ * The plugin routing table: midi_ctl.c; routes to Csound instruments:
+ * midi_cs.c.  Route changes arm the autosave (they are session state). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,16 +14,12 @@
 #include "daemon/engine_ctl.h"
 #include "daemon/graph_ctl.h"
 #include "daemon/midi_cs.h"
+#include "daemon/midi_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/reply.h"
-#include "daemon/rt/xport.h"
+#include "daemon/state.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
-
-#define MAX_ROUTES 256
-
-static rt_midi_route routes[MAX_ROUTES];
-static unsigned nroutes;
 
 /* ---- transport ---- */
 
@@ -142,27 +136,6 @@ void op_transport_get(request *r) {
 
 /* ---- live MIDI routing ---- */
 
-static int send_routes(request *r) {
-  rt_midi_routes *t = malloc(sizeof *t + nroutes * sizeof t->r[0]);
-  rt_cmd cmd;
-
-  if (t == NULL) {
-    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
-    return -1;
-  }
-  t->n = nroutes;
-  memcpy(t->r, routes, nroutes * sizeof routes[0]);
-  memset(&cmd, 0, sizeof cmd);
-  cmd.type = RT_CMD_MIDI_ROUTES;
-  cmd.at_kind = RT_AT_NOW;
-  cmd.u.ptr = t;
-  if (engine_ctl_send(r, &cmd) != 0) {
-    free(t);
-    return -1;
-  }
-  return 0;
-}
-
 /* "to": a plugin node's id, as a string ("3") or a number. */
 static bool arg_node(request *r, uint32_t *id) {
   const msgpack_object *v = sono_map_get(r->args, "to");
@@ -208,19 +181,9 @@ static bool arg_node(request *r, uint32_t *id) {
   return true;
 }
 
-static int find_route(uint32_t node) {
-  unsigned i;
-
-  for (i = 0; i < nroutes; i++)
-    if (routes[i].node == node)
-      return (int)i;
-  return -1;
-}
-
 void op_midi_route(request *r) {
   uint32_t node;
   int64_t channel = -1;
-  int i;
 
   if (!arg_node(r, &node) || !arg_int(r, "channel", false, &channel))
     return;
@@ -234,21 +197,19 @@ void op_midi_route(request *r) {
     return;
   }
   /* One route per node: routing again changes its channel. */
-  if ((i = find_route(node)) < 0) {
-    if (nroutes == MAX_ROUTES) {
-      reply_error(r->c, true, r->id, SONO_E_LIMIT, "midi.route: at most %u routes", MAX_ROUTES);
-      return;
-    }
-    i = (int)nroutes++;
+  if (midi_ctl_set(node, (int32_t)channel) != 0) {
+    reply_error(r->c, true, r->id, SONO_E_LIMIT, "midi.route: at most %u routes",
+                MIDI_MAX_ROUTES);
+    return;
   }
-  routes[i].node = node;
-  routes[i].channel = (int32_t)channel;
-  send_routes(r);
+  /* The session changed even if the send fails: the table is the truth,
+   * and the next change sends all of it. */
+  state_changed(r->d);
+  midi_ctl_commit(r->d, r);
 }
 
 void op_midi_unroute(request *r) {
   uint32_t node;
-  int i;
 
   if (!arg_node(r, &node))
     return;
@@ -256,43 +217,23 @@ void op_midi_unroute(request *r) {
     midi_cs_unroute(r);
     return;
   }
-  if ((i = find_route(node)) < 0) {
+  if (midi_ctl_remove(node) != 0) {
     reply_error(r->c, true, r->id, SONO_E_NOT_CONNECTED, "midi.unroute: node %u has no route",
                 node);
     return;
   }
-  routes[i] = routes[--nroutes];
-  send_routes(r);
+  state_changed(r->d);
+  midi_ctl_commit(r->d, r);
 }
 
 void op_midi_routes(request *r) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  unsigned i, live = 0;
-  char buf[16];
 
-  /* A deleted node's route stays in the table, matching nothing (node ids
-   * are never reused); only routes to existing nodes are listed. */
-  for (i = 0; i < nroutes; i++)
-    if (graph_node(graph_ctl_graph(), routes[i].node) != NULL)
-      live++;
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 1);
   sono_pack_cstr(&pk, "routes");
-  msgpack_pack_array(&pk, live + midi_cs_count());
-  for (i = 0; i < nroutes; i++) {
-    if (graph_node(graph_ctl_graph(), routes[i].node) == NULL)
-      continue;
-    msgpack_pack_map(&pk, 2);
-    sono_pack_key_str(&pk, "to", graph_node_label(routes[i].node, buf, sizeof buf));
-    sono_pack_cstr(&pk, "channel");
-    if (routes[i].channel < 0)
-      msgpack_pack_nil(&pk);
-    else
-      msgpack_pack_uint32(&pk, (uint32_t)routes[i].channel);
-  }
-  for (i = 0; i < midi_cs_count(); i++)
-    midi_cs_pack_route(&pk, i);
+  midi_ctl_pack_routes(&pk, false);
   reply_end(r->c, &sb);
 }
 

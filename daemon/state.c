@@ -29,6 +29,7 @@
 #include "daemon/graph_ctl.h"
 #include "daemon/log.h"
 #include "daemon/midi_cs.h"
+#include "daemon/midi_ctl.h"
 #include "daemon/ops.h"
 #include "daemon/plugin_ctl.h"
 #include "daemon/reply.h"
@@ -92,6 +93,13 @@ typedef struct st_gconn {
   float gain;
 } st_gconn;
 
+typedef struct st_route {
+  uint32_t to;                /* saved plugin node id, or GRAPH_ID_CSOUND */
+  int32_t channel;            /* -1: all */
+  char *instr, *note, *vel;   /* Csound routes; note, vel NULL: not passed */
+  unsigned voices;
+} st_route;
+
 typedef struct session {
   bool has_graph;
   st_gnode *gn;
@@ -108,6 +116,8 @@ typedef struct session {
   unsigned ntab;
   st_bus *bus;
   unsigned nbus;
+  st_route *rt;               /* MIDI routes */
+  unsigned nrt;
 } session;
 
 /* What the Csound ops did so far (plugins are read from their registry
@@ -189,6 +199,12 @@ static void session_free(session *s) {
   free(s->bus);
   free(s->gn);
   free(s->gc);
+  for (i = 0; i < s->nrt; i++) {
+    free(s->rt[i].instr);
+    free(s->rt[i].note);
+    free(s->rt[i].vel);
+  }
+  free(s->rt);
   memset(s, 0, sizeof *s);
 }
 
@@ -525,7 +541,7 @@ static char *snapshot(sonod *d, size_t *len) {
 
   msgpack_sbuffer_init(&body);
   msgpack_packer_init(&pk, &body, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 5);
+  msgpack_pack_map(&pk, 6);
   sono_pack_cstr(&pk, "engine");
   msgpack_pack_map(&pk, 3);
   sono_pack_key_uint(&pk, "sample_rate", d->eng.sample_rate);
@@ -540,6 +556,8 @@ static char *snapshot(sonod *d, size_t *len) {
     pack_graph(&pk);
   else
     msgpack_pack_nil(&pk);
+  sono_pack_cstr(&pk, "midi");
+  midi_ctl_pack_routes(&pk, true);
   /* Reserved for the transport: nil until it exists (STATE.md). */
   sono_pack_cstr(&pk, "transport");
   msgpack_pack_nil(&pk);
@@ -1062,6 +1080,59 @@ static int parse_graph(const msgpack_object *o, session *s, char *err, size_t er
   return 0;
 }
 
+/* nil or absent: *out stays NULL. */
+static bool obj_opt_str(const msgpack_object *o, char **out) {
+  if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
+    return true;
+  return (*out = obj_strdup(o)) != NULL;
+}
+
+/* The MIDI routes; a file without them (older sonod) has none. */
+static int parse_midi(const msgpack_object *o, session *s, char *err, size_t errlen) {
+  const msgpack_object_array *a;
+  uint32_t i;
+
+  if (o == NULL || o->type == MSGPACK_OBJECT_NIL)
+    return 0;
+  if ((a = obj_arr(o)) == NULL)
+    return bad(err, errlen, "'midi' must be nil or an array");
+  s->rt = calloc(a->size ? a->size : 1, sizeof *s->rt);
+  for (i = 0; i < a->size; i++) {
+    const msgpack_object *m = &a->ptr[i], *ch, *voices;
+    st_route *rt = &s->rt[s->nrt];
+    int64_t v;
+
+    if (!is_map(m))
+      return bad(err, errlen, "midi[%u] must be a map", i);
+    s->nrt++;
+    if (!obj_gid(sono_map_get(m, "to"), &rt->to) ||
+        (rt->to >= GRAPH_ID_OUT && rt->to != GRAPH_ID_CSOUND))
+      return bad(err, errlen, "midi[%u].to must be a plugin node id or \"csound\"", i);
+    rt->channel = -1;
+    ch = sono_map_get(m, "channel");
+    if (ch != NULL && ch->type != MSGPACK_OBJECT_NIL) {
+      if (!obj_int(ch, 0, 15, &v))
+        return bad(err, errlen, "midi[%u].channel must be nil or 0..15", i);
+      rt->channel = (int32_t)v;
+    }
+    if (rt->to != GRAPH_ID_CSOUND)
+      continue;
+    if ((rt->instr = obj_strdup(sono_map_get(m, "instr"))) == NULL || rt->instr[0] == '\0')
+      return bad(err, errlen, "midi[%u].instr must be a non-empty string", i);
+    if (!obj_opt_str(sono_map_get(m, "note"), &rt->note) ||
+        !obj_opt_str(sono_map_get(m, "velocity"), &rt->vel))
+      return bad(err, errlen, "midi[%u].note and .velocity must be nil or strings", i);
+    rt->voices = CS_POOL_VOICES;
+    voices = sono_map_get(m, "voices");
+    if (voices != NULL && voices->type != MSGPACK_OBJECT_NIL) {
+      if (!obj_int(voices, 1, CS_POOL_MAX_VOICES, &v))
+        return bad(err, errlen, "midi[%u].voices must be 1..%d", i, CS_POOL_MAX_VOICES);
+      rt->voices = (unsigned)v;
+    }
+  }
+  return 0;
+}
+
 /* Checks and parses a whole file's bytes into s.  -1 with the reason. */
 static int parse_state(const char *buf, size_t len, session *s, char *err, size_t errlen) {
   msgpack_unpacked outer, inner;
@@ -1119,7 +1190,8 @@ static int parse_state(const char *buf, size_t len, session *s, char *err, size_
   o = &inner.data;
   if (parse_plugins(sono_map_get(o, "plugins"), s, err, errlen) != 0 ||
       parse_csound(sono_map_get(o, "csound"), s, err, errlen) != 0 ||
-      parse_graph(sono_map_get(o, "graph"), s, err, errlen) != 0)
+      parse_graph(sono_map_get(o, "graph"), s, err, errlen) != 0 ||
+      parse_midi(sono_map_get(o, "midi"), s, err, errlen) != 0)
     goto out;
   rc = 0;
 out:
@@ -1181,6 +1253,7 @@ typedef struct report {
   uint32_t *gn_saved, *gn_new;  /* gain nodes */
   unsigned bn_ok;
   uint32_t *bn_saved, *bn_new;  /* bus nodes */
+  unsigned rt_ok;               /* MIDI routes */
 } report;
 
 static void failed(report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1455,6 +1528,41 @@ static void apply_graph(sonod *d, const session *s, report *r) {
     failed(r, "graph: the new plan could not be built");
 }
 
+/* The file's MIDI routes replace the current ones: plugin routes to the
+ * nodes their plugins have now, Csound routes to the instruments as
+ * restored (the old Csound routes went before Csound was cleared). */
+static void apply_midi(sonod *d, const session *s, report *r) {
+  unsigned i, k;
+
+  midi_ctl_clear();
+  for (i = 0; i < s->nrt; i++) {
+    const st_route *sr = &s->rt[i];
+    char msg[600];
+
+    if (sr->to == GRAPH_ID_CSOUND) {
+      if (midi_cs_restore(sr->instr, sr->note, sr->vel, sr->channel, sr->voices, msg,
+                          sizeof msg) != 0)
+        failed(r, "MIDI route to Csound instrument '%s' not restored: %s", sr->instr, msg);
+      else
+        r->rt_ok++;
+      continue;
+    }
+    for (k = 0; k < r->pl_ok && r->pl_saved[k] != sr->to; k++)
+      ;
+    if (k == r->pl_ok)
+      failed(r, "MIDI route to plugin node %u not restored: its plugin was not restored",
+             sr->to);
+    else if (midi_ctl_set(r->pl_new[k], sr->channel) != 0)
+      failed(r, "MIDI route to plugin node %u not restored: at most %d routes", sr->to,
+             MIDI_MAX_ROUTES);
+    else
+      r->rt_ok++;
+  }
+  if (midi_ctl_commit(d, NULL) != 0)
+    failed(r, "the MIDI routes to plugins were not passed to the audio thread (out of memory "
+           "or its queue full); the next midi.route does");
+}
+
 static void pack_idmap(msgpack_packer *pk, const char *key, const char *idkey, unsigned n,
                        const int64_t *saved, const int64_t *now) {
   unsigned i;
@@ -1475,7 +1583,7 @@ static void pack_ids(const report *r, msgpack_packer *ids) {
 
   if (a == NULL || b == NULL)
     abort();
-  msgpack_pack_map(ids, 6);
+  msgpack_pack_map(ids, 7);
   for (i = 0; i < r->pl_ok; i++)
     a[i] = r->pl_saved[i], b[i] = r->pl_new[i];
   pack_idmap(ids, "plugins", "node", r->pl_ok, a, b);
@@ -1492,6 +1600,7 @@ static void pack_ids(const report *r, msgpack_packer *ids) {
     a[i] = r->bus_saved[i], b[i] = r->bus_new[i];
   pack_idmap(ids, "buses", "bus", r->bus_ok, a, b);
   sono_pack_key_uint(ids, "instrs", r->in_ok);
+  sono_pack_key_uint(ids, "midi_routes", r->rt_ok);
   free(a);
   free(b);
 }
@@ -1533,6 +1642,7 @@ struct apply_job {
 
 static void stage_plugins(apply_job *j);
 static void csound_next(apply_job *j);
+static void offline_kcycle(sonod *d, cs_engine *eng);
 
 /* Takes over s (the caller forgets it). */
 static apply_job *job_new(sonod *d, const session *s, const char *path) {
@@ -1614,11 +1724,42 @@ static void on_plugin_loaded(sonod *d, void *ud, const char *path, pnode *node, 
 }
 
 static void stage_graph(apply_job *j) {
+  apply_midi(j->d, &j->s, &j->r);
   apply_graph(j->d, &j->s, &j->r);
   applying = false;
   cur = NULL;
   j->done(j);
   job_free(j);
+}
+
+/* Csound once no voice pool is closing any more: what the file does not
+ * define goes, then its compiles one by one. */
+static void csound_begin(apply_job *j) {
+  csound_clear(j->d, &j->s, &j->r, csound_ctl_engine());
+  j->next = 0;
+  csound_next(j);
+}
+
+/* Waits for the closed pools' voices to end (their stop takes a block;
+ * release tails take longer); after MERGE_WAIT_MS it goes on, and an
+ * instrument that cannot be undefined is reported by csound_clear. */
+static void on_pools_poll(uv_timer_t *t) {
+  apply_job *j = t->data;
+  sonod *d = j->d;
+  cs_engine *eng = csound_ctl_engine();
+
+  csound_ctl_poll(d);
+  if (cs_pools_closing(eng) > 0 && uv_now(d->loop) - j->wait_from < MERGE_WAIT_MS) {
+    offline_kcycle(d, eng);
+    return;   /* (the poll in it may have ended a --length render and with it sonod) */
+  }
+  uv_timer_stop(t);
+  if (d->be->ops->render != NULL) {
+    d->be->ops->poll(d->be);
+    if (d->stopping)
+      return;   /* state_shutdown freed j */
+  }
+  csound_begin(j);
 }
 
 static void stage_csound(apply_job *j) {
@@ -1635,9 +1776,17 @@ static void stage_csound(apply_job *j) {
     stage_graph(j);
     return;
   }
-  csound_clear(j->d, s, &j->r, eng);
-  j->next = 0;
-  csound_next(j);
+  /* The routes go first: an instrument whose pool still holds synth
+   * slots cannot be undefined, and the file's routes want the slots. */
+  midi_cs_clear();
+  csound_ctl_poll(j->d);
+  if (cs_pools_closing(eng) == 0) {
+    csound_begin(j);
+    return;
+  }
+  j->wait_from = uv_now(j->d->loop);
+  uv_timer_start(&j->timer, on_pools_poll, MERGE_POLL_MS, MERGE_POLL_MS);
+  offline_kcycle(j->d, eng);
 }
 
 static void stage_plugins(apply_job *j) {
@@ -1716,9 +1865,9 @@ static void csound_next(apply_job *j) {
 static void summary(const session *s, const report *r, char *out, size_t len) {
   snprintf(out, len,
            "restored %u of %u plugins, %u of %u code blocks, %u of %u instruments, %u of %u "
-           "tables, %u of %u buses, %u of %u graph connections",
+           "tables, %u of %u buses, %u of %u graph connections, %u of %u MIDI routes",
            r->pl_ok, s->npl, r->code_ok, s->ncode, r->in_ok, s->nin, r->tab_ok, s->ntab,
-           r->bus_ok, s->nbus, r->gc_ok, s->ngc);
+           r->bus_ok, s->nbus, r->gc_ok, s->ngc, r->rt_ok, s->nrt);
 }
 
 /* ---- start-up ---- */
