@@ -80,17 +80,23 @@ int midi_ctl_commit(sonod *d, request *r) {
   return 0;
 }
 
-void midi_ctl_pack_routes(msgpack_packer *pk, bool file) {
+static bool live(uint32_t node) {
   graph *g = graph_ctl_graph();
-  unsigned i, live = 0;
+  const gnode *n = g != NULL ? graph_node(g, node) : NULL;
+
+  return n != NULL && n->kind == GN_PLUGIN;
+}
+
+void midi_ctl_pack_routes(msgpack_packer *pk, bool file) {
+  unsigned i, nlive = 0;
   char buf[16];
 
   for (i = 0; i < nroutes; i++)
-    if (g != NULL && graph_node(g, routes[i].node) != NULL)
-      live++;
-  msgpack_pack_array(pk, live + midi_cs_count());
+    if (live(routes[i].node))
+      nlive++;
+  msgpack_pack_array(pk, nlive + midi_cs_count());
   for (i = 0; i < nroutes; i++) {
-    if (g == NULL || graph_node(g, routes[i].node) == NULL)
+    if (!live(routes[i].node))
       continue;
     msgpack_pack_map(pk, 2);
     if (file)
