@@ -1613,11 +1613,13 @@ static void pack_ids(const report *r, msgpack_packer *ids) {
  *      the other on the thread pool (plugin_ctl_load_async), each started
  *      when the one before is attached: they get their node ids in the
  *      file's order, as when loading was synchronous;
- *   2. Csound: what the file does not define goes, then its code blocks
- *      and instruments are compiled one at a time, each once the previous
- *      one has merged (a 1 ms timer looks, and gives up after 3 s), then
- *      tables and buses;
- *   3. the graph, in one go; then the reply (or the restore's log line).
+ *   2. Csound: the current MIDI routes to instruments are closed (the same
+ *      timer waits for their voices to let go of their synth slots), what
+ *      the file does not define goes, then its code blocks and instruments
+ *      are compiled one at a time, each once the previous one has merged
+ *      (a 1 ms timer looks, and gives up after 3 s), then tables and buses;
+ *   3. the file's MIDI routes replace the current ones, then the graph, in
+ *      one go; then the reply (or the restore's log line).
  * One apply at a time (`cur`): a second state.load is refused with busy.
  * While one runs, `applying` keeps changes from arming the autosave, and
  * neither the autosave, state.save nor shutdown snapshots the half-applied
