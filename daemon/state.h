@@ -1,7 +1,8 @@
 /* state.h - the session state: what state.save writes and state.load and
  * the start-up restore read back (plugins, Csound code, instruments,
- * tables, buses, the graph, MIDI routes), the autosave to the state directory, and the record of
- * Csound definitions the ops keep up to date.  Format: protocol/STATE.md.
+ * tables, buses, the graph, MIDI routes), the autosave to the state
+ * directory, and the record of Csound definitions the ops keep up to
+ * date.  Format: protocol/STATE.md.
  * Control thread only; files are written on the libuv thread pool. */
 #ifndef SONOD_STATE_H
 #define SONOD_STATE_H
