@@ -601,6 +601,95 @@ START_TEST(test_midi_csound) {
 }
 END_TEST
 
+/* Routes restored from the autosave play: a route to the test plugin
+ * (saved at one node id, restored at another) and one to a Csound
+ * instrument, after a restart with the same state directory.  A note on
+ * channel 0 gives the plugin's impulse on out_1; a note on channel 1
+ * starts a synth of the instrument (synth.started) and nothing on out_1
+ * from the plugin. */
+START_TEST(test_midi_routes_restored) {
+  char home[300], dir[400], node[24];
+  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
+                         "--channels", "3", "--state-dir", dir, NULL };
+  static const char *const kinds[] = { "synth" };
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, ev;
+  const msgpack_object *o;
+  uint64_t saved, nid;
+  size_t n;
+  evcount got_ev = { 0, 0, 0 };
+
+  home_make(home, sizeof home, "jackmidistate");
+  snprintf(dir, sizeof dir, "%s/state", home);
+  jackd_start(&jd, server, jlog);
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+  /* The gain node takes the first id; the restore loads the plugin first. */
+  ok(&c, conn_request(&c, "node.new", "s", "kind", "gain"));
+  saved = msg_uint(ok(&c, conn_request(&c, "plugin.load", "s", "path", getenv("TESTPLUG_TIME"))),
+                   "node");
+  snprintf(node, sizeof node, "%llu", (unsigned long long)saved);
+  ok(&c, conn_request(&c, "midi.route", "si", "to", node, "channel", (int64_t)0));
+  ok(&c, conn_request(&c, "instr.define", "ssi", "name", "mnote", "body", CS_INSTR, "priority",
+                      (int64_t)1));
+  ok(&c, conn_request(&c, "midi.route", "ssssi", "to", "csound", "instr", "mnote", "note",
+                      "inote", "velocity", "ivel", "channel", (int64_t)1));
+  ok(&c, conn_request(&c, "state.save", ""));
+  conn_close(&c);
+  ck_assert_int_eq(daemon_stop(&dp), 0);
+
+  daemon_start(&dp, args);
+  fprintf(stderr, "test_jack_midi restored: sonod log %s\n", dp.log);
+  conn_open(&c, dp.socket);
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1, kinds, 1);
+  o = sono_map_get(ok(&c, conn_request(&c, "plugin.list", "")), "nodes");
+  ck_assert_uint_eq(o->via.array.size, 1);
+  nid = msg_uint(&o->via.array.ptr[0], "node");
+  ck_assert_uint_ne(nid, saved);
+  o = sono_map_get(ok(&c, conn_request(&c, "midi.routes", "")), "routes");
+  ck_assert_uint_eq(o->via.array.size, 2);
+  snprintf(node, sizeof node, "%llu", (unsigned long long)nid);
+  ck_assert(msg_str_is(&o->via.array.ptr[0], "to", node));
+  ck_assert(msg_str_is(&o->via.array.ptr[1], "instr", "mnote"));
+
+  /* Channel 0: the plugin's impulse of 127/127; no synth. */
+  atomic_store(&feed_value, 0.0f);
+  rig_start();
+  rig_wait(RATE / 10);
+  to_send[0] = (send_ev){ 37, { 0x90, 60, 127 } };
+  atomic_store(&nto_send, 1);
+  atomic_store(&midi_cmd, 1);
+  rig_wait(RATE / 10);
+  ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+  /* Channel 1: a synth of mnote, whose ivel (1) holds out_1 at 1 from its
+   * note on; the plugin is not routed channel 1. */
+  to_send[0] = (send_ev){ 37, { 0x91, 64, 127 } };
+  atomic_store(&midi_cmd, 1);
+  rig_wait(RATE / 10);
+  ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+  rig_stop();
+  n = atomic_load(&rec_len);
+  {
+    long first = first_above(rec[0], 0, n, 0.5f), second;
+
+    ck_assert_int_ge(first, 0);
+    ck_assert_float_eq_tol(rec[0][first], 1.0f, 1e-6);
+    /* The impulse is one frame; the synth's level comes later and stays. */
+    second = first_above(rec[0], (size_t)first + 1, n, 0.5f);
+    ck_assert_int_gt(second, first + 1);
+    ck_assert_float_eq_tol(rec[0][n - 1], 1.0f, 1e-6);
+  }
+  await_events(&ev, &got_ev, 1, 0, 0);
+  conn_close(&ev);
+  conn_close(&c);
+  ck_assert_int_eq(daemon_stop(&dp), 0);
+  jackd_stop(&jd);
+  home_remove(home);
+}
+END_TEST
+
 static void setup_names(void) {
   jack_test_names("midi", server, jname, rigname, jlog);
 }
@@ -610,7 +699,8 @@ static void teardown_names(void) {
 }
 
 static Suite *make_suite(void) {
-  const TTest *tests[] = { test_midi_input_transport, test_midi_csound, NULL };
+  const TTest *tests[] = { test_midi_input_transport, test_midi_csound,
+                           test_midi_routes_restored, NULL };
 
   return jack_suite("jack-midi", 90, setup_names, teardown_names, tests);
 }
