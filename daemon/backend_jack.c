@@ -172,10 +172,13 @@ static int on_process(jack_nframes_t nframes, void *arg) {
   return 0;
 }
 
+/* JACK's notification thread: count, and let the control thread tell
+ * subscribers now rather than at its next tick. */
 static int on_xrun(void *arg) {
   jack_backend *jb = arg;
 
   atomic_fetch_add(&jb->base.xruns, 1);
+  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
   return 0;
 }
 

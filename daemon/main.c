@@ -19,10 +19,10 @@
 #include "daemon/rt/rtcheck.h"
 #include "daemon/server.h"
 #include "daemon/state.h"
+#include "daemon/xrun_report.h"
 #include "protocol/wire.h"
 
 #define TICK_MS 100
-#define XRUN_EVENT_NS 100000000ull   /* at most 10 xrun events a second */
 #define MIDI_OUT_EVENT_NS 1000000000ull   /* at most one midi_out drop event a second */
 
 uint64_t sonod_now_ns(void) {
@@ -58,8 +58,10 @@ static void on_wake(uv_async_t *h) {
   sonod *d = h->data;
 
   engine_ctl_drain(d);
-  if (!d->stopping)
+  if (!d->stopping) {
     poll_backend(d);
+    xrun_report_poll(d);
+  }
 }
 
 /* The control thread proves it is alive; a loop stuck for a whole
@@ -67,18 +69,6 @@ static void on_wake(uv_async_t *h) {
 static void on_watchdog(uv_timer_t *t) {
   (void)t;
   notify_send("WATCHDOG=1");
-}
-
-static void xrun_event(sonod *d, uint64_t total) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-
-  events_begin(&sb, &pk, "xrun", 2);
-  sono_pack_key_uint(&pk, "xruns", total);
-  sono_pack_key_uint(&pk, "new", total - d->xruns_reported);
-  events_emit(d, EV_XRUN, &sb);
-  d->xruns_reported = total;
-  d->last_xrun_event_ns = sonod_now_ns();
 }
 
 /* MIDI events the JACK backend could not write to midi_out: one `backend`
@@ -96,12 +86,9 @@ static void midi_out_event(sonod *d, uint64_t total) {
 
 static void on_tick(uv_timer_t *t) {
   sonod *d = t->data;
-  uint64_t xruns = atomic_load(&d->be->xruns);
   client *c;
 
   poll_backend(d);
-  if (xruns != d->xruns_reported && sonod_now_ns() - d->last_xrun_event_ns >= XRUN_EVENT_NS)
-    xrun_event(d, xruns);
   if (atomic_load(&d->be->midi_out_dropped) != d->midi_out_dropped_reported &&
       sonod_now_ns() - d->last_midi_out_event_ns >= MIDI_OUT_EVENT_NS)
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
@@ -145,6 +132,7 @@ void sonod_shutdown(sonod *d, const char *reason) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->tick, NULL);
+  xrun_report_close(d);
   uv_close((uv_handle_t *)&d->flush, NULL);
   if (d->watchdog_on)
     uv_close((uv_handle_t *)&d->watchdog, NULL);
@@ -214,6 +202,7 @@ static int run(sonod *d) {
   uv_timer_init(d->loop, &d->tick);
   d->tick.data = d;
   uv_timer_start(&d->tick, on_tick, TICK_MS, TICK_MS);
+  xrun_report_init(d);
   clients_flush_start(d);
   if (notify_watchdog_usec() > 0) {
     uint64_t ms = notify_watchdog_usec() / 2000;   /* ping at half the interval */

@@ -36,7 +36,8 @@ typedef struct sonod {
   uv_async_t wake;          /* the audio thread has messages; backend news */
   uv_signal_t sigint;
   uv_signal_t sigterm;
-  uv_timer_t tick;          /* housekeeping: xrun events */
+  uv_timer_t tick;          /* housekeeping: backend, coalesced drop events */
+  uv_timer_t xrun_window;   /* one-shot: the xruns of a rate window (xrun_report.c) */
   uv_check_t flush;         /* after each loop iteration: write out replies */
   uv_timer_t watchdog;      /* WATCHDOG=1 to systemd, when it asks for it */
   bool watchdog_on;
