@@ -91,7 +91,7 @@ START_TEST(test_period_grows_and_shrinks) {
   daemon_proc dp;
   conn c, ev;
   uint64_t node;
-  unsigned block, prepared, xruns;
+  unsigned block, prepared, xruns, sonod_xruns0, sonod_xruns;
   size_t n, i, s0, at1024 = 0, breaks = 0, silent = 0;
   bool late;
   unsigned k_prev = 256;
@@ -110,6 +110,7 @@ START_TEST(test_period_grows_and_shrinks) {
   ck_assert_uint_eq(prepared, 256);
 
   snprintf(src, sizeof src, "%s:out_1", jname);
+  sonod_xruns0 = (unsigned)msg_uint(ok(&c, conn_request(&c, "status", "")), "xruns");
   capture_start(server, capname, src);
   capture_wait(RATE / 4);
 
@@ -136,8 +137,17 @@ START_TEST(test_period_grows_and_shrinks) {
   ck_assert_uint_eq(block, 128);
   ck_assert_uint_eq(prepared, 1024);
   capture_wait(RATE / 4);
-  xruns = capture_xruns();
   x = capture_stop(&n);
+  /* JACK tells clients of xruns asynchronously: one near the end may
+   * reach the capture client only after it stopped.  sonod counts them
+   * too; give the notices a moment, and take the larger count of the
+   * recording's time. */
+  usleep(200000);
+  xruns = capture_xruns();
+  sonod_xruns = (unsigned)msg_uint(ok(&c, conn_request(&c, "status", "")), "xruns") -
+                sonod_xruns0;
+  if (sonod_xruns > xruns)
+    xruns = sonod_xruns;
 
   /* From where the connection's fade-in ended: K is 256, then 1024 for
    * good; never a broken call; the frame count runs on without a gap. */
@@ -163,11 +173,13 @@ START_TEST(test_period_grows_and_shrinks) {
       long f0 = lroundf((x[i - 1] - floorf(x[i - 1])) * 1000.0f) % 1000;
       long f1 = lroundf((v - (float)k) * 1000.0f) % 1000;
 
-      breaks += f1 != (f0 + 1) % 1000;
+      if (f1 != (f0 + 1) % 1000 && breaks++ < 4)
+        fprintf(stderr, "test_jack_bufsize: break at recorded frame %zu: %.4f after %.4f\n", i, v,
+                x[i - 1]);
     }
   }
   fprintf(stderr, "test_jack_bufsize: %zu frames recorded, %zu at K 1024, %zu breaks, "
-          "%zu silent, %u xruns\n", n - s0, at1024, breaks, silent, xruns);
+          "%zu silent, %u xruns (capture or sonod)\n", n - s0, at1024, breaks, silent, xruns);
   ck_assert_uint_ge(at1024, RATE / 2);
   if (!late && xruns == 0)
     ck_assert_uint_eq(breaks, 0);

@@ -295,7 +295,12 @@ START_TEST(test_midi_input_transport) {
           ck_assert_uint_eq(got[k].b[0], 0x90);
           ck_assert_uint_eq(got[k].b[1], k ? 76 : 72);
           ck_assert_uint_eq(got[k].b[2], 127);
-          ck_assert_int_eq((long)got[k].frame - (long)(mc + note_off[k]), d0);
+          /* An xrun between the audio and the MIDI reading may move one
+           * by a period: then the attempt is retried, below. */
+          if ((long)got[k].frame - (long)(mc + note_off[k]) != d0 && xr > 0)
+            sane = false;
+          else
+            ck_assert_int_eq((long)got[k].frame - (long)(mc + note_off[k]), d0);
         }
       }
     }
