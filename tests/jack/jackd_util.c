@@ -167,6 +167,7 @@ int jack_list_ports(const char *server, const char *regex, char *buf, size_t len
 static float cap_buf[CAPTURE_MAX];
 static _Atomic size_t cap_len;
 static _Atomic unsigned cap_xruns;
+static _Atomic bool cap_on;   /* appending; cleared before deactivating */
 static jack_client_t *cap_client;
 static jack_port_t *cap_port;
 
@@ -177,6 +178,8 @@ static int cap_process(jack_nframes_t nframes, void *arg) {
   size_t n = nframes;
 
   (void)arg;
+  if (!atomic_load(&cap_on))
+    return 0;
   if (len + n > CAPTURE_MAX)
     n = CAPTURE_MAX - len;
   memcpy(cap_buf + len, in, n * sizeof(float));
@@ -200,6 +203,7 @@ void capture_start(const char *server, const char *client_name, const char *sour
   ck_assert_ptr_nonnull(cap_port);
   atomic_store(&cap_len, 0);
   atomic_store(&cap_xruns, 0);
+  atomic_store(&cap_on, true);
   jack_set_process_callback(cap_client, cap_process, NULL);
   jack_set_xrun_callback(cap_client, cap_xrun, NULL);
   ck_assert_int_eq(jack_activate(cap_client), 0);
@@ -218,6 +222,11 @@ size_t capture_count(void) {
 
 const float *capture_stop(size_t *n) {
   ck_assert_ptr_nonnull(cap_client);
+  /* The recording ends before the client leaves: JACK reorders its graph
+   * while a client deactivates, and the last cycles may skip or repeat a
+   * period of what the client reads. */
+  atomic_store(&cap_on, false);
+  usleep(50000);
   jack_deactivate(cap_client);
   jack_client_close(cap_client);
   cap_client = NULL;

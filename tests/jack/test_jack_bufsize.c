@@ -161,8 +161,10 @@ START_TEST(test_period_grows_and_shrinks) {
 
     ck_assert_msg(v >= 0.0f, "sample %zu is %g: the plugin was called %s", i, v,
                   v == -1.0f ? "with more frames than its block size" : "while suspended");
-    if (v == 0.0f && late) {
-      silent++;   /* held while re-prepared after JACK restarted */
+    if (v == 0.0f && (late || xruns > 0)) {
+      /* Held while re-prepared after JACK restarted, or a cycle sonod
+       * did not finish in time (an xrun: JACK passes on silence). */
+      silent++;
       continue;
     }
     ck_assert_msg(k == k_prev || (k_prev == 256 && k == 1024), "sample %zu: K %u after %u", i, k,
