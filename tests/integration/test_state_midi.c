@@ -47,6 +47,9 @@ static void start(const char *state_dir) {
   args[n] = NULL;
   daemon_start(&dp, args);
   conn_open(&c, dp.socket);
+  /* Clients are held until the start-up restore is done, and its log
+   * line is written before: after this reply the log has it. */
+  ck_assert_ptr_nonnull(conn_ok(&c, conn_request(&c, "ping", "")));
 }
 
 static void kill9(void) {
