@@ -100,6 +100,10 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
     if (stop - *done < n)
       n = (unsigned)(stop - *done);
     wait_for_room(ob, e, n);
+    /* The render's last block publishes the meters however short it is,
+     * so every interval the render completes is sent before its reply. */
+    if (*done + n == stop)
+      e->meters.snap_at_end = true;
     engine_process(e, ob->bufs, ob->channels, n);
     write_frames(ob, n);
     *done += n;

@@ -915,6 +915,12 @@ static bool h_bundle(cx *x, msgpack_packer *pk) {
       return fail(x, SONO_E_BAD_VALUE,
                   "ops[%u]: a bundle holds synth.start, synth.set, synth.automate and "
                   "synth.stop", i);
+    /* Refused whole, before any member runs: a member timed on its own
+     * would otherwise leave the rest of the chord applied without it. */
+    if (sono_map_get(o, "at") != NULL || sono_map_get(o, "delay") != NULL)
+      return fail(x, SONO_E_BAD_REQUEST,
+                  "ops[%u]: a bundle member takes its time from the bundle (no 'at' or "
+                  "'delay' of its own)", i);
   }
   msgpack_pack_map(pk, 2);
   sono_pack_key_uint(pk, "frame", frame);

@@ -38,7 +38,7 @@ static gnode *arg_port(request *r, const char *key, bool want_out, uint32_t *por
   }
   if (rc == -1 || (n = graph_node(graph_ctl_graph(), id)) == NULL) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE,
-                "%s: '%s': no node '%.*s' (nodes are out, in, csound, or a plugin or gain node id)",
+                "%s: '%s': no node '%.*s' (nodes are out, in, csound, or a plugin, gain or bus node id)",
                 r->op, key, (int)(memchr(s, ':', len) ? (const char *)memchr(s, ':', len) - s
                                                        : (int)len), s);
     return NULL;

@@ -92,6 +92,7 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
 
   if (period == 0) {
     m->was_on = false;
+    m->snap_at_end = false;
     return;
   }
   if (!m->was_on) {
@@ -109,6 +110,10 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
       measure(&p->meter[n->meter0 + k], out[k], nframes);
   }
   m->acc += nframes;
+  if (m->snap_at_end && m->acc > 0) {
+    m->snap_at_end = false;
+    period = 1;   /* a render ends here: its meters must not wait for the next one */
+  }
   if (m->acc < period || ring_space(m->ring) < (size_t)p->nmeters + 1)
     return;   /* not due, or no room: the next snapshot covers more */
   push_ports(m, p);

@@ -55,6 +55,8 @@ typedef struct rt_meters {
   /* Audio thread. */
   uint32_t acc;              /* frames accumulated since the last snapshot */
   bool was_on;
+  bool snap_at_end;          /* publish at this block's end even if short: set by
+                                the offline backend before a render's last block */
 } rt_meters;
 
 static inline uint64_t rt_now_ns(void) {

@@ -323,6 +323,51 @@ START_TEST(bundle_chord_and_stop) {
 }
 END_TEST
 
+/* A bundle with a member timed on its own, or an op a bundle does not hold,
+ * is refused whole: none of its members runs, so nothing sounds. */
+START_TEST(bundle_refused_whole) {
+  static const char *bad_member[2] = { "at", "op" };
+  static const char *want[2] = { "bad_request", "bad_value" };
+  const msgpack_object *list;
+  float *d;
+  sf_count_t frames;
+  req q;
+  msgpack_packer *pk;
+
+  start();
+  define("dc", DC, 1);
+  for (int b = 0; b < 2; b++) {
+    pk = req_begin(&q, "bundle", 2);
+    sono_pack_key_uint(pk, "at", 1000);
+    sono_pack_cstr(pk, "ops");
+    msgpack_pack_array(pk, 2);
+    msgpack_pack_map(pk, 2);
+    sono_pack_key_str(pk, "op", "synth.start");
+    sono_pack_key_str(pk, "instr", "dc");
+    if (b == 0) {
+      msgpack_pack_map(pk, 3);
+      sono_pack_key_str(pk, "op", "synth.start");
+      sono_pack_key_str(pk, "instr", "dc");
+      sono_pack_key_uint(pk, bad_member[b], 2000);
+    } else {
+      msgpack_pack_map(pk, 2);
+      sono_pack_key_str(pk, "op", "instr.define");
+      sono_pack_key_str(pk, "name", "x");
+    }
+    expect_error(req_send(&q), want[b]);
+  }
+  list = sono_map_get(ok_of(conn_request(&c, "synth.list", "")), "synths");
+  ck_assert_uint_eq(list->via.array.size, 0);
+  render(4096);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 4096);
+  for (sf_count_t i = 0; i < 2 * frames; i++)
+    ck_assert_msg(d[i] == 0.0f, "sample %ld is %g: a refused bundle sounded", (long)i, d[i]);
+  free(d);
+}
+END_TEST
+
 START_TEST(bus_chain) {
   float *d;
   sf_count_t frames;
@@ -612,6 +657,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, sine_and_set);
   tcase_add_test(tc, bundle_chord_and_stop);
+  tcase_add_test(tc, bundle_refused_whole);
   tcase_add_test(tc, bus_chain);
   tcase_add_test(tc, table_playback);
   tcase_add_test(tc, thousand_synths);
