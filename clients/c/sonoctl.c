@@ -21,7 +21,7 @@ static const ctl_command commands[] = {
    "on|off [--freq HZ] [--amp A] [--channel C] [--at FRAME | --delay SEC]",
    "start or stop the built-in test tone"},
   {"render", ctl_cmd_render,
-   "[--frames N | --seconds S] | PIECE.csd -o OUT.wav | SCRIPT.jsonl -o OUT.wav [--length S]",
+   "[--frames N | --seconds S] | PIECE.csd -o OUT.wav | SCRIPT.jsonl|.msgpack -o OUT.wav [--length S]",
    "render (offline backend), a .csd locally, or a session script on a private daemon"},
   {"record", ctl_cmd_record, "-o OUT.wav [--seconds N] [--format wav|flac] [--channels N]",
    "record the live output to a file (until Ctrl-C without --seconds)"},

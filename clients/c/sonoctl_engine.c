@@ -98,12 +98,16 @@ int ctl_cmd_render(ctl *g, int argc, char **argv) {
   sono_error e;
   int ch, rc;
 
-  /* `render SCRIPT.jsonl -o OUT.wav`: a session script (sonoctl_script.c). */
+  /* `render SCRIPT.jsonl -o OUT.wav` (or .json, .msgpack, .mpk): a
+   * session script (sonoctl_script.c), which tells the encodings apart by
+   * content. */
   for (ch = 1; ch < argc; ch++) {
-    size_t n = strlen(argv[ch]);
-    if ((n > 6 && strcmp(argv[ch] + n - 6, ".jsonl") == 0) ||
-        (n > 5 && strcmp(argv[ch] + n - 5, ".json") == 0))
-      return ctl_script_render(g, argc, argv);
+    static const char *const exts[] = {".jsonl", ".json", ".msgpack", ".mpk"};
+    size_t n = strlen(argv[ch]), k;
+
+    for (k = 0; k < sizeof exts / sizeof exts[0]; k++)
+      if (n > strlen(exts[k]) && strcmp(argv[ch] + n - strlen(exts[k]), exts[k]) == 0)
+        return ctl_script_render(g, argc, argv);
   }
 
   while ((ch = getopt_long(argc, argv, "f:s:o:h", opts, NULL)) != -1) {

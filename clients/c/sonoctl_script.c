@@ -1,9 +1,9 @@
-/* sonoctl_script.c - `sonoctl render SCRIPT.jsonl -o OUT.wav`: a session
- * script rendered offline by a private sonod.
+/* sonoctl_script.c - `sonoctl render SCRIPT -o OUT.wav`: a session script
+ * rendered offline by a private sonod.
  *
- * A script is one JSON request per line with its time: "at" in seconds or
- * "frame" in frames (default 0); blank lines and lines starting with '#'
- * are skipped.  sonoctl starts `sonod --backend offline --output OUT` on a
+ * A script is a list of requests with their times: "at" in seconds or
+ * "frame" in frames (default 0), as JSON lines or msgpack maps (read by
+ * sonoctl_script_read.c).  sonoctl starts `sonod --backend offline --output OUT` on a
  * private socket, and for each line in time order (file order among equal
  * times) renders up to the line's frame, then sends the request with
  * "at": that frame.  The engine stands exactly at that frame, idle, so the
@@ -12,7 +12,7 @@
  * same "at".  Nothing depends on wall-clock time or thread scheduling: the
  * same script renders byte-identical files.  See README.md. */
 #include "sonoctl.h"
-#include "json.h"
+#include "sonoctl_script.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,147 +30,6 @@
 
 #define SCRIPT_TAIL_SECONDS 2.0
 #define CHUNK_SECONDS 0.5
-
-typedef struct sline {
-  unsigned lineno;
-  uint64_t frame;
-  char op[128];
-  char *text;               /* the line, for json_to_args_ex again when sending */
-  bool end;                 /* {"op": "end"}: the render's length */
-} sline;
-
-typedef struct script {
-  sline *v;
-  size_t n, cap;
-} script;
-
-static void script_free(script *s) {
-  size_t i;
-
-  for (i = 0; i < s->n; i++)
-    free(s->v[i].text);
-  free(s->v);
-}
-
-/* Reads the "op" span: a plain JSON string without escapes. */
-static bool span_str(const json_span *sp, char *out, size_t len) {
-  size_t n;
-
-  if (sp->start == NULL || *sp->start != '"' || sp->end - sp->start < 2 || sp->end[-1] != '"')
-    return false;
-  n = (size_t)(sp->end - sp->start - 2);
-  if (n == 0 || n >= len || memchr(sp->start + 1, '\\', n) != NULL)
-    return false;
-  memcpy(out, sp->start + 1, n);
-  out[n] = '\0';
-  return true;
-}
-
-static bool span_num(const json_span *sp, double *out) {
-  char buf[64], *end;
-  size_t n = (size_t)(sp->end - sp->start);
-
-  if (n == 0 || n >= sizeof buf)
-    return false;
-  memcpy(buf, sp->start, n);
-  buf[n] = '\0';
-  *out = strtod(buf, &end);
-  return *end == '\0' && isfinite(*out) && *out >= 0;
-}
-
-static const char *const script_keys[] = {"op", "at", "frame"};
-
-/* Parses one line into l (and args, when not NULL).  -1 with why set. */
-static int parse_line(const char *text, unsigned rate, sline *l, sono_args *args, char *why,
-                      size_t whylen) {
-  json_span sp[3];
-  sono_args *scratch = args != NULL ? args : sono_args_new();
-  double v;
-  int rc = json_to_args_ex(text, scratch, script_keys, 3, sp, why, whylen);
-
-  if (args == NULL)
-    sono_args_free(scratch);
-  if (rc != 0)
-    return -1;
-  if (!span_str(&sp[0], l->op, sizeof l->op)) {
-    snprintf(why, whylen, "\"op\" must be an operation name");
-    return -1;
-  }
-  if (sp[1].start != NULL && sp[2].start != NULL) {
-    snprintf(why, whylen, "give \"at\" (seconds) or \"frame\", not both");
-    return -1;
-  }
-  l->frame = 0;
-  if (sp[1].start != NULL) {
-    if (!span_num(&sp[1], &v)) {
-      snprintf(why, whylen, "\"at\" must be a number of seconds >= 0");
-      return -1;
-    }
-    l->frame = (uint64_t)llround(v * rate);
-  } else if (sp[2].start != NULL) {
-    if (!span_num(&sp[2], &v) || v != floor(v)) {
-      snprintf(why, whylen, "\"frame\" must be a whole number >= 0");
-      return -1;
-    }
-    l->frame = (uint64_t)v;
-  }
-  l->end = strcmp(l->op, "end") == 0;
-  return 0;
-}
-
-static int load_script(const char *path, unsigned rate, script *s) {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-  char *line = NULL, why[300];
-  size_t cap = 0;
-  ssize_t len;
-  unsigned lineno = 0;
-
-  if (f == NULL) {
-    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  while ((len = getline(&line, &cap, f)) >= 0) {
-    const char *p = line;
-    sline l;
-
-    lineno++;
-    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-      line[--len] = '\0';
-    while (*p == ' ' || *p == '\t')
-      p++;
-    if (*p == '\0' || *p == '#')
-      continue;
-    memset(&l, 0, sizeof l);
-    l.lineno = lineno;
-    if (parse_line(p, rate, &l, NULL, why, sizeof why) != 0) {
-      fprintf(stderr, "sonoctl render: %s:%u: %s\n", path, lineno, why);
-      goto fail;
-    }
-    if (s->n == s->cap) {
-      size_t nc = s->cap ? s->cap * 2 : 64;
-      sline *v = realloc(s->v, nc * sizeof *v);
-      if (v == NULL)
-        goto oom;
-      s->v = v;
-      s->cap = nc;
-    }
-    if ((l.text = strdup(p)) == NULL)
-      goto oom;
-    s->v[s->n++] = l;
-  }
-  free(line);
-  if (f != stdin)
-    fclose(f);
-  return 0;
-
-oom:
-  fputs("sonoctl: out of memory\n", stderr);
-fail:
-  free(line);
-  if (f != stdin)
-    fclose(f);
-  return -1;
-}
 
 /* Stable: equal times keep the file's order. */
 static int cmp_line(const void *a, const void *b) {
@@ -367,7 +226,7 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
   const char *output = NULL, *rate_s = NULL, *block_s = NULL, *chan_s = NULL, *path;
   double length = -1, t0;
   uint64_t v, rate = 48000, total = 0, done = 0, chunk;
-  script s = {NULL, 0, 0};
+  script s;
   bool tty = isatty(2), end_given = false;
   daemon_t dm;
   sono_conn *c = NULL;
@@ -401,7 +260,7 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
                          optarg);
       break;
     case 'h':
-      printf("usage: sonoctl render SCRIPT.jsonl -o OUT.wav [--sample-rate HZ] "
+      printf("usage: sonoctl render SCRIPT.jsonl|SCRIPT.msgpack -o OUT.wav [--sample-rate HZ] "
              "[--block-size N] [--channels N] [--length S]\n");
       return CTL_OK;
     default:
@@ -409,10 +268,12 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
     }
   }
   if (optind != argc - 1 || output == NULL)
-    return ctl_usage(argv[0], "render a script as: render SCRIPT.jsonl -o OUT.wav");
+    return ctl_usage(argv[0], "render a script as: render SCRIPT.jsonl -o OUT.wav (or SCRIPT.msgpack)");
   path = argv[optind];
-  if (load_script(path, (unsigned)rate, &s) != 0)
+  if (script_load(path, (unsigned)rate, &s) != 0) {
+    script_free(&s);
     return CTL_FAIL;
+  }
   qsort(s.v, s.n, sizeof *s.v, cmp_line);
 
   /* The length: --length, else an "end" line, else the last request
@@ -440,8 +301,7 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
     uint64_t target = i < s.n ? s.v[i].frame : total;
     sono_args *a;
     sono_reply *r;
-    sline l;
-    char why[300];
+    char why[300], where[400];
 
     if (target > total)
       target = total;
@@ -463,17 +323,18 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
       continue;
     if ((a = sono_args_new()) == NULL)
       goto out;
-    memset(&l, 0, sizeof l);
-    if (parse_line(s.v[i].text, (unsigned)rate, &l, a, why, sizeof why) != 0 ||
+    script_where(&s, &s.v[i], where, sizeof where);
+    if (script_line_args(&s, &s.v[i], (unsigned)rate, a, why, sizeof why) != 0 ||
         sono_args_uint(a, "at", s.v[i].frame) != 0) {
       sono_args_free(a);
+      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
       goto out;
     }
-    if (sono_call(c, l.op, a, &r, &e) != 0) {
+    if (sono_call(c, s.v[i].op, a, &r, &e) != 0) {
       sono_args_free(a);
       if (tty)
         fputc('\n', stderr);
-      fprintf(stderr, "sonoctl render: %s:%u: %s: %s: %s\n", path, s.v[i].lineno, l.op,
+      fprintf(stderr, "sonoctl render: %s: %s: %s: %s\n", where, s.v[i].op,
               e.code[0] ? e.code : sono_kind_name(e.kind), e.message);
       goto out;
     }

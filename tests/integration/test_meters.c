@@ -249,8 +249,43 @@ static void run_script(const char *script, const char *out) {
   ck_assert_int_eq(system(cmd), 0);
 }
 
+/* SCRIPT as msgpack maps, the same keys and values (440 an integer as in
+ * the JSON).  With `cut`, the last map loses its last byte. */
+static void write_msgpack_script(const char *path, bool cut) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  FILE *f;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "at", 0);
+  sono_pack_key_str(&pk, "op", "engine.tone");
+  sono_pack_key_bool(&pk, "on", true);
+  sono_pack_key_uint(&pk, "freq", 440);
+  sono_pack_key_double(&pk, "amp", 0.3);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_double(&pk, "at", 0.25);
+  sono_pack_key_str(&pk, "op", "engine.tone");
+  sono_pack_key_bool(&pk, "on", true);
+  sono_pack_key_uint(&pk, "freq", 660);
+  sono_pack_key_double(&pk, "amp", 0.2);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "frame", 30001);
+  sono_pack_key_str(&pk, "op", "engine.tone");
+  sono_pack_key_bool(&pk, "on", false);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_double(&pk, "at", 1.0);
+  sono_pack_key_str(&pk, "op", "end");
+  f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(sb.data, 1, sb.size - (cut ? 1 : 0), f), sb.size - (cut ? 1 : 0));
+  fclose(f);
+  msgpack_sbuffer_destroy(&sb);
+}
+
 START_TEST(script_renders_are_identical_and_match_live_requests) {
-  char script[300], a[300], b[300], cmd[1000];
+  char script[300], mp[300], a[300], b[300], cmd[1000];
   sf_count_t na, nh;
   float *da, *dh;
   FILE *f;
@@ -269,6 +304,28 @@ START_TEST(script_renders_are_identical_and_match_live_requests) {
   run_script(script, b);
   snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
   ck_assert_msg(system(cmd) == 0, "two renders of one script differ");
+
+  /* The same script as msgpack maps renders the same file. */
+  snprintf(mp, sizeof mp, "/tmp/sonod-script-%d.msgpack", getpid());
+  write_msgpack_script(mp, false);
+  run_script(mp, b);
+  snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+  ck_assert_msg(system(cmd) == 0, "the msgpack script renders differently from the JSON one");
+  /* Cut short, it is refused before anything renders, naming the request. */
+  write_msgpack_script(mp, true);
+  snprintf(cmd, sizeof cmd, "'%s' render '%s' -o '%s' 2>&1", getenv("SONOCTL"), mp, b);
+  {
+    char out[1000];
+    size_t n;
+    FILE *p = popen(cmd, "r");
+
+    ck_assert_ptr_nonnull(p);
+    n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    ck_assert_int_ne(pclose(p), 0);
+    ck_assert_msg(strstr(out, "request 4: cut short") != NULL, "sonoctl said: %s", out);
+  }
+  unlink(mp);
 
   /* The same requests, by hand, all sent before rendering. */
   start();

@@ -1,0 +1,50 @@
+/* sonoctl_script.h - session scripts for `sonoctl render`: reading them
+ * (sonoctl_script_read.c) and rendering them (sonoctl_script.c).
+ *
+ * A script is a list of timed requests, in one of two encodings, told
+ * apart by the file's first byte:
+ *   - JSON lines: one request object per line; blank lines and lines
+ *     starting with '#' are skipped;
+ *   - msgpack: a stream of request maps back to back (the first byte is a
+ *     map's, 0x80-0x8f, 0xde or 0xdf, which no JSON text starts with).
+ * Either way a request is {"op", "at" (seconds) | "frame", ...arguments}. */
+#ifndef SONOCTL_SCRIPT_H
+#define SONOCTL_SCRIPT_H
+
+#include "sono.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sline {
+  unsigned lineno;          /* JSON: the line; msgpack: the request's number from 1 */
+  uint64_t frame;
+  char op[128];
+  const char *text;         /* JSON: the line (NUL-terminated, inside script.data) */
+  size_t off, len;          /* msgpack: the request's bytes in script.data */
+  bool end;                 /* {"op": "end"}: the render's length */
+} sline;
+
+typedef struct script {
+  sline *v;
+  size_t n, cap;
+  char *data;               /* the whole file */
+  size_t size;
+  bool msgpack;
+  const char *path;
+} script;
+
+/* Reads and checks the whole script at path ("-": stdin).  On an error
+ * prints it (with the file and line or request number) and returns -1. */
+int script_load(const char *path, unsigned rate, script *s);
+void script_free(script *s);
+
+/* The request's arguments, without op/at/frame, into a. -1 with why set. */
+int script_line_args(const script *s, const sline *l, unsigned rate, sono_args *a, char *why,
+                     size_t whylen);
+
+/* "song.jsonl:12" or "song.msgpack: request 12", for messages. */
+void script_where(const script *s, const sline *l, char *out, size_t len);
+
+#endif

@@ -1,0 +1,348 @@
+/* sonoctl_script_read.c - reading session scripts, JSON lines or msgpack
+ * (sonoctl_script.h).  The whole file is read and every request checked
+ * before sonoctl starts a daemon, so a bad line 900 fails at once rather
+ * than after a long render. */
+#include "sonoctl_script.h"
+#include "json.h"
+#include "protocol/wire.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const script_keys[] = {"op", "at", "frame"};
+
+/* ------------------------------------------------------------ JSON lines */
+
+/* Reads the "op" span: a plain JSON string without escapes. */
+static bool span_str(const json_span *sp, char *out, size_t len) {
+  size_t n;
+
+  if (sp->start == NULL || *sp->start != '"' || sp->end - sp->start < 2 || sp->end[-1] != '"')
+    return false;
+  n = (size_t)(sp->end - sp->start - 2);
+  if (n == 0 || n >= len || memchr(sp->start + 1, '\\', n) != NULL)
+    return false;
+  memcpy(out, sp->start + 1, n);
+  out[n] = '\0';
+  return true;
+}
+
+static bool span_num(const json_span *sp, double *out) {
+  char buf[64], *end;
+  size_t n = (size_t)(sp->end - sp->start);
+
+  if (n == 0 || n >= sizeof buf)
+    return false;
+  memcpy(buf, sp->start, n);
+  buf[n] = '\0';
+  *out = strtod(buf, &end);
+  return *end == '\0' && isfinite(*out) && *out >= 0;
+}
+
+/* Parses one line into l (and args, when not NULL).  -1 with why set. */
+static int parse_json(const char *text, unsigned rate, sline *l, sono_args *args, char *why,
+                      size_t whylen) {
+  json_span sp[3];
+  sono_args *scratch = args != NULL ? args : sono_args_new();
+  double v;
+  int rc;
+
+  if (scratch == NULL) {
+    snprintf(why, whylen, "out of memory");
+    return -1;
+  }
+  rc = json_to_args_ex(text, scratch, script_keys, 3, sp, why, whylen);
+  if (args == NULL)
+    sono_args_free(scratch);
+  if (rc != 0)
+    return -1;
+  if (!span_str(&sp[0], l->op, sizeof l->op)) {
+    snprintf(why, whylen, "\"op\" must be an operation name");
+    return -1;
+  }
+  if (sp[1].start != NULL && sp[2].start != NULL) {
+    snprintf(why, whylen, "give \"at\" (seconds) or \"frame\", not both");
+    return -1;
+  }
+  l->frame = 0;
+  if (sp[1].start != NULL) {
+    if (!span_num(&sp[1], &v)) {
+      snprintf(why, whylen, "\"at\" must be a number of seconds >= 0");
+      return -1;
+    }
+    l->frame = (uint64_t)llround(v * rate);
+  } else if (sp[2].start != NULL) {
+    if (!span_num(&sp[2], &v) || v != floor(v)) {
+      snprintf(why, whylen, "\"frame\" must be a whole number >= 0");
+      return -1;
+    }
+    l->frame = (uint64_t)v;
+  }
+  l->end = strcmp(l->op, "end") == 0;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- msgpack */
+
+/* The msgpack twin of parse_json: the same keys, the same rules. */
+static int parse_map(const msgpack_object *o, unsigned rate, sline *l, sono_args *args,
+                     char *why, size_t whylen) {
+  const char *op;
+  size_t oplen;
+  double at = 0, frame = 0;
+  sono_arg has_at, has_frame;
+  uint32_t i;
+
+  if (o->type != MSGPACK_OBJECT_MAP) {
+    snprintf(why, whylen, "a request must be a map");
+    return -1;
+  }
+  if (sono_get_str(o, "op", &op, &oplen) != SONO_ARG_OK || oplen == 0 ||
+      oplen >= sizeof l->op) {
+    snprintf(why, whylen, "\"op\" must be an operation name");
+    return -1;
+  }
+  memcpy(l->op, op, oplen);
+  l->op[oplen] = '\0';
+  has_at = sono_get_double(o, "at", &at);
+  has_frame = sono_get_double(o, "frame", &frame);
+  if (has_at == SONO_ARG_BAD_TYPE || !isfinite(at) || at < 0) {
+    snprintf(why, whylen, "\"at\" must be a number of seconds >= 0");
+    return -1;
+  }
+  if (has_frame == SONO_ARG_BAD_TYPE || !isfinite(frame) || frame < 0 || frame != floor(frame)) {
+    snprintf(why, whylen, "\"frame\" must be a whole number >= 0");
+    return -1;
+  }
+  if (has_at == SONO_ARG_OK && has_frame == SONO_ARG_OK) {
+    snprintf(why, whylen, "give \"at\" (seconds) or \"frame\", not both");
+    return -1;
+  }
+  l->frame = has_at == SONO_ARG_OK ? (uint64_t)llround(at * rate) : (uint64_t)frame;
+  l->end = strcmp(l->op, "end") == 0;
+  /* The arguments: every other key, as it is. */
+  for (i = 0; i < o->via.map.size; i++) {
+    const msgpack_object *k = &o->via.map.ptr[i].key;
+    char key[128];
+
+    if (k->type != MSGPACK_OBJECT_STR || k->via.str.size == 0 ||
+        k->via.str.size >= sizeof key) {
+      snprintf(why, whylen, "keys must be strings of 1 to %zu bytes", sizeof key - 1);
+      return -1;
+    }
+    memcpy(key, k->via.str.ptr, k->via.str.size);
+    key[k->via.str.size] = '\0';
+    if (strcmp(key, "op") == 0 || strcmp(key, "at") == 0 || strcmp(key, "frame") == 0)
+      continue;
+    if (args != NULL && sono_args_object(args, key, &o->via.map.ptr[i].val) != 0) {
+      snprintf(why, whylen, "out of memory");
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* One request of a msgpack script, unpacked from its bytes. */
+static int parse_mp(const char *p, size_t len, unsigned rate, sline *l, sono_args *args,
+                    char *why, size_t whylen) {
+  msgpack_unpacked up;
+  size_t off = 0;
+  int rc;
+
+  msgpack_unpacked_init(&up);
+  switch (msgpack_unpack_next(&up, p, len, &off)) {
+  case MSGPACK_UNPACK_SUCCESS:
+    rc = parse_map(&up.data, rate, l, args, why, whylen);
+    break;
+  case MSGPACK_UNPACK_CONTINUE:
+    snprintf(why, whylen, "cut short: the file ends inside this request");
+    rc = -1;
+    break;
+  default:
+    snprintf(why, whylen, "not valid msgpack");
+    rc = -1;
+    break;
+  }
+  if (rc == 0 && off != len) {
+    /* Only the loader's own split can get here; never send half a request. */
+    snprintf(why, whylen, "%zu stray bytes", len - off);
+    rc = -1;
+  }
+  msgpack_unpacked_destroy(&up);
+  return rc;
+}
+
+/* Where the next request starts and ends: msgpack_unpack_next tells. */
+static int next_mp(const script *s, size_t *off, char *why, size_t whylen) {
+  msgpack_unpacked up;
+  msgpack_unpack_return rc;
+
+  msgpack_unpacked_init(&up);
+  rc = msgpack_unpack_next(&up, s->data, s->size, off);
+  msgpack_unpacked_destroy(&up);
+  if (rc == MSGPACK_UNPACK_SUCCESS)
+    return 0;
+  snprintf(why, whylen, rc == MSGPACK_UNPACK_CONTINUE
+                            ? "cut short: the file ends inside this request"
+                            : "not valid msgpack");
+  return -1;
+}
+
+/* ------------------------------------------------------------- the file */
+
+static int read_all(const char *path, script *s) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  size_t cap = 65536;
+
+  if (f == NULL) {
+    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path, strerror(errno));
+    return -1;
+  }
+  s->size = 0;
+  s->data = malloc(cap);
+  while (s->data != NULL) {
+    size_t n = fread(s->data + s->size, 1, cap - s->size - 1, f);
+
+    s->size += n;
+    if (n == 0)
+      break;
+    if (s->size + 1 == cap) {
+      char *d = realloc(s->data, cap * 2);
+
+      if (d == NULL) {
+        free(s->data);
+        s->data = NULL;
+        break;
+      }
+      s->data = d;
+      cap *= 2;
+    }
+  }
+  if (s->data == NULL || ferror(f)) {
+    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path,
+            s->data == NULL ? "out of memory" : strerror(errno));
+    if (f != stdin)
+      fclose(f);
+    return -1;
+  }
+  s->data[s->size] = '\0';
+  if (f != stdin)
+    fclose(f);
+  return 0;
+}
+
+static int push(script *s, const sline *l) {
+  if (s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 64;
+    sline *v = realloc(s->v, nc * sizeof *v);
+
+    if (v == NULL) {
+      fputs("sonoctl: out of memory\n", stderr);
+      return -1;
+    }
+    s->v = v;
+    s->cap = nc;
+  }
+  s->v[s->n++] = *l;
+  return 0;
+}
+
+static bool is_map_start(unsigned char c) {
+  return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
+void script_where(const script *s, const sline *l, char *out, size_t len) {
+  if (s->msgpack)
+    snprintf(out, len, "%s: request %u", s->path, l->lineno);
+  else
+    snprintf(out, len, "%s:%u", s->path, l->lineno);
+}
+
+static int load_json(script *s, unsigned rate) {
+  char *p = s->data, why[300], where[400];
+  unsigned lineno = 0;
+
+  while (p < s->data + s->size) {
+    char *eol = memchr(p, '\n', (size_t)(s->data + s->size - p));
+    char *next = eol != NULL ? eol + 1 : s->data + s->size;
+    char *q = p;
+    sline l;
+
+    lineno++;
+    if (eol == NULL)
+      eol = s->data + s->size;
+    *eol = '\0';
+    if (eol > p && eol[-1] == '\r')
+      eol[-1] = '\0';
+    while (*q == ' ' || *q == '\t')
+      q++;
+    p = next;
+    if (*q == '\0' || *q == '#')
+      continue;
+    memset(&l, 0, sizeof l);
+    l.lineno = lineno;
+    l.text = q;
+    if (parse_json(q, rate, &l, NULL, why, sizeof why) != 0) {
+      script_where(s, &l, where, sizeof where);
+      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
+      return -1;
+    }
+    if (push(s, &l) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int load_msgpack(script *s, unsigned rate) {
+  char why[300], where[400];
+  size_t off = 0;
+  unsigned n = 0;
+
+  while (off < s->size) {
+    size_t start = off;
+    sline l;
+
+    memset(&l, 0, sizeof l);
+    l.lineno = ++n;
+    if (next_mp(s, &off, why, sizeof why) != 0 ||
+        parse_mp(s->data + start, off - start, rate, &l, NULL, why, sizeof why) != 0) {
+      script_where(s, &l, where, sizeof where);
+      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
+      return -1;
+    }
+    l.off = start;
+    l.len = off - start;
+    if (push(s, &l) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+int script_load(const char *path, unsigned rate, script *s) {
+  memset(s, 0, sizeof *s);
+  s->path = path;
+  if (read_all(path, s) != 0)
+    return -1;
+  s->msgpack = s->size > 0 && is_map_start((unsigned char)s->data[0]);
+  return s->msgpack ? load_msgpack(s, rate) : load_json(s, rate);
+}
+
+void script_free(script *s) {
+  free(s->v);
+  free(s->data);
+  s->v = NULL;
+  s->data = NULL;
+  s->n = s->cap = 0;
+}
+
+int script_line_args(const script *s, const sline *l, unsigned rate, sono_args *a, char *why,
+                     size_t whylen) {
+  sline scratch = *l;
+
+  if (s->msgpack)
+    return parse_mp(s->data + l->off, l->len, rate, &scratch, a, why, whylen);
+  return parse_json(l->text, rate, &scratch, a, why, whylen);
+}
