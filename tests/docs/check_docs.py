@@ -97,6 +97,17 @@ man8 = read("man/sonod.8").replace("\\-", "-")
 missing("sonod option", opts, man8, "man/sonod.8", r"{}\b")
 missing("sonod option", opts, readme, "README.md", r"`{}\b")
 
+# (f) plugin.load's status names: the list in PROTOCOL.md against what
+# vst_status_name() returns (a client may match on them).
+names_c = set(re.findall(r'return "([a-z_]+)";', read("daemon/vst/vst_util.c")))
+m = re.search(r"status name in parentheses:\s*(.*?)\)", protocol, re.S)
+load_names = set(re.findall(r"`([a-z_]+)`", m.group(1))) if m else set()
+if len(load_names) < 5:
+    problems.append(f"could not read plugin.load's status names from PROTOCOL.md: {load_names}")
+for x in sorted(load_names - names_c):
+    problems.append(f"plugin.load status '{x}' is in PROTOCOL.md but vst_status_name() "
+                    "never returns it")
+
 for p in problems:
     print(p)
 print(f"{len(problems)} mismatch(es); checked {len(ops)} ops, {len(codes)} error codes, "
