@@ -206,8 +206,7 @@ static bool get_time(cx *x, uint64_t *at_cs, uint64_t *frame) {
   double delay = 0;
 
   if (x->in_bundle) {
-    if (has_at || has_delay)
-      return fail(x, SONO_E_BAD_REQUEST, "a bundle member takes its time from the bundle");
+    /* h_bundle refused members with a time of their own. */
     *at_cs = x->at_cs;
     *frame = x->frame;
     return true;

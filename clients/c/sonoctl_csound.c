@@ -200,45 +200,6 @@ static bool put_kvs(sono_args *a, const char *key, char **kvs, int n, const char
   return true;
 }
 
-/* Reads a whole file, or stdin for "-", as a NUL-terminated string. */
-static char *slurp(const char *path) {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  char *buf = NULL, *p;
-  size_t len = 0, cap = 0, n;
-
-  if (f == NULL) {
-    fprintf(stderr, "sonoctl: file_error: cannot read %s: %s\n", path, strerror(errno));
-    return NULL;
-  }
-  for (;;) {
-    if (cap - len < 4096) {
-      cap = cap ? cap * 2 : 8192;
-      if (cap > CODE_MAX + 4096 || (p = realloc(buf, cap)) == NULL) {
-        fprintf(stderr, "sonoctl: file_error: %s is too large (at most 16 MiB)\n", path);
-        free(buf);
-        buf = NULL;
-        break;
-      }
-      buf = p;
-    }
-    n = fread(buf + len, 1, cap - len - 1, f);
-    len += n;
-    if (n == 0) {
-      if (ferror(f)) {
-        fprintf(stderr, "sonoctl: file_error: cannot read %s: %s\n", path, strerror(errno));
-        free(buf);
-        buf = NULL;
-      }
-      break;
-    }
-  }
-  if (buf != NULL)
-    buf[len] = '\0';
-  if (f != stdin)
-    fclose(f);
-  return buf;
-}
-
 /* bus.get and channel.get: the reply's value alone, full precision, for
  * use in scripts. */
 static int send_print_value(ctl *g, const char *op, sono_args *a) {
@@ -310,7 +271,7 @@ static int f_compile(ctl *g, const char *fam, int argc, char **argv) {
   OPTS("", "FILE|-")
   if ((rc = want_args(fam, NULL, o.npos, 1, 1)) >= 0)
     return rc;
-  if ((code = slurp(o.pos[0])) == NULL)
+  if ((code = ctl_slurp(o.pos[0], CODE_MAX, NULL)) == NULL)
     return CTL_FAIL;
   a = sono_args_new();
   sono_args_str(a, "code", code);
@@ -329,8 +290,8 @@ static int v_instr_define(ctl *g, const char *fam, int argc, char **argv) {
   if ((rc = want_args(fam, argv[0], o.npos, 2, 2)) >= 0) {
       return rc;
   }
-  if ((body = slurp(o.pos[1])) == NULL ||
-      (o.init != NULL && (init = slurp(o.init)) == NULL)) {
+  if ((body = ctl_slurp(o.pos[1], CODE_MAX, NULL)) == NULL ||
+      (o.init != NULL && (init = ctl_slurp(o.init, CODE_MAX, NULL)) == NULL)) {
     free(body);
       return CTL_FAIL;
   }
@@ -814,7 +775,7 @@ static int f_score(ctl *g, const char *fam, int argc, char **argv) {
   OPTS("A:d:", "FILE|- [--at FRAME | --delay SEC]")
   if ((rc = want_args(fam, NULL, o.npos, 1, 1)) >= 0)
     return rc;
-  if ((text = slurp(o.pos[0])) == NULL)
+  if ((text = ctl_slurp(o.pos[0], CODE_MAX, NULL)) == NULL)
     return CTL_FAIL;
   a = sono_args_new();
   sono_args_str(a, "text", text);

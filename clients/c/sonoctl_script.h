@@ -21,8 +21,8 @@ typedef struct sline {
   unsigned lineno;          /* JSON: the line; msgpack: the request's number from 1 */
   uint64_t frame;
   char op[128];
-  const char *text;         /* JSON: the line (NUL-terminated, inside script.data) */
-  size_t off, len;          /* msgpack: the request's bytes in script.data */
+  size_t off, len;          /* the request in script.data: a JSON line (NUL-terminated
+                               in place) or a msgpack map's bytes */
   bool end;                 /* {"op": "end"}: the render's length */
 } sline;
 

@@ -2,11 +2,11 @@
  * (sonoctl_script.h).  The whole file is read and every request checked
  * before sonoctl starts a daemon, so a bad line 900 fails at once rather
  * than after a long render. */
+#include "sonoctl.h"
 #include "sonoctl_script.h"
 #include "json.h"
 #include "protocol/wire.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,94 +145,23 @@ static int parse_map(const msgpack_object *o, unsigned rate, sline *l, sono_args
   return 0;
 }
 
-/* One request of a msgpack script, unpacked from its bytes. */
-static int parse_mp(const char *p, size_t len, unsigned rate, sline *l, sono_args *args,
-                    char *why, size_t whylen) {
-  msgpack_unpacked up;
-  size_t off = 0;
-  int rc;
-
-  msgpack_unpacked_init(&up);
-  switch (msgpack_unpack_next(&up, p, len, &off)) {
+/* Unpacks the msgpack value at data[*off] into up and moves *off past it.
+ * -1 with why set when the bytes end inside it or are not msgpack. */
+static int unpack_one(const char *data, size_t size, size_t *off, msgpack_unpacked *up,
+                      char *why, size_t whylen) {
+  switch (msgpack_unpack_next(up, data, size, off)) {
   case MSGPACK_UNPACK_SUCCESS:
-    rc = parse_map(&up.data, rate, l, args, why, whylen);
-    break;
+    return 0;
   case MSGPACK_UNPACK_CONTINUE:
     snprintf(why, whylen, "cut short: the file ends inside this request");
-    rc = -1;
-    break;
+    return -1;
   default:
     snprintf(why, whylen, "not valid msgpack");
-    rc = -1;
-    break;
+    return -1;
   }
-  if (rc == 0 && off != len) {
-    /* Only the loader's own split can get here; never send half a request. */
-    snprintf(why, whylen, "%zu stray bytes", len - off);
-    rc = -1;
-  }
-  msgpack_unpacked_destroy(&up);
-  return rc;
-}
-
-/* Where the next request starts and ends: msgpack_unpack_next tells. */
-static int next_mp(const script *s, size_t *off, char *why, size_t whylen) {
-  msgpack_unpacked up;
-  msgpack_unpack_return rc;
-
-  msgpack_unpacked_init(&up);
-  rc = msgpack_unpack_next(&up, s->data, s->size, off);
-  msgpack_unpacked_destroy(&up);
-  if (rc == MSGPACK_UNPACK_SUCCESS)
-    return 0;
-  snprintf(why, whylen, rc == MSGPACK_UNPACK_CONTINUE
-                            ? "cut short: the file ends inside this request"
-                            : "not valid msgpack");
-  return -1;
 }
 
 /* ------------------------------------------------------------- the file */
-
-static int read_all(const char *path, script *s) {
-  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-  size_t cap = 65536;
-
-  if (f == NULL) {
-    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path, strerror(errno));
-    return -1;
-  }
-  s->size = 0;
-  s->data = malloc(cap);
-  while (s->data != NULL) {
-    size_t n = fread(s->data + s->size, 1, cap - s->size - 1, f);
-
-    s->size += n;
-    if (n == 0)
-      break;
-    if (s->size + 1 == cap) {
-      char *d = realloc(s->data, cap * 2);
-
-      if (d == NULL) {
-        free(s->data);
-        s->data = NULL;
-        break;
-      }
-      s->data = d;
-      cap *= 2;
-    }
-  }
-  if (s->data == NULL || ferror(f)) {
-    fprintf(stderr, "sonoctl render: cannot read %s: %s\n", path,
-            s->data == NULL ? "out of memory" : strerror(errno));
-    if (f != stdin)
-      fclose(f);
-    return -1;
-  }
-  s->data[s->size] = '\0';
-  if (f != stdin)
-    fclose(f);
-  return 0;
-}
 
 static int push(script *s, const sline *l) {
   if (s->n == s->cap) {
@@ -284,7 +213,8 @@ static int load_json(script *s, unsigned rate) {
       continue;
     memset(&l, 0, sizeof l);
     l.lineno = lineno;
-    l.text = q;
+    l.off = (size_t)(q - s->data);
+    l.len = strlen(q);
     if (parse_json(q, rate, &l, NULL, why, sizeof why) != 0) {
       script_where(s, &l, where, sizeof where);
       fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
@@ -298,33 +228,37 @@ static int load_json(script *s, unsigned rate) {
 
 static int load_msgpack(script *s, unsigned rate) {
   char why[300], where[400];
+  msgpack_unpacked up;
   size_t off = 0;
   unsigned n = 0;
+  int rc = 0;
 
-  while (off < s->size) {
+  msgpack_unpacked_init(&up);
+  while (off < s->size && rc == 0) {
     size_t start = off;
     sline l;
 
     memset(&l, 0, sizeof l);
     l.lineno = ++n;
-    if (next_mp(s, &off, why, sizeof why) != 0 ||
-        parse_mp(s->data + start, off - start, rate, &l, NULL, why, sizeof why) != 0) {
+    if (unpack_one(s->data, s->size, &off, &up, why, sizeof why) != 0 ||
+        parse_map(&up.data, rate, &l, NULL, why, sizeof why) != 0) {
       script_where(s, &l, where, sizeof where);
       fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
-      return -1;
+      rc = -1;
+      continue;
     }
     l.off = start;
     l.len = off - start;
-    if (push(s, &l) != 0)
-      return -1;
+    rc = push(s, &l);
   }
-  return 0;
+  msgpack_unpacked_destroy(&up);
+  return rc;
 }
 
 int script_load(const char *path, unsigned rate, script *s) {
   memset(s, 0, sizeof *s);
   s->path = path;
-  if (read_all(path, s) != 0)
+  if ((s->data = ctl_slurp(path, 0, &s->size)) == NULL)
     return -1;
   s->msgpack = s->size > 0 && is_map_start((unsigned char)s->data[0]);
   return s->msgpack ? load_msgpack(s, rate) : load_json(s, rate);
@@ -341,8 +275,17 @@ void script_free(script *s) {
 int script_line_args(const script *s, const sline *l, unsigned rate, sono_args *a, char *why,
                      size_t whylen) {
   sline scratch = *l;
+  msgpack_unpacked up;
+  size_t off = 0;
+  int rc;
 
-  if (s->msgpack)
-    return parse_mp(s->data + l->off, l->len, rate, &scratch, a, why, whylen);
-  return parse_json(l->text, rate, &scratch, a, why, whylen);
+  if (!s->msgpack)
+    return parse_json(s->data + l->off, rate, &scratch, a, why, whylen);
+  /* Checked by the loader: these bytes are one whole map. */
+  msgpack_unpacked_init(&up);
+  rc = unpack_one(s->data + l->off, l->len, &off, &up, why, whylen);
+  if (rc == 0)
+    rc = parse_map(&up.data, rate, &scratch, a, why, whylen);
+  msgpack_unpacked_destroy(&up);
+  return rc;
 }

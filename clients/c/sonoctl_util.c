@@ -6,7 +6,9 @@
  * subcommand file needs only these few helpers, not its own copies. */
 #include "sonoctl.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 sono_reply *ctl_call(ctl *g, const char *op, const sono_args *a, int *rc) {
@@ -106,4 +108,52 @@ bool ctl_parse_onoff(const char *s, bool *on) {
   else
     return false;
   return true;
+}
+
+char *ctl_slurp(const char *path, size_t max, size_t *len_out) {
+  FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+  char *buf = NULL, *p;
+  size_t len = 0, cap = 0, n;
+
+  if (f == NULL) {
+    fprintf(stderr, "sonoctl: file_error: cannot read %s: %s\n", path, strerror(errno));
+    return NULL;
+  }
+  for (;;) {
+    if (cap - len < 4096) {
+      cap = cap ? cap * 2 : 8192;
+      if (max != 0 && cap > max + 4096) {
+        fprintf(stderr, "sonoctl: file_error: %s is too large (at most %zu MiB)\n", path,
+                max >> 20);
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      if ((p = realloc(buf, cap)) == NULL) {
+        fprintf(stderr, "sonoctl: file_error: %s: out of memory\n", path);
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = p;
+    }
+    n = fread(buf + len, 1, cap - len - 1, f);
+    len += n;
+    if (n == 0) {
+      if (ferror(f)) {
+        fprintf(stderr, "sonoctl: file_error: cannot read %s: %s\n", path, strerror(errno));
+        free(buf);
+        buf = NULL;
+      }
+      break;
+    }
+  }
+  if (buf != NULL) {
+    buf[len] = '\0';
+    if (len_out != NULL)
+      *len_out = len;
+  }
+  if (f != stdin)
+    fclose(f);
+  return buf;
 }

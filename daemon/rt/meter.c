@@ -78,6 +78,7 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
   uint32_t period = atomic_load_explicit(&m->period, memory_order_relaxed);
   float period_ns = (float)nframes * 1e9f / (float)(sample_rate ? sample_rate : 1);
   unsigned i, k;
+  bool due;
 
   if (p == NULL || nframes == 0)
     return;
@@ -110,11 +111,11 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
       measure(&p->meter[n->meter0 + k], out[k], nframes);
   }
   m->acc += nframes;
-  if (m->snap_at_end && m->acc > 0) {
-    m->snap_at_end = false;
-    period = 1;   /* a render ends here: its meters must not wait for the next one */
-  }
-  if (m->acc < period || ring_space(m->ring) < (size_t)p->nmeters + 1)
+  /* Due after `period` frames, or now when a render ends here (its meters
+   * must not wait for the next render). */
+  due = m->acc >= period || m->snap_at_end;
+  m->snap_at_end = false;
+  if (!due || ring_space(m->ring) < (size_t)p->nmeters + 1)
     return;   /* not due, or no room: the next snapshot covers more */
   push_ports(m, p);
   {
