@@ -43,6 +43,7 @@ static float rec[3][REC_MAX];
 static _Atomic size_t rec_len;
 static _Atomic uint32_t rec_start;        /* frame time of rec[.][0] */
 static _Atomic unsigned rig_xruns;
+static _Atomic bool rig_on;               /* recording; cleared before deactivating */
 static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle */
 static _Atomic uint32_t midi_cycle;       /* frame time of the cycle they went in */
 static _Atomic float feed_value;          /* DC written to sonod:in_1 */
@@ -75,6 +76,10 @@ static int rig_process(jack_nframes_t n, void *arg) {
 
   (void)arg;
   jack_midi_clear_buffer(mb);
+  if (!atomic_load(&rig_on)) {
+    memset(feed, 0, n * sizeof(float));
+    return 0;
+  }
   if (atomic_load(&midi_cmd) == 1) {
     unsigned i, ns = atomic_load(&nto_send);
 
@@ -145,6 +150,7 @@ static void rig_start(void) {
   atomic_store(&rec_len, 0);
   atomic_store(&midi_cmd, 0);
   atomic_store(&rig_xruns, 0);
+  atomic_store(&rig_on, true);
   jack_set_process_callback(rig, rig_process, NULL);
   jack_set_xrun_callback(rig, rig_xrun, NULL);
   ck_assert_int_eq(jack_activate(rig), 0);
@@ -164,7 +170,12 @@ static void rig_start(void) {
   }
 }
 
+/* The recording ends before the rig leaves: jackd disconnects a client's
+ * ports before it stops calling it, so its last cycle may read silence
+ * (seen as a zero last sample on a slow machine). */
 static void rig_stop(void) {
+  atomic_store(&rig_on, false);
+  usleep(50000);
   jack_deactivate(rig);
   jack_client_close(rig);
   rig = NULL;
