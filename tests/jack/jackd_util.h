@@ -24,6 +24,12 @@ void jackd_stop(jackd_proc *j);
 void jackd_clean_shm(const char *name);
 bool jack_server_answers(const char *name);
 
+/* How often a timing test may try again when xruns spoiled its recording.
+ * A wrong result without an xrun fails at once, so this only decides how
+ * much load the machine may put on jackd (one CI run saw two attempts in a
+ * row spoiled, with 23 and 3 xruns). */
+#define JACK_TEST_ATTEMPTS 5
+
 /* Exact names of the ports matching the regex on that server, in JACK's
  * order, joined by spaces into buf.  Returns how many there are. */
 int jack_list_ports(const char *server, const char *regex, char *buf, size_t len);

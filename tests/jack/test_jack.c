@@ -238,7 +238,7 @@ static void assert_tone_recorded(conn *c, double amp, uint64_t len) {
   int attempt;
 
   snprintf(src, sizeof src, "%s:out_1", jname);
-  for (attempt = 1; attempt <= 3; attempt++) {
+  for (attempt = 1; attempt <= JACK_TEST_ATTEMPTS; attempt++) {
     const msgpack_object *o;
     const float *x;
     uint64_t f_on;
@@ -269,7 +269,7 @@ static void assert_tone_recorded(conn *c, double amp, uint64_t len) {
     ck_assert_msg(xruns > 0, "%s (no xrun during the recording)", why);
     fprintf(stderr, "test_jack: attempt %d: %s after %u xrun(s); again\n", attempt, why, xruns);
   }
-  ck_abort_msg("%s, with xruns in each of 3 attempts", why);
+  ck_abort_msg("%s, with xruns in each of %d attempts", why, JACK_TEST_ATTEMPTS);
 }
 
 START_TEST(test_jack_backend_survives_server_restart) {

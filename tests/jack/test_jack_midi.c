@@ -256,7 +256,7 @@ START_TEST(test_midi_input_transport) {
   ck_assert(fabs(msg_double(o, "tempo") - 140.0) < 1e-9);
   ck_assert_uint_eq(msg_uint(o, "num"), 3);
 
-  for (attempt = 1; attempt <= 3; attempt++) {
+  for (attempt = 1; attempt <= JACK_TEST_ATTEMPTS; attempt++) {
     size_t n;
     long at[2], d0, d1, pos;
     uint32_t mc, rs;
@@ -328,7 +328,7 @@ START_TEST(test_midi_input_transport) {
     if (sane)
       break;
     ck_assert_msg(xr > 0, "MIDI timing wrong without an xrun");
-    ck_assert_int_lt(attempt, 3);
+    ck_assert_int_lt(attempt, JACK_TEST_ATTEMPTS);
   }
 
   /* Stopping shows on out_2 as a negative tempo; transport.get agrees. */
@@ -507,7 +507,7 @@ START_TEST(test_midi_csound) {
     ck_assert_uint_eq(msg_uint(&arr->ptr[0], "voices"), 4);
   }
 
-  for (attempt = 1; attempt <= 3; attempt++) {
+  for (attempt = 1; attempt <= JACK_TEST_ATTEMPTS; attempt++) {
     size_t n;
     uint32_t ca, cb, rs;
     long want[4], at[4], loop;
@@ -570,7 +570,7 @@ START_TEST(test_midi_csound) {
     if (sane)
       break;
     ck_assert_msg(xr > 0, "Csound MIDI timing wrong without an xrun");
-    ck_assert_int_lt(attempt, 3);
+    ck_assert_int_lt(attempt, JACK_TEST_ATTEMPTS);
   }
   /* Every note started a synth and every note-off ended one: events. */
   await_events(&ev, &got_ev, 2 * (unsigned)attempt, 2 * (unsigned)attempt, 0);
