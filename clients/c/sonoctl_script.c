@@ -299,9 +299,8 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
   t0 = mono_s();
   for (i = 0; i <= s.n; i++) {
     uint64_t target = i < s.n ? s.v[i].frame : total;
-    sono_args *a;
     sono_reply *r;
-    char why[300], where[400];
+    char where[400];
 
     if (target > total)
       target = total;
@@ -321,24 +320,18 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
       break;
     if (s.v[i].end || s.v[i].frame > total)
       continue;
-    if ((a = sono_args_new()) == NULL)
-      goto out;
     script_where(&s, &s.v[i], where, sizeof where);
-    if (script_line_args(&s, &s.v[i], (unsigned)rate, a, why, sizeof why) != 0 ||
-        sono_args_uint(a, "at", s.v[i].frame) != 0) {
-      sono_args_free(a);
-      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
+    if (sono_args_uint(s.v[i].args, "at", s.v[i].frame) != 0) {
+      fprintf(stderr, "sonoctl render: %s: out of memory\n", where);
       goto out;
     }
-    if (sono_call(c, s.v[i].op, a, &r, &e) != 0) {
-      sono_args_free(a);
+    if (sono_call(c, s.v[i].op, s.v[i].args, &r, &e) != 0) {
       if (tty)
         fputc('\n', stderr);
       fprintf(stderr, "sonoctl render: %s: %s: %s: %s\n", where, s.v[i].op,
               e.code[0] ? e.code : sono_kind_name(e.kind), e.message);
       goto out;
     }
-    sono_args_free(a);
     sono_reply_free(r);
   }
   if (tty)

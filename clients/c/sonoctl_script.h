@@ -21,16 +21,13 @@ typedef struct sline {
   unsigned lineno;          /* JSON: the line; msgpack: the request's number from 1 */
   uint64_t frame;
   char op[128];
-  size_t off, len;          /* the request in script.data: a JSON line (NUL-terminated
-                               in place) or a msgpack map's bytes */
+  sono_args *args;          /* its arguments, without op/at/frame */
   bool end;                 /* {"op": "end"}: the render's length */
 } sline;
 
 typedef struct script {
   sline *v;
   size_t n, cap;
-  char *data;               /* the whole file */
-  size_t size;
   bool msgpack;
   const char *path;
 } script;
@@ -39,10 +36,6 @@ typedef struct script {
  * prints it (with the file and line or request number) and returns -1. */
 int script_load(const char *path, unsigned rate, script *s);
 void script_free(script *s);
-
-/* The request's arguments, without op/at/frame, into a. -1 with why set. */
-int script_line_args(const script *s, const sline *l, unsigned rate, sono_args *a, char *why,
-                     size_t whylen);
 
 /* "song.jsonl:12" or "song.msgpack: request 12", for messages. */
 void script_where(const script *s, const sline *l, char *out, size_t len);

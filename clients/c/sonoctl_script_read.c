@@ -42,22 +42,12 @@ static bool span_num(const json_span *sp, double *out) {
   return *end == '\0' && isfinite(*out) && *out >= 0;
 }
 
-/* Parses one line into l (and args, when not NULL).  -1 with why set. */
-static int parse_json(const char *text, unsigned rate, sline *l, sono_args *args, char *why,
-                      size_t whylen) {
+/* Parses one line into l and its arguments into l->args.  -1 with why set. */
+static int parse_json(const char *text, unsigned rate, sline *l, char *why, size_t whylen) {
   json_span sp[3];
-  sono_args *scratch = args != NULL ? args : sono_args_new();
   double v;
-  int rc;
 
-  if (scratch == NULL) {
-    snprintf(why, whylen, "out of memory");
-    return -1;
-  }
-  rc = json_to_args_ex(text, scratch, script_keys, 3, sp, why, whylen);
-  if (args == NULL)
-    sono_args_free(scratch);
-  if (rc != 0)
+  if (json_to_args_ex(text, l->args, script_keys, 3, sp, why, whylen) != 0)
     return -1;
   if (!span_str(&sp[0], l->op, sizeof l->op)) {
     snprintf(why, whylen, "\"op\" must be an operation name");
@@ -88,8 +78,8 @@ static int parse_json(const char *text, unsigned rate, sline *l, sono_args *args
 /* ---------------------------------------------------------------- msgpack */
 
 /* The msgpack twin of parse_json: the same keys, the same rules. */
-static int parse_map(const msgpack_object *o, unsigned rate, sline *l, sono_args *args,
-                     char *why, size_t whylen) {
+static int parse_map(const msgpack_object *o, unsigned rate, sline *l, char *why,
+                     size_t whylen) {
   const char *op;
   size_t oplen;
   double at = 0, frame = 0;
@@ -137,7 +127,7 @@ static int parse_map(const msgpack_object *o, unsigned rate, sline *l, sono_args
     key[k->via.str.size] = '\0';
     if (strcmp(key, "op") == 0 || strcmp(key, "at") == 0 || strcmp(key, "frame") == 0)
       continue;
-    if (args != NULL && sono_args_object(args, key, &o->via.map.ptr[i].val) != 0) {
+    if (sono_args_object(l->args, key, &o->via.map.ptr[i].val) != 0) {
       snprintf(why, whylen, "out of memory");
       return -1;
     }
@@ -163,26 +153,6 @@ static int unpack_one(const char *data, size_t size, size_t *off, msgpack_unpack
 
 /* ------------------------------------------------------------- the file */
 
-static int push(script *s, const sline *l) {
-  if (s->n == s->cap) {
-    size_t nc = s->cap ? s->cap * 2 : 64;
-    sline *v = realloc(s->v, nc * sizeof *v);
-
-    if (v == NULL) {
-      fputs("sonoctl: out of memory\n", stderr);
-      return -1;
-    }
-    s->v = v;
-    s->cap = nc;
-  }
-  s->v[s->n++] = *l;
-  return 0;
-}
-
-static bool is_map_start(unsigned char c) {
-  return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
-}
-
 void script_where(const script *s, const sline *l, char *out, size_t len) {
   if (s->msgpack)
     snprintf(out, len, "%s: request %u", s->path, l->lineno);
@@ -190,19 +160,63 @@ void script_where(const script *s, const sline *l, char *out, size_t len) {
     snprintf(out, len, "%s:%u", s->path, l->lineno);
 }
 
-static int load_json(script *s, unsigned rate) {
-  char *p = s->data, why[300], where[400];
+/* Keeps a parsed request (rc 0), or prints why it was refused.  Either
+ * way l->args now belongs to the script or is freed. */
+static int add(script *s, sline *l, int rc, const char *why) {
+  char where[400];
+
+  if (rc == 0 && s->n == s->cap) {
+    size_t nc = s->cap ? s->cap * 2 : 64;
+    sline *v = realloc(s->v, nc * sizeof *v);
+
+    if (v != NULL) {
+      s->v = v;
+      s->cap = nc;
+    } else {
+      why = "out of memory";
+      rc = -1;
+    }
+  }
+  if (rc != 0) {
+    script_where(s, l, where, sizeof where);
+    fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
+    sono_args_free(l->args);
+    return -1;
+  }
+  s->v[s->n++] = *l;
+  return 0;
+}
+
+/* A fresh line numbered n, with empty arguments; -1 with why set. */
+static int new_line(sline *l, unsigned n, char *why, size_t whylen) {
+  memset(l, 0, sizeof *l);
+  l->lineno = n;
+  if ((l->args = sono_args_new()) == NULL) {
+    snprintf(why, whylen, "out of memory");
+    return -1;
+  }
+  return 0;
+}
+
+static bool is_map_start(unsigned char c) {
+  return (c >= 0x80 && c <= 0x8f) || c == 0xde || c == 0xdf;
+}
+
+/* data: the whole file, NUL-terminated; its lines are cut in place. */
+static int load_json(script *s, char *data, size_t size, unsigned rate) {
+  char *p = data, why[300];
   unsigned lineno = 0;
 
-  while (p < s->data + s->size) {
-    char *eol = memchr(p, '\n', (size_t)(s->data + s->size - p));
-    char *next = eol != NULL ? eol + 1 : s->data + s->size;
+  while (p < data + size) {
+    char *eol = memchr(p, '\n', (size_t)(data + size - p));
+    char *next = eol != NULL ? eol + 1 : data + size;
     char *q = p;
     sline l;
+    int rc;
 
     lineno++;
     if (eol == NULL)
-      eol = s->data + s->size;
+      eol = data + size;
     *eol = '\0';
     if (eol > p && eol[-1] == '\r')
       eol[-1] = '\0';
@@ -211,81 +225,59 @@ static int load_json(script *s, unsigned rate) {
     p = next;
     if (*q == '\0' || *q == '#')
       continue;
-    memset(&l, 0, sizeof l);
-    l.lineno = lineno;
-    l.off = (size_t)(q - s->data);
-    l.len = strlen(q);
-    if (parse_json(q, rate, &l, NULL, why, sizeof why) != 0) {
-      script_where(s, &l, where, sizeof where);
-      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
-      return -1;
-    }
-    if (push(s, &l) != 0)
+    rc = new_line(&l, lineno, why, sizeof why);
+    if (rc == 0)
+      rc = parse_json(q, rate, &l, why, sizeof why);
+    if (add(s, &l, rc, why) != 0)
       return -1;
   }
   return 0;
 }
 
-static int load_msgpack(script *s, unsigned rate) {
-  char why[300], where[400];
+static int load_msgpack(script *s, const char *data, size_t size, unsigned rate) {
+  char why[300];
   msgpack_unpacked up;
   size_t off = 0;
   unsigned n = 0;
   int rc = 0;
 
   msgpack_unpacked_init(&up);
-  while (off < s->size && rc == 0) {
-    size_t start = off;
+  while (off < size && rc == 0) {
     sline l;
 
-    memset(&l, 0, sizeof l);
-    l.lineno = ++n;
-    if (unpack_one(s->data, s->size, &off, &up, why, sizeof why) != 0 ||
-        parse_map(&up.data, rate, &l, NULL, why, sizeof why) != 0) {
-      script_where(s, &l, where, sizeof where);
-      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
-      rc = -1;
-      continue;
-    }
-    l.off = start;
-    l.len = off - start;
-    rc = push(s, &l);
+    rc = new_line(&l, ++n, why, sizeof why);
+    if (rc == 0)
+      rc = unpack_one(data, size, &off, &up, why, sizeof why);
+    if (rc == 0)
+      rc = parse_map(&up.data, rate, &l, why, sizeof why);
+    rc = add(s, &l, rc, why);
   }
   msgpack_unpacked_destroy(&up);
   return rc;
 }
 
 int script_load(const char *path, unsigned rate, script *s) {
+  char *data;
+  size_t size;
+  int rc;
+
   memset(s, 0, sizeof *s);
   s->path = path;
-  if ((s->data = ctl_slurp(path, 0, &s->size)) == NULL)
+  if ((data = ctl_slurp(path, 0, &size)) == NULL)
     return -1;
-  s->msgpack = s->size > 0 && is_map_start((unsigned char)s->data[0]);
-  return s->msgpack ? load_msgpack(s, rate) : load_json(s, rate);
+  s->msgpack = size > 0 && is_map_start((unsigned char)data[0]);
+  /* The requests' arguments are copied out: the file is not kept. */
+  rc = s->msgpack ? load_msgpack(s, data, size, rate) : load_json(s, data, size, rate);
+  free(data);
+  return rc;
 }
 
 void script_free(script *s) {
+  size_t i;
+
+  for (i = 0; i < s->n; i++)
+    sono_args_free(s->v[i].args);
   free(s->v);
-  free(s->data);
   s->v = NULL;
-  s->data = NULL;
   s->n = s->cap = 0;
-}
-
-int script_line_args(const script *s, const sline *l, unsigned rate, sono_args *a, char *why,
-                     size_t whylen) {
-  sline scratch = *l;
-  msgpack_unpacked up;
-  size_t off = 0;
-  int rc;
-
-  if (!s->msgpack)
-    return parse_json(s->data + l->off, rate, &scratch, a, why, whylen);
-  /* Checked by the loader: these bytes are one whole map. */
-  msgpack_unpacked_init(&up);
-  rc = unpack_one(s->data + l->off, l->len, &off, &up, why, whylen);
-  if (rc == 0)
-    rc = parse_map(&up.data, rate, &scratch, a, why, whylen);
-  msgpack_unpacked_destroy(&up);
-  return rc;
 }
