@@ -52,12 +52,12 @@ int ctl_help(const char *name);
  * arguments.  Returns -1 to go on, else the exit status. */
 int ctl_no_args(int argc, char **argv);
 
-/* Strict number parsing for option values; false when s is not a number. */
 /* Reads a whole file, or stdin for "-", NUL-terminated (binary files too:
  * len gets the size when not NULL).  max bytes at most (0: no limit).
  * NULL after printing why. */
 char *ctl_slurp(const char *path, size_t max, size_t *len);
 
+/* Strict number parsing for option values; false when s is not a number. */
 bool ctl_parse_u64(const char *s, uint64_t *out);
 bool ctl_parse_int(const char *s, int *out);
 bool ctl_parse_double(const char *s, double *out);
