@@ -79,7 +79,10 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
   float period_ns = (float)nframes * 1e9f / (float)(sample_rate ? sample_rate : 1);
   unsigned i, k;
   bool due;
+  /* Read once and cleared, whatever this block does: a render ends here. */
+  bool at_end = m->snap_at_end;
 
+  m->snap_at_end = false;
   if (p == NULL || nframes == 0)
     return;
   for (i = 0; i < p->nnodes; i++) {
@@ -93,7 +96,6 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
 
   if (period == 0) {
     m->was_on = false;
-    m->snap_at_end = false;
     return;
   }
   if (!m->was_on) {
@@ -113,8 +115,7 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
   m->acc += nframes;
   /* Due after `period` frames, or now when a render ends here (its meters
    * must not wait for the next render). */
-  due = m->acc >= period || m->snap_at_end;
-  m->snap_at_end = false;
+  due = m->acc >= period || at_end;
   if (!due || ring_space(m->ring) < (size_t)p->nmeters + 1)
     return;   /* not due, or no room: the next snapshot covers more */
   push_ports(m, p);
