@@ -160,6 +160,15 @@ int jack_list_ports(const char *server, const char *regex, char *buf, size_t len
   return n;
 }
 
+void jack_client_leave(jack_client_t *c, _Atomic bool *recording) {
+  if (recording != NULL) {
+    atomic_store(recording, false);
+    usleep(50000);
+  }
+  jack_deactivate(c);
+  jack_client_close(c);
+}
+
 /* ---- capture ---- */
 
 #define CAPTURE_MAX (48000 * 10)
@@ -222,13 +231,7 @@ size_t capture_count(void) {
 
 const float *capture_stop(size_t *n) {
   ck_assert_ptr_nonnull(cap_client);
-  /* The recording ends before the client leaves: JACK reorders its graph
-   * while a client deactivates, and the last cycles may skip or repeat a
-   * period of what the client reads. */
-  atomic_store(&cap_on, false);
-  usleep(50000);
-  jack_deactivate(cap_client);
-  jack_client_close(cap_client);
+  jack_client_leave(cap_client, &cap_on);
   cap_client = NULL;
   *n = atomic_load(&cap_len);
   return cap_buf;

@@ -4,6 +4,8 @@
 #define SONOD_TESTS_JACKD_UTIL_H
 
 #include <check.h>
+#include <jack/jack.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -33,6 +35,13 @@ bool jack_server_answers(const char *name);
 /* Exact names of the ports matching the regex on that server, in JACK's
  * order, joined by spaces into buf.  Returns how many there are. */
 int jack_list_ports(const char *server, const char *regex, char *buf, size_t len);
+
+/* Ends an in-test JACK client.  A recording one first clears *recording
+ * (its process callback then appends nothing) and lets a few periods pass:
+ * jackd disconnects a leaving client's ports before it stops calling it,
+ * so its last cycles may read silence or skip or repeat a period.  NULL
+ * for a client that records nothing by then. */
+void jack_client_leave(jack_client_t *c, _Atomic bool *recording);
 
 /* Records one JACK input, connected to `source`, into a preallocated buffer
  * from the moment capture_start returns. */

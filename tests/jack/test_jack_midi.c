@@ -170,14 +170,8 @@ static void rig_start(void) {
   }
 }
 
-/* The recording ends before the rig leaves: jackd disconnects a client's
- * ports before it stops calling it, so its last cycle may read silence
- * (seen as a zero last sample on a slow machine). */
 static void rig_stop(void) {
-  atomic_store(&rig_on, false);
-  usleep(50000);
-  jack_deactivate(rig);
-  jack_client_close(rig);
+  jack_client_leave(rig, &rig_on);
   rig = NULL;
 }
 

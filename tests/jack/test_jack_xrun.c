@@ -96,8 +96,7 @@ static void staller_start(void) {
 
 /* Closes the client; returns the xruns jackd reported to it. */
 static unsigned staller_stop(void) {
-  jack_deactivate(st_client);
-  jack_client_close(st_client);
+  jack_client_leave(st_client, NULL);
   st_client = NULL;
   return atomic_load(&st_xruns);
 }
