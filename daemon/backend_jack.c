@@ -28,6 +28,11 @@
  * end well before, and also ends a deadlock with a control thread that is
  * itself waiting on the server (which is waiting on us). */
 #define REPREPARE_WAIT_MS 1000
+/* How long go_lost waits for a cycle in progress to leave the engine (it
+ * never waits inside, so this is at most one slow block). */
+#define LEAVE_WAIT_MS 1000
+/* After this long without the lost client closed, say so once. */
+#define CLOSE_REPORT_NS 5000000000ull
 
 typedef struct jack_backend {
   backend base;
@@ -41,6 +46,15 @@ typedef struct jack_backend {
   jack_port_t *midi_in, *midi_out;
   rt_live_ev live[RT_LIVE_MIDI_MAX];  /* audio thread: this cycle's MIDI input */
   _Atomic bool gone;          /* set by JACK's shutdown callback */
+  /* The server died: JACK's threads must stay out of the engine from now
+   * on (set by go_lost, cleared before a new client is activated), and
+   * in_cycle says whether the process thread is inside it. */
+  _Atomic bool shut_out;
+  _Atomic bool in_cycle;
+  _Atomic bool closed;        /* the lost client's jack_client_close returned */
+  bool close_reported;        /* control thread: "still closing" said once */
+  jack_client_t *client_closing;  /* the lost client, for the closing thread */
+  uint64_t lost_ns;           /* when the server was lost */
   _Atomic uint32_t new_block; /* set by the buffer-size callback; 0 = none */
   _Atomic uint32_t new_rate;  /* set by the sample-rate callback; 0 = none */
   _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
@@ -59,8 +73,8 @@ typedef struct jack_backend {
 } jack_backend;
 
 /* jack_client_close stops JACK's threads with pthread_cancel, and jack2
- * makes them asynchronously cancellable.  When the server dies, go_lost
- * closes the client while those threads may still be inside our callbacks;
+ * makes them asynchronously cancellable.  When the server dies, the lost
+ * client is closed while those threads may still be inside our callbacks;
  * cancelled half-way through engine_process (a command popped but not
  * answered) or uv_async_send (its pending flag left set, so the control
  * thread is never woken again and sync hangs for good), the daemon breaks.
@@ -157,6 +171,15 @@ static int on_process(jack_nframes_t nframes, void *arg) {
   int cs = cancel_off();
   unsigned ch;
 
+  /* Marked before the gate is read, and the gate set before the mark is
+   * read on the other side (both sequentially consistent): either this
+   * cycle sees shut_out, or go_lost sees it running and waits. */
+  atomic_store(&jb->in_cycle, true);
+  if (atomic_load(&jb->shut_out)) {
+    atomic_store(&jb->in_cycle, false);
+    cancel_restore(cs);
+    return 0;
+  }
   for (ch = 0; ch < jb->channels; ch++)
     jb->bufs[ch] = jack_port_get_buffer(jb->ports[ch], nframes);
   for (ch = 0; ch < jb->inputs; ch++)
@@ -168,6 +191,7 @@ static int on_process(jack_nframes_t nframes, void *arg) {
   read_transport(jb, &e->ext);
   engine_process(e, jb->bufs, jb->channels, nframes);
   write_midi(jb, &e->nodes.out, nframes);
+  atomic_store(&jb->in_cycle, false);
   cancel_restore(cs);
   return 0;
 }
@@ -422,18 +446,51 @@ static void jb_stop(backend *b) {
   b->state = "stopped";
 }
 
+/* A helper thread's whole life: close the client of a dead server. */
+static void *close_lost_client(void *arg) {
+  jack_backend *jb = arg;
+  jack_client_t *c = jb->client_closing;
+
+  jack_client_close(c);
+  atomic_store(&jb->closed, true);
+  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
+  return NULL;
+}
+
 static void go_lost(jack_backend *jb) {
   sonod *d = jb->base.d;
+  pthread_attr_t attr;
+  pthread_t t;
   char msg[160];
+  unsigned ms;
 
-  /* JACK's process thread is gone with the server: closing joins it, and
-   * only then may the fallback clock take over the engine. */
-  jack_client_close(jb->client);
+  /* JACK's process thread is shut out of the engine, and any cycle in
+   * progress waited for; only then may the fallback clock take over.  The
+   * client is closed on a helper thread: libjack's close of a dead
+   * server's client joins JACK's threads and has been seen to hang, and
+   * the control thread must go on serving clients whatever it does. */
+  atomic_store(&jb->shut_out, true);
+  for (ms = 0; ms < LEAVE_WAIT_MS && atomic_load(&jb->in_cycle); ms++)
+    nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+  jb->lost_ns = sonod_now_ns();
+  atomic_store(&jb->closed, false);
+  jb->close_reported = false;
+  jb->client_closing = jb->client;
   jb->client = NULL;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  if (pthread_create(&t, &attr, close_lost_client, jb) != 0) {
+    log_warn("jack: no thread to close the lost client; closing it here");
+    close_lost_client(jb);
+  }
+  pthread_attr_destroy(&attr);
   jb->lost = true;
   jb->base.state = "lost";
-  if (null_clock_start(&jb->fallback, &d->eng, jb->base.sample_rate,
-                       jb->base.block_size, jb->channels) != 0)
+  if (atomic_load(&jb->in_cycle))
+    log_error("jack: JACK's process thread did not leave the engine within %u ms; the "
+              "engine is paused", LEAVE_WAIT_MS);
+  else if (null_clock_start(&jb->fallback, &d->eng, jb->base.sample_rate,
+                            jb->base.block_size, jb->channels) != 0)
     log_error("jack: cannot start the fallback clock; the engine is paused");
   snprintf(msg, sizeof msg, "the JACK server went away; running on the internal clock and "
                             "reconnecting every second");
@@ -448,8 +505,22 @@ static void try_reconnect(jack_backend *jb) {
   char err[256], msg[256];
 
   jb->last_attempt_ns = sonod_now_ns();
+  /* libjack is not to be used for a new client while it still closes the
+   * old one. */
+  if (!atomic_load(&jb->closed)) {
+    if (!jb->close_reported && sonod_now_ns() - jb->lost_ns >= CLOSE_REPORT_NS) {
+      snprintf(msg, sizeof msg, "the lost JACK client has not finished closing; sonod "
+                                "reconnects once it has (restart sonod if it never does)");
+      log_warn("jack: %s", msg);
+      events_backend(d, "lost", msg);
+      jb->close_reported = true;
+    }
+    return;
+  }
   if (jack_open(jb, err, sizeof err) != 0)
     return;
+  /* The new client's process thread may enter the engine once active. */
+  atomic_store(&jb->shut_out, false);
   null_clock_stop(&jb->fallback);
   jb->lost = false;
   if (jack_activate_client(jb, err, sizeof err) != 0) {
@@ -568,8 +639,17 @@ static void jb_poll(backend *b) {
 
 static void jb_destroy(backend *b) {
   jack_backend *jb = (jack_backend *)b;
+  unsigned ms;
 
   jb_stop(b);
+  /* A lost client still closing uses jb: wait a little, else leave jb to
+   * it (the daemon is exiting). */
+  for (ms = 0; ms < LEAVE_WAIT_MS && !atomic_load(&jb->closed); ms++)
+    nanosleep(&(struct timespec){ 0, 1000000L }, NULL);
+  if (!atomic_load(&jb->closed)) {
+    log_warn("jack: the lost JACK client is still closing; exiting without it");
+    return;
+  }
   pthread_cond_destroy(&jb->rp_cond);
   pthread_mutex_destroy(&jb->rp_lock);
   free(b);
@@ -594,6 +674,9 @@ backend *backend_jack_create(sonod *d, char *err, size_t errlen) {
   jb->channels = d->opt.channels;
   jb->inputs = d->opt.inputs;
   atomic_init(&jb->gone, false);
+  atomic_init(&jb->shut_out, false);
+  atomic_init(&jb->in_cycle, false);
+  atomic_init(&jb->closed, true);
   pthread_mutex_init(&jb->rp_lock, NULL);
   pthread_cond_init(&jb->rp_cond, NULL);
   jb->ctl_thread = pthread_self();
