@@ -34,15 +34,15 @@ def missing(what, names, text, where, pattern="{}"):
 
 protocol = read("protocol/PROTOCOL.md")
 
-# (a) ops: the table in daemon/ops.c against PROTOCOL.md's op headings
+# (a) ops: the table in daemon/ops/ops.c against PROTOCOL.md's op headings
 # ('### `op`' or '#### `op`', several ops per heading joined by ' / ').
-ops = set(re.findall(r'\{\s*"([a-z][a-z0-9_.]*)"\s*,\s*op_\w+\s*\}', read("daemon/ops.c")))
+ops = set(re.findall(r'\{\s*"([a-z][a-z0-9_.]*)"\s*,\s*op_\w+\s*\}', read("daemon/ops/ops.c")))
 headed = set()
 for line in protocol.splitlines():
     m = re.match(r"#{3,4} (`.*)$", line)
     if m:
         headed.update(re.findall(r"`([a-z][a-z0-9_.]*)`", m.group(1)))
-diff("op", ops, headed, "daemon/ops.c", "PROTOCOL.md's headings")
+diff("op", ops, headed, "daemon/ops/ops.c", "PROTOCOL.md's headings")
 
 # (b) error codes: protocol/errors.h against section 6's table.
 codes = set(re.findall(r'#define SONO_E_\w+\s+"([a-z_]+)"', read("protocol/errors.h")))
@@ -50,8 +50,8 @@ sec6 = protocol.split("## 6.", 1)[1].split("\n## ", 1)[0]
 table6 = set(re.findall(r"^\| `([a-z_]+)` \|", sec6, re.M))
 diff("error code", codes, table6, "protocol/errors.h", "PROTOCOL.md section 6")
 
-# (c) event kinds: daemon/events.c against the subscribe section's table.
-events_c = read("daemon/events.c")
+# (c) event kinds: daemon/net/events.c against the subscribe section's table.
+events_c = read("daemon/net/events.c")
 kinds_block = events_c.split("kinds[] = {", 1)[1].split("};", 1)[0]
 kinds = set(re.findall(r'\{\s*"([a-z_.]+)"\s*,\s*EV_\w+\s*\}', kinds_block))
 sub = protocol.split("### `subscribe`", 1)[1].split("\n### ", 1)[0]
@@ -59,7 +59,7 @@ sub_kinds = set(re.findall(r"^\| `([a-z_.]+)` \|", sub, re.M))
 sub_kinds.discard("lost")  # always delivered, not a subscribable kind
 # the plugin kind's table lists events (plugin.param ...), not kinds
 sub_kinds = {k for k in sub_kinds if "." not in k}
-diff("event kind", kinds, sub_kinds, "daemon/events.c", "PROTOCOL.md's subscribe table")
+diff("event kind", kinds, sub_kinds, "daemon/net/events.c", "PROTOCOL.md's subscribe table")
 
 # (d) sonoctl commands from its --help.
 help_ctl = subprocess.run([sonoctl, "--help"], capture_output=True, text=True).stdout
@@ -85,7 +85,7 @@ for c in sorted(cmds):
     if not re.search(r"^\s*(?:[a-z|]+\|)?%s(?:\|[a-z|]+)?\)" % re.escape(c), compl, re.M):
         problems.append(f"sonoctl command '{c}' has no case in completions/sonoctl.bash")
 m = re.search(r'local ops="([^"]*)"', compl)
-diff("op", ops, set(m.group(1).split()) if m else set(), "daemon/ops.c",
+diff("op", ops, set(m.group(1).split()) if m else set(), "daemon/ops/ops.c",
      "completions/sonoctl.bash's 'call' list")
 
 # (e) sonod options from its --help.

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/config.h"
+#include "daemon/base/config.h"
 #include "tests/service/svc_util.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"

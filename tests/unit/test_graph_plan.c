@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "daemon/graph_plan.h"
+#include "daemon/modules/graph_plan.h"
 #include "tests/support/check_main.h"
 
 #define OUT GRAPH_ID_OUT

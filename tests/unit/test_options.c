@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/options.h"
+#include "daemon/base/options.h"
 #include "tests/support/check_main.h"
 
 static options_result parse(options *o, char *err, const char *const *args) {

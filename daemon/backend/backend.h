@@ -1,0 +1,62 @@
+/* backend.h - the audio drivers.  A backend owns the thread that calls
+ * engine_process; the rest of the daemon only starts, stops and polls it. */
+#ifndef SONOD_BACKEND_H
+#define SONOD_BACKEND_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/base/sonod.h"
+
+typedef struct backend_ops {
+  const char *name;
+  /* Begins calling engine_process.  Control thread. */
+  int (*start)(backend *b, char *err, size_t errlen);
+  /* Returns once engine_process will not be called again. */
+  void (*stop)(backend *b);
+  /* Control thread, on every wake-up and tick: react to what the driver
+   * thread reported (JACK gone or back, a render finished). */
+  void (*poll)(backend *b);
+  void (*destroy)(backend *b);
+  /* Offline only (NULL elsewhere): render `frames` more frames (0: up to
+   * the configured length), then answer request req_id of client. */
+  int (*render)(backend *b, uint32_t client, uint64_t req_id, uint64_t frames,
+                char *err, size_t errlen);
+  /* Optional: a command was just sent to the audio thread.  The offline
+   * driver, which runs no cycles while idle, uses it to take the command. */
+  void (*kick)(backend *b);
+  /* JACK only (NULL elsewhere): ask the server for freewheel mode on or
+   * off.  The switch itself is reported later (events, status). */
+  int (*freewheel)(backend *b, bool on, char *err, size_t errlen);
+  /* JACK only: port latency in frames (jack_port_get_latency_range, max),
+   * of the capture (in_1) and playback (out_1) side. */
+  void (*latency)(backend *b, unsigned *capture, unsigned *playback);
+} backend_ops;
+
+/* render's failures. */
+enum { RENDER_BUSY = -1, RENDER_NO_LENGTH = -2 };
+
+struct backend {
+  const backend_ops *ops;
+  sonod *d;
+  const char *state;          /* "running", "lost", "stopped" */
+  unsigned sample_rate;
+  unsigned block_size;
+  _Atomic uint64_t xruns;
+  /* JACK: plugin MIDI events midi_out had no room for (audio thread adds). */
+  _Atomic uint64_t midi_out_dropped;
+  _Atomic bool freewheeling;  /* JACK: the server runs freewheel */
+};
+
+/* Chooses and creates the backend the options ask for.  With auto, JACK is
+ * tried without starting a server, then null. */
+backend *backend_create(sonod *d, char *err, size_t errlen);
+
+backend *backend_null_create(sonod *d);
+backend *backend_offline_create(sonod *d, char *err, size_t errlen);
+/* Returns NULL with err set when no JACK server answers. */
+backend *backend_jack_create(sonod *d, char *err, size_t errlen);
+
+#endif

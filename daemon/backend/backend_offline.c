@@ -1,0 +1,356 @@
+/* backend_offline.c - rendering to a file as fast as the CPU allows.
+ *
+ * The renderer thread waits until a client asks for frames (the render op),
+ * then runs engine cycles back to back and writes each block to the file.
+ * Waiting and writing happen between cycles, outside the realtime section;
+ * the engine cycle itself is the same code JACK runs. */
+#include <math.h>
+#include <pthread.h>
+#include <sndfile.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/net/client.h"
+#include "daemon/base/log.h"
+#include "daemon/net/reply.h"
+#include "daemon/csound/cs_engine.h"
+#include "daemon/rt/csound_rt.h"
+#include "daemon/rt/heap.h"
+#include "protocol/errors.h"
+
+typedef struct offline_backend {
+  backend base;
+  SNDFILE *file;
+  unsigned channels;
+  unsigned align;             /* every block a multiple of it: Csound's ksmps */
+  uint64_t length;            /* frames; 0 = no end */
+
+  pthread_t thread;
+  bool started;
+  pthread_mutex_t lock;       /* guards target, quit */
+  pthread_cond_t cond;
+  uint64_t target;            /* render up to this frame */
+  bool kicked;                /* commands wait in to_rt */
+  bool quit;
+  _Atomic bool abort;         /* stop in the middle of a render */
+  _Atomic uint64_t reached;   /* frames rendered so far */
+  _Atomic int write_error;
+
+  bool pending;               /* a render request waits for its reply */
+  uint32_t client;
+  uint64_t req_id;
+  uint64_t pending_until;
+
+  float *mem;
+  float *bufs[64];
+  float *interleaved;
+} offline_backend;
+
+/* Backpressure, offline only: before each cycle, room for everything the
+ * cycle may push into the rings the control side drains -- a meter
+ * snapshot (and the old plan's partial one, should the plan change) and a
+ * block of recording.  Live backends never wait: there the snapshot ring
+ * coalesces and the recorder counts drops.  Offline, waiting costs only
+ * speed, and keeps meters exactly per interval and recordings whole. */
+#define OFFLINE_METER_MARGIN 64
+
+static bool room_for_cycle(engine *e, unsigned n) {
+  rt_plan *p = e->graph.plan;
+
+  if (e->meters.ring != NULL && p != NULL &&
+      atomic_load_explicit(&e->meters.period, memory_order_relaxed) != 0 &&
+      ring_space(e->meters.ring) < 2 * (size_t)p->nmeters + 1 + OFFLINE_METER_MARGIN)
+    return false;
+  if (e->rec != NULL && (rec_space(e->rec) < n || ring_space(e->rec->gaps) == 0))
+    return false;
+  return true;
+}
+
+/* Between cycles, outside the realtime section: wake the control thread
+ * (which drains on every wake-up) and sleep briefly until there is room. */
+static void wait_for_room(offline_backend *ob, engine *e, unsigned n) {
+  static const struct timespec nap = { 0, 200000 };
+
+  while (!room_for_cycle(e, n) && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
+    e->wake(e->wake_ctx);
+    nanosleep(&nap, NULL);
+  }
+}
+
+static void write_frames(offline_backend *ob, unsigned n) {
+  unsigned ch, i;
+
+  for (i = 0; i < n; i++)
+    for (ch = 0; ch < ob->channels; ch++)
+      ob->interleaved[(size_t)i * ob->channels + ch] = ob->bufs[ch][i];
+  if (sf_writef_float(ob->file, ob->interleaved, n) != n)
+    atomic_store(&ob->write_error, 1);
+}
+
+/* Renders [*done, stop) in blocks and writes them. */
+static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t stop) {
+  while (*done < stop && !atomic_load_explicit(&ob->abort, memory_order_relaxed)) {
+    unsigned n = ob->base.block_size;
+
+    if (stop - *done < n)
+      n = (unsigned)(stop - *done);
+    wait_for_room(ob, e, n);
+    /* The render's last block publishes the meters however short it is,
+     * so every interval the render completes is sent before its reply. */
+    if (*done + n == stop)
+      e->meters.snap_at_end = true;
+    engine_process(e, ob->bufs, ob->channels, n);
+    write_frames(ob, n);
+    *done += n;
+  }
+}
+
+/* A render that ends inside a Csound k-cycle stops at the k-cycle's start
+ * and holds the remaining frames back: rendering them would make Csound
+ * render its whole k-cycle, fixing its output past the render's end before
+ * the requests timed there arrive.  Meanwhile the engine's clock stands at
+ * the render's end (engine.h, `stand`), so requests timed there, and
+ * requests for "now", take effect there.  The held frames are rendered by
+ * the next render, or here: when a request for "now" waits for them (its
+ * reply comes when it is applied, and its client may wait for that before
+ * it renders again), or when sonod stops.  Csound then renders the whole
+ * k-cycle ahead (its FIFO, daemon/csound/cs_process_rt.c): its requests timed inside the rest of
+ * that k-cycle are late. */
+static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t reached) {
+  unsigned held = (unsigned)(reached - *done);
+
+  wait_for_room(ob, e, held);
+  engine_process(e, ob->bufs, ob->channels, held);
+  write_frames(ob, held);
+  *done = reached;
+}
+
+/* Where a render to target stops: there, or at the start of the Csound
+ * k-cycle holding it unless Csound has rendered that far already. */
+static uint64_t render_stop(const offline_backend *ob, const engine *e, uint64_t done,
+                            uint64_t target) {
+  /* Csound has rendered up to its own clock, maybe ahead of ours. */
+  uint64_t fixed = e->csound != NULL ? cs_engine_frame(e->csound->eng) : done;
+
+  if (fixed >= target)
+    return target;
+  return target - target % ob->align;
+}
+
+/* After a zero-frame cycle: does a request wait at the clock's stand? */
+static bool waits_for_held(engine *e, uint64_t done, uint64_t reached) {
+  const rt_cmd *next = heap_peek(&e->heap);
+
+  return reached > done && next != NULL && next->at <= reached;
+}
+
+static void *render_thread(void *arg) {
+  offline_backend *ob = arg;
+  engine *e = &ob->base.d->eng;
+  uint64_t done = 0;      /* frames rendered and written */
+  uint64_t reached = 0;   /* where the last render ended: done + frames held back */
+
+  for (;;) {
+    uint64_t target;
+    bool kicked;
+
+    pthread_mutex_lock(&ob->lock);
+    while (!ob->quit && ob->target <= reached && !ob->kicked)
+      pthread_cond_wait(&ob->cond, &ob->lock);
+    target = ob->target;
+    kicked = ob->kicked;
+    ob->kicked = false;
+    pthread_mutex_unlock(&ob->lock);
+    if (ob->quit || atomic_load(&ob->abort))
+      break;
+    if (target <= reached) {
+      /* Idle: take and answer commands without advancing the clock. */
+      if (kicked) {
+        engine_process(e, ob->bufs, ob->channels, 0);
+        if (waits_for_held(e, done, reached))
+          render_held(ob, e, &done, reached);
+      }
+      continue;
+    }
+
+    render_span(ob, e, &done, render_stop(ob, e, done, target));
+    reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
+    atomic_store_explicit(&e->stand, reached, memory_order_relaxed);
+    atomic_store_explicit(&ob->reached, reached, memory_order_release);
+    ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
+  }
+  if (reached > done)
+    render_held(ob, e, &done, reached);
+  return NULL;
+}
+
+static int offline_start(backend *b, char *err, size_t errlen) {
+  offline_backend *ob = (offline_backend *)b;
+
+  ob->align = b->d->eng.csound != NULL ? b->d->eng.csound->ksmps : 1;
+  if (pthread_create(&ob->thread, NULL, render_thread, ob) != 0) {
+    snprintf(err, errlen, "cannot start the render thread");
+    return -1;
+  }
+  ob->started = true;
+  b->state = "running";
+  return 0;
+}
+
+static void offline_stop(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  if (!ob->started)
+    return;
+  atomic_store(&ob->abort, true);
+  pthread_mutex_lock(&ob->lock);
+  ob->quit = true;
+  ob->target = 0;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+  pthread_join(ob->thread, NULL);
+  ob->started = false;
+  b->state = "stopped";
+}
+
+static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint64_t frames,
+                          char *err, size_t errlen) {
+  offline_backend *ob = (offline_backend *)b;
+  uint64_t until = 0;
+
+  if (ob->pending) {
+    snprintf(err, errlen, "another render is still running");
+    return RENDER_BUSY;
+  }
+  /* Between renders the thread is idle, so `reached` is where it stands. */
+  if (frames > 0)
+    until = atomic_load(&ob->reached) + frames;
+  if (until == 0) {
+    if (ob->length == 0) {
+      snprintf(err, errlen, "no frames given and no --length to render to");
+      return RENDER_NO_LENGTH;
+    }
+    until = ob->length;
+  }
+  if (ob->length > 0 && until > ob->length)
+    until = ob->length;
+  ob->pending = true;
+  ob->client = client_id;
+  ob->req_id = req_id;
+  ob->pending_until = until;
+  pthread_mutex_lock(&ob->lock);
+  if (until > ob->target)
+    ob->target = until;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+  /* Already there: answer at the next poll. */
+  if (until <= atomic_load(&ob->reached))
+    ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
+  return 0;
+}
+
+static void offline_kick(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  pthread_mutex_lock(&ob->lock);
+  ob->kicked = true;
+  pthread_cond_signal(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+}
+
+static void offline_poll(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+  uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire);
+  client *c;
+
+  if (!ob->pending || reached < ob->pending_until)
+    return;
+  ob->pending = false;
+  sf_write_sync(ob->file);
+  c = client_find(b->d, ob->client);
+  if (c != NULL) {
+    if (atomic_load(&ob->write_error))
+      reply_error(c, true, ob->req_id, SONO_E_INTERNAL, "writing the output file failed: %s",
+                  sf_strerror(ob->file));
+    else
+      reply_ok_frame(c, ob->req_id, reached);
+  }
+  if (ob->length > 0 && reached >= ob->length)
+    sonod_shutdown(b->d, "the offline render reached its length");
+}
+
+static void offline_destroy(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  offline_stop(b);
+  if (ob->file != NULL)
+    sf_close(ob->file);
+  pthread_mutex_destroy(&ob->lock);
+  pthread_cond_destroy(&ob->cond);
+  free(ob->mem);
+  free(ob->interleaved);
+  free(ob);
+}
+
+static const backend_ops offline_ops = {
+  "offline", offline_start, offline_stop, offline_poll, offline_destroy, offline_render,
+  offline_kick, NULL, NULL,
+};
+
+static int format_for(const char *path) {
+  const char *dot = strrchr(path, '.');
+
+  if (dot != NULL && strcasecmp(dot, ".flac") == 0)
+    return SF_FORMAT_FLAC | SF_FORMAT_PCM_24;
+  return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+}
+
+backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
+  offline_backend *ob = calloc(1, sizeof *ob);
+  SF_INFO info;
+  unsigned ch;
+
+  if (ob == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return NULL;
+  }
+  ob->base.ops = &offline_ops;
+  ob->base.d = d;
+  ob->base.state = "stopped";
+  ob->base.sample_rate = d->opt.sample_rate;
+  ob->base.block_size = d->opt.block_size;
+  ob->channels = d->opt.channels;
+  ob->length = (uint64_t)llround(d->opt.length * d->opt.sample_rate);
+  pthread_mutex_init(&ob->lock, NULL);
+  pthread_cond_init(&ob->cond, NULL);
+  ob->mem = calloc((size_t)ob->channels * ob->base.block_size, sizeof(float));
+  ob->interleaved = calloc((size_t)ob->channels * ob->base.block_size, sizeof(float));
+  if (ob->mem == NULL || ob->interleaved == NULL) {
+    snprintf(err, errlen, "out of memory");
+    offline_destroy(&ob->base);
+    return NULL;
+  }
+  for (ch = 0; ch < ob->channels; ch++)
+    ob->bufs[ch] = ob->mem + (size_t)ch * ob->base.block_size;
+
+  memset(&info, 0, sizeof info);
+  info.samplerate = (int)d->opt.sample_rate;
+  info.channels = (int)ob->channels;
+  info.format = format_for(d->opt.output);
+  ob->file = sf_open(d->opt.output, SFM_WRITE, &info);
+  if (ob->file == NULL) {
+    snprintf(err, errlen, "cannot write %s: %s", d->opt.output, sf_strerror(NULL));
+    offline_destroy(&ob->base);
+    return NULL;
+  }
+  /* libsndfile stamps float WAV files with the time of writing in a PEAK
+   * chunk: without it the same render gives the same bytes. */
+  sf_command(ob->file, SFC_SET_ADD_PEAK_CHUNK, NULL, SF_FALSE);
+  log_info("offline: rendering to %s", d->opt.output);
+  return &ob->base;
+}

@@ -1,0 +1,381 @@
+/* options.c - parsing and checking the command line, and the one validator
+ * per option that the config file (config.c) shares. */
+#include "daemon/base/options.h"
+
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char usage[] =
+  "Usage: sonod [OPTION]...\n"
+  "Realtime audio daemon hosting VST2 plugins and a live Csound engine.\n"
+  "\n"
+  "  --backend auto|jack|null|offline  audio driver (default auto: JACK when a\n"
+  "                            server answers, else the built-in null device)\n"
+  "  --socket PATH             Unix socket (default $XDG_RUNTIME_DIR/sonod.sock,\n"
+  "                            or /run/sonod/sonod.sock for root)\n"
+  "  --tcp HOST:PORT           also listen on TCP (off unless given)\n"
+  "  --tcp-token-file PATH     TCP clients must send the token in this file\n"
+  "                            (its first line; mode 600) in hello first\n"
+  "  --sample-rate HZ          sample rate for null/offline (default 48000)\n"
+  "  --block-size FRAMES       frames per block for null/offline (default 256)\n"
+  "  --channels N              output channels (default 2)\n"
+  "  --inputs N                input channels: JACK ports in_1..in_N, the graph's\n"
+  "                            `in` node and Csound's spin (default 2; 0-64)\n"
+  "  --ksmps N                 Csound frames per k-cycle; must divide the block\n"
+  "                            size (default 32)\n"
+  "  --jack-name NAME          JACK client name (default sonod)\n"
+  "  --jack-server NAME        JACK server to connect to (default: the default)\n"
+  "  --autoconnect             connect outputs to the system playback ports\n"
+  "  --output FILE             offline: WAV or FLAC file to write\n"
+  "  --length SECONDS          offline: render this long, then exit\n"
+  "  --state-dir DIR          autosave the session to DIR/session.sonod and\n"
+  "                            restore it at start ($STATE_DIRECTORY wins)\n"
+  "  --no-restore              start empty instead of restoring the session\n"
+  "  -v, --verbose             more log output (repeat for debug)\n"
+  "  --config FILE             read settings from FILE (default\n"
+  "                            /etc/sonod/sonod.conf when it exists); the\n"
+  "                            command line wins over the file\n"
+  "  --version                 print the version and exit\n"
+  "  --help                    print this help and exit\n";
+
+enum {
+  OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
+  OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
+  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
+  OPT_TCP_TOKEN_FILE,
+};
+
+static const struct option long_opts[] = {
+  { "backend", required_argument, NULL, OPT_BACKEND },
+  { "socket", required_argument, NULL, OPT_SOCKET },
+  { "tcp", required_argument, NULL, OPT_TCP },
+  { "tcp-token-file", required_argument, NULL, OPT_TCP_TOKEN_FILE },
+  { "sample-rate", required_argument, NULL, OPT_RATE },
+  { "block-size", required_argument, NULL, OPT_BLOCK },
+  { "channels", required_argument, NULL, OPT_CHANNELS },
+  { "inputs", required_argument, NULL, OPT_INPUTS },
+  { "ksmps", required_argument, NULL, OPT_KSMPS },
+  { "jack-name", required_argument, NULL, OPT_JACK_NAME },
+  { "jack-server", required_argument, NULL, OPT_JACK_SERVER },
+  { "autoconnect", no_argument, NULL, OPT_AUTOCONNECT },
+  { "output", required_argument, NULL, OPT_OUTPUT },
+  { "length", required_argument, NULL, OPT_LENGTH },
+  { "state-dir", required_argument, NULL, OPT_STATE_DIR },
+  { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
+  { "verbose", no_argument, NULL, 'v' },
+  { "config", required_argument, NULL, OPT_CONFIG },
+  { "version", no_argument, NULL, OPT_VERSION },
+  { "help", no_argument, NULL, OPT_HELP },
+  { NULL, 0, NULL, 0 },
+};
+
+const char *backend_kind_name(backend_kind k) {
+  switch (k) {
+  case BACKEND_JACK: return "jack";
+  case BACKEND_NULL: return "null";
+  case BACKEND_OFFLINE: return "offline";
+  default: return "auto";
+  }
+}
+
+void options_defaults(options *o) {
+  const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+  memset(o, 0, sizeof *o);
+  o->backend = BACKEND_AUTO;
+  if (xdg != NULL && xdg[0] != '\0' && strlen(xdg) + sizeof "/sonod.sock" <= sizeof o->socket_path)
+    snprintf(o->socket_path, sizeof o->socket_path, "%s/sonod.sock", xdg);
+  else
+    snprintf(o->socket_path, sizeof o->socket_path, "/run/sonod/sonod.sock");
+  o->sample_rate = 48000;
+  o->block_size = 256;
+  o->channels = 2;
+  o->inputs = 2;
+  o->ksmps = 32;
+  snprintf(o->jack_name, sizeof o->jack_name, "sonod");
+}
+
+static int parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out) {
+  char *end;
+  unsigned long v;
+
+  if (s[0] == '\0' || s[0] == '-')
+    return -1;
+  v = strtoul(s, &end, 10);
+  if (*end != '\0' || v < lo || v > hi)
+    return -1;
+  *out = (unsigned)v;
+  return 0;
+}
+
+static int copy_str(char *dst, size_t size, const char *src) {
+  if (strlen(src) >= size || src[0] == '\0')
+    return -1;
+  memcpy(dst, src, strlen(src) + 1);
+  return 0;
+}
+
+/* HOST:PORT, where HOST may be [v6-address]. */
+static int parse_tcp(options *o, const char *s) {
+  const char *colon = strrchr(s, ':');
+  const char *host = s;
+  size_t hlen;
+  unsigned port;
+
+  if (colon == NULL || parse_uint(colon + 1, 1, 65535, &port) != 0)
+    return -1;
+  hlen = (size_t)(colon - s);
+  if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
+    host++;
+    hlen -= 2;
+  }
+  if (hlen == 0 || hlen >= sizeof o->tcp_host)
+    return -1;
+  memcpy(o->tcp_host, host, hlen);
+  o->tcp_host[hlen] = '\0';
+  o->tcp_port = (int)port;
+  return 0;
+}
+
+/* One validator per option, shared by the command line and the config
+ * file, so both accept exactly the same values.  Each writes its reason
+ * without the option's name: the caller says where the value came from. */
+#define BAD(...) do { snprintf(err, errlen, __VA_ARGS__); return -1; } while (0)
+
+static int set_backend(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "auto") == 0) o->backend = BACKEND_AUTO;
+  else if (strcmp(v, "jack") == 0) o->backend = BACKEND_JACK;
+  else if (strcmp(v, "null") == 0) o->backend = BACKEND_NULL;
+  else if (strcmp(v, "offline") == 0) o->backend = BACKEND_OFFLINE;
+  else BAD("'%s' is not one of auto, jack, null, offline", v);
+  return 0;
+}
+
+static int set_socket(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->socket_path, sizeof o->socket_path, v) != 0)
+    BAD("path empty or longer than %zu bytes", sizeof o->socket_path - 1);
+  return 0;
+}
+
+static int set_tcp(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_tcp(o, v) != 0)
+    BAD("'%s' is not HOST:PORT with a port from 1 to 65535", v);
+  return 0;
+}
+
+/* Only the path: main reads the file once the settings are final, so a
+ * token file named in sonod.conf and overridden on the command line is
+ * never opened. */
+static int set_tcp_token_file(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->tcp_token_file, sizeof o->tcp_token_file, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
+static int set_rate(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 8000, 768000, &o->sample_rate) != 0)
+    BAD("'%s' is not a whole number from 8000 to 768000", v);
+  return 0;
+}
+
+static int set_block(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 16, 8192, &o->block_size) != 0)
+    BAD("'%s' is not a whole number from 16 to 8192", v);
+  return 0;
+}
+
+static int set_channels(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 1, 64, &o->channels) != 0)
+    BAD("'%s' is not a whole number from 1 to 64", v);
+  return 0;
+}
+
+static int set_inputs(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 0, 64, &o->inputs) != 0)
+    BAD("'%s' is not a whole number from 0 to 64", v);
+  return 0;
+}
+
+static int set_ksmps(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 1, 8192, &o->ksmps) != 0)
+    BAD("'%s' is not a number of frames from 1 to 8192", v);
+  return 0;
+}
+
+static int set_jack_name(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->jack_name, sizeof o->jack_name, v) != 0)
+    BAD("name empty or longer than %zu bytes", sizeof o->jack_name - 1);
+  return 0;
+}
+
+static int set_jack_server(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->jack_server, sizeof o->jack_server, v) != 0)
+    BAD("name empty or longer than %zu bytes", sizeof o->jack_server - 1);
+  return 0;
+}
+
+/* A flag on the command line; true or false in the config file. */
+static int set_autoconnect(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->autoconnect = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->autoconnect = 0;
+  else BAD("'%s' is not true or false", v);
+  return 0;
+}
+
+static int set_output(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->output, sizeof o->output, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
+static int set_length(options *o, const char *v, char *err, size_t errlen) {
+  char *end;
+  double len = strtod(v, &end);
+
+  if (v[0] == '\0' || *end != '\0' || !(len > 0) || len > 86400.0 * 7)
+    BAD("'%s' is not a number of seconds above 0", v);
+  o->length = len;
+  return 0;
+}
+
+static int set_state_dir(options *o, const char *v, char *err, size_t errlen) {
+  if (copy_str(o->state_dir, sizeof o->state_dir, v) != 0)
+    BAD("path empty or too long");
+  return 0;
+}
+
+/* --no-restore on the command line; restore = true|false in the file. */
+static int set_restore(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->no_restore = 0;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->no_restore = 1;
+  else BAD("'%s' is not true or false", v);
+  return 0;
+}
+
+/* -v counts on the command line; the config file names the level. */
+static int set_verbose(options *o, const char *v, char *err, size_t errlen) {
+  unsigned level;
+
+  if (parse_uint(v, 0, 2, &level) != 0)
+    BAD("'%s' is not 0, 1 or 2", v);
+  o->verbose = (int)level;
+  return 0;
+}
+
+static const struct {
+  const char *name;
+  int (*set)(options *o, const char *v, char *err, size_t errlen);
+} setters[] = {
+  { "backend", set_backend },
+  { "socket", set_socket },
+  { "tcp", set_tcp },
+  { "tcp-token-file", set_tcp_token_file },
+  { "sample-rate", set_rate },
+  { "block-size", set_block },
+  { "channels", set_channels },
+  { "inputs", set_inputs },
+  { "ksmps", set_ksmps },
+  { "jack-name", set_jack_name },
+  { "jack-server", set_jack_server },
+  { "autoconnect", set_autoconnect },
+  { "output", set_output },
+  { "length", set_length },
+  { "verbose", set_verbose },
+  { "state-dir", set_state_dir },
+  { "restore", set_restore },
+};
+
+#define NSETTERS (sizeof setters / sizeof setters[0])
+
+const char *options_names(void) {
+  return "backend, socket, tcp, tcp-token-file, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
+         "autoconnect, output, length, verbose, state-dir, restore";
+}
+
+int options_set(options *o, const char *name, const char *value, char *err, size_t errlen) {
+  size_t i;
+
+  for (i = 0; i < NSETTERS; i++)
+    if (strcmp(setters[i].name, name) == 0)
+      return setters[i].set(o, value, err, errlen) == 0 ? 0 : -1;
+  snprintf(err, errlen, "unknown key '%s' (keys are: %s)", name, options_names());
+  return OPTIONS_SET_UNKNOWN;
+}
+
+int options_check(const options *o, char *err, size_t errlen) {
+  if (o->backend == BACKEND_OFFLINE && o->output[0] == '\0')
+    BAD("--backend offline needs --output FILE");
+  if (o->backend != BACKEND_OFFLINE && (o->output[0] != '\0' || o->length > 0))
+    BAD("--output and --length apply only to --backend offline");
+  return 0;
+}
+
+#define FAIL(...) do { snprintf(err, errlen, __VA_ARGS__); return OPTIONS_ERROR; } while (0)
+
+/* The long option getopt matched, by the index it reports. */
+static options_result set_from_argv(options *o, int idx, char *err, size_t errlen) {
+  char why[256];
+
+  if (options_set(o, long_opts[idx].name, optarg, why, sizeof why) != 0)
+    FAIL("--%s: %s", long_opts[idx].name, why);
+  return OPTIONS_RUN;
+}
+
+options_result options_parse_args(options *o, int argc, char **argv, char *err, size_t errlen) {
+  int c, idx = 0, nverbose = 0;
+
+  optind = 1;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":v", long_opts, &idx)) != -1) {
+    switch (c) {
+    case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
+    case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
+    case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
+    case OPT_TCP_TOKEN_FILE:
+      if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
+        return OPTIONS_ERROR;
+      break;
+    case OPT_CONFIG:
+      if (copy_str(o->config_path, sizeof o->config_path, optarg) != 0)
+        FAIL("--config: path empty or too long");
+      o->config_given = 1;
+      break;
+    case OPT_AUTOCONNECT:
+      o->autoconnect = 1;
+      break;
+    case OPT_NO_RESTORE:
+      o->no_restore = 1;
+      break;
+    case 'v':
+      /* Counted afresh, so -v on the command line replaces the config
+       * file's level instead of adding to it. */
+      o->verbose = ++nverbose;
+      break;
+    case OPT_VERSION:
+      printf("sonod %s\n", SONOD_VERSION);
+      return OPTIONS_EXIT_OK;
+    case OPT_HELP:
+      fputs(usage, stdout);
+      return OPTIONS_EXIT_OK;
+    case ':':
+      FAIL("%s needs a value", argv[optind - 1]);
+    default:
+      FAIL("unknown option '%s' (see --help)", argv[optind - 1]);
+    }
+  }
+  if (optind < argc)
+    FAIL("unexpected argument '%s' (see --help)", argv[optind]);
+  return OPTIONS_RUN;
+}
+
+options_result options_parse(options *o, int argc, char **argv, char *err, size_t errlen) {
+  options_result r = options_parse_args(o, argc, argv, err, errlen);
+
+  if (r != OPTIONS_RUN)
+    return r;
+  return options_check(o, err, errlen) == 0 ? OPTIONS_RUN : OPTIONS_ERROR;
+}

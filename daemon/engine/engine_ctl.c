@@ -1,0 +1,172 @@
+/* engine_ctl.c - commands out, acknowledgements and notifications in.
+ *
+ * Flow control: from_rt has room for RT_MSG_SLOTS_PER_CMD messages per
+ * command that can be in flight (in to_rt or in the heap).  Each command
+ * reserves its slots here when sent; each message gives back the number it
+ * carries in `release`.  So the audio thread never finds from_rt full, and
+ * nothing it says is lost. */
+#include "daemon/engine/engine_ctl.h"
+
+#include "daemon/ops/ops.h"
+
+#include "daemon/backend/backend.h"
+#include "daemon/modules/busnode_ctl.h"
+#include "daemon/net/client.h"
+#include "daemon/modules/csound_ctl.h"
+#include "daemon/net/events.h"
+#include "daemon/modules/graph_ctl.h"
+#include "daemon/base/log.h"
+#include "daemon/modules/meter_ctl.h"
+#include "daemon/modules/plugin_ctl.h"
+#include "daemon/modules/record_ctl.h"
+#include "daemon/net/reply.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+uint64_t engine_ctl_now(const sonod *d) {
+  const engine *e = &d->eng;
+  uint64_t end = atomic_load(&e->pub_frame) + atomic_load(&e->pub_block);
+  uint64_t stand = atomic_load(&e->stand);
+
+  return stand > end ? stand : end;
+}
+
+int engine_ctl_push(sonod *d, rt_cmd *cmd) {
+  engine *e = &d->eng;
+
+  if (d->reserved + RT_MSG_SLOTS_PER_CMD > ring_capacity(e->from_rt) ||
+      ring_push(e->to_rt, cmd) != 0)
+    return -1;
+  d->reserved += RT_MSG_SLOTS_PER_CMD;
+  if (d->be->ops->kick != NULL)
+    d->be->ops->kick(d->be);
+  return 0;
+}
+
+int engine_ctl_send(request *r, rt_cmd *cmd) {
+  cmd->client = r->c->id;
+  cmd->req_id = r->id;
+  if (engine_ctl_push(r->d, cmd) != 0) {
+    reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
+                "%s: the queue to the audio thread is full (%zu commands); retry shortly",
+                r->op, ring_capacity(r->d->eng.to_rt));
+    return -1;
+  }
+  return 0;
+}
+
+static void error_reply(client *c, const rt_msg *m, double sample_rate) {
+  switch (m->code) {
+  case RT_ERR_LATE:
+    reply_error(c, true, m->req_id, SONO_E_LATE,
+                "requested time is %llu frames (%.3f ms) in the past; the engine was at frame %llu",
+                (unsigned long long)m->value, (double)m->value * 1000.0 / sample_rate,
+                (unsigned long long)m->frame);
+    break;
+  case RT_ERR_HEAP_FULL:
+    reply_error(c, true, m->req_id, SONO_E_HEAP_FULL,
+                "the audio thread's queue of timed requests is full (%llu entries)",
+                (unsigned long long)m->value);
+    break;
+  case RT_ERR_UNKNOWN_NODE:
+    reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "node %llu was unloaded",
+                (unsigned long long)m->value);
+    break;
+  default:
+    reply_error(c, true, m->req_id, SONO_E_INTERNAL, "audio thread error %u", m->code);
+    break;
+  }
+}
+
+static void tone_event(sonod *d, const rt_msg *m) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  events_begin(&sb, &pk, "tone", 3);
+  sono_pack_key_bool(&pk, "on", m->value != 0);
+  sono_pack_key_uint(&pk, "frame", m->frame);
+  sono_pack_key_double(&pk, "freq", m->fvalue);
+  events_emit(d, EV_TONE, &sb);
+}
+
+static void handle(sonod *d, const rt_msg *m) {
+  client *c = m->client ? client_find(d, m->client) : NULL;
+
+  if (graph_ctl_handles(m)) {
+    graph_ctl_msg(d, c, m);
+    return;
+  }
+  if (record_ctl_handles(m)) {
+    record_ctl_msg(d, c, m);
+    return;
+  }
+  if (plugin_ctl_handles(m)) {
+    plugin_ctl_msg(d, c, m);
+    return;
+  }
+  switch (m->type) {
+  case RT_MSG_ACK:
+    if (c != NULL)
+      reply_ok_frame(c, m->req_id, m->frame);
+    break;
+  case RT_MSG_ERROR:
+    if (c != NULL)
+      error_reply(c, m, d->eng.sample_rate);
+    break;
+  case RT_MSG_TONE:
+    tone_event(d, m);
+    break;
+  default:
+    log_error("unknown message %u from the audio thread", m->type);
+    break;
+  }
+}
+
+void engine_ctl_drain(sonod *d) {
+  rt_msg m;
+
+  while (ring_pop(d->eng.from_rt, &m) == 0) {
+    d->reserved -= m.release;
+    handle(d, &m);
+    if (m.garbage != NULL && m.garbage_free != NULL)
+      m.garbage_free(m.garbage);
+  }
+  /* Meter events before whatever the backend answers next (a render). */
+  meter_ctl_poll(d);
+  record_ctl_poll(d);
+  csound_ctl_poll(d);
+}
+
+static void abandon(sonod *d, const rt_cmd *cmd) {
+  client *c = client_find(d, cmd->client);
+
+  if (c != NULL)
+    reply_error(c, true, cmd->req_id, SONO_E_SHUTTING_DOWN,
+                "the daemon stopped before this request took effect");
+}
+
+void engine_ctl_abandon(sonod *d) {
+  engine *e = &d->eng;
+  rt_cmd cmd;
+
+  engine_ctl_drain(d);
+  /* Commands in the heap were acknowledged as queued when they arrived;
+   * only those the audio thread never read are still owed a reply. */
+  while (ring_pop(e->to_rt, &cmd) == 0) {
+    abandon(d, &cmd);
+    plugin_ctl_drop_cmd(d, &cmd);
+    graph_ctl_drop_cmd(&cmd);
+  }
+  for (size_t i = 0; i < e->heap.len; i++) {
+    plugin_ctl_drop_cmd(d, &e->heap.items[i]);
+    graph_ctl_drop_cmd(&e->heap.items[i]);
+  }
+  e->heap.len = 0;
+  d->reserved = 0;
+  meter_ctl_shutdown(d);
+  record_ctl_shutdown(d);
+  graph_ctl_shutdown(d);
+  busnode_ctl_shutdown();   /* the engine frees the buffers still tapped */
+  plugin_ctl_shutdown(d);
+  csound_ctl_shutdown(d);
+}

@@ -1,0 +1,522 @@
+/* graph_plan.c - the routing graph on the control side.  See graph_plan.h
+ * and ARCHITECTURE.md, "Routing graph".
+ *
+ * Sizes are small (at most a few hundred nodes), so lookups are linear and
+ * the sort is Kahn's algorithm over the connection list: O(nodes ×
+ * connections), done once per change, never on the audio thread. */
+#include "daemon/modules/graph_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void graph_init(graph *g) {
+  memset(g, 0, sizeof *g);
+  g->next_conn = 1;
+}
+
+void graph_free(graph *g) {
+  free(g->node);
+  free(g->conn);
+  memset(g, 0, sizeof *g);
+}
+
+static int node_index(const graph *g, uint32_t id) {
+  unsigned i;
+
+  for (i = 0; i < g->nnodes; i++)
+    if (g->node[i].id == id)
+      return (int)i;
+  return -1;
+}
+
+gnode *graph_node(graph *g, uint32_t id) {
+  int i = node_index(g, id);
+  return i < 0 ? NULL : &g->node[i];
+}
+
+gnode *graph_add_node(graph *g, uint32_t id, graph_kind kind, const char *name, unsigned nin,
+                      unsigned nout) {
+  gnode *n;
+
+  if (g->nnodes == g->capnodes) {
+    unsigned cap = g->capnodes ? g->capnodes * 2 : 16;
+    gnode *p = realloc(g->node, cap * sizeof *p);
+    if (p == NULL)
+      return NULL;
+    g->node = p;
+    g->capnodes = cap;
+  }
+  n = &g->node[g->nnodes++];
+  memset(n, 0, sizeof *n);
+  n->id = id;
+  n->kind = kind;
+  n->nin = nin;
+  n->nout = nout;
+  n->gain = 1.0f;
+  snprintf(n->name, sizeof n->name, "%s", name != NULL ? name : "");
+  return n;
+}
+
+void graph_remove_node(graph *g, uint32_t id) {
+  int i = node_index(g, id);
+  unsigned k = 0, j;
+
+  if (i < 0)
+    return;
+  memmove(&g->node[i], &g->node[i + 1], (g->nnodes - (unsigned)i - 1) * sizeof g->node[0]);
+  g->nnodes--;
+  for (j = 0; j < g->nconns; j++)
+    if (g->conn[j].from != id && g->conn[j].to != id)
+      g->conn[k++] = g->conn[j];
+  g->nconns = k;
+}
+
+gconn *graph_find_conn(graph *g, uint32_t from, uint32_t fport, uint32_t to, uint32_t tport) {
+  unsigned i;
+
+  for (i = 0; i < g->nconns; i++) {
+    gconn *c = &g->conn[i];
+    if (c->from == from && c->from_port == fport && c->to == to && c->to_port == tport)
+      return c;
+  }
+  return NULL;
+}
+
+gconn *graph_add_conn(graph *g, uint32_t from, uint32_t fport, uint32_t to, uint32_t tport,
+                      float gain, bool fade_in) {
+  gconn *c;
+
+  if (g->nconns == g->capconns) {
+    unsigned cap = g->capconns ? g->capconns * 2 : 32;
+    gconn *p = realloc(g->conn, cap * sizeof *p);
+    if (p == NULL)
+      return NULL;
+    g->conn = p;
+    g->capconns = cap;
+  }
+  c = &g->conn[g->nconns++];
+  memset(c, 0, sizeof *c);
+  /* Keys stay below GRAPH_KEY_BYPASS; ids wrap after 2^30 connections. */
+  c->id = g->next_conn;
+  g->next_conn = g->next_conn + 1 >= GRAPH_KEY_BYPASS ? 1 : g->next_conn + 1;
+  c->from = from;
+  c->from_port = fport;
+  c->to = to;
+  c->to_port = tport;
+  c->gain = gain;
+  c->fade_in = fade_in;
+  return c;
+}
+
+unsigned graph_reap(graph *g, uint64_t gen) {
+  unsigned i, k = 0, n;
+
+  for (i = 0; i < g->nconns; i++)
+    if (g->conn[i].dying == 0 || g->conn[i].dying > gen)
+      g->conn[k++] = g->conn[i];
+  n = g->nconns - k;
+  g->nconns = k;
+  return n;
+}
+
+/* Depth-first search for a path at -> target over node-level edges;
+ * records it in path.  seen is indexed like g->node. */
+static bool dfs(const graph *g, uint32_t at, uint32_t target, bool *seen, uint32_t *path,
+                unsigned *len, unsigned cap) {
+  int ai = node_index(g, at);
+  unsigned i;
+
+  if (ai < 0 || seen[ai])
+    return false;
+  seen[ai] = true;
+  if (*len < cap)
+    path[*len] = at;
+  (*len)++;
+  if (at == target)
+    return true;
+  for (i = 0; i < g->nconns; i++)
+    if (g->conn[i].from == at && dfs(g, g->conn[i].to, target, seen, path, len, cap))
+      return true;
+  (*len)--;
+  return false;
+}
+
+unsigned graph_cycle(const graph *g, uint32_t from, uint32_t to, uint32_t *path, unsigned cap) {
+  unsigned n = g->nnodes ? g->nnodes : 1, len = 0, i, out = 0;
+  bool *seen = calloc(n, sizeof *seen);
+  uint32_t *tmp = calloc(n + 1, sizeof *tmp);
+
+  if (from == to) {
+    free(seen);
+    free(tmp);
+    if (cap > 0)
+      path[0] = from;
+    return 1;
+  }
+  /* from -> to closes a cycle iff to already reaches from: the cycle is
+   * from, to, ..., the node before from (tmp ends with from itself). */
+  if (seen != NULL && tmp != NULL && dfs(g, to, from, seen, tmp, &len, n + 1)) {
+    if (out < cap)
+      path[out++] = from;
+    for (i = 0; i + 1 < len && out < cap; i++)
+      path[out++] = tmp[i];
+  }
+  free(seen);
+  free(tmp);
+  return out;
+}
+
+int graph_sort(graph *g, uint32_t *order) {
+  unsigned n = g->nnodes, i, j, count = 0, nactive = 0;
+  unsigned *indeg = calloc(n ? n : 1, sizeof *indeg);
+  bool *done = calloc(n ? n : 1, sizeof *done);
+  int out = node_index(g, GRAPH_ID_OUT);
+  bool grew;
+
+  if (indeg == NULL || done == NULL) {
+    free(indeg);
+    free(done);
+    return -1;
+  }
+  /* Active: reaches out (dying connections count: they still sound). */
+  for (i = 0; i < n; i++)
+    g->node[i].active = (int)i == out;
+  do {
+    grew = false;
+    for (j = 0; j < g->nconns; j++) {
+      gnode *f = graph_node(g, g->conn[j].from), *t = graph_node(g, g->conn[j].to);
+      if (f != NULL && t != NULL && t->active && !f->active) {
+        f->active = true;
+        grew = true;
+      }
+    }
+  } while (grew);
+  for (i = 0; i < n; i++)
+    if (g->node[i].active)
+      nactive++;
+  for (j = 0; j < g->nconns; j++) {
+    int t = node_index(g, g->conn[j].to);
+    gnode *f = graph_node(g, g->conn[j].from);
+    if (t >= 0 && f != NULL && f->active && g->node[t].active)
+      indeg[t]++;
+  }
+  /* Kahn, lowest index first among the ready: the order is deterministic
+   * (creation order where the graph leaves a choice).  Out goes last. */
+  while (count < nactive) {
+    int pick = -1;
+
+    for (i = 0; i < n; i++)
+      if (g->node[i].active && !done[i] && indeg[i] == 0 && (int)i != out) {
+        pick = (int)i;
+        break;
+      }
+    if (pick < 0) {
+      if (out >= 0 && !done[out] && indeg[out] == 0)
+        pick = out;
+      else
+        break;   /* a cycle */
+    }
+    done[pick] = true;
+    order[count++] = g->node[pick].id;
+    for (j = 0; j < g->nconns; j++)
+      if (g->conn[j].from == g->node[pick].id) {
+        int t = node_index(g, g->conn[j].to);
+        if (t >= 0 && g->node[t].active)
+          indeg[t]--;
+      }
+  }
+  free(indeg);
+  free(done);
+  return count == nactive ? (int)count : -1;
+}
+
+static int cmp_ramp(const void *a, const void *b) {
+  uint32_t x = ((const rt_gramp *)a)->key, y = ((const rt_gramp *)b)->key;
+  return x < y ? -1 : x > y;
+}
+
+static int ramp_of(const rt_plan *p, uint32_t key) {
+  unsigned lo = 0, hi = p->nramps;
+
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (p->ramp[mid].key == key)
+      return (int)mid;
+    if (p->ramp[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
+
+static float node_target(const gnode *n) {
+  if (n->mute)
+    return 0.0f;
+  if (n->bypass && n->kind == GN_GAIN)
+    return 1.0f;
+  return n->gain;
+}
+
+void graph_plan_free(rt_plan *p) {
+  unsigned i, k;
+
+  if (p == NULL)
+    return;
+  for (i = 0; i < p->nnodes; i++) {
+    rt_gnode *n = &p->node[i];
+    for (k = 0; n->src != NULL && k < n->nin; k++)
+      free(n->src[k]);
+    free(n->src);
+    free(n->nsrc);
+    if (n->inbuf != NULL)
+      free(n->inbuf[0]);
+    free(n->inbuf);
+    if (n->outbuf != NULL && n->kind != GN_CSOUND && n->kind != GN_BUS)
+      free(n->outbuf[0]);
+    free(n->outbuf);
+    free(n->inptr);
+    free(n->outptr);
+  }
+  free(p->node);
+  free(p->meter);
+  free(p->ramp);
+  free(p->idle);
+  free(p);
+}
+
+/* Buffers and pointer arrays for one node of the plan. */
+static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
+  unsigned k;
+  size_t one = max_block;
+
+  pn->id = n->kind == GN_PLUGIN || n->kind == GN_GAIN || n->kind == GN_BUS ? n->id : 0;
+  pn->gid = n->id;
+  pn->kind = (uint8_t)n->kind;
+  pn->bypass = n->bypass;
+  pn->nin = n->nin;
+  pn->nout = n->nout;
+  pn->vst = n->vst;
+  pn->nsrc = calloc(n->nin ? n->nin : 1, sizeof *pn->nsrc);
+  pn->src = calloc(n->nin ? n->nin : 1, sizeof *pn->src);
+  pn->inbuf = calloc(n->nin ? n->nin : 1, sizeof *pn->inbuf);
+  pn->outbuf = calloc(n->nout ? n->nout : 1, sizeof *pn->outbuf);
+  pn->inptr = calloc(n->nin ? n->nin : 1, sizeof *pn->inptr);
+  pn->outptr = calloc(n->nout ? n->nout : 1, sizeof *pn->outptr);
+  if (pn->nsrc == NULL || pn->src == NULL || pn->inbuf == NULL || pn->outbuf == NULL ||
+      pn->inptr == NULL || pn->outptr == NULL)
+    return -1;
+  if (n->nin > 0) {
+    if ((pn->inbuf[0] = calloc(one * n->nin, sizeof(float))) == NULL)
+      return -1;
+    for (k = 1; k < n->nin; k++)
+      pn->inbuf[k] = pn->inbuf[0] + one * k;
+  }
+  if (n->kind == GN_CSOUND || n->kind == GN_BUS) {
+    for (k = 0; k < n->nout; k++)
+      pn->outbuf[k] = n->ext_out[k];
+  } else if (n->nout > 0) {
+    if ((pn->outbuf[0] = calloc(one * n->nout, sizeof(float))) == NULL)
+      return -1;
+    for (k = 1; k < n->nout; k++)
+      pn->outbuf[k] = pn->outbuf[0] + one * k;
+  }
+  return 0;
+}
+
+static int plan_index(const rt_plan *p, const uint32_t *order, uint32_t id) {
+  unsigned i;
+
+  for (i = 0; i < p->nnodes; i++)
+    if (order[i] == id)
+      return (int)i;
+  return -1;
+}
+
+rt_plan *graph_plan_build(graph *g, unsigned max_block) {
+  uint32_t *order = calloc(g->nnodes ? g->nnodes : 1, sizeof *order);
+  rt_plan *p = calloc(1, sizeof *p);
+  unsigned i, j, k, nr = 0, nidle = 0;
+  int count;
+
+  if (order == NULL || p == NULL || (count = graph_sort(g, order)) < 0)
+    goto fail;
+  p->gen = ++g->gen;
+  p->max_block = max_block;
+  p->nnodes = (unsigned)count;
+  p->node = calloc(p->nnodes ? p->nnodes : 1, sizeof *p->node);
+  /* One ramp per active node (its gain), one more per plugin (its bypass
+   * crossfade) and one per connection between them. */
+  p->ramp = calloc(2 * (size_t)p->nnodes + g->nconns + 1, sizeof *p->ramp);
+  for (i = 0; i < g->nnodes; i++)
+    if (!g->node[i].active && g->node[i].kind == GN_PLUGIN)
+      nidle++;
+  p->idle = calloc(nidle ? nidle : 1, sizeof *p->idle);
+  if (p->node == NULL || p->ramp == NULL || p->idle == NULL)
+    goto fail;
+  for (i = 0; i < g->nnodes; i++)
+    if (!g->node[i].active && g->node[i].kind == GN_PLUGIN)
+      p->idle[p->nidle++] = g->node[i].vst;
+
+  for (i = 0; i < p->nnodes; i++) {
+    gnode *n = graph_node(g, order[i]);
+    rt_gramp *r = &p->ramp[nr++];
+
+    if (alloc_node(&p->node[i], n, max_block) != 0)
+      goto fail;
+    r->key = GRAPH_KEY_NODE | n->id;
+    r->target = node_target(n);
+    r->cur = r->target;   /* a node new to the plan does not fade its gain */
+    if (n->kind == GN_PLUGIN) {
+      r = &p->ramp[nr++];
+      r->key = GRAPH_KEY_BYPASS | n->id;
+      r->target = n->bypass ? 0.0f : 1.0f;
+      r->cur = r->target;   /* nor its bypass */
+    }
+  }
+  for (j = 0; j < g->nconns; j++) {
+    gconn *c = &g->conn[j];
+    int f = plan_index(p, order, c->from), t = plan_index(p, order, c->to);
+    rt_gramp *r;
+
+    if (f < 0 || t < 0)
+      continue;
+    r = &p->ramp[nr++];
+    r->key = c->id;
+    r->target = c->dying ? 0.0f : c->gain;
+    r->cur = c->fade_in ? 0.0f : r->target;
+  }
+  /* Meters: every node's outputs, the out node's inputs. */
+  for (i = 0; i < p->nnodes; i++) {
+    p->node[i].meter0 = p->nmeters;
+    p->nmeters += p->node[i].kind == GN_OUT ? p->node[i].nin : p->node[i].nout;
+  }
+  if ((p->meter = calloc(p->nmeters ? p->nmeters : 1, sizeof *p->meter)) == NULL)
+    goto fail;
+  p->nramps = nr;
+  qsort(p->ramp, nr, sizeof *p->ramp, cmp_ramp);
+  for (i = 0; i < p->nnodes; i++) {
+    p->node[i].gain_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_NODE | order[i]);
+    if (p->node[i].kind == GN_PLUGIN)
+      p->node[i].wet_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_BYPASS | order[i]);
+  }
+
+  /* Input mixing lists.  Fan-in: several sources on one port are summed;
+   * fan-out: several ports read the same output buffer. */
+  for (i = 0; i < p->nnodes; i++) {
+    rt_gnode *pn = &p->node[i];
+
+    for (k = 0; k < pn->nin; k++) {
+      unsigned ns = 0;
+
+      for (j = 0; j < g->nconns; j++)
+        if (g->conn[j].to == order[i] && g->conn[j].to_port == k &&
+            plan_index(p, order, g->conn[j].from) >= 0)
+          ns++;
+      if (ns == 0)
+        continue;
+      if ((pn->src[k] = calloc(ns, sizeof *pn->src[k])) == NULL)
+        goto fail;
+      for (j = 0; j < g->nconns; j++) {
+        gconn *c = &g->conn[j];
+        int f;
+
+        if (c->to != order[i] || c->to_port != k || (f = plan_index(p, order, c->from)) < 0)
+          continue;
+        pn->src[k][pn->nsrc[k]].buf = p->node[f].outbuf[c->from_port];
+        pn->src[k][pn->nsrc[k]].ramp = (uint32_t)ramp_of(p, c->id);
+        pn->nsrc[k]++;
+      }
+    }
+  }
+  free(order);
+  return p;
+
+fail:
+  free(order);
+  graph_plan_free(p);
+  return NULL;
+}
+
+const char *graph_kind_name(graph_kind k) {
+  switch (k) {
+  case GN_OUT:
+    return "out";
+  case GN_IN:
+    return "in";
+  case GN_CSOUND:
+    return "csound";
+  case GN_PLUGIN:
+    return "plugin";
+  case GN_GAIN:
+    return "gain";
+  case GN_BUS:
+    return "bus";
+  }
+  return "?";
+}
+
+const char *graph_node_label(uint32_t id, char *buf, size_t len) {
+  switch (id) {
+  case GRAPH_ID_OUT:
+    return "out";
+  case GRAPH_ID_IN:
+    return "in";
+  case GRAPH_ID_CSOUND:
+    return "csound";
+  default:
+    snprintf(buf, len, "%u", id);
+    return buf;
+  }
+}
+
+int graph_parse_port(const char *s, size_t len, uint32_t *node, uint32_t *port, bool *is_out) {
+  const char *colon = memchr(s, ':', len);
+  size_t nl = colon != NULL ? (size_t)(colon - s) : len, pl, i;
+  const char *p;
+  unsigned long v = 0;
+
+  if (nl == 3 && memcmp(s, "out", 3) == 0)
+    *node = GRAPH_ID_OUT;
+  else if (nl == 2 && memcmp(s, "in", 2) == 0)
+    *node = GRAPH_ID_IN;
+  else if (nl == 6 && memcmp(s, "csound", 6) == 0)
+    *node = GRAPH_ID_CSOUND;
+  else {
+    if (nl == 0 || nl > 9)
+      return -1;
+    for (i = 0; i < nl; i++) {
+      if (s[i] < '0' || s[i] > '9')
+        return -1;
+      v = v * 10 + (unsigned long)(s[i] - '0');
+    }
+    *node = (uint32_t)v;
+  }
+  if (colon == NULL)
+    return -2;
+  p = colon + 1;
+  pl = len - nl - 1;
+  if (pl > 4 && memcmp(p, "out_", 4) == 0) {
+    *is_out = true;
+    p += 4;
+    pl -= 4;
+  } else if (pl > 3 && memcmp(p, "in_", 3) == 0) {
+    *is_out = false;
+    p += 3;
+    pl -= 3;
+  } else
+    return -2;
+  if (pl > 6)
+    return -2;
+  v = 0;
+  for (i = 0; i < pl; i++) {
+    if (p[i] < '0' || p[i] > '9')
+      return -2;
+    v = v * 10 + (unsigned long)(p[i] - '0');
+  }
+  if (v == 0)
+    return -2;
+  *port = (uint32_t)(v - 1);
+  return 0;
+}

@@ -1,0 +1,394 @@
+/* meter_ctl.c - meter subscriptions and events.  See meter_ctl.h and
+ * ARCHITECTURE.md, "Meters and load".
+ *
+ * Time is counted in engine frames, not wall-clock time: a client at rate
+ * R gets an event each time another sample_rate / R frames have been
+ * metered (carrying the remainder, so the long-run rate is exact), at the
+ * granularity of the audio thread's snapshots (sample_rate / 240 frames,
+ * rounded up to block ends).  On a live backend engine frames are wall
+ * time; on the offline backend the same script gives the same events
+ * however fast it renders.  Each client's accumulators cover exactly the
+ * frames since its last event: peak is the maximum, RMS comes from the
+ * summed squares.  One event per interval: when a snapshot covers several
+ * intervals (a full ring, a slow control thread) they coalesce into one.
+ * Events go through the client's bounded output like every event (beyond
+ * the backlog they are dropped and counted in a `lost` event). */
+#include "daemon/modules/meter_ctl.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/net/client.h"
+#include "daemon/net/events.h"
+#include "daemon/modules/graph_ctl.h"
+#include "daemon/net/reply.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+#define METER_RATE_MAX 60
+#define METER_SNAPSHOTS_PER_SEC 240
+#define METER_POLL_MS 10
+#define METER_NODES_MAX 256
+
+typedef struct mport {
+  uint32_t node, port;
+  float peak;
+  double sumsq;
+} mport;
+
+typedef struct msub {
+  struct msub *next;
+  uint32_t client;
+  unsigned rate;
+  uint32_t *nodes;          /* what it asked for, in its order */
+  unsigned nnodes;
+  mport *acc;               /* per port seen since the last event */
+  unsigned nacc, capacc;
+  uint64_t frames;          /* frames covered by acc */
+  uint64_t phase;           /* frames × rate since the last event, mod sample_rate */
+} msub;
+
+static msub *subs;
+static uv_timer_t timer;
+static bool timer_ready, timer_on;
+
+static void sub_free(msub *s) {
+  free(s->nodes);
+  free(s->acc);
+  free(s);
+}
+
+static msub **find_sub(uint32_t client) {
+  msub **pp;
+
+  for (pp = &subs; *pp != NULL; pp = &(*pp)->next)
+    if ((*pp)->client == client)
+      return pp;
+  return NULL;
+}
+
+static bool wants(const msub *s, uint32_t node) {
+  unsigned i;
+
+  for (i = 0; i < s->nnodes; i++)
+    if (s->nodes[i] == node)
+      return true;
+  return false;
+}
+
+static void add_port(msub *s, const rt_meter_rec *r) {
+  unsigned i;
+  mport *m;
+
+  for (i = 0; i < s->nacc; i++)
+    if (s->acc[i].node == r->node && s->acc[i].port == r->port)
+      break;
+  if (i == s->nacc) {
+    if (s->nacc == s->capacc) {
+      unsigned cap = s->capacc ? s->capacc * 2 : 16;
+      mport *p = realloc(s->acc, cap * sizeof *p);
+      if (p == NULL)
+        return;   /* out of memory: this port goes unreported */
+      s->acc = p;
+      s->capacc = cap;
+    }
+    m = &s->acc[s->nacc++];
+    m->node = r->node;
+    m->port = r->port;
+    m->peak = 0.0f;
+    m->sumsq = 0.0;
+  }
+  m = &s->acc[i];
+  if (r->u.v.peak > m->peak)
+    m->peak = r->u.v.peak;
+  m->sumsq += r->u.v.sumsq;
+}
+
+static void pack_node(msgpack_packer *pk, uint32_t id) {
+  char buf[16];
+
+  if (id == GRAPH_ID_OUT || id == GRAPH_ID_IN || id == GRAPH_ID_CSOUND)
+    sono_pack_cstr(pk, graph_node_label(id, buf, sizeof buf));
+  else
+    msgpack_pack_uint32(pk, id);
+}
+
+static void send_event(client *c, msub *s, uint64_t frame) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  unsigned i, j, n, np;
+  char name[16];
+
+  events_begin(&sb, &pk, "meter", 2);
+  sono_pack_key_uint(&pk, "frame", frame);
+  sono_pack_cstr(&pk, "nodes");
+  /* The nodes it asked for that are in the graph, in its order. */
+  for (i = 0, n = 0; i < s->nnodes; i++)
+    for (j = 0; j < s->nacc; j++)
+      if (s->acc[j].node == s->nodes[i]) {
+        n++;
+        break;
+      }
+  msgpack_pack_array(&pk, n);
+  for (i = 0; i < s->nnodes; i++) {
+    for (j = 0, np = 0; j < s->nacc; j++)
+      if (s->acc[j].node == s->nodes[i])
+        np++;
+    if (np == 0)
+      continue;
+    msgpack_pack_map(&pk, 2);
+    sono_pack_cstr(&pk, "node");
+    pack_node(&pk, s->nodes[i]);
+    sono_pack_cstr(&pk, "ports");
+    msgpack_pack_array(&pk, np);
+    for (j = 0; j < s->nacc; j++) {
+      mport *m = &s->acc[j];
+
+      if (m->node != s->nodes[i])
+        continue;
+      /* The out node's metered ports are its inputs. */
+      snprintf(name, sizeof name, "%s_%u", m->node == GRAPH_ID_OUT ? "in" : "out", m->port + 1);
+      msgpack_pack_map(&pk, 3);
+      sono_pack_key_str(&pk, "port", name);
+      sono_pack_key_double(&pk, "peak", m->peak);
+      sono_pack_key_double(&pk, "rms", s->frames > 0 ? sqrt(m->sumsq / (double)s->frames) : 0.0);
+    }
+  }
+  sono_msg_end(&sb);
+  client_send_event(c, &sb);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* A trailer: the snapshot covered `frames` frames up to `frame`. */
+static void interval(sonod *d, uint32_t frames, uint64_t frame) {
+  uint64_t sr = d->eng.sample_rate ? d->eng.sample_rate : 1;
+  msub **pp = &subs;
+
+  while (*pp != NULL) {
+    msub *s = *pp;
+    client *c;
+    unsigned j;
+
+    s->frames += frames;
+    s->phase += (uint64_t)frames * s->rate;
+    if (s->phase < sr) {
+      pp = &s->next;
+      continue;
+    }
+    s->phase %= sr;   /* one event however many intervals went by */
+    c = client_find(d, s->client);
+    if (c == NULL) {
+      /* Gone: forget it here rather than hook every disconnect. */
+      *pp = s->next;
+      sub_free(s);
+      continue;
+    }
+    send_event(c, s, frame);
+    for (j = 0; j < s->nacc; j++) {
+      s->acc[j].peak = 0.0f;
+      s->acc[j].sumsq = 0.0;
+    }
+    s->frames = 0;
+    pp = &s->next;
+  }
+}
+
+void meter_ctl_poll(sonod *d) {
+  rt_meter_rec r;
+  msub *s;
+
+  if (d->eng.meters.ring == NULL)
+    return;
+  while (ring_pop(d->eng.meters.ring, &r) == 0) {
+    if (r.node == METER_REC_END) {
+      interval(d, r.port, r.u.frame);
+      continue;
+    }
+    for (s = subs; s != NULL; s = s->next)
+      if (wants(s, r.node))
+        add_port(s, &r);
+  }
+}
+
+static void on_timer(uv_timer_t *t) {
+  meter_ctl_poll(t->data);
+}
+
+/* Metering runs on the audio thread only while someone listens. */
+static void update(sonod *d) {
+  uint32_t period = d->eng.sample_rate / METER_SNAPSHOTS_PER_SEC;
+
+  if (period == 0)
+    period = 1;
+  atomic_store(&d->eng.meters.period, subs != NULL ? period : 0);
+  if (subs != NULL && !timer_on && !d->stopping) {
+    if (!timer_ready) {
+      uv_timer_init(d->loop, &timer);
+      timer.data = d;
+      timer_ready = true;
+    }
+    uv_timer_start(&timer, on_timer, METER_POLL_MS, METER_POLL_MS);
+    timer_on = true;
+  } else if (subs == NULL && timer_on) {
+    uv_timer_stop(&timer);
+    timer_on = false;
+  }
+}
+
+/* Reads `nodes` (ids or "out"/"in"/"csound"); every one must be in the
+ * graph.  Absent: every node in the graph now. */
+static bool read_nodes(request *r, uint32_t **out, unsigned *n) {
+  const msgpack_object_array *arr = NULL;
+  graph *g = graph_ctl_graph();
+  uint32_t *ids;
+  unsigned i, k = 0;
+
+  if (!arg_array(r, "nodes", false, &arr))
+    return false;
+  if (arr == NULL) {
+    ids = calloc(g->nnodes ? g->nnodes : 1, sizeof *ids);
+    if (ids == NULL)
+      goto oom;
+    for (i = 0; i < g->nnodes; i++)
+      ids[k++] = g->node[i].id;
+    *out = ids;
+    *n = k;
+    return true;
+  }
+  if (arr->size > METER_NODES_MAX) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "%s: at most %d nodes", r->op,
+                METER_NODES_MAX);
+    return false;
+  }
+  ids = calloc(arr->size ? arr->size : 1, sizeof *ids);
+  if (ids == NULL)
+    goto oom;
+  for (i = 0; i < arr->size; i++) {
+    const msgpack_object *o = &arr->ptr[i];
+    uint32_t id;
+    uint32_t port;
+    bool is_out;
+
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= UINT32_MAX) {
+      id = (uint32_t)o->via.u64;
+    } else if (o->type == MSGPACK_OBJECT_STR &&
+               graph_parse_port(o->via.str.ptr, o->via.str.size, &id, &port, &is_out) == -2) {
+      /* A node name without a port: -2 is "no port", which is fine here. */
+    } else {
+      free(ids);
+      reply_error(r->c, true, r->id, SONO_E_BAD_TYPE,
+                  "%s: 'nodes' holds node ids or \"out\", \"in\", \"csound\"", r->op);
+      return false;
+    }
+    if (graph_node(g, id) == NULL) {
+      char buf[16];
+      free(ids);
+      reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE, "%s: no node %s", r->op,
+                  graph_node_label(id, buf, sizeof buf));
+      return false;
+    }
+    ids[k++] = id;
+  }
+  *out = ids;
+  *n = k;
+  return true;
+
+oom:
+  reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
+  return false;
+}
+
+void op_meter_subscribe(request *r) {
+  uint64_t rate = 10;
+  uint32_t *ids = NULL;
+  unsigned n = 0, i;
+  msub **pp, *s;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (!arg_uint(r, "rate", false, &rate))
+    return;
+  if (rate < 1 || rate > METER_RATE_MAX) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "%s: rate must be 1..%d Hz, not %llu",
+                r->op, METER_RATE_MAX, (unsigned long long)rate);
+    return;
+  }
+  if (!read_nodes(r, &ids, &n))
+    return;
+  /* Take what waits in the ring first: it belongs to the old intervals. */
+  meter_ctl_poll(r->d);
+  pp = find_sub(r->c->id);
+  if (pp != NULL) {
+    s = *pp;
+    *pp = s->next;
+    sub_free(s);
+  }
+  s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    free(ids);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
+    return;
+  }
+  s->client = r->c->id;
+  s->rate = (unsigned)rate;
+  s->nodes = ids;
+  s->nnodes = n;
+  s->next = subs;
+  subs = s;
+  update(r->d);
+
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "rate", rate);
+  sono_pack_key_uint(&pk, "interval", r->d->eng.sample_rate / rate);
+  sono_pack_cstr(&pk, "nodes");
+  msgpack_pack_array(&pk, n);
+  for (i = 0; i < n; i++)
+    pack_node(&pk, ids[i]);
+  reply_end(r->c, &sb);
+}
+
+void op_meter_unsubscribe(request *r) {
+  msub **pp = find_sub(r->c->id);
+
+  if (pp != NULL) {
+    msub *s = *pp;
+    *pp = s->next;
+    sub_free(s);
+  }
+  update(r->d);
+  reply_ok_empty(r->c, r->id);
+}
+
+void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
+  rt_plan *p = atomic_load_explicit(&d->eng.graph.live, memory_order_acquire);
+  unsigned i;
+
+  if (p == NULL) {
+    msgpack_pack_array(pk, 0);
+    return;
+  }
+  msgpack_pack_array(pk, p->nnodes);
+  for (i = 0; i < p->nnodes; i++) {
+    msgpack_pack_map(pk, 2);
+    sono_pack_cstr(pk, "node");
+    pack_node(pk, p->node[i].gid);
+    sono_pack_key_double(pk, "load",
+                         atomic_load_explicit(&p->node[i].load_ppm, memory_order_relaxed) / 1e6);
+  }
+}
+
+void meter_ctl_shutdown(sonod *d) {
+  while (subs != NULL) {
+    msub *s = subs;
+    subs = s->next;
+    sub_free(s);
+  }
+  atomic_store(&d->eng.meters.period, 0);
+  if (timer_ready) {
+    uv_close((uv_handle_t *)&timer, NULL);
+    timer_ready = timer_on = false;
+  }
+}

@@ -1,0 +1,27 @@
+/* meter_ctl.h - meters on the control side: meter.subscribe/unsubscribe,
+ * draining the audio thread's meter snapshots (rt/meter.h) into one
+ * coalesced `meter` event per interval per client, and the per-node DSP
+ * load that `status` reports.  Control thread only. */
+#ifndef SONOD_METER_CTL_H
+#define SONOD_METER_CTL_H
+
+#include <msgpack.h>
+
+#include "daemon/net/request.h"
+#include "daemon/base/sonod.h"
+
+/* Drains the meter ring and sends the events that are due.  Called on
+ * every wake-up (before a render's reply) and by a 10 ms timer while
+ * anyone is subscribed. */
+void meter_ctl_poll(sonod *d);
+
+/* Packs status's `nodes` value: [{node, load}] for the plan in use. */
+void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk);
+
+/* Forgets every subscription and stops the timer (shutdown). */
+void meter_ctl_shutdown(sonod *d);
+
+void op_meter_subscribe(request *r);
+void op_meter_unsubscribe(request *r);
+
+#endif

@@ -1,0 +1,556 @@
+/* plugin_ctl.c - plugin nodes, control side.  See plugin_ctl.h. */
+#include "daemon/modules/plugin_ctl.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/net/client.h"
+#include "daemon/engine/engine_ctl.h"
+#include "daemon/net/events.h"
+#include "daemon/modules/graph_ctl.h"
+#include "daemon/base/log.h"
+#include "daemon/net/reply.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+#ifndef SONOD_VST_SCAN_BUILD
+#define SONOD_VST_SCAN_BUILD ""
+#endif
+
+static pnode *nodes;          /* newest last */
+static unsigned nnodes;       /* including those being unloaded */
+static uint32_t next_id = 1;
+
+/* What plugins report back (automation, MIDI out, lost events) is polled
+ * rather than pushed: the host callback only flips lock-free counters and
+ * bits, and the poll turns whatever piled up since the last one into at
+ * most one event per parameter.  25 times a second is quick enough for a
+ * knob on a screen and bounds the event rate per parameter. */
+#define POLL_MS 40
+#define POLL_BATCH 64
+
+static uv_timer_t poll_timer;
+static bool poll_inited;
+
+void plugin_ctl_scanner(void) {
+  static bool done;
+  const char *b;
+
+  if (done)
+    return;
+  done = true;
+  if (getenv("SONOD_VST_SCAN") != NULL)
+    return;
+  b = vst_scan_binary();
+  if ((b == NULL || access(b, X_OK) != 0) && SONOD_VST_SCAN_BUILD[0] != '\0' &&
+      access(SONOD_VST_SCAN_BUILD, X_OK) == 0)
+    vst_scan_set_binary(SONOD_VST_SCAN_BUILD);
+}
+
+pnode *plugin_ctl_find(uint32_t id) {
+  pnode *n;
+
+  for (n = nodes; n != NULL; n = n->next)
+    if (n->id == id && !n->removing)
+      return n;
+  return NULL;
+}
+
+uint32_t plugin_ctl_take_id(void) {
+  return next_id++;
+}
+
+pnode *plugin_ctl_first(void) {
+  return nodes;
+}
+
+static bool anyone_listens(sonod *d) {
+  client *c;
+
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->events & EV_PLUGIN)
+      return true;
+  return false;
+}
+
+static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+
+/* Lost or displaced events are errors the clients must see, and the log
+ * keeps them for whoever was not subscribed. */
+static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, const char *fmt,
+                        ...) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char msg[300];
+  va_list ap;
+
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  log_error("plugin: node %u: %s", n->id, msg);
+  events_begin(&sb, &pk, "plugin.error", 4);
+  sono_pack_key_uint(&pk, "node", n->id);
+  sono_pack_key_str(&pk, "code", code);
+  sono_pack_key_uint(&pk, "count", count);
+  sono_pack_key_str(&pk, "message", msg);
+  events_emit(d, EV_PLUGIN, &sb);
+}
+
+/* Drains everything the node recorded since the last poll.  The counters
+ * and queues are always emptied, listeners or not, so that a client that
+ * subscribes later is not flooded with stale news. */
+static void poll_node(sonod *d, pnode *n) {
+  vst_param_change pc[POLL_BATCH];
+  vst_midi_out mo[POLL_BATCH];
+  bool tell = anyone_listens(d);
+  unsigned got, i;
+  uint32_t count;
+
+  vst_reclaim(n->inst);
+  do {
+    got = vst_take_param_changes(n->inst, pc, POLL_BATCH);
+    for (i = 0; tell && i < got; i++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+      char display[VST_STR_LEN] = "";
+
+      vst_param_display(n->inst, pc[i].index, display, sizeof display, NULL);
+      events_begin(&sb, &pk, "plugin.param", 4);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_int(&pk, "index", pc[i].index);
+      sono_pack_key_double(&pk, "value", pc[i].value);
+      sono_pack_key_str(&pk, "display", display);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == POLL_BATCH);
+  do {
+    got = vst_take_midi_out(n->inst, mo, POLL_BATCH);
+    for (i = 0; tell && i < got; i++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+
+      events_begin(&sb, &pk, "plugin.midi", 3);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_uint(&pk, "frame", mo[i].frame < 0 ? 0 : (uint64_t)mo[i].frame);
+      sono_pack_cstr(&pk, "bytes");
+      msgpack_pack_bin(&pk, mo[i].len);
+      msgpack_pack_bin_body(&pk, mo[i].data, mo[i].len);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == POLL_BATCH);
+  if ((count = vst_take_overflow(n->inst)) > 0)
+    error_event(d, n, "midi_overflow", count,
+                "%u MIDI events did not fit the plugin's event buffer and were dropped", count);
+  if ((count = vst_take_late(n->inst)) > 0)
+    error_event(d, n, "midi_late", count,
+                "%u MIDI events were due after their block and went to its last frame", count);
+  if ((count = vst_take_midi_out_dropped(n->inst)) > 0)
+    error_event(d, n, "midi_out_dropped", count,
+                "%u MIDI events the plugin sent were dropped (queue full, sysex, or sent "
+                "outside its process call)", count);
+}
+
+static void on_poll(uv_timer_t *t) {
+  sonod *d = t->data;
+  pnode *n;
+
+  if (nodes == NULL) {
+    uv_timer_stop(t);   /* nothing to watch until the next load */
+    return;
+  }
+  for (n = nodes; n != NULL; n = n->next)
+    poll_node(d, n);
+}
+
+static void poll_start(sonod *d) {
+  if (!poll_inited) {
+    uv_timer_init(d->loop, &poll_timer);
+    poll_timer.data = d;
+    /* Closed by plugin_ctl_shutdown; unref'd so that it alone never keeps
+     * the loop running. */
+    uv_unref((uv_handle_t *)&poll_timer);
+    poll_inited = true;
+  }
+  if (!uv_is_active((uv_handle_t *)&poll_timer))
+    uv_timer_start(&poll_timer, on_poll, POLL_MS, POLL_MS);
+}
+
+static void node_free(pnode *n) {
+  pnode **link;
+
+  for (link = &nodes; *link != NULL; link = &(*link)->next)
+    if (*link == n) {
+      *link = n->next;
+      nnodes--;
+      break;
+    }
+  if (n->rt != NULL) {
+    rt_midi_batch *b = n->rt->batches, *next;
+    for (; b != NULL; b = next) {
+      next = b->next;
+      plugin_ctl_batch_free(b);
+    }
+    free(n->rt);
+  }
+  vst_unload(n->inst);
+  free(n->path);
+  free(n);
+}
+
+/* Plugin code runs while it loads (its entry function, effOpen, resume),
+ * and plugins are free to keep global state that is not safe against a
+ * second instance being created at the same time.  So loads run one at a
+ * time, whichever thread they are on; the scans before them (child
+ * processes, a locked cache) run in parallel. */
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned loading;      /* jobs in the thread pool */
+
+static int limit_check(const char **code, char *err, size_t errlen) {
+  if (nnodes + loading >= RT_NODES_MAX) {
+    *code = SONO_E_LIMIT;
+    snprintf(err, errlen, "%u plugins are loaded or loading, the most the engine holds; "
+             "unload one first", nnodes + loading);
+    return -1;
+  }
+  return 0;
+}
+
+static void config_of(sonod *d, vst_config *cfg) {
+  vst_config_init(cfg);
+  cfg->sample_rate = d->eng.sample_rate;
+  cfg->max_block = d->be->block_size;
+  cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
+}
+
+/* The slow part: the scan in a child process, then the load in this
+ * process.  Any thread; touches nothing of the daemon's. */
+static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config *cfg,
+                         vst_instance **inst, char *err, size_t errlen) {
+  char verr[VST_ERR_LEN];
+  vst_info info;
+  int rc;
+
+  verr[0] = '\0';
+  rc = vst_scan(path, timeout_ms, &info, verr);
+  if (rc == VST_E_TIMEOUT) {
+    snprintf(err, errlen, "the plugin hung while loading: %s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
+  if (rc != VST_OK) {
+    snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
+  pthread_mutex_lock(&load_lock);
+  rc = vst_load(path, cfg, inst, verr);
+  pthread_mutex_unlock(&load_lock);
+  if (rc != VST_OK) {
+    snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
+    return -1;
+  }
+  return 0;
+}
+
+/* The quick part, on the control thread: registers a loaded instance and
+ * hands it to the audio thread.  Unloads it on failure. */
+static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap, pnode **out,
+                  const char **code, char *err, size_t errlen) {
+  pnode *n;
+  rt_node *rt;
+  rt_cmd cmd;
+
+  if (nnodes >= RT_NODES_MAX) {
+    vst_unload(inst);
+    *code = SONO_E_LIMIT;
+    snprintf(err, errlen, "%u plugins are loaded, the most the engine holds; unload one first",
+             nnodes);
+    return -1;
+  }
+  n = calloc(1, sizeof *n);
+  rt = calloc(1, sizeof *rt);
+  if (n != NULL && rt != NULL)
+    n->path = strdup(path);
+  if (n == NULL || rt == NULL || n->path == NULL) {
+    free(rt);
+    if (n != NULL)
+      free(n->path);
+    free(n);
+    vst_unload(inst);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  /* Loaded in the thread pool while JACK's period grew past the size it
+   * was configured with: prepare it for the period before the audio
+   * thread sees it (if that fails, its calls are split). */
+  if (vst_get_max_block(inst) < d->be->block_size)
+    (void)vst_reconfigure(inst, 0.0, d->be->block_size, NULL);
+  /* The graph owns the port buffers (graph_plan.c). */
+  rt->nin = vst_get_info(inst)->num_inputs > 0 ? (unsigned)vst_get_info(inst)->num_inputs : 0;
+  rt->nout = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 0;
+  rt->inst = inst;
+  rt->ctl = n;
+  n->inst = inst;
+  n->rt = rt;
+  n->evcap = evcap;
+  n->id = rt->id = next_id;
+
+  memset(&cmd, 0, sizeof cmd);
+  cmd.type = RT_CMD_NODE_ADD;
+  cmd.at_kind = RT_AT_NOW;
+  cmd.u.ptr = rt;
+  if (engine_ctl_push(d, &cmd) != 0) {
+    free(rt);
+    free(n->path);
+    free(n);
+    vst_unload(inst);
+    *code = SONO_E_QUEUE_FULL;
+    snprintf(err, errlen, "the queue to the audio thread is full; retry shortly");
+    return -1;
+  }
+  next_id++;
+  {
+    pnode **link = &nodes;
+    while (*link != NULL)
+      link = &(*link)->next;
+    *link = n;
+  }
+  nnodes++;
+  graph_ctl_plugin_added(d, n->id, vst_get_info(inst)->name, rt);
+  poll_start(d);
+  log_info("plugin: loaded %s as node %u", path, n->id);
+  *out = n;
+  return 0;
+}
+
+/* ---- loads and scans in the thread pool ---- */
+
+typedef struct load_job {
+  uv_work_t work;
+  sonod *d;
+  char *path;
+  unsigned timeout_ms;
+  vst_config cfg;
+  vst_instance *inst;
+  int rc;
+  char err[512];
+  plugin_ctl_load_cb cb;
+  void *ud;
+} load_job;
+
+static void load_work(uv_work_t *w) {
+  load_job *j = w->data;
+
+  j->rc = scan_and_load(j->path, j->timeout_ms, &j->cfg, &j->inst, j->err, sizeof j->err);
+}
+
+static void load_after(uv_work_t *w, int status) {
+  load_job *j = w->data;
+  const char *code = SONO_E_LOAD_FAILED;
+  pnode *n = NULL;
+
+  (void)status;   /* never cancelled */
+  loading--;
+  if (j->d->stopping) {
+    /* The engine is gone and so are the clients: nothing to attach to. */
+    if (j->rc == 0)
+      vst_unload(j->inst);
+    log_info("plugin: %s finished loading during shutdown; unloaded", j->path);
+  } else if (j->rc != 0 ||
+             attach(j->d, j->path, j->inst, j->cfg.event_capacity, &n, &code, j->err,
+                    sizeof j->err) != 0) {
+    j->cb(j->d, j->ud, j->path, NULL, code, j->err);
+  } else {
+    j->cb(j->d, j->ud, j->path, n, NULL, NULL);
+  }
+  free(j->path);
+  free(j);
+}
+
+int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
+                          void *ud, const char **code, char *err, size_t errlen) {
+  load_job *j;
+
+  *code = SONO_E_LOAD_FAILED;
+  if (limit_check(code, err, errlen) != 0)
+    return -1;
+  j = calloc(1, sizeof *j);
+  if (j == NULL || (j->path = strdup(path)) == NULL) {
+    free(j);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  plugin_ctl_scanner();   /* on this thread: it may set the library's path */
+  j->d = d;
+  j->timeout_ms = timeout_ms;
+  config_of(d, &j->cfg);
+  j->cb = cb;
+  j->ud = ud;
+  j->work.data = j;
+  /* A queued work request keeps the loop running, so a shutdown waits
+   * for the load (at most its scan timeout plus the load) and
+   * load_after unloads what it brought. */
+  if (uv_queue_work(d->loop, &j->work, load_work, load_after) != 0) {
+    free(j->path);
+    free(j);
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "could not queue the load");
+    return -1;
+  }
+  loading++;
+  return 0;
+}
+
+int plugin_ctl_reserve_events(sonod *d, pnode *n, uint64_t more) {
+  uint64_t need = n->outstanding + more;
+
+  if (need > n->evcap) {
+    uint64_t cap = (uint64_t)n->evcap * 2;
+    vst_event_buf *buf;
+    rt_cmd cmd;
+
+    if (cap < need)
+      cap = need;
+    if (cap > UINT32_MAX / 2)
+      return -2;
+    buf = vst_event_buf_new((unsigned)cap);
+    if (buf == NULL)
+      return -2;
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = RT_CMD_NODE_EVBUF;
+    cmd.at_kind = RT_AT_NOW;
+    cmd.u.node.id = n->id;
+    cmd.u.node.buf = buf;
+    if (engine_ctl_push(d, &cmd) != 0) {
+      vst_event_buf_free(buf);
+      return -1;
+    }
+    n->evcap = (unsigned)cap;
+  }
+  n->outstanding += more;
+  return 0;
+}
+
+void plugin_ctl_unreserve_events(pnode *n, uint64_t count) {
+  n->outstanding = count > n->outstanding ? 0 : n->outstanding - count;
+}
+
+void plugin_ctl_batch_free(rt_midi_batch *b) {
+  uint32_t i;
+
+  if (b == NULL)
+    return;
+  /* The audio thread clears sx once the instance owns it. */
+  for (i = 0; i < b->nabs + b->nrel; i++)
+    if (b->ev[i].sx != NULL)
+      vst_sysex_free(b->ev[i].sx);
+  free(b);
+}
+
+bool plugin_ctl_handles(const rt_msg *m) {
+  return m->cmd_type == RT_CMD_NODE_REMOVE || m->cmd_type == RT_CMD_MIDI ||
+         m->cmd_type == RT_CMD_NODE_EVBUF;
+}
+
+static void batch_back(sonod *d, const rt_msg *m) {
+  rt_midi_batch *b = m->garbage;
+  pnode *n;
+
+  (void)d;
+  if (b == NULL)
+    return;
+  for (n = nodes; n != NULL; n = n->next)
+    if (n->id == b->node) {
+      plugin_ctl_unreserve_events(n, (uint64_t)b->nabs + b->nrel);
+      /* Refused events also went into the overflow counter: poll_node
+       * reports them as plugin.error. */
+      vst_reclaim(n->inst);
+      break;
+    }
+  plugin_ctl_batch_free(b);
+}
+
+void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+  switch (m->cmd_type) {
+  case RT_CMD_MIDI:
+    if (m->type == RT_MSG_ACK) {
+      if (c != NULL)
+        reply_ok_frame(c, m->req_id, m->frame);
+      return;
+    }
+    if (m->type == RT_MSG_ERROR && c != NULL) {
+      if (m->code == RT_ERR_LATE)
+        reply_error(c, true, m->req_id, SONO_E_LATE,
+                    "plugin.midi: the first event is %llu frames in the past; the engine was at "
+                    "frame %llu", (unsigned long long)m->value, (unsigned long long)m->frame);
+      else
+        reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE,
+                    "plugin.midi: node %llu was unloaded", (unsigned long long)m->value);
+    }
+    batch_back(d, m);
+    break;
+  case RT_CMD_NODE_REMOVE:
+    if (m->type == RT_MSG_ACK && m->garbage != NULL) {
+      rt_node *rt = m->garbage;
+      pnode *n = rt->ctl;
+      rt_midi_batch *b;
+
+      /* Batches still active never send RT_MSG_DONE: give back their slot. */
+      for (b = rt->batches; b != NULL; b = b->next)
+        d->reserved -= 1;
+      if (c != NULL)
+        reply_ok_frame(c, m->req_id, m->frame);
+      log_info("plugin: unloaded node %u", n->id);
+      poll_node(d, n);   /* its last news */
+      node_free(n);
+    } else if (c != NULL) {
+      reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "plugin.unload: node %llu is not loaded",
+                  (unsigned long long)m->value);
+    }
+    break;
+  case RT_CMD_NODE_EVBUF:
+    if (m->value != 0)
+      log_error("plugin: a bigger event buffer was refused by the audio thread");
+    vst_event_buf_free(m->garbage);
+    break;
+  default:
+    break;
+  }
+}
+
+void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
+  (void)d;
+  switch (c->type) {
+  case RT_CMD_MIDI:
+    plugin_ctl_batch_free(c->u.ptr);
+    break;
+  case RT_CMD_NODE_EVBUF:
+    vst_event_buf_free(c->u.node.buf);
+    break;
+  case RT_CMD_NODE_ADD: {
+    rt_node *rt = c->u.ptr;
+    /* Never reached the audio thread: it is not in the engine's array, and
+     * node_free below releases it with its record. */
+    (void)rt;
+    break;
+  }
+  default:
+    break;
+  }
+}
+
+void plugin_ctl_shutdown(sonod *d) {
+  if (poll_inited) {
+    uv_close((uv_handle_t *)&poll_timer, NULL);
+    poll_inited = false;
+  }
+  d->eng.nodes.n = 0;
+  while (nodes != NULL)
+    node_free(nodes);
+}

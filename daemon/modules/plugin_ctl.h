@@ -1,0 +1,78 @@
+/* plugin_ctl.h - the control side of plugin nodes: the registry of loaded
+ * plugins (node id -> instance), loading and unloading, MIDI batches and
+ * event-buffer growth, and the messages the audio thread sends back about
+ * them.  Control thread only. */
+#ifndef SONOD_PLUGIN_CTL_H
+#define SONOD_PLUGIN_CTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <msgpack.h>
+
+#include "daemon/net/client.h"
+#include "daemon/rt/nodes.h"
+#include "daemon/base/sonod.h"
+
+typedef struct pnode {
+  struct pnode *next;
+  uint32_t id;
+  vst_instance *inst;
+  rt_node *rt;
+  char *path;
+  bool removing;           /* unload sent; the audio thread still has it */
+  uint64_t outstanding;    /* MIDI events sent and not yet reported done */
+  unsigned evcap;          /* capacity of the event buffer installed */
+} pnode;
+
+/* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
+ * places, else the build tree's copy (SONOD_VST_SCAN_BUILD). */
+void plugin_ctl_scanner(void);
+
+/* Scans (child process, killed after timeout_ms; 0 for the library's
+ * 10 s) and loads path off the control thread: the scan and the load run
+ * in libuv's thread pool (loads one at a time), then the node is handed to
+ * the audio thread and cb runs on the control thread with it, or with node
+ * NULL and a protocol error code and message.  Returns -1 (with code and
+ * message, cb never called) when the load cannot even start.  During
+ * shutdown cb is not called: the finished instance is unloaded, and the
+ * loop waits for loads in flight.  While plugins are loaded a timer polls
+ * them and sends plugin.* events (EV_PLUGIN). */
+typedef void (*plugin_ctl_load_cb)(sonod *d, void *ud, const char *path, pnode *node,
+                                   const char *code, const char *err);
+int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
+                          void *ud, const char **code, char *err, size_t errlen);
+/* A node by id, NULL if none or being unloaded. */
+pnode *plugin_ctl_find(uint32_t id);
+pnode *plugin_ctl_first(void);
+/* A fresh node id from the plugins' sequence (gain nodes share it). */
+uint32_t plugin_ctl_take_id(void);
+/* Makes sure the node's event buffer holds `more` events beyond those in
+ * flight, sending a bigger one to the audio thread if not; then counts
+ * them as in flight.  -1 when the queue to the audio thread is full. */
+int plugin_ctl_reserve_events(sonod *d, pnode *n, uint64_t more);
+void plugin_ctl_unreserve_events(pnode *n, uint64_t count);
+
+/* Frees a batch (and any sysex it still owns).  */
+void plugin_ctl_batch_free(rt_midi_batch *b);
+
+/* Messages from the audio thread about plugin commands. */
+bool plugin_ctl_handles(const rt_msg *m);
+void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m);
+/* A command the audio thread will never apply: free what it carries. */
+void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c);
+/* Re-prepares every loaded plugin whose block size is below `block`
+ * (effMainsChanged(0), effSetBlockSize, effMainsChanged(1)), keeping the
+ * audio thread out of each while it is done (plugin_prepare.c), and sends
+ * a plugin.prepared event for each.  in_time(ctx), when given, says
+ * whether JACK is still waiting (its driver stopped): only for the message.
+ * Returns how many were re-prepared; *failed counts those that were not
+ * (out of memory: they keep their size, longer periods are split). */
+unsigned plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                              unsigned *failed);
+/* status: [{node, block_size}] of every loaded plugin. */
+void plugin_ctl_pack_prepared(msgpack_packer *pk);
+/* After the audio thread stopped for good: unload everything. */
+void plugin_ctl_shutdown(sonod *d);
+
+#endif

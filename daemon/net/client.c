@@ -1,0 +1,274 @@
+/* client.c - a connection's life: accept, read, split into frames, write,
+ * close.  Control thread. */
+#include "daemon/net/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/net/auth.h"
+#include "daemon/net/events.h"
+#include "daemon/base/log.h"
+#include "daemon/net/reply.h"
+#include "daemon/net/request.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+typedef struct write_req {
+  uv_write_t req;
+  char *data;
+} write_req;
+
+static void flush_one(client *c);
+
+client *client_new(sonod *d, bool tcp) {
+  client *c = calloc(1, sizeof *c);
+
+  if (c == NULL)
+    return NULL;
+  c->d = d;
+  c->id = ++d->next_client_id;
+  c->transport = tcp ? "tcp" : "unix";
+  c->h.handle.data = c;
+  if (tcp)
+    uv_tcp_init(d->loop, &c->h.tcp);
+  else
+    uv_pipe_init(d->loop, &c->h.pipe, 0);
+  c->authed = !auth_needed(d, tcp);
+  sono_framer_init(&c->framer, c->authed ? SONO_FRAME_MAX : AUTH_FRAME_MAX);
+
+  c->next = d->clients;
+  if (d->clients)
+    d->clients->prev = c;
+  d->clients = c;
+  d->nclients++;
+  return c;
+}
+
+client *client_find(sonod *d, uint32_t id) {
+  client *c;
+
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->id == id)
+      return c->closing ? NULL : c;
+  return NULL;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  client *c = h->data;
+  (void)suggested;
+  buf->base = c->rbuf;
+  buf->len = sizeof c->rbuf;
+}
+
+static void on_frame(void *ud, const char *payload, size_t len) {
+  client *c = ud;
+
+  if (!c->closing)
+    request_handle(c, payload, len);
+}
+
+static void on_oversize(void *ud, uint32_t len) {
+  client *c = ud;
+
+  if (!c->closing)
+    reply_error(c, false, 0, SONO_E_FRAME_TOO_LARGE,
+                "frame of %u bytes exceeds the limit of %zu bytes%s; skipped",
+                len, c->framer.max, c->authed ? "" : " before hello with the token");
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  client *c = s->data;
+
+  if (n < 0) {
+    if (n != UV_EOF)
+      log_debug("client %u: read: %s", c->id, uv_strerror((int)n));
+    else if (sono_framer_partial(&c->framer))
+      log_debug("client %u: closed in the middle of a frame", c->id);
+    client_close(c);
+    return;
+  }
+  if (sono_framer_feed(&c->framer, buf->base, (size_t)n, on_frame, on_oversize, c) != 0) {
+    log_warn("client %u: out of memory for a frame; disconnecting", c->id);
+    client_close(c);
+  }
+}
+
+void client_start(client *c) {
+  log_debug("client %u connected (%s)", c->id, c->transport);
+  events_client(c->d, c, "connected");
+  if (c->d->hold_clients) {
+    c->held = true;
+    return;
+  }
+  uv_read_start(&c->h.stream, on_alloc, on_read);
+}
+
+void clients_release(sonod *d) {
+  client *c;
+
+  d->hold_clients = false;
+  for (c = d->clients; c != NULL; c = c->next)
+    if (c->held) {
+      c->held = false;
+      uv_read_start(&c->h.stream, on_alloc, on_read);
+    }
+}
+
+static void on_closed(uv_handle_t *h) {
+  client *c = h->data;
+
+  sono_framer_free(&c->framer);
+  free(c->out);
+  free(c);
+}
+
+/* Takes c off the daemon's list, so nothing more is sent to it, and tells
+ * the other clients.  Returns false if it was already closing. */
+static bool detach(client *c) {
+  sonod *d = c->d;
+
+  if (c->closing)
+    return false;
+  c->closing = true;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    d->clients = c->next;
+  if (c->next)
+    c->next->prev = c->prev;
+  d->nclients--;
+  log_debug("client %u disconnected", c->id);
+  events_client(d, c, "disconnected");
+  return true;
+}
+
+void client_close(client *c) {
+  if (detach(c))
+    uv_close(&c->h.handle, on_closed);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status) {
+  client *c = req->data;
+  (void)status;
+  uv_close(&c->h.handle, on_closed);
+}
+
+void client_close_gently(client *c) {
+  flush_one(c);
+  if (!detach(c))
+    return;
+  uv_read_stop(&c->h.stream);
+  c->shutdown_req.data = c;
+  if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0)
+    uv_close(&c->h.handle, on_closed);
+}
+
+static void on_written(uv_write_t *req, int status) {
+  write_req *w = (write_req *)req;
+  (void)status;
+  free(w->data);
+  free(w);
+}
+
+/* Hands a buffer to libuv; freed when written. */
+static void write_owned(client *c, char *data, size_t len) {
+  write_req *w = malloc(sizeof *w);
+  uv_buf_t buf;
+
+  if (w == NULL) {
+    free(data);
+    log_error("client %u: out of memory writing; disconnecting", c->id);
+    client_close(c);
+    return;
+  }
+  w->data = data;
+  buf = uv_buf_init(data, (unsigned)len);
+  if (uv_write(&w->req, &c->h.stream, &buf, 1, on_written) != 0) {
+    free(data);
+    free(w);
+    client_close(c);
+  }
+}
+
+static void flush_one(client *c) {
+  char *data = c->out;
+  size_t len = c->out_len;
+
+  if (len == 0)
+    return;
+  c->out = NULL;
+  c->out_len = c->out_cap = 0;
+  write_owned(c, data, len);
+}
+
+void clients_flush(sonod *d) {
+  client *c, *next;
+
+  for (c = d->clients; c != NULL; c = next) {
+    next = c->next;
+    flush_one(c);
+  }
+}
+
+static void on_flush(uv_check_t *h) {
+  clients_flush(h->data);
+}
+
+void clients_flush_start(sonod *d) {
+  uv_check_init(d->loop, &d->flush);
+  d->flush.data = d;
+  uv_check_start(&d->flush, on_flush);
+}
+
+static void queue_bytes(client *c, const char *data, size_t len) {
+  if (c->closing)
+    return;
+  if (c->out_len + len > c->out_cap) {
+    size_t cap = c->out_cap ? c->out_cap : 4096;
+    char *p;
+
+    while (cap < c->out_len + len)
+      cap *= 2;
+    p = realloc(c->out, cap);
+    if (p == NULL) {
+      log_error("client %u: out of memory queueing a frame; disconnecting", c->id);
+      client_close(c);
+      return;
+    }
+    c->out = p;
+    c->out_cap = cap;
+  }
+  memcpy(c->out + c->out_len, data, len);
+  c->out_len += len;
+}
+
+void client_send(client *c, msgpack_sbuffer *sb) {
+  queue_bytes(c, sb->data, sb->size);
+  msgpack_sbuffer_destroy(sb);
+}
+
+/* Reports discarded events once the backlog has drained enough to take the
+ * report, so the client learns how many it missed. */
+void client_report_lost(client *c) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t lost = c->lost;
+
+  c->lost = 0;
+  events_begin(&sb, &pk, "lost", 1);
+  sono_pack_key_uint(&pk, "count", lost);
+  sono_msg_end(&sb);
+  client_send(c, &sb);
+}
+
+void client_send_event(client *c, const msgpack_sbuffer *sb) {
+  if (c->closing)
+    return;
+  if (uv_stream_get_write_queue_size(&c->h.stream) + c->out_len > CLIENT_EVENT_BACKLOG) {
+    c->lost++;
+    return;
+  }
+  if (c->lost > 0)
+    client_report_lost(c);
+  queue_bytes(c, sb->data, sb->size);
+}

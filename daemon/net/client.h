@@ -1,0 +1,73 @@
+/* client.h - one connection: reading frames, writing replies and events. */
+#ifndef SONOD_CLIENT_H
+#define SONOD_CLIENT_H
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "daemon/base/sonod.h"
+#include "protocol/frame.h"
+
+/* Output a client has not read yet beyond which events are discarded for it
+ * (and counted, and reported in a "lost" event).  Replies are never
+ * discarded. */
+#define CLIENT_EVENT_BACKLOG (8u * 1024u * 1024u)
+
+struct client {
+  sonod *d;
+  client *prev;
+  client *next;
+  uint32_t id;
+  char name[64];
+  const char *transport;   /* "unix" or "tcp" */
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_pipe_t pipe;
+    uv_tcp_t tcp;
+  } h;
+  uv_shutdown_t shutdown_req;
+  sono_framer framer;
+  bool authed;             /* may make requests: not a TCP client still owing its token */
+  uint32_t events;         /* subscribed event kinds, a mask of event_kind */
+  uint64_t lost;           /* events discarded and not yet reported */
+  char *out;               /* frames queued this loop iteration, written by clients_flush */
+  size_t out_len;
+  size_t out_cap;
+  bool closing;
+  bool held;               /* accepted while d->hold_clients: not reading yet */
+  char rbuf[65536];
+};
+
+/* Allocates a client whose handle is initialised for transport; the server
+ * accepts into c->h.stream and then calls client_start. */
+client *client_new(sonod *d, bool tcp);
+void client_start(client *c);
+/* Starts reading from the clients accepted while d->hold_clients was set
+ * (their requests waited in the socket) and clears it. */
+void clients_release(sonod *d);
+/* Closes at once; pending output is dropped.  Safe to call twice. */
+void client_close(client *c);
+/* Closes after pending output has been written. */
+void client_close_gently(client *c);
+
+/* Queues a finished frame (see sono_msg_end); sb is emptied.  Frames
+ * queued during one loop iteration leave in one write (clients_flush). */
+void client_send(client *c, msgpack_sbuffer *sb);
+/* Sends a copy of an event frame, unless the client's backlog is too long. */
+void client_send_event(client *c, const msgpack_sbuffer *sb);
+
+/* Sends a "lost" event with the count of discarded events, if any. */
+void client_report_lost(client *c);
+
+client *client_find(sonod *d, uint32_t id);
+
+/* Writes out every client's queued frames.  Runs once per loop iteration
+ * (a uv_check handle), so a burst of pipelined requests is answered with
+ * one write instead of one per reply. */
+void clients_flush(sonod *d);
+void clients_flush_start(sonod *d);
+
+#endif

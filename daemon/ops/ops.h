@@ -1,0 +1,88 @@
+/* ops.h - the table of protocol operations and their handlers. */
+#ifndef SONOD_OPS_H
+#define SONOD_OPS_H
+
+#include "daemon/net/request.h"
+
+extern const op_entry ops_table[];
+
+/* ops_core.c */
+void op_hello(request *r);
+void op_ping(request *r);
+void op_status(request *r);
+void op_sync(request *r);
+void op_subscribe(request *r);
+void op_unsubscribe(request *r);
+void op_shutdown(request *r);
+
+/* ops_engine.c */
+void op_engine_tone(request *r);
+void op_render(request *r);
+
+/* ops_plugin.c */
+void op_plugin_load(request *r);
+void op_plugin_unload(request *r);
+void op_plugin_list(request *r);
+void op_plugin_params(request *r);
+void op_plugin_set(request *r);
+void op_plugin_get(request *r);
+void op_plugin_midi(request *r);
+void op_plugin_program(request *r);
+void op_plugin_programs(request *r);
+void op_plugin_state_get(request *r);
+void op_plugin_state_set(request *r);
+void op_plugin_scan(request *r);
+
+/* ops_csound.c */
+void op_csound_compile(request *r);
+void op_csound_event(request *r);
+void op_csound_score(request *r);
+void op_channel_set(request *r);
+void op_channel_get(request *r);
+void op_instr_define(request *r);
+void op_instr_list(request *r);
+void op_instr_undefine(request *r);
+void op_synth_start(request *r);
+void op_synth_set(request *r);
+void op_synth_automate(request *r);
+void op_synth_stop(request *r);
+void op_synth_list(request *r);
+void op_synth_get(request *r);
+void op_bundle(request *r);
+void op_bus_new(request *r);
+void op_bus_set(request *r);
+void op_bus_get(request *r);
+void op_bus_free(request *r);
+void op_table_new(request *r);
+void op_table_read(request *r);
+void op_table_get(request *r);
+void op_table_set(request *r);
+void op_table_free(request *r);
+
+/* state.c */
+void op_state_save(request *r);
+void op_state_load(request *r);
+
+/* ops_jack.c */
+void op_transport_set(request *r);
+void op_transport_get(request *r);
+/* transport.get's fields ({tempo, num, den, playing, frame, ppq} without
+ * `full`, for status); ops_jack.c. */
+void transport_pack(sonod *d, msgpack_packer *pk, bool full);
+void op_transport_follow(request *r);
+void op_midi_route(request *r);
+void op_midi_unroute(request *r);
+void op_midi_routes(request *r);
+void op_engine_freewheel(request *r);
+
+/* ops_graph.c */
+void op_graph_connect(request *r);
+void op_graph_disconnect(request *r);
+void op_graph_get(request *r);
+void op_node_new(request *r);
+void op_node_delete(request *r);
+void op_node_bypass(request *r);
+void op_node_gain(request *r);
+void op_node_mute(request *r);
+
+#endif

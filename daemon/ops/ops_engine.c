@@ -1,0 +1,75 @@
+/* ops_engine.c - operations on the engine itself: the test tone and
+ * offline rendering. */
+#include <math.h>
+#include <string.h>
+
+#include "daemon/backend/backend.h"
+#include "daemon/engine/engine_ctl.h"
+#include "daemon/ops/ops.h"
+#include "daemon/net/reply.h"
+#include "protocol/errors.h"
+
+void op_engine_tone(request *r) {
+  sonod *d = r->d;
+  rt_cmd cmd;
+  bool on;
+  double freq = 440.0, amp = 0.25;
+  int64_t channel = -1;
+
+  memset(&cmd, 0, sizeof cmd);
+  if (!arg_bool(r, "on", true, &on) || !arg_double(r, "freq", false, &freq) ||
+      !arg_double(r, "amp", false, &amp) || !arg_int(r, "channel", false, &channel) ||
+      !arg_time(r, &cmd))
+    return;
+  if (freq < 1.0 || freq > d->eng.sample_rate / 2.0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "engine.tone: 'freq' must be from 1 to %u Hz", d->eng.sample_rate / 2);
+    return;
+  }
+  if (amp < 0.0 || amp > 1.0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "engine.tone: 'amp' must be from 0 to 1");
+    return;
+  }
+  if (channel < -1 || channel >= (int64_t)d->opt.channels) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "engine.tone: 'channel' must be -1 (all) or from 0 to %u", d->opt.channels - 1);
+    return;
+  }
+  cmd.type = RT_CMD_TONE;
+  cmd.u.tone.on = on;
+  cmd.u.tone.freq = freq;
+  cmd.u.tone.amp = amp;
+  cmd.u.tone.channel = (int32_t)channel;
+  engine_ctl_send(r, &cmd);
+}
+
+void op_render(request *r) {
+  sonod *d = r->d;
+  uint64_t frames = 0;
+  double seconds = 0;
+  char err[256];
+  int rc;
+
+  if (d->be->ops->render == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED,
+                "render: only the offline backend renders; this is %s", d->be->ops->name);
+    return;
+  }
+  if (!arg_uint(r, "frames", false, &frames) || !arg_double(r, "seconds", false, &seconds))
+    return;
+  if (frames > 0 && seconds > 0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_REQUEST, "render: give 'frames' or 'seconds', not both");
+    return;
+  }
+  if (seconds < 0 || seconds > 86400.0 * 7) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "render: 'seconds' must be from 0 to a week");
+    return;
+  }
+  if (seconds > 0)
+    frames = (uint64_t)llround(seconds * d->eng.sample_rate);
+  rc = d->be->ops->render(d->be, r->c->id, r->id, frames, err, sizeof err);
+  if (rc == RENDER_BUSY)
+    reply_error(r->c, true, r->id, SONO_E_BUSY, "render: %s", err);
+  else if (rc != 0)
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "render: %s", err);
+}

@@ -1,0 +1,716 @@
+/* ops_plugin.c - the plugin.* operations: VST2 plugins as engine nodes.
+ * The registry and the audio-thread hand-over are in plugin_ctl.c. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/engine/engine_ctl.h"
+#include "daemon/modules/graph_ctl.h"
+#include "daemon/ops/ops.h"
+#include "daemon/modules/plugin_ctl.h"
+#include "daemon/net/reply.h"
+#include "daemon/modules/state.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+static void pack_info(msgpack_packer *pk, uint32_t node, const vst_info *in) {
+  msgpack_pack_map(pk, 14);
+  sono_pack_key_uint(pk, "node", node);
+  sono_pack_key_str(pk, "name", in->name);
+  sono_pack_key_str(pk, "vendor", in->vendor);
+  sono_pack_key_str(pk, "product", in->product);
+  sono_pack_key_int(pk, "unique_id", in->unique_id);
+  sono_pack_key_int(pk, "version", in->version);
+  sono_pack_key_str(pk, "category", vst_category_name(in->category));
+  sono_pack_key_int(pk, "inputs", in->num_inputs);
+  sono_pack_key_int(pk, "outputs", in->num_outputs);
+  sono_pack_key_bool(pk, "synth", in->is_synth);
+  sono_pack_key_int(pk, "params", in->num_params);
+  sono_pack_key_int(pk, "programs", in->num_programs);
+  sono_pack_key_int(pk, "latency", in->latency);
+  sono_pack_key_int(pk, "flags", in->flags);
+}
+
+static void pack_key_bin(msgpack_packer *pk, const char *key, const void *data, size_t len) {
+  sono_pack_cstr(pk, key);
+  msgpack_pack_bin(pk, len);
+  msgpack_pack_bin_body(pk, data, len);
+}
+
+/* Reads "node"; replies and returns NULL when absent or unknown. */
+static pnode *arg_node(request *r) {
+  uint64_t id;
+  pnode *n;
+
+  if (!arg_uint(r, "node", true, &id))
+    return NULL;
+  n = id <= UINT32_MAX ? plugin_ctl_find((uint32_t)id) : NULL;
+  if (n == NULL)
+    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE, "%s: no plugin node %llu is loaded",
+                r->op, (unsigned long long)id);
+  return n;
+}
+
+/* Reads "index" or "name"; replies and returns -1 when neither or unknown. */
+static int arg_param(request *r, pnode *n) {
+  const char *name;
+  size_t len;
+  int64_t index;
+  char buf[VST_STR_LEN], err[VST_ERR_LEN];
+  int count = vst_param_count(n->inst), rc;
+
+  if (sono_map_get(r->args, "index") != NULL) {
+    if (!arg_int(r, "index", true, &index))
+      return -1;
+    if (index < 0 || index >= count) {
+      reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM,
+                  "%s: parameter index %lld is out of range; node %u has %d parameters (0..%d)",
+                  r->op, (long long)index, n->id, count, count - 1);
+      return -1;
+    }
+    return (int)index;
+  }
+  if (sono_map_get(r->args, "name") == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_MISSING_FIELD, "%s: give 'index' or 'name'", r->op);
+    return -1;
+  }
+  if (!arg_str(r, "name", true, &name, &len))
+    return -1;
+  if (len >= sizeof buf)
+    len = sizeof buf - 1;
+  memcpy(buf, name, len);
+  buf[len] = '\0';
+  rc = vst_param_find(n->inst, buf, err);
+  if (rc < 0) {
+    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM, "%s: node %u has no parameter named '%s'",
+                r->op, n->id, buf);
+    return -1;
+  }
+  return rc;
+}
+
+/* Reads "timeout" (ms the scan child may take): 0 when absent, which the
+ * library turns into its 10 s.  Replies and returns false when bad. */
+#define TIMEOUT_MAX_MS 600000
+
+static bool arg_timeout(request *r, unsigned *ms) {
+  uint64_t v = 0;
+
+  *ms = 0;
+  if (!arg_uint(r, "timeout", false, &v))
+    return false;
+  if (sono_map_get(r->args, "timeout") == NULL)
+    return true;
+  if (v == 0 || v > TIMEOUT_MAX_MS) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "%s: 'timeout' must be from 1 to %u ms, not %llu", r->op, TIMEOUT_MAX_MS,
+                (unsigned long long)v);
+    return false;
+  }
+  *ms = (unsigned)v;
+  return true;
+}
+
+/* Who asked, for the reply once the load is done.  By id, not pointer:
+ * the client may be gone by then. */
+typedef struct load_req {
+  uint32_t client;
+  uint64_t id;
+} load_req;
+
+/* A client that disconnected while its load ran does not undo it: like
+ * any request it sent, the load takes effect, and the node stays in the
+ * graph (plugin.list, graph.get) for others to use or unload. */
+static void load_done(sonod *d, void *ud, const char *path, pnode *n, const char *code,
+                      const char *err) {
+  load_req *lr = ud;
+  client *c = client_find(d, lr->client);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (n == NULL) {
+    if (c != NULL)
+      reply_error(c, true, lr->id, code, "plugin.load: %s: %s", path, err);
+  } else {
+    state_changed(d);
+    if (c != NULL) {
+      reply_begin(&sb, &pk, lr->id);
+      pack_info(&pk, n->id, vst_get_info(n->inst));
+      reply_end(c, &sb);
+    }
+  }
+  free(lr);
+}
+
+void op_plugin_load(request *r) {
+  const char *path;
+  size_t len;
+  char *p, err[512];
+  const char *code;
+  load_req *lr;
+  unsigned timeout;
+
+  if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout))
+    return;
+  p = strndup(path, len);
+  if (p == NULL || strlen(p) != len || len == 0) {
+    free(p);
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'path' must be a non-empty path");
+    return;
+  }
+  lr = malloc(sizeof *lr);
+  if (lr == NULL) {
+    free(p);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.load: out of memory");
+    return;
+  }
+  lr->client = r->c->id;
+  lr->id = r->id;
+  /* The scan may take up to its timeout and the load runs plugin code:
+   * both run in the thread pool, and the reply comes from load_done. */
+  if (plugin_ctl_load_async(r->d, p, timeout, load_done, lr, &code, err, sizeof err) != 0) {
+    reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
+    free(lr);
+  }
+  free(p);
+}
+
+void op_plugin_unload(request *r) {
+  pnode *n = arg_node(r);
+  rt_cmd cmd;
+
+  if (n == NULL)
+    return;
+  /* A node that sounds fades out first (graph_ctl_fade_out_node): the
+   * reply comes now, the removal once the fade has settled, so a client
+   * of the idle offline backend is not kept waiting for frames. */
+  if (graph_ctl_fade_out_node(r->d, n->id)) {
+    n->removing = true;
+    reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
+    state_changed(r->d);
+    return;
+  }
+  /* Nothing to fade: the plan without the node goes first, so the audio
+   * thread stops rendering it before it lets go of it. */
+  graph_ctl_node_removed(r->d, n->id);
+  memset(&cmd, 0, sizeof cmd);
+  cmd.type = RT_CMD_NODE_REMOVE;
+  cmd.at_kind = RT_AT_NOW;
+  cmd.u.node.id = n->id;
+  if (engine_ctl_send(r, &cmd) == 0) {
+    n->removing = true;
+    state_changed(r->d);
+  }
+}
+
+void op_plugin_list(request *r) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  pnode *n;
+  uint32_t count = 0;
+
+  for (n = plugin_ctl_first(); n != NULL; n = n->next)
+    if (!n->removing)
+      count++;
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 1);
+  sono_pack_cstr(&pk, "nodes");
+  msgpack_pack_array(&pk, count);
+  for (n = plugin_ctl_first(); n != NULL; n = n->next) {
+    if (n->removing)
+      continue;
+    msgpack_pack_map(&pk, 3);
+    sono_pack_key_uint(&pk, "node", n->id);
+    sono_pack_key_str(&pk, "name", vst_get_info(n->inst)->name);
+    sono_pack_key_str(&pk, "path", n->path);
+  }
+  reply_end(r->c, &sb);
+}
+
+void op_plugin_params(request *r) {
+  pnode *n = arg_node(r);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char name[VST_STR_LEN], label[VST_STR_LEN], display[VST_STR_LEN];
+  int i, count;
+
+  if (n == NULL)
+    return;
+  count = vst_param_count(n->inst);
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 1);
+  sono_pack_cstr(&pk, "params");
+  msgpack_pack_array(&pk, (uint32_t)count);
+  for (i = 0; i < count; i++) {
+    float v = 0;
+    name[0] = label[0] = display[0] = '\0';
+    vst_param_name(n->inst, i, name, sizeof name, NULL);
+    vst_param_label(n->inst, i, label, sizeof label, NULL);
+    vst_param_display(n->inst, i, display, sizeof display, NULL);
+    vst_param_get(n->inst, i, &v, NULL);
+    msgpack_pack_map(&pk, 5);
+    sono_pack_key_int(&pk, "index", i);
+    sono_pack_key_str(&pk, "name", name);
+    sono_pack_key_str(&pk, "label", label);
+    sono_pack_key_str(&pk, "display", display);
+    sono_pack_key_double(&pk, "value", v);
+  }
+  reply_end(r->c, &sb);
+}
+
+void op_plugin_set(request *r) {
+  pnode *n = arg_node(r);
+  rt_cmd cmd;
+  double value;
+  int index;
+
+  if (n == NULL || (index = arg_param(r, n)) < 0)
+    return;
+  memset(&cmd, 0, sizeof cmd);
+  if (!arg_double(r, "value", true, &value) || !arg_time(r, &cmd))
+    return;
+  if (value < 0.0 || value > 1.0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.set: 'value' must be from 0 to 1, not %g",
+                value);
+    return;
+  }
+  cmd.type = RT_CMD_PARAM;
+  cmd.u.node.id = n->id;
+  cmd.u.node.index = index;
+  cmd.u.node.value = (float)value;
+  if (engine_ctl_send(r, &cmd) == 0)
+    state_changed(r->d);
+}
+
+void op_plugin_get(request *r) {
+  pnode *n = arg_node(r);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char name[VST_STR_LEN] = "", label[VST_STR_LEN] = "", display[VST_STR_LEN] = "";
+  float v = 0;
+  int index;
+
+  if (n == NULL || (index = arg_param(r, n)) < 0)
+    return;
+  vst_param_get(n->inst, index, &v, NULL);
+  vst_param_name(n->inst, index, name, sizeof name, NULL);
+  vst_param_label(n->inst, index, label, sizeof label, NULL);
+  vst_param_display(n->inst, index, display, sizeof display, NULL);
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_int(&pk, "index", index);
+  sono_pack_key_str(&pk, "name", name);
+  sono_pack_key_double(&pk, "value", v);
+  sono_pack_key_str(&pk, "display", display);
+  sono_pack_key_str(&pk, "label", label);
+  reply_end(r->c, &sb);
+}
+
+/* ---- plugin.midi ---- */
+
+static int64_t ev_int(const msgpack_object *m, const char *key, int64_t def, bool *ok) {
+  int64_t v = def;
+  sono_arg st = sono_get_int(m, key, &v);
+
+  if (st == SONO_ARG_BAD_TYPE)
+    *ok = false;
+  return v;
+}
+
+static int cmp_ev(const void *a, const void *b) {
+  const rt_midi_ev *x = a, *y = b;
+
+  if (x->t != y->t)
+    return x->t < y->t ? -1 : 1;
+  return x->order < y->order ? -1 : (x->order > y->order);
+}
+
+/* Parses events[i] into ev; on failure writes why into err. */
+static int parse_event(request *r, const msgpack_object *m, rt_midi_ev *ev, bool *abs, char *err,
+                       size_t errlen) {
+  const msgpack_object *o;
+  bool ok = true;
+  int64_t ch, note, vel, val;
+  int ntimes = 0;
+  char verr[VST_ERR_LEN];
+
+  if (m->type != MSGPACK_OBJECT_MAP) {
+    snprintf(err, errlen, "must be a map");
+    return -1;
+  }
+  o = sono_map_get(m, "type");
+  if (o == NULL || o->type != MSGPACK_OBJECT_STR) {
+    snprintf(err, errlen, "needs a string 'type'");
+    return -1;
+  }
+  ch = ev_int(m, "channel", 0, &ok);
+  *abs = false;
+  ev->t = 0;
+  if ((o = sono_map_get(m, "at")) != NULL) {
+    ntimes++;
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+      snprintf(err, errlen, "'at' must be an unsigned integer (frame)");
+      return -1;
+    }
+    ev->t = o->via.u64;
+    *abs = true;
+  }
+  if ((o = sono_map_get(m, "offset")) != NULL) {
+    ntimes++;
+    if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+      snprintf(err, errlen, "'offset' must be an unsigned integer (frames)");
+      return -1;
+    }
+    ev->t = o->via.u64;
+  }
+  if (sono_map_get(m, "delay") != NULL) {
+    double delay = -1;
+    ntimes++;
+    if (sono_get_double(m, "delay", &delay) != SONO_ARG_OK || !isfinite(delay) || delay < 0 ||
+        delay > 86400.0 * 365) {
+      snprintf(err, errlen, "'delay' must be from 0 to a year of seconds");
+      return -1;
+    }
+    ev->t = (uint64_t)llround(delay * r->d->eng.sample_rate);
+  }
+  if (ntimes > 1) {
+    snprintf(err, errlen, "give at most one of 'at', 'delay', 'offset'");
+    return -1;
+  }
+  o = sono_map_get(m, "type");
+  ev->sx = NULL;
+  ev->msg.len = 0;
+  if (sono_str_eq(o, "note_on") || sono_str_eq(o, "note_off")) {
+    bool on = sono_str_eq(o, "note_on");
+    note = ev_int(m, "note", -1, &ok);
+    vel = ev_int(m, "velocity", on ? 100 : 64, &ok);
+    if (ok)
+      ev->msg = on ? vst_midi_note_on((int)ch, (int)note, (int)vel)
+                   : vst_midi_note_off((int)ch, (int)note, (int)vel);
+  } else if (sono_str_eq(o, "cc")) {
+    note = ev_int(m, "controller", -1, &ok);
+    val = ev_int(m, "value", -1, &ok);
+    if (ok)
+      ev->msg = vst_midi_cc((int)ch, (int)note, (int)val);
+  } else if (sono_str_eq(o, "program")) {
+    val = ev_int(m, "program", -1, &ok);
+    if (ok)
+      ev->msg = vst_midi_program_change((int)ch, (int)val);
+  } else if (sono_str_eq(o, "pitch_bend")) {
+    val = ev_int(m, "value", 0, &ok);
+    if (ok && val >= -8192 && val <= 8191)
+      ev->msg = vst_midi_pitch_bend((int)ch, (int)(val + 8192));
+  } else if (sono_str_eq(o, "aftertouch")) {
+    note = ev_int(m, "note", -1, &ok);
+    val = ev_int(m, "value", -1, &ok);
+    if (ok)
+      ev->msg = sono_map_get(m, "note") != NULL
+                  ? vst_midi_poly_aftertouch((int)ch, (int)note, (int)val)
+                  : vst_midi_channel_aftertouch((int)ch, (int)val);
+  } else if (sono_str_eq(o, "raw")) {
+    o = sono_map_get(m, "bytes");
+    if (o != NULL && o->type == MSGPACK_OBJECT_BIN && o->via.bin.size >= 1 && o->via.bin.size <= 3)
+      ev->msg = vst_midi_raw((const uint8_t *)o->via.bin.ptr, o->via.bin.size);
+  } else if (sono_str_eq(o, "sysex")) {
+    o = sono_map_get(m, "data");
+    if (o == NULL || o->type != MSGPACK_OBJECT_BIN) {
+      snprintf(err, errlen, "sysex needs 'data' (bin, F0 ... F7)");
+      return -1;
+    }
+    ev->sx = vst_sysex_new((const uint8_t *)o->via.bin.ptr, o->via.bin.size, verr);
+    if (ev->sx == NULL) {
+      snprintf(err, errlen, "%s", verr);
+      return -1;
+    }
+    return 0;
+  } else {
+    snprintf(err, errlen,
+             "unknown type (note_on, note_off, cc, program, pitch_bend, aftertouch, raw, sysex)");
+    return -1;
+  }
+  if (!ok) {
+    snprintf(err, errlen, "a field has the wrong type (integers expected)");
+    return -1;
+  }
+  if (ev->msg.len == 0) {
+    snprintf(err, errlen,
+             "out of range (channel 0..15, note/velocity/controller/value/program 0..127, "
+             "pitch_bend -8192..8191, raw 1-3 bytes starting with a status byte)");
+    return -1;
+  }
+  return 0;
+}
+
+void op_plugin_midi(request *r) {
+  pnode *n = arg_node(r);
+  const msgpack_object_array *arr;
+  rt_midi_batch *b;
+  rt_midi_ev *tmp;
+  uint32_t i, nabs = 0, nrel = 0, na = 0, nr = 0;
+  char err[300];
+  rt_cmd cmd;
+  int rc;
+
+  if (n == NULL || !arg_array(r, "events", true, &arr))
+    return;
+  if (arr->size == 0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.midi: 'events' is empty");
+    return;
+  }
+  b = calloc(1, sizeof *b + (size_t)arr->size * sizeof(rt_midi_ev));
+  tmp = malloc((size_t)arr->size * sizeof(rt_midi_ev));
+  bool *isabs = malloc(arr->size * sizeof(bool));
+  if (b == NULL || tmp == NULL || isabs == NULL) {
+    free(b);
+    free(tmp);
+    free(isabs);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.midi: out of memory");
+    return;
+  }
+  for (i = 0; i < arr->size; i++) {
+    memset(&tmp[i], 0, sizeof tmp[i]);
+    tmp[i].order = i;
+    if (parse_event(r, &arr->ptr[i], &tmp[i], &isabs[i], err, sizeof err) != 0) {
+      uint32_t j;
+      for (j = 0; j < i; j++)
+        if (tmp[j].sx != NULL)
+          vst_sysex_free(tmp[j].sx);
+      free(b);
+      free(tmp);
+      free(isabs);
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.midi: events[%u]: %s", i, err);
+      return;
+    }
+    if (isabs[i])
+      nabs++;
+    else
+      nrel++;
+  }
+  for (i = 0; i < arr->size; i++) {
+    if (isabs[i])
+      b->ev[na++] = tmp[i];
+    else
+      b->ev[nabs + nr++] = tmp[i];
+  }
+  free(tmp);
+  free(isabs);
+  qsort(b->ev, nabs, sizeof b->ev[0], cmp_ev);
+  qsort(b->ev + nabs, nrel, sizeof b->ev[0], cmp_ev);
+  b->node = n->id;
+  b->nabs = nabs;
+  b->nrel = nrel;
+
+  rc = plugin_ctl_reserve_events(r->d, n, arr->size);
+  if (rc != 0) {
+    plugin_ctl_batch_free(b);
+    if (rc == -1)
+      reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
+                  "plugin.midi: the queue to the audio thread is full; retry shortly");
+    else
+      reply_error(r->c, true, r->id, SONO_E_LIMIT,
+                  "plugin.midi: cannot make room for %u more events", arr->size);
+    return;
+  }
+  memset(&cmd, 0, sizeof cmd);
+  cmd.type = RT_CMD_MIDI;
+  cmd.at_kind = RT_AT_NOW;
+  cmd.u.ptr = b;
+  if (engine_ctl_send(r, &cmd) != 0) {
+    plugin_ctl_unreserve_events(n, arr->size);
+    plugin_ctl_batch_free(b);
+  }
+}
+
+/* ---- programs, state, scan ---- */
+
+void op_plugin_program(request *r) {
+  pnode *n = arg_node(r);
+  int64_t program = -1;
+  char name[VST_STR_LEN] = "", err[VST_ERR_LEN];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int cur;
+
+  if (n == NULL || !arg_int(r, "program", false, &program))
+    return;
+  if (sono_map_get(r->args, "program") != NULL) {
+    int count = vst_program_count(n->inst);
+    if (program < 0 || program >= count ||
+        vst_program_set(n->inst, (int)program, err) != VST_OK) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                  "plugin.program: program %lld is out of range; node %u has %d programs",
+                  (long long)program, n->id, count);
+      return;
+    }
+    state_changed(r->d);
+  }
+  cur = vst_program_get(n->inst);
+  vst_program_name(n->inst, cur, name, sizeof name, NULL);
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_int(&pk, "program", cur);
+  sono_pack_key_str(&pk, "name", name);
+  reply_end(r->c, &sb);
+}
+
+void op_plugin_programs(request *r) {
+  pnode *n = arg_node(r);
+  char name[VST_STR_LEN];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int i, count;
+
+  if (n == NULL)
+    return;
+  count = vst_program_count(n->inst);
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_int(&pk, "current", vst_program_get(n->inst));
+  sono_pack_cstr(&pk, "programs");
+  msgpack_pack_array(&pk, (uint32_t)(count > 0 ? count : 0));
+  for (i = 0; i < count; i++) {
+    name[0] = '\0';
+    vst_program_name(n->inst, i, name, sizeof name, NULL);
+    sono_pack_cstr(&pk, name);
+  }
+  reply_end(r->c, &sb);
+}
+
+void op_plugin_state_get(request *r) {
+  pnode *n = arg_node(r);
+  void *data = NULL;
+  size_t len = 0;
+  vst_state_kind kind;
+  char err[VST_ERR_LEN];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (n == NULL)
+    return;
+  if (vst_state_get(n->inst, &data, &len, &kind, err) != VST_OK) {
+    reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED, "plugin.state.get: %s", err);
+    return;
+  }
+  reply_begin(&sb, &pk, r->id);
+  msgpack_pack_map(&pk, 2);
+  pack_key_bin(&pk, "data", data, len);
+  sono_pack_key_str(&pk, "kind", kind == VST_STATE_CHUNK ? "chunk" : "params");
+  reply_end(r->c, &sb);
+  free(data);
+}
+
+void op_plugin_state_set(request *r) {
+  pnode *n = arg_node(r);
+  const msgpack_object *o;
+  char err[VST_ERR_LEN];
+
+  if (n == NULL)
+    return;
+  o = sono_map_get(r->args, "data");
+  if (o == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_MISSING_FIELD, "plugin.state.set: 'data' is required");
+    return;
+  }
+  if (o->type != MSGPACK_OBJECT_BIN) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_TYPE, "plugin.state.set: 'data' must be bin");
+    return;
+  }
+  if (vst_state_set(n->inst, o->via.bin.ptr, o->via.bin.size, err) != VST_OK) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", err);
+    return;
+  }
+  state_changed(r->d);
+  reply_ok_empty(r->c, r->id);
+}
+
+/* plugin.scan runs in the thread pool: every plugin is a child process
+ * that may take up to the timeout.  The worker only packs into its own
+ * buffer; the loop thread sends it. */
+typedef struct scan_job {
+  uv_work_t work;
+  sonod *d;
+  char *dir;
+  unsigned timeout;
+  uint32_t client;
+  uint64_t id;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint32_t count;
+} scan_job;
+
+static void scan_cb(void *ud, const char *path, int status, const vst_info *info, const char *err) {
+  scan_job *a = ud;
+
+  a->count++;
+  if (status == VST_OK) {
+    msgpack_pack_map(&a->pk, 3);
+    sono_pack_key_str(&a->pk, "path", path);
+    sono_pack_key_bool(&a->pk, "ok", true);
+    sono_pack_cstr(&a->pk, "info");
+    pack_info(&a->pk, 0, info);
+  } else {
+    msgpack_pack_map(&a->pk, 4);
+    sono_pack_key_str(&a->pk, "path", path);
+    sono_pack_key_bool(&a->pk, "ok", false);
+    sono_pack_key_str(&a->pk, "error", vst_status_name(status));
+    sono_pack_key_str(&a->pk, "message", err != NULL ? err : "");
+  }
+}
+
+static void scan_work(uv_work_t *w) {
+  scan_job *j = w->data;
+
+  vst_scan_dir(j->dir, j->timeout, scan_cb, j);
+}
+
+static void scan_after(uv_work_t *w, int status) {
+  scan_job *j = w->data;
+  client *c = client_find(j->d, j->client);
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  (void)status;
+  if (c != NULL && !j->d->stopping) {
+    reply_begin(&sb, &pk, j->id);
+    msgpack_pack_map(&pk, 1);
+    sono_pack_cstr(&pk, "plugins");
+    msgpack_pack_array(&pk, j->count);
+    msgpack_sbuffer_write(&sb, j->sb.data, j->sb.size);
+    reply_end(c, &sb);
+  }
+  msgpack_sbuffer_destroy(&j->sb);
+  free(j->dir);
+  free(j);
+}
+
+void op_plugin_scan(request *r) {
+  const char *dir = NULL;
+  size_t len = 0;
+  scan_job *j;
+  unsigned timeout;
+
+  if (!arg_str(r, "dir", false, &dir, &len) || !arg_timeout(r, &timeout))
+    return;
+  j = calloc(1, sizeof *j);
+  if (j == NULL || (dir != NULL && (j->dir = strndup(dir, len)) == NULL)) {
+    free(j);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: out of memory");
+    return;
+  }
+  plugin_ctl_scanner();
+  j->d = r->d;
+  j->timeout = timeout;
+  j->client = r->c->id;
+  j->id = r->id;
+  j->work.data = j;
+  msgpack_sbuffer_init(&j->sb);
+  msgpack_packer_init(&j->pk, &j->sb, msgpack_sbuffer_write);
+  /* Queued work keeps the loop running: a shutdown waits for the scan. */
+  if (uv_queue_work(r->d->loop, &j->work, scan_work, scan_after) != 0) {
+    msgpack_sbuffer_destroy(&j->sb);
+    free(j->dir);
+    free(j);
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: could not queue the scan");
+  }
+}
