@@ -16,7 +16,13 @@
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/modules/midi_cs.h"
 #include "daemon/base/notify.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/engine/module.h"
+#include "daemon/modules/busnode_ctl.h"
+#include "daemon/modules/meter_ctl.h"
+#include "daemon/modules/plugin_ctl.h"
+#include "daemon/modules/record_ctl.h"
+#include "daemon/ops/ops.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/net/server.h"
 #include "daemon/modules/state.h"
 #include "daemon/modules/xrun_report.h"
@@ -24,10 +30,6 @@
 
 #define TICK_MS 100
 #define MIDI_OUT_EVENT_NS 1000000000ull   /* at most one midi_out drop event a second */
-
-uint64_t sonod_now_ns(void) {
-  return uv_hrtime();
-}
 
 /* Called by whichever thread drives the engine, and by JACK's callbacks. */
 static void wake(void *ctx) {
@@ -79,7 +81,7 @@ static void midi_out_event(sonod *d, uint64_t total) {
   snprintf(msg, sizeof msg, "midi_out: %llu MIDI events dropped (%llu in all)",
            (unsigned long long)(total - d->midi_out_dropped_reported), (unsigned long long)total);
   log_warn("%s", msg);
-  events_backend(d, d->be->state, msg);
+  backend_event(d, d->be->state, msg);
   d->midi_out_dropped_reported = total;
   d->last_midi_out_event_ns = sonod_now_ns();
 }
@@ -105,7 +107,8 @@ static void on_signal(uv_signal_t *s, int signum) {
   sonod_shutdown(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-void sonod_shutdown(sonod *d, const char *reason) {
+/* d->on_shutdown: see sonod_shutdown in base/sonod.h. */
+static void shutdown_now(sonod *d, const char *reason) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   client *c, *next;
@@ -145,10 +148,26 @@ static void on_restored(sonod *d) {
   notify_state(d, "READY=1\n");
 }
 
+/* The control-side modules, in the order the engine calls them: messages,
+ * polls, and at shutdown (the bus nodes let go of Csound's buffers before
+ * the Csound module destroys its engine). */
+static const engine_module *const modules[] = {
+  &meter_ctl_module,
+  &record_ctl_module,
+  &graph_ctl_module,
+  &busnode_ctl_module,
+  &plugin_ctl_module,
+  &csound_ctl_module,
+};
+
 static int run(sonod *d) {
   char err[512];
 
   d->loop = uv_default_loop();
+  d->ops = ops_table;
+  d->on_shutdown = shutdown_now;
+  for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
+    engine_ctl_register(d, modules[i]);
   d->started_ns = sonod_now_ns();
   /* Catch SIGINT/SIGTERM before the socket accepts anyone: a signal that
    * arrives during start-up waits for the loop instead of killing us. */
@@ -166,7 +185,7 @@ static int run(sonod *d) {
   d->eng.wake = wake;
   d->eng.wake_ctx = &d->wake;
 
-  d->be = backend_create(d, err, sizeof err);
+  d->be = backend_create(d, engine_ctl_backend_hooks(), err, sizeof err);
   if (d->be == NULL) {
     log_error("%s", err);
     return 1;

@@ -1,9 +1,11 @@
-/* backend.c - picking a backend. */
+/* backend.c - picking a backend, and the `backend` event. */
 #include "daemon/backend/backend.h"
 
 #include "daemon/base/log.h"
+#include "daemon/net/events.h"
+#include "protocol/wire.h"
 
-backend *backend_create(sonod *d, char *err, size_t errlen) {
+static backend *create(sonod *d, char *err, size_t errlen) {
   backend *b;
 
   switch (d->opt.backend) {
@@ -20,4 +22,23 @@ backend *backend_create(sonod *d, char *err, size_t errlen) {
     log_info("no JACK server answered (%s); using the built-in null device", err);
     return backend_null_create(d);
   }
+}
+
+backend *backend_create(sonod *d, const backend_hooks *hooks, char *err, size_t errlen) {
+  backend *b = create(d, err, errlen);
+
+  if (b != NULL)
+    b->hooks = hooks;
+  return b;
+}
+
+void backend_event(sonod *d, const char *state, const char *message) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  events_begin(&sb, &pk, "backend", 3);
+  sono_pack_key_str(&pk, "backend", d->be ? d->be->ops->name : "none");
+  sono_pack_key_str(&pk, "state", state);
+  sono_pack_key_str(&pk, "message", message);
+  events_emit(d, EV_BACKEND, &sb);
 }

@@ -35,12 +35,26 @@ typedef struct backend_ops {
   void (*latency)(backend *b, unsigned *capture, unsigned *playback);
 } backend_ops;
 
+/* What a backend tells the layers above it, through pointers the engine
+ * hands in (engine_ctl_backend_hooks): the backend knows no module.
+ * Control thread. */
+typedef struct backend_hooks {
+  /* The period grew to `block` frames: prepare again what was prepared
+   * for a shorter one (plugins).  Returns how many were; failures are
+   * added to *failed.  in_time(ctx) says whether the driver still waits. */
+  unsigned (*reprepare)(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                        unsigned *failed);
+  /* The server's freewheel mode switched. */
+  void (*freewheel)(sonod *d, bool on);
+} backend_hooks;
+
 /* render's failures. */
 enum { RENDER_BUSY = -1, RENDER_NO_LENGTH = -2 };
 
 struct backend {
   const backend_ops *ops;
   sonod *d;
+  const backend_hooks *hooks;
   const char *state;          /* "running", "lost", "stopped" */
   unsigned sample_rate;
   unsigned block_size;
@@ -52,7 +66,10 @@ struct backend {
 
 /* Chooses and creates the backend the options ask for.  With auto, JACK is
  * tried without starting a server, then null. */
-backend *backend_create(sonod *d, char *err, size_t errlen);
+backend *backend_create(sonod *d, const backend_hooks *hooks, char *err, size_t errlen);
+
+/* A `backend` event to subscribers, with the backend's name and state. */
+void backend_event(sonod *d, const char *state, const char *message);
 
 backend *backend_null_create(sonod *d);
 backend *backend_offline_create(sonod *d, char *err, size_t errlen);

@@ -18,7 +18,6 @@
 #include "daemon/net/events.h"
 #include "daemon/base/log.h"
 #include "daemon/backend/null_clock.h"
-#include "daemon/modules/plugin_ctl.h"
 #include "daemon/vst/vst.h"
 
 #define RECONNECT_NS 1000000000ull
@@ -288,7 +287,7 @@ static void serve_reprepare(jack_backend *jb, unsigned *count, unsigned *failed,
     unsigned g = jb->rp_asked, block = jb->rp_block, f = 0;
 
     pthread_mutex_unlock(&jb->rp_lock);
-    *count += plugin_ctl_reprepare(jb->base.d, block, still_waiting, jb, &f);
+    *count += jb->base.hooks->reprepare(jb->base.d, block, still_waiting, jb, &f);
     *failed += f;
     pthread_mutex_lock(&jb->rp_lock);
     *in_time = jb->rp_waiting;
@@ -495,7 +494,7 @@ static void go_lost(jack_backend *jb) {
   snprintf(msg, sizeof msg, "the JACK server went away; running on the internal clock and "
                             "reconnecting every second");
   log_warn("jack: %s", msg);
-  events_backend(d, "lost", msg);
+  backend_event(d, "lost", msg);
   jb->last_attempt_ns = sonod_now_ns();
 }
 
@@ -512,7 +511,7 @@ static void try_reconnect(jack_backend *jb) {
       snprintf(msg, sizeof msg, "the lost JACK client has not finished closing; sonod "
                                 "reconnects once it has (restart sonod if it never does)");
       log_warn("jack: %s", msg);
-      events_backend(d, "lost", msg);
+      backend_event(d, "lost", msg);
       jb->close_reported = true;
     }
     return;
@@ -539,7 +538,7 @@ static void try_reconnect(jack_backend *jb) {
     snprintf(msg, sizeof msg, "reconnected to JACK at %u Hz, %u frames per block",
              jb->base.sample_rate, jb->base.block_size);
   log_info("jack: %s", msg);
-  events_backend(d, "running", msg);
+  backend_event(d, "running", msg);
 }
 
 /* Control thread: what JACK's callbacks reported. */
@@ -571,25 +570,22 @@ static void report_changes(jack_backend *jb) {
     len = strlen(msg);
     snprintf(msg + len, sizeof msg - len, "%s", plugins);
     log_info("jack: %s", msg);
-    events_backend(d, jb->base.state, msg);
+    backend_event(d, jb->base.state, msg);
   }
   if (rate != 0) {
     snprintf(msg, sizeof msg, "JACK's sample rate changed from %u to %u Hz: the engine, Csound "
              "and the plugins keep %u Hz until sonod is restarted", jb->base.sample_rate, rate,
              jb->base.sample_rate);
     log_warn("jack: %s", msg);
-    events_backend(d, jb->base.state, msg);
+    backend_event(d, jb->base.state, msg);
   }
   if (fw != jb->fw_seen) {
-    pnode *n;
-
     jb->fw_seen = fw;
     /* Plugins render offline (kVstProcessLevelOffline) while freewheeling. */
-    for (n = plugin_ctl_first(); n != NULL; n = n->next)
-      vst_set_offline(n->inst, fw);
+    jb->base.hooks->freewheel(d, fw);
     snprintf(msg, sizeof msg, "freewheel %s", fw ? "on" : "off");
     log_info("jack: %s", msg);
-    events_backend(d, jb->base.state, msg);
+    backend_event(d, jb->base.state, msg);
   }
 }
 

@@ -12,12 +12,25 @@
 
 typedef struct client client;
 typedef struct backend backend;
+typedef struct sonod sonod;
+struct engine_module;   /* engine/module.h */
+struct op_entry;        /* net/request.h */
 
-typedef struct sonod {
+/* Control-side modules the engine passes its messages and news to. */
+#define SONOD_MODULES_MAX 16
+
+struct sonod {
   uv_loop_t *loop;
   options opt;
   engine eng;
   backend *be;
+  /* The protocol's operations, by name (ops/ops.c); main sets it. */
+  const struct op_entry *ops;
+  /* engine/module.h; in registration order. */
+  const struct engine_module *modules[SONOD_MODULES_MAX];
+  unsigned nmodules;
+  /* The orderly exit main performs (sonod_shutdown calls it). */
+  void (*on_shutdown)(sonod *d, const char *reason);
 
   uv_pipe_t unix_server;
   bool unix_open;
@@ -51,12 +64,14 @@ typedef struct sonod {
   uint64_t last_midi_out_event_ns;
   bool stopping;
   int exit_code;
-} sonod;
+};
 
 /* Begins an orderly exit: tells subscribers, stops audio, answers whatever
- * the audio thread will now never see, closes every connection. */
+ * the audio thread will now never see, closes every connection.  Any layer
+ * may ask; the work is main's (d->on_shutdown), which knows every part. */
 void sonod_shutdown(sonod *d, const char *reason);
 
+/* The control thread's monotonic clock, in nanoseconds. */
 uint64_t sonod_now_ns(void);
 
 #endif

@@ -20,7 +20,7 @@
 #include <csound/csdl.h>
 
 #include "cs_internal.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 
 #include <math.h>
 

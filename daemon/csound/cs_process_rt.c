@@ -12,7 +12,7 @@
  * Nothing here allocates, frees, locks or prints; calls into Csound are
  * bracketed with RT_FOREIGN_BEGIN/END (they are outside our promise). */
 #include "cs_heap_rt.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 
 #include <string.h>
 

@@ -7,18 +7,11 @@
  * nothing it says is lost. */
 #include "daemon/engine/engine_ctl.h"
 
-#include "daemon/ops/ops.h"
-
 #include "daemon/backend/backend.h"
-#include "daemon/modules/busnode_ctl.h"
-#include "daemon/net/client.h"
-#include "daemon/modules/csound_ctl.h"
-#include "daemon/net/events.h"
-#include "daemon/modules/graph_ctl.h"
 #include "daemon/base/log.h"
-#include "daemon/modules/meter_ctl.h"
-#include "daemon/modules/plugin_ctl.h"
-#include "daemon/modules/record_ctl.h"
+#include "daemon/engine/module.h"
+#include "daemon/net/client.h"
+#include "daemon/net/events.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
@@ -89,20 +82,23 @@ static void tone_event(sonod *d, const rt_msg *m) {
   events_emit(d, EV_TONE, &sb);
 }
 
+int engine_ctl_register(sonod *d, const engine_module *m) {
+  if (d->nmodules == SONOD_MODULES_MAX)
+    return -1;
+  d->modules[d->nmodules++] = m;
+  return 0;
+}
+
 static void handle(sonod *d, const rt_msg *m) {
   client *c = m->client ? client_find(d, m->client) : NULL;
 
-  if (graph_ctl_handles(m)) {
-    graph_ctl_msg(d, c, m);
-    return;
-  }
-  if (record_ctl_handles(m)) {
-    record_ctl_msg(d, c, m);
-    return;
-  }
-  if (plugin_ctl_handles(m)) {
-    plugin_ctl_msg(d, c, m);
-    return;
+  for (unsigned i = 0; i < d->nmodules; i++) {
+    const engine_module *mod = d->modules[i];
+
+    if (mod->handles != NULL && mod->handles(m)) {
+      mod->msg(d, c, m);
+      return;
+    }
   }
   switch (m->type) {
   case RT_MSG_ACK:
@@ -131,10 +127,17 @@ void engine_ctl_drain(sonod *d) {
     if (m.garbage != NULL && m.garbage_free != NULL)
       m.garbage_free(m.garbage);
   }
-  /* Meter events before whatever the backend answers next (a render). */
-  meter_ctl_poll(d);
-  record_ctl_poll(d);
-  csound_ctl_poll(d);
+  /* Module news (meter events...) before whatever the backend answers
+   * next (a render). */
+  for (unsigned i = 0; i < d->nmodules; i++)
+    if (d->modules[i]->poll != NULL)
+      d->modules[i]->poll(d);
+}
+
+static void drop_cmd(sonod *d, const rt_cmd *cmd) {
+  for (unsigned i = 0; i < d->nmodules; i++)
+    if (d->modules[i]->drop_cmd != NULL)
+      d->modules[i]->drop_cmd(d, cmd);
 }
 
 static void abandon(sonod *d, const rt_cmd *cmd) {
@@ -154,19 +157,39 @@ void engine_ctl_abandon(sonod *d) {
    * only those the audio thread never read are still owed a reply. */
   while (ring_pop(e->to_rt, &cmd) == 0) {
     abandon(d, &cmd);
-    plugin_ctl_drop_cmd(d, &cmd);
-    graph_ctl_drop_cmd(&cmd);
+    drop_cmd(d, &cmd);
   }
-  for (size_t i = 0; i < e->heap.len; i++) {
-    plugin_ctl_drop_cmd(d, &e->heap.items[i]);
-    graph_ctl_drop_cmd(&e->heap.items[i]);
-  }
+  for (size_t i = 0; i < e->heap.len; i++)
+    drop_cmd(d, &e->heap.items[i]);
   e->heap.len = 0;
   d->reserved = 0;
-  meter_ctl_shutdown(d);
-  record_ctl_shutdown(d);
-  graph_ctl_shutdown(d);
-  busnode_ctl_shutdown();   /* the engine frees the buffers still tapped */
-  plugin_ctl_shutdown(d);
-  csound_ctl_shutdown(d);
+  for (unsigned i = 0; i < d->nmodules; i++)
+    if (d->modules[i]->shutdown != NULL)
+      d->modules[i]->shutdown(d);
+}
+
+/* The backend's news, fanned out to the modules that asked for it. */
+static unsigned hook_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                               unsigned *failed) {
+  unsigned n = 0;
+
+  for (unsigned i = 0; i < d->nmodules; i++)
+    if (d->modules[i]->reprepare != NULL)
+      n += d->modules[i]->reprepare(d, block, in_time, ctx, failed);
+  return n;
+}
+
+static void hook_freewheel(sonod *d, bool on) {
+  for (unsigned i = 0; i < d->nmodules; i++)
+    if (d->modules[i]->freewheel != NULL)
+      d->modules[i]->freewheel(d, on);
+}
+
+const backend_hooks *engine_ctl_backend_hooks(void) {
+  static const backend_hooks hooks = {
+    .reprepare = hook_reprepare,
+    .freewheel = hook_freewheel,
+  };
+
+  return &hooks;
 }

@@ -3,8 +3,9 @@
 #ifndef SONOD_ENGINE_CTL_H
 #define SONOD_ENGINE_CTL_H
 
-#include "daemon/net/request.h"
+#include "daemon/backend/backend.h"
 #include "daemon/base/sonod.h"
+#include "daemon/net/request.h"
 
 /* Sends cmd on behalf of request r; the reply follows when the audio thread
  * acknowledges it.  On failure replies queue_full itself and returns -1. */
@@ -22,7 +23,12 @@ uint64_t engine_ctl_now(const sonod *d);
 void engine_ctl_drain(sonod *d);
 
 /* After the audio thread has stopped for good: answers every command it
- * never read with shutting_down, and forgets the queued ones. */
+ * never read with shutting_down, lets the modules release what the queued
+ * ones carry, and shuts the modules down in registration order. */
 void engine_ctl_abandon(sonod *d);
+
+/* What the backend calls when it has news for the modules (backend.h);
+ * main hands it to backend_create. */
+const backend_hooks *engine_ctl_backend_hooks(void);
 
 #endif

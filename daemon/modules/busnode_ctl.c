@@ -2,6 +2,8 @@
  * ARCHITECTURE.md, "Routing graph". */
 #include "daemon/modules/busnode_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +217,7 @@ unsigned busnode_ctl_remove_all(sonod *d) {
   return count;
 }
 
-void busnode_ctl_shutdown(void) {
+static void busnode_ctl_shutdown(void) {
   while (nodes != NULL) {
     busnode *b = nodes;
 
@@ -223,3 +225,15 @@ void busnode_ctl_shutdown(void) {
     free(b);
   }
 }
+
+static void busnode_ctl_stop(sonod *d) {
+  (void)d;
+  busnode_ctl_shutdown();
+}
+
+/* Registered before the Csound module: its shutdown runs first, before the
+ * Csound engine is destroyed (which frees the buffers still tapped). */
+const engine_module busnode_ctl_module = {
+  .name = "busnode",
+  .shutdown = busnode_ctl_stop,
+};

@@ -41,8 +41,8 @@ void busnode_ctl_gone(sonod *d, uint32_t id);
 /* state.load: every bus node leaves the graph at once, as gain nodes do
  * (the caller commits).  Returns how many. */
 unsigned busnode_ctl_remove_all(sonod *d);
-/* After the audio thread stopped, before the Csound engine is destroyed
- * (which frees the buffers still tapped). */
-void busnode_ctl_shutdown(void);
+
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module busnode_ctl_module;
 
 #endif

@@ -2,6 +2,8 @@
  * See csound_ctl.h; the audio side is rt/csound_rt.c. */
 #include "daemon/modules/csound_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <csound/csound.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -171,7 +173,7 @@ void csound_ctl_poll(sonod *d) {
              atomic_load_explicit(&the_rt.odd_size, memory_order_relaxed), the_rt.ksmps,
              the_rt.ksmps - 1);
     log_info("%s", msg);
-    events_backend(d, d->be != NULL ? d->be->state : "running", msg);
+    backend_event(d, d->be != NULL ? d->be->state : "running", msg);
     odd_reported = odd;
   }
   large = atomic_load_explicit(&the_rt.too_large, memory_order_acquire);
@@ -182,7 +184,7 @@ void csound_ctl_poll(sonod *d) {
   }
 }
 
-void csound_ctl_shutdown(sonod *d) {
+static void csound_ctl_shutdown(sonod *d) {
   if (the_eng == NULL)
     return;
   csound_ctl_poll(d);
@@ -192,3 +194,11 @@ void csound_ctl_shutdown(sonod *d) {
   buffers_free(the_rt.scratch, the_rt.nch);
   the_rt.scratch = NULL;
 }
+
+/* Csound's notices and messages drained on every wake-up; the engine
+ * destroyed once the audio thread has stopped. */
+const engine_module csound_ctl_module = {
+  .name = "csound",
+  .poll = csound_ctl_poll,
+  .shutdown = csound_ctl_shutdown,
+};

@@ -28,7 +28,8 @@ void csound_ctl_poll(sonod *d);
  * not a multiple of ksmps (rt/csound_rt.c); where an offline render stopped
  * when Csound has not rendered that far yet (engine.h, `stand`). */
 uint64_t csound_ctl_now(sonod *d);
-/* After the audio thread stopped for good. */
-void csound_ctl_shutdown(sonod *d);
+
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module csound_ctl_module;
 
 #endif

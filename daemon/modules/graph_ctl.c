@@ -1,6 +1,8 @@
 /* graph_ctl.c - the routing graph in the daemon.  See graph_ctl.h. */
 #include "daemon/modules/graph_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,11 +220,11 @@ static void remove_faded(sonod *d) {
   }
 }
 
-bool graph_ctl_handles(const rt_msg *m) {
+static bool graph_ctl_handles(const rt_msg *m) {
   return m->cmd_type == RT_CMD_GRAPH_PLAN;
 }
 
-void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+static void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   if (m->type == RT_MSG_GRAPH_SETTLED) {
     /* Connections that were fading out are silent now: the next plan
      * leaves them out. */
@@ -237,12 +239,12 @@ void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   graph_plan_free(m->garbage);
 }
 
-void graph_ctl_drop_cmd(const rt_cmd *c) {
+static void graph_ctl_drop_cmd(const rt_cmd *c) {
   if (c->type == RT_CMD_GRAPH_PLAN)
     graph_plan_free(c->u.ptr);
 }
 
-void graph_ctl_shutdown(sonod *d) {
+static void graph_ctl_shutdown(sonod *d) {
   graph_plan_free(d->eng.graph.plan);
   d->eng.graph.plan = NULL;
   if (started)
@@ -253,3 +255,17 @@ void graph_ctl_shutdown(sonod *d) {
   nafters = capafters = 0;
   nfading = 0;
 }
+
+static void graph_ctl_drop(sonod *d, const rt_cmd *c) {
+  (void)d;
+  graph_ctl_drop_cmd(c);
+}
+
+/* Plan swaps and settled ramps; plans never swapped in are freed. */
+const engine_module graph_ctl_module = {
+  .name = "graph",
+  .handles = graph_ctl_handles,
+  .msg = graph_ctl_msg,
+  .drop_cmd = graph_ctl_drop,
+  .shutdown = graph_ctl_shutdown,
+};

@@ -45,10 +45,7 @@ int graph_ctl_after_plan(void (*fn)(sonod *d, uint32_t arg), uint32_t arg);
  * now, and -1; the change stays in the graph and goes with the next plan). */
 int graph_ctl_commit(sonod *d, request *r);
 
-bool graph_ctl_handles(const rt_msg *m);
-void graph_ctl_msg(sonod *d, client *c, const rt_msg *m);
-void graph_ctl_drop_cmd(const rt_cmd *c);
-/* After the audio thread stopped for good. */
-void graph_ctl_shutdown(sonod *d);
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module graph_ctl_module;
 
 #endif

@@ -15,6 +15,8 @@
  * the backlog they are dropped and counted in a `lost` event). */
 #include "daemon/modules/meter_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,7 +197,7 @@ static void interval(sonod *d, uint32_t frames, uint64_t frame) {
   }
 }
 
-void meter_ctl_poll(sonod *d) {
+static void meter_ctl_poll(sonod *d) {
   rt_meter_rec r;
   msub *s;
 
@@ -380,7 +382,7 @@ void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
   }
 }
 
-void meter_ctl_shutdown(sonod *d) {
+static void meter_ctl_shutdown(sonod *d) {
   while (subs != NULL) {
     msub *s = subs;
     subs = s->next;
@@ -392,3 +394,12 @@ void meter_ctl_shutdown(sonod *d) {
     timer_ready = timer_on = false;
   }
 }
+
+/* Meter snapshots drained into events on every wake-up (before a render's
+ * reply) and by a 10 ms timer while anyone is subscribed; at shutdown
+ * every subscription is forgotten and the timer stopped. */
+const engine_module meter_ctl_module = {
+  .name = "meter",
+  .poll = meter_ctl_poll,
+  .shutdown = meter_ctl_shutdown,
+};

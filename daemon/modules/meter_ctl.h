@@ -10,18 +10,13 @@
 #include "daemon/net/request.h"
 #include "daemon/base/sonod.h"
 
-/* Drains the meter ring and sends the events that are due.  Called on
- * every wake-up (before a render's reply) and by a 10 ms timer while
- * anyone is subscribed. */
-void meter_ctl_poll(sonod *d);
-
 /* Packs status's `nodes` value: [{node, load}] for the plan in use. */
 void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk);
 
-/* Forgets every subscription and stops the timer (shutdown). */
-void meter_ctl_shutdown(sonod *d);
-
 void op_meter_subscribe(request *r);
 void op_meter_unsubscribe(request *r);
+
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module meter_ctl_module;
 
 #endif

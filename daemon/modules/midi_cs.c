@@ -232,7 +232,7 @@ void midi_cs_instr_defined(sonod *d, const char *name) {
   }
   snprintf(msg, sizeof msg, "midi: route to Csound instrument '%s' removed: %s", name, err.msg);
   log_warn("%s", msg);
-  events_backend(d, d->be != NULL ? d->be->state : "running", msg);
+  backend_event(d, d->be != NULL ? d->be->state : "running", msg);
   csr[i] = csr[--ncsr];
 }
 
@@ -304,7 +304,7 @@ void midi_cs_tick(sonod *d) {
            "all; raise midi.route's 'voices')",
            (unsigned long long)(dropped - dropped_reported), (unsigned long long)dropped);
   log_warn("%s", msg);
-  events_backend(d, d->be != NULL ? d->be->state : "running", msg);
+  backend_event(d, d->be != NULL ? d->be->state : "running", msg);
   dropped_reported = dropped;
   last_report_ns = now;
 }

@@ -1,6 +1,8 @@
 /* plugin_ctl.c - plugin nodes, control side.  See plugin_ctl.h. */
 #include "daemon/modules/plugin_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -453,7 +455,7 @@ void plugin_ctl_batch_free(rt_midi_batch *b) {
   free(b);
 }
 
-bool plugin_ctl_handles(const rt_msg *m) {
+static bool plugin_ctl_handles(const rt_msg *m) {
   return m->cmd_type == RT_CMD_NODE_REMOVE || m->cmd_type == RT_CMD_MIDI ||
          m->cmd_type == RT_CMD_NODE_EVBUF;
 }
@@ -476,7 +478,7 @@ static void batch_back(sonod *d, const rt_msg *m) {
   plugin_ctl_batch_free(b);
 }
 
-void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+static void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   switch (m->cmd_type) {
   case RT_CMD_MIDI:
     if (m->type == RT_MSG_ACK) {
@@ -524,7 +526,7 @@ void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   }
 }
 
-void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
+static void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
   (void)d;
   switch (c->type) {
   case RT_CMD_MIDI:
@@ -545,7 +547,7 @@ void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c) {
   }
 }
 
-void plugin_ctl_shutdown(sonod *d) {
+static void plugin_ctl_shutdown(sonod *d) {
   if (poll_inited) {
     uv_close((uv_handle_t *)&poll_timer, NULL);
     poll_inited = false;
@@ -554,3 +556,23 @@ void plugin_ctl_shutdown(sonod *d) {
   while (nodes != NULL)
     node_free(nodes);
 }
+
+/* Freewheeling plugins render offline (kVstProcessLevelOffline). */
+static void plugin_ctl_freewheel(sonod *d, bool on) {
+  (void)d;
+  for (pnode *n = plugin_ctl_first(); n != NULL; n = n->next)
+    vst_set_offline(n->inst, on);
+}
+
+/* Messages about plugin commands; a command never applied frees what it
+ * carries; at shutdown every plugin is unloaded; JACK's period growth and
+ * freewheel reach the plugins from the backend. */
+const engine_module plugin_ctl_module = {
+  .name = "plugin",
+  .handles = plugin_ctl_handles,
+  .msg = plugin_ctl_msg,
+  .drop_cmd = plugin_ctl_drop_cmd,
+  .shutdown = plugin_ctl_shutdown,
+  .reprepare = plugin_ctl_reprepare,
+  .freewheel = plugin_ctl_freewheel,
+};

@@ -56,11 +56,6 @@ void plugin_ctl_unreserve_events(pnode *n, uint64_t count);
 /* Frees a batch (and any sysex it still owns).  */
 void plugin_ctl_batch_free(rt_midi_batch *b);
 
-/* Messages from the audio thread about plugin commands. */
-bool plugin_ctl_handles(const rt_msg *m);
-void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m);
-/* A command the audio thread will never apply: free what it carries. */
-void plugin_ctl_drop_cmd(sonod *d, const rt_cmd *c);
 /* Re-prepares every loaded plugin whose block size is below `block`
  * (effMainsChanged(0), effSetBlockSize, effMainsChanged(1)), keeping the
  * audio thread out of each while it is done (plugin_prepare.c), and sends
@@ -72,7 +67,8 @@ unsigned plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *),
                               unsigned *failed);
 /* status: [{node, block_size}] of every loaded plugin. */
 void plugin_ctl_pack_prepared(msgpack_packer *pk);
-/* After the audio thread stopped for good: unload everything. */
-void plugin_ctl_shutdown(sonod *d);
+
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module plugin_ctl_module;
 
 #endif

@@ -13,6 +13,8 @@
  * written as silence where they belong. */
 #include "daemon/modules/record_ctl.h"
 
+#include "daemon/engine/module.h"
+
 #include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,7 +202,7 @@ static int send_stop(sonod *d, uint32_t client_id, uint64_t req_id) {
   return engine_ctl_push(d, &cmd);
 }
 
-void record_ctl_poll(sonod *d) {
+static void record_ctl_poll(sonod *d) {
   if (R.st == RS_IDLE)
     return;
   drain();
@@ -218,7 +220,7 @@ static void on_timer(uv_timer_t *t) {
   record_ctl_poll(t->data);
 }
 
-bool record_ctl_handles(const rt_msg *m) {
+static bool record_ctl_handles(const rt_msg *m) {
   return m->cmd_type == RT_CMD_RECORD_START || m->cmd_type == RT_CMD_RECORD_STOP;
 }
 
@@ -271,7 +273,7 @@ static void complete(sonod *d, client *c, uint64_t req_id) {
   }
 }
 
-void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
+static void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   if (m->cmd_type == RT_CMD_RECORD_START) {
     if (m->type == RT_MSG_ACK) {
       if (R.st == RS_STARTING)
@@ -313,7 +315,7 @@ void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   complete(d, c, m->req_id);
 }
 
-void record_ctl_shutdown(sonod *d) {
+static void record_ctl_shutdown(sonod *d) {
   if (R.st == RS_IDLE) {
     if (R.timer_ready) {
       uv_close((uv_handle_t *)&R.timer, NULL);
@@ -433,3 +435,14 @@ void op_record_stop(request *r) {
   }
   R.st = RS_STOPPING;
 }
+
+/* The recording ring is drained into the file on every wake-up (and by a
+ * 20 ms timer while recording); at shutdown a recording in progress is
+ * finished. */
+const engine_module record_ctl_module = {
+  .name = "record",
+  .handles = record_ctl_handles,
+  .msg = record_ctl_msg,
+  .poll = record_ctl_poll,
+  .shutdown = record_ctl_shutdown,
+};

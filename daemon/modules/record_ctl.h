@@ -8,19 +8,10 @@
 #include "daemon/net/request.h"
 #include "daemon/base/sonod.h"
 
-/* Drains the ring into the file and reports new overflows.  Called on
- * every wake-up and by a 20 ms timer while recording. */
-void record_ctl_poll(sonod *d);
-
-/* Messages about RT_CMD_RECORD_START / RT_CMD_RECORD_STOP. */
-bool record_ctl_handles(const rt_msg *m);
-void record_ctl_msg(sonod *d, client *c, const rt_msg *m);
-
-/* After the audio thread stopped for good: finishes the file of a
- * recording in progress. */
-void record_ctl_shutdown(sonod *d);
-
 void op_record_start(request *r);
 void op_record_stop(request *r);
+
+/* Its hooks into the engine (engine/module.h); main registers it. */
+extern const struct engine_module record_ctl_module;
 
 #endif

@@ -1,7 +1,6 @@
 /* events.c - who gets which event. */
 #include "daemon/net/events.h"
 
-#include "daemon/backend/backend.h"
 #include "daemon/net/client.h"
 #include "protocol/wire.h"
 
@@ -68,15 +67,4 @@ void events_client(sonod *d, client *who, const char *action) {
   sono_pack_key_str(&pk, "action", action);
   sono_pack_key_str(&pk, "name", who->name);
   events_emit(d, EV_CLIENT, &sb);
-}
-
-void events_backend(sonod *d, const char *state, const char *message) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-
-  events_begin(&sb, &pk, "backend", 3);
-  sono_pack_key_str(&pk, "backend", d->be ? d->be->ops->name : "none");
-  sono_pack_key_str(&pk, "state", state);
-  sono_pack_key_str(&pk, "message", message);
-  events_emit(d, EV_BACKEND, &sb);
 }

@@ -29,6 +29,5 @@ void events_begin(msgpack_sbuffer *sb, msgpack_packer *pk, const char *kind, uin
 void events_emit(sonod *d, event_kind kind, msgpack_sbuffer *sb);
 
 void events_client(sonod *d, client *c, const char *action);
-void events_backend(sonod *d, const char *state, const char *message);
 
 #endif

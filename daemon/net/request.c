@@ -4,15 +4,16 @@
 #include <math.h>
 #include <string.h>
 
-#include "daemon/ops/ops.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
-static const op_entry *find_op(const char *name, size_t len) {
+/* The table is the ops layer's (ops/ops.c), handed in by main: the
+ * connection layer dispatches without knowing any operation. */
+static const op_entry *find_op(const sonod *d, const char *name, size_t len) {
   const op_entry *e;
 
-  for (e = ops_table; e->name != NULL; e++)
+  for (e = d->ops; e->name != NULL; e++)
     if (strlen(e->name) == len && memcmp(e->name, name, len) == 0)
       return e;
   return NULL;
@@ -72,7 +73,7 @@ void request_handle(client *c, const char *payload, size_t len) {
                 "this TCP connection must first authenticate: hello {version, token}");
     goto done;
   }
-  e = find_op(op, oplen);
+  e = find_op(c->d, op, oplen);
   if (e == NULL) {
     reply_error(c, true, idv->via.u64, SONO_E_UNKNOWN_OP, "unknown op '%.*s'",
                 (int)(oplen > 64 ? 64 : oplen), op);

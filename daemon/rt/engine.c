@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "daemon/rt/csound_rt.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 
 typedef struct cycle {
   engine *e;

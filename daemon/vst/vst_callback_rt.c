@@ -12,7 +12,7 @@
  * switched back on for the duration of the callback. */
 #include <string.h>
 
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst_instance.h"
 
 __thread vst_instance *vst_tls_loading __attribute__((tls_model("initial-exec")));

@@ -8,7 +8,7 @@
  * never silently dropped. */
 #include <string.h>
 
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst_events_rt.h"
 
 static int32_t valid_delta(const vst_instance *inst, int32_t delta)

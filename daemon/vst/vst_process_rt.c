@@ -18,7 +18,7 @@
  *            outputs are rendered into scratch buffers and dropped. */
 #include <string.h>
 
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst_events_rt.h"
 
 static void copy_or_silence(float *dst, const float *src, unsigned n)

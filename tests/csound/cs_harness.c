@@ -1,6 +1,6 @@
 /* cs_harness.c - see cs_harness.h. */
 #include "cs_harness.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 
 #include <check.h>
 #include <math.h>

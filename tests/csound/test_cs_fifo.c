@@ -6,7 +6,7 @@
  * handed out.  Its audio input, fed through, comes out whole: on time in
  * whole k-cycles, ksmps-1 frames late (no gaps) once blocks are odd. */
 #include "cs_harness.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "tests/support/check_main.h"
 
 #include <check.h>

@@ -4,7 +4,7 @@
  * (velocity on channel 1, key/128 on channel 2), so every start and stop
  * shows at its exact sample. */
 #include "cs_harness.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "tests/support/check_main.h"
 
 #include <check.h>

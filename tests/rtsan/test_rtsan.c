@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "daemon/rt/engine.h"
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "tests/support/check_main.h"
 
 #define CYCLES 50

@@ -4,7 +4,7 @@
 
 #include <check.h>
 
-#include "daemon/rt/rtcheck.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst.h"
 #include "daemon/vst/vst2_abi.h"
 #include "tests/vst/testplug.h"

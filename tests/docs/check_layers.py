@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""The daemon's layers, checked from its own #include lines.
+
+Every folder under daemon/ is a layer.  A file may include its own layer
+and the layers below it, never one above: arrows point down only, so no
+circle of includes crosses a folder.  ARCHITECTURE.md, "Layers", draws the
+same picture; this list is the one that is enforced.
+
+Usage: check_layers.py SOURCE_ROOT
+"""
+import os
+import re
+import sys
+
+# Top first.  Layers on one line are peers that must not include each
+# other (vst and csound are two engines side by side).
+LAYERS = [
+    ["main"],        # daemon/main.c: the composition root
+    ["ops"],         # op handlers, one file per op family
+    ["modules"],     # control-side modules: plugins, graph, Csound, MIDI, ...
+    ["session"],     # the session file: format, atomic I/O, restore sequencing
+    ["engine"],      # commands to the audio thread, its messages back
+    ["backend"],     # the audio drivers: JACK, null, offline
+    ["net"],         # connections: sockets, frames, requests, replies, events
+    ["base"],        # the daemon's struct, log, options, config, notify
+    ["rt"],          # the audio thread's own code
+    ["vst", "csound"],  # the hosted engines, usable without the daemon
+    ["queue"],       # lock-free ring and heap
+    ["rtcheck"],     # realtime-checker markers
+]
+
+RANK = {}
+for rank, peers in enumerate(LAYERS):
+    for name in peers:
+        RANK[name] = rank
+
+INCLUDE = re.compile(r'^\s*#\s*include\s+"daemon/([^"]+)"', re.M)
+
+
+def layer_of(rel):
+    """daemon/<layer>/file or daemon/main.c -> layer name."""
+    parts = rel.split("/")
+    return "main" if len(parts) == 1 else parts[0]
+
+
+def main():
+    root = os.path.join(sys.argv[1], "daemon")
+    problems = []
+    seen = set()
+    for dirpath, _, files in os.walk(root):
+        for name in sorted(files):
+            if not name.endswith((".c", ".h")):
+                continue
+            path = os.path.join(dirpath, name)
+            rel = os.path.relpath(path, root)
+            src = layer_of(rel)
+            seen.add(src)
+            if src not in RANK:
+                problems.append(f"daemon/{rel}: folder '{src}' is not a known layer")
+                continue
+            with open(path, encoding="utf-8") as f:
+                text = f.read()
+            for target in INCLUDE.findall(text):
+                dst = layer_of(target)
+                if dst == src:
+                    continue
+                if dst not in RANK:
+                    problems.append(f"daemon/{rel}: includes daemon/{target}, not in a known layer")
+                elif RANK[dst] < RANK[src]:
+                    problems.append(f"daemon/{rel} ({src}) includes daemon/{target} ({dst}): "
+                                    "an arrow that points up")
+                elif RANK[dst] == RANK[src]:
+                    problems.append(f"daemon/{rel} ({src}) includes daemon/{target} ({dst}): "
+                                    "peers must not depend on each other")
+    for p in problems:
+        print(p)
+    # A folder without a README cannot say what runs there.
+    for layer in sorted(seen - {"main"}):
+        if not os.path.exists(os.path.join(root, layer, "README.md")):
+            print(f"daemon/{layer}/README.md is missing")
+            problems.append(layer)
+    if problems:
+        sys.exit(1)
+    print(f"layers: {len(seen)} folders, every include points down")
+
+
+main()
