@@ -30,7 +30,6 @@
 #include "daemon/base/log.h"
 #include "daemon/modules/midi_cs.h"
 #include "daemon/modules/midi_ctl.h"
-#include "daemon/ops/ops.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"

@@ -11,6 +11,7 @@
 
 #include "daemon/csound/cs_engine.h"
 #include "daemon/base/sonod.h"
+#include "daemon/net/request.h"
 
 /* The autosave file inside the state directory. */
 #define STATE_FILE "session.sonod"
@@ -44,5 +45,9 @@ void state_note_table(sonod *d, int tab, const char *path, const double *data, s
 void state_note_table_free(sonod *d, int tab);
 void state_note_bus(sonod *d, int bus, cs_bus_kind kind);
 void state_note_bus_free(sonod *d, int bus);
+
+/* The state.save and state.load operations. */
+void op_state_save(request *r);
+void op_state_load(request *r);
 
 #endif
