@@ -6,6 +6,7 @@
 
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
+#include "protocol/scan.h"
 #include "protocol/wire.h"
 
 /* The table is the ops layer's (ops/ops.c), handed in by main: the
@@ -29,9 +30,19 @@ void request_handle(client *c, const char *payload, size_t len) {
   const op_entry *e;
   char opname[64];
   request r;
+  sono_scan_result sr;
+  int scan;
 
   if (len == 0) {
     reply_error(c, false, 0, SONO_E_BAD_REQUEST, "empty frame");
+    return;
+  }
+  /* Checked before msgpack-c sees it: its unpacker allocates what a
+   * container's header announces (protocol/scan.h). */
+  scan = sono_scan(payload, len, &sr);
+  if (scan != SONO_SCAN_OK) {
+    reply_error(c, false, 0, SONO_E_BAD_MSGPACK, "%s (at byte %zu)", sono_scan_strerror(scan),
+                sr.at);
     return;
   }
   msgpack_unpacked_init(&msg);

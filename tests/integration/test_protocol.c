@@ -103,6 +103,87 @@ START_TEST(malformed_msgpack) {
 }
 END_TEST
 
+/* The daemon's peak virtual memory, in KiB (/proc/PID/status VmPeak). */
+static unsigned long vm_peak_kib(pid_t pid) {
+  char path[64], line[256];
+  unsigned long kib = 0;
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "VmPeak: %lu kB", &kib) == 1)
+      break;
+  fclose(f);
+  return kib;
+}
+
+/* A few bytes that announce 2^28 or 2^32-1 elements: msgpack-c would
+ * reserve the elements' storage first (GiBs) before finding they are not
+ * there.  They are refused before it sees them, and the daemon's peak
+ * memory does not move.  A frame with more values than the documented
+ * 2097152, and one nested deeper than 32, are refused the same way. */
+START_TEST(count_bombs_cost_nothing) {
+  static const unsigned char arr32[] = { 0x83, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'p',
+                                         0xa4, 'p', 'i', 'n', 'g', 0xa4, 'd', 'a', 't', 'a',
+                                         0xdd, 0xff, 0xff, 0xff, 0xff, 0xc0 };
+  static const unsigned char map28[] = { 0x83, 0xa2, 'i', 'd', 0x02, 0xa2, 'o', 'p',
+                                         0xa4, 'p', 'i', 'n', 'g', 0xa4, 'd', 'a', 't', 'a',
+                                         0xdf, 0x10, 0x00, 0x00, 0x00, 0xc0 };
+  unsigned long before = vm_peak_kib(dp.pid);
+  size_t n = 3000000, len = 18 + 5 + n;
+  unsigned char *many = malloc(len), deep[64];
+
+  conn_send_payload(&c, arr32, sizeof arr32);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  conn_send_payload(&c, map28, sizeof map28);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  /* {id, op: ping, data: [nil x 3 000 000]}: 3 MB of nils. */
+  ck_assert_ptr_nonnull(many);
+  memcpy(many, arr32, 18);
+  many[18] = 0xdd;
+  many[19] = (unsigned char)(n >> 24);
+  many[20] = (unsigned char)(n >> 16);
+  many[21] = (unsigned char)(n >> 8);
+  many[22] = (unsigned char)n;
+  memset(many + 23, 0xc0, n);
+  conn_send_payload(&c, many, len);
+  expect_error(conn_recv(&c, 10000), "bad_msgpack", true);
+  free(many);
+  /* 33 arrays inside the request map: 34 levels. */
+  memcpy(deep, arr32, 18);
+  memset(deep + 18, 0x91, 33);
+  deep[18 + 33] = 0x01;
+  conn_send_payload(&c, deep, 18 + 33 + 1);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  assert_alive(&c);
+  ck_assert_msg(vm_peak_kib(dp.pid) < before + 1024 * 1024,
+                "the daemon's peak memory grew from %lu to %lu KiB", before,
+                vm_peak_kib(dp.pid));
+}
+END_TEST
+
+/* Strings are UTF-8 in both directions: a request carrying a str that is
+ * not is refused whole, so nothing of it can be echoed back. */
+START_TEST(strings_must_be_utf8) {
+  static const unsigned char op[] = { 0x82, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'p',
+                                      0xa4, 'p', 'i', 'n', 0xe9 };
+  static const unsigned char key[] = { 0x83, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'p',
+                                       0xa4, 'p', 'i', 'n', 'g', 0xa2, 0xc3, 0x28, 0x01 };
+  static const unsigned char intkey[] = { 0x83, 0xa2, 'i', 'd', 0x01, 0xa2, 'o', 'p',
+                                          0xa4, 'p', 'i', 'n', 'g', 0x07, 0x01 };
+
+  conn_send_payload(&c, op, sizeof op);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  conn_send_payload(&c, key, sizeof key);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  conn_send_payload(&c, intkey, sizeof intkey);
+  expect_error(conn_recv(&c, 5000), "bad_msgpack", true);
+  assert_alive(&c);
+}
+END_TEST
+
 START_TEST(not_a_map_and_missing_id_or_op) {
   static const unsigned char arr[] = { 0x92, 0x01, 0x02 };          /* [1, 2] */
   static const unsigned char noid[] = { 0x81, 0xa2, 'o', 'p', 0xa4, 'p', 'i', 'n', 'g' };
@@ -391,6 +472,8 @@ static Suite *protocol_suite(void) {
   tcase_add_test(tc, hello_reports_the_server);
   tcase_add_test(tc, status_clock_advances);
   tcase_add_test(tc, malformed_msgpack);
+  tcase_add_test(tc, count_bombs_cost_nothing);
+  tcase_add_test(tc, strings_must_be_utf8);
   tcase_add_test(tc, not_a_map_and_missing_id_or_op);
   tcase_add_test(tc, unknown_op);
   tcase_add_test(tc, missing_and_mistyped_fields);
