@@ -1,5 +1,6 @@
 /* ops_plugin.c - the plugin.* operations: VST2 plugins as engine nodes.
  * The registry and the audio-thread hand-over are in plugin_ctl.c. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -309,13 +310,16 @@ void op_plugin_get(request *r) {
 
 /* ---- plugin.midi ---- */
 
-static int64_t ev_int(const msgpack_object *m, const char *key, int64_t def, bool *ok) {
+/* An event field as an int.  A value no int holds becomes INT_MIN, which
+ * every MIDI range check below refuses: casting it instead would wrap
+ * note 2^32 + 60 to note 60. */
+static int ev_int(const msgpack_object *m, const char *key, int def, bool *ok) {
   int64_t v = def;
   sono_arg st = sono_get_int(m, key, &v);
 
   if (st == SONO_ARG_BAD_TYPE)
     *ok = false;
-  return v;
+  return v < INT_MIN || v > INT_MAX ? INT_MIN : (int)v;
 }
 
 static int cmp_ev(const void *a, const void *b) {
@@ -331,7 +335,7 @@ static int parse_event(request *r, const msgpack_object *m, rt_midi_ev *ev, bool
                        size_t errlen) {
   const msgpack_object *o;
   bool ok = true;
-  int64_t ch, note, vel, val;
+  int ch, note, vel, val;
   int ntimes = 0;
   char verr[VST_ERR_LEN];
 
@@ -386,28 +390,27 @@ static int parse_event(request *r, const msgpack_object *m, rt_midi_ev *ev, bool
     note = ev_int(m, "note", -1, &ok);
     vel = ev_int(m, "velocity", on ? 100 : 64, &ok);
     if (ok)
-      ev->msg = on ? vst_midi_note_on((int)ch, (int)note, (int)vel)
-                   : vst_midi_note_off((int)ch, (int)note, (int)vel);
+      ev->msg = on ? vst_midi_note_on(ch, note, vel) : vst_midi_note_off(ch, note, vel);
   } else if (sono_str_eq(o, "cc")) {
     note = ev_int(m, "controller", -1, &ok);
     val = ev_int(m, "value", -1, &ok);
     if (ok)
-      ev->msg = vst_midi_cc((int)ch, (int)note, (int)val);
+      ev->msg = vst_midi_cc(ch, note, val);
   } else if (sono_str_eq(o, "program")) {
     val = ev_int(m, "program", -1, &ok);
     if (ok)
-      ev->msg = vst_midi_program_change((int)ch, (int)val);
+      ev->msg = vst_midi_program_change(ch, val);
   } else if (sono_str_eq(o, "pitch_bend")) {
     val = ev_int(m, "value", 0, &ok);
     if (ok && val >= -8192 && val <= 8191)
-      ev->msg = vst_midi_pitch_bend((int)ch, (int)(val + 8192));
+      ev->msg = vst_midi_pitch_bend(ch, val + 8192);
   } else if (sono_str_eq(o, "aftertouch")) {
     note = ev_int(m, "note", -1, &ok);
     val = ev_int(m, "value", -1, &ok);
     if (ok)
       ev->msg = sono_map_get(m, "note") != NULL
-                  ? vst_midi_poly_aftertouch((int)ch, (int)note, (int)val)
-                  : vst_midi_channel_aftertouch((int)ch, (int)val);
+                  ? vst_midi_poly_aftertouch(ch, note, val)
+                  : vst_midi_channel_aftertouch(ch, val);
   } else if (sono_str_eq(o, "raw")) {
     o = sono_map_get(m, "bytes");
     if (o != NULL && o->type == MSGPACK_OBJECT_BIN && o->via.bin.size >= 1 && o->via.bin.size <= 3)

@@ -3,6 +3,7 @@
  * ten thousand events in one block, unload; plugin.* events; plugins that
  * crash or hang while loading. */
 #include <check.h>
+#include <stdint.h>
 #include <libgen.h>
 #include <math.h>
 #include <sndfile.h>
@@ -103,6 +104,32 @@ static uint64_t send_notes(uint64_t node, unsigned count, const uint64_t *at, in
   return id;
 }
 
+/* plugin.midi with one note_on whose `key` is `value` (the rest valid). */
+static uint64_t send_note_field(uint64_t node, const char *key, int64_t value) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+  const char *keys[] = { "channel", "note", "velocity" };
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_str(&pk, "type", "note_on");
+  for (int k = 0; k < 3; k++) {
+    sono_pack_cstr(&pk, keys[k]);
+    msgpack_pack_int64(&pk, strcmp(keys[k], key) == 0 ? value : k == 0 ? 0 : 60);
+  }
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
 static uint64_t send_state(uint64_t node, const void *data, size_t len) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -171,6 +198,13 @@ START_TEST(amsynth_end_to_end) {
                "unknown_param");
   expect_error(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 1.5),
                "bad_value");
+  /* Integers are range-checked as sent, not after a cast that wraps them
+   * (2^32 + 60 would be note 60, -2^63 note 0). */
+  expect_error(send_note_field(node, "note", ((int64_t)1 << 32) + 60), "bad_value");
+  expect_error(send_note_field(node, "note", INT64_MIN), "bad_value");
+  expect_error(send_note_field(node, "channel", (int64_t)1 << 32), "bad_value");
+  expect_error(send_note_field(node, "velocity", ((int64_t)1 << 31) + 100), "bad_value");
+  ok_of(send_note_field(node, "note", 60));
 
   /* Set by name now, read back. */
   ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.25));
