@@ -3,6 +3,7 @@
 #define SONO_PROTOCOL_ERRORS_H
 
 #define SONO_E_FRAME_TOO_LARGE     "frame_too_large"
+#define SONO_E_REPLY_TOO_LARGE     "reply_too_large"
 #define SONO_E_BAD_MSGPACK         "bad_msgpack"
 #define SONO_E_BAD_REQUEST         "bad_request"
 #define SONO_E_UNKNOWN_OP          "unknown_op"

@@ -1,6 +1,8 @@
 /* events.c - who gets which event. */
 #include "daemon/net/events.h"
 
+#include "daemon/base/log.h"
+
 #include "daemon/net/client.h"
 #include "protocol/wire.h"
 
@@ -51,7 +53,13 @@ void events_begin(msgpack_sbuffer *sb, msgpack_packer *pk, const char *kind, uin
 void events_emit(sonod *d, event_kind kind, msgpack_sbuffer *sb) {
   client *c;
 
-  sono_msg_end(sb);
+  /* No event comes near 16 MiB; one that did would be a bug, said in the
+   * log rather than sent as a frame whose length is wrong. */
+  if (sono_msg_end(sb) != 0) {
+    log_error("an event of %zu bytes is over the frame limit; not sent", sb->size);
+    msgpack_sbuffer_destroy(sb);
+    return;
+  }
   for (c = d->clients; c != NULL; c = c->next)
     if (c->events & kind)
       client_send_event(c, sb);

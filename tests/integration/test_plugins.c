@@ -595,6 +595,26 @@ START_TEST(hanging_load_does_not_block) {
 }
 END_TEST
 
+/* A reply larger than a frame (a plugin's 20 MB state) is never sent with
+ * a wrong length: the request gets reply_too_large and the stream stays
+ * whole, so the next reply on the same connection arrives intact. */
+START_TEST(oversized_reply_is_refused_whole) {
+  const char *big = getenv("TESTPLUG_BIGCHUNK");
+  const msgpack_object *m;
+  uint64_t node;
+
+  ck_assert_ptr_nonnull(big);
+  start("256");
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", big)), "node");
+  m = conn_reply(&c, conn_request(&c, "plugin.state.get", "u", "node", node), 30000);
+  ck_assert_str_eq(msg_error_code(m), "reply_too_large");
+  ck_assert_msg(strstr(error_message(m), "20000") != NULL, "message: %s", error_message(m));
+  m = conn_reply(&c, conn_request(&c, "ping", "u", "data", (uint64_t)77), 5000);
+  ck_assert_uint_eq(msg_uint(msg_ok(m), "data"), 77);
+  finish();
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("plugins");
   TCase *tc = tcase_create("offline");
@@ -606,6 +626,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, plugin_events);
   tcase_add_test(tc, crash_and_hang_while_loading);
   tcase_add_test(tc, hanging_load_does_not_block);
+  tcase_add_test(tc, oversized_reply_is_refused_whole);
   suite_add_tcase(s, tc);
   return s;
 }

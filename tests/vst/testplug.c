@@ -8,6 +8,7 @@
  *                allocate only the 128-byte core like VeSTige plugins do
  *   TP_MAIN_ONLY 1: export the entry only as "main" (like DPF plugins)
  *   TP_IN/TP_OUT channel counts (default 2/2)
+ *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk)
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -52,6 +53,11 @@
  * prepared with, the fraction that no frame was lost or repeated.  A call
  * that breaks the contract gives -1 (more frames than the block size) or
  * -2 (processed while suspended). */
+/* TP_CHUNK_BYTES > 0: program chunks of that many bytes (effGetChunk),
+ * byte i being i mod 251, for state larger than a frame. */
+#ifndef TP_CHUNK_BYTES
+#define TP_CHUNK_BYTES 0
+#endif
 #ifndef TP_BLOCK_OUT
 #define TP_BLOCK_OUT 0
 #endif
@@ -64,6 +70,7 @@ typedef struct plug {
     float params[TP_NUM_PARAMS];
     int program;
     int block_events;   /* events for the coming process call */
+    unsigned char *chunk;
     int resumed;        /* between effMainsChanged(1) and (0) */
     unsigned long long frames;   /* frames processed since load */
     VstMidiEvent echo[8];
@@ -285,9 +292,18 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         return 0;
     case effClose:
         log_call(p, 'C');
+        free(p->chunk);
         free(p);
         free(e);
         return 0;
+#if TP_CHUNK_BYTES > 0
+    case effGetChunk:
+        if (p->chunk == NULL && (p->chunk = malloc(TP_CHUNK_BYTES)) != NULL)
+            for (size_t i = 0; i < TP_CHUNK_BYTES; i++)
+                p->chunk[i] = (unsigned char)(i % 251);
+        *(void **)ptr = p->chunk;
+        return p->chunk != NULL ? TP_CHUNK_BYTES : 0;
+#endif
     case effSetSampleRate:
         log_call(p, 'R');
         p->st.sample_rate = opt;
@@ -433,6 +449,9 @@ static AEffect *create(audioMasterCallback host)
     e->uniqueID = TP_UNIQUE_ID;
     e->version = 3;
     e->processReplacing = process_replacing;
+#if TP_CHUNK_BYTES > 0
+    e->flags |= effFlagsProgramChunks;
+#endif
 #if TP_DOUBLE
     e->flags |= effFlagsCanDoubleReplacing;
     e->processDoubleReplacing = process_double;
