@@ -20,7 +20,7 @@
 #include "daemon/net/reply.h"
 #include "daemon/csound/cs_engine.h"
 #include "daemon/rt/csound_rt.h"
-#include "daemon/rt/heap.h"
+#include "daemon/queue/heap.h"
 #include "protocol/errors.h"
 
 typedef struct offline_backend {
@@ -64,9 +64,9 @@ static bool room_for_cycle(engine *e, unsigned n) {
 
   if (e->meters.ring != NULL && p != NULL &&
       atomic_load_explicit(&e->meters.period, memory_order_relaxed) != 0 &&
-      ring_space(e->meters.ring) < 2 * (size_t)p->nmeters + 1 + OFFLINE_METER_MARGIN)
+      spsc_space(e->meters.ring) < 2 * (size_t)p->nmeters + 1 + OFFLINE_METER_MARGIN)
     return false;
-  if (e->rec != NULL && (rec_space(e->rec) < n || ring_space(e->rec->gaps) == 0))
+  if (e->rec != NULL && (rec_space(e->rec) < n || spsc_space(e->rec->gaps) == 0))
     return false;
   return true;
 }
@@ -144,7 +144,7 @@ static uint64_t render_stop(const offline_backend *ob, const engine *e, uint64_t
 
 /* After a zero-frame cycle: does a request wait at the clock's stand? */
 static bool waits_for_held(engine *e, uint64_t done, uint64_t reached) {
-  const rt_cmd *next = heap_peek(&e->heap);
+  const rt_cmd *next = minheap_peek(&e->heap);
 
   return reached > done && next != NULL && next->at <= reached;
 }

@@ -163,7 +163,7 @@ int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64
     int rc = wait_merged(eng, err);
     if (rc)
         return rc;
-    if (cs_ring_space(&eng->cmd_ring) < 1)
+    if (spsc_space(eng->cmd_ring) < 1)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
     char *clean = NULL;
     if ((rc = scan_code(eng, code, &clean, err)))

@@ -23,7 +23,7 @@ int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err)
 {
     if (c->ptr && eng->ptrs_in_flight >= eng->ptr_budget)
         return cs_seterr(err, CS_EAGAIN, "too much data in flight to the audio thread");
-    if (!cs_ring_push(&eng->cmd_ring, c))
+    if (spsc_push(eng->cmd_ring, c) != 0)
         return cs_seterr(err, CS_EAGAIN, "command ring full (audio thread not running?)");
     if (c->ptr)
         eng->ptrs_in_flight++;
@@ -44,7 +44,7 @@ static void release_slot(cs_engine *eng, uint64_t id)
 int cs_notice_pop(cs_engine *eng, cs_notice *out)
 {
     cs_note n;
-    while (cs_ring_pop(&eng->note_ring, &n)) {
+    while (spsc_pop(eng->note_ring, &n) == 0) {
         switch (n.kind) {
         case NOTE_FREE_PTR:
             free(n.ptr);

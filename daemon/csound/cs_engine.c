@@ -39,13 +39,13 @@ static int alloc_all(cs_engine *eng)
     eng->nslots = c->max_synths;
     eng->nbuses = c->audio_buses + c->control_buses;
     eng->ptr_budget = c->cmd_capacity;
-    eng->heap_cap = c->cmd_capacity * 2;
-    if (cs_ring_init(&eng->cmd_ring, c->cmd_capacity, sizeof(cs_cmd)) ||
-        cs_ring_init(&eng->note_ring, notes, sizeof(cs_note)) ||
-        cs_ring_init(&eng->msg_ring, CS_MSG_LINES, sizeof(cs_msg_rec)))
+    eng->cmd_ring = spsc_create(c->cmd_capacity, sizeof(cs_cmd));
+    eng->note_ring = spsc_create(notes, sizeof(cs_note));
+    eng->msg_ring = spsc_create(CS_MSG_LINES, sizeof(cs_msg_rec));
+    if (!eng->cmd_ring || !eng->note_ring || !eng->msg_ring ||
+        minheap_init(&eng->heap, c->cmd_capacity * 2, sizeof(cs_cmd)))
         return -1;
-    eng->heap = calloc(eng->heap_cap, sizeof(cs_cmd));
-    eng->defer = calloc(eng->heap_cap, sizeof(cs_cmd));
+    eng->defer = calloc(minheap_capacity(&eng->heap), sizeof(cs_cmd));
     eng->fired = calloc(eng->nslots, sizeof(uint32_t));
     eng->slots = calloc(eng->nslots, sizeof(cs_slot));
     eng->slot_ctl = calloc(eng->nslots, sizeof(int));
@@ -55,7 +55,7 @@ static int alloc_all(cs_engine *eng)
     eng->kbus = calloc(eng->nbuses, sizeof(*eng->kbus));
     eng->bus_rt = calloc(eng->nbuses, sizeof(cs_bus_rt));
     eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
-    if (!eng->heap || !eng->defer || !eng->fired || !eng->slots ||
+    if (!eng->defer || !eng->fired || !eng->slots ||
         !eng->slot_ctl || !eng->slot_tmpl || !eng->slot_voice || !eng->free_slots ||
         !eng->kbus || !eng->bus_rt || !eng->bus_ctl)
         return -1;
@@ -178,7 +178,7 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
 static void drain_frees(cs_engine *eng)
 {
     cs_note n;
-    while (cs_ring_pop(&eng->note_ring, &n))
+    while (eng->note_ring && spsc_pop(eng->note_ring, &n) == 0)
         if (n.kind == NOTE_FREE_PTR || n.kind == NOTE_TAP_FREED)
             free(n.ptr);
 }
@@ -197,10 +197,10 @@ void cs_engine_destroy(cs_engine *eng)
     /* Whatever the audio thread still held goes back through the rings. */
     drain_frees(eng);
     cs_cmd c;
-    while (eng->cmd_ring.buf && cs_ring_pop(&eng->cmd_ring, &c))
+    while (eng->cmd_ring && spsc_pop(eng->cmd_ring, &c) == 0)
         free(c.ptr);
-    for (size_t i = 0; i < eng->heap_len; i++)
-        free(eng->heap[i].ptr);
+    while (minheap_pop(&eng->heap, &c) == 0)
+        free(c.ptr);
     for (size_t i = 0; i < eng->ndefer; i++)
         free(eng->defer[i].ptr);
     for (unsigned i = 0; eng->slots && i < eng->nslots; i++)
@@ -212,7 +212,7 @@ void cs_engine_destroy(cs_engine *eng)
         free(eng->taps[i].buf);
     for (unsigned p = 0; p < CS_MAX_POOLS; p++) {
         free(eng->pools[p].voices);
-        cs_ring_free(&eng->pools[p].idle);
+        spsc_destroy(eng->pools[p].idle);
     }
     for (unsigned t = 0; t <= CS_MAX_TEMPLATES; t++) {
         cs_template *tp = &eng->tmpl[t];
@@ -220,10 +220,11 @@ void cs_engine_destroy(cs_engine *eng)
         for (unsigned p = 0; p < tp->nparams; p++)
             free(tp->pname[p]);
     }
-    cs_ring_free(&eng->cmd_ring);
-    cs_ring_free(&eng->note_ring);
-    cs_ring_free(&eng->msg_ring);
-    free(eng->heap); free(eng->defer); free(eng->fired); free(eng->slots);
+    spsc_destroy(eng->cmd_ring);
+    spsc_destroy(eng->note_ring);
+    spsc_destroy(eng->msg_ring);
+    minheap_free(&eng->heap);
+    free(eng->defer); free(eng->fired); free(eng->slots);
     free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->slot_voice); free(eng->free_slots);
     free(eng->abus); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
     free(eng->in_hist);

@@ -10,7 +10,8 @@
 #include <stdint.h>
 
 #include "cs_engine.h"
-#include "cs_ring.h"
+#include "daemon/queue/heap.h"
+#include "daemon/queue/spsc.h"
 
 #define CS_MAX_PARAMS      32     /* named parameters per template */
 #define CS_MAX_TEMPLATES   999    /* template index 1..999 */
@@ -157,7 +158,7 @@ typedef struct cs_pool {
     uint64_t need_compile;
     unsigned nvoices;
     cs_voice *voices;
-    cs_ring idle;                          /* C -> A: indexes of voices ready to sound */
+    spsc_ring *idle;                       /* C -> A: indexes of voices ready to sound */
     _Atomic uint64_t started;              /* [A] voices taken */
     _Atomic uint64_t dropped;              /* [A] note-ons refused: no idle voice */
     /* [C] */
@@ -238,14 +239,13 @@ struct cs_engine {
     uint64_t cycle_frame;                  /* [A] first frame of this k-cycle */
 
     /* rings */
-    cs_ring cmd_ring;                      /* C -> A, cs_cmd */
-    cs_ring note_ring;                     /* A -> C, cs_note */
-    cs_ring msg_ring;                      /* A -> C, message lines */
+    spsc_ring *cmd_ring;                   /* C -> A, cs_cmd */
+    spsc_ring *note_ring;                  /* A -> C, cs_note */
+    spsc_ring *msg_ring;                   /* A -> C, message lines */
     _Atomic uint64_t notes_lost;           /* must stay 0: sizing bug if not */
 
     /* audio-side scheduling */
-    cs_cmd *heap;                          /* [A] min-heap on (frame, seq) */
-    size_t heap_len, heap_cap;
+    minheap heap;                          /* [A] of cs_cmd on (frame, seq) */
     uint64_t seq;
     cs_cmd *defer;                         /* [A] re-queued next cycle */
     size_t ndefer;
@@ -326,6 +326,13 @@ static inline uint64_t cs_next_id(cs_engine *eng, unsigned s)
 {
     uint64_t serial = atomic_fetch_add_explicit(&eng->synth_serial, 1, memory_order_relaxed) + 1;
     return serial << CS_SYNTH_SLOT_BITS | s;
+}
+
+/* [A] Queues c in the timed heap at (frame, seq): commands due on the same
+ * frame run in arrival order.  1 when queued, 0 when the heap is full. */
+static inline int cs_heap_push(cs_engine *eng, const cs_cmd *c)
+{
+    return minheap_push(&eng->heap, (minheap_key){ c->frame, c->seq }, c) == 0;
 }
 
 /* cs_engine.c: csd != NULL builds the engine from a .csd (offline render):

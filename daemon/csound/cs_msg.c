@@ -22,7 +22,7 @@ void cs_capture_end(cs_engine *eng)
 int cs_message_pop(cs_engine *eng, char *line, size_t cap, int *attr)
 {
     cs_msg_rec rec;
-    if (!cs_ring_pop(&eng->msg_ring, &rec))
+    if (spsc_pop(eng->msg_ring, &rec) != 0)
         return 0;
     if (cap) {
         size_t n = strnlen(rec.text, sizeof rec.text);

@@ -22,7 +22,7 @@ static void flush_line(cs_engine *eng)
     rec.attr = eng->msg_attr;
     memcpy(rec.text, eng->msg_acc, eng->msg_len);
     rec.text[eng->msg_len] = '\0';
-    if (!cs_ring_push(&eng->msg_ring, &rec))
+    if (spsc_push(eng->msg_ring, &rec) != 0)
         atomic_fetch_add_explicit(&eng->msg_dropped, 1, memory_order_relaxed);
     eng->msg_len = 0;
     eng->msg_attr = 0;

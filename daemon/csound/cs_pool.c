@@ -54,7 +54,7 @@ int cs_pool_open(cs_engine *eng, const char *instr, const char *note, const char
 
     cs_pool *pl = &eng->pools[p];
     pl->voices = calloc(voices, sizeof *pl->voices);
-    if (!pl->voices || cs_ring_init(&pl->idle, voices, sizeof(unsigned))) {
+    if (!pl->voices || !(pl->idle = spsc_create(voices, sizeof(unsigned)))) {
         free(pl->voices);
         pl->voices = NULL;
         return cs_seterr(err, CS_ENOMEM, "out of memory");
@@ -78,7 +78,7 @@ int cs_pool_open(cs_engine *eng, const char *instr, const char *note, const char
         eng->slot_ctl[s] = SLOTC_POOL;
         eng->slot_tmpl[s] = t;
         eng->slot_voice[s] = (uint32_t)p << 16 | v;
-        cs_ring_push(&pl->idle, &v);
+        (void)spsc_push(pl->idle, &v);
     }
     atomic_store_explicit(&pl->state, POOL_OPEN, memory_order_release);
     *pool = p;
@@ -107,7 +107,8 @@ static void pool_reclaim(cs_engine *eng, cs_pool *pl)
     }
     free(pl->voices);
     pl->voices = NULL;
-    cs_ring_free(&pl->idle);
+    spsc_destroy(pl->idle);
+    pl->idle = NULL;
     atomic_store_explicit(&pl->state, POOL_FREE, memory_order_release);
 }
 
@@ -138,7 +139,7 @@ int cs_pool_voice_ended(cs_engine *eng, unsigned slot, uint64_t id, int failed)
     pl->returned++;
     pl->failed += failed != 0;
     if (atomic_load_explicit(&pl->state, memory_order_relaxed) == POOL_OPEN)
-        cs_ring_push(&pl->idle, &v);    /* room for every voice: cannot fail */
+        (void)spsc_push(pl->idle, &v);    /* room for every voice: cannot fail */
     else
         pool_reclaim(eng, pl);
     return 1;

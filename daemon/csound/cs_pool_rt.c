@@ -7,7 +7,7 @@
  * The heap applies both in the k-cycle of the frame, at the sample, like a
  * synth.start or synth.stop at that frame (cs_process_rt.c).  No allocation,
  * lock or I/O: the voices, their idle ring and the heap are preallocated. */
-#include "cs_heap_rt.h"
+#include "cs_internal.h"
 
 /* Both threads read pool fields only after this acquire (cs_pool.c). */
 static int pool_state(cs_pool *pl)
@@ -45,7 +45,7 @@ static void key_on(cs_engine *eng, cs_pool *pl, int key, unsigned note, unsigned
 {
     unsigned vi;
     key_off(eng, pl, key, frame);
-    if (!cs_ring_pop(&pl->idle, &vi)) {
+    if (spsc_pop(pl->idle, &vi) != 0) {
         /* Every voice sounds or waits for the control side to drain its
          * end: refused, counted, reported by the daemon. */
         atomic_fetch_add_explicit(&pl->dropped, 1, memory_order_relaxed);
@@ -92,7 +92,7 @@ void cs_rt_midi(cs_engine *eng, const unsigned char *msg, unsigned len, unsigned
             continue;
         /* Room for a stop and a start: a full heap refuses the note whole
          * (a note-off then stays held until the next one or the close). */
-        if (eng->heap_len + 2 > eng->heap_cap) {
+        if (minheap_len(&eng->heap) + 2 > minheap_capacity(&eng->heap)) {
             atomic_fetch_add_explicit(&pl->dropped, 1, memory_order_relaxed);
             continue;
         }
@@ -112,7 +112,7 @@ void cs_rt_pools_close(cs_engine *eng)
             continue;
         for (unsigned i = 0; i < pl->nvoices; i++)
             if (pl->voices[i].key >= 0) {
-                if (eng->heap_len == eng->heap_cap)
+                if (minheap_len(&eng->heap) == minheap_capacity(&eng->heap))
                     return;             /* the rest at the next block */
                 voice_stop(eng, &pl->voices[i], frame);
             }

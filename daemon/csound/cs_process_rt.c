@@ -11,7 +11,7 @@
  *   5. look at what the cycle did (compile merged, failed starts, table fills).
  * Nothing here allocates, frees, locks or prints; calls into Csound are
  * bracketed with RT_FOREIGN_BEGIN/END (they are outside our promise). */
-#include "cs_heap_rt.h"
+#include "cs_internal.h"
 #include "daemon/rtcheck/rtcheck.h"
 
 #include <string.h>
@@ -23,7 +23,7 @@ void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
                   .ptr = ptr, .len = len };
     /* The ring is sized for every slot, bus, table and in-flight pointer the
      * control side can create, so this cannot fail; count it if it ever does. */
-    if (!cs_ring_push(&eng->note_ring, &n))
+    if (spsc_push(eng->note_ring, &n) != 0)
         atomic_fetch_add_explicit(&eng->notes_lost, 1, memory_order_relaxed);
 }
 
@@ -315,9 +315,10 @@ static void schedule(cs_engine *eng)
     /* Take in what the control thread sent; leave the rest in the ring if the
      * heap is full (the control side then sees a full ring: backpressure). */
     const cs_cmd *peek;
-    while (eng->heap_len < eng->heap_cap && (peek = cs_ring_peek(&eng->cmd_ring))) {
+    while (minheap_len(&eng->heap) < minheap_capacity(&eng->heap) &&
+           (peek = spsc_peek(eng->cmd_ring))) {
         cs_cmd c = *peek;
-        cs_ring_drop(&eng->cmd_ring);
+        spsc_release(eng->cmd_ring, 1);
         c.seq = eng->seq++;
         if (c.type == CMD_START && slot_matches(eng, &c))
             eng->slots[c.slot].state = SLOT_PENDING;  /* a stop can cancel it */
@@ -325,9 +326,10 @@ static void schedule(cs_engine *eng)
     }
     uint64_t end = eng->cycle_frame + eng->ksmps;
     const cs_cmd *top;
-    while ((top = cs_heap_top(eng)) && top->frame < end && eng->ndefer < eng->heap_cap) {
+    while ((top = minheap_peek(&eng->heap)) && top->frame < end &&
+           eng->ndefer < minheap_capacity(&eng->heap)) {
         cs_cmd c;
-        cs_heap_pop(eng, &c);
+        minheap_pop(&eng->heap, &c);
         apply(eng, &c);
     }
 }
@@ -511,8 +513,5 @@ int cs_rt_process(cs_engine *eng, const float *const *in, unsigned nin,
 
 int cs_has_news(cs_engine *eng)
 {
-    return atomic_load_explicit(&eng->note_ring.head, memory_order_acquire) !=
-               atomic_load_explicit(&eng->note_ring.tail, memory_order_relaxed) ||
-           atomic_load_explicit(&eng->msg_ring.head, memory_order_acquire) !=
-               atomic_load_explicit(&eng->msg_ring.tail, memory_order_relaxed);
+    return spsc_count(eng->note_ring) != 0 || spsc_count(eng->msg_ring) != 0;
 }

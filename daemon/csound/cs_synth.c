@@ -74,7 +74,7 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsign
                          eng->nslots);
     if (!tp->compiled[priority] && (rc = cs_template_compile(eng, t, priority, err)))
         return rc;
-    if (cs_ring_space(&eng->cmd_ring) < 2)
+    if (spsc_space(eng->cmd_ring) < 2)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
 
     unsigned s = eng->free_slots[eng->nfree_slots - 1];
@@ -125,7 +125,7 @@ int cs_synth_set(cs_engine *eng, cs_synth_id id, const cs_arg *args, unsigned na
         if (tp->pname[idx[i]][0] != 'k')
             return cs_seterr(err, CS_EINVAL, "%s is an init-time parameter; only k... "
                              "parameters can change while a synth runs", args[i].name);
-    if (cs_ring_space(&eng->cmd_ring) < nargs)
+    if (spsc_space(eng->cmd_ring) < nargs)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
     for (unsigned i = 0; i < nargs; i++) {
         cs_cmd c = { .type = CMD_SET, .frame = at, .id = id, .slot = s,

@@ -27,8 +27,8 @@ uint64_t engine_ctl_now(const sonod *d) {
 int engine_ctl_push(sonod *d, rt_cmd *cmd) {
   engine *e = &d->eng;
 
-  if (d->reserved + RT_MSG_SLOTS_PER_CMD > ring_capacity(e->from_rt) ||
-      ring_push(e->to_rt, cmd) != 0)
+  if (d->reserved + RT_MSG_SLOTS_PER_CMD > spsc_capacity(e->from_rt) ||
+      spsc_push(e->to_rt, cmd) != 0)
     return -1;
   d->reserved += RT_MSG_SLOTS_PER_CMD;
   if (d->be->ops->kick != NULL)
@@ -42,7 +42,7 @@ int engine_ctl_send(request *r, rt_cmd *cmd) {
   if (engine_ctl_push(r->d, cmd) != 0) {
     reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
                 "%s: the queue to the audio thread is full (%zu commands); retry shortly",
-                r->op, ring_capacity(r->d->eng.to_rt));
+                r->op, spsc_capacity(r->d->eng.to_rt));
     return -1;
   }
   return 0;
@@ -121,7 +121,7 @@ static void handle(sonod *d, const rt_msg *m) {
 void engine_ctl_drain(sonod *d) {
   rt_msg m;
 
-  while (ring_pop(d->eng.from_rt, &m) == 0) {
+  while (spsc_pop(d->eng.from_rt, &m) == 0) {
     d->reserved -= m.release;
     handle(d, &m);
     if (m.garbage != NULL && m.garbage_free != NULL)
@@ -155,13 +155,12 @@ void engine_ctl_abandon(sonod *d) {
   engine_ctl_drain(d);
   /* Commands in the heap were acknowledged as queued when they arrived;
    * only those the audio thread never read are still owed a reply. */
-  while (ring_pop(e->to_rt, &cmd) == 0) {
+  while (spsc_pop(e->to_rt, &cmd) == 0) {
     abandon(d, &cmd);
     drop_cmd(d, &cmd);
   }
-  for (size_t i = 0; i < e->heap.len; i++)
-    drop_cmd(d, &e->heap.items[i]);
-  e->heap.len = 0;
+  while (minheap_pop(&e->heap, &cmd) == 0)
+    drop_cmd(d, &cmd);
   d->reserved = 0;
   for (unsigned i = 0; i < d->nmodules; i++)
     if (d->modules[i]->shutdown != NULL)

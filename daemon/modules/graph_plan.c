@@ -236,21 +236,6 @@ static int cmp_ramp(const void *a, const void *b) {
   return x < y ? -1 : x > y;
 }
 
-static int ramp_of(const rt_plan *p, uint32_t key) {
-  unsigned lo = 0, hi = p->nramps;
-
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (p->ramp[mid].key == key)
-      return (int)mid;
-    if (p->ramp[mid].key < key)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
 static float node_target(const gnode *n) {
   if (n->mute)
     return 0.0f;
@@ -397,9 +382,9 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   p->nramps = nr;
   qsort(p->ramp, nr, sizeof *p->ramp, cmp_ramp);
   for (i = 0; i < p->nnodes; i++) {
-    p->node[i].gain_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_NODE | order[i]);
+    p->node[i].gain_ramp = (uint32_t)rt_plan_ramp(p, GRAPH_KEY_NODE | order[i]);
     if (p->node[i].kind == GN_PLUGIN)
-      p->node[i].wet_ramp = (uint32_t)ramp_of(p, GRAPH_KEY_BYPASS | order[i]);
+      p->node[i].wet_ramp = (uint32_t)rt_plan_ramp(p, GRAPH_KEY_BYPASS | order[i]);
   }
 
   /* Input mixing lists.  Fan-in: several sources on one port are summed;
@@ -425,7 +410,7 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
         if (c->to != order[i] || c->to_port != k || (f = plan_index(p, order, c->from)) < 0)
           continue;
         pn->src[k][pn->nsrc[k]].buf = p->node[f].outbuf[c->from_port];
-        pn->src[k][pn->nsrc[k]].ramp = (uint32_t)ramp_of(p, c->id);
+        pn->src[k][pn->nsrc[k]].ramp = (uint32_t)rt_plan_ramp(p, c->id);
         pn->nsrc[k]++;
       }
     }

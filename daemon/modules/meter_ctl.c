@@ -203,7 +203,7 @@ static void meter_ctl_poll(sonod *d) {
 
   if (d->eng.meters.ring == NULL)
     return;
-  while (ring_pop(d->eng.meters.ring, &r) == 0) {
+  while (spsc_pop(d->eng.meters.ring, &r) == 0) {
     if (r.node == METER_REC_END) {
       interval(d, r.port, r.u.frame);
       continue;

@@ -55,30 +55,24 @@ static struct {
 static void rec_free(rt_rec *r) {
   if (r == NULL)
     return;
-  ring_destroy(r->gaps);
-  free(r->buf);
+  spsc_destroy(r->gaps);
+  spsc_destroy(r->frames);
   free(r);
 }
 
 static rt_rec *rec_new(unsigned sample_rate, unsigned channels) {
   rt_rec *r = aligned_alloc(64, (sizeof *r + 63) & ~(size_t)63);
-  uint64_t cap = 2;
 
   if (r == NULL)
     return NULL;
   memset(r, 0, sizeof *r);
-  while (cap < (uint64_t)sample_rate * REC_RING_SECONDS)
-    cap <<= 1;
-  r->cap = cap;
   r->channels = channels;
-  r->buf = calloc(cap * channels, sizeof(float));
-  r->gaps = ring_create(REC_GAPS_CAPACITY, sizeof(rec_gap));
-  if (r->buf == NULL || r->gaps == NULL) {
+  r->frames = spsc_create((size_t)sample_rate * REC_RING_SECONDS, channels * sizeof(float));
+  r->gaps = spsc_create(REC_GAPS_CAPACITY, sizeof(rec_gap));
+  if (r->frames == NULL || r->gaps == NULL) {
     rec_free(r);
     return NULL;
   }
-  atomic_init(&r->head, 0);
-  atomic_init(&r->tail, 0);
   atomic_init(&r->dropped, 0);
   r->stop = REC_RUNNING;
   return r;
@@ -107,11 +101,11 @@ static void drain(void) {
   if (r == NULL || R.file == NULL)
     return;
   for (;;) {
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-    uint64_t limit = head;
+    uint64_t tail = spsc_read_pos(r->frames);
+    uint64_t limit = tail + spsc_count(r->frames);
+    uint64_t cap = spsc_capacity(r->frames);
 
-    if (!R.have_gap && ring_pop(r->gaps, &R.gap) == 0)
+    if (!R.have_gap && spsc_pop(r->gaps, &R.gap) == 0)
       R.have_gap = true;
     if (R.have_gap && R.gap.at <= tail) {
       write_silence(R.gap.frames);
@@ -123,15 +117,15 @@ static void drain(void) {
     if (tail == limit)
       return;
     while (tail < limit) {
-      uint64_t off = tail & (r->cap - 1);
+      uint64_t off = tail & (cap - 1);
       uint64_t n = limit - tail;
 
-      if (n > r->cap - off)
-        n = r->cap - off;
-      write_frames(r->buf + off * r->channels, n);
+      if (n > cap - off)
+        n = cap - off;
+      write_frames(spsc_slot(r->frames, tail), n);
+      spsc_release(r->frames, n);
       tail += n;
     }
-    atomic_store_explicit(&r->tail, tail, memory_order_release);
   }
 }
 

@@ -28,7 +28,7 @@ typedef struct cycle {
 /* The control side reserved room for every message a command can cause
  * (RT_MSG_SLOTS_PER_CMD), so this push cannot fail. */
 static void say(cycle *cy, const rt_msg *m) {
-  (void)ring_push(cy->e->from_rt, m);
+  (void)spsc_push(cy->e->from_rt, m);
   cy->said = true;
 }
 
@@ -84,8 +84,8 @@ static void receive(cycle *cy, rt_cmd *c) {
     break;
   }
   c->seq = e->seq++;
-  if (heap_push(&e->heap, c) != 0) {
-    reply(cy, c, RT_MSG_ERROR, RT_ERR_HEAP_FULL, cy->start, e->heap.cap,
+  if (minheap_push(&e->heap, (minheap_key){ c->at, c->seq }, c) != 0) {
+    reply(cy, c, RT_MSG_ERROR, RT_ERR_HEAP_FULL, cy->start, minheap_capacity(&e->heap),
           RT_MSG_SLOTS_PER_CMD);
     return;
   }
@@ -260,7 +260,7 @@ static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
   atomic_store_explicit(&e->pub_load_ppm, ppm, memory_order_relaxed);
   if (ppm > atomic_load_explicit(&e->pub_load_max_ppm, memory_order_relaxed))
     atomic_store_explicit(&e->pub_load_max_ppm, ppm, memory_order_relaxed);
-  atomic_store_explicit(&e->pub_heap_used, (uint32_t)e->heap.len, memory_order_relaxed);
+  atomic_store_explicit(&e->pub_heap_used, (uint32_t)minheap_len(&e->heap), memory_order_relaxed);
   atomic_fetch_add_explicit(&e->pub_cycles, 1, memory_order_release);
 }
 
@@ -275,7 +275,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   RT_CYCLE_BEGIN();
   t0 = now_ns();
 
-  while (ring_pop(e->to_rt, &c) == 0)
+  while (spsc_pop(e->to_rt, &c) == 0)
     receive(&cy, &c);
 
   for (ch = 0; ch < nchannels; ch++)
@@ -309,11 +309,11 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
    * start of the next block: the same frame either way.  A cycle of zero
    * frames thus applies what is due without advancing the clock. */
   for (;;) {
-    const rt_cmd *next = heap_peek(&e->heap);
+    const rt_cmd *next = minheap_peek(&e->heap);
     unsigned seg_end = nframes;
 
     if (next != NULL && next->at <= cy.start + pos) {
-      heap_pop(&e->heap, &c);
+      minheap_pop(&e->heap, &c);
       apply(&cy, &c, cy.start + pos);
       continue;
     }

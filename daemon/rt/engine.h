@@ -15,11 +15,11 @@
 
 #include "daemon/rt/cmd.h"
 #include "daemon/rt/graph.h"
-#include "daemon/rt/heap.h"
+#include "daemon/queue/heap.h"
 #include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
 #include "daemon/rt/rec.h"
-#include "daemon/rt/ring.h"
+#include "daemon/queue/spsc.h"
 #include "daemon/rt/tone.h"
 #include "daemon/rt/xport.h"
 
@@ -30,13 +30,13 @@ typedef struct engine {
   /* Setup (control thread, before audio runs). */
   unsigned sample_rate;
   unsigned channels;
-  rt_ring *to_rt;
-  rt_ring *from_rt;
+  spsc_ring *to_rt;
+  spsc_ring *from_rt;
   void (*wake)(void *ctx);   /* tells the control thread there are messages */
   void *wake_ctx;
 
   /* Audio thread. */
-  rt_heap heap;
+  minheap heap;
   uint64_t frame;            /* engine clock: first frame of the next block */
   uint64_t seq;
   tone_state tone;

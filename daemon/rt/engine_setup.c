@@ -9,13 +9,13 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
   memset(e, 0, sizeof *e);
   e->sample_rate = sample_rate;
   e->channels = channels;
-  e->to_rt = ring_create(ENGINE_RING_CAPACITY, sizeof(rt_cmd));
-  e->from_rt = ring_create((ENGINE_RING_CAPACITY + ENGINE_HEAP_CAPACITY) * RT_MSG_SLOTS_PER_CMD,
+  e->to_rt = spsc_create(ENGINE_RING_CAPACITY, sizeof(rt_cmd));
+  e->from_rt = spsc_create((ENGINE_RING_CAPACITY + ENGINE_HEAP_CAPACITY) * RT_MSG_SLOTS_PER_CMD,
                            sizeof(rt_msg));
-  e->meters.ring = ring_create(METER_RING_CAPACITY, sizeof(rt_meter_rec));
+  e->meters.ring = spsc_create(METER_RING_CAPACITY, sizeof(rt_meter_rec));
   atomic_init(&e->meters.period, 0);
   if (e->to_rt == NULL || e->from_rt == NULL || e->meters.ring == NULL ||
-      heap_init(&e->heap, ENGINE_HEAP_CAPACITY) != 0) {
+      minheap_init(&e->heap, ENGINE_HEAP_CAPACITY, sizeof(rt_cmd)) != 0) {
     engine_destroy(e);
     return -1;
   }
@@ -32,11 +32,11 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
 }
 
 void engine_destroy(engine *e) {
-  ring_destroy(e->to_rt);
-  ring_destroy(e->from_rt);
-  ring_destroy(e->meters.ring);
+  spsc_destroy(e->to_rt);
+  spsc_destroy(e->from_rt);
+  spsc_destroy(e->meters.ring);
   e->meters.ring = NULL;
-  heap_free(&e->heap);
+  minheap_free(&e->heap);
   /* The live MIDI routing table last swapped in (ops_jack.c). */
   free(e->routes);
   e->routes = NULL;

@@ -19,7 +19,6 @@
 struct rt_node;
 struct rt_nodes;
 struct rt_csound;
-struct rt_ring;
 
 /* Every gain change (connect, disconnect, node.gain, node.mute, bypass of
  * a gain node) and every plugin bypass switch (a crossfade between the
@@ -104,6 +103,25 @@ typedef struct rt_plan {
   unsigned nmeters;   /* every node's outputs (out: its inputs), in node order */
   rt_meter *meter;
 } rt_plan;
+
+/* The index of the ramp with this key in p->ramp, or -1.  Any thread: the
+ * plan builder (graph_plan.c) wires nodes and connections to their ramps
+ * with it, the audio thread (graph_rt.c) finds a ramp's old value in the
+ * plan being replaced and the ramp a bypass or gain change moves. */
+static inline int rt_plan_ramp(const rt_plan *p, uint32_t key) {
+  unsigned lo = 0, hi = p->nramps;
+
+  while (lo < hi) {
+    unsigned mid = lo + (hi - lo) / 2;
+    if (p->ramp[mid].key == key)
+      return (int)mid;
+    if (p->ramp[mid].key < key)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return -1;
+}
 
 /* The audio thread's graph state (in the engine). */
 typedef struct rt_graph {

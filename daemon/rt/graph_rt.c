@@ -20,21 +20,6 @@
 #include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
 
-static int find_ramp(const rt_plan *p, uint32_t key) {
-  unsigned lo = 0, hi = p->nramps;
-
-  while (lo < hi) {
-    unsigned mid = lo + (hi - lo) / 2;
-    if (p->ramp[mid].key == key)
-      return (int)mid;
-    if (p->ramp[mid].key < key)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return -1;
-}
-
 static void ramp_to(rt_gramp *r, float target) {
   r->target = target;
   if (r->cur == target) {
@@ -54,7 +39,7 @@ rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p) {
    * from the value the control side gave it (0 for a new connection). */
   for (i = 0; p != NULL && i < p->nramps; i++) {
     rt_gramp *r = &p->ramp[i];
-    int o = old != NULL ? find_ramp(old, r->key) : -1;
+    int o = old != NULL ? rt_plan_ramp(old, r->key) : -1;
 
     if (o >= 0)
       r->cur = old->ramp[o].cur;
@@ -68,7 +53,7 @@ rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p) {
 }
 
 bool graph_rt_set_gain(rt_graph *g, uint32_t key, float target) {
-  int i = g->plan != NULL ? find_ramp(g->plan, key) : -1;
+  int i = g->plan != NULL ? rt_plan_ramp(g->plan, key) : -1;
 
   if (i < 0)
     return false;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "daemon/rt/graph.h"
-#include "daemon/rt/ring.h"
+#include "daemon/queue/spsc.h"
 
 /* Smoothing of the per-node load: each block moves it 1/8 of the way,
  * a time constant of about 8 blocks (43 ms at 256 frames, 48 kHz). */
@@ -48,7 +48,7 @@ static void push_ports(rt_meters *m, rt_plan *p) {
       r.port = k;
       r.u.v.peak = mt->peak;
       r.u.v.sumsq = mt->sumsq;
-      (void)ring_push(m->ring, &r);
+      (void)spsc_push(m->ring, &r);
       mt->peak = 0.0f;
       mt->sumsq = 0.0f;
     }
@@ -56,7 +56,7 @@ static void push_ports(rt_meters *m, rt_plan *p) {
 }
 
 void meter_rt_flush(rt_meters *m, rt_plan *p) {
-  if (p == NULL || !m->was_on || ring_space(m->ring) < p->nmeters)
+  if (p == NULL || !m->was_on || spsc_space(m->ring) < p->nmeters)
     return;
   push_ports(m, p);
 }
@@ -116,7 +116,7 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
   /* Due after `period` frames, or now when a render ends here (its meters
    * must not wait for the next render). */
   due = m->acc >= period || at_end;
-  if (!due || ring_space(m->ring) < (size_t)p->nmeters + 1)
+  if (!due || spsc_space(m->ring) < (size_t)p->nmeters + 1)
     return;   /* not due, or no room: the next snapshot covers more */
   push_ports(m, p);
   {
@@ -125,7 +125,7 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
     r.node = METER_REC_END;
     r.port = m->acc;
     r.u.frame = end_frame;
-    (void)ring_push(m->ring, &r);
+    (void)spsc_push(m->ring, &r);
   }
   m->acc = 0;
 }

@@ -28,7 +28,7 @@
 struct rt_graph;
 struct rt_gnode;
 struct rt_plan;
-struct rt_ring;
+struct spsc_ring;
 
 /* Records in the ring: one per port, then a trailer. */
 #define METER_REC_END 0xFFFFFFFFu
@@ -50,7 +50,7 @@ typedef struct rt_meter_rec {
 #define METER_RING_CAPACITY 16384
 
 typedef struct rt_meters {
-  struct rt_ring *ring;      /* audio -> control, rt_meter_rec; set up before audio runs */
+  struct spsc_ring *ring;    /* audio -> control, rt_meter_rec; set up before audio runs */
   _Atomic uint32_t period;   /* frames between snapshots; 0: metering off (control sets) */
   /* Audio thread. */
   uint32_t acc;              /* frames accumulated since the last snapshot */

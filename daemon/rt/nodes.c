@@ -17,7 +17,7 @@
 
 static void push(rt_nodes *ns, const rt_msg *m) {
   /* The control side reserved the slots (RT_MSG_SLOTS_PER_CMD). */
-  (void)ring_push(ns->from_rt, m);
+  (void)spsc_push(ns->from_rt, m);
   ns->said = true;
 }
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "daemon/rt/cmd.h"
-#include "daemon/rt/ring.h"
+#include "daemon/queue/spsc.h"
 #include "daemon/rt/xport.h"
 #include "daemon/vst/vst.h"
 
@@ -62,7 +62,7 @@ typedef struct rt_node {
 typedef struct rt_nodes {
   rt_node *node[RT_NODES_MAX];
   unsigned n;
-  rt_ring *from_rt;             /* set by engine_init's caller */
+  spsc_ring *from_rt;             /* set by engine_init's caller */
   bool said;
   /* The current block. */
   uint64_t start;

@@ -3,9 +3,8 @@
  * lock-free ring of interleaved frames; the control side (record_ctl.c)
  * drains it and writes the file with libsndfile.
  *
- * The ring is a single-producer single-consumer ring of frames (C11
- * atomics, like rt/ring.c, but of variable-length runs of floats).  It is
- * allocated by record.start on the control side, handed to the audio
+ * The ring is the SPSC ring (queue/spsc.h) with one interleaved frame per
+ * record, written and read in place in runs of frames.  It is allocated by record.start on the control side, handed to the audio
  * thread by pointer (RT_CMD_RECORD_START) and comes back as the garbage of
  * record.stop's acknowledgement.
  *
@@ -23,10 +22,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rt_ring;
+#include "daemon/queue/spsc.h"
 
 /* A run of frames missing from the stream, just before frame index `at`
- * of the ring (head/tail count frames). */
+ * of the frame ring (its free-running write/read positions). */
 typedef struct rec_gap {
   uint64_t at;
   uint64_t frames;
@@ -36,13 +35,10 @@ typedef struct rec_gap {
 #define REC_RUNNING UINT64_MAX
 
 typedef struct rt_rec {
-  _Alignas(64) _Atomic uint64_t head;  /* frames written; producer-owned */
-  _Alignas(64) _Atomic uint64_t tail;  /* frames read; consumer-owned */
   _Alignas(64) _Atomic uint64_t dropped; /* frames lost to overflow (audio thread adds) */
   unsigned channels;         /* recorded channels: the first `channels` outputs */
-  uint64_t cap;              /* frames, a power of two */
-  float *buf;                /* cap × channels, interleaved */
-  struct rt_ring *gaps;      /* rec_gap, audio -> control */
+  spsc_ring *frames;         /* records of `channels` floats, audio -> control */
+  spsc_ring *gaps;           /* rec_gap, audio -> control */
 
   /* Audio thread (the control side reads them once the ring came back). */
   uint64_t start;            /* engine frame of the file's first frame */
@@ -59,8 +55,7 @@ void rec_rt_write(rt_rec *r, float *const *out, unsigned nchannels, unsigned fro
 
 /* Any thread: frames the producer can still write. */
 static inline uint64_t rec_space(rt_rec *r) {
-  return r->cap - (atomic_load_explicit(&r->head, memory_order_relaxed) -
-                   atomic_load_explicit(&r->tail, memory_order_acquire));
+  return spsc_space(r->frames);
 }
 
 #endif

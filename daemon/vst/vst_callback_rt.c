@@ -96,7 +96,7 @@ static void edit_gesture(vst_instance *inst, int index, bool begin)
  * events sent from any other thread are counted as dropped. */
 static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
 {
-    if (!inst || !evs || !inst->midi_out.data)
+    if (!inst || !evs || !inst->midi_out)
         return 0;
     bool producer = (vst_tls_rt == inst);
     for (VstInt32 i = 0; i < evs->numEvents; i++) {
@@ -120,7 +120,7 @@ static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
             rec.len = 2;
         else
             rec.len = 3;
-        if (!vst_ring_push(&inst->midi_out, &rec))
+        if (spsc_push(inst->midi_out, &rec) != 0)
             atomic_fetch_add_explicit(&inst->midi_out_dropped, 1, memory_order_relaxed);
         vst_midi_sink *sk = inst->sink;
         if (sk) {

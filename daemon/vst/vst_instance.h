@@ -10,7 +10,7 @@
 
 #include "daemon/vst/vst.h"
 #include "daemon/vst/vst2_abi.h"
-#include "daemon/vst/vst_ring.h"
+#include "daemon/queue/spsc.h"
 
 /* Control-owned sysex bytes.  `next` links it into the instance's reclaim
  * stack once the audio thread is done with it. */
@@ -80,7 +80,7 @@ struct vst_instance {
     _Atomic uint64_t *auto_dirty;
     _Atomic uint32_t *auto_value;   /* float bits */
     _Atomic uint64_t *editing;
-    vst_ring midi_out;              /* of vst_midi_out; producer = audio thread */
+    spsc_ring *midi_out;            /* of vst_midi_out; producer = audio thread */
     _Atomic(struct vst_sysex *) reclaim;
 };
 

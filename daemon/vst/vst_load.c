@@ -77,7 +77,8 @@ static void free_instance_memory(vst_instance *inst)
         vst_event_buf_free(inst->events);
     }
     vst_reclaim(inst);
-    vst_ring_free(&inst->midi_out);
+    spsc_destroy(inst->midi_out);
+    inst->midi_out = NULL;
     free(inst->auto_dirty);
     free(inst->editing);
     free(inst->auto_value);
@@ -204,8 +205,8 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
     unsigned cap = cfg->event_capacity ? cfg->event_capacity : 1024;
     inst->events = vst_event_buf_new(cap);
     if (!inst->events || alloc_automation(inst) != VST_OK || vst_buffers_alloc(inst) != VST_OK ||
-        vst_ring_init(&inst->midi_out, sizeof(vst_midi_out),
-                      cfg->midi_out_capacity ? cfg->midi_out_capacity : 1024) != 0) {
+        !(inst->midi_out = spsc_create(cfg->midi_out_capacity ? cfg->midi_out_capacity : 1024,
+                                       sizeof(vst_midi_out)))) {
         rc = vst_fail(err, VST_E_NOMEM, "out of memory preparing %s", path);
         goto fail_close;
     }

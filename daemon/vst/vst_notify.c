@@ -48,7 +48,7 @@ unsigned vst_take_notifications(vst_instance *inst)
 unsigned vst_take_midi_out(vst_instance *inst, vst_midi_out *out, unsigned max)
 {
     unsigned n = 0;
-    while (n < max && vst_ring_pop(&inst->midi_out, &out[n]))
+    while (n < max && spsc_pop(inst->midi_out, &out[n]) == 0)
         n++;
     return n;
 }

@@ -75,7 +75,7 @@ static void run_engine(void (*wake)(void *)) {
     c.type = RT_CMD_SYNC;
     c.at_kind = RT_AT_NOW;
     c.req_id = (uint64_t)i + 1;
-    if (ring_push(e.to_rt, &c) != 0)
+    if (spsc_push(e.to_rt, &c) != 0)
       _exit(11);
     engine_process(&e, out, 2, BLOCK);
   }

@@ -31,7 +31,7 @@ static void teardown(void) {
 }
 
 static void send_cmd(rt_cmd *c) {
-  ck_assert_int_eq(ring_push(e.to_rt, c), 0);
+  ck_assert_int_eq(spsc_push(e.to_rt, c), 0);
 }
 
 static rt_cmd tone_cmd(bool on, rt_at_kind kind, uint64_t at, uint64_t id) {
@@ -51,7 +51,7 @@ static rt_cmd tone_cmd(bool on, rt_at_kind kind, uint64_t at, uint64_t id) {
 
 static rt_msg next_msg(void) {
   rt_msg m;
-  ck_assert_msg(ring_pop(e.from_rt, &m) == 0, "expected a message from the audio thread");
+  ck_assert_msg(spsc_pop(e.from_rt, &m) == 0, "expected a message from the audio thread");
   return m;
 }
 
@@ -91,7 +91,7 @@ START_TEST(tone_starts_and_stops_on_exact_frames) {
   ck_assert_int_eq(m.type, RT_MSG_TONE);
   ck_assert_uint_eq(m.frame, 200);
   ck_assert_uint_eq(m.value, 0);
-  ck_assert_int_eq(ring_count(e.from_rt), 0);
+  ck_assert_int_eq(spsc_count(e.from_rt), 0);
   ck_assert_uint_eq(atomic_load(&e.pub_frame), 3 * BLOCK);
 }
 END_TEST
@@ -171,7 +171,7 @@ START_TEST(full_heap_is_reported) {
   c.req_id = 99999;
   send_cmd(&c);
   engine_process(&e, bufs, 2, BLOCK);
-  while (ring_pop(e.from_rt, &m) == 0) {
+  while (spsc_pop(e.from_rt, &m) == 0) {
     if (m.type == RT_MSG_ERROR) {
       ck_assert_int_eq(m.code, RT_ERR_HEAP_FULL);
       ck_assert_uint_eq(m.req_id, 99999);

@@ -1,102 +1,212 @@
-/* Unit tests: the SPSC ring, alone and across two threads. */
+/* Unit tests: the SPSC ring (daemon/queue/spsc.h), alone and across two
+ * threads. */
 #include <check.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 
-#include "daemon/rt/ring.h"
+#include "daemon/queue/spsc.h"
 #include "tests/support/check_main.h"
 
 START_TEST(capacity_rounds_to_power_of_two) {
-  rt_ring *r = ring_create(5, sizeof(uint64_t));
-  ck_assert_uint_eq(ring_capacity(r), 8);
-  ring_destroy(r);
+  spsc_ring *r = spsc_create(5, sizeof(uint64_t));
+  ck_assert_uint_eq(spsc_capacity(r), 8);
+  spsc_destroy(r);
+  r = spsc_create(1, sizeof(uint64_t));
+  ck_assert_uint_eq(spsc_capacity(r), 1);
+  spsc_destroy(r);
+  r = spsc_create(1024, 3);
+  ck_assert_uint_eq(spsc_capacity(r), 1024);
+  spsc_destroy(r);
+}
+END_TEST
+
+START_TEST(head_and_tail_are_on_their_own_cache_lines) {
+  spsc_ring *r = spsc_create(4, sizeof(uint64_t));
+  uintptr_t h = (uintptr_t)&r->head, t = (uintptr_t)&r->tail, m = (uintptr_t)&r->mask;
+
+  ck_assert_uint_ne(h / 64, t / 64);
+  ck_assert_uint_ne(t / 64, m / 64);
+  ck_assert_uint_ne(h / 64, m / 64);
+  spsc_destroy(r);
+}
+END_TEST
+
+START_TEST(empty_ring_refuses_pop_and_peek) {
+  spsc_ring *r = spsc_create(4, sizeof(uint64_t));
+  uint64_t v = 99;
+
+  ck_assert_int_eq(spsc_pop(r, &v), -1);
+  ck_assert_uint_eq(v, 99);
+  ck_assert_ptr_null(spsc_peek(r));
+  ck_assert_uint_eq(spsc_count(r), 0);
+  ck_assert_uint_eq(spsc_space(r), 4);
+  spsc_destroy(r);
 }
 END_TEST
 
 START_TEST(full_ring_refuses_and_keeps_order) {
-  rt_ring *r = ring_create(4, sizeof(uint64_t));
-  uint64_t v, i;
+  spsc_ring *r = spsc_create(4, sizeof(uint64_t));
+  uint64_t i, v = 100;
 
   for (i = 0; i < 4; i++)
-    ck_assert_int_eq(ring_push(r, &i), 0);
-  v = 99;
-  ck_assert_int_eq(ring_push(r, &v), -1);
-  ck_assert_uint_eq(ring_space(r), 0);
-  ck_assert_uint_eq(ring_count(r), 4);
+    ck_assert_int_eq(spsc_push(r, &i), 0);
+  ck_assert_int_eq(spsc_push(r, &v), -1);
+  ck_assert_uint_eq(spsc_space(r), 0);
+  ck_assert_uint_eq(spsc_count(r), 4);
   for (i = 0; i < 4; i++) {
-    ck_assert_int_eq(ring_pop(r, &v), 0);
+    ck_assert_int_eq(spsc_pop(r, &v), 0);
     ck_assert_uint_eq(v, i);
   }
-  ck_assert_int_eq(ring_pop(r, &v), -1);
-  ring_destroy(r);
+  ck_assert_int_eq(spsc_pop(r, &v), -1);
+  spsc_destroy(r);
+}
+END_TEST
+
+START_TEST(peek_then_release_is_a_pop) {
+  spsc_ring *r = spsc_create(2, sizeof(uint64_t));
+  uint64_t a = 7, b = 8;
+  const uint64_t *p;
+
+  spsc_push(r, &a);
+  spsc_push(r, &b);
+  p = spsc_peek(r);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(*p, 7);
+  ck_assert_uint_eq(spsc_count(r), 2);   /* peek leaves it there */
+  spsc_release(r, 1);
+  p = spsc_peek(r);
+  ck_assert_uint_eq(*p, 8);
+  ck_assert_uint_eq(spsc_space(r), 1);
+  spsc_destroy(r);
 }
 END_TEST
 
 START_TEST(wraps_around_many_times) {
-  rt_ring *r = ring_create(8, sizeof(uint64_t));
+  spsc_ring *r = spsc_create(8, sizeof(uint64_t));
   uint64_t next_in = 0, next_out = 0, v;
   int round;
 
-  /* Fill and drain by uneven amounts so the indices cross the end of the
-   * slot array at every possible offset. */
+  /* Uneven pushes and pops walk the indices across the end many times. */
   for (round = 0; round < 1000; round++) {
-    int k, push = 1 + round % 7, pop = 1 + (round * 3) % 7;
-    for (k = 0; k < push && ring_space(r) > 0; k++) {
-      ck_assert_int_eq(ring_push(r, &next_in), 0);
+    unsigned push = 1 + round % 7, pop = 1 + (round * 3) % 7, k;
+    for (k = 0; k < push && spsc_space(r) > 0; k++) {
+      ck_assert_int_eq(spsc_push(r, &next_in), 0);
       next_in++;
     }
-    for (k = 0; k < pop && ring_pop(r, &v) == 0; k++) {
+    for (k = 0; k < pop && spsc_pop(r, &v) == 0; k++) {
       ck_assert_uint_eq(v, next_out);
       next_out++;
     }
+    ck_assert_uint_eq(spsc_count(r), next_in - next_out);
   }
-  ck_assert_uint_gt(next_out, 1000);
-  ring_destroy(r);
+  ck_assert_uint_gt(next_out, 100 * 8);
+  spsc_destroy(r);
 }
 END_TEST
 
 START_TEST(indices_survive_counter_overflow) {
-  rt_ring *r = ring_create(4, sizeof(uint64_t));
-  uint64_t v, i;
+  spsc_ring *r = spsc_create(4, sizeof(uint64_t));
+  uint64_t i, v;
 
   atomic_store(&r->head, SIZE_MAX - 1);
   atomic_store(&r->tail, SIZE_MAX - 1);
   for (i = 0; i < 4; i++)
-    ck_assert_int_eq(ring_push(r, &i), 0);
-  ck_assert_int_eq(ring_push(r, &i), -1);
+    ck_assert_int_eq(spsc_push(r, &i), 0);
+  ck_assert_int_eq(spsc_push(r, &i), -1);
   for (i = 0; i < 4; i++) {
-    ck_assert_int_eq(ring_pop(r, &v), 0);
+    ck_assert_int_eq(spsc_pop(r, &v), 0);
     ck_assert_uint_eq(v, i);
   }
-  ring_destroy(r);
+  ck_assert_int_eq(spsc_pop(r, &v), -1);
+  spsc_destroy(r);
 }
 END_TEST
 
-#define N_THREADED 200000u
+/* Runs written and read in place (the recording ring's way): records of
+ * three floats, runs that straddle the end of the storage. */
+START_TEST(runs_in_place_across_the_end) {
+  spsc_ring *r = spsc_create(8, 3 * sizeof(float));
+  size_t written = 0, read = 0;
+  int round;
+
+  for (round = 0; round < 200; round++) {
+    size_t n = 1 + (size_t)round % 5, pos = spsc_write_pos(r), i, avail;
+
+    if (spsc_space(r) >= n) {
+      for (i = 0; i < n; i++) {
+        float *f = spsc_slot(r, pos + i);
+        f[0] = (float)(written + i);
+        f[1] = -f[0];
+        f[2] = 0.5f;
+      }
+      spsc_publish(r, n);
+      written += n;
+    }
+    avail = spsc_count(r);
+    ck_assert_uint_eq(avail, written - read);
+    /* Read all but one, so the tail keeps moving unevenly. */
+    for (i = 0; i + 1 < avail; i++) {
+      const float *f = spsc_slot(r, spsc_read_pos(r) + i);
+      ck_assert_float_eq(f[0], (float)(read + i));
+      ck_assert_float_eq(f[1], -(float)(read + i));
+      ck_assert_float_eq(f[2], 0.5f);
+    }
+    spsc_release(r, i);
+    read += i;
+    ck_assert_uint_eq(spsc_read_pos(r), read);
+  }
+  ck_assert_uint_gt(read, 4 * 8);
+  spsc_destroy(r);
+}
+END_TEST
+
+/* Two threads: N sequenced records, each carrying a check word, through a
+ * small ring so both sides meet full and empty often. */
+#define N_THREADED 2000000u
+
+typedef struct seq_rec {
+  uint64_t seq;
+  uint64_t check;
+} seq_rec;
+
+static uint64_t check_of(uint64_t seq) {
+  return seq * 0x9E3779B97F4A7C15u ^ 0xA5A5A5A5u;
+}
 
 static void *producer(void *arg) {
-  rt_ring *r = arg;
+  spsc_ring *r = arg;
   uint64_t i;
 
-  for (i = 0; i < N_THREADED; i++)
-    while (ring_push(r, &i) != 0)
-      ;
+  for (i = 0; i < N_THREADED; i++) {
+    seq_rec rec = { i, check_of(i) };
+    while (spsc_push(r, &rec) != 0)
+      sched_yield();
+  }
   return NULL;
 }
 
 START_TEST(two_threads_see_every_record_in_order) {
-  rt_ring *r = ring_create(64, sizeof(uint64_t));
+  spsc_ring *r = spsc_create(64, sizeof(seq_rec));
   pthread_t t;
-  uint64_t expect = 0, v;
+  uint64_t expect = 0;
+  seq_rec rec;
 
-  pthread_create(&t, NULL, producer, r);
-  while (expect < N_THREADED)
-    if (ring_pop(r, &v) == 0) {
-      ck_assert_uint_eq(v, expect);
-      expect++;
+  ck_assert_int_eq(pthread_create(&t, NULL, producer, r), 0);
+  while (expect < N_THREADED) {
+    if (spsc_pop(r, &rec) != 0) {
+      sched_yield();
+      continue;
     }
+    if (rec.seq != expect || rec.check != check_of(expect))
+      ck_abort_msg("record %llu: got seq %llu check %llx", (unsigned long long)expect,
+                   (unsigned long long)rec.seq, (unsigned long long)rec.check);
+    expect++;
+  }
   pthread_join(t, NULL);
-  ring_destroy(r);
+  ck_assert_int_eq(spsc_pop(r, &rec), -1);   /* nothing more than N */
+  ck_assert_uint_eq(expect, N_THREADED);
+  spsc_destroy(r);
 }
 END_TEST
 
@@ -104,11 +214,15 @@ static Suite *ring_suite(void) {
   Suite *s = suite_create("ring");
   TCase *tc = tcase_create("core");
 
-  tcase_set_timeout(tc, 60);
+  tcase_set_timeout(tc, 100);
   tcase_add_test(tc, capacity_rounds_to_power_of_two);
+  tcase_add_test(tc, head_and_tail_are_on_their_own_cache_lines);
+  tcase_add_test(tc, empty_ring_refuses_pop_and_peek);
   tcase_add_test(tc, full_ring_refuses_and_keeps_order);
+  tcase_add_test(tc, peek_then_release_is_a_pop);
   tcase_add_test(tc, wraps_around_many_times);
   tcase_add_test(tc, indices_survive_counter_overflow);
+  tcase_add_test(tc, runs_in_place_across_the_end);
   tcase_add_test(tc, two_threads_see_every_record_in_order);
   suite_add_tcase(s, tc);
   return s;
