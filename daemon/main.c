@@ -96,7 +96,7 @@ static void on_tick(uv_timer_t *t) {
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
   midi_cs_tick(d);
   for (c = d->clients; c != NULL; c = c->next)
-    if (c->lost > 0 && uv_stream_get_write_queue_size(&c->h.stream) < CLIENT_EVENT_BACKLOG)
+    if (c->lost > 0 && client_backlog(c) < CLIENT_EVENT_BACKLOG)
       client_report_lost(c);
 }
 

@@ -15,8 +15,20 @@
 
 typedef struct write_req {
   uv_write_t req;
+  client *c;
   char *data;
+  size_t mem;     /* what this write holds, counted in c->writing */
 } write_req;
+
+/* What malloc adds to each block, roughly: counted so that many small
+ * writes are charged what they really cost. */
+#define MALLOC_OVERHEAD 32
+
+/* One read buffer for every connection: libuv fills it, and on_read hands
+ * every byte to the client's framer (which keeps what a partial frame
+ * needs) before the loop reads again.  A connection costs no buffer of
+ * its own until it sends a frame. */
+static char read_buf[65536];
 
 static void flush_one(client *c);
 
@@ -54,10 +66,32 @@ client *client_find(sonod *d, uint32_t id) {
 }
 
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  client *c = h->data;
+  (void)h;
   (void)suggested;
-  buf->base = c->rbuf;
-  buf->len = sizeof c->rbuf;
+  buf->base = read_buf;
+  buf->len = sizeof read_buf;
+}
+
+size_t client_backlog(const client *c) {
+  return c->writing + c->out_cap;
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* Back-pressure: stop reading a client whose replies pile up unread, and
+ * read again once they have drained. */
+static void pace(client *c) {
+  if (c->closing || c->held)
+    return;
+  if (!c->paused && client_backlog(c) > CLIENT_READ_STOP) {
+    c->paused = true;
+    uv_read_stop(&c->h.stream);
+    log_debug("client %u: %zu bytes unread; not reading its requests until it catches up",
+              c->id, client_backlog(c));
+  } else if (c->paused && client_backlog(c) < CLIENT_READ_RESUME) {
+    c->paused = false;
+    uv_read_start(&c->h.stream, on_alloc, on_read);
+  }
 }
 
 static void on_frame(void *ud, const char *payload, size_t len) {
@@ -90,7 +124,9 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   if (sono_framer_feed(&c->framer, buf->base, (size_t)n, on_frame, on_oversize, c) != 0) {
     log_warn("client %u: out of memory for a frame; disconnecting", c->id);
     client_close(c);
+    return;
   }
+  pace(c);
 }
 
 void client_start(client *c) {
@@ -163,15 +199,21 @@ void client_close_gently(client *c) {
     uv_close(&c->h.handle, on_closed);
 }
 
+/* libuv calls this for every write, also for those a close cancels,
+ * before the handle's close callback frees the client. */
 static void on_written(uv_write_t *req, int status) {
   write_req *w = (write_req *)req;
+  client *c = w->c;
   (void)status;
+  c->writing -= w->mem;
   free(w->data);
   free(w);
+  pace(c);
 }
 
-/* Hands a buffer to libuv; freed when written. */
-static void write_owned(client *c, char *data, size_t len) {
+/* Hands a buffer of len bytes (cap allocated) to libuv; freed when
+ * written. */
+static void write_owned(client *c, char *data, size_t len, size_t cap) {
   write_req *w = malloc(sizeof *w);
   uv_buf_t buf;
 
@@ -181,24 +223,35 @@ static void write_owned(client *c, char *data, size_t len) {
     client_close(c);
     return;
   }
+  w->c = c;
   w->data = data;
+  w->mem = cap + sizeof *w + 2 * MALLOC_OVERHEAD;
   buf = uv_buf_init(data, (unsigned)len);
   if (uv_write(&w->req, &c->h.stream, &buf, 1, on_written) != 0) {
     free(data);
     free(w);
     client_close(c);
+    return;
   }
+  c->writing += w->mem;
 }
 
 static void flush_one(client *c) {
-  char *data = c->out;
-  size_t len = c->out_len;
+  char *data = c->out, *fit;
+  size_t len = c->out_len, cap = c->out_cap;
 
   if (len == 0)
     return;
   c->out = NULL;
   c->out_len = c->out_cap = 0;
-  write_owned(c, data, len);
+  /* A write may wait long in libuv's queue: give back what the buffer
+   * has beyond its frames (a lone event would otherwise hold 4 KiB). */
+  if (cap - len >= 256 && (fit = realloc(data, len)) != NULL) {
+    data = fit;
+    cap = len;
+  }
+  write_owned(c, data, len, cap);
+  pace(c);
 }
 
 void clients_flush(sonod *d) {
@@ -264,7 +317,7 @@ void client_report_lost(client *c) {
 void client_send_event(client *c, const msgpack_sbuffer *sb) {
   if (c->closing)
     return;
-  if (uv_stream_get_write_queue_size(&c->h.stream) + c->out_len > CLIENT_EVENT_BACKLOG) {
+  if (client_backlog(c) + sb->size > CLIENT_EVENT_BACKLOG) {
     c->lost++;
     return;
   }

@@ -10,10 +10,17 @@
 #include "daemon/base/sonod.h"
 #include "protocol/frame.h"
 
-/* Output a client has not read yet beyond which events are discarded for it
- * (and counted, and reported in a "lost" event).  Replies are never
- * discarded. */
+/* Memory held for output a client has not read yet (frames queued or
+ * being written, with their allocation overhead) beyond which events are
+ * discarded for it (and counted, and reported in a "lost" event).
+ * Replies are never discarded. */
 #define CLIENT_EVENT_BACKLOG (8u * 1024u * 1024u)
+/* Back-pressure: past CLIENT_READ_STOP bytes of unread output sonod stops
+ * reading the client's requests, and starts again once its output is
+ * below CLIENT_READ_RESUME.  A client that sends and never reads costs a
+ * bounded amount of memory; it blocks in its own writes instead. */
+#define CLIENT_READ_STOP (8u * 1024u * 1024u)
+#define CLIENT_READ_RESUME (2u * 1024u * 1024u)
 
 struct client {
   sonod *d;
@@ -36,9 +43,10 @@ struct client {
   char *out;               /* frames queued this loop iteration, written by clients_flush */
   size_t out_len;
   size_t out_cap;
+  size_t writing;          /* memory held by writes libuv has not finished */
   bool closing;
   bool held;               /* accepted while d->hold_clients: not reading yet */
-  char rbuf[65536];
+  bool paused;             /* not reading: its unread output is over CLIENT_READ_STOP */
 };
 
 /* Allocates a client whose handle is initialised for transport; the server
@@ -61,6 +69,10 @@ void client_send_event(client *c, const msgpack_sbuffer *sb);
 
 /* Sends a "lost" event with the count of discarded events, if any. */
 void client_report_lost(client *c);
+
+/* Memory held for c's output that it has not read yet (see
+ * CLIENT_EVENT_BACKLOG). */
+size_t client_backlog(const client *c);
 
 client *client_find(sonod *d, uint32_t id);
 

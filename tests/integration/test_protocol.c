@@ -2,6 +2,9 @@
  * null backend.  Bad input of every kind gets a coded error and the
  * connection (and the daemon) keeps working. */
 #include <check.h>
+#include <time.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -103,20 +106,26 @@ START_TEST(malformed_msgpack) {
 }
 END_TEST
 
-/* The daemon's peak virtual memory, in KiB (/proc/PID/status VmPeak). */
-static unsigned long vm_peak_kib(pid_t pid) {
+/* A figure from /proc/PID/status in KiB: "VmPeak" (peak virtual memory),
+ * "VmRSS" (resident memory). */
+static unsigned long proc_kib(pid_t pid, const char *field) {
   char path[64], line[256];
   unsigned long kib = 0;
+  size_t n = strlen(field);
   FILE *f;
 
   snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
   f = fopen(path, "r");
   ck_assert_ptr_nonnull(f);
   while (fgets(line, sizeof line, f) != NULL)
-    if (sscanf(line, "VmPeak: %lu kB", &kib) == 1)
+    if (strncmp(line, field, n) == 0 && line[n] == ':' && sscanf(line + n + 1, "%lu", &kib) == 1)
       break;
   fclose(f);
   return kib;
+}
+
+static unsigned long vm_peak_kib(pid_t pid) {
+  return proc_kib(pid, "VmPeak");
 }
 
 /* A few bytes that announce 2^28 or 2^32-1 elements: msgpack-c would
@@ -161,6 +170,135 @@ START_TEST(count_bombs_cost_nothing) {
   ck_assert_msg(vm_peak_kib(dp.pid) < before + 1024 * 1024,
                 "the daemon's peak memory grew from %lu to %lu KiB", before,
                 vm_peak_kib(dp.pid));
+}
+END_TEST
+
+static unsigned long vm_rss_kib(pid_t pid) {
+  return proc_kib(pid, "VmRSS");
+}
+
+static long clock_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* {id, op: ping, data: bin of PING_BYTES}, framed. */
+#define PING_BYTES (1024 * 1024)
+static unsigned char *big_ping(uint64_t id, size_t *len) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char *data = calloc(1, PING_BYTES);
+
+  ck_assert_ptr_nonnull(data);
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "ping");
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin_with_body(&pk, data, PING_BYTES);
+  ck_assert_int_eq(sono_msg_end(&sb), 0);
+  free(data);
+  *len = sb.size;
+  return (unsigned char *)sb.data;
+}
+
+/* A client that sends requests and reads no replies: once its unread
+ * replies pass 8 MiB the daemon stops reading from it (its writes block),
+ * so it cannot grow the daemon by more than that; when it reads again,
+ * every request it got through is answered, in order. */
+START_TEST(unread_replies_stop_the_reading) {
+  enum { N = 300 };
+  unsigned long before = vm_rss_kib(dp.pid), after;
+  size_t len, off = 0;
+  unsigned char *frame = big_ping(1, &len);
+  unsigned sent = 0, answered = 0;
+  long stuck_since = 0;
+
+  ck_assert_int_eq(fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) | O_NONBLOCK), 0);
+  /* Write until everything is sent or nothing has gone for a second. */
+  while (sent < N) {
+    ssize_t n = write(c.fd, frame + off, len - off);
+
+    if (n > 0) {
+      stuck_since = 0;
+      off += (size_t)n;
+      if (off == len) {
+        off = 0;
+        sent++;
+      }
+      continue;
+    }
+    ck_assert_msg(errno == EAGAIN || errno == EWOULDBLOCK, "write: %s", strerror(errno));
+    if (stuck_since == 0)
+      stuck_since = clock_ms();
+    else if (clock_ms() - stuck_since > 1000)
+      break;
+    usleep(10000);
+  }
+  after = vm_rss_kib(dp.pid);
+  ck_assert_msg(sent < N / 4, "the daemon read %u of %d 1 MiB requests whose replies nobody read",
+                sent, N);
+  ck_assert_msg(after < before + 48 * 1024, "the daemon grew from %lu to %lu KiB", before, after);
+  ck_assert_int_eq(fcntl(c.fd, F_SETFL, fcntl(c.fd, F_GETFL) & ~O_NONBLOCK), 0);
+  /* Read again: the daemon catches up, takes the rest of a frame that was
+   * cut, and answers every request. */
+  while (answered < sent + (off > 0)) {
+    const msgpack_object *m = conn_recv(&c, 10000), *ok = msg_ok(m), *data;
+
+    ck_assert_ptr_nonnull(ok);
+    data = sono_map_get(ok, "data");
+    ck_assert_int_eq(data->type, MSGPACK_OBJECT_BIN);
+    ck_assert_uint_eq(data->via.bin.size, PING_BYTES);
+    answered++;
+    if (off > 0 && answered == sent) {
+      conn_write(&c, frame + off, len - off);
+      off = 0;
+      sent++;
+    }
+  }
+  free(frame);
+  assert_alive(&c);
+}
+END_TEST
+
+/* A subscriber that reads nothing while events trickle in, each in a
+ * write of its own, costs the daemon a bounded amount of real memory: an
+ * event used to hold a 4 KiB buffer while the limit counted its ~70 bytes,
+ * so 8 MiB "of events" cost hundreds of MiB and none was ever discarded.
+ * Past the limit events are discarded and counted, and once it reads
+ * again the `client` events it got plus the `lost` counts add up to every
+ * connection made. */
+START_TEST(slow_subscriber_costs_bounded_memory) {
+  enum { N = 20000 };
+  static const char *const kinds[] = { "client" };
+  unsigned long before, after;
+  uint64_t got = 0, lost = 0;
+  conn s, x;
+
+  conn_open(&s, dp.socket);
+  conn_subscribe(&s, 1, kinds, 1);
+  before = vm_rss_kib(dp.pid);
+  for (int i = 0; i < N / 2; i++) {
+    conn_open(&x, dp.socket);
+    conn_close(&x);
+  }
+  assert_alive(&c);
+  after = vm_rss_kib(dp.pid);
+  ck_assert_msg(after < before + 24 * 1024, "the daemon grew from %lu to %lu KiB", before, after);
+  while (got + lost < N) {
+    const msgpack_object *m = conn_recv(&s, 10000);
+
+    if (msg_str_is(m, "event", "client"))
+      got++;
+    else if (msg_str_is(m, "event", "lost"))
+      lost += msg_uint(m, "count");
+    else
+      ck_abort_msg("unexpected frame");
+  }
+  ck_assert_uint_eq(got + lost, N);
+  conn_close(&s);
 }
 END_TEST
 
@@ -250,8 +388,14 @@ START_TEST(missing_and_mistyped_fields) {
 END_TEST
 
 START_TEST(late_request_is_refused) {
-  uint64_t id = conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)1);
-  const msgpack_object *m = conn_reply(&c, id, 5000);
+  uint64_t id;
+  const msgpack_object *m;
+
+  /* sync is answered after a whole block: frame 1 is then in the past
+   * (on a loaded machine the request could otherwise beat the first one). */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "sync", ""), 5000)));
+  id = conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)1);
+  m = conn_reply(&c, id, 5000);
 
   expect_error(m, "late", false);
   assert_alive(&c);
@@ -474,6 +618,8 @@ static Suite *protocol_suite(void) {
   tcase_add_test(tc, malformed_msgpack);
   tcase_add_test(tc, count_bombs_cost_nothing);
   tcase_add_test(tc, strings_must_be_utf8);
+  tcase_add_test(tc, unread_replies_stop_the_reading);
+  tcase_add_test(tc, slow_subscriber_costs_bounded_memory);
   tcase_add_test(tc, not_a_map_and_missing_id_or_op);
   tcase_add_test(tc, unknown_op);
   tcase_add_test(tc, missing_and_mistyped_fields);
