@@ -20,6 +20,8 @@ static const char usage[] =
   "  --tcp HOST:PORT           also listen on TCP (off unless given)\n"
   "  --tcp-token-file PATH     TCP clients must send the token in this file\n"
   "                            (its first line; mode 600) in hello first\n"
+  "  --max-clients N           connections at once, Unix and TCP (default 256;\n"
+  "                            1-65536); more are refused\n"
   "  --sample-rate HZ          sample rate for null/offline (default 48000)\n"
   "  --block-size FRAMES       frames per block for null/offline (default 256)\n"
   "  --channels N              output channels (default 2)\n"
@@ -46,7 +48,7 @@ enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
   OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
-  OPT_TCP_TOKEN_FILE,
+  OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS,
 };
 
 static const struct option long_opts[] = {
@@ -54,6 +56,7 @@ static const struct option long_opts[] = {
   { "socket", required_argument, NULL, OPT_SOCKET },
   { "tcp", required_argument, NULL, OPT_TCP },
   { "tcp-token-file", required_argument, NULL, OPT_TCP_TOKEN_FILE },
+  { "max-clients", required_argument, NULL, OPT_MAX_CLIENTS },
   { "sample-rate", required_argument, NULL, OPT_RATE },
   { "block-size", required_argument, NULL, OPT_BLOCK },
   { "channels", required_argument, NULL, OPT_CHANNELS },
@@ -95,6 +98,7 @@ void options_defaults(options *o) {
   o->block_size = 256;
   o->channels = 2;
   o->inputs = 2;
+  o->max_clients = 256;
   o->ksmps = 32;
   snprintf(o->jack_name, sizeof o->jack_name, "sonod");
 }
@@ -257,6 +261,12 @@ static int set_restore(options *o, const char *v, char *err, size_t errlen) {
 }
 
 /* -v counts on the command line; the config file names the level. */
+static int set_max_clients(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 1, 65536, &o->max_clients) != 0)
+    BAD("'%s' is not a whole number from 1 to 65536", v);
+  return 0;
+}
+
 static int set_verbose(options *o, const char *v, char *err, size_t errlen) {
   unsigned level;
 
@@ -274,6 +284,7 @@ static const struct {
   { "socket", set_socket },
   { "tcp", set_tcp },
   { "tcp-token-file", set_tcp_token_file },
+  { "max-clients", set_max_clients },
   { "sample-rate", set_rate },
   { "block-size", set_block },
   { "channels", set_channels },
@@ -292,7 +303,7 @@ static const struct {
 #define NSETTERS (sizeof setters / sizeof setters[0])
 
 const char *options_names(void) {
-  return "backend, socket, tcp, tcp-token-file, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
+  return "backend, socket, tcp, tcp-token-file, max-clients, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
          "autoconnect, output, length, verbose, state-dir, restore";
 }
 
@@ -335,7 +346,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
     case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
-    case OPT_TCP_TOKEN_FILE:
+    case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;

@@ -21,6 +21,7 @@ typedef struct options {
   unsigned sample_rate;
   unsigned block_size;
   unsigned channels;
+  unsigned max_clients;     /* connections at once; more are refused */
   unsigned inputs;         /* backend inputs: JACK in_1..in_N, Csound nchnls_i */
   unsigned ksmps;          /* Csound k-cycle; divides the block size */
   char jack_name[64];

@@ -57,8 +57,50 @@ static void peer_name(client *c, char *buf, size_t size) {
   snprintf(buf, size, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
 }
 
+/* The deadline passed, or the delay before answering a wrong hello. */
+static void on_auth_timer(uv_timer_t *t) {
+  client *c = t->data;
+
+  if (c->refused_hello)
+    reply_error(c, true, c->failed_id, SONO_E_UNAUTHORIZED,
+                c->failed_given ? "hello: wrong token; closing the connection"
+                                : "hello: this TCP socket needs a 'token' (a string); closing "
+                                  "the connection");
+  else
+    reply_error(c, false, 0, SONO_E_UNAUTHORIZED,
+                "no hello with the token within %u s; closing the connection",
+                AUTH_TIMEOUT_MS / 1000);
+  client_close_gently(c);
+}
+
+bool auth_start(client *c) {
+  sonod *d = c->d;
+
+  if (d->tcp_waiting >= AUTH_WAITING_MAX) {
+    client_refuse(c, "too many TCP connections waiting to authenticate");
+    return false;
+  }
+  uv_timer_init(d->loop, &c->auth_timer);
+  c->auth_timer.data = c;
+  c->open_handles++;
+  c->waiting = true;
+  d->tcp_waiting++;
+  uv_timer_start(&c->auth_timer, on_auth_timer, AUTH_TIMEOUT_MS, 0);
+  return true;
+}
+
+void auth_forget(client *c) {
+  if (!c->waiting)
+    return;
+  c->waiting = false;
+  c->d->tcp_waiting--;
+  uv_timer_stop(&c->auth_timer);
+  uv_close((uv_handle_t *)&c->auth_timer, client_handle_closed);
+}
+
 bool auth_check_hello(request *r) {
   const sonod *d = r->d;
+  client *c = r->c;
   const char *token = NULL;
   size_t len = 0;
   char peer[INET6_ADDRSTRLEN + 16];
@@ -66,14 +108,19 @@ bool auth_check_hello(request *r) {
 
   if (given && sono_token_equal(d->tcp_token, d->tcp_token_len, token, len))
     return true;
-  /* One guess per connection: a wrong token costs a new TCP handshake. */
-  peer_name(r->c, peer, sizeof peer);
-  log_warn("client %u (tcp %s): hello with %s; closing", r->c->id, peer,
+  /* One guess per connection, answered a second later, with at most
+   * AUTH_WAITING_MAX connections waiting: a handful of guesses a second. */
+  peer_name(c, peer, sizeof peer);
+  log_warn("client %u (tcp %s): hello with %s; closing", c->id, peer,
            given ? "a wrong token" : "no token");
-  reply_error(r->c, true, r->id, SONO_E_UNAUTHORIZED,
-              given ? "hello: wrong token; closing the connection"
-                    : "hello: this TCP socket needs a 'token' (a string); closing the connection");
-  client_close_gently(r->c);
+  c->refused_hello = true;
+  c->failed_id = r->id;
+  c->failed_given = given;
+  uv_read_stop(&c->h.stream);
+  if (c->waiting)
+    uv_timer_start(&c->auth_timer, on_auth_timer, AUTH_FAIL_DELAY_MS, 0);
+  else
+    on_auth_timer(&c->auth_timer);
   return false;
 }
 
@@ -82,6 +129,7 @@ void auth_grant(client *c) {
     return;
   c->authed = true;
   c->framer.max = SONO_FRAME_MAX;
+  auth_forget(c);
   log_info("client %u authenticated", c->id);
 }
 

@@ -45,6 +45,7 @@ client *client_new(sonod *d, bool tcp) {
     uv_tcp_init(d->loop, &c->h.tcp);
   else
     uv_pipe_init(d->loop, &c->h.pipe, 0);
+  c->open_handles = 1;
   c->authed = !auth_needed(d, tcp);
   sono_framer_init(&c->framer, c->authed ? SONO_FRAME_MAX : AUTH_FRAME_MAX);
 
@@ -97,7 +98,8 @@ static void pace(client *c) {
 static void on_frame(void *ud, const char *payload, size_t len) {
   client *c = ud;
 
-  if (!c->closing)
+  /* After a refused hello nothing more is read or answered. */
+  if (!c->closing && !c->refused_hello)
     request_handle(c, payload, len);
 }
 
@@ -131,6 +133,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 void client_start(client *c) {
   log_debug("client %u connected (%s)", c->id, c->transport);
+  c->announced = true;
   events_client(c->d, c, "connected");
   if (c->d->hold_clients) {
     c->held = true;
@@ -150,9 +153,11 @@ void clients_release(sonod *d) {
     }
 }
 
-static void on_closed(uv_handle_t *h) {
+void client_handle_closed(uv_handle_t *h) {
   client *c = h->data;
 
+  if (--c->open_handles > 0)
+    return;
   sono_framer_free(&c->framer);
   free(c->out);
   free(c);
@@ -173,20 +178,23 @@ static bool detach(client *c) {
   if (c->next)
     c->next->prev = c->prev;
   d->nclients--;
-  log_debug("client %u disconnected", c->id);
-  events_client(d, c, "disconnected");
+  auth_forget(c);
+  if (c->announced) {
+    log_debug("client %u disconnected", c->id);
+    events_client(d, c, "disconnected");
+  }
   return true;
 }
 
 void client_close(client *c) {
   if (detach(c))
-    uv_close(&c->h.handle, on_closed);
+    uv_close(&c->h.handle, client_handle_closed);
 }
 
 static void on_shutdown(uv_shutdown_t *req, int status) {
   client *c = req->data;
   (void)status;
-  uv_close(&c->h.handle, on_closed);
+  uv_close(&c->h.handle, client_handle_closed);
 }
 
 void client_close_gently(client *c) {
@@ -196,11 +204,26 @@ void client_close_gently(client *c) {
   uv_read_stop(&c->h.stream);
   c->shutdown_req.data = c;
   if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0)
-    uv_close(&c->h.handle, on_closed);
+    uv_close(&c->h.handle, client_handle_closed);
 }
 
 /* libuv calls this for every write, also for those a close cancels,
  * before the handle's close callback frees the client. */
+void client_refuse(client *c, const char *why) {
+  sonod *d = c->d;
+  uint64_t now = sonod_now_ns();
+
+  d->refused++;
+  if (now - d->refusal_logged_ns >= 1000000000ull) {
+    log_warn("refused %llu connection%s: %s", (unsigned long long)d->refused,
+             d->refused == 1 ? "" : "s", why);
+    d->refusal_logged_ns = now;
+    d->refused = 0;
+  }
+  reply_error(c, false, 0, SONO_E_LIMIT, "%s; closing", why);
+  client_close_gently(c);
+}
+
 static void on_written(uv_write_t *req, int status) {
   write_req *w = (write_req *)req;
   client *c = w->c;

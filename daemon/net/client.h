@@ -47,6 +47,15 @@ struct client {
   bool closing;
   bool held;               /* accepted while d->hold_clients: not reading yet */
   bool paused;             /* not reading: its unread output is over CLIENT_READ_STOP */
+  /* TCP clients that owe a token (auth.c): the deadline, then the delayed
+   * answer to a wrong hello. */
+  uv_timer_t auth_timer;
+  bool waiting;            /* counted in d->tcp_waiting, auth_timer open */
+  bool refused_hello;      /* the timer now answers hello failed_id */
+  uint64_t failed_id;
+  bool failed_given;       /* that hello had a token (a wrong one) */
+  unsigned open_handles;   /* handles to close before c is freed */
+  bool announced;          /* its `client` connected event went out */
 };
 
 /* Allocates a client whose handle is initialised for transport; the server
@@ -60,6 +69,11 @@ void clients_release(sonod *d);
 void client_close(client *c);
 /* Closes after pending output has been written. */
 void client_close_gently(client *c);
+/* A connection over a limit: one error frame (code limit), then closed.
+ * The refusal is logged, at most once a second with a count. */
+void client_refuse(client *c, const char *why);
+/* Frees c once its last handle has closed (uv_close callback). */
+void client_handle_closed(uv_handle_t *h);
 
 /* Queues a finished frame (see sono_msg_end); sb is emptied.  Frames
  * queued during one loop iteration leave in one write (clients_flush). */

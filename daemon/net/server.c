@@ -25,7 +25,13 @@ static void on_connection(uv_stream_t *server, int status) {
   client *c;
 
   if (status < 0) {
-    log_warn("accept: %s", uv_strerror(status));
+    /* EMFILE and the like: say so, at most once a second. */
+    uint64_t now = sonod_now_ns();
+
+    if (now - d->refusal_logged_ns >= 1000000000ull) {
+      log_warn("accept: %s (the file descriptor limit? see LimitNOFILE)", uv_strerror(status));
+      d->refusal_logged_ns = now;
+    }
     return;
   }
   c = client_new(d, tcp);
@@ -39,6 +45,15 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   if (tcp)
     uv_tcp_nodelay(&c->h.tcp, 1);
+  if (d->nclients > d->opt.max_clients) {
+    char why[96];
+
+    snprintf(why, sizeof why, "too many connections (max-clients %u)", d->opt.max_clients);
+    client_refuse(c, why);
+    return;
+  }
+  if (!c->authed && !auth_start(c))
+    return;
   client_start(c);
 }
 

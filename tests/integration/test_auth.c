@@ -1,9 +1,11 @@
 /* Integration: TCP with a token (--tcp-token-file).  Before hello a TCP
  * client gets unauthorized for everything and nothing it asks happens (the
  * offline render proves the tone it asked for never played); a wrong or
- * missing token closes the connection; the right one opens everything,
+ * missing token closes the connection a second later; a silent connection
+ * is closed after 5 s; at most 16 may wait; the right token opens everything,
  * events included; the Unix socket needs no token; bad token files stop
- * sonod with exit status 2; a non-loopback address without a token warns. */
+ * sonod with exit status 2; a non-loopback address without a token warns;
+ * --max-clients refuses one connection too many. */
 #include <check.h>
 #include <fcntl.h>
 #include <sndfile.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/errors.h"
@@ -239,6 +242,112 @@ START_TEST(bad_hello_closes_the_connection) {
 }
 END_TEST
 
+static long clock_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* The error frame a refused connection gets (no id), then the close. */
+static void expect_refused(conn *c, const char *code, const char *text) {
+  const msgpack_object *m = conn_recv(c, 10000), *id = sono_map_get(m, "id"), *msg;
+
+  ck_assert(id == NULL || id->type == MSGPACK_OBJECT_NIL);
+  ck_assert_str_eq(msg_error_code(m), code);
+  msg = sono_map_get(sono_map_get(m, "error"), "message");
+  ck_assert(msg != NULL && msg->type == MSGPACK_OBJECT_STR);
+  ck_assert_msg(memmem(msg->via.str.ptr, msg->via.str.size, text, strlen(text)) != NULL,
+                "message: %.*s", (int)msg->via.str.size, msg->via.str.ptr);
+  ck_assert(conn_closed_by_peer(c, 10000));
+}
+
+/* Guessing the token is slow and bounded: a wrong hello is answered a
+ * second later, at most 16 TCP connections may wait to authenticate (the
+ * 17th is refused with `limit`), and one that never says hello is closed
+ * after 5 seconds.  Right after, the right token still works. */
+START_TEST(token_guessing_is_slow_and_bounded) {
+  enum { WAITING = 16 };
+  daemon_proc dp;
+  conn tcp, idle[WAITING], extra, ux;
+  char port_s[32];
+  const msgpack_object *m;
+  const char *tf = token_file(TOKEN "\n", 0400);
+  int port = free_tcp_port();
+  const char *args[] = { "--backend", "null", "--tcp", port_s, "--tcp-token-file", tf, NULL };
+  long t0, took;
+  uint64_t hid;
+
+  snprintf(port_s, sizeof port_s, "127.0.0.1:%d", port);
+  daemon_start(&dp, args);
+  conn_open_tcp(&tcp, port);
+  t0 = clock_ms();
+  hid = hello(&tcp, "ffffffffffffffffffffffffffffffff", false);
+  m = conn_recv(&tcp, 10000);
+  took = clock_ms() - t0;
+  ck_assert_uint_eq(msg_uint(m, "id"), hid);
+  ck_assert_str_eq(msg_error_code(m), SONO_E_UNAUTHORIZED);
+  ck_assert_msg(took >= 900, "a wrong token was answered after %ld ms", took);
+  ck_assert(conn_closed_by_peer(&tcp, 10000));
+  conn_close(&tcp);
+
+  /* 16 that say nothing fill the waiting room; the 17th is refused. */
+  t0 = clock_ms();
+  for (int i = 0; i < WAITING; i++)
+    conn_open_tcp(&idle[i], port);
+  /* The daemon has taken them all once the Unix socket answers after. */
+  conn_open(&ux, dp.socket);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&ux, conn_request(&ux, "sync", ""), 5000)));
+  conn_open_tcp(&extra, port);
+  expect_refused(&extra, SONO_E_LIMIT, "waiting to authenticate");
+  conn_close(&extra);
+  ck_assert(daemon_log_contains(&dp, "too many TCP connections waiting to authenticate"));
+
+  /* After 5 s each idle one is told and closed. */
+  for (int i = 0; i < WAITING; i++) {
+    expect_refused(&idle[i], SONO_E_UNAUTHORIZED, "within 5 s");
+    conn_close(&idle[i]);
+  }
+  took = clock_ms() - t0;
+  ck_assert_msg(took >= 4500, "idle connections were closed after %ld ms", took);
+
+  /* The room is free again: the right token works. */
+  conn_open_tcp(&tcp, port);
+  ck_assert_uint_eq(msg_uint(conn_ok(&tcp, hello(&tcp, TOKEN, false)), "protocol"), 1);
+  conn_close(&tcp);
+  daemon_shutdown(&dp, &ux);
+  token_dir_remove();
+}
+END_TEST
+
+/* --max-clients: one connection more than the limit gets `limit` and is
+ * closed; once one leaves, a new one is served. */
+START_TEST(max_clients_is_enforced) {
+  daemon_proc dp;
+  conn c[3], extra;
+  const char *args[] = { "--backend", "null", "--max-clients", "3", NULL };
+
+  daemon_start(&dp, args);
+  for (int i = 0; i < 3; i++) {
+    conn_open(&c[i], dp.socket);
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&c[i], conn_request(&c[i], "ping", ""), 5000)));
+  }
+  conn_open(&extra, dp.socket);
+  expect_refused(&extra, SONO_E_LIMIT, "too many connections (max-clients 3)");
+  conn_close(&extra);
+  ck_assert(daemon_log_contains(&dp, "too many connections"));
+  conn_close(&c[2]);
+  /* The daemon sees c[2] go before it answers c[0] again. */
+  usleep(100 * 1000);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c[0], conn_request(&c[0], "sync", ""), 5000)));
+  conn_open(&c[2], dp.socket);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c[2], conn_request(&c[2], "ping", ""), 5000)));
+  conn_close(&c[1]);
+  conn_close(&c[2]);
+  daemon_shutdown(&dp, &c[0]);
+}
+END_TEST
+
 /* Runs sonod with args until it exits (it must, with a bad token file);
  * returns the exit status and its stderr in out. */
 static int run_sonod(const char *const *args, char *out, size_t size) {
@@ -359,6 +468,8 @@ static Suite *auth_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, nothing_before_hello_everything_after);
   tcase_add_test(tc, bad_hello_closes_the_connection);
+  tcase_add_test(tc, token_guessing_is_slow_and_bounded);
+  tcase_add_test(tc, max_clients_is_enforced);
   tcase_add_test(tc, bad_token_files_stop_sonod);
   tcase_add_test(tc, exposed_without_token_warns);
   suite_add_tcase(s, tc);
