@@ -48,9 +48,16 @@ typedef struct cs_auto {
     double pts[];          /* t0,v0,t1,v1... t in frames from start */
 } cs_auto;
 
+/* A block of score events, in Csound's score order (cs_score.c).  The
+ * audio thread hands each to Csound in the k-cycle of its start sample and
+ * keeps the block in its timed heap, at the next event's sample, until all
+ * have been given. */
 typedef struct cs_events {
     uint32_t nevents;
     uint32_t nvals;        /* total doubles in vals */
+    uint64_t base;         /* [A] frame p2 counts from, set on first apply */
+    uint32_t next;         /* [A] first event not yet given to Csound */
+    uint32_t based;        /* [A] base is set */
     /* 16-byte records keep the doubles that follow 8-byte aligned */
     struct { uint32_t type, first, count, pad; } ev[];  /* then vals follow */
 } cs_events;

@@ -14,6 +14,8 @@
 #include "cs_internal.h"
 #include "daemon/rtcheck/rtcheck.h"
 
+#include <fenv.h>
+#include <math.h>
 #include <string.h>
 
 void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
@@ -125,31 +127,72 @@ static void apply_table_new(cs_engine *eng, cs_cmd *c)
     RT_FOREIGN_END();
 }
 
-static void apply_events(cs_engine *eng, cs_cmd *c, uint32_t offset)
+/* Csound's time of an event whose p2 counts from frame `base`: base/sr + p2,
+ * moved by the fewest ulps that make Csound's own start sample
+ * (int64_t)(time * sr), insert.c, equal base + (int64_t)(p2 * sr).  With
+ * base 0 it is p2 itself, so a block timed from frame 0 is the same score to
+ * Csound as the same lines in a .csd.
+ *
+ * *start is the frame at which Csound plays the event when it reads it from
+ * a score: in the k-cycle floor((time * sr + 0.5 / sr) / ksmps) (musmon.c
+ * sensevents, with --sample-accurate), at the offset (int64_t)(time * sr)
+ * mod ksmps (insert.c).  The two disagree when time * sr lies less than
+ * 0.5 / sr below a k-cycle boundary (31423.999999999996 for 31424 / 48000):
+ * Csound then starts the note ksmps - 1 frames late, and so do we. */
+static double event_time(double sr, unsigned ksmps, uint64_t base, double p2, int64_t *start)
+{
+    const int64_t want = (int64_t)base + (int64_t)(p2 * sr);
+    double t = (double)base / sr + p2;
+    for (int i = 0; i < 16 && (int64_t)(t * sr) != want; i++)
+        t = nextafter(t, (int64_t)(t * sr) < want ? INFINITY : -INFINITY);
+    const int64_t samp = (int64_t)(t * sr), ks = ksmps;
+    const int64_t cycle = (int64_t)floor((t * sr + 0.5 / sr) / (double)ks);
+    *start = cycle * ks + samp % ks;
+    return t;
+}
+
+/* Gives Csound the block's events whose start sample is due: those at this
+ * command's frame now, in score order.  The block goes back into the heap
+ * at the next event's sample (later in this k-cycle: popped again in this
+ * cycle, in frame order with other commands; later: waits there).
+ *
+ * Csound with --sample-accurate starts an event at sample (int64)(p2 * sr)
+ * (insert.c sets ksmps_offset from it) in the k-cycle in which the event
+ * fires, and ends it at ceil((p2 + p3) * kr) with the last cycle cut to
+ * (int)(p3 * sr) samples: exact, and the same as a score's, when the event
+ * fires in the cycle of its start sample.  But an event given through the
+ * API fires in the k-cycle *nearest* to p2 (time2kcnt rounds with llrint):
+ * a start in the second half of a cycle would fire one cycle late.  Every
+ * event given here is due in this cycle, so under round-down llrint gives
+ * at most this cycle: it fires now, with p2 and p3 untouched. */
+static void apply_events(cs_engine *eng, cs_cmd *c)
 {
     cs_events *e = c->ptr;
     double *vals = cs_events_vals(e);
-    const double ks = eng->ksmps, sr = eng->sr;
-    const double base = (double)eng->cycle_frame + offset;   /* frame of `at` */
-    for (unsigned i = 0; i < e->nevents; i++) {
-        double *p = vals + e->ev[i].first;
-        /* Csound 6.18 with --sample-accurate fires a score event in the
-         * k-cycle nearest to its start (rounded) but takes the sample offset
-         * from the truncated start, so a start in the second half of a cycle
-         * sounds one cycle late.  Give it a start one cycle earlier (and a
-         * p3 one cycle longer, so the end is unchanged): it then fires in
-         * the right cycle with the right offset.  A quarter sample guards the
-         * truncation of the start time to samples. */
-        double t = base + p[1] * sr + 0.25;
-        double cyc = t / ks;
-        if (e->ev[i].type == 'i' && cyc - floor(cyc) >= 0.5 && t >= ks) {
-            t -= ks;
-            if (p[2] > 0)
-                p[2] += ks / sr;
+    const uint64_t end = eng->cycle_frame + eng->ksmps;
+
+    if (!e->based) {
+        e->base = c->frame > eng->cycle_frame ? c->frame : eng->cycle_frame;
+        e->based = 1;
+    }
+    for (; e->next < e->nevents; e->next++) {
+        double *p = vals + e->ev[e->next].first;
+        int64_t start;
+        double t = event_time(eng->sr, eng->ksmps, e->base, p[1], &start);
+        uint64_t at = start > (int64_t)eng->cycle_frame ? (uint64_t)start : eng->cycle_frame;
+        if (at > c->frame || at >= end) {
+            cs_cmd d = *c;
+            d.frame = at;
+            cs_heap_push(eng, &d);      /* the slot it was popped from */
+            return;
         }
-        p[1] = t / sr;
+        p[1] = t;
         RT_FOREIGN_BEGIN();
-        csoundScoreEventAbsolute(eng->cs, (char)e->ev[i].type, p, e->ev[i].count, 0.0);
+        int mode = fegetround();
+        fesetround(FE_DOWNWARD);
+        csoundScoreEventAbsolute(eng->cs, (char)e->ev[e->next].type, p,
+                                 e->ev[e->next].count, 0.0);
+        fesetround(mode);
         RT_FOREIGN_END();
     }
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
@@ -284,7 +327,7 @@ static void apply(cs_engine *eng, cs_cmd *c)
         break;
     }
     case CMD_EVENTS:
-        apply_events(eng, c, offset);
+        apply_events(eng, c);
         break;
     case CMD_CHAN_SET: {
         /* Before this cycle's perf pass: chnget sees it in this k-cycle. */

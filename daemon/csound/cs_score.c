@@ -1,9 +1,11 @@
 /* cs_score.c - raw score lines and blocks (control thread).
  *
- * Lines are parsed here into numeric p-fields and handed to the audio thread
- * in one block; there each event is given to Csound with the synchronous
- * csoundScoreEvent at the k-cycle containing `at`, with p2 shifted by the
- * sub-cycle offset so --sample-accurate starts it on the exact sample.
+ * Lines are parsed here into numeric p-fields, put in Csound's score order
+ * and handed to the audio thread in one block; there each event is given to
+ * Csound in the k-cycle of its start sample, with p2 counted from the
+ * engine's start (cs_process_rt.c apply_events), so that Csound's own
+ * --sample-accurate arithmetic treats it as it treats the same line of a
+ * score: the same start sample, p3 and end.
  * Supported statements: i, f, q.  Strings in p-fields are not (the C event
  * API takes numbers only); "e" would end the live performance and is refused. */
 #include "cs_internal.h"
@@ -14,6 +16,57 @@
 #include <string.h>
 
 #define MAX_PFIELDS 1998    /* Csound's PMAX */
+
+/* Csound's score order (Engine/sort.c): start time, then the statement's
+ * precedence (q, i with negative p1, f, i), then for two i statements the
+ * instrument number and p3, then the order of the lines. */
+typedef struct ev_key {
+    double p2, p3;
+    int preced, insno;
+    unsigned line;
+    uint32_t type, first, count;
+} ev_key;
+
+static int ev_key_cmp(const void *a, const void *b)
+{
+    const ev_key *x = a, *y = b;
+    if (x->p2 != y->p2)
+        return x->p2 < y->p2 ? -1 : 1;
+    if (x->preced != y->preced)
+        return x->preced < y->preced ? -1 : 1;
+    if (x->type == 'i' && y->type == 'i') {
+        if (x->insno != y->insno)
+            return x->insno < y->insno ? -1 : 1;
+        if (x->p3 != y->p3)
+            return x->p3 < y->p3 ? -1 : 1;
+    }
+    return x->line < y->line ? -1 : x->line > y->line;
+}
+
+static int sort_events(cs_events *e, cs_error *err)
+{
+    const double *vals = cs_events_vals(e);
+    ev_key *k = malloc(e->nevents * sizeof *k);
+    if (!k)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    for (unsigned i = 0; i < e->nevents; i++) {
+        const double *p = vals + e->ev[i].first;
+        unsigned n = e->ev[i].count;
+        char t = (char)e->ev[i].type;
+        k[i] = (ev_key){ .p2 = n > 1 ? p[1] : 0, .p3 = n > 2 ? p[2] : 0, .line = i,
+                         .insno = (int16_t)p[0], .type = e->ev[i].type,
+                         .first = e->ev[i].first, .count = n };
+        k[i].preced = t == 'q' ? 0 : t == 'f' ? 2 : p[0] < 0 ? 1 : 3;
+    }
+    qsort(k, e->nevents, sizeof *k, ev_key_cmp);
+    for (unsigned i = 0; i < e->nevents; i++) {
+        e->ev[i].type = k[i].type;
+        e->ev[i].first = k[i].first;
+        e->ev[i].count = k[i].count;
+    }
+    free(k);
+    return 0;
+}
 
 static int parse_score(const char *text, cs_events **out, cs_error *err)
 {
@@ -88,6 +141,13 @@ static int parse_score(const char *text, cs_events **out, cs_error *err)
     memmove(dst, vals, nv * sizeof(double));
     e->nevents = nev;
     e->nvals = nv;
+    e->base = 0;
+    e->next = e->based = 0;
+    int rc = sort_events(e, err);
+    if (rc) {
+        free(e);
+        return rc;
+    }
     *out = e;
     return 0;
 }

@@ -506,6 +506,48 @@ START_TEST(test_messages_and_raw_events)
 }
 END_TEST
 
+/* A raw event keeps its p3 and its length: an instrument that plays p3 as
+ * DC plays exactly p3, also from the second half of a k-cycle (where sonod
+ * once gave Csound a p3 one k-cycle longer), and for exactly p3 * sr frames,
+ * also when the end falls on a k-cycle boundary (where a quarter-sample
+ * start guard once added a k-cycle). */
+START_TEST(test_raw_event_p3_and_length)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    ck_assert_int_eq(cs_compile(h->eng, "instr 4\nkp3 = p3\nasig upsamp kp3\nout asig\nendin\n",
+                                &err), 0);
+    h_run(h, H_BLOCK);
+    const unsigned offs[] = { 0, 5, 15, 16, 17, 26, 31 };
+    for (unsigned i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        uint64_t G = (cs_engine_frame(h->eng) / H_KSMPS + 8) * H_KSMPS + offs[i];
+        size_t from = h->len;
+        ck_assert_int_eq(cs_event(h->eng, "i 4 0 0.25", G, &err), 0);
+        h_run(h, 12800 + 512);
+        ck_assert_msg(h_first_nonzero(h, 0, from) == G, "offset %u: first %zu, want %llu",
+                      offs[i], h_first_nonzero(h, 0, from), (unsigned long long)G);
+        ck_assert_msg(h->buf[0][G] == 0.25f && h->buf[0][G + 11999] == 0.25f,
+                      "offset %u: p3 played as %.9g .. %.9g", offs[i], h->buf[0][G],
+                      h->buf[0][G + 11999]);
+        ck_assert_msg(h_peak(h, 0, G + 12000, h->len) == 0.0,
+                      "offset %u: sounds past its end (first %zu)", offs[i],
+                      h_first_nonzero(h, 0, G + 12000));
+    }
+    /* One second from frame 96000 (p2 + p3 = 3 s: exact in Csound's
+     * arithmetic), at a k-cycle boundary, ending on one. */
+    size_t from = h->len;
+    uint64_t G = 96000;
+    ck_assert_uint_lt(cs_engine_frame(h->eng), G);
+    ck_assert_int_eq(cs_event(h->eng, "i 4 0 1", G, &err), 0);
+    h_run(h, (G + 48000 + 1024 - h->len + H_BLOCK - 1) / H_BLOCK * H_BLOCK);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, from), G);
+    ck_assert_float_eq(h->buf[0][G + 47999], 1.0f);
+    ck_assert_msg(h_peak(h, 0, G + 48000, h->len) == 0.0, "1 s note sounds at frame %zu",
+                  h_first_nonzero(h, 0, G + 48000));
+    h_free(h);
+}
+END_TEST
+
 START_TEST(test_render_csd)
 {
     char csd[] = "/tmp/cs_test_XXXXXX.csd";
@@ -568,6 +610,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_thousand_synths);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_messages_and_raw_events);
+    tcase_add_test(tc, test_raw_event_p3_and_length);
     tcase_add_test(tc, test_render_csd);
     suite_add_tcase(s, tc);
     return s;
