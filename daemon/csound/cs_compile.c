@@ -187,7 +187,60 @@ int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64
     return 0;
 }
 
+/* Refuses user instruments numbered in the templates' range (cs_internal.h)
+ * or beyond Csound's 16-bit instrument numbers: one would replace a
+ * template's code, the other crashes Csound at the instrument's first init.
+ * Looks at `instr` statements outside comments; names and macros pass. */
+static int check_instr_numbers(const char *code, cs_error *err)
+{
+    int lineno = 1, in_comment = 0;
+    for (const char *line = code; *line; lineno++) {
+        const char *nl = strchr(line, '\n');
+        const char *end = nl ? nl : line + strlen(line);
+        const char *t = line;
+        while (t < end && isspace((unsigned char)*t)) t++;
+        const char *open = NULL;
+        for (const char *q = line; q + 1 < end; q++)
+            if (q[0] == '/' && q[1] == '*')
+                open = open ? open : q;
+        if (in_comment) {
+            for (const char *q = line; q + 1 < end; q++)
+                if (q[0] == '*' && q[1] == '/')
+                    in_comment = 0;
+        } else if (end - t > 5 && !strncmp(t, "instr", 5) && isspace((unsigned char)t[5])) {
+            for (const char *q = t + 5; q < end && *q != ';' && *q != '/';) {
+                while (q < end && (isspace((unsigned char)*q) || *q == ',')) q++;
+                if (q < end && isdigit((unsigned char)*q)) {
+                    long n = strtol(q, NULL, 10);
+                    if (n >= CS_INSTR_BASE) {
+                        cs_seterr(err, CS_EINVAL, "line %d: instr %ld: user instruments are "
+                                  "numbered 1..%d (%d..%d are sonod's instr.define templates, "
+                                  "and Csound's numbers end at %d)", lineno, n,
+                                  CS_INSTR_BASE - 1, CS_INSTR_BASE, CS_INSTR_TOP, CS_INSTR_TOP);
+                        if (err) err->line = lineno;
+                        return CS_EINVAL;
+                    }
+                }
+                while (q < end && !isspace((unsigned char)*q) && *q != ',') q++;
+            }
+        }
+        if (open && !in_comment) {
+            in_comment = 1;
+            for (const char *q = open + 2; q + 1 < end; q++)
+                if (q[0] == '*' && q[1] == '/')
+                    in_comment = 0;
+        }
+        if (!nl)
+            break;
+        line = nl + 1;
+    }
+    return 0;
+}
+
 int cs_compile(cs_engine *eng, const char *code, cs_error *err)
 {
-    return cs_compile_internal(eng, code, 0, NULL, err);
+    if (!code)
+        return cs_seterr(err, CS_EINVAL, "no code");
+    int rc = check_instr_numbers(code, err);
+    return rc ? rc : cs_compile_internal(eng, code, 0, NULL, err);
 }

@@ -1,10 +1,11 @@
 /* cs_instr.c - instrument templates with named parameters (control thread).
  *
  * A template is a body of Csound code plus named parameters.  For each
- * priority it is used at, it is compiled as instrument number
- * priority*1000 + index with a generated prologue and epilogue:
+ * priority it is used at, it is compiled as an instrument numbered in that
+ * priority's band (cs_internal.h: CS_INSTR_BASE + (priority-1)*CS_INSTR_BAND
+ * + k, the first k free) with a generated prologue and epilogue:
  *
- *   instr 1003
+ *   instr 20003
  *   isonod_slot__ = p4                      ; the synth's slot (host memory)
  *   ksonod_stop__ sonod_synth isonod_slot__ ; start offset, stop, end notice
  *   kfreq sonod_param isonod_slot__, 0      ; one line per named parameter
@@ -104,6 +105,26 @@ static int parse_inline(cs_template *tp, const char *body, char **out, cs_error 
     return 0;
 }
 
+/* Takes a number in priority prio's band for template tp; -1 when the band
+ * is full. */
+static int number_take(cs_engine *eng, cs_template *tp, int prio)
+{
+    for (int k = 0; k < CS_INSTR_BAND; k++)
+        if (!eng->instr_used[prio][k]) {
+            eng->instr_used[prio][k] = 1;
+            tp->num[prio] = CS_INSTR_BASE + (prio - 1) * CS_INSTR_BAND + k;
+            return 0;
+        }
+    return -1;
+}
+
+static void number_give_back(cs_engine *eng, cs_template *tp, int prio)
+{
+    if (tp->num[prio])
+        eng->instr_used[prio][tp->num[prio] - CS_INSTR_BASE - (prio - 1) * CS_INSTR_BAND] = 0;
+    tp->num[prio] = 0;
+}
+
 static void template_clear(cs_template *tp)
 {
     free(tp->name); free(tp->body); free(tp->init);
@@ -116,12 +137,20 @@ static void template_clear(cs_template *tp)
 int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
 {
     cs_template *tp = &eng->tmpl[t];
+    const int fresh = tp->num[prio] == 0;
+    if (fresh && number_take(eng, tp, prio))
+        return cs_seterr(err, CS_ELIMIT, "%d instruments are already compiled at priority %d "
+                         "(its Csound instrument numbers are used up); undefine some or use "
+                         "another priority", CS_INSTR_BAND, prio);
     size_t cap = strlen(tp->body) + (tp->init ? strlen(tp->init) : 0) + 256 + 96 * tp->nparams;
     char *code = malloc(cap);
-    if (!code)
+    if (!code) {
+        if (fresh)
+            number_give_back(eng, tp, prio);
         return cs_seterr(err, CS_ENOMEM, "out of memory");
+    }
     int n = snprintf(code, cap, "instr %d\nisonod_slot__ = p4\n"
-                     "ksonod_stop__ sonod_synth isonod_slot__\n", cs_instr_number(t, prio));
+                     "ksonod_stop__ sonod_synth isonod_slot__\n", tp->num[prio]);
     for (unsigned i = 0; i < tp->nparams; i++)
         n += snprintf(code + n, cap - (size_t)n, "%s %s isonod_slot__, %u\n", tp->pname[i],
                       tp->pname[i][0] == 'k' ? "sonod_param" : "sonod_parami", i);
@@ -140,6 +169,8 @@ int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
     free(code);
     if (rc == 0)
         tp->compiled[prio] = mark;
+    else if (fresh)
+        number_give_back(eng, tp, prio);
     return rc;
 }
 
@@ -195,12 +226,15 @@ int cs_instr_define(cs_engine *eng, const char *name, const char *body,
     tp.name = strdup(name);
     tp.body = clean;
     tp.init = init ? strdup(init) : NULL;
+    /* A redefinition keeps the old one's Csound numbers: its next compile at
+     * a priority replaces the old code there. */
+    memcpy(tp.num, eng->tmpl[t].num, sizeof tp.num);
     /* Compile into a scratch index first so a failed redefinition keeps the
      * old template. */
     cs_template old = eng->tmpl[t];
     eng->tmpl[t] = tp;
     rc = cs_template_compile(eng, t, priority, err);
-    if (rc) {
+    if (rc) {       /* numbers it took were given back; the old keeps its own */
         template_clear(&eng->tmpl[t]);
         eng->tmpl[t] = old;
         return rc;
@@ -220,7 +254,10 @@ int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err)
             return cs_seterr(err, CS_EBUSY, "instrument '%s' has live synths or a MIDI route",
                              name);
     /* The Csound instruments stay compiled (6.18 cannot remove them safely
-     * while running); the index is reused by the next definition. */
+     * while running); the index and the numbers are reused by the next
+     * definitions (their compiles replace the code). */
+    for (int p = 1; p <= CS_MAX_PRIORITY; p++)
+        number_give_back(eng, &eng->tmpl[t], p);
     template_clear(&eng->tmpl[t]);
     return 0;
 }

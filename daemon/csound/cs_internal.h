@@ -29,13 +29,16 @@
 #define CS_MAX_TAPS        256    /* audio buses copied out to the host */
 #define CS_MAX_POOLS       32     /* MIDI voice pools, open or closing (cs_pool.c) */
 
-/* Csound instrument number of template t at priority p.  Lower numbers run
- * first in a k-cycle, so priority 1 feeds priority 2 within one cycle.
- * Numbers below 1000 are left to user code (csound.compile). */
-static inline int cs_instr_number(int template_index, int priority)
-{
-    return priority * 1000 + template_index;
-}
+/* Csound instrument numbers of templates (cs_instr.c): priority p owns the
+ * band CS_INSTR_BASE + (p-1)*CS_INSTR_BAND ... + CS_INSTR_BAND-1, a number
+ * of it taken by each template compiled at p.  Lower numbers run first in a
+ * k-cycle, so priority 1 feeds priority 2 within one cycle.  The top band
+ * ends at 32671: Csound keeps instrument numbers in 16 bits (INSDS.insno).
+ * Numbers below CS_INSTR_BASE are user code's (csound.compile refuses an
+ * instr in the templates' range). */
+#define CS_INSTR_BASE      20000
+#define CS_INSTR_BAND      128
+#define CS_INSTR_TOP       32767  /* Csound's highest instrument number */
 
 /* ---- data handed to the audio thread by pointer (allocated and freed on
  * the control thread; the audio thread returns it with a FREE notice) ---- */
@@ -201,6 +204,7 @@ typedef struct cs_template {
     double pdef[CS_MAX_PARAMS];
     int priority;
     uint64_t compiled[CS_MAX_PRIORITY + 1];/* compile mark, 0 = not compiled */
+    int num[CS_MAX_PRIORITY + 1];          /* Csound instr number, 0 = none yet */
 } cs_template;
 
 /* ---- named control channels (cs_channel.c) ----
@@ -312,6 +316,7 @@ struct cs_engine {
     cs_capture cap;
     uint64_t compile_mark;                 /* last mark handed out */
     cs_template tmpl[CS_MAX_TEMPLATES + 1];
+    uint8_t instr_used[CS_MAX_PRIORITY + 1][CS_INSTR_BAND]; /* template numbers taken */
     int *slot_ctl;                         /* SLOTC_* */
     uint32_t *slot_voice;                  /* pool << 16 | voice of a SLOTC_POOL slot */
     unsigned *free_slots;                  /* stack of free slot indexes */
@@ -364,6 +369,11 @@ double cs_rt_auto_eval(cs_auto *a, uint64_t frame, int *done);
 /* cs_instr.c */
 int cs_template_find(const cs_engine *eng, const char *name);
 int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err);
+/* Csound instrument number of template t compiled at priority p. */
+static inline int cs_instr_number(const cs_engine *eng, int t, int prio)
+{
+    return eng->tmpl[t].num[prio];
+}
 
 /* cs_compile.c */
 int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,

@@ -60,7 +60,7 @@ int cs_pool_open(cs_engine *eng, const char *instr, const char *note, const char
         return cs_seterr(err, CS_ENOMEM, "out of memory");
     }
     pl->tmpl = t;
-    pl->instr = cs_instr_number(t, tp->priority);
+    pl->instr = cs_instr_number(eng, t, tp->priority);
     pl->channel = channel;
     pl->note_idx = ni;
     pl->vel_idx = vi;

@@ -91,7 +91,7 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsign
     uint64_t now = cs_engine_frame(eng);
     uint64_t start = at > now ? at : now;
     cs_cmd c = { .type = CMD_START, .frame = at, .id = sid, .slot = s,
-                 .a = (uint32_t)cs_instr_number(t, priority),
+                 .a = (uint32_t)cs_instr_number(eng, t, priority),
                  .need_compile = tp->compiled[priority] };
     cs_push_cmd(eng, &c, NULL);
     if (dur > 0) {

@@ -548,6 +548,77 @@ START_TEST(test_raw_event_p3_and_length)
 }
 END_TEST
 
+/* Template numbers: every priority 1..99 works (priority*1000 + index once
+ * overflowed Csound's 16-bit instrument numbers from 33 on and crashed the
+ * audio thread), user instruments 1001 and 5001 keep their code next to
+ * templates at priorities 1 and 5 (which once took exactly those numbers),
+ * a full priority band is a clear error, and user code cannot take the
+ * templates' numbers. */
+static void dc_level(harness *h, uint64_t at, double want)
+{
+    h_run(h, (at + 2 * H_BLOCK - h->len) / H_BLOCK * H_BLOCK);
+    ck_assert_msg(h->buf[0][at] == (float)want, "at %llu: %.9g, want %.9g",
+                  (unsigned long long)at, h->buf[0][at], want);
+}
+
+START_TEST(test_instr_numbers)
+{
+    harness *h = h_new(1, 256);
+    cs_error err;
+    const char *dc = "|kamp=0|\nasig upsamp kamp\nout asig\n";
+    ck_assert_int_eq(cs_compile(h->eng, "instr 1001, 5001\nkv = p4\nasig upsamp kv\nout asig\n"
+                                        "endin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    define(h, "a", dc, 1);
+    uint64_t F = cs_engine_frame(h->eng) + 1000;
+    cs_arg amp = { "kamp", 0.25 };
+    start(h, "a", &amp, 1, F, -1);
+    cs_synth_id at5 = 0;
+    amp.value = 0.5;
+    ck_assert_int_eq(cs_synth_start(h->eng, "a", &amp, 1, F, -1, 5, &at5, &err), 0);
+    ck_assert_int_eq(cs_score(h->eng, "i 1001 0 -1 0.125\ni 5001 0 -1 0.0625\n", F, &err), 0);
+    dc_level(h, F + 10, 0.25 + 0.5 + 0.125 + 0.0625);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 0);
+
+    double sum = 0.9375;
+    char name[16];
+    for (int p = 1; p <= 99; p++) {
+        snprintf(name, sizeof name, "p%d", p);
+        define(h, name, dc, p);
+        cs_arg a = { "kamp", p / 65536.0 };
+        start(h, name, &a, 1, cs_engine_frame(h->eng) + 100, -1);
+        sum += p / 65536.0;
+    }
+    dc_level(h, cs_engine_frame(h->eng) + 300, sum);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 0);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 2 + 99);
+
+    /* Priority 7's band: 128 numbers, p7 holds one. */
+    for (int i = 1; i < 128; i++) {
+        snprintf(name, sizeof name, "b%d", i);
+        define(h, name, dc, 7);
+    }
+    ck_assert_int_eq(cs_instr_define(h->eng, "b128", dc, NULL, 0, NULL, 7, &err), CS_ELIMIT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "priority 7"));
+    ck_assert_int_eq(cs_instr_undefine(h->eng, "b5", &err), 0);
+    define(h, "b128", dc, 7);
+    ck_assert_int_eq(cs_instr_define(h->eng, "b129", dc, NULL, 0, NULL, 7, &err), CS_ELIMIT);
+    define(h, "b129", dc, 8);
+
+    /* User code keeps below the templates' numbers. */
+    ck_assert_int_eq(cs_compile(h->eng, "instr 20000\nendin\n", &err), CS_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err.msg, "1..19999"));
+    ck_assert_int_eq(cs_compile(h->eng, "\n  instr 3, 32767 ; x\nendin\n", &err), CS_EINVAL);
+    ck_assert_int_eq(err.line, 2);
+    ck_assert_int_eq(cs_compile(h->eng, "instr 40000\nendin\n", &err), CS_EINVAL);
+    ck_assert_int_eq(cs_compile(h->eng, "/* instr 25000\n*/ instr 19999 ; instr 30000\n"
+                                        "endin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    dc_level(h, cs_engine_frame(h->eng) + 10, sum);
+    h_free(h);
+}
+END_TEST
+
 START_TEST(test_render_csd)
 {
     char csd[] = "/tmp/cs_test_XXXXXX.csd";
@@ -611,6 +682,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_messages_and_raw_events);
     tcase_add_test(tc, test_raw_event_p3_and_length);
+    tcase_add_test(tc, test_instr_numbers);
     tcase_add_test(tc, test_render_csd);
     suite_add_tcase(s, tc);
     return s;

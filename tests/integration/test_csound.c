@@ -650,6 +650,51 @@ START_TEST(channels) {
 }
 END_TEST
 
+/* Every priority 1..99 plays (numbers once overflowed Csound's 16 bits from
+ * priority 33 on: SIGSEGV on the audio thread), next to user instruments
+ * 1000 and 5001, which keep their own code; priority 0 and 100 are refused
+ * as PROTOCOL.md says (synth.start's 0 is the instrument's own). */
+START_TEST(every_priority) {
+  const char *dc = "|kamp=0|\nasig upsamp kamp\nouts asig, asig\n";
+  double sum = 0.125 + 0.0625;
+  char name[16];
+  sf_count_t n;
+  float *d;
+  uint64_t at = 99 * 256 + 512;
+
+  start();
+  ok_of(conn_request(&c, "csound.compile", "s", "code",
+                     "instr 1000, 5001\nkv = p4\nasig upsamp kv\nouts asig, asig\nendin\n"));
+  render(256);
+  expect_error(conn_request(&c, "instr.define", "ssi", "name", "x", "body", dc, "priority",
+                            (int64_t)0), "bad_value");
+  expect_error(conn_request(&c, "instr.define", "ssi", "name", "x", "body", dc, "priority",
+                            (int64_t)100), "bad_value");
+  for (int p = 1; p <= 99; p++) {
+    snprintf(name, sizeof name, "p%d", p);
+    define(name, dc, p);
+    render(256);
+    synth_start(name, "kamp", p / 65536.0, at, -1);
+    sum += p / 65536.0;
+  }
+  expect_error(conn_request(&c, "synth.start", "siu", "instr", "p1", "priority", (int64_t)100,
+                            "at", at), "bad_value");
+  ok_of(conn_request(&c, "synth.start", "siu", "instr", "p2", "priority", (int64_t)0, "at", at)); /* kamp 0 */
+  ok_of(conn_request(&c, "csound.score", "su", "text", "i 1000 0 -1 0.125\ni 5001 0 -1 0.0625\n",
+                     "at", at));
+  render(1024);
+  ok_of(conn_request(&c, "status", ""));
+  finish();
+  d = read_wav(&n);
+  ck_assert_int_gt(n, (sf_count_t)at + 100);
+  ck_assert_float_eq(d[2 * (at - 1)], 0.0f);
+  ck_assert_msg(d[2 * (at + 100)] == (float)sum && d[2 * (at + 100) + 1] == (float)sum,
+                "sum of 99 priorities and 2 user instruments: %.9g, want %.9g",
+                d[2 * (at + 100)], sum);
+  free(d);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("csound");
   TCase *tc = tcase_create("daemon");
@@ -664,6 +709,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, bad_input);
   tcase_add_test(tc, automate_linear);
   tcase_add_test(tc, channels);
+  tcase_add_test(tc, every_priority);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
