@@ -104,7 +104,7 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
         return cs_seterr(err, CS_ECSOUND, "csoundCreate failed");
     }
     cs_capture_begin(eng);
-    csoundSetMessageStringCallback(eng->cs, cs_msg_callback);
+    csoundSetMessageCallback(eng->cs, cs_msg_callback);
     csoundSetHostImplementedAudioIO(eng->cs, 1, 0);
     int rc = 0;
     /* -n: no sound file; -d: no displays; -m0: quiet; --sample-accurate:

@@ -6,6 +6,7 @@
 #define SONOD_CSOUND_CS_INTERNAL_H
 
 #include <csound/csound.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -353,7 +354,7 @@ int cs_engine_create_ex(const cs_config *cfg, const char *csd, cs_engine **out,
                         cs_error *err);
 
 /* cs_msg.c / cs_msg_rt.c */
-void cs_msg_callback(CSOUND *cs, int attr, const char *str);
+void cs_msg_callback(CSOUND *cs, int attr, const char *format, va_list args);
 void cs_capture_begin(cs_engine *eng);
 void cs_capture_end(cs_engine *eng);
 
