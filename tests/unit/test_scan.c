@@ -171,7 +171,7 @@ static size_t pack_random(msgpack_packer *pk, unsigned depth, unsigned *seed) {
   case 0: msgpack_pack_nil(pk); break;
   case 1: msgpack_pack_true(pk); break;
   case 2: msgpack_pack_uint64(pk, (uint64_t)rand_r(seed) << (rand_r(seed) % 40)); break;
-  case 3: msgpack_pack_int64(pk, -(int64_t)rand_r(seed) << (rand_r(seed) % 30)); break;
+  case 3: msgpack_pack_int64(pk, -(int64_t)((uint64_t)rand_r(seed) << (rand_r(seed) % 30))); break;
   case 4: msgpack_pack_float(pk, 1.5f); break;
   case 5: msgpack_pack_double(pk, -2.25); break;
   case 6: msgpack_pack_str_with_body(pk, bytes, len); break;
