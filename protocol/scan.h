@@ -46,4 +46,9 @@ const char *sono_scan_strerror(int code);
  * past U+10FFFF), else 0. */
 int sono_utf8_valid(const char *s, size_t len);
 
+/* Writes s[0..len) to out as valid UTF-8: valid sequences as they are,
+ * every other byte read as Latin-1 (two bytes each).  out must have room
+ * for 2 * len bytes.  Returns the bytes written. */
+size_t sono_utf8_repair(const char *s, size_t len, char *out);
+
 #endif

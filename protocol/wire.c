@@ -1,7 +1,10 @@
 /* wire.c - msgpack helpers shared by the daemon and libsono. */
 #include "protocol/wire.h"
+
+#include "protocol/scan.h"
 #include "protocol/frame.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 bool sono_str_eq(const msgpack_object *obj, const char *s) {
@@ -141,8 +144,25 @@ int sono_msg_end(msgpack_sbuffer *sb) {
 
 void sono_pack_cstr(msgpack_packer *pk, const char *s) {
   size_t n = strlen(s);
+  char small[512], *fixed;
+
+  if (sono_utf8_valid(s, n)) {
+    msgpack_pack_str(pk, n);
+    msgpack_pack_str_body(pk, s, n);
+    return;
+  }
+  /* Every str sonod sends is UTF-8: a plugin's Latin-1 name, or a message
+   * cut in the middle of a character, is repaired, never sent as is. */
+  fixed = 2 * n <= sizeof small ? small : malloc(2 * n);
+  if (fixed == NULL) {
+    msgpack_pack_str(pk, 0);
+    return;
+  }
+  n = sono_utf8_repair(s, n, fixed);
   msgpack_pack_str(pk, n);
-  msgpack_pack_str_body(pk, s, n);
+  msgpack_pack_str_body(pk, fixed, n);
+  if (fixed != small)
+    free(fixed);
 }
 
 void sono_pack_key_str(msgpack_packer *pk, const char *key, const char *val) {

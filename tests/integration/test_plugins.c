@@ -599,7 +599,7 @@ END_TEST
  * a wrong length: the request gets reply_too_large and the stream stays
  * whole, so the next reply on the same connection arrives intact. */
 START_TEST(oversized_reply_is_refused_whole) {
-  const char *big = getenv("TESTPLUG_BIGCHUNK");
+  const char *big = getenv("TESTPLUG_ODD");
   const msgpack_object *m;
   uint64_t node;
 
@@ -611,6 +611,33 @@ START_TEST(oversized_reply_is_refused_whole) {
   ck_assert_msg(strstr(error_message(m), "20000") != NULL, "message: %s", error_message(m));
   m = conn_reply(&c, conn_request(&c, "ping", "u", "data", (uint64_t)77), 5000);
   ck_assert_uint_eq(msg_uint(msg_ok(m), "data"), 77);
+  finish();
+}
+END_TEST
+
+/* A plugin whose name and a label are Latin-1 ("B\xe4ss", "\xb0"): sonod
+ * sends them as UTF-8 ("Bäss", "°"), never as the bytes it was given. */
+START_TEST(latin1_names_arrive_as_utf8) {
+  const char *odd = getenv("TESTPLUG_ODD");
+  const msgpack_object *ok, *nodes, *params, *name, *label;
+  uint64_t node;
+
+  ck_assert_ptr_nonnull(odd);
+  start("256");
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", odd)), "node");
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  nodes = sono_map_get(ok, "nodes");
+  ck_assert_uint_eq(nodes->via.array.size, 1);
+  name = sono_map_get(&nodes->via.array.ptr[0], "name");
+  ck_assert_int_eq(name->type, MSGPACK_OBJECT_STR);
+  ck_assert_uint_eq(name->via.str.size, strlen("B\xc3\xa4ss test plugin"));
+  ck_assert(memcmp(name->via.str.ptr, "B\xc3\xa4ss test plugin", name->via.str.size) == 0);
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  params = sono_map_get(ok, "params");
+  label = sono_map_get(&params->via.array.ptr[0], "label");
+  ck_assert_int_eq(label->type, MSGPACK_OBJECT_STR);
+  ck_assert_uint_eq(label->via.str.size, 2);
+  ck_assert(memcmp(label->via.str.ptr, "\xc2\xb0", 2) == 0);
   finish();
 }
 END_TEST
@@ -627,6 +654,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, crash_and_hang_while_loading);
   tcase_add_test(tc, hanging_load_does_not_block);
   tcase_add_test(tc, oversized_reply_is_refused_whole);
+  tcase_add_test(tc, latin1_names_arrive_as_utf8);
   suite_add_tcase(s, tc);
   return s;
 }

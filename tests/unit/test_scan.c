@@ -130,6 +130,28 @@ START_TEST(utf8) {
 }
 END_TEST
 
+static void repaired(const char *in, const char *want) {
+  char out[64];
+  size_t n = sono_utf8_repair(in, strlen(in), out);
+
+  ck_assert_uint_eq(n, strlen(want));
+  ck_assert(memcmp(out, want, n) == 0);
+  ck_assert_int_eq(sono_utf8_valid(out, n), 1);
+}
+
+/* What sonod sends is repaired, byte by byte read as Latin-1 where it is
+ * not UTF-8; what is UTF-8 already is left alone. */
+START_TEST(utf8_repair) {
+  repaired("plain", "plain");
+  repaired("\xc3\xa9t\xc3\xa9", "\xc3\xa9t\xc3\xa9");
+  repaired("caf\xe9", "caf\xc3\xa9");                         /* Latin-1 e acute */
+  repaired("\xb0" "C", "\xc2\xb0" "C");                         /* Latin-1 degree */
+  repaired("cut \xe2\x82", "cut \xc3\xa2\xc2\x82");              /* a character cut short */
+  repaired("\xed\xa0\x80", "\xc3\xad\xc2\xa0\xc2\x80");         /* surrogate */
+  repaired("\xf0\x9f\x8e\xb9!", "\xf0\x9f\x8e\xb9!");
+}
+END_TEST
+
 START_TEST(strings_are_checked) {
   static const unsigned char bad[] = { 0x81, 0xa2, 'o', 'p', 0xa3, 'x', 0xff, 'y' };
   static const unsigned char badkey[] = { 0x81, 0xa2, 'o', 0xfe, 0x01 };
@@ -237,6 +259,7 @@ static Suite *suite(void) {
   tcase_add_test(t, value_limit);
   tcase_add_test(t, keys_must_be_strings);
   tcase_add_test(t, utf8);
+  tcase_add_test(t, utf8_repair);
   tcase_add_test(t, strings_are_checked);
   tcase_add_test(t, invalid_and_truncated);
   tcase_add_test(t, agrees_with_msgpack_c);

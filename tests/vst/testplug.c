@@ -9,6 +9,7 @@
  *   TP_MAIN_ONLY 1: export the entry only as "main" (like DPF plugins)
  *   TP_IN/TP_OUT channel counts (default 2/2)
  *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk)
+ *   TP_LATIN1    1: its name and parameter 0's label in Latin-1, not UTF-8
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -55,6 +56,9 @@
  * -2 (processed while suspended). */
 /* TP_CHUNK_BYTES > 0: program chunks of that many bytes (effGetChunk),
  * byte i being i mod 251, for state larger than a frame. */
+#ifndef TP_LATIN1
+#define TP_LATIN1 0
+#endif
 #ifndef TP_CHUNK_BYTES
 #define TP_CHUNK_BYTES 0
 #endif
@@ -335,7 +339,7 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         strcpy(ptr, param_names[index]);   /* deliberately ignores the 8-byte limit */
         return 0;
     case effGetParamLabel:
-        strcpy(ptr, index == 0 ? "x" : "");
+        strcpy(ptr, index != 0 ? "" : TP_LATIN1 ? "\xb0" : "x");   /* Latin-1 degree sign */
         return 0;
     case effGetParamDisplay:
         if (index < 0 || index >= TP_NUM_PARAMS)
@@ -358,7 +362,7 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         strcpy(ptr, program_names[index]);
         return 1;
     case effGetEffectName:
-        strcpy(ptr, "sonod test plugin");
+        strcpy(ptr, TP_LATIN1 ? "B\xe4ss test plugin" : "sonod test plugin");
         return 1;
     case effGetVendorString:
         strcpy(ptr, "sonod tests");
