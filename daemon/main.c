@@ -9,22 +9,27 @@
 #include "daemon/backend/backend.h"
 #include "daemon/net/client.h"
 #include "daemon/modules/csound_ctl.h"
+#include "daemon/modules/csound_state.h"
 #include "daemon/base/config.h"
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/net/events.h"
 #include "daemon/base/log.h"
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/modules/graph_state.h"
 #include "daemon/modules/midi_cs.h"
+#include "daemon/modules/midi_state.h"
 #include "daemon/base/notify.h"
 #include "daemon/engine/module.h"
 #include "daemon/modules/busnode_ctl.h"
 #include "daemon/modules/meter_ctl.h"
 #include "daemon/modules/plugin_ctl.h"
+#include "daemon/modules/plugin_state.h"
 #include "daemon/modules/record_ctl.h"
 #include "daemon/ops/ops.h"
 #include "daemon/rtcheck/rtcheck.h"
 #include "daemon/net/server.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/section.h"
+#include "daemon/session/session.h"
 #include "daemon/modules/xrun_report.h"
 #include "protocol/wire.h"
 
@@ -123,7 +128,7 @@ static void shutdown_now(sonod *d, const char *reason) {
   events_emit(d, EV_SHUTDOWN, &sb);
 
   /* Saved while the engine still runs: plugins answer for their state. */
-  state_shutdown(d);
+  session_shutdown(d);
   d->be->ops->stop(d->be);
   engine_ctl_abandon(d);
   server_close(d);
@@ -160,6 +165,15 @@ static const engine_module *const modules[] = {
   &csound_ctl_module,
 };
 
+/* The sections of the session file (session/section.h), in the order the
+ * file holds them; each step of a restore runs by its own rank. */
+static const session_section *const sections[] = {
+  &plugin_state_section,
+  &csound_state_section,
+  &graph_state_section,
+  &midi_state_section,
+};
+
 static int run(sonod *d) {
   char err[512];
 
@@ -168,6 +182,8 @@ static int run(sonod *d) {
   d->on_shutdown = shutdown_now;
   for (size_t i = 0; i < sizeof modules / sizeof modules[0]; i++)
     engine_ctl_register(d, modules[i]);
+  for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+    session_register(sections[i]);
   d->started_ns = sonod_now_ns();
   /* Catch SIGINT/SIGTERM before the socket accepts anyone: a signal that
    * arrives during start-up waits for the loop instead of killing us. */
@@ -235,7 +251,7 @@ static int run(sonod *d) {
    * it in place.  The restore runs on the loop (plugins load on the thread
    * pool), so connections are accepted meanwhile but held. */
   d->hold_clients = true;
-  state_start(d, on_restored);
+  session_start(d, on_restored);
 
   uv_run(d->loop, UV_RUN_DEFAULT);
 

@@ -12,7 +12,7 @@
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
 #include "daemon/rt/csound_rt.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 
 static graph G;
@@ -39,7 +39,7 @@ int graph_ctl_commit(sonod *d, request *r) {
   rt_plan *p = graph_plan_build(&G, max_block(d));
   rt_cmd cmd;
 
-  state_changed(d);   /* every graph change comes through here */
+  session_changed(d);   /* every graph change comes through here */
   if (p == NULL) {
     if (r != NULL)
       reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory building the plan",

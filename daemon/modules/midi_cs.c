@@ -19,7 +19,7 @@
 #include "daemon/net/events.h"
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -165,7 +165,7 @@ void midi_cs_route(request *r, int64_t channel) {
     reply_error(r->c, true, r->id, code, "midi.route: %s", msg);
     return;
   }
-  state_changed(r->d);
+  session_changed(r->d);
   reply_synced(r);
 }
 
@@ -205,7 +205,7 @@ void midi_cs_unroute(request *r) {
   }
   close_pool(csr[i].pool);
   csr[i] = csr[--ncsr];
-  state_changed(r->d);
+  session_changed(r->d);
   reply_synced(r);
 }
 

@@ -2,7 +2,6 @@
 #include "daemon/ops/ops.h"
 
 #include "daemon/modules/meter_ctl.h"
-#include "daemon/modules/state.h"
 #include "daemon/modules/record_ctl.h"
 
 const op_entry ops_table[] = {

@@ -59,6 +59,10 @@ void op_table_get(request *r);
 void op_table_set(request *r);
 void op_table_free(request *r);
 
+/* ops_state.c */
+void op_state_save(request *r);
+void op_state_load(request *r);
+
 /* ops_jack.c */
 void op_transport_set(request *r);
 void op_transport_get(request *r);

@@ -18,7 +18,8 @@
 #include "daemon/modules/midi_cs.h"
 #include "daemon/ops/ops.h"
 #include "daemon/net/reply.h"
-#include "daemon/modules/state.h"
+#include "daemon/modules/csound_state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -543,7 +544,7 @@ static bool h_bus_set(cx *x, msgpack_packer *pk) {
     return false;
   if ((rc = cs_bus_set(x->eng, bus, value, at, &e)) != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_BUS);
-  state_changed(x->r->d);
+  session_changed(x->r->d);
   pack_frame(pk, frame);
   return true;
 }
@@ -719,7 +720,7 @@ static bool h_table_set(cx *x, msgpack_packer *pk) {
   free(data);
   if (rc != 0)
     return cs_fail(x, rc, &e, SONO_E_UNKNOWN_TABLE);
-  state_changed(x->r->d);
+  session_changed(x->r->d);
   pack_frame(pk, frame);
   return true;
 }

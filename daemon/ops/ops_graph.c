@@ -11,7 +11,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -235,7 +235,7 @@ static void reply_node(request *r, uint32_t id) {
   msgpack_packer pk;
 
   /* Unconnected, so inactive: the plan does not change yet. */
-  state_changed(r->d);
+  session_changed(r->d);
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 1);
   sono_pack_key_uint(&pk, "node", id);
@@ -327,7 +327,7 @@ void op_node_delete(request *r) {
     if (rc > 0) {
       reply_ok_frame(r->c, r->id, atomic_load(&r->d->eng.pub_frame) +
                      atomic_load(&r->d->eng.pub_block));
-      state_changed(r->d);
+      session_changed(r->d);
       return;
     }
     graph_ctl_commit(r->d, r);

@@ -17,7 +17,7 @@
 #include "daemon/modules/midi_ctl.h"
 #include "daemon/ops/ops.h"
 #include "daemon/net/reply.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -204,7 +204,7 @@ void op_midi_route(request *r) {
   }
   /* The session changed even if the send fails: the table is the truth,
    * and the next change sends all of it. */
-  state_changed(r->d);
+  session_changed(r->d);
   midi_ctl_commit(r->d, r);
 }
 
@@ -222,7 +222,7 @@ void op_midi_unroute(request *r) {
                 node);
     return;
   }
-  state_changed(r->d);
+  session_changed(r->d);
   midi_ctl_commit(r->d, r);
 }
 

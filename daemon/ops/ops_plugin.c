@@ -11,7 +11,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
-#include "daemon/modules/state.h"
+#include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -134,7 +134,7 @@ static void load_done(sonod *d, void *ud, const char *path, pnode *n, const char
     if (c != NULL)
       reply_error(c, true, lr->id, code, "plugin.load: %s: %s", path, err);
   } else {
-    state_changed(d);
+    session_changed(d);
     if (c != NULL) {
       reply_begin(&sb, &pk, lr->id);
       pack_info(&pk, n->id, vst_get_info(n->inst));
@@ -189,7 +189,7 @@ void op_plugin_unload(request *r) {
   if (graph_ctl_fade_out_node(r->d, n->id)) {
     n->removing = true;
     reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
-    state_changed(r->d);
+    session_changed(r->d);
     return;
   }
   /* Nothing to fade: the plan without the node goes first, so the audio
@@ -201,7 +201,7 @@ void op_plugin_unload(request *r) {
   cmd.u.node.id = n->id;
   if (engine_ctl_send(r, &cmd) == 0) {
     n->removing = true;
-    state_changed(r->d);
+    session_changed(r->d);
   }
 }
 
@@ -281,7 +281,7 @@ void op_plugin_set(request *r) {
   cmd.u.node.index = index;
   cmd.u.node.value = (float)value;
   if (engine_ctl_send(r, &cmd) == 0)
-    state_changed(r->d);
+    session_changed(r->d);
 }
 
 void op_plugin_get(request *r) {
@@ -546,7 +546,7 @@ void op_plugin_program(request *r) {
                   (long long)program, n->id, count);
       return;
     }
-    state_changed(r->d);
+    session_changed(r->d);
   }
   cur = vst_program_get(n->inst);
   vst_program_name(n->inst, cur, name, sizeof name, NULL);
@@ -623,7 +623,7 @@ void op_plugin_state_set(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", err);
     return;
   }
-  state_changed(r->d);
+  session_changed(r->d);
   reply_ok_empty(r->c, r->id);
 }
 

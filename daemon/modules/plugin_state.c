@@ -1,0 +1,257 @@
+/* plugin_state.c - the plugins in the session file (STATE.md, `plugins`):
+ * written from the registry (state chunk, every parameter, program), read
+ * into a staged list, and restored in two steps: the current plugins are
+ * unloaded (rank 100), then the file's are loaded one after the other on
+ * the thread pool (rank 200), each started when the one before is
+ * attached, so that they get their node ids in the file's order, as when
+ * loading was synchronous.  Control thread only. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/base/log.h"
+#include "daemon/engine/engine_ctl.h"
+#include "daemon/modules/graph_ctl.h"
+#include "daemon/modules/plugin_ctl.h"
+#include "daemon/modules/plugin_state.h"
+#include "protocol/wire.h"
+
+typedef struct st_plugin {
+  uint32_t node;
+  char *path;
+  int program;
+  void *state;                /* NULL when the plugin gave none */
+  size_t state_len;
+  float *params;
+  unsigned nparams;
+} st_plugin;
+
+typedef struct staged {
+  st_plugin *pl;
+  unsigned npl;
+  unsigned next;              /* the plugin to load next */
+  session_restore *job;
+} staged;
+
+/* ---- writing ---- */
+
+static void pack_plugins(sonod *d, msgpack_packer *pk) {
+  pnode *n;
+  uint32_t count = 0;
+
+  (void)d;
+  for (n = plugin_ctl_first(); n != NULL; n = n->next)
+    if (!n->removing)
+      count++;
+  msgpack_pack_array(pk, count);
+  for (n = plugin_ctl_first(); n != NULL; n = n->next) {
+    void *data = NULL;
+    size_t len = 0;
+    vst_state_kind kind;
+    char err[VST_ERR_LEN];
+    int i, np = vst_param_count(n->inst);
+    bool has_state;
+
+    if (n->removing)
+      continue;
+    has_state = vst_state_get(n->inst, &data, &len, &kind, err) == VST_OK;
+    msgpack_pack_map(pk, 6);
+    sono_pack_key_uint(pk, "node", n->id);
+    sono_pack_key_str(pk, "path", n->path);
+    sono_pack_key_str(pk, "name", vst_get_info(n->inst)->name);
+    sono_pack_key_int(pk, "program", vst_program_get(n->inst));
+    sono_pack_cstr(pk, "params");
+    msgpack_pack_array(pk, (uint32_t)(np > 0 ? np : 0));
+    for (i = 0; i < np; i++) {
+      float v = 0;
+      vst_param_get(n->inst, i, &v, NULL);
+      msgpack_pack_double(pk, v);
+    }
+    sono_pack_cstr(pk, "state");
+    if (has_state) {
+      msgpack_pack_map(pk, 2);
+      sono_pack_key_str(pk, "kind", kind == VST_STATE_CHUNK ? "chunk" : "params");
+      session_pack_bin(pk, "data", data, len);
+    } else {
+      msgpack_pack_nil(pk);
+    }
+    free(data);
+  }
+}
+
+/* ---- reading ---- */
+
+static void free_plugins(void *p) {
+  staged *s = p;
+  unsigned i;
+
+  for (i = 0; i < s->npl; i++) {
+    free(s->pl[i].path);
+    free(s->pl[i].state);
+    free(s->pl[i].params);
+  }
+  free(s->pl);
+  free(s);
+}
+
+static int parse_plugins(const msgpack_object *o, void **out, char *err, size_t errlen) {
+  const msgpack_object_array *a = session_array(o);
+  staged *s = session_calloc(1, sizeof *s);
+  uint32_t i, k;
+
+  *out = s;
+  if (a == NULL)
+    return session_bad(err, errlen, "'plugins' must be an array");
+  s->pl = session_calloc(a->size, sizeof *s->pl);
+  for (i = 0; i < a->size; i++) {
+    const msgpack_object *m = &a->ptr[i], *st;
+    const msgpack_object_array *pa;
+    st_plugin *p = &s->pl[s->npl];
+    int64_t v;
+
+    if (!session_is_map(m))
+      return session_bad(err, errlen, "plugins[%u] must be a map", i);
+    s->npl++;
+    if (!session_int(sono_map_get(m, "node"), 0, UINT32_MAX, &v))
+      return session_bad(err, errlen, "plugins[%u].node must be an unsigned integer", i);
+    p->node = (uint32_t)v;
+    if ((p->path = session_str(sono_map_get(m, "path"))) == NULL || p->path[0] == '\0')
+      return session_bad(err, errlen, "plugins[%u].path must be a non-empty string", i);
+    if (!session_int(sono_map_get(m, "program"), -1, INT32_MAX, &v))
+      return session_bad(err, errlen, "plugins[%u].program must be an integer", i);
+    p->program = (int)v;
+    if ((pa = session_array(sono_map_get(m, "params"))) == NULL)
+      return session_bad(err, errlen, "plugins[%u].params must be an array of numbers", i);
+    p->params = session_calloc(pa->size, sizeof *p->params);
+    for (k = 0; k < pa->size; k++) {
+      double d;
+      if (!session_num(&pa->ptr[k], &d) || !(d >= 0.0 && d <= 1.0))
+        return session_bad(err, errlen, "plugins[%u].params[%u] must be a number from 0 to 1",
+                           i, k);
+      p->params[k] = (float)d;
+    }
+    p->nparams = pa->size;
+    st = sono_map_get(m, "state");
+    if (st != NULL && st->type != MSGPACK_OBJECT_NIL) {
+      const msgpack_object *data = session_is_map(st) ? sono_map_get(st, "data") : NULL;
+
+      if (data == NULL || data->type != MSGPACK_OBJECT_BIN)
+        return session_bad(err, errlen, "plugins[%u].state must be nil or a map with bin 'data'",
+                           i);
+      p->state_len = data->via.bin.size;
+      if ((p->state = malloc(p->state_len ? p->state_len : 1)) == NULL)
+        abort();
+      memcpy(p->state, data->via.bin.ptr, p->state_len);
+    }
+  }
+  return 0;
+}
+
+/* ---- restoring ---- */
+
+/* Rank 100: the current plugins go (their nodes are freed when the audio
+ * thread lets go of them); the file's come in, in the saved order. */
+static void unload_plugins(session_restore *j, void *p) {
+  sonod *d = session_sonod(j);
+  pnode *n;
+
+  (void)p;
+  for (n = plugin_ctl_first(); n != NULL; n = n->next) {
+    rt_cmd cmd;
+
+    if (n->removing)
+      continue;
+    /* As plugin.unload: the plan without the node goes first. */
+    graph_ctl_node_removed(d, n->id);
+    memset(&cmd, 0, sizeof cmd);
+    cmd.type = RT_CMD_NODE_REMOVE;
+    cmd.at_kind = RT_AT_NOW;
+    cmd.u.node.id = n->id;
+    if (engine_ctl_push(d, &cmd) == 0)
+      n->removing = true;
+    else
+      session_failed(j, "plugin node %u could not be unloaded (queue full)", n->id);
+  }
+  session_step_done(j);
+}
+
+/* A saved plugin just loaded as node n: its program, chunk, parameters. */
+static void plugin_restore(session_restore *j, const st_plugin *p, pnode *n) {
+  char verr[VST_ERR_LEN];
+  int k;
+
+  if (p->program >= 0 && p->program < vst_program_count(n->inst))
+    vst_program_set(n->inst, p->program, verr);
+  if (p->state != NULL && vst_state_set(n->inst, p->state, p->state_len, verr) != VST_OK)
+    log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
+  /* Then the parameters, always: some plugins' chunks hold their current
+   * preset rather than the edited values (amsynth does). */
+  for (k = 0; k < (int)p->nparams && k < vst_param_count(n->inst); k++)
+    vst_param_set(n->inst, k, p->params[k], verr);
+  session_count_id(j, "plugins", p->node, n->id);
+}
+
+static void load_next(staged *s);
+
+static void on_plugin_loaded(sonod *d, void *ud, const char *path, pnode *node, const char *code,
+                             const char *err) {
+  staged *s = ud;
+  const st_plugin *p = &s->pl[s->next];
+
+  (void)d;
+  (void)path;
+  (void)code;
+  if (node == NULL)
+    session_failed(s->job, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
+  else
+    plugin_restore(s->job, p, node);
+  s->next++;
+  load_next(s);
+}
+
+static void load_next(staged *s) {
+  while (s->next < s->npl) {
+    const st_plugin *p = &s->pl[s->next];
+    const char *code;
+    char err[600];
+
+    if (plugin_ctl_load_async(session_sonod(s->job), p->path, 0, on_plugin_loaded, s, &code, err,
+                              sizeof err) == 0)
+      return;   /* on_plugin_loaded goes on */
+    session_failed(s->job, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
+    s->next++;
+  }
+  session_step_done(s->job);
+}
+
+/* Rank 200. */
+static void load_plugins(session_restore *j, void *p) {
+  staged *s = p;
+
+  s->job = j;
+  s->next = 0;
+  load_next(s);
+}
+
+static unsigned total_plugins(const void *p) {
+  return ((const staged *)p)->npl;
+}
+
+static const session_step steps[] = {
+  { 100, unload_plugins },
+  { 200, load_plugins },
+};
+
+static const session_tally tallies[] = {
+  { "plugins", "node", 10, "plugins", total_plugins },
+};
+
+const session_section plugin_state_section = {
+  .key = "plugins",
+  .pack = pack_plugins,
+  .parse = parse_plugins,
+  .free = free_plugins,
+  .steps = steps,
+  .nsteps = sizeof steps / sizeof steps[0],
+  .tallies = tallies,
+  .ntallies = sizeof tallies / sizeof tallies[0],
+};

@@ -1,0 +1,204 @@
+/* session_io.c - session files on disk: read whole, written atomically
+ * (temporary file, fsync, rename, fsync of the directory), saves on the
+ * libuv thread pool.  The snapshot is taken on the control thread; only
+ * the write runs on the pool. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "daemon/base/log.h"
+#include "daemon/session/session_internal.h"
+
+#define STATE_MAX_BYTES (256u << 20)
+
+/* Renames of the autosave file happen in the order snapshots were taken,
+ * even when two writes overlap on the thread pool. */
+static pthread_mutex_t rename_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t next_seq = 1, renamed_seq;
+static uint64_t next_tag = 1;        /* names temporary files apart */
+
+/* ---- reading ---- */
+
+char *session_read_whole(const char *path, size_t *len, char *err, size_t errlen) {
+  struct stat st;
+  char *buf;
+  size_t got = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0) {
+    int e = errno;
+    snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+    errno = e;
+    return NULL;
+  }
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > STATE_MAX_BYTES) {
+    snprintf(err, errlen, "%s is not a regular file of at most %u bytes", path, STATE_MAX_BYTES);
+    close(fd);
+    errno = EINVAL;
+    return NULL;
+  }
+  buf = malloc((size_t)st.st_size + 1);
+  while (buf != NULL && got < (size_t)st.st_size) {
+    ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (buf == NULL || got != (size_t)st.st_size) {
+    snprintf(err, errlen, "cannot read %s", path);
+    free(buf);
+    errno = EIO;
+    return NULL;
+  }
+  *len = got;
+  return buf;
+}
+
+/* ---- writing: temporary file, fsync, rename, fsync the directory ---- */
+
+static int write_all(int fd, const char *buf, size_t len) {
+  while (len > 0) {
+    ssize_t n = write(fd, buf, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return -1;
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+/* seq 0: an explicit save, renamed whatever else happens; otherwise an
+ * autosave, renamed only if no later snapshot was renamed first.  tag makes
+ * the temporary name unique.  Runs on the thread pool or, at shutdown, on
+ * the control thread. */
+static int write_atomic(const char *path, const char *buf, size_t len, uint64_t seq,
+                        uint64_t tag, char *msg, size_t msglen) {
+  char tmp[4400], dir[4200];
+  const char *slash = strrchr(path, '/');
+  int fd, rc = 0;
+
+  if (slash == NULL)
+    snprintf(dir, sizeof dir, ".");
+  else if (slash == path)
+    snprintf(dir, sizeof dir, "/");
+  else
+    snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+  snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld-%llu", dir, slash ? slash + 1 : path, (long)getpid(),
+           (unsigned long long)tag);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    snprintf(msg, msglen, "cannot create %.400s: %s", tmp, strerror(errno));
+    return -1;
+  }
+  if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+    snprintf(msg, msglen, "cannot write %.400s: %s", tmp, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return -1;
+  }
+  close(fd);
+  pthread_mutex_lock(&rename_lock);
+  if (seq != 0 && seq < renamed_seq) {
+    unlink(tmp);   /* a newer snapshot is already in place */
+  } else if (rename(tmp, path) != 0) {
+    snprintf(msg, msglen, "cannot rename %.250s to %.250s: %s", tmp, path, strerror(errno));
+    unlink(tmp);
+    rc = -1;
+  } else if (seq != 0) {
+    renamed_seq = seq;
+  }
+  pthread_mutex_unlock(&rename_lock);
+  if (rc == 0) {
+    /* The rename itself is durable only once the directory is. */
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+      fsync(fd);
+      close(fd);
+    }
+  }
+  return rc;
+}
+
+int session_write_now(const char *path, const char *buf, size_t len, char *msg, size_t msglen) {
+  /* A write still on the pool has an older sequence number and will not
+   * rename over this one. */
+  return write_atomic(path, buf, len, next_seq++, next_tag++, msg, msglen);
+}
+
+/* ---- saves on the thread pool ---- */
+
+typedef struct save_job {
+  uv_work_t w;
+  sonod *d;
+  char *path;
+  char *buf;
+  size_t len;
+  uint64_t seq, tag;
+  int rc;
+  char msg[900];
+  session_asker who;
+  session_saved_cb done;     /* NULL: an autosave, nobody to tell */
+} save_job;
+
+static void save_work(uv_work_t *w) {
+  save_job *j = w->data;
+
+  j->rc = write_atomic(j->path, j->buf, j->len, j->seq, j->tag, j->msg, sizeof j->msg);
+}
+
+static void save_done(uv_work_t *w, int status) {
+  save_job *j = w->data;
+
+  if (status != 0 && j->rc == 0) {
+    j->rc = -1;
+    snprintf(j->msg, sizeof j->msg, "the write was cancelled");
+  }
+  if (j->rc != 0) {
+    log_error("state: %s", j->msg);
+    if (j->done == NULL)
+      session_set_dirty(true);   /* try again with the next change or at shutdown */
+  } else {
+    log_info("state: saved %zu bytes to %s", j->len, j->path);
+  }
+  if (j->done != NULL)
+    j->done(j->d, j->who, j->path, j->len, j->rc != 0 ? j->msg : NULL);
+  free(j->path);
+  free(j->buf);
+  free(j);
+}
+
+int session_save(sonod *d, const char *path, session_asker who, session_saved_cb done) {
+  bool autosave = strcmp(path, session_autosave_path()) == 0;
+  save_job *j = calloc(1, sizeof *j);
+
+  if (j == NULL || (j->path = strdup(path)) == NULL) {
+    free(j);
+    return -1;
+  }
+  j->d = d;
+  j->buf = session_file_pack(d, &j->len);
+  j->seq = autosave ? next_seq++ : 0;
+  j->tag = next_tag++;
+  j->who = who;
+  j->done = done;
+  j->w.data = j;
+  if (uv_queue_work(d->loop, &j->w, save_work, save_done) != 0) {
+    free(j->path);
+    free(j->buf);
+    free(j);
+    return -1;
+  }
+  if (autosave)
+    session_set_dirty(false);
+  return 0;
+}
