@@ -13,12 +13,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/backend/backend.h"
 #include "daemon/net/client.h"
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
 #include "daemon/csound/cs_engine.h"
+#include "daemon/file/file.h"
 #include "daemon/rt/csound_rt.h"
 #include "daemon/queue/heap.h"
 #include "protocol/errors.h"
@@ -314,6 +316,8 @@ backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
   offline_backend *ob = calloc(1, sizeof *ob);
   SF_INFO info;
   unsigned ch;
+  int fd;
+  char why[4200];
 
   if (ob == NULL) {
     snprintf(err, errlen, "out of memory");
@@ -342,8 +346,15 @@ backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
   info.samplerate = (int)d->opt.sample_rate;
   info.channels = (int)ob->channels;
   info.format = format_for(d->opt.output);
-  ob->file = sf_open(d->opt.output, SFM_WRITE, &info);
+  fd = file_open_write(d->opt.output, why, sizeof why);
+  if (fd < 0) {
+    snprintf(err, errlen, "cannot write %s", why);
+    offline_destroy(&ob->base);
+    return NULL;
+  }
+  ob->file = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
   if (ob->file == NULL) {
+    close(fd);
     snprintf(err, errlen, "cannot write %s: %s", d->opt.output, sf_strerror(NULL));
     offline_destroy(&ob->base);
     return NULL;

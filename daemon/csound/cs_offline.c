@@ -7,8 +7,11 @@
  * sound file output. */
 #include "cs_internal.h"
 
+#include "daemon/file/file.h"
+
 #include <sndfile.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 int cs_csd_settings_read(const char *path, cs_csd_settings *s, cs_error *err)
 {
@@ -49,8 +52,15 @@ int cs_render_csd(const char *csd_path, const char *out_path, unsigned block_fra
     block = (block + ks - 1) / ks * ks;
     SF_INFO info = { .samplerate = (int)eng->sr, .channels = (int)nch,
                      .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT };
-    SNDFILE *sf = sf_open(out_path, SFM_WRITE, &info);
+    char why[512];
+    int fd = file_open_write(out_path, why, sizeof why);
+    if (fd < 0) {
+        cs_engine_destroy(eng);
+        return cs_seterr(err, CS_EIO, "cannot write %s", why);
+    }
+    SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
     if (!sf) {
+        close(fd);
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_EIO, "cannot write %s: %s", out_path, sf_strerror(NULL));
     }

@@ -9,9 +9,12 @@
  * command ring so they land at a chosen frame, on the audio thread. */
 #include "cs_internal.h"
 
+#include "daemon/file/file.h"
+
 #include <sndfile.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int table_index(cs_engine *eng, int tabnum, int need_ready, cs_error *err)
 {
@@ -55,9 +58,15 @@ int cs_table_read(cs_engine *eng, const char *path, int *tabnum, unsigned *chann
                   double *file_sr, cs_error *err)
 {
     SF_INFO info = { 0 };
-    SNDFILE *sf = sf_open(path, SFM_READ, &info);
-    if (!sf)
+    char why[512];
+    int fd = file_open_read(path, why, sizeof why);
+    if (fd < 0)
+        return cs_seterr(err, CS_EIO, "cannot read sound file: %s", why);
+    SNDFILE *sf = sf_open_fd(fd, SFM_READ, &info, SF_TRUE);
+    if (!sf) {
+        close(fd);
         return cs_seterr(err, CS_EIO, "cannot read sound file %s: %s", path, sf_strerror(NULL));
+    }
     size_t n = (size_t)info.frames * (size_t)info.channels;
     double *buf = malloc((n ? n : 1) * sizeof(double));
     if (!buf) {

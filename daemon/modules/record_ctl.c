@@ -26,6 +26,7 @@
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/net/events.h"
 #include "daemon/base/log.h"
+#include "daemon/file/file.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
@@ -358,7 +359,8 @@ void op_record_start(request *r) {
   uint64_t channels = d->opt.channels;
   SF_INFO info;
   rt_cmd cmd;
-  int format;
+  int format, fd;
+  char why[4200];
 
   if (!arg_str(r, "path", true, &path, &pathlen) || !arg_str(r, "format", false, &fmt, &fmtlen) ||
       !arg_uint(r, "channels", false, &channels))
@@ -388,8 +390,15 @@ void op_record_start(request *r) {
   info.samplerate = (int)d->eng.sample_rate;
   info.channels = (int)channels;
   info.format = format;
-  R.file = sf_open(R.path, SFM_WRITE, &info);
+  fd = file_open_write(R.path, why, sizeof why);
+  if (fd < 0) {
+    reply_error(r->c, true, r->id, SONO_E_FILE_ERROR, "record.start: cannot write %s", why);
+    return;
+  }
+  R.file = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
   if (R.file == NULL) {
+    close(fd);
+    unlink(R.path);
     reply_error(r->c, true, r->id, SONO_E_FILE_ERROR, "record.start: cannot write %s: %s", R.path,
                 sf_strerror(NULL));
     return;

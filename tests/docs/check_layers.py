@@ -25,7 +25,7 @@ LAYERS = [
     ["base"],        # the daemon's struct, log, options, config, notify
     ["rt"],          # the audio thread's own code
     ["vst", "csound"],  # the hosted engines, usable without the daemon
-    ["queue"],       # lock-free ring and heap
+    ["queue", "file"],  # lock-free ring and heap; opening only regular files
     ["rtcheck"],     # realtime-checker markers
 ]
 

@@ -43,11 +43,10 @@ static int try_connect(const char *path) {
   return -1;
 }
 
-void daemon_start(daemon_proc *dp, const char *const *args) {
+void daemon_spawn(daemon_proc *dp, const char *const *args) {
   const char *exe = getenv("SONOD");
   const char *argv[64];
-  int n = 0, fd;
-  long deadline;
+  int n = 0;
 
   ck_assert_msg(exe != NULL, "SONOD must name the daemon binary");
   memset(dp, 0, sizeof *dp);
@@ -75,6 +74,13 @@ void daemon_start(daemon_proc *dp, const char *const *args) {
     execv(exe, (char *const *)argv);
     _exit(127);
   }
+}
+
+void daemon_start(daemon_proc *dp, const char *const *args) {
+  long deadline;
+  int fd;
+
+  daemon_spawn(dp, args);
   deadline = now_ms() + 10000;
   while ((fd = try_connect(dp->socket)) < 0) {
     int status;

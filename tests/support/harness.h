@@ -20,6 +20,8 @@ typedef struct daemon_proc {
 /* Starts $SONOD with the given extra arguments (NULL-terminated) plus
  * --socket in a fresh directory, and waits until it accepts connections. */
 void daemon_start(daemon_proc *dp, const char *const *args);
+/* The same without waiting: for a daemon expected to exit at start. */
+void daemon_spawn(daemon_proc *dp, const char *const *args);
 /* SIGTERM, then waits; returns the exit status (or -signal). */
 int daemon_stop(daemon_proc *dp);
 /* Waits for the daemon to exit on its own; returns as daemon_stop. */
