@@ -30,24 +30,26 @@ static int refuse(const char *path, mode_t m, char *why, size_t whylen) {
   return -1;
 }
 
+/* Says errno's reason for path; closes fd when it is one.  Returns -1. */
+static int failed(int fd, const char *path, char *why, size_t whylen) {
+  snprintf(why, whylen, "%s: %s", path, strerror(errno));
+  if (fd >= 0)
+    close(fd);
+  return -1;
+}
+
 /* The fd as opened (non-blocking), checked and made blocking. */
 static int checked(int fd, const char *path, char *why, size_t whylen) {
   struct stat st;
 
-  if (fstat(fd, &st) != 0) {
-    snprintf(why, whylen, "%s: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
+  if (fstat(fd, &st) != 0)
+    return failed(fd, path, why, whylen);
   if (!S_ISREG(st.st_mode)) {
     close(fd);
     return refuse(path, st.st_mode, why, whylen);
   }
-  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-    snprintf(why, whylen, "%s: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
+  if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0)
+    return failed(fd, path, why, whylen);
   return fd;
 }
 
@@ -55,17 +57,13 @@ int file_open_read(const char *path, char *why, size_t whylen) {
   struct stat st;
   int fd;
 
-  if (stat(path, &st) != 0) {
-    snprintf(why, whylen, "%s: %s", path, strerror(errno));
-    return -1;
-  }
+  if (stat(path, &st) != 0)
+    return failed(-1, path, why, whylen);
   if (!S_ISREG(st.st_mode))
     return refuse(path, st.st_mode, why, whylen);
   fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-  if (fd < 0) {
-    snprintf(why, whylen, "%s: %s", path, strerror(errno));
-    return -1;
-  }
+  if (fd < 0)
+    return failed(-1, path, why, whylen);
   return checked(fd, path, why, whylen);
 }
 
@@ -77,20 +75,16 @@ int file_open_write(const char *path, char *why, size_t whylen) {
     return refuse(path, st.st_mode, why, whylen);
   /* No O_TRUNC: nothing is truncated before it is known to be a file. */
   fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-  if (fd < 0) {
-    if (errno == ENXIO)   /* a FIFO that appeared in between, no reader */
-      snprintf(why, whylen, "%s is a FIFO, not a regular file", path);
-    else
-      snprintf(why, whylen, "%s: %s", path, strerror(errno));
+  if (fd < 0 && errno == ENXIO) {   /* a FIFO that appeared in between, no reader */
+    snprintf(why, whylen, "%s is a FIFO, not a regular file", path);
     return -1;
   }
+  if (fd < 0)
+    return failed(-1, path, why, whylen);
   if ((fd = checked(fd, path, why, whylen)) < 0)
     return -1;
-  if (ftruncate(fd, 0) != 0) {
-    snprintf(why, whylen, "%s: %s", path, strerror(errno));
-    close(fd);
-    return -1;
-  }
+  if (ftruncate(fd, 0) != 0)
+    return failed(fd, path, why, whylen);
   return fd;
 }
 
@@ -98,7 +92,7 @@ int file_may_replace(const char *path, char *why, size_t whylen) {
   struct stat st;
 
   if (lstat(path, &st) != 0)
-    return errno == ENOENT ? 0 : (snprintf(why, whylen, "%s: %s", path, strerror(errno)), -1);
+    return errno == ENOENT ? 0 : failed(-1, path, why, whylen);
   if (!S_ISREG(st.st_mode)) {
     refuse(path, st.st_mode, why, whylen);
     return -1;

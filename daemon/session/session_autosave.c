@@ -87,6 +87,10 @@ void session_start(sonod *d, session_ready_cb ready) {
   if (mkdir(first, 0700) != 0 && errno != EEXIST)
     log_warn("state: cannot create %s: %s", first, strerror(errno));
   snprintf(autosave_path, sizeof autosave_path, "%s/" SESSION_FILE, first);
+  unsigned stale = session_clean_temps(first, SESSION_FILE);
+  if (stale > 0)
+    log_info("state: removed %u temporary file%s of saves interrupted earlier", stale,
+             stale == 1 ? "" : "s");
   uv_timer_init(d->loop, &debounce);
   debounce.data = d;
   timer_on = true;

@@ -25,6 +25,10 @@ void session_staged_free(void **staged);
 /* session_io.c: reading and writing files. */
 /* Reads path whole; NULL with the reason and errno set (ENOENT: absent). */
 char *session_read_whole(const char *path, size_t *len, char *err, size_t errlen);
+/* Removes the temporary files of saves of `name` in dir that a kill left
+ * behind (regular files named as write_atomic names them).  Returns how
+ * many. */
+unsigned session_clean_temps(const char *dir, const char *name);
 /* Writes buf to path now, on this thread, as the newest autosave.  -1 with
  * the reason in msg. */
 int session_write_now(const char *path, const char *buf, size_t len, char *msg, size_t msglen);

@@ -2,6 +2,7 @@
  * (temporary file, fsync, rename, fsync of the directory), saves on the
  * libuv thread pool.  The snapshot is taken on the control thread; only
  * the write runs on the pool. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "daemon/base/log.h"
+#include "daemon/file/file.h"
 #include "daemon/session/session_internal.h"
 
 #define STATE_MAX_BYTES (256u << 20)
@@ -28,11 +30,13 @@ char *session_read_whole(const char *path, size_t *len, char *err, size_t errlen
   struct stat st;
   char *buf;
   size_t got = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  char why[4300];
+  int fd = file_open_read(path, why, sizeof why);
 
   if (fd < 0) {
     int e = errno;
-    snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+    /* A FIFO or a device is named as such (EINVAL), never opened. */
+    snprintf(err, errlen, e == EINVAL ? "%s" : "cannot open %s", why);
     errno = e;
     return NULL;
   }
@@ -62,6 +66,32 @@ char *session_read_whole(const char *path, size_t *len, char *err, size_t errlen
   return buf;
 }
 
+/* ---- temporary files a killed save left behind ---- */
+
+unsigned session_clean_temps(const char *dir, const char *name) {
+  char prefix[300], path[4400];
+  size_t plen;
+  unsigned removed = 0;
+  struct dirent *e;
+  DIR *dp;
+
+  /* write_atomic's names: ".NAME.tmp-PID-TAG". */
+  plen = (size_t)snprintf(prefix, sizeof prefix, ".%s.tmp-", name);
+  if ((dp = opendir(dir)) == NULL)
+    return 0;
+  while ((e = readdir(dp)) != NULL) {
+    struct stat st;
+
+    if (strncmp(e->d_name, prefix, plen) != 0)
+      continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && unlink(path) == 0)
+      removed++;
+  }
+  closedir(dp);
+  return removed;
+}
+
 /* ---- writing: temporary file, fsync, rename, fsync the directory ---- */
 
 static int write_all(int fd, const char *buf, size_t len) {
@@ -83,7 +113,7 @@ static int write_all(int fd, const char *buf, size_t len) {
  * the control thread. */
 static int write_atomic(const char *path, const char *buf, size_t len, uint64_t seq,
                         uint64_t tag, char *msg, size_t msglen) {
-  char tmp[4400], dir[4200];
+  char tmp[4400], dir[4200], why[4300];
   const char *slash = strrchr(path, '/');
   int fd, rc = 0;
 
@@ -110,6 +140,11 @@ static int write_atomic(const char *path, const char *buf, size_t len, uint64_t 
   pthread_mutex_lock(&rename_lock);
   if (seq != 0 && seq < renamed_seq) {
     unlink(tmp);   /* a newer snapshot is already in place */
+  } else if (file_may_replace(path, why, sizeof why) != 0) {
+    /* Only a regular file is replaced: never a device, FIFO or link. */
+    snprintf(msg, msglen, "will not replace %.400s", why);
+    unlink(tmp);
+    rc = -1;
   } else if (rename(tmp, path) != 0) {
     snprintf(msg, msglen, "cannot rename %.250s to %.250s: %s", tmp, path, strerror(errno));
     unlink(tmp);

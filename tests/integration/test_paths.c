@@ -28,8 +28,8 @@ static char fifo[256], dir[256], sock[100];
 static int sock_fd = -1;
 
 static void start(const char *const *extra) {
-  const char *args[16] = { "--backend", "null", "--no-restore" };
-  int n = 3;
+  const char *args[16] = { "--backend", "null" };
+  int n = 2;
 
   while (extra != NULL && *extra != NULL)
     args[n++] = *extra++;
@@ -56,6 +56,7 @@ static void make_odd_files(void) {
 }
 
 static void setup(void) {
+  unsetenv("STATE_DIRECTORY");   /* only what a test passes */
   make_odd_files();
 }
 
@@ -112,6 +113,60 @@ START_TEST(recordings_write_only_regular_files) {
 }
 END_TEST
 
+/* state.save never renames over anything but a regular file; state.load
+ * never opens a FIFO. */
+START_TEST(session_files_are_regular_files) {
+  struct stat st;
+  char ok_path[300];
+
+  start(NULL);
+  refused("state.save", fifo, "is a FIFO, not a regular file");
+  refused("state.save", dir, "is a directory, not a regular file");
+  refused("state.save", sock, "is a socket, not a regular file");
+  ck_assert_int_eq(stat(fifo, &st), 0);
+  ck_assert(S_ISFIFO(st.st_mode));
+  refused("state.load", fifo, "is a FIFO, not a regular file");
+  refused("state.load", dir, "is a directory, not a regular file");
+  /* A regular file is still replaced as before. */
+  snprintf(ok_path, sizeof ok_path, "%s/session.sonod", home);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "state.save", "s", "path", ok_path),
+                                          5000)));
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "state.save", "s", "path", ok_path),
+                                          5000)));
+  ck_assert_int_eq(stat(ok_path, &st), 0);
+  ck_assert(S_ISREG(st.st_mode));
+  daemon_shutdown(&dp, &c);
+}
+END_TEST
+
+/* Temporary files that a killed save left in the state directory are
+ * removed at start; other files there are not. */
+START_TEST(stale_save_temps_are_removed) {
+  char state[300], tmp1[400], tmp2[400], other[400];
+  const char *args[] = { "--state-dir", state, NULL };
+  FILE *f;
+
+  snprintf(state, sizeof state, "%s/state", home);
+  ck_assert_int_eq(mkdir(state, 0700), 0);
+  snprintf(tmp1, sizeof tmp1, "%s/.session.sonod.tmp-4242-1", state);
+  snprintf(tmp2, sizeof tmp2, "%s/.session.sonod.tmp-4243-7", state);
+  snprintf(other, sizeof other, "%s/.session.sonod.keep", state);
+  const char *names[] = { tmp1, tmp2, other };
+  for (int i = 0; i < 3; i++) {
+    f = fopen(names[i], "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("partial", f);
+    fclose(f);
+  }
+  start(args);
+  ck_assert_int_ne(access(tmp1, F_OK), 0);
+  ck_assert_int_ne(access(tmp2, F_OK), 0);
+  ck_assert_int_eq(access(other, F_OK), 0);
+  ck_assert(daemon_log_contains(&dp, "removed 2 temporary files of saves interrupted earlier"));
+  daemon_shutdown(&dp, &c);
+}
+END_TEST
+
 /* The offline backend's output: sonod refuses to start (exit 1, the reason
  * in its log) instead of blocking on the FIFO before it listens. */
 START_TEST(offline_output_must_be_a_regular_file) {
@@ -132,6 +187,8 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, tables_read_only_regular_files);
   tcase_add_test(tc, recordings_write_only_regular_files);
+  tcase_add_test(tc, session_files_are_regular_files);
+  tcase_add_test(tc, stale_save_temps_are_removed);
   tcase_add_test(tc, offline_output_must_be_a_regular_file);
   suite_add_tcase(s, tc);
   return s;
