@@ -17,11 +17,7 @@
 #include "protocol/wire.h"
 
 uint64_t engine_ctl_now(const sonod *d) {
-  const engine *e = &d->eng;
-  uint64_t end = atomic_load(&e->pub_frame) + atomic_load(&e->pub_block);
-  uint64_t stand = atomic_load(&e->stand);
-
-  return stand > end ? stand : end;
+  return engine_clock(&d->eng);
 }
 
 int engine_ctl_push(sonod *d, rt_cmd *cmd) {
@@ -161,6 +157,7 @@ void engine_ctl_abandon(sonod *d) {
   }
   while (minheap_pop(&e->heap, &cmd) == 0)
     drop_cmd(d, &cmd);
+  e->timed = 0;
   d->reserved = 0;
   for (unsigned i = 0; i < d->nmodules; i++)
     if (d->modules[i]->shutdown != NULL)

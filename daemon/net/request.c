@@ -168,8 +168,19 @@ bool arg_time(request *r, rt_cmd *c) {
     return false;
   }
   if (has_at) {
+    uint64_t now = engine_clock(&r->d->eng);
+    uint64_t year = (uint64_t)r->d->eng.sample_rate * 86400u * 365u;
+
     if (!arg_uint(r, "at", true, &c->at))
       return false;
+    /* As for delay: a timed request waits at most a year, so no client
+     * can park entries in the audio thread's queue forever. */
+    if (c->at > now + year) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                  "%s: 'at' must be at most a year ahead of the engine's frame %llu", r->op,
+                  (unsigned long long)now);
+      return false;
+    }
     c->at_kind = RT_AT_ABS;
   }
   if (has_delay) {

@@ -84,13 +84,18 @@ static void receive(cycle *cy, rt_cmd *c) {
     break;
   }
   c->seq = e->seq++;
-  if (minheap_push(&e->heap, (minheap_key){ c->at, c->seq }, c) != 0) {
-    reply(cy, c, RT_MSG_ERROR, RT_ERR_HEAP_FULL, cy->start, minheap_capacity(&e->heap),
+  /* Only timed requests can be refused: a command for "now" always has
+   * room (ENGINE_HEAP_CAPACITY), so the push below cannot fail for it. */
+  if ((c->at_kind != RT_AT_NOW && e->timed >= ENGINE_TIMED_CAPACITY) ||
+      minheap_push(&e->heap, (minheap_key){ c->at, c->seq }, c) != 0) {
+    reply(cy, c, RT_MSG_ERROR, RT_ERR_HEAP_FULL, cy->start, ENGINE_TIMED_CAPACITY,
           RT_MSG_SLOTS_PER_CMD);
     return;
   }
-  if (c->at_kind != RT_AT_NOW)
+  if (c->at_kind != RT_AT_NOW) {
+    e->timed++;
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, c->at, 0, release_on_ack);
+  }
 }
 
 /* Step 2: a command's frame has come. */
@@ -260,7 +265,7 @@ static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
   atomic_store_explicit(&e->pub_load_ppm, ppm, memory_order_relaxed);
   if (ppm > atomic_load_explicit(&e->pub_load_max_ppm, memory_order_relaxed))
     atomic_store_explicit(&e->pub_load_max_ppm, ppm, memory_order_relaxed);
-  atomic_store_explicit(&e->pub_heap_used, (uint32_t)minheap_len(&e->heap), memory_order_relaxed);
+  atomic_store_explicit(&e->pub_heap_used, e->timed, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->pub_cycles, 1, memory_order_release);
 }
 
@@ -314,6 +319,8 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
 
     if (next != NULL && next->at <= cy.start + pos) {
       minheap_pop(&e->heap, &c);
+      if (c.at_kind != RT_AT_NOW)
+        e->timed--;
       apply(&cy, &c, cy.start + pos);
       continue;
     }

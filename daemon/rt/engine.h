@@ -24,7 +24,13 @@
 #include "daemon/rt/xport.h"
 
 #define ENGINE_RING_CAPACITY 4096
-#define ENGINE_HEAP_CAPACITY 4096
+/* Timed requests (a future `at` or a `delay`) that may wait at once. */
+#define ENGINE_TIMED_CAPACITY 4096
+/* The heap also holds the commands for "now" of the current cycle, at most
+ * a ring's worth: room is kept for them, so a heap full of timed requests
+ * never refuses a plugin load, a graph plan or a MIDI batch (which the
+ * control side has already committed to). */
+#define ENGINE_HEAP_CAPACITY (ENGINE_TIMED_CAPACITY + ENGINE_RING_CAPACITY)
 
 typedef struct engine {
   /* Setup (control thread, before audio runs). */
@@ -37,6 +43,7 @@ typedef struct engine {
 
   /* Audio thread. */
   minheap heap;
+  unsigned timed;            /* audio thread: timed commands in the heap */
   uint64_t frame;            /* engine clock: first frame of the next block */
   uint64_t seq;
   tone_state tone;
@@ -79,5 +86,15 @@ void engine_destroy(engine *e);
  * nframes may be 0: the offline driver uses that to take and answer
  * commands while it is not rendering. */
 void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes);
+
+/* Control thread: where the engine's clock stands for a request for
+ * "now": the end of the last block, or where an offline render ended
+ * (`stand`). */
+static inline uint64_t engine_clock(const engine *e) {
+  uint64_t end = atomic_load(&e->pub_frame) + atomic_load(&e->pub_block);
+  uint64_t stand = atomic_load(&e->stand);
+
+  return stand > end ? stand : end;
+}
 
 #endif

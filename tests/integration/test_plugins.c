@@ -642,6 +642,53 @@ START_TEST(latin1_names_arrive_as_utf8) {
 }
 END_TEST
 
+/* With every place for timed requests taken (4096 tones far ahead), only
+ * timed requests are refused (heap_full); everything for "now" still takes
+ * effect: a plugin loads and plays, a parameter is set and reads back, MIDI
+ * is accepted, the graph is rewired, and nothing the control side
+ * committed to goes missing.  An `at` more than a year ahead is refused. */
+START_TEST(full_timed_queue_refuses_only_timed_requests) {
+  const char *tp = getenv("TESTPLUG");
+  const msgpack_object *ok;
+  uint64_t node, at, ids[1000];
+  unsigned sent = 0;
+
+  ck_assert_ptr_nonnull(tp);
+  start("256");
+  while (sent < 4096) {
+    unsigned n = 4096 - sent < 1000 ? 4096 - sent : 1000;
+
+    for (unsigned i = 0; i < n; i++)
+      ids[i] = conn_request(&c, "engine.tone", "bu", "on", (int)(i % 2), "at",
+                            (uint64_t)(1000000 + sent + i));
+    for (unsigned i = 0; i < n; i++)
+      ok_of(ids[i]);
+    sent += n;
+  }
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "heap_used"), 4096);
+  expect_error(conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)2000000), "heap_full");
+
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", tp)), "node");
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  ck_assert_uint_eq(sono_map_get(ok, "nodes")->via.array.size, 1);
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", node, "index", (uint64_t)0, "value", 0.25));
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", node, "index",
+                                               (uint64_t)0)), "value") - 0.25) < 1e-6);
+  expect_error(conn_request(&c, "plugin.set", "uudu", "node", node, "index", (uint64_t)0, "value",
+                            0.5, "at", (uint64_t)1500000), "heap_full");
+  at = 100;
+  ok_of(send_notes(node, 1, &at, 1, 100));
+  ok_of(conn_request(&c, "graph.disconnect", "ss", "from", "csound:out_1", "to", "out:in_1"));
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  ck_assert_uint_eq(sono_map_get(ok, "nodes")->via.array.size, 0);
+  /* A year at 48 kHz is 1 513 728 000 000 frames. */
+  expect_error(conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)3000000000000ull),
+               "bad_value");
+  finish();
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("plugins");
   TCase *tc = tcase_create("offline");
@@ -655,6 +702,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, hanging_load_does_not_block);
   tcase_add_test(tc, oversized_reply_is_refused_whole);
   tcase_add_test(tc, latin1_names_arrive_as_utf8);
+  tcase_add_test(tc, full_timed_queue_refuses_only_timed_requests);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -156,18 +156,25 @@ START_TEST(sync_is_answered_after_earlier_commands_apply) {
 }
 END_TEST
 
-START_TEST(full_heap_is_reported) {
+/* Takes every place for timed commands (tones far ahead, ids 0..), in one
+ * cycle: the ring holds as many. */
+static void fill_timed(void) {
   rt_cmd c = tone_cmd(true, RT_AT_ABS, 1000000, 0);
-  rt_msg m;
-  unsigned i, errors = 0, acks = 0;
 
-  /* One more timed command than the heap holds, in two cycles because the
-   * ring holds as many as the heap. */
-  for (i = 0; i < ENGINE_HEAP_CAPACITY; i++) {
+  for (unsigned i = 0; i < ENGINE_TIMED_CAPACITY; i++) {
     c.req_id = i;
     send_cmd(&c);
   }
   engine_process(&e, bufs, 2, BLOCK);
+}
+
+START_TEST(full_heap_is_reported) {
+  rt_cmd c = tone_cmd(true, RT_AT_ABS, 1000000, 0);
+  rt_msg m;
+  unsigned errors = 0, acks = 0;
+
+  /* One more timed command than may wait. */
+  fill_timed();
   c.req_id = 99999;
   send_cmd(&c);
   engine_process(&e, bufs, 2, BLOCK);
@@ -175,14 +182,44 @@ START_TEST(full_heap_is_reported) {
     if (m.type == RT_MSG_ERROR) {
       ck_assert_int_eq(m.code, RT_ERR_HEAP_FULL);
       ck_assert_uint_eq(m.req_id, 99999);
+      ck_assert_uint_eq(m.value, ENGINE_TIMED_CAPACITY);
       errors++;
     } else {
       acks++;
     }
   }
   ck_assert_uint_eq(errors, 1);
-  ck_assert_uint_eq(acks, ENGINE_HEAP_CAPACITY);
-  ck_assert_uint_eq(atomic_load(&e.pub_heap_used), ENGINE_HEAP_CAPACITY);
+  ck_assert_uint_eq(acks, ENGINE_TIMED_CAPACITY);
+  ck_assert_uint_eq(atomic_load(&e.pub_heap_used), ENGINE_TIMED_CAPACITY);
+}
+END_TEST
+
+/* With every timed place taken, a ring's worth of commands for "now" is
+ * still applied in the next cycle: the control side has committed to them
+ * (a plugin installed, a plan sent) and must never see them refused. */
+START_TEST(full_heap_still_takes_commands_for_now) {
+  rt_cmd c;
+  rt_msg m;
+  unsigned i, now_acks = 0;
+
+  fill_timed();
+  while (spsc_pop(e.from_rt, &m) == 0)
+    ck_assert_int_eq(m.type, RT_MSG_ACK);
+  c = tone_cmd(true, RT_AT_NOW, 0, 0);
+  c.type = RT_CMD_SYNC;
+  for (i = 0; i < ENGINE_RING_CAPACITY; i++) {
+    c.req_id = 100000 + i;
+    send_cmd(&c);
+  }
+  engine_process(&e, bufs, 2, BLOCK);
+  while (spsc_pop(e.from_rt, &m) == 0) {
+    ck_assert_int_eq(m.type, RT_MSG_ACK);
+    ck_assert_uint_eq(m.req_id, 100000 + now_acks);
+    ck_assert_uint_eq(m.frame, BLOCK);
+    now_acks++;
+  }
+  ck_assert_uint_eq(now_acks, ENGINE_RING_CAPACITY);
+  ck_assert_uint_eq(atomic_load(&e.pub_heap_used), ENGINE_TIMED_CAPACITY);
 }
 END_TEST
 
@@ -209,6 +246,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, delay_counts_from_the_receiving_block);
   tcase_add_test(tc, sync_is_answered_after_earlier_commands_apply);
   tcase_add_test(tc, full_heap_is_reported);
+  tcase_add_test(tc, full_heap_still_takes_commands_for_now);
   tcase_add_test(tc, tone_on_one_channel);
   suite_add_tcase(s, tc);
   return s;
