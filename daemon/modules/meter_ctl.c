@@ -25,14 +25,10 @@
 #include "daemon/net/client.h"
 #include "daemon/net/events.h"
 #include "daemon/modules/graph_ctl.h"
-#include "daemon/net/reply.h"
-#include "protocol/errors.h"
 #include "protocol/wire.h"
 
-#define METER_RATE_MAX 60
 #define METER_SNAPSHOTS_PER_SEC 240
 #define METER_POLL_MS 10
-#define METER_NODES_MAX 256
 
 typedef struct mport {
   uint32_t node, port;
@@ -108,7 +104,7 @@ static void add_port(msub *s, const rt_meter_rec *r) {
   m->sumsq += r->u.v.sumsq;
 }
 
-static void pack_node(msgpack_packer *pk, uint32_t id) {
+void meter_ctl_pack_node(msgpack_packer *pk, uint32_t id) {
   char buf[16];
 
   if (id == GRAPH_ID_OUT || id == GRAPH_ID_IN || id == GRAPH_ID_CSOUND)
@@ -142,7 +138,7 @@ static void send_event(client *c, msub *s, uint64_t frame) {
       continue;
     msgpack_pack_map(&pk, 2);
     sono_pack_cstr(&pk, "node");
-    pack_node(&pk, s->nodes[i]);
+    meter_ctl_pack_node(&pk, s->nodes[i]);
     sono_pack_cstr(&pk, "ports");
     msgpack_pack_array(&pk, np);
     for (j = 0; j < s->nacc; j++) {
@@ -239,129 +235,35 @@ static void update(sonod *d) {
   }
 }
 
-/* Reads `nodes` (ids or "out"/"in"/"csound"); every one must be in the
- * graph.  Absent: every node in the graph now. */
-static bool read_nodes(request *r, uint32_t **out, unsigned *n) {
-  const msgpack_object_array *arr = NULL;
-  graph *g = graph_ctl_graph();
-  uint32_t *ids;
-  unsigned i, k = 0;
+int meter_ctl_subscribe(sonod *d, uint32_t client_id, unsigned rate, uint32_t *nodes,
+                        unsigned n) {
+  msub *s;
 
-  if (!arg_array(r, "nodes", false, &arr))
-    return false;
-  if (arr == NULL) {
-    ids = calloc(g->nnodes ? g->nnodes : 1, sizeof *ids);
-    if (ids == NULL)
-      goto oom;
-    for (i = 0; i < g->nnodes; i++)
-      ids[k++] = g->node[i].id;
-    *out = ids;
-    *n = k;
-    return true;
-  }
-  if (arr->size > METER_NODES_MAX) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "%s: at most %d nodes", r->op,
-                METER_NODES_MAX);
-    return false;
-  }
-  ids = calloc(arr->size ? arr->size : 1, sizeof *ids);
-  if (ids == NULL)
-    goto oom;
-  for (i = 0; i < arr->size; i++) {
-    const msgpack_object *o = &arr->ptr[i];
-    uint32_t id;
-    uint32_t port;
-    bool is_out;
-
-    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= UINT32_MAX) {
-      id = (uint32_t)o->via.u64;
-    } else if (o->type == MSGPACK_OBJECT_STR &&
-               graph_parse_port(o->via.str.ptr, o->via.str.size, &id, &port, &is_out) == -2) {
-      /* A node name without a port: -2 is "no port", which is fine here. */
-    } else {
-      free(ids);
-      reply_error(r->c, true, r->id, SONO_E_BAD_TYPE,
-                  "%s: 'nodes' holds node ids or \"out\", \"in\", \"csound\"", r->op);
-      return false;
-    }
-    if (graph_node(g, id) == NULL) {
-      char buf[16];
-      free(ids);
-      reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE, "%s: no node %s", r->op,
-                  graph_node_label(id, buf, sizeof buf));
-      return false;
-    }
-    ids[k++] = id;
-  }
-  *out = ids;
-  *n = k;
-  return true;
-
-oom:
-  reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
-  return false;
-}
-
-void op_meter_subscribe(request *r) {
-  uint64_t rate = 10;
-  uint32_t *ids = NULL;
-  unsigned n = 0, i;
-  msub **pp, *s;
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-
-  if (!arg_uint(r, "rate", false, &rate))
-    return;
-  if (rate < 1 || rate > METER_RATE_MAX) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "%s: rate must be 1..%d Hz, not %llu",
-                r->op, METER_RATE_MAX, (unsigned long long)rate);
-    return;
-  }
-  if (!read_nodes(r, &ids, &n))
-    return;
   /* Take what waits in the ring first: it belongs to the old intervals. */
-  meter_ctl_poll(r->d);
-  pp = find_sub(r->c->id);
-  if (pp != NULL) {
-    s = *pp;
-    *pp = s->next;
-    sub_free(s);
-  }
+  meter_ctl_poll(d);
+  meter_ctl_unsubscribe(d, client_id);
   s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    free(ids);
-    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
-    return;
-  }
-  s->client = r->c->id;
-  s->rate = (unsigned)rate;
-  s->nodes = ids;
+  if (s == NULL)
+    return -1;
+  s->client = client_id;
+  s->rate = rate;
+  s->nodes = nodes;
   s->nnodes = n;
   s->next = subs;
   subs = s;
-  update(r->d);
-
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 3);
-  sono_pack_key_uint(&pk, "rate", rate);
-  sono_pack_key_uint(&pk, "interval", r->d->eng.sample_rate / rate);
-  sono_pack_cstr(&pk, "nodes");
-  msgpack_pack_array(&pk, n);
-  for (i = 0; i < n; i++)
-    pack_node(&pk, ids[i]);
-  reply_end(r->c, &sb);
+  update(d);
+  return 0;
 }
 
-void op_meter_unsubscribe(request *r) {
-  msub **pp = find_sub(r->c->id);
+void meter_ctl_unsubscribe(sonod *d, uint32_t client_id) {
+  msub **pp = find_sub(client_id);
 
   if (pp != NULL) {
     msub *s = *pp;
     *pp = s->next;
     sub_free(s);
   }
-  update(r->d);
-  reply_ok_empty(r->c, r->id);
+  update(d);
 }
 
 void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
@@ -376,7 +278,7 @@ void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
   for (i = 0; i < p->nnodes; i++) {
     msgpack_pack_map(pk, 2);
     sono_pack_cstr(pk, "node");
-    pack_node(pk, p->node[i].gid);
+    meter_ctl_pack_node(pk, p->node[i].gid);
     sono_pack_key_double(pk, "load",
                          atomic_load_explicit(&p->node[i].load_ppm, memory_order_relaxed) / 1e6);
   }

@@ -1,5 +1,6 @@
-/* record_ctl.c - record.start / record.stop.  See record_ctl.h, rt/rec.h
- * and ARCHITECTURE.md, "Recording".
+/* record_ctl.c - recording the live output (the ops record.start /
+ * record.stop are ops/ops_record.c).  See record_ctl.h, rt/rec.h and
+ * ARCHITECTURE.md, "Recording".
  *
  * One recording at a time.  record.start opens the file (here, on the
  * control thread: one open), allocates the ring (about 2 s of audio) and
@@ -19,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "daemon/net/client.h"
@@ -35,13 +35,11 @@
 #define REC_RING_SECONDS 2
 #define REC_ZEROS_FRAMES 1024
 
-typedef enum { RS_IDLE, RS_STARTING, RS_RUNNING, RS_STOPPING } rec_state;
-
 static struct {
-  rec_state st;
+  record_state st;
   rt_rec *rec;
   SNDFILE *file;
-  char path[4096];
+  char path[RECORD_PATH_MAX];
   uint32_t client;          /* who started it */
   uint64_t written;         /* frames in the file, silence included */
   bool have_gap;
@@ -154,7 +152,7 @@ static bool finish(bool keep_file) {
   R.rec = NULL;
   free(R.zeros);
   R.zeros = NULL;
-  R.st = RS_IDLE;
+  R.st = RECORD_IDLE;
   R.have_gap = false;
   R.write_error = false;
   return ok;
@@ -198,16 +196,16 @@ static int send_stop(sonod *d, uint32_t client_id, uint64_t req_id) {
 }
 
 static void record_ctl_poll(sonod *d) {
-  if (R.st == RS_IDLE)
+  if (R.st == RECORD_IDLE)
     return;
   drain();
   report_drops(d);
   /* The recording client went away: the recording ends with it, so the
    * next one is not refused forever. */
-  if (R.st == RS_RUNNING && client_find(d, R.client) == NULL && !d->stopping &&
+  if (R.st == RECORD_RUNNING && client_find(d, R.client) == NULL && !d->stopping &&
       send_stop(d, 0, 0) == 0) {
     log_info("record: the recording client left; stopping %s", R.path);
-    R.st = RS_STOPPING;
+    R.st = RECORD_STOPPING;
   }
 }
 
@@ -271,8 +269,8 @@ static void complete(sonod *d, client *c, uint64_t req_id) {
 static void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   if (m->cmd_type == RT_CMD_RECORD_START) {
     if (m->type == RT_MSG_ACK) {
-      if (R.st == RS_STARTING)
-        R.st = RS_RUNNING;   /* (a record.stop may already be on its way) */
+      if (R.st == RECORD_STARTING)
+        R.st = RECORD_RUNNING;   /* (a record.stop may already be on its way) */
       if (!R.timer_ready) {
         uv_timer_init(d->loop, &R.timer);
         R.timer.data = d;
@@ -296,7 +294,7 @@ static void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   }
   /* RT_CMD_RECORD_STOP */
   if (m->type != RT_MSG_ACK) {
-    R.st = RS_RUNNING;
+    R.st = RECORD_RUNNING;
     if (c != NULL)
       reply_error(c, true, m->req_id, SONO_E_HEAP_FULL,
                   "record.stop: the audio thread's queue is full; retry");
@@ -311,7 +309,7 @@ static void record_ctl_msg(sonod *d, client *c, const rt_msg *m) {
 }
 
 static void record_ctl_shutdown(sonod *d) {
-  if (R.st == RS_IDLE) {
+  if (R.st == RECORD_IDLE) {
     if (R.timer_ready) {
       uv_close((uv_handle_t *)&R.timer, NULL);
       R.timer_ready = false;
@@ -321,7 +319,7 @@ static void record_ctl_shutdown(sonod *d) {
   /* The audio thread is gone: the ring is ours wherever it was. */
   if (d->eng.rec == R.rec)
     d->eng.rec = NULL;
-  if (R.st == RS_STARTING) {
+  if (R.st == RECORD_STARTING) {
     finish(false);
   } else {
     drain();
@@ -338,105 +336,64 @@ static void record_ctl_shutdown(sonod *d) {
   }
 }
 
-static int format_of(request *r, const char *path, const char *fmt, size_t fmtlen) {
-  const char *dot = strrchr(path, '.');
-
-  if (fmt == NULL)
-    return dot != NULL && strcasecmp(dot, ".flac") == 0 ? SF_FORMAT_FLAC | SF_FORMAT_PCM_24
-                                                         : SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  if (fmtlen == 3 && strncmp(fmt, "wav", 3) == 0)
-    return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  if (fmtlen == 4 && strncmp(fmt, "flac", 4) == 0)
-    return SF_FORMAT_FLAC | SF_FORMAT_PCM_24;
-  reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "record.start: 'format' is \"wav\" or \"flac\"");
-  return 0;
+record_state record_ctl_state(const char **path, uint32_t *client_id) {
+  if (path != NULL)
+    *path = R.path;
+  if (client_id != NULL)
+    *client_id = R.client;
+  return R.st;
 }
 
-void op_record_start(request *r) {
-  sonod *d = r->d;
-  const char *path, *fmt = NULL;
-  size_t pathlen, fmtlen = 0;
-  uint64_t channels = d->opt.channels;
+rt_rec *record_ctl_open(sonod *d, const char *path, int format, unsigned channels,
+                        uint32_t client_id, const char **code, char *err, size_t errlen) {
   SF_INFO info;
-  rt_cmd cmd;
-  int format, fd;
+  int fd;
   char why[4200];
 
-  if (!arg_str(r, "path", true, &path, &pathlen) || !arg_str(r, "format", false, &fmt, &fmtlen) ||
-      !arg_uint(r, "channels", false, &channels))
-    return;
-  if (R.st != RS_IDLE) {
-    reply_error(r->c, true, r->id, SONO_E_BUSY, "record.start: already recording to %s (client %u)",
-                R.path, R.client);
-    return;
-  }
-  if (channels < 1 || channels > d->opt.channels) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "record.start: 'channels' must be 1..%u",
-                d->opt.channels);
-    return;
-  }
-  if (pathlen == 0 || pathlen >= sizeof R.path || path[0] != '/' ||
-      memchr(path, '\0', pathlen) != NULL) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "record.start: 'path' must be an absolute file name (the daemon's directory is not yours)");
-    return;
-  }
-  memcpy(R.path, path, pathlen);
-  R.path[pathlen] = '\0';
-  if ((format = format_of(r, R.path, fmt, fmtlen)) == 0)
-    return;
-
+  snprintf(R.path, sizeof R.path, "%s", path);
   memset(&info, 0, sizeof info);
   info.samplerate = (int)d->eng.sample_rate;
   info.channels = (int)channels;
   info.format = format;
   fd = file_open_write(R.path, why, sizeof why);
   if (fd < 0) {
-    reply_error(r->c, true, r->id, SONO_E_FILE_ERROR, "record.start: cannot write %s", why);
-    return;
+    *code = SONO_E_FILE_ERROR;
+    snprintf(err, errlen, "cannot write %s", why);
+    return NULL;
   }
   R.file = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);
   if (R.file == NULL) {
     close(fd);
     unlink(R.path);
-    reply_error(r->c, true, r->id, SONO_E_FILE_ERROR, "record.start: cannot write %s: %s", R.path,
-                sf_strerror(NULL));
-    return;
+    *code = SONO_E_FILE_ERROR;
+    snprintf(err, errlen, "cannot write %s: %s", R.path, sf_strerror(NULL));
+    return NULL;
   }
-  R.rec = rec_new(d->eng.sample_rate, (unsigned)channels);
+  R.rec = rec_new(d->eng.sample_rate, channels);
   R.zeros = calloc((size_t)REC_ZEROS_FRAMES * channels, sizeof(float));
   if (R.rec == NULL || R.zeros == NULL) {
     finish(false);
-    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "record.start: out of memory");
-    return;
+    *code = SONO_E_INTERNAL;
+    snprintf(err, errlen, "out of memory");
+    return NULL;
   }
-  R.client = r->c->id;
+  R.client = client_id;
   R.written = 0;
   R.reported = 0;
   R.write_error = false;
-  R.st = RS_STARTING;
-
-  memset(&cmd, 0, sizeof cmd);
-  cmd.type = RT_CMD_RECORD_START;
-  cmd.at_kind = RT_AT_NOW;
-  cmd.u.ptr = R.rec;
-  if (engine_ctl_send(r, &cmd) != 0)
-    finish(false);
+  R.st = RECORD_STARTING;
+  return R.rec;
 }
 
-void op_record_stop(request *r) {
-  if (R.st != RS_RUNNING && R.st != RS_STARTING) {
-    reply_error(r->c, true, r->id, SONO_E_NOT_RECORDING,
-                R.st == RS_STOPPING ? "record.stop: the recording is already stopping"
-                                     : "record.stop: nothing is recording");
-    return;
-  }
-  if (send_stop(r->d, r->c->id, r->id) != 0) {
-    reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
-                "record.stop: the queue to the audio thread is full; retry shortly");
-    return;
-  }
-  R.st = RS_STOPPING;
+void record_ctl_abandon(void) {
+  finish(false);
+}
+
+int record_ctl_stop(sonod *d, uint32_t client_id, uint64_t req_id) {
+  if (send_stop(d, client_id, req_id) != 0)
+    return -1;
+  R.st = RECORD_STOPPING;
+  return 0;
 }
 
 /* The recording ring is drained into the file on every wake-up (and by a

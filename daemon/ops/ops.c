@@ -1,9 +1,6 @@
 /* ops.c - every operation the daemon answers, by name. */
 #include "daemon/ops/ops.h"
 
-#include "daemon/modules/meter_ctl.h"
-#include "daemon/modules/record_ctl.h"
-
 const op_entry ops_table[] = {
   { "hello", op_hello },
   { "ping", op_ping },

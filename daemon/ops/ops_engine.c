@@ -1,5 +1,6 @@
-/* ops_engine.c - operations on the engine itself: the test tone and
- * offline rendering. */
+/* ops_engine.c - operations on the engine itself: engine.tone (the test
+ * tone), engine.freewheel (JACK's freewheel mode) and render (offline
+ * rendering). */
 #include <math.h>
 #include <string.h>
 
@@ -72,4 +73,23 @@ void op_render(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BUSY, "render: %s", err);
   else if (rc != 0)
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "render: %s", err);
+}
+
+void op_engine_freewheel(request *r) {
+  backend *b = r->d->be;
+  char err[200];
+  bool on;
+
+  if (!arg_bool(r, "on", true, &on))
+    return;
+  if (b->ops->freewheel == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED,
+                "engine.freewheel: only the jack backend has a freewheel mode");
+    return;
+  }
+  if (b->ops->freewheel(b, on, err, sizeof err) != 0) {
+    reply_error(r->c, true, r->id, SONO_E_BUSY, "engine.freewheel: %s", err);
+    return;
+  }
+  reply_ok_empty(r->c, r->id);
 }
