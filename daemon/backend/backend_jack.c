@@ -1,333 +1,31 @@
-/* backend_jack.c - the production driver: a JACK client.
+/* backend_jack.c - the production driver: a JACK client.  This file is
+ * the control thread's side: creating the client, starting, stopping,
+ * polling what JACK's callbacks reported, losing the server and
+ * reconnecting.  JACK's process thread runs backend_jack_process.c (AUDIO
+ * THREAD), its notification thread backend_jack_notify.c; the state they
+ * share is backend_jack_internal.h.
  *
  * JACK's process thread runs the engine.  When the server goes away the
  * engine moves to the internal clock (so timed requests still fire and
  * sync still answers), clients are told, and the control thread tries to
  * reconnect every second; on success the engine moves back. */
 #include <jack/jack.h>
-#include <jack/midiport.h>
-#include <jack/transport.h>
-#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "daemon/backend/backend.h"
-#include "daemon/net/events.h"
+#include "daemon/backend/backend_jack_internal.h"
 #include "daemon/base/log.h"
-#include "daemon/backend/null_clock.h"
-#include "daemon/vst/vst.h"
+#include "daemon/net/events.h"
 
 #define RECONNECT_NS 1000000000ull
-/* How long the buffer-size callback waits for the control thread to
- * re-prepare the plugins.  jack2 gives a synchronous notification
- * SOCKET_TIME_OUT (2 s) before it gives up on the client; the wait must
- * end well before, and also ends a deadlock with a control thread that is
- * itself waiting on the server (which is waiting on us). */
-#define REPREPARE_WAIT_MS 1000
 /* How long go_lost waits for a cycle in progress to leave the engine (it
  * never waits inside, so this is at most one slow block). */
 #define LEAVE_WAIT_MS 1000
 /* After this long without the lost client closed, say so once. */
 #define CLOSE_REPORT_NS 5000000000ull
-
-typedef struct jack_backend {
-  backend base;
-  jack_client_t *client;
-  jack_port_t *ports[64];
-  float *bufs[64];            /* audio thread: this cycle's port buffers */
-  unsigned channels;
-  jack_port_t *in_ports[64];
-  const float *in_bufs[64];   /* audio thread: this cycle's input buffers */
-  unsigned inputs;
-  jack_port_t *midi_in, *midi_out;
-  rt_live_ev live[RT_LIVE_MIDI_MAX];  /* audio thread: this cycle's MIDI input */
-  _Atomic bool gone;          /* set by JACK's shutdown callback */
-  /* The server died: JACK's threads must stay out of the engine from now
-   * on (set by go_lost, cleared before a new client is activated), and
-   * in_cycle says whether the process thread is inside it. */
-  _Atomic bool shut_out;
-  _Atomic bool in_cycle;
-  _Atomic bool closed;        /* the lost client's jack_client_close returned */
-  bool close_reported;        /* control thread: "still closing" said once */
-  jack_client_t *client_closing;  /* the lost client, for the closing thread */
-  uint64_t lost_ns;           /* when the server was lost */
-  _Atomic uint32_t new_block; /* set by the buffer-size callback; 0 = none */
-  _Atomic uint32_t new_rate;  /* set by the sample-rate callback; 0 = none */
-  _Atomic uint64_t midi_dropped;  /* audio thread: events over RT_LIVE_MIDI_MAX or sysex */
-  bool fw_seen;               /* control thread: freewheel state last reported */
-  bool lost;                  /* control thread: running on the fallback clock */
-  /* The re-prepare handshake (see on_buffer_size): JACK's notification
-   * thread asks, the control thread answers; neither is realtime. */
-  pthread_mutex_t rp_lock;
-  pthread_cond_t rp_cond;
-  unsigned rp_asked, rp_done; /* generations */
-  unsigned rp_block;          /* the period of the latest request */
-  bool rp_waiting;            /* the callback is still waiting */
-  pthread_t ctl_thread;
-  null_clock fallback;
-  uint64_t last_attempt_ns;
-} jack_backend;
-
-/* jack_client_close stops JACK's threads with pthread_cancel, and jack2
- * makes them asynchronously cancellable.  When the server dies, the lost
- * client is closed while those threads may still be inside our callbacks;
- * cancelled half-way through engine_process (a command popped but not
- * answered) or uv_async_send (its pending flag left set, so the control
- * thread is never woken again and sync hangs for good), the daemon breaks.
- * So our callbacks run with cancellation disabled; a pending cancel then
- * takes effect when they re-enable it on the way out.  Both calls only
- * flip bits in the thread descriptor: no system call, nothing that waits. */
-static int cancel_off(void) {
-  int old;
-
-  pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
-  return old;
-}
-
-static void cancel_restore(int old) {
-  pthread_setcancelstate(old, NULL);
-}
-
-/* AUDIO THREAD.  This cycle's MIDI input, in JACK's order (by frame):
- * channel messages of 1-3 bytes; sysex and realtime bytes are dropped. */
-static unsigned read_midi(jack_backend *jb, jack_nframes_t nframes) {
-  void *buf = jack_port_get_buffer(jb->midi_in, nframes);
-  uint32_t i, n = jack_midi_get_event_count(buf);
-  unsigned k = 0;
-
-  for (i = 0; i < n; i++) {
-    jack_midi_event_t ev;
-
-    if (jack_midi_event_get(&ev, buf, i) != 0)
-      continue;
-    if (ev.size < 1 || ev.size > 3 || ev.buffer[0] < 0x80 || ev.buffer[0] >= 0xF0 ||
-        k == RT_LIVE_MIDI_MAX || ev.time >= nframes) {
-      atomic_fetch_add_explicit(&jb->midi_dropped, 1, memory_order_relaxed);
-      continue;
-    }
-    jb->live[k].offset = ev.time;
-    jb->live[k].len = (uint8_t)ev.size;
-    memcpy(jb->live[k].data, ev.buffer, ev.size);
-    k++;
-  }
-  return k;
-}
-
-/* AUDIO THREAD.  jack_transport_query is realtime-safe (JACK's docs). */
-static void read_transport(jack_backend *jb, rt_xport_ext *x) {
-  jack_position_t pos;
-  jack_transport_state_t st = jack_transport_query(jb->client, &pos);
-
-  x->valid = true;
-  x->playing = st == JackTransportRolling;
-  x->frame = pos.frame;
-  x->bbt = (pos.valid & JackPositionBBT) != 0;
-  x->tempo = x->bbt ? pos.beats_per_minute : 0.0;
-  x->num = x->bbt ? (int32_t)pos.beats_per_bar : 0;
-  x->den = x->bbt ? (int32_t)pos.beat_type : 0;
-}
-
-/* AUDIO THREAD.  The MIDI the plugins sent in this cycle (collected by the
- * graph, rt/nodes.c) goes to midi_out at its offsets: sorted by offset
- * first (JACK wants time order; a stable insertion sort, at most
- * RT_LIVE_MIDI_MAX events), offsets clamped into the period.
- * jack_midi_event_write only copies into the port buffer. */
-static void write_midi(jack_backend *jb, vst_midi_sink *sk, jack_nframes_t nframes) {
-  void *buf = jack_port_get_buffer(jb->midi_out, nframes);
-  unsigned i, j, lost = sk->dropped;
-
-  jack_midi_clear_buffer(buf);
-  for (i = 1; i < sk->n; i++) {
-    vst_midi_out x = sk->ev[i];
-
-    for (j = i; j > 0 && sk->ev[j - 1].delta > x.delta; j--)
-      sk->ev[j] = sk->ev[j - 1];
-    sk->ev[j] = x;
-  }
-  for (i = 0; i < sk->n; i++) {
-    int32_t t = sk->ev[i].delta;
-
-    if (t < 0)
-      t = 0;
-    if ((jack_nframes_t)t >= nframes)
-      t = (int32_t)nframes - 1;
-    if (jack_midi_event_write(buf, (jack_nframes_t)t, sk->ev[i].data, sk->ev[i].len) != 0)
-      lost++;
-  }
-  sk->n = 0;
-  sk->dropped = 0;
-  if (lost)
-    atomic_fetch_add_explicit(&jb->base.midi_out_dropped, lost, memory_order_relaxed);
-}
-
-/* AUDIO THREAD (JACK's process thread). */
-static int on_process(jack_nframes_t nframes, void *arg) {
-  jack_backend *jb = arg;
-  engine *e = &jb->base.d->eng;
-  int cs = cancel_off();
-  unsigned ch;
-
-  /* Marked before the gate is read, and the gate set before the mark is
-   * read on the other side (both sequentially consistent): either this
-   * cycle sees shut_out, or go_lost sees it running and waits. */
-  atomic_store(&jb->in_cycle, true);
-  if (atomic_load(&jb->shut_out)) {
-    atomic_store(&jb->in_cycle, false);
-    cancel_restore(cs);
-    return 0;
-  }
-  for (ch = 0; ch < jb->channels; ch++)
-    jb->bufs[ch] = jack_port_get_buffer(jb->ports[ch], nframes);
-  for (ch = 0; ch < jb->inputs; ch++)
-    jb->in_bufs[ch] = jack_port_get_buffer(jb->in_ports[ch], nframes);
-  e->in = jb->in_bufs;
-  e->nin = jb->inputs;
-  e->nlive = read_midi(jb, nframes);
-  e->live = jb->live;
-  read_transport(jb, &e->ext);
-  engine_process(e, jb->bufs, jb->channels, nframes);
-  write_midi(jb, &e->nodes.out, nframes);
-  atomic_store(&jb->in_cycle, false);
-  cancel_restore(cs);
-  return 0;
-}
-
-/* JACK's notification thread: count, and let the control thread tell
- * subscribers now rather than at its next tick. */
-static int on_xrun(void *arg) {
-  jack_backend *jb = arg;
-
-  atomic_fetch_add(&jb->base.xruns, 1);
-  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-  return 0;
-}
-
-/* The notification thread's wait for request g, bounded: true if done. */
-static bool wait_reprepare(jack_backend *jb, unsigned g) {
-  struct timespec until;
-
-  clock_gettime(CLOCK_REALTIME, &until);
-  until.tv_sec += REPREPARE_WAIT_MS / 1000;
-  until.tv_nsec += (long)(REPREPARE_WAIT_MS % 1000) * 1000000L;
-  if (until.tv_nsec >= 1000000000L) {
-    until.tv_sec++;
-    until.tv_nsec -= 1000000000L;
-  }
-  while ((int)(jb->rp_done - g) < 0)
-    if (pthread_cond_timedwait(&jb->rp_cond, &jb->rp_lock, &until) == ETIMEDOUT)
-      break;
-  return (int)(jb->rp_done - g) >= 0;
-}
-
-/* JACK's notification thread.  jack2 stops its driver, calls this in
- * every client and waits for the answers before it starts the driver
- * again (JackServer::SetBufferSize), so no process cycle runs meanwhile.
- * Plans and Csound's buffers are sized for JACK's largest period (8192),
- * so the engine just follows.  Plugins were prepared for a block size and
- * must be re-prepared for a longer one: that is asked of the control
- * thread, which owns the plugins' dispatchers, and waited for here so it
- * happens while no cycle runs.  If it takes too long the plugins are
- * re-prepared anyway, keeping the audio thread out of each in turn, and
- * until then their calls are split (rt/nodes.c). */
-static int on_buffer_size(jack_nframes_t nframes, void *arg) {
-  jack_backend *jb = arg;
-  unsigned old = jb->base.block_size;
-  int cs = cancel_off();
-
-  if (nframes != old)
-    jb->base.block_size = nframes;
-  if (nframes > old) {
-    /* Never wait for the control thread on the control thread itself
-     * (jack2 may call this from jack_set_buffer_size_callback). */
-    bool wait = !pthread_equal(pthread_self(), jb->ctl_thread);
-    unsigned g;
-
-    pthread_mutex_lock(&jb->rp_lock);
-    g = ++jb->rp_asked;
-    jb->rp_block = nframes;
-    /* Under the lock, so that the control thread reports the period
-     * together with what it did for it (report_changes). */
-    atomic_store(&jb->new_block, nframes);
-    jb->rp_waiting = wait;
-    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-    if (wait) {
-      if (!wait_reprepare(jb, g))
-        log_warn("jack: the plugins were not re-prepared for %u frames within %u ms; "
-                 "continuing, they are split until then", nframes, REPREPARE_WAIT_MS);
-      jb->rp_waiting = false;
-    }
-    pthread_mutex_unlock(&jb->rp_lock);
-  } else if (nframes != old) {
-    atomic_store(&jb->new_block, nframes);
-    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-  }
-  cancel_restore(cs);
-  return 0;
-}
-
-/* Control thread: the callback above asked for a re-prepare.  A later
- * request (the period grew again) is served in the same call. */
-static bool still_waiting(void *arg) {
-  jack_backend *jb = arg;
-  bool w;
-
-  pthread_mutex_lock(&jb->rp_lock);
-  w = jb->rp_waiting;
-  pthread_mutex_unlock(&jb->rp_lock);
-  return w;
-}
-
-static void serve_reprepare(jack_backend *jb, unsigned *count, unsigned *failed,
-                            bool *in_time) {
-  pthread_mutex_lock(&jb->rp_lock);
-  while (jb->rp_done != jb->rp_asked) {
-    unsigned g = jb->rp_asked, block = jb->rp_block, f = 0;
-
-    pthread_mutex_unlock(&jb->rp_lock);
-    *count += jb->base.hooks->reprepare(jb->base.d, block, still_waiting, jb, &f);
-    *failed += f;
-    pthread_mutex_lock(&jb->rp_lock);
-    *in_time = jb->rp_waiting;
-    jb->rp_done = g;
-    pthread_cond_broadcast(&jb->rp_cond);
-  }
-  pthread_mutex_unlock(&jb->rp_lock);
-}
-
-/* The engine's sample rate cannot change under Csound and the plugins:
- * this is only reported (restart needed). */
-static int on_sample_rate(jack_nframes_t rate, void *arg) {
-  jack_backend *jb = arg;
-
-  if (jb->base.sample_rate != 0 && rate != jb->base.sample_rate) {
-    atomic_store(&jb->new_rate, rate);
-    jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-  }
-  return 0;
-}
-
-/* JACK's thread: tell the control thread, which switches the plugins'
- * process level (offline while freewheeling). */
-static void on_freewheel(int starting, void *arg) {
-  jack_backend *jb = arg;
-
-  atomic_store(&jb->base.freewheeling, starting != 0);
-  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-}
-
-static void on_shutdown(jack_status_t code, const char *reason, void *arg) {
-  jack_backend *jb = arg;
-  int cs = cancel_off();
-
-  (void)code;
-  (void)reason;
-  atomic_store(&jb->gone, true);
-  jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
-  cancel_restore(cs);
-}
 
 static void silence_jack_errors(const char *msg) {
   log_debug("jack: %s", msg);
@@ -382,12 +80,12 @@ static int jack_open(jack_backend *jb, char *err, size_t errlen) {
     jb->client = NULL;
     return -1;
   }
-  jack_set_process_callback(jb->client, on_process, jb);
-  jack_set_xrun_callback(jb->client, on_xrun, jb);
-  jack_set_buffer_size_callback(jb->client, on_buffer_size, jb);
-  jack_set_sample_rate_callback(jb->client, on_sample_rate, jb);
-  jack_set_freewheel_callback(jb->client, on_freewheel, jb);
-  jack_on_info_shutdown(jb->client, on_shutdown, jb);
+  jack_set_process_callback(jb->client, jb_on_process, jb);
+  jack_set_xrun_callback(jb->client, jb_on_xrun, jb);
+  jack_set_buffer_size_callback(jb->client, jb_on_buffer_size, jb);
+  jack_set_sample_rate_callback(jb->client, jb_on_sample_rate, jb);
+  jack_set_freewheel_callback(jb->client, jb_on_freewheel, jb);
+  jack_on_info_shutdown(jb->client, jb_on_shutdown, jb);
   jb->base.sample_rate = jack_get_sample_rate(jb->client);
   jb->base.block_size = jack_get_buffer_size(jb->client);
   atomic_store(&jb->gone, false);
@@ -445,7 +143,8 @@ static void jb_stop(backend *b) {
   b->state = "stopped";
 }
 
-/* A helper thread's whole life: close the client of a dead server. */
+/* A helper thread's whole life (not the control thread's): close the
+ * client of a dead server. */
 static void *close_lost_client(void *arg) {
   jack_backend *jb = arg;
   jack_client_t *c = jb->client_closing;
@@ -539,6 +238,36 @@ static void try_reconnect(jack_backend *jb) {
              jb->base.sample_rate, jb->base.block_size);
   log_info("jack: %s", msg);
   backend_event(d, "running", msg);
+}
+
+/* Control thread: the buffer-size callback (backend_jack_notify.c) asked
+ * for a re-prepare.  A later
+ * request (the period grew again) is served in the same call. */
+static bool still_waiting(void *arg) {
+  jack_backend *jb = arg;
+  bool w;
+
+  pthread_mutex_lock(&jb->rp_lock);
+  w = jb->rp_waiting;
+  pthread_mutex_unlock(&jb->rp_lock);
+  return w;
+}
+
+static void serve_reprepare(jack_backend *jb, unsigned *count, unsigned *failed,
+                            bool *in_time) {
+  pthread_mutex_lock(&jb->rp_lock);
+  while (jb->rp_done != jb->rp_asked) {
+    unsigned g = jb->rp_asked, block = jb->rp_block, f = 0;
+
+    pthread_mutex_unlock(&jb->rp_lock);
+    *count += jb->base.hooks->reprepare(jb->base.d, block, still_waiting, jb, &f);
+    *failed += f;
+    pthread_mutex_lock(&jb->rp_lock);
+    *in_time = jb->rp_waiting;
+    jb->rp_done = g;
+    pthread_cond_broadcast(&jb->rp_cond);
+  }
+  pthread_mutex_unlock(&jb->rp_lock);
 }
 
 /* Control thread: what JACK's callbacks reported. */

@@ -7,7 +7,7 @@
  * loaded plugin is made on this thread, so doing it here serialises it
  * with them.  The audio thread is kept out by the node's hold/busy flags
  * (rt/nodes.h): it skips a held node.  When JACK stopped its driver for
- * the change (backend_jack.c waits for us) nothing is skipped at all. */
+ * the change (backend_jack_notify.c waits for us) nothing is skipped at all. */
 #include <stdio.h>
 #include <time.h>
 
