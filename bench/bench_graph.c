@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_util.h"
 #include "clients/c/sono.h"
 #include "daemon/vst/vst.h"
 #include "daemon/vst/vst2_abi.h"
@@ -47,27 +48,6 @@
 
 static const char *sonod_path;
 static char dir[256];
-
-static double now(void) {
-  struct timespec ts;
-
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  double s[MAX_RUNS];
-
-  memcpy(s, v, (size_t)n * sizeof *v);
-  qsort(s, (size_t)n, sizeof *s, cmp_double);
-  return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
 
 static void die(const char *what, const sono_error *e) {
   fprintf(stderr, "bench_graph: %s: %s%s%s\n", what, e != NULL ? e->code : "",
@@ -157,9 +137,9 @@ static double render(dproc *d, double seconds) {
   sono_args_uint(a, "frames", BLOCK);
   call0(d, "render", a);
   sono_args_uint(a, "frames", BLOCK + (uint64_t)(seconds * RATE));
-  t0 = now();
+  t0 = bench_now();
   call0(d, "render", a);
-  t = now() - t0;
+  t = bench_now() - t0;
   sono_args_free(a);
   return t;
 }
@@ -193,7 +173,7 @@ static volatile float vgain = GAIN;
 
 static double bare_chain(uint64_t blocks) {
   static float buf[2 * BLOCK];
-  double t0 = now();
+  double t0 = bench_now();
   uint64_t b;
   unsigned i;
 
@@ -203,7 +183,7 @@ static double bare_chain(uint64_t blocks) {
     bare_passes(buf, vgain, CHAIN, 2 * BLOCK);
     sink += buf[b % (2 * BLOCK)];
   }
-  return now() - t0;
+  return bench_now() - t0;
 }
 
 static double daemon_graph(double seconds, bool chain) {
@@ -269,16 +249,18 @@ static void bench_graph(int runs, double seconds) {
   printf("%.0f s of audio (%llu blocks of %d frames, 2 channels), %d runs, medians.\n\n", seconds,
          (unsigned long long)blocks, BLOCK, runs);
   printf("| what | wall s | µs/block | x realtime | vs bare loop |\n|---|---:|---:|---:|---:|\n");
+  double m_bare = bench_median(bare, runs), m_empty = bench_median(empty, runs);
+  double m_chain = bench_median(chain, runs);
+
   printf("| bare loop: 64 multiply passes (baseline) | %.4f | %.2f | %.0f | 1.00× |\n",
-         median(bare, runs), median(bare, runs) / blocks * 1e6, seconds / median(bare, runs));
-  printf("| sonod, empty graph (csound → out) | %.4f | %.2f | %.0f | — |\n", median(empty, runs),
-         median(empty, runs) / blocks * 1e6, seconds / median(empty, runs));
+         m_bare, m_bare / blocks * 1e6, seconds / m_bare);
+  printf("| sonod, empty graph (csound → out) | %.4f | %.2f | %.0f | — |\n", m_empty,
+         m_empty / blocks * 1e6, seconds / m_empty);
   printf("| sonod, csound → 64 gain nodes → out | %.4f | %.2f | %.0f | %.2f× |\n",
-         median(chain, runs), median(chain, runs) / blocks * 1e6, seconds / median(chain, runs),
-         median(ratio, runs));
+         m_chain, m_chain / blocks * 1e6, seconds / m_chain, bench_median(ratio, runs));
   printf("\nThe 64 nodes' own share (chain − empty daemon) is %.2f× the bare loop "
          "(median of the per-run ratios); per node and block: %.3f µs.\n\n",
-         median(own, runs), (median(chain, runs) - median(empty, runs)) / blocks / CHAIN * 1e6);
+         bench_median(own, runs), (m_chain - m_empty) / blocks / CHAIN * 1e6);
 }
 
 /* ------------------------------------------------------------ session */
@@ -342,8 +324,8 @@ static void bench_session(int runs) {
                                      : "MaFreeverb NOT INSTALLED: Csound only",
          BLOCK, runs);
   printf("| 60 s session | wall s (median) | x realtime |\n|---|---:|---:|\n");
-  printf("| csound synths → MaFreeverb → out | %.3f | %.0f× |\n\n", median(t, runs),
-         60.0 / median(t, runs));
+  printf("| csound synths → MaFreeverb → out | %.3f | %.0f× |\n\n", bench_median(t, runs),
+         60.0 / bench_median(t, runs));
 }
 
 /* --------------------------------------------------------------- host */
@@ -377,7 +359,7 @@ static double bare_host(vst_instance **inst, uint64_t blocks) {
     VstEvent *events[2];
   } list = {1, 0, {(VstEvent *)&ev, NULL}};
   uint64_t k;
-  double t0 = now();
+  double t0 = bench_now();
 
   for (k = 0; k < blocks; k++) {
     if (k % 50 == 0) {
@@ -394,7 +376,7 @@ static double bare_host(vst_instance **inst, uint64_t blocks) {
     e1->processReplacing(e1, a, b, BLOCK);
     e2->processReplacing(e2, b, c, BLOCK);
   }
-  return now() - t0;
+  return bench_now() - t0;
 }
 
 static double daemon_host(double seconds) {
@@ -487,9 +469,9 @@ static void bench_host(int runs, double seconds) {
          BLOCK, runs);
   printf("| what | wall s | µs/block | vs bare |\n|---|---:|---:|---:|\n");
   printf("| bare loop: effProcessEvents + processReplacing ×3 (baseline) | %.4f | %.2f | 1.000 |\n",
-         median(bare, runs), median(bare, runs) / blocks * 1e6);
+         bench_median(bare, runs), bench_median(bare, runs) / blocks * 1e6);
   printf("| sonod offline: the chain through the graph, timed plugin.midi | %.4f | %.2f | %.3f |\n\n",
-         median(host, runs), median(host, runs) / blocks * 1e6, median(ratio, runs));
+         bench_median(host, runs), bench_median(host, runs) / blocks * 1e6, bench_median(ratio, runs));
   {
     double best_bare = bare[0], best_host = host[0];
 

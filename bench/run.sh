@@ -10,6 +10,9 @@
 #   bench/run.sh graph [bench_graph options]  # only bench_graph: the graph's
 #                                             # cost, a 60 s session, issue 3's
 #                                             # host overhead (bench/RESULTS.md)
+#   bench/run.sh queue [bench_queue options]  # only bench_queue: the SPSC ring
+#                                             # across two threads and the heap,
+#                                             # each against a baseline (seconds)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -28,6 +31,17 @@ if [ "${1:-}" = graph ]; then
   echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   exec "$build/bench/bench_graph" --sonod "$build/daemon/sonod" "$@"
+fi
+if [ "${1:-}" = queue ]; then
+  shift
+  ninja -C "$build" bench/bench_queue >/dev/null
+  echo "## sonod queue benchmark (daemon/queue)"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: \`$(uname -a)\`, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo
+  exec "$build/bench/bench_queue" "$@"
 fi
 ninja -C "$build" bench/bench_rtt daemon/sonod bench/csound/bench_xanadu >/dev/null
 

@@ -7,7 +7,10 @@
  * Exactly one producer thread and one consumer thread.  Each side owns one
  * index (head: producer, tail: consumer) and only reads the other's, with
  * acquire/release ordering, so neither ever waits or locks.  The two indices
- * sit on separate cache lines.  Indices run freely and wrap at SIZE_MAX;
+ * sit on separate cache lines, each with its owner's last view of the other
+ * index: push reads the consumer's line only when the ring looked full, pop
+ * the producer's only when it looked empty, so in the steady state each side
+ * touches its own line and the slots.  Indices run freely and wrap at SIZE_MAX;
  * head - tail is the fill level across that wrap because the capacity is a
  * power of two.
  *
@@ -23,7 +26,9 @@
 
 typedef struct spsc_ring {
   _Alignas(64) _Atomic size_t head;   /* next record to write; producer-owned */
+  size_t tail_seen;                   /* producer only: tail as last loaded */
   _Alignas(64) _Atomic size_t tail;   /* next record to read; consumer-owned */
+  size_t head_seen;                   /* consumer only: head as last loaded */
   _Alignas(64) size_t mask;           /* capacity - 1; read-only after create */
   size_t rec_size;
   unsigned char *slots;
@@ -66,10 +71,14 @@ static inline void spsc_publish(spsc_ring *r, size_t n) {
 /* Copies one record in.  0, or -1 when the ring is full. */
 static inline int spsc_push(spsc_ring *r, const void *rec) {
   size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-  size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
 
-  if (head - tail > r->mask)
-    return -1;
+  /* Full as far as the producer knows (also when spsc_publish moved head
+   * further than its last view of tail allowed): look at tail again. */
+  if (head - r->tail_seen > r->mask) {
+    r->tail_seen = atomic_load_explicit(&r->tail, memory_order_acquire);
+    if (head - r->tail_seen > r->mask)
+      return -1;
+  }
   memcpy(spsc_slot(r, head), rec, r->rec_size);
   atomic_store_explicit(&r->head, head + 1, memory_order_release);
   return 0;
@@ -95,17 +104,27 @@ static inline void spsc_release(spsc_ring *r, size_t n) {
   atomic_store_explicit(&r->tail, tail + n, memory_order_release);
 }
 
+/* Records readable at tail as far as the consumer knows; head is loaded
+ * again only when its last view shows none (or fell behind a tail that
+ * spsc_release moved past it). */
+static inline size_t spsc__known(spsc_ring *r, size_t tail) {
+  if (r->head_seen - tail - 1 > r->mask)
+    r->head_seen = atomic_load_explicit(&r->head, memory_order_acquire);
+  return r->head_seen - tail;
+}
+
 /* The oldest record, left in the ring; NULL when empty. */
-static inline const void *spsc_peek(const spsc_ring *r) {
-  return spsc_count(r) > 0 ? spsc_slot(r, spsc_read_pos(r)) : NULL;
+static inline const void *spsc_peek(spsc_ring *r) {
+  size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+  return spsc__known(r, tail) > 0 ? spsc_slot(r, tail) : NULL;
 }
 
 /* Copies the oldest record out and removes it.  0, or -1 when empty. */
 static inline int spsc_pop(spsc_ring *r, void *rec) {
   size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-  size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
 
-  if (head == tail)
+  if (spsc__known(r, tail) == 0)
     return -1;
   memcpy(rec, spsc_slot(r, tail), r->rec_size);
   atomic_store_explicit(&r->tail, tail + 1, memory_order_release);

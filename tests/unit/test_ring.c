@@ -28,6 +28,9 @@ START_TEST(head_and_tail_are_on_their_own_cache_lines) {
   ck_assert_uint_ne(h / 64, t / 64);
   ck_assert_uint_ne(t / 64, m / 64);
   ck_assert_uint_ne(h / 64, m / 64);
+  /* Each side's view of the other index lives on its own line. */
+  ck_assert_uint_eq((uintptr_t)&r->tail_seen / 64, h / 64);
+  ck_assert_uint_eq((uintptr_t)&r->head_seen / 64, t / 64);
   spsc_destroy(r);
 }
 END_TEST
@@ -111,6 +114,7 @@ START_TEST(indices_survive_counter_overflow) {
 
   atomic_store(&r->head, SIZE_MAX - 1);
   atomic_store(&r->tail, SIZE_MAX - 1);
+  r->tail_seen = r->head_seen = SIZE_MAX - 1;   /* as if it had run that far */
   for (i = 0; i < 4; i++)
     ck_assert_int_eq(spsc_push(r, &i), 0);
   ck_assert_int_eq(spsc_push(r, &i), -1);
@@ -157,6 +161,58 @@ START_TEST(runs_in_place_across_the_end) {
     ck_assert_uint_eq(spsc_read_pos(r), read);
   }
   ck_assert_uint_gt(read, 4 * 8);
+  spsc_destroy(r);
+}
+END_TEST
+
+/* Copying and in-place calls on one ring: each side's cached view of the
+ * other index must not let it read or write past what is really there. */
+START_TEST(in_place_and_copying_calls_mix) {
+  spsc_ring *r = spsc_create(4, sizeof(uint64_t));
+  uint64_t v, next_in = 0, next_out = 0;
+  int round;
+
+  for (round = 0; round < 300; round++) {
+    size_t k, n;
+
+    /* Producer: in place up to the space it sees, or one push. */
+    if (round % 3 == 0) {
+      n = spsc_space(r);
+      for (k = 0; k < n; k++)
+        *(uint64_t *)spsc_slot(r, spsc_write_pos(r) + k) = next_in++;
+      spsc_publish(r, n);
+    } else if (spsc_push(r, &next_in) == 0) {
+      next_in++;
+    }
+    if (spsc_count(r) == 4)
+      ck_assert_int_eq(spsc_push(r, &v), -1);
+    /* Consumer: peek + release, a run in place, or pops to empty. */
+    switch (round % 4) {
+    case 0:
+      if (spsc_peek(r) != NULL) {
+        ck_assert_uint_eq(*(const uint64_t *)spsc_peek(r), next_out);
+        spsc_release(r, 1);
+        next_out++;
+      }
+      break;
+    case 1:
+      n = spsc_count(r);
+      for (k = 0; k < n; k++)
+        ck_assert_uint_eq(*(uint64_t *)spsc_slot(r, spsc_read_pos(r) + k), next_out + k);
+      spsc_release(r, n);
+      next_out += n;
+      /* Empty now, though the consumer's last view of head was older. */
+      ck_assert_int_eq(spsc_pop(r, &v), -1);
+      ck_assert_ptr_null(spsc_peek(r));
+      break;
+    default:
+      while (spsc_pop(r, &v) == 0)
+        ck_assert_uint_eq(v, next_out++);
+      break;
+    }
+    ck_assert_uint_eq(spsc_count(r), next_in - next_out);
+  }
+  ck_assert_uint_gt(next_out, 300);
   spsc_destroy(r);
 }
 END_TEST
@@ -223,6 +279,7 @@ static Suite *ring_suite(void) {
   tcase_add_test(tc, wraps_around_many_times);
   tcase_add_test(tc, indices_survive_counter_overflow);
   tcase_add_test(tc, runs_in_place_across_the_end);
+  tcase_add_test(tc, in_place_and_copying_calls_mix);
   tcase_add_test(tc, two_threads_see_every_record_in_order);
   suite_add_tcase(s, tc);
   return s;
