@@ -10,8 +10,10 @@
  *       the indices really cross between cores.  Records per second for
  *         - spsc_ring (queue/spsc.h): head and tail on their own cache
  *           lines, each side with its own view of the other's index;
- *         - the old daemon/vst/vst_ring.h, layout and code: data, rec_size,
- *           mask, head and tail on one cache line (false sharing);
+ *         - the old daemon/rt/ring.c, layout and code: head, tail and the
+ *           rest on their own lines, but no cached views;
+ *         - the old daemon/vst/vst_ring.h: the same code with data,
+ *           rec_size, mask, head and tail on one cache line (false sharing);
  *         - a mutex-protected ring (pthread_mutex around the same array).
  *       A side that finds the ring full or empty spins with a pause, and
  *       yields after 64 tries (the machine may be shared).
@@ -63,7 +65,16 @@ static void backoff(unsigned *tries) {
 
 /* ------------------------------------------------------------ baselines */
 
-/* The old daemon/vst/vst_ring.h, layout and code as they were. */
+typedef struct rec16 {
+  uint64_t seq;
+  uint64_t check;
+} rec16;
+
+/* The two old rings: the same code (that of daemon/rt/ring.c and
+ * daemon/vst/vst_ring.h) on two layouts.  shared_ring is vst_ring's: data,
+ * rec_size, mask, head and tail on one cache line.  split_ring is rt/ring.c's:
+ * head, tail and the rest each on its own line, but no cached views, so
+ * every push reads the consumer's line and every pop the producer's. */
 typedef struct shared_ring {
   unsigned char *data;
   size_t rec_size;
@@ -72,25 +83,44 @@ typedef struct shared_ring {
   _Atomic size_t tail;
 } shared_ring;
 
-static int shared_push(shared_ring *r, const void *rec) {
-  size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-  size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-  if (head - tail > r->mask)
-    return -1;
-  memcpy(r->data + (head & r->mask) * r->rec_size, rec, r->rec_size);
-  atomic_store_explicit(&r->head, head + 1, memory_order_release);
-  return 0;
-}
+typedef struct split_ring {
+  _Alignas(64) _Atomic size_t head;
+  _Alignas(64) _Atomic size_t tail;
+  _Alignas(64) size_t mask;
+  size_t rec_size;
+  unsigned char *data;
+} split_ring;
 
-static int shared_pop(shared_ring *r, void *rec) {
-  size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
-  size_t head = atomic_load_explicit(&r->head, memory_order_acquire);
-  if (tail == head)
-    return -1;
-  memcpy(rec, r->data + (tail & r->mask) * r->rec_size, r->rec_size);
-  atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
-  return 0;
-}
+#define OLD_RING_CODE(T)                                                          \
+  static int T##_push(T *r, const void *rec) {                                    \
+    size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);           \
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);           \
+    if (head - tail > r->mask)                                                    \
+      return -1;                                                                  \
+    memcpy(r->data + (head & r->mask) * r->rec_size, rec, r->rec_size);           \
+    atomic_store_explicit(&r->head, head + 1, memory_order_release);              \
+    return 0;                                                                     \
+  }                                                                               \
+  static int T##_pop(T *r, void *rec) {                                           \
+    size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);           \
+    size_t head = atomic_load_explicit(&r->head, memory_order_acquire);           \
+    if (tail == head)                                                             \
+      return -1;                                                                  \
+    memcpy(rec, r->data + (tail & r->mask) * r->rec_size, r->rec_size);           \
+    atomic_store_explicit(&r->tail, tail + 1, memory_order_release);              \
+    return 0;                                                                     \
+  }                                                                               \
+  static T *T##_new(void) {                                                       \
+    T *r = aligned_alloc(64, (sizeof(T) + 63) & ~(size_t)63);                     \
+    memset(r, 0, sizeof *r);                                                      \
+    r->data = calloc(RING_CAP, sizeof(rec16));                                    \
+    r->rec_size = sizeof(rec16);                                                  \
+    r->mask = RING_CAP - 1;                                                       \
+    return r;                                                                     \
+  }
+
+OLD_RING_CODE(shared_ring)
+OLD_RING_CODE(split_ring)
 
 typedef struct mutex_ring {
   pthread_mutex_t lock;
@@ -126,15 +156,11 @@ static int mutex_pop(mutex_ring *r, void *rec) {
 
 /* ----------------------------------------------------------------- ring */
 
-typedef struct rec16 {
-  uint64_t seq;
-  uint64_t check;
-} rec16;
-
-enum { V_SPSC, V_SHARED, V_MUTEX, NVARIANTS };
+enum { V_SPSC, V_SPLIT, V_SHARED, V_MUTEX, NVARIANTS };
 static const char *variant_name[NVARIANTS] = {
   "`spsc_ring` (queue/spsc.h)",
-  "old vst_ring layout, one cache line (baseline)",
+  "old rt/ring.c: own lines, no cached views (baseline)",
+  "old vst_ring: one cache line (baseline)",
   "mutex-protected ring (baseline)",
 };
 
@@ -146,11 +172,21 @@ typedef struct ring_job {
 } ring_job;
 
 static int push_any(int v, void *r, const rec16 *x) {
-  return v == V_SPSC ? spsc_push(r, x) : v == V_SHARED ? shared_push(r, x) : mutex_push(r, x);
+  switch (v) {
+  case V_SPSC: return spsc_push(r, x);
+  case V_SPLIT: return split_ring_push(r, x);
+  case V_SHARED: return shared_ring_push(r, x);
+  default: return mutex_push(r, x);
+  }
 }
 
 static int pop_any(int v, void *r, rec16 *x) {
-  return v == V_SPSC ? spsc_pop(r, x) : v == V_SHARED ? shared_pop(r, x) : mutex_pop(r, x);
+  switch (v) {
+  case V_SPSC: return spsc_pop(r, x);
+  case V_SPLIT: return split_ring_pop(r, x);
+  case V_SHARED: return shared_ring_pop(r, x);
+  default: return mutex_pop(r, x);
+  }
 }
 
 /* Each thread on its own CPU when there are two: no time-slicing of one
@@ -191,6 +227,7 @@ static double ring_run(int v, uint64_t n, double *cpu_ns) {
   ring_job j = { v, NULL, n, 0 };
   spsc_ring *s = NULL;
   shared_ring *sh = NULL;
+  split_ring *sp = NULL;
   mutex_ring mx;
   pthread_t t;
   uint64_t expect = 0;
@@ -200,12 +237,9 @@ static double ring_run(int v, uint64_t n, double *cpu_ns) {
     s = spsc_create(RING_CAP, sizeof(rec16));
     j.ring = s;
   } else if (v == V_SHARED) {
-    sh = aligned_alloc(64, 64);
-    memset(sh, 0, 64);
-    sh->data = calloc(RING_CAP, sizeof(rec16));
-    sh->rec_size = sizeof(rec16);
-    sh->mask = RING_CAP - 1;
-    j.ring = sh;
+    j.ring = sh = shared_ring_new();
+  } else if (v == V_SPLIT) {
+    j.ring = sp = split_ring_new();
   } else {
     memset(&mx, 0, sizeof mx);
     pthread_mutex_init(&mx.lock, NULL);
@@ -239,6 +273,9 @@ static double ring_run(int v, uint64_t n, double *cpu_ns) {
   } else if (v == V_SHARED) {
     free(sh->data);
     free(sh);
+  } else if (v == V_SPLIT) {
+    free(sp->data);
+    free(sp);
   } else {
     pthread_mutex_destroy(&mx.lock);
     free(mx.data);
@@ -427,6 +464,9 @@ int main(int argc, char **argv) {
          bench_median(hratio, runs), best(hnew, runs, 0));
   printf("| old rt/heap.c, typed, sifting records (baseline) | %.1f | 1.00× | %.1f |\n",
          bench_median(hold, runs), best(hold, runs, 0));
+  printf("\nPer run, spsc / old rt/ring.c:");
+  for (r = 0; r < runs; r++)
+    printf(" %.2f", ratio[V_SPLIT][r]);
   printf("\nPer run, spsc / shared line:");
   for (r = 0; r < runs; r++)
     printf(" %.2f", ratio[V_SHARED][r]);
