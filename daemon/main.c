@@ -100,6 +100,7 @@ static void on_tick(uv_timer_t *t) {
       sonod_now_ns() - d->last_midi_out_event_ns >= MIDI_OUT_EVENT_NS)
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
   midi_cs_tick(d);
+  clients_tick(d);
   for (c = d->clients; c != NULL; c = c->next)
     if (c->lost > 0 && client_backlog(c) < CLIENT_EVENT_BACKLOG)
       client_report_lost(c);

@@ -46,6 +46,7 @@ struct sonod {
   unsigned tcp_waiting;     /* TCP clients that still owe their token (auth.c) */
   uint64_t refusal_logged_ns; /* connections refused: logged at most once a second */
   uint64_t refused;         /* connections refused since then */
+  size_t input_held;        /* bytes all connections' unfinished frames hold (net/client.c) */
   uint32_t next_client_id;
   bool hold_clients;        /* start-up restore: accept, but read no request yet */
 

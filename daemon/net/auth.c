@@ -116,7 +116,7 @@ bool auth_check_hello(request *r) {
   c->refused_hello = true;
   c->failed_id = r->id;
   c->failed_given = given;
-  uv_read_stop(&c->h.stream);
+  client_update_reading(c);
   if (c->waiting)
     uv_timer_start(&c->auth_timer, on_auth_timer, AUTH_FAIL_DELAY_MS, 0);
   else

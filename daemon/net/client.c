@@ -79,20 +79,62 @@ size_t client_backlog(const client *c) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
+/* Reads from c exactly when nothing holds it back: the start-up restore
+ * (held), back-pressure (paused), the input budget (starved), a refused
+ * hello, or closing. */
+void client_update_reading(client *c) {
+  bool want = !c->closing && !c->held && !c->paused && !c->starved && !c->refused_hello;
+
+  if (want == c->reading)
+    return;
+  c->reading = want;
+  if (want)
+    uv_read_start(&c->h.stream, on_alloc, on_read);
+  else
+    uv_read_stop(&c->h.stream);
+}
+
 /* Back-pressure: stop reading a client whose replies pile up unread, and
  * read again once they have drained. */
 static void pace(client *c) {
-  if (c->closing || c->held)
+  if (c->closing)
     return;
   if (!c->paused && client_backlog(c) > CLIENT_READ_STOP) {
     c->paused = true;
-    uv_read_stop(&c->h.stream);
     log_debug("client %u: %zu bytes unread; not reading its requests until it catches up",
               c->id, client_backlog(c));
   } else if (c->paused && client_backlog(c) < CLIENT_READ_RESUME) {
     c->paused = false;
-    uv_read_start(&c->h.stream, on_alloc, on_read);
   }
+  client_update_reading(c);
+}
+
+/* The input budget: what every connection's partial frames hold together
+ * (CLIENT_INPUT_BUDGET).  Over it, a connection in the middle of a large
+ * frame is not read until others have finished theirs; small frames always
+ * pass.  in_held is kept as the sum of the framers' buffers. */
+static void account_input(client *c, size_t before) {
+  sonod *d = c->d;
+
+  d->input_held = d->input_held - before + c->framer.cap;
+  if (c->framer.cap < before)
+    clients_feed_starved(d);
+  if (!c->starved && d->input_held > CLIENT_INPUT_BUDGET &&
+      c->framer.cap > CLIENT_INPUT_SMALL && sono_framer_partial(&c->framer)) {
+    c->starved = true;
+    c->starved_ns = sonod_now_ns();
+    log_warn("client %u: %zu bytes of unfinished frames held in all; not reading its %zu-byte "
+             "frame until others finish", c->id, d->input_held, c->framer.need);
+    client_update_reading(c);
+  }
+}
+
+void clients_feed_starved(sonod *d) {
+  for (client *c = d->clients; c != NULL && d->input_held <= CLIENT_INPUT_BUDGET; c = c->next)
+    if (c->starved) {
+      c->starved = false;
+      client_update_reading(c);
+    }
 }
 
 static void on_frame(void *ud, const char *payload, size_t len) {
@@ -114,6 +156,7 @@ static void on_oversize(void *ud, uint32_t len) {
 
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   client *c = s->data;
+  size_t before;
 
   if (n < 0) {
     if (n != UV_EOF)
@@ -123,11 +166,15 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     client_close(c);
     return;
   }
+  before = c->framer.cap;
+  c->last_read_ns = sonod_now_ns();
   if (sono_framer_feed(&c->framer, buf->base, (size_t)n, on_frame, on_oversize, c) != 0) {
     log_warn("client %u: out of memory for a frame; disconnecting", c->id);
+    account_input(c, before);
     client_close(c);
     return;
   }
+  account_input(c, before);
   pace(c);
 }
 
@@ -135,11 +182,33 @@ void client_start(client *c) {
   log_debug("client %u connected (%s)", c->id, c->transport);
   c->announced = true;
   events_client(c->d, c, "connected");
-  if (c->d->hold_clients) {
-    c->held = true;
-    return;
+  c->held = c->d->hold_clients;
+  c->last_read_ns = sonod_now_ns();
+  client_update_reading(c);
+}
+
+void clients_tick(sonod *d) {
+  uint64_t now = sonod_now_ns();
+  client *c, *next;
+
+  for (c = d->clients; c != NULL; c = next) {
+    next = c->next;
+    if (c->starved && now - c->starved_ns > (uint64_t)CLIENT_STARVE_MS * 1000000u) {
+      char why[160];
+
+      snprintf(why, sizeof why, "a frame of %zu bytes waited %u s for the daemon's input "
+               "buffers (%u MiB for all connections)", c->framer.need, CLIENT_STARVE_MS / 1000,
+               CLIENT_INPUT_BUDGET >> 20);
+      client_refuse(c, why);
+    } else if (!c->starved && c->reading && sono_framer_partial(&c->framer) &&
+               now - c->last_read_ns > (uint64_t)CLIENT_STALL_MS * 1000000u) {
+      log_warn("client %u: a frame left unfinished for %u s; closing", c->id,
+               CLIENT_STALL_MS / 1000);
+      reply_error(c, false, 0, SONO_E_BAD_REQUEST, "a frame was left unfinished for %u s; "
+                  "closing", CLIENT_STALL_MS / 1000);
+      client_close_gently(c);
+    }
   }
-  uv_read_start(&c->h.stream, on_alloc, on_read);
 }
 
 void clients_release(sonod *d) {
@@ -149,7 +218,7 @@ void clients_release(sonod *d) {
   for (c = d->clients; c != NULL; c = c->next)
     if (c->held) {
       c->held = false;
-      uv_read_start(&c->h.stream, on_alloc, on_read);
+      client_update_reading(c);
     }
 }
 
@@ -158,6 +227,8 @@ void client_handle_closed(uv_handle_t *h) {
 
   if (--c->open_handles > 0)
     return;
+  c->d->input_held -= c->framer.cap;
+  clients_feed_starved(c->d);
   sono_framer_free(&c->framer);
   free(c->out);
   free(c);
@@ -201,7 +272,7 @@ void client_close_gently(client *c) {
   flush_one(c);
   if (!detach(c))
     return;
-  uv_read_stop(&c->h.stream);
+  client_update_reading(c);
   c->shutdown_req.data = c;
   if (uv_shutdown(&c->shutdown_req, &c->h.stream, on_shutdown) != 0)
     uv_close(&c->h.handle, client_handle_closed);

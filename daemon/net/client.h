@@ -21,6 +21,15 @@
  * bounded amount of memory; it blocks in its own writes instead. */
 #define CLIENT_READ_STOP (8u * 1024u * 1024u)
 #define CLIENT_READ_RESUME (2u * 1024u * 1024u)
+/* What all connections' unfinished frames may hold together.  Past it, a
+ * connection whose unfinished frame holds more than CLIENT_INPUT_SMALL is
+ * not read until others finish theirs; after CLIENT_STARVE_MS of that its
+ * frame is refused and it is closed.  A connection that leaves a frame
+ * unfinished for CLIENT_STALL_MS is closed too. */
+#define CLIENT_INPUT_BUDGET (256u * 1024u * 1024u)
+#define CLIENT_INPUT_SMALL (64u * 1024u)
+#define CLIENT_STARVE_MS 10000u
+#define CLIENT_STALL_MS 30000u
 
 struct client {
   sonod *d;
@@ -47,6 +56,10 @@ struct client {
   bool closing;
   bool held;               /* accepted while d->hold_clients: not reading yet */
   bool paused;             /* not reading: its unread output is over CLIENT_READ_STOP */
+  bool starved;            /* not reading: the input budget is spent (CLIENT_INPUT_BUDGET) */
+  bool reading;            /* uv_read_start is in force */
+  uint64_t starved_ns;     /* when it was starved */
+  uint64_t last_read_ns;   /* when bytes last came */
   /* TCP clients that owe a token (auth.c): the deadline, then the delayed
    * answer to a wrong hello. */
   uv_timer_t auth_timer;
@@ -72,6 +85,13 @@ void client_close_gently(client *c);
 /* A connection over a limit: one error frame (code limit), then closed.
  * The refusal is logged, at most once a second with a count. */
 void client_refuse(client *c, const char *why);
+/* Starts or stops reading c as its state asks (see client.c). */
+void client_update_reading(client *c);
+/* Reads again from the starved connections, while the budget allows. */
+void clients_feed_starved(sonod *d);
+/* Once a tick: closes connections that waited too long for the input
+ * budget, or left a frame unfinished too long. */
+void clients_tick(sonod *d);
 /* Frees c once its last handle has closed (uv_close callback). */
 void client_handle_closed(uv_handle_t *h);
 

@@ -159,6 +159,9 @@ START_TEST(stale_save_temps_are_removed) {
     fclose(f);
   }
   start(args);
+  /* Requests are read once the start-up restore is over, and the clean-up
+   * comes before it. */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
   ck_assert_int_ne(access(tmp1, F_OK), 0);
   ck_assert_int_ne(access(tmp2, F_OK), 0);
   ck_assert_int_eq(access(other, F_OK), 0);

@@ -194,20 +194,20 @@ static long clock_ms(void) {
   return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* {id, op: ping, data: bin of PING_BYTES}, framed. */
+/* {id, op, data: bin of `bytes` zeros}, framed. */
 #define PING_BYTES (1024 * 1024)
-static unsigned char *big_ping(uint64_t id, size_t *len) {
+static unsigned char *big_request(uint64_t id, const char *op, size_t bytes, size_t *len) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  char *data = calloc(1, PING_BYTES);
+  char *data = calloc(1, bytes);
 
   ck_assert_ptr_nonnull(data);
   sono_msg_begin(&sb, &pk);
   msgpack_pack_map(&pk, 3);
   sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "ping");
+  sono_pack_key_str(&pk, "op", op);
   sono_pack_cstr(&pk, "data");
-  msgpack_pack_bin_with_body(&pk, data, PING_BYTES);
+  msgpack_pack_bin_with_body(&pk, data, bytes);
   ck_assert_int_eq(sono_msg_end(&sb), 0);
   free(data);
   *len = sb.size;
@@ -222,7 +222,7 @@ START_TEST(unread_replies_stop_the_reading) {
   enum { N = 300 };
   unsigned long before = vm_rss_kib(dp.pid), after;
   size_t len, off = 0;
-  unsigned char *frame = big_ping(1, &len);
+  unsigned char *frame = big_request(1, "ping", PING_BYTES, &len);
   unsigned sent = 0, answered = 0;
   long stuck_since = 0;
 
@@ -311,6 +311,79 @@ START_TEST(slow_subscriber_costs_bounded_memory) {
   }
   ck_assert_uint_eq(got + lost, N);
   conn_close(&s);
+}
+END_TEST
+
+/* Writes as much of buf as the socket takes until it takes nothing for
+ * quiet_ms; returns how many bytes went. */
+static size_t write_until_stuck(int fd, const unsigned char *buf, size_t len, int quiet_ms) {
+  size_t off = 0;
+
+  while (off < len) {
+    struct pollfd p = { .fd = fd, .events = POLLOUT };
+    ssize_t n = write(fd, buf + off, len - off);
+
+    if (n > 0) {
+      off += (size_t)n;
+      continue;
+    }
+    ck_assert_msg(errno == EAGAIN || errno == EWOULDBLOCK, "write: %s", strerror(errno));
+    if (poll(&p, 1, quiet_ms) == 0)
+      break;
+  }
+  return off;
+}
+
+/* Unfinished frames of every connection together hold at most the input
+ * budget (256 MiB): 24 clients each sending a 15 MiB frame are not all
+ * read; a small request is still served meanwhile; once some leave, the
+ * others are read again and every frame is answered. */
+START_TEST(input_budget_holds_large_frames_back) {
+  enum { N = 24, BIG = 15 * 1024 * 1024 };
+  conn k[N];
+  size_t len, sent[N], total = 0;
+  unsigned char *frame;
+  unsigned done = 0, blocked = 0;
+  unsigned long before = vm_rss_kib(dp.pid), after;
+
+  /* Answered with a small unknown_op, so no large reply piles up. */
+  frame = big_request(5, "no.such.op", BIG, &len);
+  for (int i = 0; i < N; i++) {
+    conn_open(&k[i], dp.socket);
+    ck_assert_int_eq(fcntl(k[i].fd, F_SETFL, fcntl(k[i].fd, F_GETFL) | O_NONBLOCK), 0);
+  }
+  /* All but the last MiB of each, so every frame stays unfinished. */
+  for (int i = 0; i < N; i++) {
+    sent[i] = write_until_stuck(k[i].fd, frame, len - (1 << 20), 300);
+    total += sent[i];
+  }
+  after = vm_rss_kib(dp.pid);
+  for (int i = 0; i < N; i++)
+    if (sent[i] == len - (1 << 20))
+      done++;
+    else
+      blocked++;
+  ck_assert_msg(blocked > 0, "all %d frames of 15 MiB were taken", N);
+  ck_assert_msg(total < (size_t)290 << 20, "the daemon took %zu bytes of unfinished frames", total);
+  ck_assert_msg(RSS_BOUND(before, after, 320 * 1024), "the daemon grew from %lu to %lu KiB",
+                before, after);
+  /* Small requests pass meanwhile. */
+  assert_alive(&c);
+  /* Those taken whole leave; the others are read again and every frame
+   * sent to the end is answered. */
+  for (int i = 0; i < N; i++)
+    if (sent[i] == len - (1 << 20))
+      conn_close(&k[i]);
+  for (int i = 0; i < N; i++) {
+    if (sent[i] == len - (1 << 20))
+      continue;
+    ck_assert_int_eq(fcntl(k[i].fd, F_SETFL, fcntl(k[i].fd, F_GETFL) & ~O_NONBLOCK), 0);
+    conn_write(&k[i], frame + sent[i], len - sent[i]);
+    ck_assert_str_eq(msg_error_code(conn_recv(&k[i], 10000)), "unknown_op");
+    conn_close(&k[i]);
+  }
+  free(frame);
+  ck_assert_uint_gt(done, 0);
 }
 END_TEST
 
@@ -632,6 +705,7 @@ static Suite *protocol_suite(void) {
   tcase_add_test(tc, strings_must_be_utf8);
   tcase_add_test(tc, unread_replies_stop_the_reading);
   tcase_add_test(tc, slow_subscriber_costs_bounded_memory);
+  tcase_add_test(tc, input_budget_holds_large_frames_back);
   tcase_add_test(tc, not_a_map_and_missing_id_or_op);
   tcase_add_test(tc, unknown_op);
   tcase_add_test(tc, missing_and_mistyped_fields);
