@@ -35,12 +35,16 @@ void op_plugin_list(request *r);
 void op_plugin_params(request *r);
 void op_plugin_set(request *r);
 void op_plugin_get(request *r);
-void op_plugin_midi(request *r);
 void op_plugin_program(request *r);
 void op_plugin_programs(request *r);
 void op_plugin_state_get(request *r);
 void op_plugin_state_set(request *r);
 void op_plugin_scan(request *r);
+/* Reads "node"; replies and returns NULL when absent or unknown. */
+struct pnode *plugin_arg_node(request *r);
+
+/* ops_plugin_midi.c */
+void op_plugin_midi(request *r);
 
 /* The live Csound engine's ops: rows of the table in cs_op.h. */
 /* ops_csound.c */

@@ -3,9 +3,11 @@
 
 Every op in daemon/ops/ops.c's table is implemented (its handler defined)
 in daemon/ops/ops_<family>.c, where <family> is the op name's first
-component: bus.new in ops_bus.c, plugin.state.get in ops_plugin.c.  A few
-ops have no family, or one too small for a file; they are listed in
-ALIASES with the file that holds them and why.
+component: bus.new in ops_bus.c, plugin.state.get in ops_plugin.c.  A
+family too long for one file may give an op of its own a file named by the
+op's first two components: plugin.midi in ops_plugin_midi.c.  A few ops
+have no family, or one too small for a file; they are listed in ALIASES
+with the file that holds them and why.
 
 usage: check_op_files.py SRCDIR
 Prints every op whose handler is not where its name says and exits 1 if
@@ -64,6 +66,9 @@ for op, fn in table:
     family = op.split(".")[0]
     guess = f"daemon/ops/ops_{family}.c"
     ok = [guess] + ([ALIASES[family][0]] if family in ALIASES else [])
+    parts = op.split(".")
+    if len(parts) > 1:
+        ok.append(f"daemon/ops/ops_{parts[0]}_{parts[1]}.c")
     found = where.get(fn, [])
     if not found:
         problems.append(f"{op}: its handler {fn} is defined nowhere under daemon/")
