@@ -20,6 +20,7 @@
 #include "daemon/modules/midi_state.h"
 #include "daemon/base/notify.h"
 #include "daemon/engine/module.h"
+#include "daemon/engine/schedule.h"
 #include "daemon/modules/busnode_ctl.h"
 #include "daemon/modules/meter_ctl.h"
 #include "daemon/modules/plugin_ctl.h"
@@ -193,7 +194,7 @@ static int run(sonod *d) {
   d->sigint.data = d->sigterm.data = d;
   uv_signal_start(&d->sigint, on_signal, SIGINT);
   uv_signal_start(&d->sigterm, on_signal, SIGTERM);
-  if (engine_init(&d->eng, d->opt.sample_rate, d->opt.channels) != 0) {
+  if (engine_init(&d->eng, d->opt.sample_rate, d->opt.channels) != 0 || schedule_init() != 0) {
     log_error("out of memory setting up the engine");
     return 1;
   }
@@ -258,6 +259,7 @@ static int run(sonod *d) {
 
   d->be->ops->destroy(d->be);
   engine_destroy(&d->eng);
+  schedule_free();
   uv_loop_close(d->loop);
   log_info("stopped");
   return d->exit_code;

@@ -10,6 +10,7 @@
 #include "daemon/backend/backend.h"
 #include "daemon/base/log.h"
 #include "daemon/engine/module.h"
+#include "daemon/engine/schedule.h"
 #include "daemon/net/client.h"
 #include "daemon/net/events.h"
 #include "daemon/net/reply.h"
@@ -33,14 +34,25 @@ int engine_ctl_push(sonod *d, rt_cmd *cmd) {
 }
 
 int engine_ctl_send(request *r, rt_cmd *cmd) {
+  bool timed = cmd->at_kind != RT_AT_NOW;
+
   cmd->client = r->c->id;
   cmd->req_id = r->id;
+  if (timed && !schedule_has_room(r->d, r->c)) {
+    reply_error(r->c, true, r->id, SONO_E_HEAP_FULL,
+                "%s: this connection has %u timed requests waiting, its share of the audio "
+                "thread's queue; cancel some (schedule.cancel) or wait for them", r->op,
+                SCHEDULE_SHARE);
+    return -1;
+  }
   if (engine_ctl_push(r->d, cmd) != 0) {
     reply_error(r->c, true, r->id, SONO_E_QUEUE_FULL,
                 "%s: the queue to the audio thread is full (%zu commands); retry shortly",
                 r->op, spsc_capacity(r->d->eng.to_rt));
     return -1;
   }
+  if (timed)
+    schedule_add(r->d, r->c, cmd, r->op);
   return 0;
 }
 
@@ -67,6 +79,18 @@ static void error_reply(client *c, const rt_msg *m, double sample_rate) {
   }
 }
 
+/* schedule.cancel's answer: how many timed requests were taken out. */
+static void cancelled_reply(client *c, const rt_msg *m) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  reply_begin(&sb, &pk, m->req_id);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_uint(&pk, "cancelled", m->value);
+  sono_pack_key_uint(&pk, "frame", m->frame);
+  reply_end(c, &sb);
+}
+
 static void tone_event(sonod *d, const rt_msg *m) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -87,6 +111,13 @@ int engine_ctl_register(sonod *d, const engine_module *m) {
 
 static void handle(sonod *d, const rt_msg *m) {
   client *c = m->client ? client_find(d, m->client) : NULL;
+
+  schedule_answered(d, m);
+  if (m->cmd_type == RT_CMD_CANCEL) {
+    if (c != NULL)
+      cancelled_reply(c, m);
+    return;
+  }
 
   for (unsigned i = 0; i < d->nmodules; i++) {
     const engine_module *mod = d->modules[i];

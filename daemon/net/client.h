@@ -69,6 +69,7 @@ struct client {
   bool failed_given;       /* that hello had a token (a wrong one) */
   unsigned open_handles;   /* handles to close before c is freed */
   bool announced;          /* its `client` connected event went out */
+  unsigned scheduled;      /* its timed requests waiting (engine/schedule.c) */
 };
 
 /* Allocates a client whose handle is initialised for transport; the server

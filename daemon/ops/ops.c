@@ -10,6 +10,8 @@ const op_entry ops_table[] = {
   { "record.start", op_record_start },
   { "record.stop", op_record_stop },
   { "sync", op_sync },
+  { "schedule.list", op_schedule_list },
+  { "schedule.cancel", op_schedule_cancel },
   { "subscribe", op_subscribe },
   { "unsubscribe", op_unsubscribe },
   { "shutdown", op_shutdown },

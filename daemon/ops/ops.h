@@ -11,6 +11,10 @@ void op_hello(request *r);
 void op_ping(request *r);
 void op_status(request *r);
 void op_sync(request *r);
+
+/* ops_schedule.c */
+void op_schedule_list(request *r);
+void op_schedule_cancel(request *r);
 void op_subscribe(request *r);
 void op_unsubscribe(request *r);
 void op_shutdown(request *r);

@@ -94,22 +94,18 @@ static inline int minheap_push(minheap *h, minheap_key key, const void *rec) {
   return 0;
 }
 
-/* Floyd's way: the hole left at the top goes down to a leaf along the
- * smaller children (one comparison per level), then the last node rises from
- * there (usually a level or two): about half the comparisons of sifting it
- * down from the top.  Copies the record with the smallest key out and
- * removes it.  0, or -1 when empty. */
-static inline int minheap_pop(minheap *h, void *out) {
+/* Copies out and removes the i-th record held (i < len, numbered as
+ * minheap_item numbers them).  Floyd's way: the hole left at i goes down to
+ * a leaf along the smaller children (one comparison per level), then the
+ * last node rises from there (usually a level or two, past i when it must):
+ * about half the comparisons of sifting it down. */
+static inline void minheap_remove(minheap *h, size_t i, void *out) {
   minheap_node last;
-  uint32_t slot;
-  size_t i = 0;
+  uint32_t slot = h->node[i].slot;
 
-  if (h->len == 0)
-    return -1;
-  slot = h->node[0].slot;
   memcpy(out, h->recs + (size_t)slot * h->rec_size, h->rec_size);
   last = h->node[--h->len];
-  if (h->len > 0) {
+  if (i < h->len) {
     for (;;) {
       size_t child = 2 * i + 1;
       if (child >= h->len)
@@ -122,6 +118,14 @@ static inline int minheap_pop(minheap *h, void *out) {
     minheap__rise(h, i, last);
   }
   h->free[h->cap - h->len - 1] = slot;
+}
+
+/* Copies the record with the smallest key out and removes it.  0, or -1
+ * when empty. */
+static inline int minheap_pop(minheap *h, void *out) {
+  if (h->len == 0)
+    return -1;
+  minheap_remove(h, 0, out);
   return 0;
 }
 

@@ -28,6 +28,7 @@ typedef enum {
   /* Recording the output (rt/rec.h). */
   RT_CMD_RECORD_START, /* u.ptr: an rt_rec to fill from this frame on (always at_kind NOW) */
   RT_CMD_RECORD_STOP,  /* stop; the ack, sent at the block's end, carries the rt_rec as garbage */
+  RT_CMD_CANCEL,       /* u.cancel: remove a client's timed commands from the heap */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -65,6 +66,11 @@ typedef struct rt_cmd {
       uint8_t playing;
       uint8_t follow;
     } xport;
+    struct {
+      uint64_t req_id; /* the request to cancel */
+      uint32_t client; /* whose */
+      uint8_t all;     /* every timed command of the client instead */
+    } cancel;
     void *ptr;
   } u;
 } rt_cmd;
@@ -93,7 +99,8 @@ typedef struct rt_msg {
   uint64_t frame;      /* when it was applied or is due */
   uint64_t value;
   uint32_t release;    /* from_rt slots this message returns to the control side */
-  uint32_t cmd_type;   /* the rt_cmd_type this message is about */
+  uint16_t cmd_type;   /* the rt_cmd_type this message is about */
+  uint16_t timed;      /* about a command with a time (at_kind not RT_AT_NOW) */
   double fvalue;
   void *garbage;       /* freed by the control side with garbage_free */
   void (*garbage_free)(void *);

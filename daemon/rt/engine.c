@@ -45,6 +45,7 @@ static void reply(cycle *cy, const rt_cmd *c, rt_msg_type type, rt_err code,
   m.value = value;
   m.release = release;
   m.cmd_type = c->type;
+  m.timed = c->at_kind != RT_AT_NOW;
   say(cy, &m);
 }
 
@@ -98,6 +99,36 @@ static void receive(cycle *cy, rt_cmd *c) {
   }
 }
 
+/* schedule.cancel: takes the client's matching timed commands out of the
+ * heap.  Scans from the end; a removal can move an unexamined node (from
+ * nearer the root) into the removed place, so that place is looked at
+ * again.  At most ENGINE_HEAP_CAPACITY looks plus a sift per removal. */
+static void cancel(cycle *cy, const rt_cmd *c) {
+  engine *e = cy->e;
+  size_t i = minheap_len(&e->heap);
+  uint32_t kept = 0, removed = 0;
+  rt_cmd gone;
+
+  while (i-- > 0) {
+    const rt_cmd *x = minheap_item(&e->heap, i);
+
+    if (x->at_kind == RT_AT_NOW || x->client != c->u.cancel.client ||
+        (!c->u.cancel.all && x->req_id != c->u.cancel.req_id))
+      continue;
+    /* Timed commands carry no pointer: nothing to hand back but the
+     * from_rt slot a tone kept for its notification. */
+    minheap_remove(&e->heap, i, &gone);
+    e->timed--;
+    removed++;
+    kept += notifies(&gone);
+    if (i < minheap_len(&e->heap))
+      i++;
+  }
+  /* The answer says how many were removed, and gives back the slots the
+   * removed tones kept for their notifications. */
+  reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, cy->start, removed, RT_MSG_SLOTS_PER_CMD + kept);
+}
+
 /* Step 2: a command's frame has come. */
 static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
   engine *e = cy->e;
@@ -105,7 +136,7 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
 
   if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN &&
       c->type != RT_CMD_MIDI_ROUTES && c->type != RT_CMD_RECORD_START &&
-      c->type != RT_CMD_RECORD_STOP)
+      c->type != RT_CMD_RECORD_STOP && c->type != RT_CMD_CANCEL)
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -127,6 +158,9 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
     say(cy, &m);
     break;
   case RT_CMD_SYNC:
+    break;
+  case RT_CMD_CANCEL:
+    cancel(cy, c);
     break;
   case RT_CMD_GRAPH_PLAN: {
     rt_plan *old;

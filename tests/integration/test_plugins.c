@@ -650,20 +650,19 @@ END_TEST
 START_TEST(full_timed_queue_refuses_only_timed_requests) {
   const char *tp = getenv("TESTPLUG");
   const msgpack_object *ok;
-  uint64_t node, at, ids[1000];
-  unsigned sent = 0;
+  uint64_t node, at, ids[1024];
+  conn filler[4];
 
   ck_assert_ptr_nonnull(tp);
   start("256");
-  while (sent < 4096) {
-    unsigned n = 4096 - sent < 1000 ? 4096 - sent : 1000;
-
-    for (unsigned i = 0; i < n; i++)
-      ids[i] = conn_request(&c, "engine.tone", "bu", "on", (int)(i % 2), "at",
-                            (uint64_t)(1000000 + sent + i));
-    for (unsigned i = 0; i < n; i++)
-      ok_of(ids[i]);
-    sent += n;
+  /* Four connections, each with its whole share (1024). */
+  for (unsigned k = 0; k < 4; k++) {
+    conn_open(&filler[k], dp.socket);
+    for (unsigned i = 0; i < 1024; i++)
+      ids[i] = conn_request(&filler[k], "engine.tone", "bu", "on", (int)(i % 2), "at",
+                            (uint64_t)(1000000 + 1024 * k + i));
+    for (unsigned i = 0; i < 1024; i++)
+      ck_assert_ptr_nonnull(msg_ok(conn_reply(&filler[k], ids[i], 10000)));
   }
   ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "heap_used"), 4096);
   expect_error(conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)2000000), "heap_full");
@@ -685,6 +684,8 @@ START_TEST(full_timed_queue_refuses_only_timed_requests) {
   /* A year at 48 kHz is 1 513 728 000 000 frames. */
   expect_error(conn_request(&c, "engine.tone", "bu", "on", 1, "at", (uint64_t)3000000000000ull),
                "bad_value");
+  for (unsigned k = 0; k < 4; k++)
+    conn_close(&filler[k]);
   finish();
 }
 END_TEST

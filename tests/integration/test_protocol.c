@@ -387,6 +387,74 @@ START_TEST(input_budget_holds_large_frames_back) {
 }
 END_TEST
 
+/* The engine's frame now (sync answers once a block has passed). */
+static uint64_t engine_frame(conn *k) {
+  return msg_uint(msg_ok(conn_reply(k, conn_request(k, "sync", ""), 5000)), "frame");
+}
+
+/* Timed requests are each connection's own: a share of 1024 (one more is
+ * heap_full, while another connection still schedules), listed in frame
+ * order by schedule.list, cancelled one by one or all at once; a cancelled
+ * tone never sounds. */
+START_TEST(schedule_share_list_and_cancel) {
+  static const char *const kinds[] = { "tone" };
+  const msgpack_object *ok, *list;
+  uint64_t base = engine_frame(&c) + 48000 * 60, ids[1024], soon;
+  conn other;
+
+  for (unsigned sent = 0; sent < 1024; sent += 256) {
+    for (unsigned i = 0; i < 256; i++)
+      ids[sent + i] = conn_request(&c, "engine.tone", "bu", "on", 1, "at",
+                                   base + 2 * (1023 - sent - i));
+    for (unsigned i = 0; i < 256; i++)
+      ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, ids[sent + i], 5000)));
+  }
+  expect_error(conn_reply(&c, conn_request(&c, "engine.tone", "bu", "on", 1, "at", base + 5000),
+                          5000), "heap_full", false);
+  conn_open(&other, dp.socket);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&other, conn_request(&other, "engine.tone", "bu", "on",
+                                                               0, "at", base + 7000), 5000)));
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.list", ""), 5000));
+  ck_assert_uint_eq(msg_uint(ok, "share"), 1024);
+  list = sono_map_get(ok, "requests");
+  ck_assert_uint_eq(list->via.array.size, 1024);
+  /* Frame order: the last sent comes first. */
+  ck_assert_uint_eq(msg_uint(&list->via.array.ptr[0], "at"), base);
+  ck_assert_uint_eq(msg_uint(&list->via.array.ptr[0], "id"), ids[1023]);
+  ck_assert(msg_str_is(&list->via.array.ptr[0], "op", "engine.tone"));
+  ck_assert_uint_eq(msg_uint(&list->via.array.ptr[1023], "at"), base + 2046);
+
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.cancel", "u", "request", ids[5]), 5000));
+  ck_assert_uint_eq(msg_uint(ok, "cancelled"), 1);
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.list", ""), 5000));
+  ck_assert_uint_eq(sono_map_get(ok, "requests")->via.array.size, 1023);
+  /* The place is free again. */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "engine.tone", "bu", "on", 1, "at",
+                                                           base + 9000), 5000)));
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.cancel", "b", "all", 1), 5000));
+  ck_assert_uint_eq(msg_uint(ok, "cancelled"), 1024);
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.list", ""), 5000));
+  ck_assert_uint_eq(sono_map_get(ok, "requests")->via.array.size, 0);
+  /* The other connection's request is untouched. */
+  ck_assert_uint_eq(msg_uint(msg_ok(conn_reply(&c, conn_request(&c, "status", ""), 5000)),
+                             "heap_used"), 1);
+  expect_error(conn_reply(&c, conn_request(&c, "schedule.cancel", ""), 5000), "bad_request", false);
+  expect_error(conn_reply(&c, conn_request(&c, "schedule.cancel", "ub", "request", (uint64_t)1,
+                                           "all", 1), 5000), "bad_request", false);
+
+  /* A tone a quarter second ahead, cancelled, never sounds. */
+  conn_subscribe(&c, 9, kinds, 1);
+  soon = engine_frame(&c) + 12000;
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "engine.tone", "bu", "on", 1,
+                                                           "at", soon), 5000)));
+  ok = msg_ok(conn_reply(&c, conn_request(&c, "schedule.cancel", "b", "all", 1), 5000));
+  ck_assert_uint_eq(msg_uint(ok, "cancelled"), 1);
+  ck_assert(conn_silent(&c, 600));
+  ck_assert_uint_gt(engine_frame(&c), soon);
+  conn_close(&other);
+}
+END_TEST
+
 /* Strings are UTF-8 in both directions: a request carrying a str that is
  * not is refused whole, so nothing of it can be echoed back. */
 START_TEST(strings_must_be_utf8) {
@@ -706,6 +774,7 @@ static Suite *protocol_suite(void) {
   tcase_add_test(tc, unread_replies_stop_the_reading);
   tcase_add_test(tc, slow_subscriber_costs_bounded_memory);
   tcase_add_test(tc, input_budget_holds_large_frames_back);
+  tcase_add_test(tc, schedule_share_list_and_cancel);
   tcase_add_test(tc, not_a_map_and_missing_id_or_op);
   tcase_add_test(tc, unknown_op);
   tcase_add_test(tc, missing_and_mistyped_fields);

@@ -131,6 +131,17 @@ static int cmp_key(const void *a, const void *b) {
 /* Random pushes and pops, interleaved, against a reference kept sorted:
  * every pop gives the reference's smallest, and the records come back
  * whole (slots are reused many times over). */
+/* Inserts c after every record not greater: the reference stays sorted. */
+static void ref_insert(rec *ref, size_t *nref, rec c) {
+  size_t at = *nref;
+
+  while (at > 0 && cmp_key(&ref[at - 1], &c) > 0)
+    at--;
+  memmove(ref + at + 1, ref + at, (*nref - at) * sizeof *ref);
+  ref[at] = c;
+  (*nref)++;
+}
+
 START_TEST(random_push_pop_against_sorted_reference) {
   enum { CAP = 512, OPS = 200000 };
   minheap h;
@@ -155,13 +166,7 @@ START_TEST(random_push_pop_against_sorted_reference) {
         continue;
       }
       ck_assert_int_eq(rc, 0);
-      /* Insert after every record not greater: the reference is sorted. */
-      size_t at = nref;
-      while (at > 0 && cmp_key(&ref[at - 1], &c) > 0)
-        at--;
-      memmove(ref + at + 1, ref + at, (nref - at) * sizeof *ref);
-      ref[at] = c;
-      nref++;
+      ref_insert(ref, &nref, c);
     } else if (nref == 0) {
       ck_assert_int_eq(minheap_pop(&h, &out), -1);
     } else {
@@ -169,6 +174,48 @@ START_TEST(random_push_pop_against_sorted_reference) {
       ck_assert_uint_eq(out.at, ref[0].at);
       ck_assert_uint_eq(out.seq, ref[0].seq);
       assert_intact(&out);
+      memmove(ref, ref + 1, --nref * sizeof *ref);
+    }
+    ck_assert_uint_eq(minheap_len(&h), nref);
+  }
+  minheap_free(&h);
+}
+END_TEST
+
+/* Removing records from anywhere (a cancelled timed request) keeps the
+ * rest in key order: random pushes, pops and removals of a random held
+ * record, against the sorted reference. */
+START_TEST(remove_anywhere_keeps_order) {
+  enum { CAP = 256, OPS = 100000 };
+  minheap h;
+  rec ref[CAP], out;
+  size_t nref = 0;
+  uint64_t seq = 0;
+  unsigned seed = 777;
+
+  ck_assert_int_eq(minheap_init(&h, CAP, sizeof(rec)), 0);
+  for (int op = 0; op < OPS; op++) {
+    int r = rand_r(&seed) % 3;
+
+    if (r == 0 && nref < CAP) {
+      rec c = rec_of((uint64_t)(rand_r(&seed) % 100), seq++);
+
+      ck_assert_int_eq(push(&h, c), 0);
+      ref_insert(ref, &nref, c);
+    } else if (r == 1 && nref > 0) {
+      size_t i = (size_t)rand_r(&seed) % nref, k = 0;
+      const rec *victim = minheap_item(&h, i);
+      uint64_t vseq = victim->seq;
+
+      minheap_remove(&h, i, &out);
+      ck_assert_uint_eq(out.seq, vseq);
+      assert_intact(&out);
+      while (ref[k].seq != vseq)
+        k++;
+      memmove(ref + k, ref + k + 1, (--nref - k) * sizeof *ref);
+    } else if (nref > 0) {
+      ck_assert_int_eq(minheap_pop(&h, &out), 0);
+      ck_assert_uint_eq(out.seq, ref[0].seq);
       memmove(ref, ref + 1, --nref * sizeof *ref);
     }
     ck_assert_uint_eq(minheap_len(&h), nref);
@@ -187,6 +234,7 @@ static Suite *heap_suite(void) {
   tcase_add_test(tc, full_heap_refuses);
   tcase_add_test(tc, items_are_every_record_held);
   tcase_add_test(tc, random_push_pop_against_sorted_reference);
+  tcase_add_test(tc, remove_anywhere_keeps_order);
   suite_add_tcase(s, tc);
   return s;
 }
