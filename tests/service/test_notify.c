@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -181,6 +182,45 @@ START_TEST(abstract_notify_socket) {
 }
 END_TEST
 
+/* Runs sonod until SIGTERM with stderr to a file and $JOURNAL_STREAM set
+ * (to that file's own device:inode when `matching`, as systemd does, else
+ * to another's); returns its log. */
+static char *log_with_journal_stream(bool matching) {
+  char dir[256], log[300], sock[300], env_js[96];
+  const char *env[] = { env_js, NULL };
+  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+                         "--socket", sock, "-v", NULL };
+  struct stat st;
+  pid_t pid;
+
+  svc_tmpdir(dir, sizeof dir);
+  snprintf(log, sizeof log, "%s/daemon.log", dir);
+  snprintf(sock, sizeof sock, "%s/sonod.sock", dir);
+  svc_write_file(log, "");
+  ck_assert_int_eq(stat(log, &st), 0);
+  snprintf(env_js, sizeof env_js, "JOURNAL_STREAM=%llu:%llu", (unsigned long long)st.st_dev,
+           (unsigned long long)st.st_ino + (matching ? 0 : 1));
+  pid = svc_spawn(argv, env, NULL, log);
+  ck_assert(svc_wait_path(sock, 10000));
+  kill(pid, SIGTERM);
+  ck_assert_int_eq(svc_wait(pid, 10000), 0);
+  return svc_read_file(log);
+}
+
+/* Log lines carry the syslog priority prefix journald reads only when
+ * stderr is the journal's stream; in a terminal or a file they do not. */
+START_TEST(priority_prefix_only_for_the_journal) {
+  char *journal = log_with_journal_stream(true), *plain = log_with_journal_stream(false);
+
+  ck_assert_msg(strstr(journal, "<6>sonod: info: received SIGTERM") != NULL, "%s", journal);
+  ck_assert_msg(strstr(plain, "\nsonod: info: received SIGTERM") != NULL ||
+                strncmp(plain, "sonod: info: received SIGTERM", 29) == 0, "%s", plain);
+  ck_assert_msg(strstr(plain, "<6>") == NULL && strstr(plain, "<3>") == NULL, "%s", plain);
+  free(journal);
+  free(plain);
+}
+END_TEST
+
 static Suite *notify_suite(void) {
   Suite *s = suite_create("notify");
   TCase *tc = tcase_create("core");
@@ -188,6 +228,7 @@ static Suite *notify_suite(void) {
   tcase_add_test(tc, ready_status_watchdog_stopping);
   tcase_add_test(tc, watchdog_for_another_pid);
   tcase_add_test(tc, abstract_notify_socket);
+  tcase_add_test(tc, priority_prefix_only_for_the_journal);
   suite_add_tcase(s, tc);
   return s;
 }
