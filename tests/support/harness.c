@@ -39,7 +39,12 @@ static int try_connect(const char *path) {
   snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
   if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0)
     return fd;
-  close(fd);
+  {
+    int e = errno;
+
+    close(fd);
+    errno = e;
+  }
   return -1;
 }
 
@@ -134,9 +139,15 @@ bool daemon_log_contains(const daemon_proc *dp, const char *needle) {
 }
 
 void conn_open(conn *c, const char *socket_path) {
+  /* A socket file exists from bind() on, but connecting is refused until
+   * listen(): a moment, longer on a loaded machine.  Retry a while. */
+  long deadline = now_ms() + 5000;
+
   memset(c, 0, sizeof *c);
-  c->fd = try_connect(socket_path);
-  ck_assert_msg(c->fd >= 0, "cannot connect to %s", socket_path);
+  while ((c->fd = try_connect(socket_path)) < 0 && (errno == ECONNREFUSED || errno == ENOENT) &&
+         now_ms() < deadline)
+    usleep(10000);
+  ck_assert_msg(c->fd >= 0, "cannot connect to %s: %s", socket_path, strerror(errno));
   msgpack_unpacked_init(&c->msg);
 }
 
