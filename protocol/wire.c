@@ -26,6 +26,85 @@ const msgpack_object *sono_map_get(const msgpack_object *map, const char *key) {
   return NULL;
 }
 
+static bool same_str(const msgpack_object *a, const msgpack_object *b) {
+  return a->type == MSGPACK_OBJECT_STR && b->type == MSGPACK_OBJECT_STR &&
+         a->via.str.size == b->via.str.size &&
+         memcmp(a->via.str.ptr, b->via.str.ptr, a->via.str.size) == 0;
+}
+
+static int cmp_key(const void *pa, const void *pb) {
+  const msgpack_object *a = *(const msgpack_object *const *)pa;
+  const msgpack_object *b = *(const msgpack_object *const *)pb;
+  uint32_t n = a->via.str.size < b->via.str.size ? a->via.str.size : b->via.str.size;
+  int c = n > 0 ? memcmp(a->via.str.ptr, b->via.str.ptr, n) : 0;
+
+  if (c != 0)
+    return c;
+  if (a->via.str.size != b->via.str.size)
+    return a->via.str.size < b->via.str.size ? -1 : 1;
+  /* Equal keys keep their order: the later one is reported. */
+  return a < b ? -1 : a > b;
+}
+
+#define DUP_PAIRWISE 16
+
+/* The keys of one map. */
+static int dup_in_map(const msgpack_object_map *m, const msgpack_object **dup) {
+  const msgpack_object **keys;
+  uint32_t i, j, n = 0;
+
+  if (m->size <= DUP_PAIRWISE) {
+    for (i = 1; i < m->size; i++)
+      for (j = 0; j < i; j++)
+        if (same_str(&m->ptr[i].key, &m->ptr[j].key)) {
+          *dup = &m->ptr[i].key;
+          return 1;
+        }
+    return 0;
+  }
+  if ((keys = malloc(m->size * sizeof *keys)) == NULL)
+    return -1;
+  for (i = 0; i < m->size; i++)
+    if (m->ptr[i].key.type == MSGPACK_OBJECT_STR)
+      keys[n++] = &m->ptr[i].key;
+  qsort(keys, n, sizeof *keys, cmp_key);
+  for (i = 1; i < n; i++)
+    if (same_str(keys[i], keys[i - 1])) {
+      *dup = keys[i];
+      free(keys);
+      return 1;
+    }
+  free(keys);
+  return 0;
+}
+
+int sono_dup_key(const msgpack_object *o, const msgpack_object **dup, bool *top) {
+  uint32_t i;
+  int rc;
+
+  *top = false;
+  if (o->type == MSGPACK_OBJECT_ARRAY) {
+    for (i = 0; i < o->via.array.size; i++)
+      if ((rc = sono_dup_key(&o->via.array.ptr[i], dup, top)) != 0) {
+        *top = false;
+        return rc;
+      }
+    return 0;
+  }
+  if (o->type != MSGPACK_OBJECT_MAP)
+    return 0;
+  if ((rc = dup_in_map(&o->via.map, dup)) != 0) {
+    *top = rc == 1;
+    return rc;
+  }
+  for (i = 0; i < o->via.map.size; i++)
+    if ((rc = sono_dup_key(&o->via.map.ptr[i].val, dup, top)) != 0) {
+      *top = false;
+      return rc;
+    }
+  return 0;
+}
+
 sono_arg sono_get_uint(const msgpack_object *map, const char *key, uint64_t *out) {
   const msgpack_object *v = sono_map_get(map, key);
 

@@ -36,6 +36,21 @@ sono_arg sono_get_map(const msgpack_object *map, const char *key,
 /* True when obj is a string equal to s. */
 bool sono_str_eq(const msgpack_object *obj, const char *s);
 
+/* plugin.state.get / plugin.state.set in pieces: the most state bytes one
+ * page carries (PROTOCOL.md). */
+#define SONO_STATE_PAGE_MAX (8u * 1024u * 1024u)
+/* ...and the most plugin.state.get sends whole, unpaged: what fits in a
+ * frame with room for the reply around it. */
+#define SONO_STATE_WHOLE_MAX (16u * 1024u * 1024u - 4096u)
+
+/* Looks for a map, anywhere in o (o itself, maps in arrays and in maps),
+ * that holds the same string key twice.  Returns 1 with *dup the second
+ * occurrence's key and *top true when that map is o itself; 0 when every
+ * map's keys are distinct; -1 when out of memory.  Small maps are compared
+ * pairwise, large ones sorted: O(n log n) in the keys.  Nesting must be
+ * bounded (sono_scan bounds it for requests). */
+int sono_dup_key(const msgpack_object *o, const msgpack_object **dup, bool *top);
+
 /* Frame building: begin reserves the length header, end fills it in.
  * Between them pack exactly one map with pk. */
 void sono_msg_begin(msgpack_sbuffer *sb, msgpack_packer *pk);

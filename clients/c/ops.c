@@ -1,6 +1,9 @@
 /* ops.c - typed wrappers for the operations of protocol v1. */
 #include "sono_internal.h"
+#include "protocol/wire.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -204,4 +207,94 @@ int sono_render(sono_conn *c, uint64_t frames, double seconds, uint64_t *frame,
 
 int sono_shutdown(sono_conn *c, sono_error *err) {
   return sono_call(c, "shutdown", NULL, NULL, err);
+}
+
+int sono_plugin_state_get(sono_conn *c, uint64_t node, void **data, size_t *len, char *kind,
+                          sono_error *err) {
+  unsigned char *buf = NULL;
+  uint64_t total = 0, at = 0;
+  bool first = true;
+
+  *data = NULL;
+  *len = 0;
+  while (first || at < total) {
+    sono_args *a = sono_args_new();
+    const msgpack_object *d;
+    const char *k;
+    size_t klen;
+    sono_reply *r;
+    uint64_t t;
+
+    if (a == NULL) {
+      free(buf);
+      return no_memory(c, err);
+    }
+    sono_args_uint(a, "node", node);
+    sono_args_uint(a, "offset", at);
+    sono_args_uint(a, "length", SONO_STATE_PAGE_MAX);
+    if (sono_call(c, "plugin.state.get", a, &r, err) != 0) {
+      sono_args_free(a);
+      free(buf);
+      return -1;
+    }
+    sono_args_free(a);
+    d = sono_reply_get(r, "data");
+    if (d == NULL || d->type != MSGPACK_OBJECT_BIN || sono_reply_uint(r, "total", &t) != 0 ||
+        (first && sono_reply_str(r, "kind", &k, &klen) != 0)) {
+      sono_reply_free(r);
+      free(buf);
+      return missing(c, err, "plugin.state.get", "data, total or kind");
+    }
+    if (first) {
+      total = t;
+      if (kind != NULL)
+        snprintf(kind, 16, "%.*s", (int)(klen < 15 ? klen : 15), k);
+      if ((buf = malloc(total > 0 ? total : 1)) == NULL) {
+        sono_reply_free(r);
+        return no_memory(c, err);
+      }
+    }
+    if (t != total || d->via.bin.size > total - at || (d->via.bin.size == 0 && at < total)) {
+      sono_error e;
+
+      sono_reply_free(r);
+      free(buf);
+      sono_err_set(&e, SONO_ERR_PROTOCOL, 0, "protocol_error",
+                   "plugin.state.get: the state changed while it was read in pages");
+      return sono_conn_fail(c, err, &e);
+    }
+    memcpy(buf + at, d->via.bin.ptr, d->via.bin.size);
+    at += d->via.bin.size;
+    first = false;
+    sono_reply_free(r);
+  }
+  *data = buf;
+  *len = total;
+  return 0;
+}
+
+int sono_plugin_state_set(sono_conn *c, uint64_t node, const void *data, size_t len,
+                          sono_error *err) {
+  size_t at = 0;
+
+  do {
+    sono_args *a = sono_args_new();
+    size_t n = len - at < SONO_STATE_PAGE_MAX ? len - at : SONO_STATE_PAGE_MAX;
+    int rc;
+
+    if (a == NULL)
+      return no_memory(c, err);
+    sono_args_uint(a, "node", node);
+    sono_args_bin(a, "data", (const char *)data + at, n);
+    if (len > SONO_STATE_PAGE_MAX) {
+      sono_args_uint(a, "offset", at);
+      sono_args_uint(a, "total", len);
+    }
+    rc = sono_call(c, "plugin.state.set", a, NULL, err);
+    sono_args_free(a);
+    if (rc != 0)
+      return -1;
+    at += n;
+  } while (at < len);
+  return 0;
 }

@@ -343,6 +343,19 @@ SONO_API int sono_render(sono_conn *c, uint64_t frames, double seconds,
 
 SONO_API int sono_shutdown(sono_conn *c, sono_error *err);
 
+/* A plugin node's state (plugin.state.get), of any size: asked for in
+ * pages of 8 MiB until `total` is read.  *data
+ * (malloc'd, free() it) receives *len bytes; kind (may be NULL, 16 bytes)
+ * "chunk" or "params".  A state that changes size while it is read fails
+ * with SONO_ERR_PROTOCOL. */
+SONO_API int sono_plugin_state_get(sono_conn *c, uint64_t node, void **data, size_t *len,
+                                   char *kind, sono_error *err);
+/* Sets it (plugin.state.set): whole when it fits in one page, else in
+ * pieces (offset, total) that the daemon assembles and applies with the
+ * last one. */
+SONO_API int sono_plugin_state_set(sono_conn *c, uint64_t node, const void *data, size_t len,
+                                   sono_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@
 
 #define STATE_MAGIC "SONOVST1"
 #define STATE_HEADER 20
-#define STATE_MAX (16u << 20)   /* a frame holds no more */
+#define STATE_MAX (256u << 20)  /* the daemon assembles no larger state */
 
 typedef struct verb {
   const char *name;
@@ -485,44 +485,40 @@ static uint64_t get_le(const unsigned char *p, int n) {
   return v;
 }
 
+/* The state comes in pages when it is large (sono_plugin_state_get). */
 static int state_save(ctl *g, uint64_t node, const char *file) {
-  const msgpack_object *data;
   unsigned char head[STATE_HEADER];
-  const char *kind = "";
-  sono_args *a;
-  sono_reply *r;
+  char kind[16] = "";
+  void *data;
+  size_t len;
+  sono_conn *c;
+  sono_error e;
   FILE *f;
-  int rc;
 
-  a = sono_args_new();
-  sono_args_uint(a, "node", node);
-  if ((r = ctl_send(g, "plugin.state.get", a, &rc)) == NULL)
-    return rc;
-  data = sono_reply_get(r, "data");
-  sono_reply_str(r, "kind", &kind, NULL);
-  if (data == NULL || data->type != MSGPACK_OBJECT_BIN) {
-    sono_reply_free(r);
-    fputs("sonoctl: protocol_error: plugin.state.get sent no 'data'\n", stderr);
+  if ((c = ctl_connect(g)) == NULL)
+    return CTL_FAIL;
+  if (sono_plugin_state_get(c, node, &data, &len, kind, &e) != 0) {
+    ctl_fail(&e);
+    sono_close(c);
     return CTL_FAIL;
   }
+  sono_close(c);
   memcpy(head, STATE_MAGIC, 8);
   put_le(head + 8, strcmp(kind, "chunk") == 0 ? 1 : 2, 4);
-  put_le(head + 12, data->via.bin.size, 8);
+  put_le(head + 12, len, 8);
   f = fopen(file, "wb");
   if (f == NULL || fwrite(head, 1, sizeof head, f) != sizeof head ||
-      fwrite(data->via.bin.ptr, 1, data->via.bin.size, f) != data->via.bin.size ||
-      fclose(f) != 0) {
+      fwrite(data, 1, len, f) != len || fclose(f) != 0) {
     fprintf(stderr, "sonoctl: io_error: cannot write %s: %s\n", file, strerror(errno));
-    sono_reply_free(r);
+    free(data);
     return CTL_FAIL;
   }
+  free(data);
   if (g->json)
-    printf("{\"file\":\"%s\",\"kind\":\"%s\",\"bytes\":%u}\n", file, kind,
-           (unsigned)data->via.bin.size);
+    printf("{\"file\":\"%s\",\"kind\":\"%s\",\"bytes\":%zu}\n", file, kind, len);
   else
-    printf("saved %u bytes (%s) of node %llu to %s\n", (unsigned)data->via.bin.size, kind,
-           (unsigned long long)node, file);
-  sono_reply_free(r);
+    printf("saved %zu bytes (%s) of node %llu to %s\n", len, kind, (unsigned long long)node,
+           file);
   return CTL_OK;
 }
 
@@ -530,8 +526,8 @@ static int state_load(ctl *g, uint64_t node, const char *file) {
   unsigned char head[STATE_HEADER];
   unsigned char *blob;
   uint64_t len, kind;
-  sono_args *a;
-  sono_reply *r;
+  sono_conn *c;
+  sono_error e;
   FILE *f;
   int rc;
 
@@ -564,14 +560,18 @@ static int state_load(ctl *g, uint64_t node, const char *file) {
     return CTL_FAIL;
   }
   fclose(f);
-  a = sono_args_new();
-  sono_args_uint(a, "node", node);
-  sono_args_bin(a, "data", blob, len);
-  r = ctl_send(g, "plugin.state.set", a, &rc);
+  /* In pieces when it is large (sono_plugin_state_set). */
+  if ((c = ctl_connect(g)) == NULL) {
+    free(blob);
+    return CTL_FAIL;
+  }
+  rc = sono_plugin_state_set(c, node, blob, len, &e);
   free(blob);
-  if (r == NULL)
-    return rc;
-  sono_reply_free(r);
+  sono_close(c);
+  if (rc != 0) {
+    ctl_fail(&e);
+    return CTL_FAIL;
+  }
   if (g->json)
     puts("{}");
   else

@@ -20,8 +20,9 @@ typedef struct backend_ops {
    * thread reported (JACK gone or back, a render finished). */
   void (*poll)(backend *b);
   void (*destroy)(backend *b);
-  /* Offline only (NULL elsewhere): render `frames` more frames (0: up to
-   * the configured length), then answer request req_id of client. */
+  /* Offline only (NULL elsewhere): render `frames` more frames (none
+   * rendered for 0; RENDER_TO_LENGTH: up to the configured length), then
+   * answer request req_id of client. */
   int (*render)(backend *b, uint32_t client, uint64_t req_id, uint64_t frames,
                 char *err, size_t errlen);
   /* Optional: a command was just sent to the audio thread.  The offline
@@ -50,6 +51,7 @@ typedef struct backend_hooks {
 
 /* render's failures. */
 enum { RENDER_BUSY = -1, RENDER_NO_LENGTH = -2 };
+#define RENDER_TO_LENGTH UINT64_MAX
 
 struct backend {
   const backend_ops *ops;

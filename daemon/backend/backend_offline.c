@@ -230,15 +230,13 @@ static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint6
     return RENDER_BUSY;
   }
   /* Between renders the thread is idle, so `reached` is where it stands. */
-  if (frames > 0)
+  if (frames != RENDER_TO_LENGTH)
     until = atomic_load(&ob->reached) + frames;
-  if (until == 0) {
-    if (ob->length == 0) {
-      snprintf(err, errlen, "no frames given and no --length to render to");
-      return RENDER_NO_LENGTH;
-    }
+  else if (ob->length == 0) {
+    snprintf(err, errlen, "no frames given and no --length to render to");
+    return RENDER_NO_LENGTH;
+  } else
     until = ob->length;
-  }
   if (ob->length > 0 && until > ob->length)
     until = ob->length;
   ob->pending = true;

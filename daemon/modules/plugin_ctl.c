@@ -183,8 +183,73 @@ static void poll_start(sonod *d) {
     uv_timer_start(&poll_timer, on_poll, POLL_MS, POLL_MS);
 }
 
+/* Bytes of every state being gathered in pieces. */
+static size_t pieces_held;
+
+void plugin_ctl_pieces_drop(pnode *n) {
+  if (n->pieces == NULL)
+    return;
+  pieces_held -= n->pieces_total;
+  free(n->pieces);
+  n->pieces = NULL;
+  n->pieces_len = n->pieces_total = 0;
+}
+
+int plugin_ctl_piece(pnode *n, uint32_t client, uint64_t offset, uint64_t total, const void *data,
+                     size_t len, size_t *received, const unsigned char **whole, const char **code,
+                     char *err, size_t errlen) {
+  *whole = NULL;
+  *code = SONO_E_BAD_VALUE;
+  if (total == 0 || total > PLUGIN_PIECES_MAX || total > INT32_MAX) {
+    snprintf(err, errlen, "'total' must be from 1 to %u bytes", PLUGIN_PIECES_MAX);
+    return -1;
+  }
+  if (offset > total || len > total - offset) {
+    snprintf(err, errlen, "a piece of %zu bytes at offset %llu does not fit in 'total' %llu",
+             len, (unsigned long long)offset, (unsigned long long)total);
+    return -1;
+  }
+  if (offset == 0) {
+    plugin_ctl_pieces_drop(n);
+    if (pieces_held + total > PLUGIN_PIECES_MAX) {
+      *code = SONO_E_LIMIT;
+      snprintf(err, errlen, "states being sent in pieces take %zu bytes; %llu more is over the "
+               "%u-byte limit", pieces_held, (unsigned long long)total, PLUGIN_PIECES_MAX);
+      return -1;
+    }
+    if ((n->pieces = malloc(total)) == NULL) {
+      *code = SONO_E_INTERNAL;
+      snprintf(err, errlen, "out of memory for a %llu-byte state", (unsigned long long)total);
+      return -1;
+    }
+    pieces_held += total;
+    n->pieces_total = total;
+    n->pieces_client = client;
+  } else if (n->pieces == NULL || n->pieces_client != client || n->pieces_total != total ||
+             n->pieces_len != offset) {
+    if (n->pieces == NULL || n->pieces_client != client)
+      snprintf(err, errlen, "no piece at offset 0 started this state (the first piece has "
+               "offset 0)");
+    else if (n->pieces_total != total)
+      snprintf(err, errlen, "'total' %llu is not the %zu bytes the first piece gave",
+               (unsigned long long)total, n->pieces_total);
+    else
+      snprintf(err, errlen, "the next piece starts at offset %zu, not %llu", n->pieces_len,
+               (unsigned long long)offset);
+    return -1;
+  }
+  memcpy(n->pieces + offset, data, len);
+  n->pieces_len = offset + len;
+  *received = n->pieces_len;
+  if (n->pieces_len == n->pieces_total)
+    *whole = n->pieces;
+  return 0;
+}
+
 static void node_free(pnode *n) {
   pnode **link;
+
+  plugin_ctl_pieces_drop(n);
 
   for (link = &nodes; *link != NULL; link = &(*link)->next)
     if (*link == n) {

@@ -23,6 +23,11 @@ typedef struct pnode {
   bool removing;           /* unload sent; the audio thread still has it */
   uint64_t outstanding;    /* MIDI events sent and not yet reported done */
   unsigned evcap;          /* capacity of the event buffer installed */
+  /* plugin.state.set in pieces: the state being gathered (plugin_ctl_piece). */
+  unsigned char *pieces;
+  size_t pieces_len;       /* bytes gathered, all from offset 0 on */
+  size_t pieces_total;     /* the whole state's size */
+  uint32_t pieces_client;  /* the client sending it */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
@@ -67,6 +72,20 @@ unsigned plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *),
                               unsigned *failed);
 /* status: [{node, block_size}] of every loaded plugin. */
 void plugin_ctl_pack_prepared(msgpack_packer *pk);
+
+/* plugin.state.set in pieces (PROTOCOL.md): a piece of `len` bytes at
+ * `offset` of a state of `total` bytes, from client.  A piece at offset 0
+ * starts over; the others must follow on where the last one ended, from
+ * the same client, with the same total.  Every state being gathered counts
+ * against PLUGIN_PIECES_MAX bytes in all.  Returns 0 with *received set
+ * (and *whole pointing at the whole state once received == total: apply
+ * it, then plugin_ctl_pieces_drop), or -1 with a protocol error code and a
+ * message. */
+#define PLUGIN_PIECES_MAX (256u * 1024u * 1024u)
+int plugin_ctl_piece(pnode *n, uint32_t client, uint64_t offset, uint64_t total, const void *data,
+                     size_t len, size_t *received, const unsigned char **whole, const char **code,
+                     char *err, size_t errlen);
+void plugin_ctl_pieces_drop(pnode *n);
 
 /* Its hooks into the engine (engine/module.h); main registers it. */
 extern const struct engine_module plugin_ctl_module;

@@ -32,6 +32,8 @@ void request_handle(client *c, const char *payload, size_t len) {
   request r;
   sono_scan_result sr;
   int scan;
+  const msgpack_object *dup;
+  bool dup_top;
 
   if (len == 0) {
     reply_error(c, false, 0, SONO_E_BAD_REQUEST, "empty frame");
@@ -61,6 +63,24 @@ void request_handle(client *c, const char *payload, size_t len) {
   if (msg.data.type != MSGPACK_OBJECT_MAP) {
     reply_error(c, false, 0, SONO_E_BAD_REQUEST, "a request must be a msgpack map");
     goto done;
+  }
+  /* One value per key, in every map: sono_map_get would take the first of
+   * two, a client in another language maybe the last. */
+  switch (sono_dup_key(&msg.data, &dup, &dup_top)) {
+  case 1:
+    idv = sono_map_get(&msg.data, "id");
+    if (dup_top && sono_str_eq(dup, "id"))
+      idv = NULL;
+    reply_error(c, idv != NULL && idv->type == MSGPACK_OBJECT_POSITIVE_INTEGER,
+                idv != NULL ? idv->via.u64 : 0, SONO_E_BAD_REQUEST,
+                "the key '%.*s' appears twice in one map%s", (int)(dup->via.str.size > 64 ? 64 : dup->via.str.size),
+                dup->via.str.ptr, dup_top ? " (the request)" : "");
+    goto done;
+  case -1:
+    reply_error(c, false, 0, SONO_E_INTERNAL, "out of memory checking the request's keys");
+    goto done;
+  default:
+    break;
   }
   idv = sono_map_get(&msg.data, "id");
   if (idv == NULL || idv->type != MSGPACK_OBJECT_POSITIVE_INTEGER) {

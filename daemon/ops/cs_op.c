@@ -127,6 +127,14 @@ static bool get_double(cs_cx *x, const char *key, bool required, double *out) {
   return missing(x, st, key, "a number");
 }
 
+/* The code for a value cs_op_number refused: a float that is not finite is
+ * out of range (bad_value, as arg_double says), anything else the wrong
+ * type. */
+const char *cs_op_number_code(const msgpack_object *o) {
+  return o->type == MSGPACK_OBJECT_FLOAT32 || o->type == MSGPACK_OBJECT_FLOAT64 ? SONO_E_BAD_VALUE
+                                                                               : SONO_E_BAD_TYPE;
+}
+
 bool cs_op_number(const msgpack_object *o, double *v) {
   switch (o->type) {
   case MSGPACK_OBJECT_POSITIVE_INTEGER:
@@ -166,7 +174,7 @@ static bool get_args(cs_cx *x, const char *key, bool required, cs_arg *out, unsi
     if (kv->key.type != MSGPACK_OBJECT_STR)
       return fail(x, SONO_E_BAD_TYPE, "the keys of '%s' must be strings", key);
     if (!cs_op_number(&kv->val, &out[i].value))
-      return fail(x, SONO_E_BAD_TYPE, "'%s.%.*s' must be a finite number", key,
+      return fail(x, cs_op_number_code(&kv->val), "'%s.%.*s' must be a finite number", key,
                   (int)kv->key.via.str.size, kv->key.via.str.ptr);
     if (x->ndups == CS_OP_MAX_DUPS ||
         (name = strndup(kv->key.via.str.ptr, kv->key.via.str.size)) == NULL)
@@ -201,7 +209,7 @@ static bool get_nums(cs_cx *x, const char *key, bool required, cs_io *a) {
     return fail(x, SONO_E_INTERNAL, "out of memory");
   for (i = 0; i < arr->size; i++)
     if (!cs_op_number(&arr->ptr[i], &a->data[i]))
-      return fail(x, SONO_E_BAD_TYPE, "'%s[%zu]' must be a finite number", key, i);
+      return fail(x, cs_op_number_code(&arr->ptr[i]), "'%s[%zu]' must be a finite number", key, i);
   a->ndata = arr->size;
   return true;
 }

@@ -50,7 +50,7 @@ typedef struct cs_io {
   cs_bus_kind bus_kind;
   cs_auto_mode auto_mode;
   unsigned channels;
-  double sr;
+  unsigned sr;                    /* Hz: an integer, as every rate sonod reports */
   uint64_t at, frame;             /* TIME: the module's frame, the engine's */
 } cs_io;
 
@@ -172,6 +172,8 @@ bool cs_op_fail(cs_cx *x, const char *code, const char *fmt, ...)
 bool cs_ok(cs_cx *x, int rc);
 /* A finite number from a msgpack object. */
 bool cs_op_number(const msgpack_object *o, double *v);
+/* Why it refused o: bad_value for a float that is not finite, else bad_type. */
+const char *cs_op_number_code(const msgpack_object *o);
 /* Every name in a[0..n) is a parameter of instrument instr. */
 bool cs_op_check_params(cs_cx *x, const char *instr, const cs_arg *a, unsigned n);
 /* The parameters of a->instr with their defaults, or a->synth's values

@@ -41,8 +41,13 @@ void op_hello(request *r) {
   if (name != NULL) {
     if (namelen >= sizeof r->c->name)
       namelen = sizeof r->c->name - 1;
-    memcpy(r->c->name, name, namelen);
-    r->c->name[namelen] = '\0';
+    /* The others learn the name (their `connected` event, sent when the
+     * connection was accepted, could not carry it). */
+    if (namelen != strlen(r->c->name) || memcmp(r->c->name, name, namelen) != 0) {
+      memcpy(r->c->name, name, namelen);
+      r->c->name[namelen] = '\0';
+      events_client(d, r->c, "named");
+    }
   }
 
   reply_begin(&sb, &pk, r->id);
@@ -87,7 +92,9 @@ void op_ping(request *r) {
 void op_status(request *r) {
   sonod *d = r->d;
   engine *e = &d->eng;
-  uint64_t frame = atomic_load(&e->pub_frame);
+  /* The clock: the end of the last block, or where an offline render
+   * stopped (its reply's frame), as transport.get's engine_frame. */
+  uint64_t frame = engine_ctl_now(d);
   uint32_t load = atomic_load(&e->pub_load_ppm);
   uint32_t load_max = atomic_exchange(&e->pub_load_max_ppm, 0);
   msgpack_sbuffer sb;

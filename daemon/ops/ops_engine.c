@@ -9,6 +9,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
+#include "protocol/wire.h"
 
 void op_engine_tone(request *r) {
   sonod *d = r->d;
@@ -46,6 +47,8 @@ void op_engine_tone(request *r) {
 
 void op_render(request *r) {
   sonod *d = r->d;
+  bool has_frames = sono_map_get(r->args, "frames") != NULL;
+  bool has_seconds = sono_map_get(r->args, "seconds") != NULL;
   uint64_t frames = 0;
   double seconds = 0;
   char err[256];
@@ -58,7 +61,9 @@ void op_render(request *r) {
   }
   if (!arg_uint(r, "frames", false, &frames) || !arg_double(r, "seconds", false, &seconds))
     return;
-  if (frames > 0 && seconds > 0) {
+  /* Given is given: 0 frames renders none (and answers where the engine
+   * stands); neither renders to --length. */
+  if (has_frames && has_seconds) {
     reply_error(r->c, true, r->id, SONO_E_BAD_REQUEST, "render: give 'frames' or 'seconds', not both");
     return;
   }
@@ -66,8 +71,10 @@ void op_render(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "render: 'seconds' must be from 0 to a week");
     return;
   }
-  if (seconds > 0)
+  if (has_seconds)
     frames = (uint64_t)llround(seconds * d->eng.sample_rate);
+  else if (!has_frames)
+    frames = RENDER_TO_LENGTH;
   rc = d->be->ops->render(d->be, r->c->id, r->id, frames, err, sizeof err);
   if (rc == RENDER_BUSY)
     reply_error(r->c, true, r->id, SONO_E_BUSY, "render: %s", err);

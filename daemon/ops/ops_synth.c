@@ -65,7 +65,8 @@ static bool call_automate(cs_cx *x, cs_io *a) {
     return cs_op_fail(x, SONO_E_INTERNAL, "out of memory");
   for (i = 0; i < n; i++)
     if (!cs_op_number(&a->points->ptr[i], &a->data[i]))
-      return cs_op_fail(x, SONO_E_BAD_TYPE, "'points[%u]' must be a finite number", i);
+      return cs_op_fail(x, cs_op_number_code(&a->points->ptr[i]),
+                        "'points[%u]' must be a finite number", i);
   return cs_ok(x, cs_synth_automate(x->eng, a->synth, a->param, a->data, n / 2, a->auto_mode,
                                     a->at, &x->e));
 }

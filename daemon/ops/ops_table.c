@@ -4,6 +4,7 @@
 #include "daemon/ops/cs_op.h"
 #include "daemon/ops/ops.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #include "daemon/modules/csound_state.h"
@@ -31,8 +32,11 @@ static bool call_new(cs_cx *x, cs_io *a) {
 }
 
 static bool call_read(cs_cx *x, cs_io *a) {
-  if (!cs_ok(x, cs_table_read(x->eng, a->path, &a->table, &a->channels, &a->sr, &x->e)))
+  double sr;
+
+  if (!cs_ok(x, cs_table_read(x->eng, a->path, &a->table, &a->channels, &sr, &x->e)))
     return false;
+  a->sr = sr > 0 && sr < 4e9 ? (unsigned)lround(sr) : 0;
   state_note_table(x->r->d, a->table, a->path, NULL, 0);
   return true;
 }

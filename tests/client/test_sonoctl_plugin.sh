@@ -1,12 +1,15 @@
 #!/bin/sh
-# test_sonoctl_plugin.sh SONOD SONOCTL - `sonoctl plugin ...` against a real
-# sonod (null backend) with amsynth: load, list, params, set/get, programs,
-# MIDI, state save/load through a file, scan, unload, and the error exits.
+# test_sonoctl_plugin.sh SONOD SONOCTL TESTPLUG_ODD - `sonoctl plugin ...`
+# against a real sonod (null backend) with amsynth: load, list, params,
+# set/get, programs, MIDI, state save/load through a file, scan, unload, and
+# the error exits; and a 20 MB state (TESTPLUG_ODD) saved and loaded, which
+# travels in pages.
 # Skips (77) when amsynth is not installed.
 set -u
 
 SONOD=$1
 SONOCTL=$2
+ODD=$3
 AMSYNTH=/usr/lib/vst/amsynth_vst.so
 [ -f "$AMSYNTH" ] || { echo "amsynth not installed: skipped"; exit 77; }
 
@@ -70,6 +73,21 @@ check "state load of a bad file" 1 'bad_file' plugin state load "$NODE" "$DIR/ba
 head -c 30 "$DIR/state.bin" >"$DIR/short.bin"
 check "state load of a truncated file" 1 'bad_file' plugin state load "$NODE" "$DIR/short.bin"
 check "state load of no file" 1 'io_error' plugin state load "$NODE" "$DIR/none.bin"
+
+# A state larger than a frame: saved in pages, loaded in pieces.  The test
+# plugin keeps the chunk it is given, so saving again shows every byte.
+out=$(ctl --json plugin load "$ODD")
+BIG=$(printf '%s\n' "$out" | sed -n 's/^{"node":\([0-9]*\),.*/\1/p')
+check "big state save" 0 '^saved 20000000 bytes \(chunk\) of node' plugin state save "$BIG" "$DIR/big.bin"
+{ head -c 20 "$DIR/big.bin"; head -c 20000000 /dev/zero | tr '\0' 'x'; } >"$DIR/bigx.bin"
+check "big state load" 0 '^loaded 20000000 bytes \(chunk\) into node' plugin state load "$BIG" "$DIR/bigx.bin"
+check "big state save again" 0 '^saved 20000000 bytes' plugin state save "$BIG" "$DIR/big2.bin"
+if cmp -s "$DIR/bigx.bin" "$DIR/big2.bin" && ! cmp -s "$DIR/big.bin" "$DIR/big2.bin"; then
+  echo "ok: the 20 MB state came back as loaded"
+else
+  fail "the 20 MB state read back differs from the one loaded"
+fi
+check "big unload" 0 '^unloaded at frame [0-9]+$' plugin unload "$BIG"
 
 check "note" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 60 --vel 90 --len 0.05
 check "note --at --len" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 62 --at 100000000 --len 0.1

@@ -615,6 +615,107 @@ START_TEST(oversized_reply_is_refused_whole) {
 }
 END_TEST
 
+/* A state of `len` bytes read back in pages of `page` bytes. */
+static unsigned char *state_pages(uint64_t node, size_t len, uint64_t page, const char *kind) {
+  unsigned char *got = malloc(len);
+  size_t at = 0;
+
+  ck_assert_ptr_nonnull(got);
+  while (at < len) {
+    const msgpack_object *ok = ok_of(conn_request(&c, "plugin.state.get", "uuu", "node", node,
+                                                  "offset", (uint64_t)at, "length", page));
+    const msgpack_object *data = sono_map_get(ok, "data");
+
+    ck_assert_uint_eq(msg_uint(ok, "total"), len);
+    ck_assert_uint_eq(msg_uint(ok, "offset"), at);
+    ck_assert(msg_str_is(ok, "kind", kind));
+    ck_assert_int_eq(data->type, MSGPACK_OBJECT_BIN);
+    ck_assert_uint_eq(data->via.bin.size, len - at < page ? len - at : page);
+    memcpy(got + at, data->via.bin.ptr, data->via.bin.size);
+    at += data->via.bin.size;
+  }
+  return got;
+}
+
+/* plugin.state.set {node, data, offset, total}; returns the reply. */
+static const msgpack_object *state_piece(uint64_t id, uint64_t node, const unsigned char *data,
+                                         size_t len, uint64_t offset, uint64_t total) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 6);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.state.set");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin(&pk, len);
+  msgpack_pack_bin_body(&pk, data, len);
+  sono_pack_key_uint(&pk, "offset", offset);
+  sono_pack_key_uint(&pk, "total", total);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return conn_reply(&c, id, 30000);
+}
+
+/* A 20 MB state travels in pages: read in 8 MiB pages (every byte as the
+ * plugin made it), written back in pieces the daemon assembles before the
+ * plugin gets it whole (effSetChunk), read again: every byte as sent. */
+START_TEST(large_state_travels_in_pages) {
+  const char *big = getenv("TESTPLUG_ODD");
+  const size_t len = 20000000, page = 8u * 1024u * 1024u;
+  unsigned char *got, *mine;
+  const msgpack_object *m;
+  uint64_t node, id = 1000;
+  size_t i, at;
+
+  ck_assert_ptr_nonnull(big);
+  start("256");
+  node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", big)), "node");
+  got = state_pages(node, len, page, "chunk");
+  for (i = 0; i < len; i++)
+    if (got[i] != (unsigned char)(i % 251))
+      ck_abort_msg("byte %zu of the state is %u, want %u", i, got[i], (unsigned)(i % 251));
+  free(got);
+  /* A length over the page limit gets a page. */
+  m = ok_of(conn_request(&c, "plugin.state.get", "uuu", "node", node, "offset", (uint64_t)0,
+                         "length", (uint64_t)len));
+  ck_assert_uint_eq(sono_map_get(m, "data")->via.bin.size, page);
+  m = conn_reply(&c, conn_request(&c, "plugin.state.get", "uu", "node", node,
+                                  "offset", (uint64_t)len + 1), 30000);
+  ck_assert_str_eq(msg_error_code(m), "bad_value");
+
+  mine = malloc(len);
+  ck_assert_ptr_nonnull(mine);
+  for (i = 0; i < len; i++)
+    mine[i] = (unsigned char)((i * 7 + 3) % 256);
+  /* Out of order: refused, and nothing is applied. */
+  m = state_piece(id++, node, mine, 100, 100, len);
+  ck_assert_str_eq(msg_error_code(m), "bad_value");
+  for (at = 0; at < len; at += page) {
+    size_t n = len - at < page ? len - at : page;
+
+    m = msg_ok(state_piece(id++, node, mine + at, n, at, len));
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(msg_uint(m, "received"), at + n);
+    ck_assert(sono_map_get(m, "applied")->via.boolean == (at + n == len));
+    if (at == 0) {
+      /* A gap is refused; the pieces so far stay. */
+      m = state_piece(id++, node, mine, 10, at + n + 10, len);
+      ck_assert_str_eq(msg_error_code(m), "bad_value");
+    }
+  }
+  got = state_pages(node, len, page, "chunk");
+  ck_assert_msg(memcmp(got, mine, len) == 0, "the state read back is not the state sent");
+  free(got);
+  free(mine);
+  /* The connection carries on. */
+  ok_of(conn_request(&c, "ping", ""));
+  finish();
+}
+END_TEST
+
 /* A plugin whose name and a label are Latin-1 ("B\xe4ss", "\xb0"): sonod
  * sends them as UTF-8 ("Bäss", "°"), never as the bytes it was given. */
 START_TEST(latin1_names_arrive_as_utf8) {
@@ -702,6 +803,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, crash_and_hang_while_loading);
   tcase_add_test(tc, hanging_load_does_not_block);
   tcase_add_test(tc, oversized_reply_is_refused_whole);
+  tcase_add_test(tc, large_state_travels_in_pages);
   tcase_add_test(tc, latin1_names_arrive_as_utf8);
   tcase_add_test(tc, full_timed_queue_refuses_only_timed_requests);
   suite_add_tcase(s, tc);

@@ -8,7 +8,8 @@
  *                allocate only the 128-byte core like VeSTige plugins do
  *   TP_MAIN_ONLY 1: export the entry only as "main" (like DPF plugins)
  *   TP_IN/TP_OUT channel counts (default 2/2)
- *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk)
+ *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk), and any chunk
+ *                   effSetChunk gives is kept and given back
  *   TP_LATIN1    1: its name and parameter 0's label in Latin-1, not UTF-8
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
@@ -55,7 +56,9 @@
  * that breaks the contract gives -1 (more frames than the block size) or
  * -2 (processed while suspended). */
 /* TP_CHUNK_BYTES > 0: program chunks of that many bytes (effGetChunk),
- * byte i being i mod 251, for state larger than a frame. */
+ * byte i being i mod 251, for state larger than a frame; effSetChunk keeps
+ * a copy of the chunk it is given (any size), which effGetChunk then
+ * returns, so a round trip shows every byte arrived. */
 #ifndef TP_LATIN1
 #define TP_LATIN1 0
 #endif
@@ -75,6 +78,7 @@ typedef struct plug {
     int program;
     int block_events;   /* events for the coming process call */
     unsigned char *chunk;
+    size_t chunk_len;
     int resumed;        /* between effMainsChanged(1) and (0) */
     unsigned long long frames;   /* frames processed since load */
     VstMidiEvent echo[8];
@@ -302,11 +306,24 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         return 0;
 #if TP_CHUNK_BYTES > 0
     case effGetChunk:
-        if (p->chunk == NULL && (p->chunk = malloc(TP_CHUNK_BYTES)) != NULL)
+        if (p->chunk == NULL && (p->chunk = malloc(TP_CHUNK_BYTES)) != NULL) {
             for (size_t i = 0; i < TP_CHUNK_BYTES; i++)
                 p->chunk[i] = (unsigned char)(i % 251);
+            p->chunk_len = TP_CHUNK_BYTES;
+        }
         *(void **)ptr = p->chunk;
-        return p->chunk != NULL ? TP_CHUNK_BYTES : 0;
+        return p->chunk != NULL ? (VstIntPtr)p->chunk_len : 0;
+    case effSetChunk: {
+        unsigned char *copy = value > 0 ? malloc((size_t)value) : NULL;
+
+        if (copy == NULL)
+            return 0;
+        memcpy(copy, ptr, (size_t)value);
+        free(p->chunk);
+        p->chunk = copy;
+        p->chunk_len = (size_t)value;
+        return 1;
+    }
 #endif
     case effSetSampleRate:
         log_call(p, 'R');
