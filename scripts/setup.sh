@@ -7,7 +7,7 @@ PACKAGES="
   build-essential meson ninja-build pkg-config
   libjack-jackd2-dev jackd2 libuv1-dev libmsgpack-dev check libsndfile1-dev
   libsystemd-dev libcsound64-dev csound libclang-rt-19-dev
-  sox systemd man-db
+  clang-19 sox systemd man-db
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
 "
 

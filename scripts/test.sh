@@ -1,9 +1,11 @@
 #!/bin/sh
-# Installs what sonod needs, builds it three ways and runs every test:
+# Installs what sonod needs, builds it four ways and runs every test:
 #   build/        the normal build: every suite
 #   build-rtsan/  with the realtime checker: every suite, any allocation,
 #                 lock or blocking call on the audio thread fails the run
 #   build-asan/   with AddressSanitizer and UBSan: every suite
+#   build-fuzz/   clang-19, libFuzzer, ASan+UBSan: the fuzz harnesses for
+#                 about a minute (tests/fuzz/README.md)
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -42,8 +44,16 @@ ASAN_OPTIONS=handle_segv=0:detect_leaks=1:fast_unwind_on_malloc=0 \
 # it cannot tell them from ours.  Memory errors are still fatal.
 ASAN_OPTIONS=handle_segv=0:detect_leaks=0 \
   meson test -C build-asan --print-errorlogs --num-processes 2 --suite thirdparty
-# One closing line over all three builds, counted from meson's own logs.
-python3 - build build-rtsan build-asan <<'PY'
+echo "== libFuzzer, short run (tests/fuzz; the long one is scripts/fuzz.sh)"
+# clang-19 with libFuzzer and ASan+UBSan; only the harnesses and what they
+# load are built here.
+[ -d build-fuzz ] || CC=clang-19 meson setup build-fuzz -Dfuzz=true \
+  -Db_sanitize=address,undefined -Db_lundef=false
+ninja -C build-fuzz tests/fuzz/fuzz_frame tests/fuzz/fuzz_requests \
+  tests/fuzz/fuzzplug.so tests/fuzz/fuzzplug_chunk.so daemon/vst/sonod-vst-scan
+meson test -C build-fuzz --no-rebuild --print-errorlogs --num-processes 2 --suite fuzz
+# One closing line over all four builds, counted from meson's own logs.
+python3 - build build-rtsan build-asan build-fuzz <<'PY'
 import json, sys
 passed = failed = skipped = 0
 for d in sys.argv[1:]:
