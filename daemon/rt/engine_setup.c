@@ -21,6 +21,8 @@ int engine_init(engine *e, unsigned sample_rate, unsigned channels) {
   }
   e->nodes.from_rt = e->from_rt;
   xport_init(&e->xport);
+  /* Readable before the first block (a request may come first). */
+  xport_publish(&e->xport, &e->pub_xport, 0);
   atomic_init(&e->pub_frame, 0);
   atomic_init(&e->stand, 0);
   atomic_init(&e->pub_block, 0);

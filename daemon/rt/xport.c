@@ -1,5 +1,5 @@
-/* xport.c - AUDIO THREAD (xport_init: control).  The engine's transport;
- * see xport.h.  Arithmetic only. */
+/* xport.c - AUDIO THREAD (control: xport_init, and xport_publish once at
+ * engine set-up).  The engine's transport; see xport.h.  Arithmetic only. */
 #include "daemon/rt/xport.h"
 
 #include <math.h>

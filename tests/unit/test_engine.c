@@ -236,6 +236,20 @@ START_TEST(tone_on_one_channel) {
 }
 END_TEST
 
+/* The transport reads right before the first block: a request can reach
+ * the control thread before the audio thread has run once (a slow start,
+ * no realtime priority), and must not read tempo 0 and signature 0/0. */
+START_TEST(transport_published_before_the_first_block) {
+  uint32_t sig = atomic_load(&e.pub_xport.sig);
+
+  ck_assert_uint_eq(atomic_load(&e.pub_xport.tempo_mbpm), 120000);
+  ck_assert_uint_eq(sig >> 16, 4);
+  ck_assert_uint_eq(sig & 0xFFFF, 4);
+  ck_assert_uint_eq(atomic_load(&e.pub_xport.pos), 0);
+  ck_assert(!atomic_load(&e.pub_xport.playing));
+}
+END_TEST
+
 static Suite *engine_suite(void) {
   Suite *s = suite_create("engine");
   TCase *tc = tcase_create("cycle");
@@ -248,6 +262,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, full_heap_is_reported);
   tcase_add_test(tc, full_heap_still_takes_commands_for_now);
   tcase_add_test(tc, tone_on_one_channel);
+  tcase_add_test(tc, transport_published_before_the_first_block);
   suite_add_tcase(s, tc);
   return s;
 }
