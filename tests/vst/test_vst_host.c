@@ -1132,10 +1132,7 @@ static void collect(void *ud, const char *path, int status, const vst_info *info
 START_TEST(test_scan_dir)
 {
     char dir[PATH_MAX], sub[PATH_MAX + 8], p[PATH_MAX + 32];
-    snprintf(dir, sizeof dir, "%s/plugins", getenv("HOME"));
-    snprintf(sub, sizeof sub, "%s/sub", dir);
-    ck_assert_int_eq(mkdir(dir, 0755), 0);
-    ck_assert_int_eq(mkdir(sub, 0755), 0);
+    vt_scan_folder("plugins", dir, sizeof dir, sub, sizeof sub);
     char target[PATH_MAX + 32];
     snprintf(target, sizeof target, "%s/a-ok.so", dir);
     vt_copy_file(vt_env("TESTPLUG"), target);

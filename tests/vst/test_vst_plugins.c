@@ -1,11 +1,16 @@
 /* test_vst_plugins.c - the VST2 host library against real plugins from
  * Debian packages (scripts/setup.sh installs them): amsynth,
  * dragonfly-reverb-vst, dpf-plugins-vst, zynaddsubfx-vst.  A missing
- * plugin is a failure, not a skip. */
+ * plugin is a failure, not a skip.  The machine may hold any number of
+ * other plugins besides: scans of system folders assert only what holds
+ * whatever else is installed, and the exact answers of a scan are checked
+ * on a folder the test builds itself. */
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/vst/vst_test_util.h"
@@ -322,31 +327,229 @@ START_TEST(test_scan_amsynth)
 }
 END_TEST
 
-typedef struct tally {
-    int total, ok;
-    bool saw_room;
-} tally;
+/* What a directory scan reported, file by file. */
+#define MAX_FOUND 1024
 
-static void count(void *ud, const char *path, int status, const vst_info *info, const char *err)
+typedef struct found {
+    int n;
+    char path[MAX_FOUND][PATH_MAX];
+    int status[MAX_FOUND];
+    char name[MAX_FOUND][VST_STR_LEN];
+    int num_params[MAX_FOUND];
+} found;
+
+static void collect(void *ud, const char *path, int status, const vst_info *info,
+                    const char *err)
 {
-    tally *t = ud;
-    (void)err;
-    t->total++;
+    found *f = ud;
+    ck_assert_int_lt(f->n, MAX_FOUND);
+    snprintf(f->path[f->n], sizeof f->path[0], "%s", path);
+    f->status[f->n] = status;
     if (status == VST_OK) {
-        t->ok++;
-        if (strstr(path, "DragonflyRoomReverb") && info->num_params == 17)
-            t->saw_room = true;
+        ck_assert_ptr_nonnull(info);
+        snprintf(f->name[f->n], sizeof f->name[0], "%s", info->name);
+        f->num_params[f->n] = info->num_params;
+    } else {
+        ck_assert_msg(err && *err, "no error text for %s (%d)", path, status);
     }
+    f->n++;
 }
 
-START_TEST(test_scan_dir_lxvst)
+static found *scan(const char *dir)
+{
+    found *f = calloc(1, sizeof *f);
+    ck_assert_ptr_nonnull(f);
+    int n = vst_scan_dir(dir, 20000, collect, f);
+    ck_assert_int_eq(n, f->n);
+    return f;
+}
+
+/* The entry whose file is `file` (compared as real paths), or -1. */
+static int entry_of(const found *f, const char *file)
+{
+    char want[PATH_MAX], real[PATH_MAX];
+    ck_assert_ptr_nonnull(realpath(file, want));
+    for (int i = 0; i < f->n; i++)
+        if (realpath(f->path[i], real) && strcmp(real, want) == 0)
+            return i;
+    return -1;
+}
+
+/* The entry reported under exactly this path; fails if there is none. */
+static int entry_at(const found *f, const char *path)
+{
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->path[i], path) == 0)
+            return i;
+    ck_abort_msg("the scan did not report %s", path);
+    return -1;
+}
+
+static void link_in(const char *target, const char *dir, const char *name)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    ck_assert_msg(symlink(target, p) == 0, "symlink %s", p);
+}
+
+static void write_in(const char *dir, const char *name, const char *text)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *fp = fopen(p, "w");
+    ck_assert_msg(fp != NULL, "create %s", p);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* A folder built here, so every file in it and every answer is known:
+ * links to real plugins (one reachable twice), a copy, a subfolder, and
+ * files that are not plugins. */
+START_TEST(test_scan_dir_built)
+{
+    char dir[PATH_MAX], sub[PATH_MAX + 8], p[PATH_MAX + 64];
+    vt_scan_folder("scan", dir, sizeof dir, sub, sizeof sub);
+    need(AMSYNTH);
+    need(DRAGONFLY_ROOM);
+    need(KARS);
+    need(MAFREEVERB);
+    link_in(AMSYNTH, dir, "a-amsynth.so");
+    link_in(DRAGONFLY_ROOM, dir, "b-room.so");
+    snprintf(p, sizeof p, "%s/c-kars.so", dir);
+    vt_copy_file(KARS, p);
+    link_in(AMSYNTH, dir, "d-amsynth-again.so");    /* the same file: reported once */
+    write_in(dir, "e-text.so", "not a plugin\n");
+    write_in(dir, "f-empty.so", "");
+    snprintf(p, sizeof p, "%s/g-noentry.so", dir);
+    vt_copy_file(vt_env("TESTPLUG_NOENTRY"), p);
+    link_in("/nonexistent/plugin.so", dir, "h-dangling.so");   /* no file: skipped */
+    write_in(dir, "readme.txt", "not a .so: skipped\n");
+    link_in(MAFREEVERB, sub, "i-freeverb.so");
+
+    found *f = scan(dir);
+    static const struct {
+        const char *name;   /* under dir */
+        int status;
+        const char *plugin; /* its name when status is VST_OK */
+        int params;
+    } want[] = {
+        {"a-amsynth.so", VST_OK, "amsynth", 41},
+        {"b-room.so", VST_OK, "Dragonfly Room Reverb", 17},
+        {"c-kars.so", VST_OK, "Kars", -1},
+        {"e-text.so", VST_E_NOT_SO, NULL, 0},
+        {"f-empty.so", VST_E_NOT_SO, NULL, 0},
+        {"g-noentry.so", VST_E_NO_ENTRY, NULL, 0},
+        {"sub/i-freeverb.so", VST_OK, "MaFreeverb", -1},
+    };
+    int n = (int)(sizeof want / sizeof want[0]);
+    ck_assert_int_eq(f->n, n);
+    for (int i = 0; i < n; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, want[i].name);
+        ck_assert_str_eq(f->path[i], p);   /* in name order, subfolders in place */
+        ck_assert_msg(f->status[i] == want[i].status, "%s: status %d, wanted %d", want[i].name,
+                      f->status[i], want[i].status);
+        if (want[i].plugin)
+            ck_assert_str_eq(f->name[i], want[i].plugin);
+        if (want[i].params >= 0 && want[i].plugin)
+            ck_assert_int_eq(f->num_params[i], want[i].params);
+    }
+    free(f);
+}
+END_TEST
+
+/* The .so files a scan of these folders must report: found by find(1)
+ * (following links, not into hidden folders, as vst_scan_dir walks), each
+ * real file once.  Returns how many. */
+static int files_present(const char *dirs)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "for d in %s; do [ -d \"$d\" ] && find -L \"$d\" -mindepth 1 -name '.*' -prune -o "
+             "-type f -name '*.so' -print; done 2>/dev/null | xargs -r -d '\\n' realpath | "
+             "sort -u | wc -l",
+             dirs);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    int n = -1;
+    ck_assert_int_eq(fscanf(p, "%d", &n), 1);
+    ck_assert_int_eq(pclose(p), 0);
+    return n;
+}
+
+/* Every path reported once, every real file once. */
+static void assert_each_once(const found *f)
+{
+    char a[PATH_MAX], b[PATH_MAX];
+    for (int i = 0; i < f->n; i++)
+        for (int j = i + 1; j < f->n; j++) {
+            ck_assert_msg(strcmp(f->path[i], f->path[j]) != 0, "%s reported twice", f->path[i]);
+            if (realpath(f->path[i], a) && realpath(f->path[j], b))
+                ck_assert_msg(strcmp(a, b) != 0, "%s and %s are one file", f->path[i],
+                              f->path[j]);
+        }
+}
+
+static void assert_found_ok(const found *f, const char *file, const char *name)
+{
+    int i = entry_of(f, file);
+    ck_assert_msg(i >= 0, "the scan did not report %s", file);
+    ck_assert_msg(f->status[i] == VST_OK, "%s: status %d", f->path[i], f->status[i]);
+    ck_assert_str_eq(f->name[i], name);
+}
+
+/* A system folder holds whatever the machine has installed: the scan
+ * reports every .so in it and the plugins the setup installs among them,
+ * whatever else is there (and survives it). */
+START_TEST(test_scan_dir_system)
 {
     need(DRAGONFLY_ROOM);
-    tally t = {0};
-    ck_assert_int_eq(vst_scan_dir("/usr/lib/lxvst", 20000, count, &t), 4);
-    ck_assert_int_eq(t.total, 4);
-    ck_assert_int_eq(t.ok, 4);
-    ck_assert(t.saw_room);
+    found *f = scan("/usr/lib/lxvst");
+    ck_assert_int_eq(f->n, files_present("/usr/lib/lxvst"));
+    assert_each_once(f);
+    assert_found_ok(f, DRAGONFLY_ROOM, "Dragonfly Room Reverb");
+    assert_found_ok(f, "/usr/lib/lxvst/DragonflyHallReverb-vst.so", "Dragonfly Hall Reverb");
+    free(f);
+
+    need(AMSYNTH);
+    f = scan("/usr/lib/vst");
+    ck_assert_int_eq(f->n, files_present("/usr/lib/vst"));
+    assert_each_once(f);
+    assert_found_ok(f, AMSYNTH, "amsynth");
+    assert_found_ok(f, KARS, "Kars");
+    assert_found_ok(f, ZYN, "ZynAddSubFX");
+    free(f);
+}
+END_TEST
+
+/* The standard paths: the user's ~/.vst first (a link to a system plugin
+ * there is reported there, and not again from /usr/lib/vst), then the
+ * system folders. */
+START_TEST(test_scan_standard_paths)
+{
+    char user[PATH_MAX], paths[8192], dirs[8192];
+    snprintf(user, sizeof user, "%s/.vst", getenv("HOME"));
+    ck_assert_int_eq(mkdir(user, 0755), 0);
+    need(KARS);
+    link_in(KARS, user, "MyKars.so");
+    write_in(user, "notes.so", "not a plugin either\n");
+
+    vst_standard_paths(paths, sizeof paths);
+    snprintf(dirs, sizeof dirs, "%s", paths);
+    for (char *c = dirs; *c; c++)
+        if (*c == ':')
+            *c = ' ';
+    found *f = scan(NULL);
+    ck_assert_int_eq(f->n, files_present(dirs));
+    assert_each_once(f);
+    char p[PATH_MAX + 16];
+    snprintf(p, sizeof p, "%s/MyKars.so", user);
+    ck_assert_int_eq(entry_of(f, KARS), entry_at(f, p));
+    ck_assert_int_eq(f->status[entry_at(f, p)], VST_OK);
+    snprintf(p, sizeof p, "%s/notes.so", user);
+    ck_assert_int_eq(f->status[entry_at(f, p)], VST_E_NOT_SO);
+    assert_found_ok(f, AMSYNTH, "amsynth");
+    assert_found_ok(f, DRAGONFLY_ROOM, "Dragonfly Room Reverb");
+    free(f);
 }
 END_TEST
 
@@ -378,7 +581,9 @@ static Suite *plugins_suite(void)
     tc = tcase_create("scan");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_scan_amsynth);
-    tcase_add_test(tc, test_scan_dir_lxvst);
+    tcase_add_test(tc, test_scan_dir_built);
+    tcase_add_test(tc, test_scan_dir_system);
+    tcase_add_test(tc, test_scan_standard_paths);
     suite_add_tcase(s, tc);
     return s;
 }

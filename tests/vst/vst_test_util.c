@@ -126,6 +126,14 @@ int vt_block(vst_instance *inst, int64_t frame, const float *const *in, unsigned
     return rc;
 }
 
+void vt_scan_folder(const char *name, char *dir, size_t dir_len, char *sub, size_t sub_len)
+{
+    snprintf(dir, dir_len, "%s/%s", getenv("HOME"), name);
+    snprintf(sub, sub_len, "%s/sub", dir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    ck_assert_int_eq(mkdir(sub, 0755), 0);
+}
+
 void vt_copy_file(const char *from, const char *to)
 {
     FILE *in = fopen(from, "rb");

@@ -34,6 +34,10 @@ void vt_global_log_reset(const char *plugin_path);
 int vt_block(vst_instance *inst, int64_t frame, const float *const *in, unsigned nin,
              float *const *out, unsigned nout, unsigned n);
 
+/* Make $HOME/name and its subfolder sub for a scan to walk; their paths
+ * go into dir and sub. */
+void vt_scan_folder(const char *name, char *dir, size_t dir_len, char *sub, size_t sub_len);
+
 /* Copy a file (to get one whose mtime the test may change). */
 void vt_copy_file(const char *from, const char *to);
 
