@@ -32,8 +32,7 @@ static const char *token_file(const char *contents, mode_t mode) {
   int fd;
 
   if (tokdir[0] == '\0') {
-    snprintf(tokdir, sizeof tokdir, "/tmp/sonod-auth-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(tokdir));
+    tmp_dir_make(tokdir, sizeof tokdir, "auth");
   }
   snprintf(tokfile, sizeof tokfile, "%s/token", tokdir);
   unlink(tokfile);

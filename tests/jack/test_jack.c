@@ -385,8 +385,7 @@ START_TEST(test_jack_without_server_fails) {
   size_t n;
 
   snprintf(none, sizeof none, "sonod-none-%d", (int)getpid());
-  snprintf(dir, sizeof dir, "/tmp/sonod-jack-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tmp_dir_make(dir, sizeof dir, "jack");
   snprintf(sock, sizeof sock, "%s/s.sock", dir);
   snprintf(log, sizeof log, "%s/daemon.log", dir);
   pid = fork();

@@ -1,5 +1,6 @@
 /* svc_util.c - see svc_util.h.  Failures abort the current Check test. */
 #include "tests/service/svc_util.h"
+#include "tests/support/harness.h"
 
 #include <check.h>
 #include <fcntl.h>
@@ -20,8 +21,7 @@ long svc_now_ms(void) {
 }
 
 void svc_tmpdir(char *dir, size_t size) {
-  snprintf(dir, size, "/tmp/sonod-svc-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dir));
+  tmp_dir_make(dir, size, "svc");
 }
 
 void svc_write_file(const char *path, const char *text) {

@@ -4,6 +4,7 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -55,8 +56,7 @@ void daemon_spawn(daemon_proc *dp, const char *const *args) {
 
   ck_assert_msg(exe != NULL, "SONOD must name the daemon binary");
   memset(dp, 0, sizeof *dp);
-  snprintf(dp->dir, sizeof dp->dir, "/tmp/sonod-test-XXXXXX");
-  ck_assert_ptr_nonnull(mkdtemp(dp->dir));
+  tmp_dir_make(dp->dir, sizeof dp->dir, "test");
   snprintf(dp->socket, sizeof dp->socket, "%s/sonod.sock", dp->dir);
   snprintf(dp->log, sizeof dp->log, "%s/daemon.log", dp->dir);
 
@@ -364,6 +364,46 @@ bool msg_str_is(const msgpack_object *map, const char *key, const char *want) {
 }
 
 /* ---------------------------------------------------------------- shared */
+
+#define TMP_DIRS_MAX 64
+static char tmp_dirs[TMP_DIRS_MAX][128];
+static int ntmp_dirs;
+static pid_t tmp_owner;   /* the process the list is of */
+
+/* on_exit: the status tells a passed test (or a passed run) from a failed
+ * one; Check's forked test process exits with 0 after a pass.  A forked
+ * process inherits the handler and the list: only their owner removes. */
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  if (remove(path) != 0)
+    fprintf(stderr, "could not remove %s: %s\n", path, strerror(errno));
+  return 0;
+}
+
+static void tmp_dirs_remove(int status, void *arg) {
+  int i;
+
+  (void)arg;
+  if (getpid() != tmp_owner || status != 0)
+    return;
+  for (i = 0; i < ntmp_dirs; i++)
+    nftw(tmp_dirs[i], remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+  ntmp_dirs = 0;
+}
+
+void tmp_dir_make(char *dir, size_t size, const char *name) {
+  snprintf(dir, size, "/tmp/sonod-%s-XXXXXX", name);
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  if (tmp_owner != getpid()) {
+    tmp_owner = getpid();
+    ntmp_dirs = 0;
+    on_exit(tmp_dirs_remove, NULL);
+  }
+  if (ntmp_dirs < TMP_DIRS_MAX && strlen(dir) < sizeof tmp_dirs[0])
+    snprintf(tmp_dirs[ntmp_dirs++], sizeof tmp_dirs[0], "%s", dir);
+}
 
 void home_make(char *home, size_t size, const char *name) {
   snprintf(home, size, "/tmp/sonod-%s-home-XXXXXX", name);

@@ -73,6 +73,11 @@ bool msg_str_is(const msgpack_object *map, const char *key, const char *want);
 
 /* What most integration tests do the same way; failures fail the test. */
 
+/* A fresh directory "/tmp/sonod-NAME-XXXXXX" (its path into dir), removed
+ * with all it holds when this process exits with status 0, so that runs do
+ * not pile up in the user's /tmp; kept for a look when a test failed or
+ * was killed. */
+void tmp_dir_make(char *dir, size_t size, const char *name);
 /* A fresh private $HOME, "/tmp/sonod-NAME-home-XXXXXX", set in the
  * environment: the daemon keeps its state there, not in the user's.
  * mkdtemp, so that a pid repeated across runs still gets a new one. */
