@@ -1,6 +1,11 @@
 #!/bin/sh
 # Installs every Debian package sonod needs to build, run and test.
 # Idempotent and non-interactive; run as root or through sudo.
+#
+#   --test-extras  also what a user's machine may hold besides (scripts/test.sh
+#                  passes it): more plugin packages, which the tests must not
+#                  be disturbed by, and the locale and time-zone data the
+#                  hostile-environment run (tests/hostile-env.sh) uses.
 set -eu
 
 PACKAGES="
@@ -10,6 +15,19 @@ PACKAGES="
   clang-19 sox systemd man-db
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
 "
+# lsp-plugins-vst: about a hundred VST2 files in a subfolder of
+# /usr/lib/vst; mda-lv2 and x42-plugins: LV2 bundles.  Small, few
+# dependencies.
+EXTRAS="
+  lsp-plugins-vst mda-lv2 x42-plugins
+  locales tzdata
+"
+
+case "${1:-}" in
+  "") ;;
+  --test-extras) PACKAGES="$PACKAGES $EXTRAS" ;;
+  *) echo "usage: $0 [--test-extras]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PACKAGES; do

@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs what sonod needs, builds it four ways and runs every test:
-#   build/        the normal build: every suite
+#   build/        the normal build: every suite, on a machine made to look
+#                 like a user's (tests/hostile-env.sh: another locale and
+#                 time zone, a HOME full of plugins and settings, SONOD_*
+#                 and systemd variables set, a running jackd and sonod)
 #   build-rtsan/  with the realtime checker: every suite, any allocation,
 #                 lock or blocking call on the audio thread fails the run
 #   build-asan/   with AddressSanitizer and UBSan: every suite
@@ -8,25 +11,29 @@
 #                 about a minute (tests/fuzz/README.md)
 set -eu
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+# --test-extras: more plugin packages than the tests use (a user's machine
+# has them too), and the locale and time-zone data for the hostile run.
+./scripts/setup.sh --test-extras
 
-# Tests point HOME at temporary folders; plugins and JACK need a writable
-# /dev/shm, which Debian provides.
+# Tests point HOME at temporary folders and set the variables sonod reads
+# (tests/meson.build, the default test setup); plugins and JACK need a
+# writable /dev/shm, which Debian provides.
 export JACK_NO_START_SERVER=1
 export JACK_NO_AUDIO_RESERVATION=1
 
+# run DIR WRAPPER [MESON-SETUP-ARGS...]
 run() {
-  dir=$1
-  shift
+  dir=$1 wrap=$2
+  shift 2
   [ -d "$dir" ] || meson setup "$dir" "$@"
   ninja -C "$dir"
-  meson test -C "$dir" --print-errorlogs --num-processes 2
+  $wrap meson test -C "$dir" --print-errorlogs --num-processes 2
 }
 
-echo "== normal build"
-run build
+echo "== normal build, in a hostile environment"
+run build "tests/hostile-env.sh build"
 echo "== realtime checker (RTSan)"
-run build-rtsan -Drtsan=true
+run build-rtsan ""
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 # handle_segv=0: the scanner tests crash a child process on purpose and
 # expect it to die by SIGSEGV, not by ASan's exit code.
