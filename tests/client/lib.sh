@@ -52,12 +52,18 @@ ctl() {
 }
 
 # spawn_sonod ARGS...: runs $SONOD ARGS in the background, its output in
-# $DIR/sonod.log, and waits up to 5 s for $SOCK to appear.
+# $DIR/sonod.log, and waits up to 5 s for it to answer on $SOCK.  The file
+# appears at bind(), a moment before sonod listens: a loaded machine once
+# refused three requests in that moment.
 spawn_sonod() {
   "$SONOD" "$@" >"$DIR/sonod.log" 2>&1 &
   DPID=$!
   i=0
-  while [ ! -S "$SOCK" ] && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1)); done
+  while [ $i -lt 500 ] && kill -0 "$DPID" 2>/dev/null &&
+    ! { [ -S "$SOCK" ] && "$SONOCTL" --socket "$SOCK" --timeout 1 ping -c 1 -i 0 >/dev/null 2>&1; }; do
+    sleep 0.01
+    i=$((i + 1))
+  done
 }
 
 # start_sonod ARGS...: spawn_sonod, and no test at all without the daemon.
