@@ -14,8 +14,8 @@
 #   - every variable sonod or sonoctl reads is set, to something a test must
 #     not use: SONOD_SOCKET, SONOD_TOKEN_FILE, SONOD, SONOD_CSD_RENDER,
 #     SONOD_VST_SCAN (a scanner that answers nonsense), STATE_DIRECTORY,
-#     NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS/LISTEN_PID, and Csound's
-#     SFDIR, SSDIR, SADIR, INCDIR;
+#     NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS/LISTEN_PID, JOURNAL_STREAM,
+#     and Csound's SFDIR, SSDIR, SADIR, INCDIR;
 #   - sonod is installed as a service: /etc/sonod/sonod.conf asks for JACK,
 #     TCP on 7700 and a state directory; and the system plugin folders hold
 #     more than Debian's packages put there (/usr/lib/lxvst, and
@@ -137,7 +137,7 @@ export SONOD_SOCKET="$T/run/sonod.sock" SONOD_TOKEN_FILE="$H/.config/sonod/tcp-t
   SONOD="$T/bin/sonod" SONOD_CSD_RENDER="$T/bin/sonod-csd-render" \
   SONOD_VST_SCAN="$T/bin/sonod-vst-scan"
 export STATE_DIRECTORY="$T/state" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=100000 \
-  LISTEN_FDS=1 LISTEN_PID=1
+  LISTEN_FDS=1 LISTEN_PID=1 JOURNAL_STREAM=8:12345
 export SFDIR="$T/csound" SSDIR="$T/csound" SADIR="$T/csound" INCDIR="$T/csound"
 umask 077
 
