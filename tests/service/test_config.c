@@ -197,7 +197,10 @@ START_TEST(sigterm_exits_promptly) {
   daemon_start(&dp, args);
   t0 = svc_now_ms();
   ck_assert_int_eq(daemon_stop(&dp), 0);
-  ck_assert_msg(svc_now_ms() - t0 < 2000, "SIGTERM took %ld ms", svc_now_ms() - t0);
+  /* Promptly: far inside systemd's stop timeout (90 s), with room for a
+   * sanitizer build's exit on a loaded machine (ASan's leak check alone
+   * took 2.1 s there). */
+  ck_assert_msg(svc_now_ms() - t0 < 10000, "SIGTERM took %ld ms", svc_now_ms() - t0);
 }
 END_TEST
 

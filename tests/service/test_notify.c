@@ -149,7 +149,9 @@ START_TEST(ready_status_watchdog_stopping) {
   rx_expect(&rx, "STOPPING=1", buf, sizeof buf, 2000);
   t0 = svc_now_ms();
   ck_assert_int_eq(rx_stop(&rx, false), 0);
-  ck_assert_msg(svc_now_ms() - t0 < 2000, "exit took %ld ms after STOPPING", svc_now_ms() - t0);
+  /* Far inside systemd's stop timeout, with room for a sanitizer build's
+   * exit on a loaded machine. */
+  ck_assert_msg(svc_now_ms() - t0 < 10000, "exit took %ld ms after STOPPING", svc_now_ms() - t0);
 }
 END_TEST
 
