@@ -123,6 +123,14 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
  * it renders again), or when sonod stops.  Csound then renders the whole
  * k-cycle ahead (its FIFO, daemon/csound/cs_process_rt.c): its requests timed inside the rest of
  * that k-cycle are late. */
+/* The header names the frames written so far: a client may read the file
+ * between renders (libsndfile writes the counts only on close otherwise,
+ * and a WAV read meanwhile said 0 frames).  On the render thread, the
+ * file's only writer. */
+static void update_header(offline_backend *ob) {
+  sf_command(ob->file, SFC_UPDATE_HEADER_NOW, NULL, 0);
+}
+
 static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t reached) {
   unsigned held = (unsigned)(reached - *done);
 
@@ -174,13 +182,16 @@ static void *render_thread(void *arg) {
       /* Idle: take and answer commands without advancing the clock. */
       if (kicked) {
         engine_process(e, ob->bufs, ob->channels, 0);
-        if (waits_for_held(e, done, reached))
+        if (waits_for_held(e, done, reached)) {
           render_held(ob, e, &done, reached);
+          update_header(ob);
+        }
       }
       continue;
     }
 
     render_span(ob, e, &done, render_stop(ob, e, done, target));
+    update_header(ob);
     reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
     atomic_store_explicit(&e->stand, reached, memory_order_relaxed);
     atomic_store_explicit(&ob->reached, reached, memory_order_release);

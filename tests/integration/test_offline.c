@@ -189,6 +189,35 @@ START_TEST(flac_output) {
 }
 END_TEST
 
+/* The file is readable between renders: its header names every frame
+ * rendered so far (it said 0 until the daemon exited). */
+START_TEST(header_counts_frames_between_renders) {
+  uint64_t id;
+  sf_count_t frames, i;
+  int ch, r;
+  float *data;
+
+  start(NULL, "256");
+  id = conn_request(&c, "engine.tone", "buddi", "on", 1, "at", (uint64_t)100, "freq", 440.0,
+                    "amp", 0.5, "channel", (int64_t)-1);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, id, 5000)));
+  for (r = 1; r <= 3; r++) {
+    id = conn_request(&c, "render", "u", "frames", (uint64_t)3000);
+    ck_assert_uint_eq(msg_uint(msg_ok(conn_reply(&c, id, 30000)), "frame"), 3000 * (uint64_t)r);
+    data = read_wav(&frames, &ch);
+    ck_assert_int_eq(frames, 3000 * r);
+    ck_assert_int_eq(ch, 2);
+    ck_assert_float_eq(data[2 * 99], 0.0f);
+    for (i = 101; i < frames; i++)
+      if (data[2 * i] == 0.0f && data[2 * i - 2] == 0.0f)
+        ck_abort_msg("render %d: silence at frame %ld", r, (long)i);
+    free(data);
+  }
+  daemon_shutdown(&dp, &c);
+  unlink(out_path);
+}
+END_TEST
+
 static void teardown(void) {
   conn_close(&c);
   if (dp.pid > 0)
@@ -205,6 +234,7 @@ static Suite *offline_suite(void) {
   tcase_add_test(tc, render_to_length_then_exit);
   tcase_add_test(tc, render_is_exclusive_and_checked);
   tcase_add_test(tc, flac_output);
+  tcase_add_test(tc, header_counts_frames_between_renders);
   suite_add_tcase(s, tc);
   return s;
 }
