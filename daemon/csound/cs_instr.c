@@ -174,6 +174,44 @@ int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
     return rc;
 }
 
+static int same_text(const char *a, const char *b)
+{
+    return !strcmp(a ? a : "", b ? b : "");
+}
+
+/* Same generated code: body, init and parameter names (defaults live on
+ * the host side and are not in the code). */
+static int same_code(const cs_template *a, const cs_template *b)
+{
+    if (!same_text(a->body, b->body) || !same_text(a->init, b->init) || a->nparams != b->nparams)
+        return 0;
+    for (unsigned i = 0; i < a->nparams; i++)
+        if (strcmp(a->pname[i], b->pname[i]))
+            return 0;
+    return 1;
+}
+
+/* A redefinition with the code template t already has: the defaults and the
+ * priority change, nothing is compiled where it already was (each compile
+ * costs Csound ~240 kB it never returns, for identical code).  tp is used
+ * up. */
+static int redefine_same(cs_engine *eng, int t, cs_template *tp, cs_error *err)
+{
+    cs_template *cur = &eng->tmpl[t];
+    double pdef[CS_MAX_PARAMS];
+    int prio = cur->priority;
+    memcpy(pdef, cur->pdef, sizeof pdef);
+    memcpy(cur->pdef, tp->pdef, sizeof pdef);
+    cur->priority = tp->priority;
+    int rc = cur->compiled[tp->priority] ? 0 : cs_template_compile(eng, t, tp->priority, err);
+    if (rc) {
+        memcpy(cur->pdef, pdef, sizeof pdef);
+        cur->priority = prio;
+    }
+    template_clear(tp);
+    return rc;
+}
+
 int cs_instr_define(cs_engine *eng, const char *name, const char *body,
                     const cs_param *params, unsigned nparams, const char *init,
                     int priority, cs_error *err)
@@ -226,6 +264,8 @@ int cs_instr_define(cs_engine *eng, const char *name, const char *body,
     tp.name = strdup(name);
     tp.body = clean;
     tp.init = init ? strdup(init) : NULL;
+    if (eng->tmpl[t].name && same_code(&eng->tmpl[t], &tp))
+        return redefine_same(eng, t, &tp, err);
     /* A redefinition keeps the old one's Csound numbers: its next compile at
      * a priority replaces the old code there. */
     memcpy(tp.num, eng->tmpl[t].num, sizeof tp.num);
