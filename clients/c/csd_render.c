@@ -64,10 +64,10 @@ int main(int argc, char **argv) {
   rc = cs_render_csd(in, out, BLOCK, &err);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (rc != 0) {
-    const char *code = rc == CS_ECOMPILE || rc == CS_EHEADER ? "csound_error"
-                       : rc == CS_EIO                        ? "file_error"
-                       : rc == CS_ENOMEM                     ? "out_of_memory"
-                                                             : "csound_error";
+    const char *code = rc == CS_EIO      ? "file_error"
+                       : rc == CS_ENOMEM ? "out_of_memory"
+                       : rc == CS_EINVAL ? "bad_value"
+                                         : "csound_error";
     fprintf(stderr, "sonoctl: %s: %s\n", code, err.msg);
     return 1;
   }

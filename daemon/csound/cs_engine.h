@@ -44,6 +44,7 @@ enum {
     CS_EIO = -8,        /* file could not be read */
     CS_ECSOUND = -9,    /* Csound failed to start */
     CS_ELIMIT = -10,    /* a fixed limit was reached (e.g. 1024 channels) */
+    CS_EPERF = -11,     /* a .csd render ran, but Csound reported errors (INIT/PERF ERROR) */
 };
 
 typedef struct cs_error {
@@ -351,8 +352,13 @@ int cs_engine_create_csd(const char *path, cs_engine **out, cs_error *err);
 int cs_engine_finished(const cs_engine *eng);
 
 /* Renders a whole .csd (orchestra and score) through an engine built with its
- * own settings and cs_rt_process, block by block, into a sound file of the
- * same format as `csound -o out.wav` (float WAV). */
+ * own settings and cs_rt_process, block by block, into a sound file whose
+ * format follows out_path's name (.wav/.aif(f)/.caf/.w64 float, .flac 24-bit;
+ * another name is CS_EINVAL), like `csound -o`.  out_path stands for any -o
+ * in <CsOptions> (the command line's -o overrides it too); an -i FILE there
+ * is read as the audio input (its channels must be nchnls_i, its rate sr;
+ * a device is CS_EINVAL).  Csound's INIT/PERF ERRORs while it performs make
+ * it CS_EPERF with their count and the first (the file is written). */
 int cs_render_csd(const char *csd_path, const char *out_path,
                   unsigned block_frames, cs_error *err);
 

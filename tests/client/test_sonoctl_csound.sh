@@ -150,5 +150,37 @@ check "render a missing .csd" 1 '^sonoctl: file_error: ' render "$DIR/none.csd" 
 printf 'not a csd\n' >"$DIR/bad.csd"
 check "render a bad .csd" 1 '^sonoctl: csound_error: ' --json render "$DIR/bad.csd" -o "$DIR/y.wav"
 
+
+# small_csd FILE OPTIONS BODY: one instrument, played for 0.1 s (4800 frames).
+small_csd() {
+  printf '<CsoundSynthesizer>\n<CsOptions>\n%s\n</CsOptions>\n<CsInstruments>\n' "$2" >"$1"
+  printf 'sr = 48000\nksmps = 32\nnchnls = 1\n0dbfs = 1\ninstr 1\n%s\nout a1\nendin\n' "$3" >>"$1"
+  printf '</CsInstruments>\n<CsScore>\ni 1 0 0.1\n</CsScore>\n</CsoundSynthesizer>\n' >>"$1"
+}
+# Csound's errors while it performs fail the render, as `csound` exits 1
+# (a missing sound file said "rendered", exit 0).
+small_csd "$DIR/nofile.csd" "" 'a1 diskin2 "no-such-file.wav", 1'
+check "render with a missing sound file" 1 \
+  '^sonoctl: csound_error: 1 errors in performance; the first: INIT ERROR in instr 1 \(opcode diskin2\) line 11: .*no-such-file.wav' \
+  render "$DIR/nofile.csd" -o "$DIR/y.wav"
+# -i FILE in <CsOptions> is the input (it rendered silence).
+small_csd "$DIR/tone.csd" "-odac" 'a1 oscili 0.5, 440'
+check "render a tone" 0 '^rendered 4800 frames' render "$DIR/tone.csd" -o "$DIR/tone.wav"
+small_csd "$DIR/input.csd" "-i $DIR/tone.wav" 'a1 inch 1'
+check "render with -i" 0 '^rendered 4800 frames' render "$DIR/input.csd" -o "$DIR/in-out.wav"
+OUT=$DIR/in-out.wav
+peak "-i is heard" 0 4800 0.49 0.5
+small_csd "$DIR/adc.csd" "-iadc" 'a1 inch 1'
+check "render with -iadc" 1 '^sonoctl: bad_value: -i adc: ' render "$DIR/adc.csd" -o "$DIR/y.wav"
+small_csd "$DIR/noinput.csd" "-i $DIR/none.wav" 'a1 inch 1'
+check "render with a missing -i" 1 '^sonoctl: file_error: -i: ' render "$DIR/noinput.csd" -o "$DIR/y.wav"
+# The output's format follows its name (-o x.flac wrote a WAV); an unknown
+# name is refused.
+check "render to .flac" 0 '^rendered 4800 frames' render "$DIR/tone.csd" -o "$DIR/tone.flac"
+if [ "$(head -c 4 "$DIR/tone.flac")" = fLaC ]; then echo "ok: tone.flac is FLAC"; else fail "tone.flac is not FLAC"; fi
+OUT=$DIR/tone.flac
+peak "tone.flac sounds" 0 4800 0.49 0.5
+check "render to .mp9" 1 '^sonoctl: bad_value: cannot tell the format of ' render "$DIR/tone.csd" -o "$DIR/tone.mp9"
+
 [ "$FAILS" -eq 0 ] || { echo "$FAILS failure(s)"; cat "$DIR/sonod.log"; exit 1; }
 echo "all sonoctl csound checks passed"
