@@ -103,6 +103,11 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_ECSOUND, "csoundCreate failed");
     }
+    if (cs_alloc_install(eng->cs) != 0) {
+        cs_engine_destroy(eng);
+        return cs_seterr(err, CS_ECSOUND, "this Csound's allocator is not the one sonod knows "
+                         "(a debug build?): its ReAlloc is unsafe from two threads");
+    }
     cs_capture_begin(eng);
     csoundSetMessageCallback(eng->cs, cs_msg_callback);
     csoundSetHostImplementedAudioIO(eng->cs, 1, 0);

@@ -360,6 +360,10 @@ void cs_capture_end(cs_engine *eng);
 
 /* cs_opcodes_rt.c (registration itself runs on the control thread) */
 int cs_opcodes_register(cs_engine *eng);
+/* Replaces Csound's ReAlloc with one that is safe while another thread
+ * allocates (cs_alloc.c); -1 if this Csound's block layout is not the one
+ * it knows (Csound's own stays). */
+int cs_alloc_install(CSOUND *cs);
 
 /* cs_notes_rt.c: push a reply; never drops (the ring is sized for it). */
 void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,

@@ -4,6 +4,8 @@
 
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,43 @@ void h_run(harness *h, size_t n)
         h->len += H_BLOCK;
         h_drain(h);
     }
+}
+
+struct h_audio {
+    cs_engine *eng;
+    atomic_int stop;
+    unsigned long blocks;
+    pthread_t thread;
+};
+
+static void *audio_thread(void *arg)
+{
+    h_audio *a = arg;
+    float buf[H_BLOCK];
+    float *outs[1] = { buf };
+    while (!atomic_load(&a->stop)) {
+        cs_rt_process(a->eng, NULL, 0, outs, 1, H_BLOCK);
+        a->blocks++;
+    }
+    return NULL;
+}
+
+h_audio *h_audio_start(cs_engine *eng)
+{
+    h_audio *a = calloc(1, sizeof *a);
+    ck_assert_ptr_nonnull(a);
+    a->eng = eng;
+    ck_assert_int_eq(pthread_create(&a->thread, NULL, audio_thread, a), 0);
+    return a;
+}
+
+unsigned long h_audio_stop(h_audio *a)
+{
+    atomic_store(&a->stop, 1);
+    pthread_join(a->thread, NULL);
+    unsigned long blocks = a->blocks;
+    free(a);
+    return blocks;
 }
 
 size_t h_count(const harness *h, cs_notice_kind kind)

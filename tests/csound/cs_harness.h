@@ -27,6 +27,14 @@ void h_run(harness *h, size_t n);
 void h_drain(harness *h);
 size_t h_count(const harness *h, cs_notice_kind kind);
 
+/* A thread that plays the audio thread flat out (cs_rt_process, one
+ * channel, H_BLOCK frames at a time, output dropped) until stopped; the
+ * caller drains notices and messages.  h_audio_stop returns the blocks it
+ * rendered. */
+typedef struct h_audio h_audio;
+h_audio *h_audio_start(cs_engine *eng);
+unsigned long h_audio_stop(h_audio *a);
+
 /* Measurements on channel ch over [from, to). */
 double h_freq(const harness *h, unsigned ch, size_t from, size_t to);
 double h_peak(const harness *h, unsigned ch, size_t from, size_t to);

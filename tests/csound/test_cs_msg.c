@@ -10,8 +10,6 @@
 #include "tests/support/check_main.h"
 
 #include <check.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,24 +24,6 @@ static const char *PRINTER =
     "endin\n";
 
 static const char *FAULTY = "instr 8\nasig oscili 0.1, 440\nout asig, nonsense_opcode_x\nendin\n";
-
-typedef struct audio {
-    cs_engine *eng;
-    atomic_int stop;
-    unsigned long blocks;
-} audio;
-
-static void *audio_thread(void *arg)
-{
-    audio *a = arg;
-    float buf[H_BLOCK];
-    float *outs[1] = { buf };
-    while (!atomic_load(&a->stop)) {
-        cs_rt_process(a->eng, NULL, 0, outs, 1, H_BLOCK);
-        a->blocks++;
-    }
-    return NULL;
-}
 
 START_TEST(compile_errors_while_the_audio_thread_prints)
 {
@@ -63,9 +43,7 @@ START_TEST(compile_errors_while_the_audio_thread_prints)
     while (cs_message_pop(h->eng, line, sizeof line, NULL))
         ;
 
-    audio a = { .eng = h->eng };
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, audio_thread, &a), 0);
+    h_audio *audio = h_audio_start(h->eng);
     unsigned bad = 0, lines = 0, torn = 0;
     char first_bad[sizeof err.msg] = "";
     for (int i = 0; i < ROUNDS; i++) {
@@ -79,9 +57,8 @@ START_TEST(compile_errors_while_the_audio_thread_prints)
                 torn++;
         }
     }
-    atomic_store(&a.stop, 1);
-    pthread_join(th, NULL);
-    ck_assert_msg(a.blocks > 100, "the audio thread rendered only %lu blocks", a.blocks);
+    unsigned long blocks = h_audio_stop(audio);
+    ck_assert_msg(blocks > 100, "the audio thread rendered only %lu blocks", blocks);
     ck_assert_msg(lines > 100, "the audio thread printed only %u lines", lines);
     ck_assert_msg(bad == 0, "%u of %d errors differ from Csound's text; the first:\n%s\n"
                   "--- instead of:\n%s", bad, ROUNDS, first_bad, ref);
