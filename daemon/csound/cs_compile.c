@@ -20,7 +20,9 @@
  * - header statements (sr, kr, ksmps, nchnls, nchnls_i, 0dbfs): equal ones are
  *   blanked, different ones are an error (CS_EHEADER);
  * - #include: a missing file makes Csound's preprocessor call csoundDie,
- *   which longjmps to a jump buffer owned by the audio thread. */
+ *   which longjmps to a jump buffer owned by the audio thread;
+ * - exitnow and literal "e" score events (check_exits): they stop the
+ *   engine for everyone. */
 #include "cs_internal.h"
 
 #include <ctype.h>
@@ -155,6 +157,79 @@ static int scan_code(cs_engine *eng, const char *code, char **out, cs_error *err
     return 0;
 }
 
+/* Whether a score string ends the performance: an "e" statement at the
+ * start of the string or of a line in it (a literal \n or a newline). */
+static int ends_score(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        size_t k = i;
+        while (k < len && (s[k] == ' ' || s[k] == '\t'))
+            k++;
+        if (k < len && s[k] == 'e' && (k + 1 == len || !isalnum((unsigned char)s[k + 1])))
+            return 1;
+        while (i < len && s[i] != '\n' && !(s[i] == '\\' && i + 1 < len && s[i + 1] == 'n'))
+            i++;
+        if (i < len && s[i] == '\\')
+            i++;
+    }
+    return 0;
+}
+
+/* Refuses what would stop the live engine for every client, where the code
+ * says it in so many words: the opcode exitnow (Csound longjmps out of its
+ * k-cycle), and an "e" statement in a literal score string given to event,
+ * event_i, scoreline or scoreline_i.  Comments are skipped; strings are
+ * looked into only for those events (code built at run time still gets
+ * through: cs_process_rt.c then declares the engine dead). */
+static int check_exits(const char *code, int line_shift, cs_error *err)
+{
+    int lineno = 1, in_comment = 0, want_string = 0;
+    const char *why = NULL;
+    for (const char *p = code; *p && !why; p++) {
+        if (*p == '\n') {
+            lineno++;
+            want_string = 0;
+        } else if (in_comment) {
+            if (p[0] == '*' && p[1] == '/')
+                in_comment = 0, p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            in_comment = 1, p++;
+        } else if (*p == ';' || (p[0] == '/' && p[1] == '/')) {
+            while (p[1] && p[1] != '\n')
+                p++;
+        } else if (*p == '"') {
+            const char *s = ++p;
+            while (*p && *p != '"' && *p != '\n')
+                p += (*p == '\\' && p[1]) ? 2 : 1;
+            if (want_string && ends_score(s, (size_t)(p - s)))
+                why = "an \"e\" score event would end the live engine's performance";
+            want_string = 0;
+            if (!*p)
+                break;
+            if (*p == '\n')
+                lineno++;
+        } else if (isalpha((unsigned char)*p) || *p == '_') {
+            const char *w = p;
+            while (isalnum((unsigned char)p[1]) || p[1] == '_')
+                p++;
+            size_t n = (size_t)(p - w + 1);
+            if (n == 7 && !strncmp(w, "exitnow", 7))
+                why = "exitnow would stop Csound, and the live engine with it";
+            else if ((n == 5 && !strncmp(w, "event", 5)) || (n == 7 && !strncmp(w, "event_i", 7)) ||
+                     (n == 9 && !strncmp(w, "scoreline", 9)) ||
+                     (n == 11 && !strncmp(w, "scoreline_i", 11)))
+                want_string = 1;
+        }
+    }
+    if (!why)
+        return 0;
+    lineno -= line_shift;
+    cs_seterr(err, CS_EINVAL, "line %d: %s for every client; not allowed in live code",
+              lineno, why);
+    if (err) err->line = lineno;
+    return CS_EINVAL;
+}
+
 /* Compiles without waiting for the merge; line_shift is subtracted from the
  * line numbers Csound reports (generated prologue lines). */
 int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
@@ -166,7 +241,7 @@ int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64
     if (spsc_space(eng->cmd_ring) < 1)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
     char *clean = NULL;
-    if ((rc = scan_code(eng, code, &clean, err)))
+    if ((rc = check_exits(code, line_shift, err)) || (rc = scan_code(eng, code, &clean, err)))
         return rc;
     cs_capture_begin(eng);
     int crc = csoundCompileOrcAsync(eng->cs, clean);

@@ -8,6 +8,7 @@
  * synchronous calls we make on the audio thread (harmless, the lock is then
  * uncontended) but also moves init passes to another thread, which would
  * break the sample-exact start done in our sonod_synth opcode. */
+#include "cs_core.h"
 #include "cs_internal.h"
 
 #include <stdio.h>
@@ -103,10 +104,13 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_ECSOUND, "csoundCreate failed");
     }
-    if (cs_alloc_install(eng->cs) != 0) {
+    eng->is_csd = csd != NULL;
+    cs_guard_install(eng->cs);
+    if (cs_core_check(eng->cs) != 0 || cs_alloc_install(eng->cs) != 0) {
         cs_engine_destroy(eng);
-        return cs_seterr(err, CS_ECSOUND, "this Csound's allocator is not the one sonod knows "
-                         "(a debug build?): its ReAlloc is unsafe from two threads");
+        return cs_seterr(err, CS_ECSOUND, "this Csound's CSOUND struct is not the one sonod was "
+                         "built against (cs_core.c): its ReAlloc and its exits cannot be "
+                         "made safe");
     }
     cs_capture_begin(eng);
     csoundSetMessageCallback(eng->cs, cs_msg_callback);
@@ -186,6 +190,14 @@ static void drain_frees(cs_engine *eng)
     while (eng->note_ring && spsc_pop(eng->note_ring, &n) == 0)
         if (n.kind == NOTE_FREE_PTR || n.kind == NOTE_TAP_FREED)
             free(n.ptr);
+}
+
+uint64_t cs_engine_exits(const cs_engine *eng, int *last)
+{
+    uint64_t n = atomic_load_explicit(&eng->exits, memory_order_acquire);
+    if (last)
+        *last = atomic_load_explicit(&eng->exit_kind, memory_order_relaxed);
+    return n;
 }
 
 void cs_engine_destroy(cs_engine *eng)

@@ -351,6 +351,15 @@ int cs_engine_create_csd(const char *path, cs_engine **out, cs_error *err);
 /* 1 once a .csd's score has ended (never for the live engine). [any] */
 int cs_engine_finished(const cs_engine *eng);
 
+/* How often orchestra code stopped the live engine's Csound and the engine
+ * carried on (a .csd render ends there instead): Csound exited out of a
+ * k-cycle (CS_EXIT_JUMP: exitnow, or an opcode calling csoundDie; the
+ * instance whose init pass exited stays allocated and silent) or its
+ * score ended (CS_EXIT_END: an "e" event; Csound turned off the notes that
+ * had a duration).  *last (may be NULL) gets the latest one's kind. [any] */
+enum { CS_EXIT_END = 1, CS_EXIT_JUMP = 2 };
+uint64_t cs_engine_exits(const cs_engine *eng, int *last);
+
 /* Renders a whole .csd (orchestra and score) through an engine built with its
  * own settings and cs_rt_process, block by block, into a sound file whose
  * format follows out_path's name (.wav/.aif(f)/.caf/.w64 float, .flac 24-bit;

@@ -245,6 +245,9 @@ struct cs_engine {
     double *spin, *spout;                  /* Csound's buffers */
     double out_scale;                      /* 1/0dbfs (1 for the live engine) */
     _Atomic int finished;                  /* [A] score ended (.csd render) */
+    _Atomic uint64_t exits;                /* [A] exits/ends the live engine survived */
+    _Atomic int exit_kind;                 /* [A] CS_EXIT_* of the latest */
+    int is_csd;                            /* [C] built from a .csd (its end is normal) */
     uint64_t finish_frame;                 /* [A] first frame not performed */
 
     _Atomic uint64_t frame;                /* [A] frames processed */
@@ -364,6 +367,11 @@ int cs_opcodes_register(cs_engine *eng);
  * allocates (cs_alloc.c); -1 if this Csound's block layout is not the one
  * it knows (Csound's own stays). */
 int cs_alloc_install(CSOUND *cs);
+/* Csound's LongJmp caught inside cs_perform_guarded (cs_guard_rt.c). */
+#define CS_PERF_EXITED (-1000)
+void cs_guard_install(CSOUND *cs);
+/* csoundPerformKsmps, or CS_PERF_EXITED when Csound exited out of it. [audio] */
+int cs_perform_guarded(CSOUND *cs);
 
 /* cs_notes_rt.c: push a reply; never drops (the ring is sized for it). */
 void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
@@ -392,6 +400,7 @@ void cs_rt_pools_close(cs_engine *eng);
 
 /* cs_control.c */
 int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err);
+
 int cs_seterr(cs_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

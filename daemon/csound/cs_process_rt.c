@@ -460,7 +460,9 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
 
     eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
     memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
-    schedule(eng);
+    /* A finished .csd is not called again (its commands are freed with it). */
+    if (!atomic_load_explicit(&eng->finished, memory_order_relaxed))
+        schedule(eng);
 
     for (unsigned f = 0; f < ksmps; f++)
         for (unsigned c = 0; c < nchi; c++)
@@ -468,15 +470,36 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
 
     int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
     if (!done) {
+        /* The live engine's score ends only when orchestra code asks (an
+         * "e" event), and Csound exits out of a k-cycle when an opcode
+         * makes it (exitnow, csoundDie; cs_guard_rt.c caught it and
+         * released what Csound held).  Either way Csound returned before
+         * it performed the cycle (an exit inside an init pass, the usual
+         * case, or the "e" in sensevents), so it is asked again: the
+         * engine carries on in the same cycle, and says so.  A cycle that
+         * keeps exiting is given up (silence) after a few tries. */
         RT_FOREIGN_BEGIN();
-        done = csoundPerformKsmps(eng->cs);
+        done = cs_perform_guarded(eng->cs);
+        for (int tries = 1; done && !eng->is_csd; tries++) {
+            atomic_store_explicit(&eng->exit_kind,
+                                  done == CS_PERF_EXITED ? CS_EXIT_JUMP : CS_EXIT_END,
+                                  memory_order_relaxed);
+            atomic_fetch_add_explicit(&eng->exits, 1, memory_order_release);
+            if (tries == 5)
+                break;
+            done = cs_perform_guarded(eng->cs);
+        }
         RT_FOREIGN_END();
-        if (done) {     /* only a .csd's score can end */
+        if (done && !eng->is_csd) {
+            memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
+            done = 0;
+        } else if (done) {      /* a .csd's score ended */
             eng->finish_frame = eng->cycle_frame;
             atomic_store_explicit(&eng->finished, 1, memory_order_release);
-            memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
         }
     }
+    if (done)
+        memset(eng->spout, 0, (size_t)ksmps * nch * sizeof(double));
 
     const double scale = eng->out_scale;
     for (unsigned c = 0; c < nout; c++) {

@@ -19,7 +19,7 @@
 
 static cs_engine *the_eng;
 static rt_csound the_rt;
-static uint64_t odd_reported, large_reported;
+static uint64_t odd_reported, large_reported, exits_reported;
 
 cs_engine *csound_ctl_engine(void) {
   return the_eng;
@@ -144,6 +144,30 @@ static void message_event(sonod *d, const char *line, int attr) {
   events_emit(d, EV_CSOUND, &sb);
 }
 
+/* Orchestra code stopped Csound (exitnow, csoundDie, an "e" event) and the
+ * engine carried on (daemon/csound/cs_guard_rt.c): the log and a
+ * csound.exit event say so, once per poll however many came. */
+static void exits_poll(sonod *d) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int kind = 0;
+  uint64_t n = cs_engine_exits(the_eng, &kind);
+  const char *reason = kind == CS_EXIT_JUMP ? "exit" : "score_end";
+
+  if (n == exits_reported)
+    return;
+  log_warn("csound: orchestra code stopped Csound (%s: %s), %llu time(s) in all; the live "
+           "engine carried on", reason,
+           kind == CS_EXIT_JUMP ? "exitnow, or an opcode's fatal error" : "an \"e\" event",
+           (unsigned long long)n);
+  events_begin(&sb, &pk, "csound.exit", 3);
+  sono_pack_key_str(&pk, "reason", reason);
+  sono_pack_key_uint(&pk, "count", n - exits_reported);
+  sono_pack_key_uint(&pk, "total", n);
+  events_emit(d, EV_CSOUND, &sb);
+  exits_reported = n;
+}
+
 void csound_ctl_poll(sonod *d) {
   cs_notice n;
   char line[1024];
@@ -176,6 +200,7 @@ void csound_ctl_poll(sonod *d) {
     backend_event(d, d->be != NULL ? d->be->state : "running", msg);
     odd_reported = odd;
   }
+  exits_poll(d);
   large = atomic_load_explicit(&the_rt.too_large, memory_order_acquire);
   if (large != large_reported) {
     log_error("csound: %llu blocks larger than %u frames left Csound silent",

@@ -50,6 +50,7 @@ static bool cs_fail(cs_cx *x, int rc, const cs_error *e, const char *enoent) {
     break;
   case CS_EINVAL:
     code = SONO_E_BAD_VALUE;
+    x->line = e->line;    /* code refused before Csound saw it: the line, when known */
     break;
   case CS_EIO:
     code = SONO_E_FILE_ERROR;

@@ -104,7 +104,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 21);
+  msgpack_pack_map(&pk, 22);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -128,6 +128,8 @@ void op_status(request *r) {
   midi_cs_pack_stats(&pk);
   sono_pack_key_uint(&pk, "csound_input_delay",
                      csound_ctl_engine() != NULL ? cs_engine_input_delay(csound_ctl_engine()) : 0);
+  sono_pack_key_uint(&pk, "csound_exits",
+                     csound_ctl_engine() != NULL ? cs_engine_exits(csound_ctl_engine(), NULL) : 0);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "midi_out_dropped", atomic_load(&d->be->midi_out_dropped));
   sono_pack_key_uint(&pk, "clients", d->nclients);

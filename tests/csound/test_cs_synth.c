@@ -670,6 +670,73 @@ START_TEST(test_identical_redefinition)
 }
 END_TEST
 
+/* Code that stops Csound: refused with its line where it says so, and
+ * survived where it gets through.  Csound longjmps out of its k-cycle on
+ * exitnow (6.18 then returned with its API lock held: the engine was
+ * silent for good and destroying it hung in csoundCleanup); an "e" event
+ * ends its score (csoundPerformKsmps said "finished" from then on). */
+START_TEST(test_exits)
+{
+    harness *h = h_new(1, 16);
+    cs_error err = { 0 };
+    ck_assert_int_eq(cs_compile(h->eng, "instr 3\n  ; exitnow in a comment\nexitnow\nendin\n", &err),
+                     CS_EINVAL);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_ptr_nonnull(strstr(err.msg, "exitnow"));
+    ck_assert_int_eq(cs_compile(h->eng, "instr 3\nprints \"exitnow\"\nevent_i \"e\", 0\nendin\n",
+                                &err), CS_EINVAL);
+    ck_assert_int_eq(err.line, 3);
+    ck_assert_int_eq(cs_compile(h->eng, "instr 3\nscoreline_i \"i 1 0 1\\ne\"\nendin\n", &err),
+                     CS_EINVAL);
+    ck_assert_int_eq(cs_instr_define(h->eng, "x", "|kamp=1|\nasig upsamp kamp\nexitnow\nout asig\n",
+                                     NULL, 0, NULL, 1, &err), CS_EINVAL);
+    ck_assert_int_eq(err.line, 3);
+    /* Not refused: an event named "end", a string saying exitnow. */
+    ck_assert_int_eq(cs_compile(h->eng, "instr 3\nprints \"exitnow e\"\nevent_i \"i\", 4, 0, 0\n"
+                                        "endin\ninstr 4\nendin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    /* Built at run time, they get through: instr 5 compiles an exitnow
+     * instrument and runs it, instr 8 sends an "e" event. */
+    ck_assert_int_eq(cs_compile(h->eng,
+        "instr 5\nS1 strcat \"exit\", \"now\"\n"
+        "S2 sprintf \"instr 7\\n%s\\nendin\\n\", S1\n"
+        "ires compilestr S2\nschedule 7, 0, 1\nendin\n"
+        "instr 8\nSop sprintf \"%s\", \"e\"\nevent_i Sop, 0\nendin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    const char *dc = "|kamp=0.25|\nasig upsamp kamp\nout asig\n";
+    define(h, "dc", dc, 1);
+    start(h, "dc", NULL, 0, cs_engine_frame(h->eng), -1);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_double_eq_tol(h->buf[0][h->len - 1], 0.25, 1e-9);
+    ck_assert_uint_eq(cs_engine_exits(h->eng, NULL), 0);
+
+    int kind = 0;
+    ck_assert_int_eq(cs_event(h->eng, "i 5 0 1", 0, &err), 0);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_uint_eq(cs_engine_exits(h->eng, &kind), 1);
+    ck_assert_int_eq(kind, CS_EXIT_JUMP);
+    h_run(h, 4 * H_BLOCK);      /* the synth sounds on, every frame */
+    for (size_t f = h->len - 6 * H_BLOCK; f < h->len; f++)
+        ck_assert_msg(fabs(h->buf[0][f] - 0.25) < 1e-9, "frame %zu: %g", f, h->buf[0][f]);
+
+    ck_assert_int_eq(cs_event(h->eng, "i 8 0 1", 0, &err), 0);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_uint_eq(cs_engine_exits(h->eng, &kind), 2);
+    ck_assert_int_eq(kind, CS_EXIT_END);
+    ck_assert_int_eq(cs_event(h->eng, "i 5 0 1", 0, &err), 0);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_uint_eq(cs_engine_exits(h->eng, &kind), 3);
+    /* Still alive: a new synth starts, compiles merge, the held one sounds. */
+    define(h, "dc2", "|kamp=0.5|\nasig upsamp kamp\nout asig\n", 2);
+    uint64_t f0 = cs_engine_frame(h->eng) + 10;
+    start(h, "dc2", NULL, 0, f0, -1);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_double_eq_tol(h->buf[0][f0 + 100], 0.75, 1e-9);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 0);
+    h_free(h);      /* hung in csoundCleanup before (the API lock was held) */
+}
+END_TEST
+
 START_TEST(test_render_csd)
 {
     char csd[] = "/tmp/cs_test_XXXXXX.csd";
@@ -736,6 +803,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_instr_numbers);
     tcase_add_test(tc, test_render_csd);
     tcase_add_test(tc, test_identical_redefinition);
+    tcase_add_test(tc, test_exits);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -545,6 +545,74 @@ START_TEST(bad_input) {
 }
 END_TEST
 
+/* The next csound.exit event on ev (csound.message events skipped) has
+ * this reason and total, and status says the total too. */
+static void expect_exit(conn *ev, const char *reason, uint64_t total) {
+  const msgpack_object *m;
+
+  do
+    m = conn_recv(ev, 10000);
+  while (!msg_str_is(m, "event", "csound.exit"));
+  ck_assert(msg_str_is(m, "reason", reason));
+  ck_assert_uint_eq(msg_uint(m, "total"), total);
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "csound_exits"), total);
+}
+
+/* Orchestra code that stops Csound: refused with its line where the code
+ * says so; where it gets through (built at run time) the engine carries on
+ * and says so (csound.exit, status.csound_exits, the log).  Before, exitnow
+ * left Csound's API lock held: the engine was silent for good, and sonod
+ * hung at shutdown (the WAV never finished); an "e" event silenced it for
+ * good while status said "running". */
+START_TEST(exits_are_survived) {
+  static const char *const kinds[] = { "csound" };
+  const msgpack_object *m;
+  conn ev;
+  float *d;
+  sf_count_t frames, i;
+
+  start();
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1, kinds, 1);
+  m = expect_error(conn_request(&c, "csound.compile", "s", "code", "instr 3\n\nexitnow\nendin\n"),
+                   "bad_value");
+  ck_assert_uint_eq(msg_uint(m, "line"), 3);
+  m = expect_error(conn_request(&c, "csound.compile", "s", "code",
+                                "instr 3\nevent_i \"e\", 0\nendin\n"), "bad_value");
+  ck_assert_uint_eq(msg_uint(m, "line"), 2);
+  ok_of(conn_request(&c, "csound.compile", "s", "code",
+                     "instr 5\nS1 strcat \"exit\", \"now\"\n"
+                     "S2 sprintf \"instr 7\\n%s\\nendin\\n\", S1\n"
+                     "ires compilestr S2\nschedule 7, 0, 1\nendin\n"
+                     "instr 8\nSop sprintf \"%s\", \"e\"\nevent_i Sop, 0\nendin\n"));
+  render(256);
+  define("dc", DC, 1);
+  synth_start("dc", NULL, 0, 512, -1);
+  ok_of(conn_request(&c, "csound.event", "su", "line", "i 5 0 1", "at", (uint64_t)2048));
+  render(4096);
+  expect_exit(&ev, "exit", 1);
+  define("dc2", DC, 2);       /* merged after the exit */
+  ok_of(conn_request(&c, "csound.event", "su", "line", "i 8 0 1", "at", (uint64_t)6144));
+  render(4096);
+  expect_exit(&ev, "score_end", 2);
+  /* Alive: new synths sound. */
+  synth_start("dc2", NULL, 0, 8448, -1);
+  render(2048);
+  conn_close(&ev);
+  finish();       /* sonod exits 0 (it hung after an exitnow) */
+  ck_assert(daemon_log_contains(&dp, "orchestra code stopped Csound (exit"));
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 10496);
+  /* Every frame: no k-cycle lost at the exits, dc2 exactly from 8448. */
+  ck_assert_float_eq(d[2 * 511], 0.0f);
+  for (i = 512; i < frames; i++)
+    ck_assert_msg(fabs(d[2 * i] - (i >= 8448 ? 0.2 : 0.1)) < 1e-6, "frame %ld: %f", (long)i,
+                  d[2 * i]);
+  free(d);
+  unlink(out_path);
+}
+END_TEST
+
 /* synth.automate kfreq 440 -> 880 over one second, linear: the measured
  * frequency follows the line.  Each measurement spans 20 ms around its
  * point, over which a linear sweep averages to its value at the centre. */
@@ -710,6 +778,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, automate_linear);
   tcase_add_test(tc, channels);
   tcase_add_test(tc, every_priority);
+  tcase_add_test(tc, exits_are_survived);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
