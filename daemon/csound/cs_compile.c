@@ -34,6 +34,8 @@
 static int wait_merged(cs_engine *eng, cs_error *err)
 {
     unsigned waited = 0;
+    if (eng->job_running)
+        return cs_seterr(err, CS_EBUSY, "another compile is being parsed");
     while (cs_compile_pending(eng)) {
         if (waited >= eng->cfg.compile_wait_ms)
             return cs_seterr(err, CS_EBUSY,
@@ -47,7 +49,8 @@ static int wait_merged(cs_engine *eng, cs_error *err)
 
 int cs_compile_pending(const cs_engine *eng)
 {
-    return atomic_load_explicit(&eng->merged_mark, memory_order_acquire) < eng->compile_mark;
+    return eng->job_running ||
+           atomic_load_explicit(&eng->merged_mark, memory_order_acquire) < eng->compile_mark;
 }
 
 /* Finds "line N" / "Line: N" in Csound's error text (the parser prints
@@ -230,36 +233,106 @@ static int check_exits(const char *code, int line_shift, cs_error *err)
     return CS_EINVAL;
 }
 
-/* Compiles without waiting for the merge; line_shift is subtracted from the
- * line numbers Csound reports (generated prologue lines). */
-int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
-                        cs_error *err)
+static int check_instr_numbers(const char *code, cs_error *err);
+
+/* A compile in three steps, so that the parse (the long part: seconds for
+ * 10^5 lines) can run on another thread than the control thread. */
+struct cs_compile_job {
+    cs_engine *eng;
+    char *clean;            /* the code Csound gets */
+    int line_shift;
+    int rc;                 /* csoundCompileOrcAsync's result */
+    cs_capture cap;         /* what Csound printed meanwhile */
+};
+
+static int job_begin(cs_engine *eng, const char *code, int line_shift, cs_compile_job **out,
+                     cs_error *err)
 {
     int rc = wait_merged(eng, err);
     if (rc)
         return rc;
     if (spsc_space(eng->cmd_ring) < 1)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
-    char *clean = NULL;
-    if ((rc = check_exits(code, line_shift, err)) || (rc = scan_code(eng, code, &clean, err)))
+    cs_compile_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    if ((rc = check_exits(code, line_shift, err)) || (rc = scan_code(eng, code, &j->clean, err))) {
+        free(j);
         return rc;
-    cs_capture_begin(eng);
-    int crc = csoundCompileOrcAsync(eng->cs, clean);
-    cs_capture_end(eng);
-    free(clean);
-    if (crc != 0) {
-        int line = error_line(eng->cap.buf);
-        if (line > line_shift)
-            line -= line_shift;
-        cs_seterr(err, CS_ECOMPILE, "%s", eng->cap.len ? eng->cap.buf : "csound compile failed");
-        if (err) err->line = line;
-        return CS_ECOMPILE;
     }
-    cs_cmd c = { .type = CMD_COMPILE_MARK, .id = ++eng->compile_mark };
-    cs_push_cmd(eng, &c, NULL);   /* space checked above */
-    if (mark)
-        *mark = c.id;
+    j->eng = eng;
+    j->line_shift = line_shift;
+    eng->job_running = 1;
+    *out = j;
     return 0;
+}
+
+/* Parse and compile; Csound queues the merge for the audio thread.  Csound's
+ * parser state is used by one compile at a time (job_running, merges
+ * awaited); its allocator is safe from any thread (cs_alloc.c). */
+void cs_compile_run(cs_compile_job *j)
+{
+    cs_capture_begin_into(&j->cap);
+    j->rc = csoundCompileOrcAsync(j->eng->cs, j->clean);
+    cs_capture_end(j->eng);
+}
+
+static int job_end(cs_compile_job *j, uint64_t *mark, cs_error *err)
+{
+    cs_engine *eng = j->eng;
+    int rc = 0;
+    eng->job_running = 0;
+    if (j->rc != 0) {
+        int line = error_line(j->cap.buf);
+        if (line > j->line_shift)
+            line -= j->line_shift;
+        rc = cs_seterr(err, CS_ECOMPILE, "%s", j->cap.len ? j->cap.buf : "csound compile failed");
+        if (err) err->line = line;
+    } else {
+        /* Only this (control) thread pushes; the space was there at begin. */
+        cs_cmd c = { .type = CMD_COMPILE_MARK, .id = ++eng->compile_mark };
+        if (cs_push_cmd(eng, &c, err) == 0) {
+            if (mark)
+                *mark = c.id;
+        } else {
+            rc = CS_EAGAIN;
+        }
+    }
+    free(j->clean);
+    free(j);
+    return rc;
+}
+
+/* Compiles without waiting for the merge; line_shift is subtracted from the
+ * line numbers Csound reports (generated prologue lines). */
+int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
+                        cs_error *err)
+{
+    cs_compile_job *j;
+    int rc = job_begin(eng, code, line_shift, &j, err);
+    if (rc)
+        return rc;
+    cs_compile_run(j);
+    return job_end(j, mark, err);
+}
+
+int cs_compile_begin(cs_engine *eng, const char *code, cs_compile_job **job, cs_error *err)
+{
+    if (!code)
+        return cs_seterr(err, CS_EINVAL, "no code");
+    int rc = check_instr_numbers(code, err);
+    return rc ? rc : job_begin(eng, code, 0, job, err);
+}
+
+int cs_compile_end(cs_compile_job *job, cs_error *err)
+{
+    return job_end(job, NULL, err);
+}
+
+void cs_compile_discard(cs_compile_job *job)
+{
+    free(job->clean);
+    free(job);
 }
 
 /* Refuses user instruments numbered in the templates' range (cs_internal.h)

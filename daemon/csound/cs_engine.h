@@ -122,8 +122,23 @@ uint64_t cs_messages_truncated(const cs_engine *eng);
  * 0dbfs) that agree with the engine are dropped, ones that disagree fail with
  * CS_EHEADER.  Syntax errors fail with CS_ECOMPILE and Csound's text. */
 int cs_compile(cs_engine *eng, const char *code, cs_error *err);
-/* 1 while the last compile is not merged yet (merges happen in the next
- * audio block). */
+
+/* cs_compile in three steps, for a parse off the control thread: begin
+ * [control] checks the code (as cs_compile does) and waits for the previous
+ * merge; run [any one thread] parses and compiles (seconds for a huge
+ * orchestra); end [control] hands the merge mark to the audio thread and
+ * frees the job, returning what cs_compile would have.  Between begin and
+ * end every other compile (cs_compile, instr.define's, a synth's first
+ * start at a priority) fails at once with CS_EBUSY; the engine must not be
+ * destroyed while run is under way. */
+typedef struct cs_compile_job cs_compile_job;
+int cs_compile_begin(cs_engine *eng, const char *code, cs_compile_job **job, cs_error *err);
+void cs_compile_run(cs_compile_job *job);
+int cs_compile_end(cs_compile_job *job, cs_error *err);
+/* Frees a job whose engine was destroyed after run. [control] */
+void cs_compile_discard(cs_compile_job *job);
+/* 1 while the last compile is being parsed (cs_compile_begin..end) or is
+ * not merged yet (merges happen in the next audio block). */
 int cs_compile_pending(const cs_engine *eng);
 
 /* ---- instrument templates [control] ---- */

@@ -319,6 +319,7 @@ struct cs_engine {
     /* ---- control side only ---- */
     cs_capture cap;
     uint64_t compile_mark;                 /* last mark handed out */
+    int job_running;                       /* [C] a cs_compile_job is between begin and end */
     cs_template tmpl[CS_MAX_TEMPLATES + 1];
     uint8_t instr_used[CS_MAX_PRIORITY + 1][CS_INSTR_BAND]; /* template numbers taken */
     int *slot_ctl;                         /* SLOTC_* */
@@ -359,6 +360,8 @@ int cs_engine_create_ex(const cs_config *cfg, const char *csd, cs_engine **out,
 /* cs_msg.c / cs_msg_rt.c */
 void cs_msg_callback(CSOUND *cs, int attr, const char *format, va_list args);
 void cs_capture_begin(cs_engine *eng);
+/* The same into another buffer (a compile job on a worker thread). */
+void cs_capture_begin_into(cs_capture *cap);
 void cs_capture_end(cs_engine *eng);
 
 /* cs_opcodes_rt.c (registration itself runs on the control thread) */

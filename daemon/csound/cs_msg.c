@@ -6,11 +6,16 @@
 
 extern _Thread_local cs_capture *cs_tl_capture;
 
+void cs_capture_begin_into(cs_capture *cap)
+{
+    cap->len = 0;
+    cap->buf[0] = '\0';
+    cs_tl_capture = cap;
+}
+
 void cs_capture_begin(cs_engine *eng)
 {
-    eng->cap.len = 0;
-    eng->cap.buf[0] = '\0';
-    cs_tl_capture = &eng->cap;
+    cs_capture_begin_into(&eng->cap);
 }
 
 void cs_capture_end(cs_engine *eng)

@@ -5,9 +5,11 @@
 #include "daemon/engine/module.h"
 
 #include <csound/csound.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/backend/backend.h"
 #include "daemon/net/events.h"
@@ -18,6 +20,15 @@
 #define SCRATCH_MIN 4096
 
 static cs_engine *the_eng;
+static atomic_uint working;   /* compiles running on workers */
+
+void csound_ctl_work_begin(void) {
+  atomic_fetch_add(&working, 1);
+}
+
+void csound_ctl_work_end(void) {
+  atomic_fetch_sub(&working, 1);
+}
 static rt_csound the_rt;
 static uint64_t odd_reported, large_reported, exits_reported;
 
@@ -210,8 +221,13 @@ void csound_ctl_poll(sonod *d) {
 }
 
 static void csound_ctl_shutdown(sonod *d) {
+  static const struct timespec ms = { 0, 1000000 };
+
   if (the_eng == NULL)
     return;
+  /* A parse in a worker uses the engine: it ends by itself. */
+  while (atomic_load(&working) > 0)
+    nanosleep(&ms, NULL);
   csound_ctl_poll(d);
   d->eng.csound = NULL;
   cs_engine_destroy(the_eng);

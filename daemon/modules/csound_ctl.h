@@ -29,6 +29,12 @@ void csound_ctl_poll(sonod *d);
  * when Csound has not rendered that far yet (engine.h, `stand`). */
 uint64_t csound_ctl_now(sonod *d);
 
+/* A Csound compile runs on a worker (ops_csound.c): the engine is not
+ * destroyed until every one begun has ended (the shutdown waits).  begin on
+ * the control thread before queueing, end on the worker when run returned. */
+void csound_ctl_work_begin(void);
+void csound_ctl_work_end(void);
+
 /* Its hooks into the engine (engine/module.h); main registers it. */
 extern const struct engine_module csound_ctl_module;
 

@@ -80,10 +80,11 @@ size_t client_backlog(const client *c) {
 static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
 
 /* Reads from c exactly when nothing holds it back: the start-up restore
- * (held), back-pressure (paused), the input budget (starved), a refused
- * hello, or closing. */
+ * (held), back-pressure (paused), the input budget (starved), a request
+ * answered off the loop (busy), a refused hello, or closing. */
 void client_update_reading(client *c) {
-  bool want = !c->closing && !c->held && !c->paused && !c->starved && !c->refused_hello;
+  bool want = !c->closing && !c->held && !c->paused && !c->starved && !c->busy &&
+              !c->refused_hello;
 
   if (want == c->reading)
     return;
@@ -137,12 +138,67 @@ void clients_feed_starved(sonod *d) {
     }
 }
 
+/* A request read while the client is busy (client_hold). */
+typedef struct deferred_req {
+  struct deferred_req *next;
+  size_t len;
+  char payload[];
+} deferred_req;
+
 static void on_frame(void *ud, const char *payload, size_t len) {
   client *c = ud;
+  deferred_req *q;
 
   /* After a refused hello nothing more is read or answered. */
-  if (!c->closing && !c->refused_hello)
+  if (c->closing || c->refused_hello)
+    return;
+  if (!c->busy) {
     request_handle(c, payload, len);
+    return;
+  }
+  if ((q = malloc(sizeof *q + len)) == NULL) {
+    log_warn("client %u: out of memory for a request; disconnecting", c->id);
+    client_close(c);
+    return;
+  }
+  q->next = NULL;
+  q->len = len;
+  memcpy(q->payload, payload, len);
+  if (c->deferred_tail != NULL)
+    c->deferred_tail->next = q;
+  else
+    c->deferred = q;
+  c->deferred_tail = q;
+}
+
+void client_hold(client *c) {
+  c->busy = true;
+  client_update_reading(c);
+}
+
+static void deferred_free(client *c) {
+  deferred_req *q;
+
+  while ((q = c->deferred) != NULL) {
+    c->deferred = q->next;
+    free(q);
+  }
+  c->deferred_tail = NULL;
+}
+
+void client_resume(client *c) {
+  deferred_req *q;
+
+  c->busy = false;
+  while (!c->busy && !c->closing && (q = c->deferred) != NULL) {
+    if ((c->deferred = q->next) == NULL)
+      c->deferred_tail = NULL;
+    request_handle(c, q->payload, q->len);
+    free(q);
+  }
+  /* Not read while held: a frame left partial then has not stalled. */
+  c->last_read_ns = sonod_now_ns();
+  client_update_reading(c);
 }
 
 static void on_oversize(void *ud, uint32_t len) {
@@ -231,6 +287,7 @@ void client_handle_closed(uv_handle_t *h) {
   clients_feed_starved(c->d);
   sono_framer_free(&c->framer);
   free(c->out);
+  deferred_free(c);
   free(c);
 }
 

@@ -60,6 +60,8 @@ struct client {
   bool reading;            /* uv_read_start is in force */
   uint64_t starved_ns;     /* when it was starved */
   uint64_t last_read_ns;   /* when bytes last came */
+  bool busy;               /* not reading: one of its requests is handled off the loop */
+  struct deferred_req *deferred, *deferred_tail;   /* read meanwhile, handled after it */
   /* TCP clients that owe a token (auth.c): the deadline, then the delayed
    * answer to a wrong hello. */
   uv_timer_t auth_timer;
@@ -93,6 +95,14 @@ void clients_feed_starved(sonod *d);
 /* Once a tick: closes connections that waited too long for the input
  * budget, or left a frame unfinished too long. */
 void clients_tick(sonod *d);
+/* A request of c is handled off the loop (a worker) and answered later;
+ * c's later requests must wait for that answer, as if handled in order:
+ * sonod stops reading c, and keeps the requests already read (the rest of
+ * the read buffer) for client_resume. */
+void client_hold(client *c);
+/* The held request was answered: the requests kept meanwhile are handled
+ * now, in order (one may hold c again), then reading goes on. */
+void client_resume(client *c);
 /* Frees c once its last handle has closed (uv_close callback). */
 void client_handle_closed(uv_handle_t *h);
 

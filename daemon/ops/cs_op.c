@@ -447,6 +447,33 @@ static void pack_error_map(msgpack_packer *pk, const cs_cx *x) {
     sono_pack_key_uint(pk, "line", (uint64_t)x->line);
 }
 
+static void send_error(client *c, uint64_t id, const cs_cx *x) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  sono_msg_begin(&sb, &pk);
+  msgpack_pack_map(&pk, 2);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_cstr(&pk, "error");
+  pack_error_map(&pk, x);
+  reply_end(c, &sb);
+}
+
+void cs_op_finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_error *e) {
+  cs_cx x;
+
+  if (rc == 0) {
+    reply_ok_empty(c, id);
+    return;
+  }
+  memset(&x, 0, sizeof x);
+  x.op = row->name;
+  x.row = row;
+  x.e = *e;
+  cs_ok(&x, rc);
+  send_error(c, id, &x);
+}
+
 void cs_op_run(request *r, const cs_op *row) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -459,16 +486,12 @@ void cs_op_run(request *r, const cs_op *row) {
     return;
   }
   reply_begin(&sb, &pk, r->id);
-  if (exec(&x, &pk)) {
+  if (exec(&x, &pk) && !x.deferred) {
     reply_end(r->c, &sb);
   } else {
     msgpack_sbuffer_destroy(&sb);
-    sono_msg_begin(&sb, &pk);
-    msgpack_pack_map(&pk, 2);
-    sono_pack_key_uint(&pk, "id", r->id);
-    sono_pack_cstr(&pk, "error");
-    pack_error_map(&pk, &x);
-    reply_end(r->c, &sb);
+    if (!x.deferred)
+      send_error(r->c, r->id, &x);
   }
   cx_done(&x);
   /* Compiles print on this thread; starts may already have notices. */

@@ -149,6 +149,7 @@ struct cs_cx {
   char msg[2048];
   int line;                    /* csound_error: line, 0 = none */
   cs_error e;                  /* for the engine call */
+  bool deferred;               /* the call answers later (cs_op_finish) */
   char *dups[CS_OP_MAX_DUPS];
   unsigned ndups;
   cs_io io;
@@ -157,8 +158,12 @@ struct cs_cx {
 /* ops_synth.c: the rows a bundle's members run (ops_bundle.c). */
 extern const cs_op cs_synth_start_op, cs_synth_set_op, cs_synth_automate_op, cs_synth_stop_op;
 
-/* Answers request r with row: the whole of a Csound op handler. */
+/* Answers request r with row: the whole of a Csound op handler.  A call
+ * that sets x->deferred answers later, with cs_op_finish. */
 void cs_op_run(request *r, const cs_op *row);
+/* The deferred answer to request id of client c: {} when rc is 0, else the
+ * engine's refusal e as row's error. */
+void cs_op_finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_error *e);
 
 /* Runs row against map args inside a bundle at the bundle's time, packing
  * {ok: ...} or {error: {...}} into pk. */

@@ -613,6 +613,52 @@ START_TEST(exits_are_survived) {
 }
 END_TEST
 
+/* A big csound.compile is parsed off the control loop: another client's
+ * pings are answered while it runs (before its reply), and the compiling
+ * client's own next request is answered after it, as sent.  20000 lines
+ * take Csound seconds to parse; before, every client waited for them. */
+START_TEST(big_compile_off_the_loop) {
+  enum { LINES = 20000 };
+  size_t cap = (size_t)LINES * 32 + 64, n = 0;
+  char *code = malloc(cap);
+  uint64_t compile_id, ping_id;
+  const msgpack_object *m;
+  conn b;
+  int i;
+
+  n += (size_t)snprintf(code + n, cap - n, "instr 9\n");
+  for (i = 0; i < LINES; i++)
+    n += (size_t)snprintf(code + n, cap - n, "kv%d = %d\n", i, i);
+  snprintf(code + n, cap - n, "out oscili(0.25, 1000)\nendin\n");
+  start();
+  conn_open(&b, dp.socket);
+  compile_id = conn_request(&c, "csound.compile", "s", "code", code);
+  ping_id = conn_request(&c, "ping", "");
+  for (i = 0; i < 5; i++)
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&b, conn_request(&b, "ping", ""), 10000)));
+  /* Answered while the compile ran: its reply has not come. */
+  ck_assert_msg(conn_silent(&c, 0), "the compile was answered before another client's pings");
+  m = conn_recv(&c, 120000);
+  ck_assert_uint_eq(msg_uint(m, "id"), compile_id);
+  ck_assert_ptr_nonnull(msg_ok(m));
+  m = conn_recv(&c, 10000);
+  ck_assert_uint_eq(msg_uint(m, "id"), ping_id);
+  /* The instrument it defined plays. */
+  render(256);
+  ok_of(conn_request(&c, "csound.event", "su", "line", "i 9 0 0.01", "at", (uint64_t)256));
+  render(1024);
+  conn_close(&b);
+  finish();
+  sf_count_t frames;
+  float *d = read_wav(&frames);
+  ck_assert_float_eq(d[2 * 255], 0.0f);
+  ck_assert_float_ne(d[2 * 260], 0.0f);
+  free(d);
+  free(code);
+  unlink(out_path);
+}
+END_TEST
+
 /* synth.automate kfreq 440 -> 880 over one second, linear: the measured
  * frequency follows the line.  Each measurement spans 20 ms around its
  * point, over which a linear sweep averages to its value at the centre. */
@@ -779,6 +825,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, channels);
   tcase_add_test(tc, every_priority);
   tcase_add_test(tc, exits_are_survived);
+  tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
