@@ -119,12 +119,23 @@ static int listen_unix(sonod *d, char *err, size_t errlen) {
   uv_pipe_init(d->loop, &d->unix_server, 0);
   d->unix_server.data = d;
   d->unix_open = true;
-  rc = uv_pipe_bind(&d->unix_server, path);
+  /* Bound and listening under a temporary name, then renamed into place:
+   * a client that connects as soon as the path exists is never refused
+   * (between bind and listen it was: connect_failed under load). */
+  char tmp[sizeof ((struct sockaddr_un *)0)->sun_path];
+  bool renamed = snprintf(tmp, sizeof tmp, "%s.new", path) < (int)sizeof tmp;
+  if (renamed)
+    unlink(tmp);
+  rc = uv_pipe_bind(&d->unix_server, renamed ? tmp : path);
   if (rc == 0) {
     /* Owner and group: put users who may control sonod in its group. */
-    chmod(path, 0660);
+    chmod(renamed ? tmp : path, 0660);
     rc = uv_listen((uv_stream_t *)&d->unix_server, 128, on_connection);
   }
+  if (rc == 0 && renamed && rename(tmp, path) != 0)
+    rc = uv_translate_sys_error(errno);
+  if (rc != 0 && renamed)
+    unlink(tmp);
   if (rc != 0) {
     snprintf(err, errlen, "cannot listen on %s: %s", path, uv_strerror(rc));
     return -1;
