@@ -37,6 +37,10 @@ static const char usage[] =
   "  --state-dir DIR          autosave the session to DIR/session.sonod and\n"
   "                            restore it at start ($STATE_DIRECTORY wins)\n"
   "  --no-restore              start empty instead of restoring the session\n"
+  "  --isolate-plugins         run every plugin in a host process of its own\n"
+  "                            unless plugin.load says isolate: false\n"
+  "  --isolate-deadline-ms MS  how long the audio thread waits for an isolated\n"
+  "                            plugin per block (default: one block; offline 2 s)\n"
   "  -v, --verbose             more log output (repeat for debug)\n"
   "  --config FILE             read settings from FILE (default\n"
   "                            /etc/sonod/sonod.conf when it exists); the\n"
@@ -48,7 +52,7 @@ enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
   OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
-  OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS,
+  OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS, OPT_ISOLATE, OPT_ISOLATE_DEADLINE,
 };
 
 static const struct option long_opts[] = {
@@ -69,6 +73,8 @@ static const struct option long_opts[] = {
   { "length", required_argument, NULL, OPT_LENGTH },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
+  { "isolate-plugins", no_argument, NULL, OPT_ISOLATE },
+  { "isolate-deadline-ms", required_argument, NULL, OPT_ISOLATE_DEADLINE },
   { "verbose", no_argument, NULL, 'v' },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
@@ -260,6 +266,20 @@ static int set_restore(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+/* --isolate-plugins on the command line; isolate-plugins = true|false in the file. */
+static int set_isolate(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->isolate_plugins = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->isolate_plugins = 0;
+  else BAD("'%s' is not true or false", v);
+  return 0;
+}
+
+static int set_isolate_deadline(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 0, 60000, &o->isolate_deadline_ms) != 0)
+    BAD("'%s' is not a whole number of ms from 0 to 60000", v);
+  return 0;
+}
+
 /* -v counts on the command line; the config file names the level. */
 static int set_max_clients(options *o, const char *v, char *err, size_t errlen) {
   if (parse_uint(v, 1, 65536, &o->max_clients) != 0)
@@ -298,13 +318,16 @@ static const struct {
   { "verbose", set_verbose },
   { "state-dir", set_state_dir },
   { "restore", set_restore },
+  { "isolate-plugins", set_isolate },
+  { "isolate-deadline-ms", set_isolate_deadline },
 };
 
 #define NSETTERS (sizeof setters / sizeof setters[0])
 
 const char *options_names(void) {
   return "backend, socket, tcp, tcp-token-file, max-clients, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
-         "autoconnect, output, length, verbose, state-dir, restore";
+         "autoconnect, output, length, verbose, state-dir, restore, isolate-plugins, "
+         "isolate-deadline-ms";
 }
 
 int options_set(options *o, const char *name, const char *value, char *err, size_t errlen) {
@@ -346,7 +369,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
     case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
-    case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS:
+    case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS: case OPT_ISOLATE_DEADLINE:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;
@@ -360,6 +383,9 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
       break;
     case OPT_NO_RESTORE:
       o->no_restore = 1;
+      break;
+    case OPT_ISOLATE:
+      o->isolate_plugins = 1;
       break;
     case 'v':
       /* Counted afresh, so -v on the command line replaces the config

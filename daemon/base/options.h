@@ -34,6 +34,8 @@ typedef struct options {
   int config_given;        /* --config was on the command line */
   char state_dir[4096];    /* autosave directory; empty: $STATE_DIRECTORY or off */
   int no_restore;          /* do not restore the autosaved session at start */
+  int isolate_plugins;     /* plugin.load isolates unless told {isolate: false} */
+  unsigned isolate_deadline_ms; /* isolated plugins' wait per block; 0: one block (2 s offline) */
 } options;
 
 typedef enum {

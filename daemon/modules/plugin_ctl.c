@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include "daemon/backend/backend.h"
 #include "daemon/net/client.h"
@@ -149,6 +150,11 @@ static void poll_node(sonod *d, pnode *n) {
   if ((count = vst_take_overflow(n->inst)) > 0)
     error_event(d, n, "midi_overflow", count,
                 "%u MIDI events did not fit the plugin's event buffer and were dropped", count);
+  if ((count = vst_take_missed(n->inst)) > 0) {
+    n->missed += count;
+    error_event(d, n, "deadline", count,
+                "%u blocks: the plugin's host missed its deadline; they were silent", count);
+  }
   if ((count = vst_take_late(n->inst)) > 0)
     error_event(d, n, "midi_late", count,
                 "%u MIDI events were due after their block and went to its last frame", count);
@@ -246,6 +252,96 @@ int plugin_ctl_piece(pnode *n, uint32_t client, uint64_t offset, uint64_t total,
   return 0;
 }
 
+
+/* ---- isolated plugins: the host's death ---- */
+
+static sonod *watch_d;   /* the daemon, for the exit callbacks */
+
+static void watch_closed(uv_handle_t *h) {
+  free(h);
+}
+
+static void watch_stop(pnode *n) {
+  if (n->watch != NULL) {
+    uv_poll_stop(n->watch);
+    uv_close((uv_handle_t *)n->watch, watch_closed);
+    n->watch = NULL;
+  }
+}
+
+static void on_host_exit(uv_poll_t *h, int status, int events) {
+  pnode *n = h->data;
+  sonod *d = watch_d;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  char how[64];
+  int ws = 0;
+
+  (void)status;
+  (void)events;
+  if (!vst_isolated_reap(n->inst, &ws))
+    return;
+  watch_stop(n);
+  n->crashed = true;
+  if (WIFSIGNALED(ws))
+    snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(ws));
+  else
+    snprintf(how, sizeof how, "exited with status %d", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+  log_error("plugin: node %u (%s): its host process %s; the node is silent until plugin.restart",
+            n->id, n->path, how);
+  events_begin(&sb, &pk, "plugin.crashed", 3);
+  sono_pack_key_uint(&pk, "node", n->id);
+  sono_pack_key_str(&pk, "path", n->path);
+  sono_pack_key_str(&pk, "reason", how);
+  events_emit(d, EV_PLUGIN, &sb);
+}
+
+static void watch_start(sonod *d, pnode *n) {
+  int fd = vst_isolated_pidfd(n->inst);
+
+  watch_d = d;
+  if (fd < 0 || (n->watch = calloc(1, sizeof *n->watch)) == NULL)
+    return;
+  if (uv_poll_init(d->loop, n->watch, fd) != 0) {
+    free(n->watch);
+    n->watch = NULL;
+    return;
+  }
+  n->watch->data = n;
+  uv_poll_start(n->watch, UV_READABLE, on_host_exit);
+  uv_unref((uv_handle_t *)n->watch);
+}
+
+int plugin_ctl_restart(sonod *d, pnode *n, const char **code, char *err, size_t errlen) {
+  char verr[VST_ERR_LEN] = "";
+
+  if (!n->isolated) {
+    *code = SONO_E_BAD_VALUE;
+    snprintf(err, errlen, "node %u runs inside the daemon; only isolated plugins restart", n->id);
+    return -1;
+  }
+  if (!n->crashed) {
+    *code = SONO_E_BAD_VALUE;
+    snprintf(err, errlen, "node %u has not crashed", n->id);
+    return -1;
+  }
+  /* Plugin code runs in the new host, not here; a host that does not
+   * answer is killed after the call timeout. */
+  if (vst_isolated_restart(n->inst, verr) != VST_OK) {
+    *code = SONO_E_LOAD_FAILED;
+    snprintf(err, errlen, "%s", verr);
+    return -1;
+  }
+  n->crashed = false;
+  watch_start(d, n);
+  log_info("plugin: node %u restarted", n->id);
+  return 0;
+}
+
+const char *plugin_ctl_state(const pnode *n) {
+  return n->crashed ? "crashed" : "running";
+}
+
 static void node_free(pnode *n) {
   pnode **link;
 
@@ -265,6 +361,7 @@ static void node_free(pnode *n) {
     }
     free(n->rt);
   }
+  watch_stop(n);
   vst_unload(n->inst);
   free(n->path);
   free(n);
@@ -288,11 +385,16 @@ static int limit_check(const char **code, char *err, size_t errlen) {
   return 0;
 }
 
-static void config_of(sonod *d, vst_config *cfg) {
+static void config_of(sonod *d, vst_config *cfg, int isolate) {
   vst_config_init(cfg);
   cfg->sample_rate = d->eng.sample_rate;
   cfg->max_block = d->be->block_size;
   cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
+  cfg->isolate = isolate < 0 ? d->opt.isolate_plugins != 0 : isolate != 0;
+  cfg->deadline_us = d->opt.isolate_deadline_ms * 1000u;
+  /* The host's processing thread at a realtime priority when the system
+   * grants it (JACK's default is 10 above its clients' base). */
+  cfg->rt_priority = cfg->offline ? 0 : 10;
 }
 
 /* The slow part: the scan in a child process, then the load in this
@@ -390,6 +492,9 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
   nnodes++;
   graph_ctl_plugin_added(d, n->id, vst_get_info(inst)->name, rt);
   poll_start(d);
+  n->isolated = vst_is_isolated(inst);
+  if (n->isolated)
+    watch_start(d, n);
   log_info("plugin: loaded %s as node %u", path, n->id);
   *out = n;
   return 0;
@@ -441,6 +546,12 @@ static void load_after(uv_work_t *w, int status) {
 
 int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
                           void *ud, const char **code, char *err, size_t errlen) {
+  return plugin_ctl_load_iso(d, path, timeout_ms, -1, cb, ud, code, err, errlen);
+}
+
+int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int isolate,
+                        plugin_ctl_load_cb cb, void *ud, const char **code, char *err,
+                        size_t errlen) {
   load_job *j;
 
   *code = SONO_E_LOAD_FAILED;
@@ -456,7 +567,7 @@ int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugi
   plugin_ctl_scanner();   /* on this thread: it may set the library's path */
   j->d = d;
   j->timeout_ms = timeout_ms;
-  config_of(d, &j->cfg);
+  config_of(d, &j->cfg, isolate);
   j->cb = cb;
   j->ud = ud;
   j->work.data = j;

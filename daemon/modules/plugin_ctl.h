@@ -28,6 +28,10 @@ typedef struct pnode {
   size_t pieces_len;       /* bytes gathered, all from offset 0 on */
   size_t pieces_total;     /* the whole state's size */
   uint32_t pieces_client;  /* the client sending it */
+  bool isolated;           /* runs in a sonod-plugin-host process */
+  bool crashed;            /* isolated and its host died: silent until plugin.restart */
+  struct uv_poll_s *watch; /* isolated: the host's pidfd */
+  uint64_t missed;         /* isolated: blocks silent for a missed deadline, in all */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
@@ -47,6 +51,19 @@ typedef void (*plugin_ctl_load_cb)(sonod *d, void *ud, const char *path, pnode *
                                    const char *code, const char *err);
 int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
                           void *ud, const char **code, char *err, size_t errlen);
+/* The same with isolation chosen: 1 in a host process, 0 in the daemon,
+ * -1 the configured default (isolate-plugins).  An isolated node whose
+ * host dies is marked crashed (plugin.crashed event; it gives silence, the
+ * graph plays on); a host that misses its deadline gives silence for the
+ * block, reported by the poll as plugin.error code "deadline". */
+int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int isolate,
+                        plugin_ctl_load_cb cb, void *ud, const char **code, char *err,
+                        size_t errlen);
+/* Brings a crashed isolated node back with its last saved state.  -1 with
+ * code and message when it cannot. */
+int plugin_ctl_restart(sonod *d, pnode *n, const char **code, char *err, size_t errlen);
+/* "running" or "crashed" (in-process nodes are always running). */
+const char *plugin_ctl_state(const pnode *n);
 /* A node by id, NULL if none or being unloaded. */
 pnode *plugin_ctl_find(uint32_t id);
 pnode *plugin_ctl_first(void);

@@ -29,6 +29,7 @@ const op_entry ops_table[] = {
   { "plugin.state.get", op_plugin_state_get },
   { "plugin.state.set", op_plugin_state_set },
   { "plugin.scan", op_plugin_scan },
+  { "plugin.restart", op_plugin_restart },
   { "csound.compile", op_csound_compile },
   { "csound.event", op_csound_event },
   { "csound.score", op_csound_score },

@@ -44,6 +44,7 @@ void op_plugin_programs(request *r);
 void op_plugin_state_get(request *r);
 void op_plugin_state_set(request *r);
 void op_plugin_scan(request *r);
+void op_plugin_restart(request *r);
 /* Reads "node"; replies and returns NULL when absent or unknown. */
 struct pnode *plugin_arg_node(request *r);
 

@@ -148,9 +148,13 @@ void op_plugin_load(request *r) {
   const char *code;
   load_req *lr;
   unsigned timeout;
+  bool isolate = false;
+  int iso;
 
-  if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout))
+  if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout) ||
+      !arg_bool(r, "isolate", false, &isolate))
     return;
+  iso = sono_map_get(r->args, "isolate") == NULL ? -1 : isolate ? 1 : 0;
   p = strndup(path, len);
   if (p == NULL || strlen(p) != len || len == 0) {
     free(p);
@@ -167,7 +171,7 @@ void op_plugin_load(request *r) {
   lr->id = r->id;
   /* The scan may take up to its timeout and the load runs plugin code:
    * both run in the thread pool, and the reply comes from load_done. */
-  if (plugin_ctl_load_async(r->d, p, timeout, load_done, lr, &code, err, sizeof err) != 0) {
+  if (plugin_ctl_load_iso(r->d, p, timeout, iso, load_done, lr, &code, err, sizeof err) != 0) {
     reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
     free(lr);
   }
@@ -218,12 +222,29 @@ void op_plugin_list(request *r) {
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
     if (n->removing)
       continue;
-    msgpack_pack_map(&pk, 3);
+    msgpack_pack_map(&pk, 6);
     sono_pack_key_uint(&pk, "node", n->id);
     sono_pack_key_str(&pk, "name", vst_get_info(n->inst)->name);
     sono_pack_key_str(&pk, "path", n->path);
+    sono_pack_key_bool(&pk, "isolated", n->isolated);
+    sono_pack_key_str(&pk, "state", plugin_ctl_state(n));
+    sono_pack_key_uint(&pk, "missed", n->missed);
   }
   reply_end(r->c, &sb);
+}
+
+void op_plugin_restart(request *r) {
+  pnode *n = plugin_arg_node(r);
+  const char *code;
+  char err[512];
+
+  if (n == NULL)
+    return;
+  if (plugin_ctl_restart(r->d, n, &code, err, sizeof err) != 0) {
+    reply_error(r->c, true, r->id, code, "plugin.restart: %s", err);
+    return;
+  }
+  reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
 }
 
 void op_plugin_params(request *r) {

@@ -99,7 +99,27 @@ typedef struct vst_config {
     unsigned midi_out_capacity;  /* MIDI-out ring records (rounded to 2^n); default 1024 */
     bool offline;                /* answer kVstProcessLevelOffline instead of realtime */
     bool float_only;             /* never use processDoubleReplacing */
+    /* Isolation (vst_remote.c): run the plugin in a sonod-plugin-host
+     * process; the audio thread waits for it at most deadline_us per call
+     * (0: one block's duration, 2 s offline), its processing thread runs
+     * SCHED_FIFO at rt_priority when > 0 and allowed. */
+    bool isolate;
+    unsigned deadline_us;
+    int rt_priority;
 } vst_config;
+
+/* Isolated instances (cfg.isolate).  A host that dies makes its pidfd
+ * readable: call vst_isolated_reap, which marks the instance dead (its
+ * process calls give silence); vst_isolated_restart starts a new host with
+ * the last state seen (the last chunk got or set, else every parameter
+ * value seen).  vst_take_missed counts process calls the host did not
+ * finish by the deadline (silence).  control */
+bool vst_is_isolated(const vst_instance *inst);
+int vst_isolated_pidfd(const vst_instance *inst);
+bool vst_isolated_alive(const vst_instance *inst);
+bool vst_isolated_reap(vst_instance *inst, int *wstatus);
+int vst_isolated_restart(vst_instance *inst, char *err);
+uint32_t vst_take_missed(vst_instance *inst);
 
 /* Fill cfg with the defaults above.  any */
 void vst_config_init(vst_config *cfg);

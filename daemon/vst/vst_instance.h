@@ -124,6 +124,15 @@ void vst_copy_string(char *buf, size_t len, const char *src, size_t srclen);
 int vst_buffers_alloc(vst_instance *inst);
 void vst_buffers_free(vst_instance *inst);
 
+/* Internal: a helper program's path: $env, else override, else next to
+ * /proc/self/exe (or in its vst/ subdirectory), else libexecdir
+ * (vst_scan.c). */
+void vst_find_helper(const char *env, const char *override, const char *name, char *buf,
+                     size_t len);
+
+/* Internal: the proxy AEffect of an isolated plugin (vst_remote.c). */
+AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char *err);
+
 /* Internal: query the plugin description (vst_info.c). */
 void vst_info_query(vst_instance *inst);
 

@@ -134,28 +134,43 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
     if (!full)
         return vst_fail(err, VST_E_NOT_FOUND, "cannot resolve %s: %s", path, strerror(errno));
 
-    dlerror();
-    void *dl = dlopen(full, RTLD_NOW | RTLD_LOCAL);
-    if (!dl) {
-        const char *why = dlerror();
-        rc = vst_fail(err, VST_E_DLOPEN, "cannot load %s: %s", path, why ? why : "unknown error");
-        free(full);
-        return rc;
-    }
+    void *dl = NULL;
+    VstPluginMainProc entry = NULL;
+    AEffect *remote = NULL;
+    if (cfg->isolate) {
+        /* Its code runs in a host process; we get a proxy. */
+        remote = vst_remote_open(full, cfg, &rc, err);
+        if (!remote) {
+            free(full);
+            return rc;
+        }
+    } else {
+        dlerror();
+        dl = dlopen(full, RTLD_NOW | RTLD_LOCAL);
+        if (!dl) {
+            const char *why = dlerror();
+            rc = vst_fail(err, VST_E_DLOPEN, "cannot load %s: %s", path, why ? why : "unknown error");
+            free(full);
+            return rc;
+        }
 
-    VstPluginMainProc entry = (VstPluginMainProc)dlsym(dl, "VSTPluginMain");
-    if (!entry)
-        entry = (VstPluginMainProc)dlsym(dl, "main");
-    if (!entry) {
-        dlclose(dl);
-        free(full);
-        return vst_fail(err, VST_E_NO_ENTRY,
-                        "%s is not a VST2 plugin: it exports neither VSTPluginMain nor main", path);
+        entry = (VstPluginMainProc)dlsym(dl, "VSTPluginMain");
+        if (!entry)
+            entry = (VstPluginMainProc)dlsym(dl, "main");
+        if (!entry) {
+            dlclose(dl);
+            free(full);
+            return vst_fail(err, VST_E_NO_ENTRY,
+                            "%s is not a VST2 plugin: it exports neither VSTPluginMain nor main", path);
+        }
     }
 
     vst_instance *inst = calloc(1, sizeof *inst);
     if (!inst) {
-        dlclose(dl);
+        if (dl)
+            dlclose(dl);
+        else
+            remote->dispatcher(remote, effClose, 0, 0, NULL, 0.0f);
         free(full);
         return vst_fail(err, VST_E_NOMEM, "out of memory");
     }
@@ -170,7 +185,7 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
     /* The plugin may call back with a NULL effect while it builds itself. */
     vst_instance *outer = vst_tls_loading;
     vst_tls_loading = inst;
-    AEffect *effect = entry(vst_host_callback);
+    AEffect *effect = remote ? remote : entry(vst_host_callback);
 
     if (!effect) {
         rc = vst_fail(err, VST_E_NULL_EFFECT, "%s: the plugin's entry function returned no effect",
@@ -221,7 +236,8 @@ fail_close:
     inst->effect = NULL;
 fail_unloaded:
     vst_tls_loading = outer;
-    dlclose(dl);
+    if (dl)
+        dlclose(dl);
     free_instance_memory(inst);
     return rc;
 }
@@ -234,7 +250,8 @@ void vst_unload(vst_instance *inst)
     /* effClose frees the AEffect: nothing may touch it afterwards. */
     vst_dispatch(inst, effClose, 0, 0, NULL, 0.0f);
     inst->effect = NULL;
-    dlclose(inst->dl);
+    if (inst->dl)
+        dlclose(inst->dl);
     free_instance_memory(inst);
 }
 

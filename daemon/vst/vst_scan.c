@@ -50,20 +50,18 @@ static bool executable(const char *path)
     return access(path, X_OK) == 0;
 }
 
-static void find_scanner(char *buf, size_t len)
+void vst_find_helper(const char *env_name, const char *override, const char *name, char *buf,
+                     size_t len)
 {
-    const char *env = getenv("SONOD_VST_SCAN");
+    const char *env = getenv(env_name);
     if (env && *env) {
         snprintf(buf, len, "%s", env);
         return;
     }
-    pthread_mutex_lock(&scan_lock);
-    bool have = binary_override != NULL;
-    if (have)
-        snprintf(buf, len, "%s", binary_override);
-    pthread_mutex_unlock(&scan_lock);
-    if (have)
+    if (override) {
+        snprintf(buf, len, "%s", override);
         return;
+    }
 
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -74,15 +72,26 @@ static void find_scanner(char *buf, size_t len)
             *slash = '\0';
             /* Installed side by side, or the daemon's build tree layout
              * (daemon/sonod next to daemon/vst/sonod-vst-scan). */
-            int w = snprintf(buf, len, "%s/%s", exe, SCANNER_NAME);
+            int w = snprintf(buf, len, "%s/%s", exe, name);
             if (w > 0 && (size_t)w < len && executable(buf))
                 return;
-            w = snprintf(buf, len, "%s/vst/%s", exe, SCANNER_NAME);
+            w = snprintf(buf, len, "%s/vst/%s", exe, name);
             if (w > 0 && (size_t)w < len && executable(buf))
                 return;
         }
     }
-    snprintf(buf, len, "%s/%s", SONOD_LIBEXECDIR, SCANNER_NAME);
+    snprintf(buf, len, "%s/%s", SONOD_LIBEXECDIR, name);
+}
+
+static void find_scanner(char *buf, size_t len)
+{
+    char over[PATH_MAX];
+    pthread_mutex_lock(&scan_lock);
+    bool have = binary_override != NULL;
+    if (have)
+        snprintf(over, sizeof over, "%s", binary_override);
+    pthread_mutex_unlock(&scan_lock);
+    vst_find_helper("SONOD_VST_SCAN", have ? over : NULL, SCANNER_NAME, buf, len);
 }
 
 const char *vst_scan_binary(void)

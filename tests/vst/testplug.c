@@ -11,6 +11,9 @@
  *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk), and any chunk
  *                   effSetChunk gives is kept and given back
  *   TP_LATIN1    1: its name and parameter 0's label in Latin-1, not UTF-8
+ *   TP_CRASH_AFTER  N > 0: SIGSEGV in processReplacing after N calls
+ *   TP_SLEEP_AFTER  N > 0: from call N on, processReplacing sleeps
+ *                   TP_SLEEP_MS (default 300) ms first
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -67,6 +70,16 @@
 #endif
 #ifndef TP_BLOCK_OUT
 #define TP_BLOCK_OUT 0
+#endif
+
+#ifndef TP_CRASH_AFTER
+#define TP_CRASH_AFTER 0
+#endif
+#ifndef TP_SLEEP_AFTER
+#define TP_SLEEP_AFTER 0
+#endif
+#ifndef TP_SLEEP_MS
+#define TP_SLEEP_MS 300
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
@@ -229,6 +242,14 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
 {
     plug *p = plug_of(e);
     p->st.process_calls++;
+#if TP_CRASH_AFTER > 0
+    if (p->st.process_calls > TP_CRASH_AFTER)
+        raise(SIGSEGV);
+#endif
+#if TP_SLEEP_AFTER > 0
+    if (p->st.process_calls >= TP_SLEEP_AFTER)
+        usleep(TP_SLEEP_MS * 1000);
+#endif
     p->st.last_nframes = n;
     ask_time(p);
     RENDER(float);

@@ -1,0 +1,285 @@
+/* vst_host_main.c - sonod-plugin-host: runs one isolated plugin for the
+ * daemon (see vst_remote.h).
+ *
+ *   sonod-plugin-host DAEMON-PID PATH     (fd 3: control socket, fd 4: memfd)
+ *
+ * The main thread answers control calls on the socket (load, map, the
+ * plugin's dispatcher, parameters, reconfigure, quit) with the ordinary
+ * vst library; a processing thread waits on the region's `req` futex, runs
+ * one process call per request and publishes `done`.  It dies with the
+ * daemon (PR_SET_PDEATHSIG) and when the socket closes. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "daemon/vst/vst_instance.h"
+#include "daemon/vst/vst_remote.h"
+
+static vst_instance *inst;
+static vr_shm *shm;
+static unsigned nin, nout;
+
+static void process_one(void) {
+  const float *in[nin > 0 ? nin : 1];
+  float *out[nout > 0 ? nout : 1];
+  unsigned i, n = shm->nframes, ne = shm->nevents, np = shm->nparams;
+
+  if (n > shm->block || n > vst_rt_max_block(inst))
+    n = 0;
+  if (ne > VR_EVENTS)
+    ne = VR_EVENTS;
+  if (np > VR_PARAMS)
+    np = VR_PARAMS;
+  for (i = 0; i < nin; i++)
+    in[i] = vr_in(shm, i);
+  for (i = 0; i < nout; i++)
+    out[i] = vr_out(shm, i);
+  for (i = 0; i < np; i++)
+    (void)vst_rt_set_param(inst, shm->params[i].index, shm->params[i].value);
+  for (i = 0; i < ne; i++) {
+    vst_midi_msg m;
+
+    memset(&m, 0, sizeof m);
+    m.len = 3;
+    memcpy(m.data, shm->events[i].data, 3);
+    (void)vst_rt_queue_midi(inst, shm->events[i].delta, m);
+  }
+  memcpy(&inst->time, &shm->time, sizeof inst->time);
+  inst->block_frame = shm->block_frame;
+  vst_set_offline(inst, shm->offline != 0);
+  if (n > 0)
+    vst_rt_process(inst, in, nin, out, nout, n);
+}
+
+static void *process_thread(void *arg) {
+  uint32_t seen = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
+
+  (void)arg;
+  for (;;) {
+    uint32_t cur = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
+
+    if (cur == seen) {
+      (void)vr_futex_wait(&shm->req, seen, NULL);
+      continue;
+    }
+    seen = cur;
+    process_one();
+    __atomic_store_n(&shm->done, cur, __ATOMIC_RELEASE);
+    vr_futex_wake(&shm->done);
+  }
+  return NULL;
+}
+
+static int start_thread(int prio) {
+  pthread_t t;
+  pthread_attr_t attr;
+  struct sched_param sp;
+  int rc = -1;
+
+  /* The engine's scheduling class when we may: otherwise it misses
+   * deadlines under load.  Plain scheduling when refused. */
+  if (prio > 0) {
+    pthread_attr_init(&attr);
+    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
+    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
+    memset(&sp, 0, sizeof sp);
+    sp.sched_priority = prio;
+    pthread_attr_setschedparam(&attr, &sp);
+    rc = pthread_create(&t, &attr, process_thread, NULL);
+    pthread_attr_destroy(&attr);
+  }
+  if (rc != 0)
+    rc = pthread_create(&t, NULL, process_thread, NULL);
+  if (rc == 0)
+    pthread_detach(t);
+  return rc;
+}
+
+static void reply(vr_msg *m, int status, const void *payload, uint32_t len) {
+  m->status = status;
+  m->len = len;
+  if (vr_write_full(VR_FD_SOCK, m, sizeof *m) != 0 ||
+      (len > 0 && vr_write_full(VR_FD_SOCK, payload, len) != 0))
+    _exit(0);
+}
+
+static void reply_err(vr_msg *m, int status, const char *err) {
+  reply(m, status, err, (uint32_t)strlen(err));
+}
+
+static void on_load(vr_msg *m, const char *path, int prio_unused) {
+  vst_config cfg;
+  char err[VST_ERR_LEN] = "";
+  vr_loaded ld;
+  AEffect *e;
+  int rc;
+
+  (void)prio_unused;
+  vst_config_init(&cfg);
+  cfg.sample_rate = m->d;
+  cfg.max_block = (unsigned)m->index;
+  cfg.offline = (m->value & VR_LOAD_OFFLINE) != 0;
+  cfg.float_only = (m->value & VR_LOAD_FLOAT_ONLY) != 0;
+  rc = vst_load(path, &cfg, &inst, err);
+  if (rc != VST_OK) {
+    reply_err(m, rc, err);
+    return;
+  }
+  e = vst_get_effect(inst);
+  nin = e->numInputs > 0 ? (unsigned)e->numInputs : 0;
+  nout = e->numOutputs > 0 ? (unsigned)e->numOutputs : 0;
+  ld.num_programs = e->numPrograms;
+  ld.num_params = e->numParams;
+  ld.num_inputs = e->numInputs;
+  ld.num_outputs = e->numOutputs;
+  ld.flags = e->flags;
+  ld.initial_delay = e->initialDelay;
+  ld.unique_id = e->uniqueID;
+  ld.version = e->version;
+  m->value = 0;
+  reply(m, VST_OK, &ld, sizeof ld);
+}
+
+static void on_map(vr_msg *m, int prio) {
+  void *p = mmap(NULL, (size_t)m->value, PROT_READ | PROT_WRITE, MAP_SHARED, VR_FD_SHM, 0);
+
+  if (inst == NULL || p == MAP_FAILED) {
+    reply_err(m, VST_E_NOMEM, "cannot map the shared region");
+    return;
+  }
+  (void)mlock(p, (size_t)m->value);
+  shm = p;
+  if (shm->nin != nin || shm->nout != nout || start_thread(prio) != 0) {
+    reply_err(m, VST_E_INVALID, "the shared region does not fit the plugin");
+    return;
+  }
+  reply(m, VST_OK, NULL, 0);
+}
+
+static bool string_op(int32_t op) {
+  switch (op) {
+  case effGetProgramName: case effGetParamLabel: case effGetParamDisplay: case effGetParamName:
+  case effGetProgramNameIndexed: case effGetEffectName: case effGetVendorString:
+  case effGetProductString:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void on_dispatch(vr_msg *m, char *payload) {
+  AEffect *e = vst_get_effect(inst);
+  char buf[VST2_STRING_BUFFER];
+
+  if (string_op(m->opcode)) {
+    memset(buf, 0, sizeof buf);
+    m->value = e->dispatcher(e, m->opcode, m->index, (VstIntPtr)m->value, buf, m->opt);
+    buf[sizeof buf - 1] = '\0';
+    reply(m, VST_OK, buf, (uint32_t)strlen(buf));
+  } else if (m->opcode == effGetChunk) {
+    void *chunk = NULL;
+    VstIntPtr size = e->dispatcher(e, effGetChunk, m->index, 0, &chunk, 0.0f);
+
+    if (chunk == NULL || size <= 0 || (uint64_t)size > VR_MAX_PAYLOAD)
+      size = 0;
+    m->value = size;
+    reply(m, VST_OK, chunk, (uint32_t)size);
+  } else if (m->opcode == effSetChunk) {
+    /* payload has a NUL after its end (amsynth runs strlen on it). */
+    m->value = e->dispatcher(e, effSetChunk, m->index, (VstIntPtr)m->len, payload, 0.0f);
+    reply(m, VST_OK, NULL, 0);
+  } else {
+    m->value = e->dispatcher(e, m->opcode, m->index, (VstIntPtr)m->value, NULL, m->opt);
+    reply(m, VST_OK, NULL, 0);
+  }
+}
+
+int main(int argc, char **argv) {
+  int prio = 0;
+
+  /* Die with the daemon; if it is already gone, do not start. */
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (argc < 2 || getppid() != (pid_t)atol(argv[1])) {
+    fprintf(stderr, "sonod-plugin-host: run by sonod only\n");
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  for (;;) {
+    vr_msg m;
+    char *payload;
+    char err[VST_ERR_LEN] = "";
+
+    if (vr_read_full(VR_FD_SOCK, &m, sizeof m) != 0 || m.len > VR_MAX_PAYLOAD)
+      _exit(0);
+    payload = malloc((size_t)m.len + 1);
+    if (payload == NULL || (m.len > 0 && vr_read_full(VR_FD_SOCK, payload, m.len) != 0))
+      _exit(0);
+    payload[m.len] = '\0';
+    if (m.op != VR_LOAD && inst == NULL) {
+      reply_err(&m, VST_E_INVALID, "no plugin loaded");
+    } else {
+      switch (m.op) {
+      case VR_LOAD:
+        prio = m.opcode;
+        if (inst != NULL)
+          reply_err(&m, VST_E_INVALID, "already loaded");
+        else
+          on_load(&m, payload, prio);
+        break;
+      case VR_MAP:
+        on_map(&m, prio);
+        break;
+      case VR_DISPATCH:
+        on_dispatch(&m, payload);
+        break;
+      case VR_GET_PARAM: {
+        float v = 0.0f;
+        int rc = vst_param_get(inst, m.index, &v, err);
+
+        m.opt = v;
+        if (rc != VST_OK)
+          reply_err(&m, rc, err);
+        else
+          reply(&m, VST_OK, NULL, 0);
+        break;
+      }
+      case VR_SET_PARAM: {
+        int rc = vst_param_set(inst, m.index, m.opt, err);
+
+        if (rc != VST_OK)
+          reply_err(&m, rc, err);
+        else
+          reply(&m, VST_OK, NULL, 0);
+        break;
+      }
+      case VR_RECONF: {
+        /* The daemon holds the node meanwhile: no process call runs. */
+        int rc = vst_reconfigure(inst, m.d, (unsigned)m.index, err);
+
+        if (rc != VST_OK)
+          reply_err(&m, rc, err);
+        else
+          reply(&m, VST_OK, NULL, 0);
+        break;
+      }
+      case VR_QUIT:
+        /* A process call still running (past its deadline) would race
+         * with effClose: then just go. */
+        if (shm == NULL || __atomic_load_n(&shm->done, __ATOMIC_ACQUIRE) ==
+                               __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE))
+          vst_unload(inst);
+        _exit(0);
+      default:
+        reply_err(&m, VST_E_INVALID, "unknown call");
+      }
+    }
+    free(payload);
+  }
+}

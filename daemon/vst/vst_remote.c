@@ -1,0 +1,618 @@
+/* vst_remote.c - isolated plugins, control side: the host process, the
+ * calls to it, and the proxy AEffect's control-side functions.
+ *
+ * An isolated instance is an ordinary vst_instance whose AEffect is ours:
+ * dispatcher, getParameter and setParameter forward to the host over the
+ * socket; processReplacing (vst_remote_rt.c) hands the block over in the
+ * shared region.  The instance's own life-cycle calls (open, sample rate,
+ * block size, resume) are answered here: the host ran them when it loaded
+ * the plugin, and a later rate or block change reaches it as one VR_RECONF
+ * at the next resume.  See vst_remote.h and ARCHITECTURE.md. */
+#define SONOD_VST_REMOTE_DAEMON
+#include "daemon/vst/vst_remote.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/futex.h>
+
+#include "daemon/vst/vst_instance.h"
+
+extern char **environ;
+
+#define HOST_NAME "sonod-plugin-host"
+#define CALL_TIMEOUT_MS 10000   /* a control call the host does not answer kills it */
+#define QUIT_TIMEOUT_MS 2000
+
+/* ---- helpers shared with the host ---- */
+
+int vr_read_full(int fd, void *buf, size_t n) {
+  unsigned char *p = buf;
+
+  while (n > 0) {
+    ssize_t k = read(fd, p, n);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+int vr_write_full(int fd, const void *buf, size_t n) {
+  const unsigned char *p = buf;
+
+  while (n > 0) {
+    ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+    if (k < 0 && errno == EINTR)
+      continue;
+    if (k <= 0)
+      return -1;
+    p += k;
+    n -= (size_t)k;
+  }
+  return 0;
+}
+
+int vr_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel) {
+  return (int)syscall(SYS_futex, word, FUTEX_WAIT, expect, rel, NULL, 0);
+}
+
+void vr_futex_wake(uint32_t *word) {
+  syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* ---- the host process ---- */
+
+static void find_host(char *buf, size_t len) {
+  vst_find_helper("SONOD_PLUGIN_HOST", NULL, HOST_NAME, buf, len);
+}
+
+static void kill_host(vst_remote *r) {
+  if (r->pid > 0) {
+    kill(r->pid, SIGKILL);
+    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+      ;
+  }
+  r->pid = 0;
+  /* The pidfd stays open: the control side may be polling it (it is
+   * replaced by the next spawn, closed with the instance). */
+  if (r->sock >= 0)
+    close(r->sock);
+  r->sock = -1;
+}
+
+/* The audio thread stops waiting and gives silence from now on. */
+static void mark_dead(vst_remote *r) {
+  atomic_store(&r->alive, false);
+  if (r->shm != NULL) {
+    __atomic_store_n(&r->shm->done, VR_DEAD, __ATOMIC_SEQ_CST);
+    vr_futex_wake(&r->shm->done);
+  }
+}
+
+static int spawn_host(vst_remote *r, char *err) {
+  char bin[PATH_MAX], ppid[32];
+  int sv[2], rc;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t none, all;
+
+  find_host(bin, sizeof bin);
+  if (access(bin, X_OK) != 0)
+    return vst_fail(err, VST_E_SCANNER, "plugin host not found at %s (set SONOD_PLUGIN_HOST)", bin);
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
+    return vst_fail(err, VST_E_SCANNER, "socketpair: %s", strerror(errno));
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, 2, 1);   /* plugin chatter goes to our stderr */
+  posix_spawn_file_actions_adddup2(&fa, sv[1], VR_FD_SOCK);
+  posix_spawn_file_actions_adddup2(&fa, r->memfd, VR_FD_SHM);
+  sigemptyset(&none);
+  sigfillset(&all);
+  /* Its own process group: a terminal's ^C reaches the daemon, which
+   * closes its hosts; PR_SET_PDEATHSIG in the host covers the rest. */
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+                                      POSIX_SPAWN_SETSIGDEF);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
+  char *argv[] = { bin, ppid, r->path, NULL };
+  rc = posix_spawn(&r->pid, bin, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  close(sv[1]);
+  if (rc != 0) {
+    close(sv[0]);
+    r->pid = 0;
+    return vst_fail(err, VST_E_SCANNER, "cannot run the plugin host %s: %s", bin, strerror(rc));
+  }
+  r->sock = sv[0];
+  if (r->pidfd >= 0)
+    close(r->pidfd);
+  r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
+  if (r->pidfd < 0) {
+    kill_host(r);
+    return vst_fail(err, VST_E_SCANNER, "pidfd_open: %s", strerror(errno));
+  }
+  return VST_OK;
+}
+
+/* One call: request and payload out, reply and payload (malloc'd, NUL
+ * after the end) back.  Lock held.  A host that fails to answer within
+ * CALL_TIMEOUT_MS is killed. */
+static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char *err) {
+  struct pollfd p;
+  uint32_t len;
+  void *buf;
+  int rc;
+
+  if (out != NULL)
+    *out = NULL;
+  if (r->sock < 0)
+    return vst_fail(err, VST_E_CRASHED, "the plugin's host process is not running");
+  len = m->len;
+  if (vr_write_full(r->sock, m, sizeof *m) != 0 || (len > 0 && vr_write_full(r->sock, payload, len) != 0))
+    goto broken;
+  p.fd = r->sock;
+  p.events = POLLIN;
+  do
+    rc = poll(&p, 1, CALL_TIMEOUT_MS);
+  while (rc < 0 && errno == EINTR);
+  if (rc == 0) {
+    mark_dead(r);
+    kill_host(r);
+    return vst_fail(err, VST_E_TIMEOUT, "the plugin's host did not answer within %u ms; killed",
+                    CALL_TIMEOUT_MS);
+  }
+  if (rc < 0 || vr_read_full(r->sock, m, sizeof *m) != 0 || m->len > VR_MAX_PAYLOAD)
+    goto broken;
+  buf = malloc((size_t)m->len + 1);
+  if (buf == NULL || (m->len > 0 && vr_read_full(r->sock, buf, m->len) != 0)) {
+    free(buf);
+    goto broken;
+  }
+  ((char *)buf)[m->len] = '\0';
+  if (m->status != VST_OK) {
+    rc = vst_fail(err, m->status, "%s", (char *)buf);
+    free(buf);
+    return rc;
+  }
+  if (out != NULL)
+    *out = buf;
+  else
+    free(buf);
+  return VST_OK;
+broken:
+  /* The pidfd tells the control side it died; this call just fails. */
+  return vst_fail(err, VST_E_CRASHED, "the plugin's host process is gone");
+}
+
+static int call_simple(vst_remote *r, int op, int32_t opcode, int32_t index, int64_t value,
+                       float opt, double d, vr_msg *reply, char *err) {
+  vr_msg m;
+  int rc;
+
+  memset(&m, 0, sizeof m);
+  m.op = op;
+  m.opcode = opcode;
+  m.index = index;
+  m.value = value;
+  m.opt = opt;
+  m.d = d;
+  rc = call(r, &m, NULL, NULL, err);
+  if (reply != NULL)
+    *reply = m;
+  return rc;
+}
+
+/* Spawns the host, loads the plugin there and maps the region (made
+ * here the first time, the same one on a restart).  Lock held. */
+static int start(vst_remote *r, char *err) {
+  vr_msg m;
+  vr_loaded *ld = NULL;
+  int rc;
+
+  if ((rc = spawn_host(r, err)) != VST_OK)
+    return rc;
+  memset(&m, 0, sizeof m);
+  m.op = VR_LOAD;
+  m.d = r->rate;
+  m.index = (int32_t)r->max_block;
+  m.value = r->load_flags;
+  m.opcode = r->rt_priority;
+  m.len = (uint32_t)strlen(r->path);
+  rc = call(r, &m, r->path, (void **)&ld, err);
+  if (rc == VST_OK && m.len < sizeof *ld)
+    rc = vst_fail(err, VST_E_CRASHED, "the plugin host answered the load with %u bytes", m.len);
+  if (rc != VST_OK)
+    goto fail;
+  if (r->shm == NULL) {
+    unsigned nin = ld->num_inputs > 0 ? (unsigned)ld->num_inputs : 0;
+    unsigned nout = ld->num_outputs > 0 ? (unsigned)ld->num_outputs : 0;
+    unsigned block = r->max_block > VR_MIN_BLOCK ? r->max_block : VR_MIN_BLOCK;
+    void *p;
+
+    r->shm_size = vr_shm_size(nin, nout, block);
+    if (ftruncate(r->memfd, (off_t)r->shm_size) != 0) {
+      rc = vst_fail(err, VST_E_NOMEM, "sizing the shared region: %s", strerror(errno));
+      goto fail;
+    }
+    p = mmap(NULL, r->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
+    if (p == MAP_FAILED) {
+      rc = vst_fail(err, VST_E_NOMEM, "mapping the shared region: %s", strerror(errno));
+      goto fail;
+    }
+    (void)mlock(p, r->shm_size);   /* like the engine's memory, when allowed */
+    r->shm = p;
+    r->shm->block = r->shm_block = block;
+    r->shm->nin = r->shm_in = nin;
+    r->shm->nout = r->shm_out = nout;
+    r->fx.numPrograms = ld->num_programs;
+    r->fx.numParams = ld->num_params;
+    r->fx.numInputs = ld->num_inputs;
+    r->fx.numOutputs = ld->num_outputs;
+    /* The host picks its own precision: the daemon side is float. */
+    r->fx.flags = ld->flags & ~effFlagsCanDoubleReplacing;
+    r->fx.initialDelay = ld->initial_delay;
+    r->fx.uniqueID = ld->unique_id;
+    r->fx.version = ld->version;
+  } else if ((ld->num_inputs > 0 ? (unsigned)ld->num_inputs : 0) != r->shm_in ||
+             (ld->num_outputs > 0 ? (unsigned)ld->num_outputs : 0) != r->shm_out) {
+    rc = vst_fail(err, VST_E_INVALID, "the plugin came back with other channel counts");
+    goto fail;
+  }
+  /* The host maps the region and starts its processing thread, which
+   * takes the current `req` as already seen. */
+  __atomic_store_n(&r->shm->done, __atomic_load_n(&r->shm->req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+  rc = call_simple(r, VR_MAP, 0, 0, (int64_t)r->shm_size, 0.0f, 0.0, NULL, err);
+  if (rc != VST_OK)
+    goto fail;
+  free(ld);
+  return VST_OK;
+fail:
+  free(ld);
+  kill_host(r);
+  return rc;
+}
+
+/* ---- the proxy AEffect, control side ---- */
+
+static vst_remote *remote_of(AEffect *e) {
+  return e->object;
+}
+
+static bool string_op(VstInt32 op) {
+  switch (op) {
+  case effGetProgramName: case effGetParamLabel: case effGetParamDisplay: case effGetParamName:
+  case effGetProgramNameIndexed: case effGetEffectName: case effGetVendorString:
+  case effGetProductString:
+    return true;
+  default:
+    return false;
+  }
+}
+
+static void remember_chunk(vst_remote *r, const void *data, size_t len) {
+  void *copy = malloc(len ? len : 1);
+
+  if (copy == NULL)
+    return;
+  memcpy(copy, data, len);
+  free(r->chunk);
+  r->chunk = copy;
+  r->chunk_len = len;
+}
+
+static void remember_param(vst_remote *r, VstInt32 index, float value) {
+  uint32_t bits;
+
+  if (index < 0 || index >= r->fx.numParams || r->values == NULL)
+    return;
+  memcpy(&bits, &value, sizeof bits);
+  atomic_store_explicit(&r->values[index], bits, memory_order_relaxed);
+  atomic_store_explicit(&r->known[index], 1, memory_order_relaxed);
+}
+
+static void close_remote(vst_remote *r) {
+  vr_msg m;
+  struct pollfd p;
+
+  pthread_mutex_lock(&r->lock);
+  if (r->sock >= 0) {
+    memset(&m, 0, sizeof m);
+    m.op = VR_QUIT;
+    /* effClose runs in the host; it gets QUIT_TIMEOUT_MS, then SIGKILL. */
+    if (vr_write_full(r->sock, &m, sizeof m) == 0) {
+      p.fd = r->pidfd;
+      p.events = POLLIN;
+      while (poll(&p, 1, QUIT_TIMEOUT_MS) < 0 && errno == EINTR)
+        ;
+    }
+  }
+  kill_host(r);
+  pthread_mutex_unlock(&r->lock);
+  if (r->pidfd >= 0)
+    close(r->pidfd);
+  if (r->shm != NULL)
+    munmap(r->shm, r->shm_size);
+  close(r->memfd);
+  pthread_mutex_destroy(&r->lock);
+  free(r->chunk);
+  free(r->chunk_out);
+  free(r->values);
+  free(r->known);
+  free(r->path);
+  free(r);
+}
+
+static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr value,
+                                void *ptr, float opt) {
+  vst_remote *r = remote_of(e);
+  vr_msg m;
+  void *out = NULL;
+  VstIntPtr ret = 0;
+
+  switch (op) {
+  case effProcessEvents:   /* audio thread: taken with the coming process call */
+    r->events = ptr;
+    return 1;
+  case effClose:
+    close_remote(r);
+    return 0;
+  case effSetSampleRate:
+    r->want_rate = opt;
+    r->reconf = r->resumed_once;
+    return 0;
+  case effSetBlockSize:
+    r->want_block = (unsigned)value;
+    r->reconf = r->resumed_once;
+    return 0;
+  case effMainsChanged:
+    if (value != 0) {
+      if (r->reconf) {
+        pthread_mutex_lock(&r->lock);
+        (void)call_simple(r, VR_RECONF, 0, (int32_t)r->want_block, 0, 0.0f, r->want_rate, NULL, NULL);
+        pthread_mutex_unlock(&r->lock);
+      }
+      r->reconf = false;
+      r->resumed_once = true;
+    }
+    return 0;
+  case effOpen: case effStartProcess: case effStopProcess: case effSetProcessPrecision:
+    return 0;   /* the host's own instance went through these */
+  case effGetChunk: case effSetChunk: case effSetProgram: case effGetProgram:
+  case effGetVendorVersion: case effGetVstVersion: case effGetPlugCategory:
+    break;
+  default:
+    if (!string_op(op))
+      return 0;
+  }
+  memset(&m, 0, sizeof m);
+  m.op = VR_DISPATCH;
+  m.opcode = op;
+  m.index = index;
+  m.value = value;
+  m.opt = opt;
+  if (op == effSetChunk && ptr != NULL && value > 0 && (uint64_t)value <= VR_MAX_PAYLOAD)
+    m.len = (uint32_t)value;
+  pthread_mutex_lock(&r->lock);
+  if (call(r, &m, ptr, &out, NULL) == VST_OK) {
+    ret = (VstIntPtr)m.value;
+    if (string_op(op) && ptr != NULL) {
+      size_t n = m.len < VST2_STRING_BUFFER - 1 ? m.len : VST2_STRING_BUFFER - 1;
+      memcpy(ptr, out, n);
+      ((char *)ptr)[n] = '\0';
+    } else if (op == effGetChunk && ptr != NULL) {
+      free(r->chunk_out);
+      r->chunk_out = out;
+      out = NULL;
+      *(void **)ptr = r->chunk_out;
+      ret = (VstIntPtr)m.len;
+      remember_chunk(r, r->chunk_out, m.len);
+    } else if (op == effSetChunk && m.len > 0) {
+      remember_chunk(r, ptr, m.len);
+    }
+  } else if (op == effGetChunk && ptr != NULL) {
+    *(void **)ptr = NULL;
+  }
+  pthread_mutex_unlock(&r->lock);
+  free(out);
+  return ret;
+}
+
+static float proxy_get_param(AEffect *e, VstInt32 index) {
+  vst_remote *r = remote_of(e);
+  vr_msg m;
+  float v = 0.0f;
+
+  pthread_mutex_lock(&r->lock);
+  if (call_simple(r, VR_GET_PARAM, 0, index, 0, 0.0f, 0.0, &m, NULL) == VST_OK) {
+    v = m.opt;
+    remember_param(r, index, v);
+  } else if (index >= 0 && index < r->fx.numParams && r->values != NULL) {
+    uint32_t bits = atomic_load_explicit(&r->values[index], memory_order_relaxed);
+    memcpy(&v, &bits, sizeof v);
+  }
+  pthread_mutex_unlock(&r->lock);
+  return v;
+}
+
+static void proxy_set_param(AEffect *e, VstInt32 index, float value) {
+  vst_remote *r = remote_of(e);
+
+  /* vst_rt_set_param marks the audio thread's calls. */
+  if (vst_tls_rt != NULL && vst_tls_rt->effect == e) {
+    vst_remote_rt_param(r, index, value);
+    return;
+  }
+  pthread_mutex_lock(&r->lock);
+  (void)call_simple(r, VR_SET_PARAM, 0, index, 0, value, 0.0, NULL, NULL);
+  remember_param(r, index, value);
+  pthread_mutex_unlock(&r->lock);
+}
+
+AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char *err) {
+  vst_remote *r = calloc(1, sizeof *r);
+
+  if (r == NULL || (r->path = strdup(path)) == NULL) {
+    free(r);
+    *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
+    return NULL;
+  }
+  pthread_mutex_init(&r->lock, NULL);
+  r->pidfd = r->sock = -1;
+  r->rate = r->want_rate = cfg->sample_rate;
+  r->max_block = r->want_block = cfg->max_block;
+  r->load_flags = (cfg->offline ? VR_LOAD_OFFLINE : 0) | (cfg->float_only ? VR_LOAD_FLOAT_ONLY : 0);
+  r->rt_priority = cfg->rt_priority;
+  r->deadline_ns = cfg->deadline_us > 0 ? (uint64_t)cfg->deadline_us * 1000u
+                   : cfg->offline ? 2000000000u
+                                  : (uint64_t)(1e9 * cfg->max_block / cfg->sample_rate);
+  atomic_init(&r->alive, false);
+  r->memfd = (int)syscall(SYS_memfd_create, "sonod-plugin", MFD_CLOEXEC);
+  if (r->memfd < 0) {
+    *rc = vst_fail(err, VST_E_NOMEM, "memfd_create: %s", strerror(errno));
+    free(r->path);
+    free(r);
+    return NULL;
+  }
+  pthread_mutex_lock(&r->lock);
+  *rc = start(r, err);
+  pthread_mutex_unlock(&r->lock);
+  if (*rc == VST_OK && r->fx.numParams > 0) {
+    r->values = calloc((size_t)r->fx.numParams, sizeof *r->values);
+    r->known = calloc((size_t)r->fx.numParams, sizeof *r->known);
+    if (r->values == NULL || r->known == NULL)
+      *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
+  }
+  if (*rc != VST_OK) {
+    close_remote(r);
+    return NULL;
+  }
+  r->fx.magic = kEffectMagic;
+  r->fx.object = r;
+  r->fx.dispatcher = proxy_dispatch;
+  r->fx.getParameter = proxy_get_param;
+  r->fx.setParameter = proxy_set_param;
+  r->fx.processReplacing = vst_remote_rt_process;
+  atomic_store(&r->alive, true);
+  return &r->fx;
+}
+
+/* ---- the public API (vst.h) ---- */
+
+static vst_remote *remote(const vst_instance *inst) {
+  return inst != NULL && inst->dl == NULL && inst->effect != NULL &&
+                 inst->effect->dispatcher == proxy_dispatch
+             ? inst->effect->object
+             : NULL;
+}
+
+bool vst_is_isolated(const vst_instance *inst) {
+  return remote(inst) != NULL;
+}
+
+int vst_isolated_pidfd(const vst_instance *inst) {
+  vst_remote *r = remote(inst);
+
+  return r != NULL ? r->pidfd : -1;
+}
+
+bool vst_isolated_alive(const vst_instance *inst) {
+  vst_remote *r = remote(inst);
+
+  return r != NULL && atomic_load(&r->alive);
+}
+
+bool vst_isolated_reap(vst_instance *inst, int *wstatus) {
+  vst_remote *r = remote(inst);
+  int st = 0;
+  pid_t got;
+
+  if (r == NULL)
+    return false;
+  pthread_mutex_lock(&r->lock);
+  if (r->pid > 0) {
+    do
+      got = waitpid(r->pid, &st, WNOHANG);
+    while (got < 0 && errno == EINTR);
+    if (got == 0) {
+      pthread_mutex_unlock(&r->lock);
+      return false;   /* still running */
+    }
+    r->pid = 0;
+  }
+  mark_dead(r);
+  kill_host(r);   /* closes the socket */
+  pthread_mutex_unlock(&r->lock);
+  if (wstatus != NULL)
+    *wstatus = st;
+  return true;
+}
+
+int vst_isolated_restart(vst_instance *inst, char *err) {
+  vst_remote *r = remote(inst);
+  int rc;
+
+  if (r == NULL)
+    return vst_fail(err, VST_E_INVALID, "the plugin is not isolated");
+  pthread_mutex_lock(&r->lock);
+  if (atomic_load(&r->alive) || r->pid > 0) {
+    pthread_mutex_unlock(&r->lock);
+    return vst_fail(err, VST_E_INVALID, "the plugin's host is running");
+  }
+  r->max_block = r->want_block;
+  r->rate = r->want_rate;
+  rc = start(r, err);
+  if (rc == VST_OK) {
+    /* Its last saved state: the last chunk seen, else every parameter
+     * value seen. */
+    if (r->chunk != NULL) {
+      vr_msg m;
+
+      memset(&m, 0, sizeof m);
+      m.op = VR_DISPATCH;
+      m.opcode = effSetChunk;
+      m.value = (int64_t)r->chunk_len;
+      m.len = (uint32_t)r->chunk_len;
+      rc = call(r, &m, r->chunk, NULL, err);
+    } else {
+      for (VstInt32 i = 0; rc == VST_OK && i < r->fx.numParams; i++)
+        if (atomic_load_explicit(&r->known[i], memory_order_relaxed)) {
+          uint32_t bits = atomic_load_explicit(&r->values[i], memory_order_relaxed);
+          float v;
+
+          memcpy(&v, &bits, sizeof v);
+          rc = call_simple(r, VR_SET_PARAM, 0, i, 0, v, 0.0, NULL, err);
+        }
+    }
+    if (rc != VST_OK)
+      kill_host(r);
+  }
+  if (rc == VST_OK)
+    atomic_store(&r->alive, true);
+  pthread_mutex_unlock(&r->lock);
+  return rc;
+}
+
+uint32_t vst_take_missed(vst_instance *inst) {
+  vst_remote *r = remote(inst);
+
+  return r != NULL ? (uint32_t)atomic_exchange(&r->missed, 0) : 0;
+}

@@ -1,0 +1,172 @@
+/* vst_remote.h - isolated plugins: what the daemon and its plugin host
+ * process (sonod-plugin-host, vst_host_main.c) share.
+ *
+ * The daemon gives an isolated plugin a proxy AEffect (vst_remote.c,
+ * vst_remote_rt.c) whose functions talk to the host process instead of
+ * running plugin code, so every vst_* function, the graph, MIDI, params,
+ * programs and state work the same for both kinds of instance.
+ *
+ * Two channels:
+ *  - a stream socket pair for control calls (one request, one reply, each a
+ *    vr_msg header and `len` bytes of payload), made by the daemon;
+ *  - a memfd the daemon creates and maps, the host maps too (vr_shm): the
+ *    block's inputs and outputs, its MIDI events and parameter changes, the
+ *    time info, and two futex words: `req` (the daemon bumps it and wakes
+ *    the host) and `done` (the host sets it to req when finished and wakes
+ *    the daemon's audio thread, which waits with a deadline). */
+#ifndef SONOD_VST_REMOTE_H
+#define SONOD_VST_REMOTE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon/vst/vst.h"
+#include "daemon/vst/vst2_abi.h"
+
+/* Host file descriptors (set up by the daemon before exec). */
+#define VR_FD_SOCK 3
+#define VR_FD_SHM 4
+
+#define VR_EVENTS 4096      /* MIDI events per process call */
+#define VR_PARAMS 64        /* parameter changes per call (the daemon sends one at a time) */
+#define VR_MIDI_OUT 256     /* MIDI the plugin sent, per process call */
+#define VR_MIN_BLOCK 8192   /* the region holds at least this many frames */
+#define VR_DEAD 0xFFFFFFFFu /* `done` when the control side saw the host die */
+
+typedef struct vr_event {
+  int32_t delta;
+  uint8_t len;
+  uint8_t data[3];
+} vr_event;
+
+typedef struct vr_param {
+  int32_t index;
+  float value;
+} vr_param;
+
+typedef struct vr_shm {
+  uint32_t req;             /* futex: daemon -> host, the call's sequence number */
+  uint32_t done;            /* futex: host -> daemon, the last sequence finished */
+  uint32_t block;           /* frames each audio buffer holds */
+  uint32_t nin, nout;       /* audio buffers in the region */
+  uint32_t nframes;         /* this call */
+  uint32_t nevents, nparams;
+  uint32_t nmidi_out;       /* host -> daemon */
+  uint32_t offline;
+  int64_t block_frame;
+  union {
+    VstTimeInfo ti;
+    unsigned char bytes[VST2_TIMEINFO_BUFFER];
+  } time;
+  vr_param params[VR_PARAMS];
+  vr_event events[VR_EVENTS];
+  vr_event midi_out[VR_MIDI_OUT];
+  float audio[];            /* nin x block inputs, then nout x block outputs */
+} vr_shm;
+
+static inline size_t vr_shm_size(unsigned nin, unsigned nout, unsigned block) {
+  size_t s = sizeof(vr_shm) + (size_t)(nin + nout) * block * sizeof(float);
+  return (s + 4095) & ~(size_t)4095;
+}
+
+static inline float *vr_in(vr_shm *s, unsigned c) { return s->audio + (size_t)c * s->block; }
+static inline float *vr_out(vr_shm *s, unsigned c) {
+  return s->audio + (size_t)(s->nin + c) * s->block;
+}
+
+enum {
+  VR_LOAD = 1,   /* payload: path; d: rate; index: max block; value: flags; opcode: rt prio */
+  VR_MAP,        /* value: region size: map VR_FD_SHM, start the processing thread */
+  VR_DISPATCH,   /* opcode, index, value, opt; payload in (effSetChunk); payload out */
+  VR_GET_PARAM,  /* index -> opt */
+  VR_SET_PARAM,  /* index, opt */
+  VR_RECONF,     /* d: rate (0 = same), index: max block */
+  VR_QUIT,       /* unload the plugin and exit */
+};
+
+#define VR_LOAD_OFFLINE 1
+#define VR_LOAD_FLOAT_ONLY 2
+
+typedef struct vr_msg {
+  int32_t op;
+  int32_t opcode;
+  int32_t index;
+  int32_t status;     /* reply: VST_OK or a VST_E_* code (payload: the message) */
+  int64_t value;      /* reply: the dispatcher's return value */
+  double d;
+  float opt;
+  uint32_t len;       /* payload bytes that follow */
+} vr_msg;
+
+/* VR_LOAD's reply payload: the AEffect fields the proxy copies. */
+typedef struct vr_loaded {
+  int32_t num_programs, num_params, num_inputs, num_outputs;
+  int32_t flags, initial_delay, unique_id, version;
+} vr_loaded;
+
+#define VR_MAX_PAYLOAD (256u << 20)
+
+/* Reads or writes exactly n bytes (EINTR retried); -1 on error or EOF. */
+int vr_read_full(int fd, void *buf, size_t n);
+int vr_write_full(int fd, const void *buf, size_t n);
+
+/* futex(2) on a word of the shared region (not FUTEX_PRIVATE: two processes). */
+int vr_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel);
+void vr_futex_wake(uint32_t *word);
+
+#endif
+
+/* ---- the daemon's side (vst_remote.c, vst_remote_rt.c) ---- */
+#ifdef SONOD_VST_REMOTE_DAEMON
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+typedef struct vst_remote {
+  AEffect fx;                /* the proxy the instance calls; fx.object = this */
+  char *path;
+  double rate;
+  unsigned max_block;
+  uint32_t load_flags;
+  int rt_priority;
+  uint64_t deadline_ns;      /* the audio thread's wait, per call */
+
+  /* Control side (lock held for calls to the host). */
+  pthread_mutex_t lock;
+  pid_t pid;
+  int pidfd, sock, memfd;
+  vr_shm *shm;
+  size_t shm_size;
+  unsigned shm_in, shm_out;  /* the region's audio buffers (our copy: the host can write it) */
+  unsigned shm_block;
+  bool resumed_once;         /* the instance finished its first resume */
+  bool reconf;               /* rate or block changed since: tell the host at resume */
+  double want_rate;
+  unsigned want_block;
+  void *chunk;               /* last chunk seen (get or set): restored on restart */
+  size_t chunk_len;
+  void *chunk_out;           /* effGetChunk's answer, kept until the next */
+  _Atomic uint32_t *values;  /* last value seen per parameter (float bits) */
+  _Atomic uint8_t *known;
+
+  /* Read by the audio thread, written by the control side. */
+  _Atomic bool alive;
+
+  /* Audio thread. */
+  uint32_t seq;
+  bool stuck;                /* missed its deadline and has not finished since */
+  const VstEvents *events;   /* from effProcessEvents, for the coming call */
+
+  /* Audio thread -> control side. */
+  atomic_uint_fast32_t missed;
+} vst_remote;
+
+/* The proxy AEffect for `path`, its host started and the plugin loaded
+ * there; NULL with err filled on failure (status in *rc). */
+AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char *err);
+/* Audio thread: the proxy's processReplacing and its audio-thread setParameter. */
+void vst_remote_rt_process(AEffect *e, float **in, float **out, VstInt32 n);
+void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value);
+#endif

@@ -1,0 +1,172 @@
+/* vst_remote_rt.c - AUDIO THREAD.  An isolated plugin's process call: the
+ * block goes to its host process through the shared region and comes back
+ * in the same cycle, or not at all.
+ *
+ * vst_rt_process calls this as the proxy AEffect's processReplacing, with
+ * the instance's own input buffers (already mapped) and its outputs.  It
+ * copies inputs, the MIDI events queued for it and the time info into
+ * the region, bumps `req` and wakes the
+ * host (FUTEX_WAKE), then waits for `done` (FUTEX_WAIT with a relative
+ * timeout) until the deadline.  Those two system calls are the only ones;
+ * they are outside the realtime checker's promise (RT_FOREIGN), like the
+ * plugin calls they replace.  Everything else is copying.
+ *
+ * A host that misses the deadline gives silence for the block (counted in
+ * `missed`); while it is still busy with that call, later blocks are silent
+ * too without waking it (the region is not touched under its feet).  A
+ * dead host (the control side clears `alive` and sets `done` to VR_DEAD)
+ * gives silence at once. */
+#define SONOD_VST_REMOTE_DAEMON
+#include "daemon/vst/vst_remote.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "daemon/rtcheck/rtcheck.h"
+#include "daemon/vst/vst_instance.h"
+
+/* Copies the call into the region. */
+static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
+  vr_shm *s = r->shm;
+  unsigned i, k = 0;
+
+  for (i = 0; i < r->shm_in; i++)
+    memcpy(s->audio + (size_t)i * r->shm_block, in[i], n * sizeof(float));
+  s->nframes = n;
+  s->nparams = 0;
+  if (r->events != NULL)
+    for (i = 0; i < (unsigned)r->events->numEvents; i++) {
+      const VstEvent *e = r->events->events[i];
+      const VstMidiEvent *m = (const VstMidiEvent *)e;
+
+      if (e->type != kVstMidiType || k >= VR_EVENTS) {
+        /* Sysex does not cross (yet), nor more than VR_EVENTS: reported
+         * like events that did not fit (plugin.error midi_overflow). */
+        atomic_fetch_add_explicit(&inst->overflow, 1, memory_order_relaxed);
+        continue;
+      }
+      s->events[k].delta = e->deltaFrames;
+      s->events[k].len = 3;
+      memcpy(s->events[k].data, m->midiData, 3);
+      k++;
+    }
+  s->nevents = k;
+  memcpy(&s->time, &inst->time, sizeof s->time);
+  s->block_frame = inst->block_frame;
+  s->offline = __atomic_load_n(&inst->offline, __ATOMIC_RELAXED);
+}
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Wakes the host for call `seq` and waits for it until the deadline. */
+static bool run(vst_remote *r, uint32_t seq) {
+  vr_shm *s = r->shm;
+  int64_t end;
+  bool ok = true;
+
+  RT_FOREIGN_BEGIN();
+  end = now_ns() + (int64_t)r->deadline_ns;
+  __atomic_store_n(&s->req, seq, __ATOMIC_SEQ_CST);
+  vr_futex_wake(&s->req);
+  for (;;) {
+    uint32_t done = __atomic_load_n(&s->done, __ATOMIC_ACQUIRE);
+    int64_t left;
+    struct timespec rel;
+
+    if (done == seq)
+      break;
+    left = end - now_ns();
+    if (left <= 0 || done == VR_DEAD || !atomic_load_explicit(&r->alive, memory_order_acquire)) {
+      ok = false;
+      break;
+    }
+    rel.tv_sec = (time_t)(left / 1000000000);
+    rel.tv_nsec = (long)(left % 1000000000);
+    (void)vr_futex_wait(&s->done, done, &rel);
+  }
+  RT_FOREIGN_END();
+  return ok;
+}
+
+/* Whether the host may be given a call: alive, and done with the last. */
+static bool ready(vst_remote *r) {
+  if (!atomic_load_explicit(&r->alive, memory_order_acquire))
+    return false;
+  if (r->stuck && __atomic_load_n(&r->shm->done, __ATOMIC_ACQUIRE) == r->seq)
+    r->stuck = false;
+  return !r->stuck;
+}
+
+static bool post(vst_remote *r) {
+  uint32_t seq = r->seq + 1;
+  bool ok;
+
+  if (seq == VR_DEAD)
+    seq = 1;
+  r->seq = seq;
+  ok = run(r, seq);
+  r->stuck = !ok;
+  return ok;
+}
+
+/* setParameter on the audio thread (vst_rt_set_param, at the frame the
+ * engine split the block at): reaches the plugin at once, like in
+ * process, in a call of 0 frames.  Parameter changes are rare next to
+ * blocks; a host that cannot take it loses it (counted). */
+void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
+  vr_shm *s = r->shm;
+
+  RT_FOREIGN_END();
+  if (index >= 0 && index < r->fx.numParams && r->values != NULL) {
+    uint32_t bits;
+
+    memcpy(&bits, &value, sizeof bits);
+    atomic_store_explicit(&r->values[index], bits, memory_order_relaxed);
+    atomic_store_explicit(&r->known[index], 1, memory_order_relaxed);
+  }
+  /* A host still busy past its deadline loses it: counted as missed. */
+  if (ready(r)) {
+    s->nframes = 0;
+    s->nevents = 0;
+    s->params[0].index = index;
+    s->params[0].value = value;
+    s->nparams = 1;
+    if (!post(r))
+      atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
+  } else if (atomic_load_explicit(&r->alive, memory_order_acquire)) {
+    atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
+  }
+  RT_FOREIGN_BEGIN();
+}
+
+void vst_remote_rt_process(AEffect *e, float **in, float **out, VstInt32 nframes) {
+  vst_remote *r = e->object;
+  vst_instance *inst = (vst_instance *)e->resvd1;
+  vr_shm *s = r->shm;
+  unsigned n = nframes > 0 ? (unsigned)nframes : 0, c;
+  bool ok = false, alive;
+
+  /* vst_rt_process brackets this call as foreign: our own code is checked. */
+  RT_FOREIGN_END();
+  alive = atomic_load_explicit(&r->alive, memory_order_acquire);
+  if (n <= r->shm_block && ready(r)) {
+    fill(r, inst, in, n);
+    ok = post(r);
+  }
+  if (ok) {
+    for (c = 0; c < r->shm_out; c++)
+      memcpy(out[c], s->audio + (size_t)(r->shm_in + c) * r->shm_block, n * sizeof(float));
+  } else {
+    for (c = 0; c < (unsigned)(e->numOutputs > 0 ? e->numOutputs : 0); c++)
+      memset(out[c], 0, n * sizeof(float));
+    if (alive)   /* a dead host is reported once, as a crash */
+      atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
+  }
+  r->events = NULL;
+  RT_FOREIGN_BEGIN();
+}

@@ -1,0 +1,285 @@
+/* Integration: isolated plugins (plugin.load {isolate: true}) in the running
+ * daemon, offline backend: amsynth sounds sample-identical isolated and in
+ * process; a plugin whose host crashes leaves a `crashed` node, the rest of
+ * the graph plays on and plugin.restart brings it back; a host that sleeps
+ * past its deadline gives silence, counted, while the daemon answers. */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static char home[300];
+
+static void start(const char *deadline_ms) {
+  const char *args[16];
+  int n = 0;
+
+  home_make(home, sizeof home, "isolate");
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-isolate-%d-%ld.wav", getpid(), random());
+  args[n++] = "--backend";
+  args[n++] = "offline";
+  args[n++] = "--output";
+  args[n++] = out_path;
+  args[n++] = "--block-size";
+  args[n++] = "256";
+  if (deadline_ms != NULL) {
+    args[n++] = "--isolate-deadline-ms";
+    args[n++] = deadline_ms;
+  }
+  args[n] = NULL;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static float *finish(sf_count_t *frames) {
+  daemon_shutdown(&dp, &c);
+  home_remove(home);
+  return wav_read_stereo(out_path, frames);
+}
+
+static const msgpack_object *ok_of(uint64_t id) {
+  return conn_ok(&c, id);
+}
+
+static uint64_t load(const char *path, bool isolate) {
+  const msgpack_object *ok =
+      ok_of(conn_request(&c, "plugin.load", "sb", "path", path, "isolate", (int)isolate));
+  return msg_uint(ok, "node");
+}
+
+static void render(uint64_t frames) {
+  ok_of(conn_request(&c, "render", "u", "frames", frames));
+}
+
+static uint64_t next_id = 1000;
+
+/* One note on (or off) per frame in `at`, note 60 + i mod 12. */
+static void notes(uint64_t node, unsigned count, const uint64_t *at, int on, int velocity) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, count);
+  for (unsigned i = 0; i < count; i++) {
+    msgpack_pack_map(&pk, 5);
+    sono_pack_key_str(&pk, "type", on ? "note_on" : "note_off");
+    sono_pack_key_uint(&pk, "channel", 0);
+    sono_pack_key_uint(&pk, "note", 60 + i % 12);
+    sono_pack_key_uint(&pk, "velocity", (uint64_t)velocity);
+    sono_pack_key_uint(&pk, "at", at[i]);
+  }
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+}
+
+static const msgpack_object *list_entry(uint64_t node) {
+  const msgpack_object *nodes = sono_map_get(ok_of(conn_request(&c, "plugin.list", "")), "nodes");
+
+  for (uint32_t i = 0; i < nodes->via.array.size; i++)
+    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
+      return &nodes->via.array.ptr[i];
+  ck_abort_msg("node %lu not listed", (unsigned long)node);
+  return NULL;
+}
+
+/* Waits (up to 10 s) for an event of `kind` on ev about `node`; returns
+ * its map. */
+static const msgpack_object *wait_event(conn *ev, const char *kind, uint64_t node) {
+  for (int k = 0; k < 200; k++) {
+    const msgpack_object *m = conn_recv(ev, 10000);
+
+    if (msg_str_is(m, "event", kind) && msg_uint(m, "node") == node)
+      return m;
+  }
+  ck_abort_msg("no %s event for node %lu", kind, (unsigned long)node);
+  return NULL;
+}
+
+static void subscribe(conn *ev) {
+  const char *kinds[] = { "plugin" };
+
+  conn_subscribe(ev, next_id++, kinds, 1);
+}
+
+/* The same amsynth part: a program, a chord, a parameter change between
+ * the notes, releases. */
+static float *amsynth_render(bool isolate, sf_count_t *frames) {
+  const uint64_t on[4] = { 300, 301, 5000, 5123 }, off[4] = { 9000, 9001, 12000, 12345 };
+  uint64_t node;
+  double v;
+
+  start(NULL);
+  node = load(AMSYNTH, isolate);
+  ck_assert(list_entry(node)->type == MSGPACK_OBJECT_MAP);
+  ck_assert(msg_str_is(list_entry(node), "state", "running"));
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", node, "program", (uint64_t)3));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.0625));
+  /* Read back through the host when isolated. */
+  v = msg_double(ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", "amp_attack")),
+                 "value");
+  ck_assert_msg(fabs(v - 0.0625) < 1e-6, "%s: amp_attack reads %g", isolate ? "isolated" : "in process", v);
+  notes(node, 4, on, 1, 100);
+  notes(node, 4, off, 0, 0);
+  ok_of(conn_request(&c, "plugin.set", "usdu", "node", node, "name", "filter_cutoff", "value", 0.3,
+                     "at", (uint64_t)7000));
+  render(24000);
+  return finish(frames);
+}
+
+START_TEST(amsynth_same_isolated_and_in_process) {
+  sf_count_t n_in, n_iso, i;
+  float *in = amsynth_render(false, &n_in);
+  float *iso = amsynth_render(true, &n_iso);
+  double energy = 0.0;
+
+  ck_assert_int_eq(n_in, 24000);
+  ck_assert_int_eq(n_iso, n_in);
+  for (i = 0; i < 2 * n_in; i++) {
+    ck_assert_msg(in[i] == iso[i], "sample %ld: %.9g in process, %.9g isolated", (long)i / 2,
+                  in[i], iso[i]);
+    energy += in[i] * in[i];
+  }
+  ck_assert_msg(energy > 1.0, "amsynth made no sound (energy %g)", energy);
+  free(in);
+  free(iso);
+}
+END_TEST
+
+/* Impulses of the test plugin: a note-on of velocity 127 adds 1.0 at its
+ * frame. */
+static bool impulse(const float *wav, uint64_t frame, float want) {
+  return fabsf(wav[2 * frame] - want) < 1e-6f;
+}
+
+START_TEST(crash_leaves_the_rest_playing) {
+  const char *crashy = getenv("TESTPLUG_CRASH_AFTER");
+  const char *tp = getenv("TESTPLUG");
+  uint64_t a, b, at_a[40], at_b[40];
+  const msgpack_object *m;
+  sf_count_t frames;
+  float *wav;
+  conn ev;
+  unsigned k;
+
+  ck_assert_ptr_nonnull(crashy);
+  ck_assert_ptr_nonnull(tp);
+  start(NULL);
+  conn_open(&ev, dp.socket);
+  subscribe(&ev);
+  a = load(crashy, true);   /* SIGSEGV in its 41st process call: block 40, frame 10240 */
+  b = load(tp, false);
+  ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  /* a: velocity 127 (1.0) at 100 + 1000 k; b: 63.5/127 at 600 + 1000 k. */
+  for (k = 0; k < 20; k++) {
+    at_a[k] = 100 + 1000 * k;
+    at_b[k] = 600 + 1000 * k;
+  }
+  notes(a, 20, at_a, 1, 127);
+  notes(b, 20, at_b, 1, 127);
+  render(20000);
+  m = wait_event(&ev, "plugin.crashed", a);
+  ck_assert(msg_str_is(m, "reason", "killed by signal 11"));
+  ck_assert(msg_str_is(list_entry(a), "state", "crashed"));
+  ck_assert(msg_str_is(list_entry(b), "state", "running"));
+  /* Restart: it plays again (a fresh host; it will crash again after 40
+   * calls, 10240 frames on). */
+  ok_of(conn_request(&c, "plugin.restart", "u", "node", a));
+  ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  conn_expect_error(&c, conn_request(&c, "plugin.restart", "u", "node", a), "bad_value");
+  conn_expect_error(&c, conn_request(&c, "plugin.restart", "u", "node", b), "bad_value");
+  for (k = 0; k < 5; k++) {
+    at_a[k] = 20100 + 1000 * k;
+    at_b[k] = 20600 + 1000 * k;
+  }
+  notes(a, 5, at_a, 1, 127);
+  notes(b, 5, at_b, 1, 127);
+  render(5000);
+  conn_close(&ev);
+  wav = finish(&frames);
+  ck_assert_int_eq(frames, 25000);
+  for (k = 0; k < 20; k++) {
+    /* Before the crash block both sound; from it on only b. */
+    uint64_t fa = 100 + 1000 * k, fb = 600 + 1000 * k;
+
+    ck_assert_msg(impulse(wav, fa, fa < 10240 ? 1.0f : 0.0f), "frame %lu: %g", (unsigned long)fa,
+                  wav[2 * fa]);
+    ck_assert_msg(impulse(wav, fb, 1.0f), "frame %lu: %g", (unsigned long)fb, wav[2 * fb]);
+  }
+  for (k = 0; k < 5; k++) {
+    ck_assert_msg(impulse(wav, 20100 + 1000 * k, 1.0f), "after restart, frame %u: %g",
+                  20100 + 1000 * k, wav[2 * (20100 + 1000 * k)]);
+    ck_assert(impulse(wav, 20600 + 1000 * k, 1.0f));
+  }
+  free(wav);
+}
+END_TEST
+
+START_TEST(missed_deadline_is_silence_and_counted) {
+  const char *sleepy = getenv("TESTPLUG_SLEEP_AFTER");
+  uint64_t a, at[60];
+  const msgpack_object *m;
+  sf_count_t frames;
+  float *wav;
+  conn ev;
+  unsigned k;
+
+  ck_assert_ptr_nonnull(sleepy);
+  start("50");
+  conn_open(&ev, dp.socket);
+  subscribe(&ev);
+  a = load(sleepy, true);   /* sleeps 300 ms in every process call from the 20th */
+  for (k = 0; k < 60; k++)
+    at[k] = 100 + 256 * k;
+  notes(a, 60, at, 1, 127);
+  render(60 * 256);
+  m = wait_event(&ev, "plugin.error", a);
+  ck_assert(msg_str_is(m, "code", "deadline"));
+  ck_assert_uint_ge(msg_uint(m, "count"), 1);
+  /* The daemon answers within a second meanwhile. */
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 1000)));
+  ck_assert_uint_ge(msg_uint(list_entry(a), "missed"), 1);
+  ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  conn_close(&ev);
+  wav = finish(&frames);
+  ck_assert_int_eq(frames, 60 * 256);
+  for (k = 0; k < 60; k++)
+    ck_assert_msg(impulse(wav, at[k], k < 19 ? 1.0f : 0.0f), "block %u: %g", k, wav[2 * at[k]]);
+  free(wav);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("isolate");
+  TCase *tc = tcase_create("isolate");
+
+  tcase_set_timeout(tc, 120);
+  if (access(AMSYNTH, R_OK) == 0)
+    tcase_add_test(tc, amsynth_same_isolated_and_in_process);
+  tcase_add_test(tc, crash_leaves_the_rest_playing);
+  tcase_add_test(tc, missed_deadline_is_silence_and_counted);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(suite)
