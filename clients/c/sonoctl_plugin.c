@@ -125,33 +125,58 @@ static int v_load(ctl *g, int argc, char **argv) {
   uint64_t timeout = 0;
   sono_args *a;
   sono_reply *r;
-  int rc;
+  int rc, i, n = 0, isolate = -1;
 
-  if ((rc = verb_opts(argc, argv, "PATH [--timeout MS]", &timeout)) >= 0 ||
+  /* --isolate / --in-process (the daemon's isolate-plugins otherwise). */
+  for (i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--isolate") == 0)
+      isolate = 1;
+    else if (strcmp(argv[i], "--in-process") == 0)
+      isolate = 0;
+    else
+      argv[n++] = argv[i];
+  }
+  argc = n;
+  if ((rc = verb_opts(argc, argv, "PATH [--timeout MS] [--isolate|--in-process]", &timeout)) >= 0 ||
       (rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
     return rc;
   a = sono_args_new();
   sono_args_str(a, "path", argv[optind]);
   if (timeout > 0)
     sono_args_uint(a, "timeout", timeout);
+  if (isolate >= 0)
+    sono_args_bool(a, "isolate", isolate == 1);
   r = ctl_send(g, "plugin.load", a, &rc);
   return r == NULL ? rc : ctl_print_reply(g, r);
 }
 
-static int v_unload(ctl *g, int argc, char **argv) {
+/* A verb whose only argument is NODE: sends {node} to op.  NULL with *rc
+ * the exit status when it was not sent or failed. */
+static sono_reply *send_node(ctl *g, int argc, char **argv, const char *op, int *rc) {
   uint64_t node;
   sono_args *a;
-  sono_reply *r;
-  int rc;
 
-  if ((rc = plain_opts(argc, argv, "NODE")) >= 0 ||
-      (rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
-    return rc;
-  if (!parse_node(argv[0], argv[optind], &node, &rc))
-    return rc;
+  if ((*rc = plain_opts(argc, argv, "NODE")) >= 0 ||
+      (*rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
+    return NULL;
+  if (!parse_node(argv[0], argv[optind], &node, rc))
+    return NULL;
   a = sono_args_new();
   sono_args_uint(a, "node", node);
-  r = ctl_send(g, "plugin.unload", a, &rc);
+  return ctl_send(g, op, a, rc);
+}
+
+static int v_restart(ctl *g, int argc, char **argv) {
+  int rc;
+  sono_reply *r = send_node(g, argc, argv, "plugin.restart", &rc);
+
+  return r == NULL ? rc : ctl_print_reply(g, r);
+}
+
+static int v_unload(ctl *g, int argc, char **argv) {
+  int rc;
+  sono_reply *r = send_node(g, argc, argv, "plugin.unload", &rc);
+
   return r == NULL ? rc : ctl_print_frame(g, r, "unloaded");
 }
 
@@ -651,7 +676,9 @@ static int v_scan(ctl *g, int argc, char **argv) {
 /* ---------------------------------------------------------------- entry */
 
 static const verb verbs[] = {
-  {"load", v_load, "PATH [--timeout MS]", "load a VST2 plugin as a new node"},
+  {"load", v_load, "PATH [--timeout MS] [--isolate|--in-process]",
+   "load a VST2 plugin as a new node (--isolate: in a host process of its own)"},
+  {"restart", v_restart, "NODE", "bring back an isolated plugin whose host crashed"},
   {"unload", v_unload, "NODE", "remove a node"},
   {"list", v_list, "", "list the loaded nodes"},
   {"params", v_params, "NODE", "list parameters: index, name, value, display, unit"},

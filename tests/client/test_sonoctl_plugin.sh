@@ -110,6 +110,17 @@ check "node not a number" 2 'NODE is a node number' plugin params abc
 
 check "unload" 0 '^unloaded at frame [0-9]+$' plugin unload "$NODE"
 check "unload again" 1 '^sonoctl: unknown_node: ' plugin unload "$NODE"
+
+# The same plugin in a host process of its own.
+out=$(ctl --json plugin load "$AMSYNTH" --isolate)
+INODE=$(printf '%s\n' "$out" | sed -n 's/^{"node":\([0-9]*\),.*/\1/p')
+[ -n "$INODE" ] || { fail "load --isolate printed: $out"; INODE=1; }
+check "list shows isolated" 0 "\"node\":$INODE,\"name\":\"amsynth\",.*\"isolated\":true,\"state\":\"running\"" \
+  --json plugin list
+check "isolated set" 0 '^set at frame [0-9]+$' plugin set "$INODE" amp_attack 0.5
+check "isolated get" 0 '^value +0\.5$' plugin get "$INODE" amp_attack
+check "restart a running node" 1 '^sonoctl: bad_value: .*has not crashed' plugin restart "$INODE"
+check "isolated unload" 0 '^unloaded at frame [0-9]+$' plugin unload "$INODE"
 check "list empty" 0 '^no plugins loaded$' plugin list
 
 check "shutdown" 0 '^sonod is shutting down$' shutdown
