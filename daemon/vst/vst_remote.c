@@ -106,7 +106,7 @@ static void mark_dead(vst_remote *r) {
 
 static int spawn_host(vst_remote *r, char *err) {
   char bin[PATH_MAX], ppid[32];
-  int sv[2], rc;
+  int sv[2], rc, child_sock, child_shm;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t none, all;
@@ -116,12 +116,24 @@ static int spawn_host(vst_remote *r, char *err) {
     return vst_fail(err, VST_E_SCANNER, "plugin host not found at %s (set SONOD_PLUGIN_HOST)", bin);
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return vst_fail(err, VST_E_SCANNER, "socketpair: %s", strerror(errno));
+  /* The dup2s below must not overwrite each other's sources (a memfd
+   * that is fd 3, say): both sources go above the targets first. */
+  child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
+  child_shm = fcntl(r->memfd, F_DUPFD_CLOEXEC, 10);
+  close(sv[1]);
+  if (child_sock < 0 || child_shm < 0) {
+    rc = errno;
+    close(sv[0]);
+    if (child_sock >= 0)
+      close(child_sock);
+    return vst_fail(err, VST_E_SCANNER, "fcntl: %s", strerror(rc));
+  }
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, 2, 1);   /* plugin chatter goes to our stderr */
-  posix_spawn_file_actions_adddup2(&fa, sv[1], VR_FD_SOCK);
-  posix_spawn_file_actions_adddup2(&fa, r->memfd, VR_FD_SHM);
+  posix_spawn_file_actions_adddup2(&fa, child_sock, VR_FD_SOCK);
+  posix_spawn_file_actions_adddup2(&fa, child_shm, VR_FD_SHM);
   sigemptyset(&none);
   sigfillset(&all);
   /* Its own process group: a terminal's ^C reaches the daemon, which
@@ -136,7 +148,8 @@ static int spawn_host(vst_remote *r, char *err) {
   rc = posix_spawn(&r->pid, bin, &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  close(sv[1]);
+  close(child_sock);
+  close(child_shm);
   if (rc != 0) {
     close(sv[0]);
     r->pid = 0;
