@@ -81,10 +81,11 @@ _sonoctl() {
       local verb=${words[cmd_at + 1]}
       case "$prev" in --timeout|--at|--delay|--vel|--channel|--len) return ;; esac
       if ((cword == cmd_at + 1)); then
-        COMPREPLY=($(compgen -W "load unload list params set get note cc program programs state scan --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "load unload restart list params set get note cc program programs state scan --help" -- "$cur"))
       elif [[ $cur == -* ]]; then
         case "$verb" in
-          load|scan) COMPREPLY=($(compgen -W "--timeout --help" -- "$cur")) ;;
+          load) COMPREPLY=($(compgen -W "--timeout --isolate --in-process --help" -- "$cur")) ;;
+          scan) COMPREPLY=($(compgen -W "--timeout --help" -- "$cur")) ;;
           set) COMPREPLY=($(compgen -W "--at --delay --help" -- "$cur")) ;;
           note) COMPREPLY=($(compgen -W "--vel --channel --at --delay --len --help" -- "$cur")) ;;
           cc) COMPREPLY=($(compgen -W "--channel --at --delay --help" -- "$cur")) ;;
@@ -208,7 +209,7 @@ _sonoctl() {
       [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--at --delay --help" -- "$cur")) ;;
     call)
       # every op of the daemon (daemon/ops.c; tests/docs checks the list)
-      local ops="hello ping status meter.subscribe meter.unsubscribe record.start record.stop sync schedule.list schedule.cancel subscribe unsubscribe shutdown engine.tone render plugin.load plugin.unload plugin.list plugin.params plugin.set plugin.get plugin.midi plugin.program plugin.programs plugin.state.get plugin.state.set plugin.scan csound.compile csound.event csound.score channel.set channel.get instr.define instr.list instr.undefine synth.start synth.set synth.automate synth.stop synth.list synth.get bundle bus.new bus.set bus.get bus.free table.new table.read table.get table.set table.free state.save state.load transport.set transport.get transport.follow midi.route midi.unroute midi.routes engine.freewheel graph.connect graph.disconnect graph.get node.new node.delete node.bypass node.gain node.mute"
+      local ops="hello ping status meter.subscribe meter.unsubscribe record.start record.stop sync schedule.list schedule.cancel subscribe unsubscribe shutdown engine.tone render plugin.load plugin.unload plugin.list plugin.params plugin.set plugin.get plugin.midi plugin.program plugin.programs plugin.state.get plugin.state.set plugin.scan plugin.restart csound.compile csound.event csound.score channel.set channel.get instr.define instr.list instr.undefine synth.start synth.set synth.automate synth.stop synth.list synth.get bundle bus.new bus.set bus.get bus.free table.new table.read table.get table.set table.free state.save state.load transport.set transport.get transport.follow midi.route midi.unroute midi.routes engine.freewheel graph.connect graph.disconnect graph.get node.new node.delete node.bypass node.gain node.mute"
       if ((cword == cmd_at + 1)); then
         COMPREPLY=($(compgen -W "$ops" -- "$cur"))
       fi ;;
