@@ -442,7 +442,17 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
       remember_chunk(r, ptr, m.len);
     }
   } else if (op == effGetChunk && ptr != NULL) {
+    /* A dead host's state is the last one seen: a session saved while
+     * the node is crashed keeps it. */
     *(void **)ptr = NULL;
+    if (r->chunk != NULL && (out = malloc(r->chunk_len ? r->chunk_len : 1)) != NULL) {
+      memcpy(out, r->chunk, r->chunk_len);
+      free(r->chunk_out);
+      r->chunk_out = out;
+      out = NULL;
+      *(void **)ptr = r->chunk_out;
+      ret = (VstIntPtr)r->chunk_len;
+    }
   }
   pthread_mutex_unlock(&r->lock);
   free(out);
