@@ -23,6 +23,7 @@ typedef struct st_plugin {
   size_t state_len;
   float *params;
   unsigned nparams;
+  int isolate;                /* 1, 0, or -1: not saved (the config decides) */
 } st_plugin;
 
 typedef struct staged {
@@ -54,8 +55,9 @@ static void pack_plugins(sonod *d, msgpack_packer *pk) {
     if (n->removing)
       continue;
     has_state = vst_state_get(n->inst, &data, &len, &kind, err) == VST_OK;
-    msgpack_pack_map(pk, 6);
+    msgpack_pack_map(pk, 7);
     sono_pack_key_uint(pk, "node", n->id);
+    sono_pack_key_bool(pk, "isolated", n->isolated);
     sono_pack_key_str(pk, "path", n->path);
     sono_pack_key_str(pk, "name", vst_get_info(n->inst)->name);
     sono_pack_key_int(pk, "program", vst_program_get(n->inst));
@@ -119,6 +121,10 @@ static int parse_plugins(const msgpack_object *o, void **out, char *err, size_t 
     if (!session_int(sono_map_get(m, "program"), -1, INT32_MAX, &v))
       return session_bad(err, errlen, "plugins[%u].program must be an integer", i);
     p->program = (int)v;
+    st = sono_map_get(m, "isolated");
+    if (st != NULL && st->type != MSGPACK_OBJECT_BOOLEAN)
+      return session_bad(err, errlen, "plugins[%u].isolated must be a bool", i);
+    p->isolate = st == NULL ? -1 : st->via.boolean ? 1 : 0;
     if ((pa = session_array(sono_map_get(m, "params"))) == NULL)
       return session_bad(err, errlen, "plugins[%u].params must be an array of numbers", i);
     p->params = session_calloc(pa->size, sizeof *p->params);
@@ -214,8 +220,8 @@ static void load_next(staged *s) {
     const char *code;
     char err[600];
 
-    if (plugin_ctl_load_async(session_sonod(s->job), p->path, 0, on_plugin_loaded, s, &code, err,
-                              sizeof err) == 0)
+    if (plugin_ctl_load_iso(session_sonod(s->job), p->path, 0, p->isolate, on_plugin_loaded, s,
+                            &code, err, sizeof err) == 0)
       return;   /* on_plugin_loaded goes on */
     session_failed(s->job, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
     s->next++;

@@ -2,7 +2,8 @@
  * daemon, offline backend: amsynth sounds sample-identical isolated and in
  * process; a plugin whose host crashes leaves a `crashed` node, the rest of
  * the graph plays on and plugin.restart brings it back; a host that sleeps
- * past its deadline gives silence, counted, while the daemon answers. */
+ * past its deadline gives silence, counted, while the daemon answers; the
+ * session file keeps isolation. */
 #include <check.h>
 #include <math.h>
 #include <sndfile.h>
@@ -190,6 +191,8 @@ START_TEST(crash_leaves_the_rest_playing) {
   a = load(crashy, true);   /* SIGSEGV in its 41st process call: block 40, frame 10240 */
   b = load(tp, false);
   ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  /* A parameter to come back with after the restart. */
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", a, "index", (uint64_t)2, "value", 0.7));
   /* a: velocity 127 (1.0) at 100 + 1000 k; b: 63.5/127 at 600 + 1000 k. */
   for (k = 0; k < 20; k++) {
     at_a[k] = 100 + 1000 * k;
@@ -204,8 +207,14 @@ START_TEST(crash_leaves_the_rest_playing) {
   ck_assert(msg_str_is(list_entry(b), "state", "running"));
   /* Restart: it plays again (a fresh host; it will crash again after 40
    * calls, 10240 frames on). */
+  /* Read while crashed: the last value seen. */
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", a, "index",
+                                               (uint64_t)2)), "value") - 0.7) < 1e-6);
   ok_of(conn_request(&c, "plugin.restart", "u", "node", a));
   ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  /* Its last state came back: from the new host. */
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", a, "index",
+                                               (uint64_t)2)), "value") - 0.7) < 1e-6);
   conn_expect_error(&c, conn_request(&c, "plugin.restart", "u", "node", a), "bad_value");
   conn_expect_error(&c, conn_request(&c, "plugin.restart", "u", "node", b), "bad_value");
   for (k = 0; k < 5; k++) {
@@ -269,6 +278,48 @@ START_TEST(missed_deadline_is_silence_and_counted) {
 }
 END_TEST
 
+/* The session file records isolation: a saved isolated node comes back
+ * isolated, with its parameters, beside one that was not. */
+START_TEST(session_keeps_isolation) {
+  const char *tp = getenv("TESTPLUG");
+  char saved[400];
+  uint64_t a, b, ids[2];
+  bool iso[2];
+  const msgpack_object *nodes;
+  unsigned isolated = 0;
+
+  ck_assert_ptr_nonnull(tp);
+  start(NULL);
+  snprintf(saved, sizeof saved, "%s/s.sonod", home);
+  a = load(tp, true);
+  b = load(tp, false);
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", a, "index", (uint64_t)2, "value", 0.3));
+  render(256);
+  ok_of(conn_request(&c, "state.save", "s", "path", saved));
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", a));
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", b));
+  ok_of(conn_request(&c, "state.load", "s", "path", saved));
+  nodes = sono_map_get(ok_of(conn_request(&c, "plugin.list", "")), "nodes");
+  ck_assert_uint_eq(nodes->via.array.size, 2);
+  /* (A reply lives until the next request: take what is needed first.) */
+  for (uint32_t i = 0; i < 2; i++) {
+    ids[i] = msg_uint(&nodes->via.array.ptr[i], "node");
+    iso[i] = sono_map_get(&nodes->via.array.ptr[i], "isolated")->via.boolean;
+  }
+  for (uint32_t i = 0; i < 2; i++) {
+    double v = msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", ids[i], "index",
+                                             (uint64_t)2)), "value");
+
+    isolated += iso[i];
+    if (iso[i])
+      ck_assert_msg(fabs(v - 0.3) < 1e-6, "restored isolated node: index 2 = %g", v);
+  }
+  ck_assert_uint_eq(isolated, 1);
+  render(256);
+  free(finish(&(sf_count_t){ 0 }));
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("isolate");
   TCase *tc = tcase_create("isolate");
@@ -278,6 +329,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, amsynth_same_isolated_and_in_process);
   tcase_add_test(tc, crash_leaves_the_rest_playing);
   tcase_add_test(tc, missed_deadline_is_silence_and_counted);
+  tcase_add_test(tc, session_keeps_isolation);
   suite_add_tcase(s, tc);
   return s;
 }
