@@ -392,8 +392,8 @@ static void config_of(sonod *d, vst_config *cfg, int isolate) {
   cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
   cfg->isolate = isolate < 0 ? d->opt.isolate_plugins != 0 : isolate != 0;
   cfg->deadline_us = d->opt.isolate_deadline_ms * 1000u;
-  /* The host's processing thread at a realtime priority when the system
-   * grants it (JACK's default is 10 above its clients' base). */
+  /* The host's processing thread at SCHED_FIFO 10 when the system grants
+   * it: the null clock's priority (JACK's own is not passed on yet). */
   cfg->rt_priority = cfg->offline ? 0 : 10;
 }
 

@@ -25,6 +25,7 @@
 static vst_instance *inst;
 static vr_shm *shm;
 static unsigned nin, nout;
+static uint32_t first_seen;   /* `req` when the region was mapped: already done */
 
 static void process_one(void) {
   const float *in[nin > 0 ? nin : 1];
@@ -59,7 +60,7 @@ static void process_one(void) {
 }
 
 static void *process_thread(void *arg) {
-  uint32_t seen = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
+  uint32_t seen = first_seen;
 
   (void)arg;
   for (;;) {
@@ -156,6 +157,9 @@ static void on_map(vr_msg *m, int prio) {
   }
   (void)mlock(p, (size_t)m->value);
   shm = p;
+  /* Read here, before the reply lets the daemon post a call: the thread
+   * may start after that call, which it must not take as seen. */
+  first_seen = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
   if (shm->nin != nin || shm->nout != nout || start_thread(prio) != 0) {
     reply_err(m, VST_E_INVALID, "the shared region does not fit the plugin");
     return;
