@@ -13,7 +13,8 @@
 #     point there; umask 077;
 #   - every variable sonod or sonoctl reads is set, to something a test must
 #     not use: SONOD_SOCKET, SONOD_TOKEN_FILE, SONOD, SONOD_CSD_RENDER,
-#     SONOD_VST_SCAN (a scanner that answers nonsense), STATE_DIRECTORY,
+#     SONOD_VST_SCAN (a scanner that answers nonsense), SONOD_PLUGIN_HOST
+#     (a plugin host that is not ours), STATE_DIRECTORY,
 #     NOTIFY_SOCKET, WATCHDOG_USEC, LISTEN_FDS/LISTEN_PID, JOURNAL_STREAM,
 #     and Csound's SFDIR, SSDIR, SADIR, INCDIR;
 #   - sonod is installed as a service: /etc/sonod/sonod.conf asks for JACK,
@@ -127,7 +128,7 @@ else
 fi
 
 # ---- what sonod and sonoctl read
-for tool in sonod sonod-csd-render sonod-vst-scan; do
+for tool in sonod sonod-csd-render sonod-vst-scan sonod-plugin-host; do
   printf '#!/bin/sh\necho "the user'"'"'s own %s, not the one under test" >&2\necho "sonod-vst-scan 999"\nexit 3\n' \
     "$tool" >"$T/bin/$tool"
   chmod 755 "$T/bin/$tool"
@@ -135,7 +136,7 @@ done
 echo "junk from another version" >"$T/state/session.sonod"
 export SONOD_SOCKET="$T/run/sonod.sock" SONOD_TOKEN_FILE="$H/.config/sonod/tcp-token" \
   SONOD="$T/bin/sonod" SONOD_CSD_RENDER="$T/bin/sonod-csd-render" \
-  SONOD_VST_SCAN="$T/bin/sonod-vst-scan"
+  SONOD_VST_SCAN="$T/bin/sonod-vst-scan" SONOD_PLUGIN_HOST="$T/bin/sonod-plugin-host"
 export STATE_DIRECTORY="$T/state" NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=100000 \
   LISTEN_FDS=1 LISTEN_PID=1 JOURNAL_STREAM=8:12345
 export SFDIR="$T/csound" SSDIR="$T/csound" SADIR="$T/csound" INCDIR="$T/csound"
@@ -149,7 +150,7 @@ JPID=$!
 user_sonod() {
   # Its own environment, not the one above: a daemon the user started.
   env -u STATE_DIRECTORY -u NOTIFY_SOCKET -u WATCHDOG_USEC -u LISTEN_FDS -u LISTEN_PID \
-    -u SONOD_VST_SCAN "$SONOD_EXE" --config /dev/null -vv --backend jack --jack-name sonod \
+    -u SONOD_VST_SCAN -u SONOD_PLUGIN_HOST "$SONOD_EXE" --config /dev/null -vv --backend jack --jack-name sonod \
     --socket "$T/run/sonod.sock" "$@" >"$T/user-sonod.log" 2>&1 &
   UPID=$!
   i=0
