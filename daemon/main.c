@@ -326,6 +326,7 @@ int main(int argc, char **argv) {
   log_set_level(d.opt.verbose >= 2 ? LOG_DEBUG : d.opt.verbose == 1 ? LOG_INFO : LOG_WARN);
   if (d.opt.config_path[0] != '\0')
     log_info("settings from %s", d.opt.config_path);
+  confine_init(&d.roots, &d.opt);
   notify_init();
   signal(SIGPIPE, SIG_IGN);
   return run(&d);

@@ -42,6 +42,9 @@
 /* TCP with a token (PROTOCOL.md, "Authentication"): a request before a
  * successful hello, or a hello without the right token. */
 #define SONO_E_UNAUTHORIZED        "unauthorized"
+/* Confinement (PROTOCOL.md, "Threat model"): a plugin outside the plugin
+ * paths, a Csound opcode refused without csound-unsafe. */
+#define SONO_E_DENIED              "denied"
 
 #define SONO_PROTOCOL_VERSION 1
 

@@ -355,7 +355,7 @@ backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
   info.samplerate = (int)d->opt.sample_rate;
   info.channels = (int)ob->channels;
   info.format = format_for(d->opt.output);
-  fd = file_open_write(d->opt.output, why, sizeof why);
+  fd = file_open_write_any(d->opt.output, why, sizeof why);   /* the operator's */
   if (fd < 0) {
     snprintf(err, errlen, "cannot write %s", why);
     offline_destroy(&ob->base);

@@ -61,7 +61,7 @@ int config_load(options *o, const char *path, int required, int *loaded, char *e
     value = trim(eq + 1);
     if (key[0] == '\0')
       FAIL("%s:%u: no key before '='", path, lineno);
-    for (i = 0; i < nseen; i++)
+    for (i = 0; i < nseen && !options_repeatable(key); i++)
       if (strcmp(seen[i].name, key) == 0)
         FAIL("%s:%u: %s: given twice (first on line %u)", path, lineno, key, seen[i].line);
     switch (options_set(o, key, value, why, sizeof why)) {
@@ -72,8 +72,9 @@ int config_load(options *o, const char *path, int required, int *loaded, char *e
     default:
       FAIL("%s:%u: %s: %s", path, lineno, key, why);
     }
-    /* options_set knows each key only once, so this cannot overflow. */
-    if (nseen < MAX_KEYS) {
+    /* options_set knows each key only once, so this cannot overflow (a
+     * list key may repeat and is not remembered). */
+    if (nseen < MAX_KEYS && !options_repeatable(key)) {
       snprintf(seen[nseen].name, sizeof seen[nseen].name, "%s", key);
       seen[nseen++].line = lineno;
     }

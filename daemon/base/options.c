@@ -41,6 +41,17 @@ static const char usage[] =
   "                            unless plugin.load says isolate: false\n"
   "  --isolate-deadline-ms MS  how long the audio thread waits for an isolated\n"
   "                            plugin per block (default: one block; offline 2 s)\n"
+  "  --file-root DIR           files clients name (state, recordings, tables)\n"
+  "                            may also lie under DIR (repeatable; default\n"
+  "                            roots: the state directory and $HOME)\n"
+  "  --allow-any-path          files clients name may lie anywhere\n"
+  "  --plugin-path DIR         plugins may also load from DIR (repeatable;\n"
+  "                            default: /usr/lib/vst, /usr/lib/lxvst,\n"
+  "                            /usr/local/lib/vst, /usr/local/lib/lxvst,\n"
+  "                            ~/.vst, ~/.lxvst)\n"
+  "  --allow-any-plugin        plugins may load from anywhere\n"
+  "  --csound-unsafe           allow the Csound opcodes that run programs or\n"
+  "                            reach files (system, fout, readf, ...)\n"
   "  -v, --verbose             more log output (repeat for debug)\n"
   "  --config FILE             read settings from FILE (default\n"
   "                            /etc/sonod/sonod.conf when it exists); the\n"
@@ -53,6 +64,7 @@ enum {
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
   OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
   OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS, OPT_ISOLATE, OPT_ISOLATE_DEADLINE,
+  OPT_FILE_ROOT, OPT_ALLOW_ANY_PATH, OPT_PLUGIN_PATH, OPT_ALLOW_ANY_PLUGIN, OPT_CSOUND_UNSAFE,
 };
 
 static const struct option long_opts[] = {
@@ -75,6 +87,11 @@ static const struct option long_opts[] = {
   { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
   { "isolate-plugins", no_argument, NULL, OPT_ISOLATE },
   { "isolate-deadline-ms", required_argument, NULL, OPT_ISOLATE_DEADLINE },
+  { "file-root", required_argument, NULL, OPT_FILE_ROOT },
+  { "allow-any-path", no_argument, NULL, OPT_ALLOW_ANY_PATH },
+  { "plugin-path", required_argument, NULL, OPT_PLUGIN_PATH },
+  { "allow-any-plugin", no_argument, NULL, OPT_ALLOW_ANY_PLUGIN },
+  { "csound-unsafe", no_argument, NULL, OPT_CSOUND_UNSAFE },
   { "verbose", no_argument, NULL, 'v' },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
@@ -280,6 +297,43 @@ static int set_isolate_deadline(options *o, const char *v, char *err, size_t err
   return 0;
 }
 
+static int parse_bool(const char *v, int *out) {
+  if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) *out = 1;
+  else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) *out = 0;
+  else return -1;
+  return 0;
+}
+
+/* A list option: each use adds one directory. */
+static int add_dir(char list[][1024], unsigned *n, const char *v, char *err, size_t errlen) {
+  if (*n >= OPTIONS_PATHS_MAX)
+    BAD("more than %d directories", OPTIONS_PATHS_MAX);
+  if (copy_str(list[*n], sizeof list[*n], v) != 0)
+    BAD("path empty or longer than %zu bytes", sizeof list[*n] - 1);
+  (*n)++;
+  return 0;
+}
+
+static int set_file_root(options *o, const char *v, char *err, size_t errlen) {
+  return add_dir(o->file_root, &o->nfile_root, v, err, errlen);
+}
+
+static int set_plugin_path(options *o, const char *v, char *err, size_t errlen) {
+  return add_dir(o->plugin_path, &o->nplugin_path, v, err, errlen);
+}
+
+/* true|false in the file; a flag on the command line. */
+#define FLAG_SETTER(fn, field) \
+  static int fn(options *o, const char *v, char *err, size_t errlen) { \
+    if (parse_bool(v, &o->field) != 0) \
+      BAD("'%s' is not true or false", v); \
+    return 0; \
+  }
+
+FLAG_SETTER(set_allow_any_path, allow_any_path)
+FLAG_SETTER(set_allow_any_plugin, allow_any_plugin)
+FLAG_SETTER(set_csound_unsafe, csound_unsafe)
+
 /* -v counts on the command line; the config file names the level. */
 static int set_max_clients(options *o, const char *v, char *err, size_t errlen) {
   if (parse_uint(v, 1, 65536, &o->max_clients) != 0)
@@ -320,6 +374,11 @@ static const struct {
   { "restore", set_restore },
   { "isolate-plugins", set_isolate },
   { "isolate-deadline-ms", set_isolate_deadline },
+  { "file-root", set_file_root },
+  { "allow-any-path", set_allow_any_path },
+  { "plugin-path", set_plugin_path },
+  { "allow-any-plugin", set_allow_any_plugin },
+  { "csound-unsafe", set_csound_unsafe },
 };
 
 #define NSETTERS (sizeof setters / sizeof setters[0])
@@ -327,7 +386,12 @@ static const struct {
 const char *options_names(void) {
   return "backend, socket, tcp, tcp-token-file, max-clients, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
          "autoconnect, output, length, verbose, state-dir, restore, isolate-plugins, "
-         "isolate-deadline-ms";
+         "isolate-deadline-ms, file-root, allow-any-path, plugin-path, allow-any-plugin, "
+         "csound-unsafe";
+}
+
+int options_repeatable(const char *name) {
+  return strcmp(name, "file-root") == 0 || strcmp(name, "plugin-path") == 0;
 }
 
 int options_set(options *o, const char *name, const char *value, char *err, size_t errlen) {
@@ -370,6 +434,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
     case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
     case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS: case OPT_ISOLATE_DEADLINE:
+    case OPT_FILE_ROOT: case OPT_PLUGIN_PATH:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;
@@ -386,6 +451,15 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
       break;
     case OPT_ISOLATE:
       o->isolate_plugins = 1;
+      break;
+    case OPT_ALLOW_ANY_PATH:
+      o->allow_any_path = 1;
+      break;
+    case OPT_ALLOW_ANY_PLUGIN:
+      o->allow_any_plugin = 1;
+      break;
+    case OPT_CSOUND_UNSAFE:
+      o->csound_unsafe = 1;
       break;
     case 'v':
       /* Counted afresh, so -v on the command line replaces the config

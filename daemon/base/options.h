@@ -36,6 +36,15 @@ typedef struct options {
   int no_restore;          /* do not restore the autosaved session at start */
   int isolate_plugins;     /* plugin.load isolates unless told {isolate: false} */
   unsigned isolate_deadline_ms; /* isolated plugins' wait per block; 0: one block (2 s offline) */
+  /* Confinement (README.md, "Threat model"): each list repeats its option. */
+#define OPTIONS_PATHS_MAX 16
+  char file_root[OPTIONS_PATHS_MAX][1024];   /* --file-root: more file roots */
+  unsigned nfile_root;
+  char plugin_path[OPTIONS_PATHS_MAX][1024]; /* --plugin-path: more plugin folders */
+  unsigned nplugin_path;
+  int allow_any_path;      /* client-named files anywhere */
+  int allow_any_plugin;    /* plugins from anywhere */
+  int csound_unsafe;       /* Csound opcodes that run programs or reach files */
 } options;
 
 typedef enum {
@@ -62,6 +71,8 @@ int options_check(const options *o, char *err, size_t errlen);
 int options_set(options *o, const char *name, const char *value, char *err, size_t errlen);
 /* The names options_set knows, comma-separated, for messages. */
 const char *options_names(void);
+/* Whether a config file may give the key more than once (a list). */
+int options_repeatable(const char *name);
 const char *backend_kind_name(backend_kind k);
 
 #endif

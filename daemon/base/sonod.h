@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "daemon/base/confine.h"
 #include "daemon/base/options.h"
 #include "daemon/rt/engine.h"
 #include "protocol/token.h"
@@ -22,6 +23,7 @@ struct op_entry;        /* net/request.h */
 struct sonod {
   uv_loop_t *loop;
   options opt;
+  confine roots;            /* file and plugin roots (confine.c) */
   engine eng;
   backend *be;
   /* The protocol's operations, by name (ops/ops.c); main sets it. */

@@ -253,6 +253,11 @@ static int job_begin(cs_engine *eng, const char *code, int line_shift, cs_compil
         return rc;
     if (spsc_space(eng->cmd_ring) < 1)
         return cs_seterr(err, CS_EAGAIN, "command ring full");
+    if (eng->cfg.confined && (rc = cs_confine(code, err))) {
+        if (err && err->line > line_shift)
+            err->line -= line_shift;
+        return rc;
+    }
     cs_compile_job *j = calloc(1, sizeof *j);
     if (!j)
         return cs_seterr(err, CS_ENOMEM, "out of memory");

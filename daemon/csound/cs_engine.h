@@ -45,6 +45,7 @@ enum {
     CS_ECSOUND = -9,    /* Csound failed to start */
     CS_ELIMIT = -10,    /* a fixed limit was reached (e.g. 1024 channels) */
     CS_EPERF = -11,     /* a .csd render ran, but Csound reported errors (INIT/PERF ERROR) */
+    CS_EDENIED = -12,   /* an opcode refused by confinement (cs_confine) */
 };
 
 typedef struct cs_error {
@@ -63,6 +64,7 @@ typedef struct cs_config {
     unsigned control_buses; /* default 1024 */
     unsigned compile_wait_ms; /* how long cs_compile waits for the previous
                                  compile to be merged, default 1000; 0 = don't */
+    int confined;           /* 1: every compile goes through cs_confine first */
 } cs_config;
 
 /* ---- engine lifetime [control] ---- */
@@ -137,6 +139,30 @@ void cs_compile_run(cs_compile_job *job);
 int cs_compile_end(cs_compile_job *job, cs_error *err);
 /* Frees a job whose engine was destroyed after run. [control] */
 void cs_compile_discard(cs_compile_job *job);
+/* Confinement, a pure function over the code text (cs_confine.c): 0, or
+ * CS_EDENIED with the opcode and its line in err when the code uses
+ *  - an opcode that runs programs or code from strings: system, system_i,
+ *    compilestr, compileorc, compilecsd, evalstr, the py* and lua_* opcodes,
+ *    vstinit;
+ *  - an opcode that writes files or reads them by any name: fout, fouti,
+ *    foutir, foutk, fprints, fprintks, fiopen, ficlose, dumpk, dumpk2..4,
+ *    ftsave, ftsavek, ftaudio, pvsfwrite, hdf5write, readf, readfi, readk,
+ *    readk2..4, readks, ftload, ftloadk, fin, fini, fink, directory,
+ *    hdf5read;
+ *  - an opcode that reads the sound or analysis file it names (soundin,
+ *    diskin, diskin2, diskgrain, mp3in, mp3len, pvsfread, pvsdiskin,
+ *    filelen, filesr, filenchnls, filepeak, filebit, filevalid, lpread,
+ *    sfload, fluidLoad, the ATS* opcodes), or ftgen/ftgenonce/ftgentmp with
+ *    GEN 1, 23, 28, 43 or 49, unless every name is a quoted absolute path
+ *    inside the file roots (daemon/file); an ftgen whose GEN is not a
+ *    literal number or name;
+ *  - an f statement sent from orchestra code (scoreline, scoreline_i,
+ *    readscore, event, event_i with "f");
+ *  - two macros, or a macro and a name, written together ($A$B, $A.x): a
+ *    name built that way could be any of the above.
+ * The words are found as Csound's lexer finds names: outside comments and
+ * strings.  [any] */
+int cs_confine(const char *code, cs_error *err);
 /* 1 while the last compile is being parsed (cs_compile_begin..end) or is
  * not merged yet (merges happen in the next audio block). */
 int cs_compile_pending(const cs_engine *eng);

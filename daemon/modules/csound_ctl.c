@@ -91,6 +91,7 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   /* Compiles merge in the next k-cycle.  The offline backend runs none
    * while idle, so waiting there would only stall the control thread. */
   cfg.compile_wait_ms = strcmp(d->be->ops->name, "offline") == 0 ? 1 : 1000;
+  cfg.confined = !d->opt.csound_unsafe;
   cs_config_defaults(&cfg);
   if (cs_engine_create(&cfg, &the_eng, &cerr) != 0) {
     snprintf(err, errlen, "csound: %s", cerr.msg);

@@ -3,6 +3,7 @@
 
 #include "daemon/engine/module.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -557,6 +558,16 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
   *code = SONO_E_LOAD_FAILED;
   if (limit_check(code, err, errlen) != 0)
     return -1;
+  {
+    /* Refused here already (the worker checks again before the scanner
+     * child runs the file): outside the plugin paths, nothing is queued. */
+    char real[PATH_MAX], verr[VST_ERR_LEN];
+    if (vst_confine(path, real, sizeof real, verr) != VST_OK) {
+      *code = SONO_E_DENIED;
+      snprintf(err, errlen, "%s (denied)", verr);
+      return -1;
+    }
+  }
   j = calloc(1, sizeof *j);
   if (j == NULL || (j->path = strdup(path)) == NULL) {
     free(j);

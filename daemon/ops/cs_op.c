@@ -58,6 +58,10 @@ static bool cs_fail(cs_cx *x, int rc, const cs_error *e, const char *enoent) {
   case CS_ELIMIT:
     code = SONO_E_LIMIT;
     break;
+  case CS_EDENIED:
+    code = SONO_E_DENIED;
+    x->line = e->line;
+    break;
   default:
     code = SONO_E_INTERNAL;
     break;

@@ -455,6 +455,17 @@ void op_plugin_scan(request *r) {
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: out of memory");
     return;
   }
+  if (j->dir != NULL) {
+    /* A folder outside the plugin paths is refused, whether it exists or
+     * not: the walk would name what is in it. */
+    char real[PATH_MAX], err[VST_ERR_LEN];
+    if (vst_confine(j->dir, real, sizeof real, err) != VST_OK) {
+      reply_error(r->c, true, r->id, SONO_E_DENIED, "plugin.scan: %s", err);
+      free(j->dir);
+      free(j);
+      return;
+    }
+  }
   plugin_ctl_scanner();
   j->d = r->d;
   j->timeout = timeout;

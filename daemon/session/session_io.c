@@ -113,10 +113,15 @@ static int write_all(int fd, const char *buf, size_t len) {
  * the control thread. */
 static int write_atomic(const char *path, const char *buf, size_t len, uint64_t seq,
                         uint64_t tag, char *msg, size_t msglen) {
-  char tmp[4400], dir[4200], why[4300];
+  char tmp[4400], dir[4200], why[4300], real[4200];
   const char *slash = strrchr(path, '/');
   int fd, rc = 0;
 
+  /* The temporary file goes next to path: only inside the file roots. */
+  if (file_roots_resolve(file_get_roots(), path, real, sizeof real, why, sizeof why) != 0) {
+    snprintf(msg, msglen, "%.600s", why);
+    return -1;
+  }
   if (slash == NULL)
     snprintf(dir, sizeof dir, ".");
   else if (slash == path)

@@ -53,6 +53,7 @@ typedef enum vst_status {
     VST_E_BLOCK = -18,         /* block larger than the configured maximum */
     VST_E_NOMEM = -19,
     VST_E_INVALID = -20,       /* bad argument */
+    VST_E_DENIED = -21,        /* outside the plugin paths (vst_set_roots) */
 } vst_status;
 
 /* A stable short name for a status ("not_found", "bad_magic", ...), suitable
@@ -376,6 +377,22 @@ const char *vst_scan_binary(void);
  * scanner's own load error is returned with its code and message.
  * Thread-safe (the cache has its own lock).  control */
 int vst_scan(const char *path, unsigned timeout_ms, vst_info *info, char *err);
+
+/* Confinement: when set, vst_scan, vst_load and vst_scan_dir accept only
+ * plugin files that resolve (realpath: symlinks and `..` followed) inside
+ * these directories, checked before the scanner child runs anything;
+ * anything else is VST_E_DENIED with the same message whether the file
+ * exists or not.  vst_scan_dir(NULL) walks these directories, and a walk
+ * passes over what leads outside them without a word.  NULL (the
+ * default) confines nothing.  Set once at start; r must outlive its use. */
+struct file_roots;
+void vst_set_roots(const struct file_roots *r);
+/* path resolved inside the plugin roots into real (path as given when
+ * nothing is confined), or VST_E_DENIED with err set.  any */
+int vst_confine(const char *path, char *real, size_t reallen, char *err);
+/* Whether roots are in force, and which.  any */
+bool vst_confined(void);
+const struct file_roots *vst_roots(void);
 void vst_scan_cache_clear(void);
 /* Save/load the cache as a text file (optional persistence). */
 int vst_scan_cache_save(const char *file, char *err);

@@ -10,6 +10,7 @@
  * the 128-byte core is read unless effFlagsCanDoubleReplacing is set. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,7 +126,12 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
     if (!(cfg->sample_rate > 0.0) || cfg->max_block == 0 || cfg->max_block > (1u << 20))
         return vst_fail(err, VST_E_INVALID, "bad sample rate or block size");
 
-    int rc = check_file(path, err);
+    char confined[PATH_MAX];
+    int rc = vst_confine(path, confined, sizeof confined, err);
+    if (rc != VST_OK)
+        return rc;
+    path = confined;
+    rc = check_file(path, err);
     if (rc != VST_OK)
         return rc;
 

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/file/file.h"
 #include "daemon/vst/vst_instance.h"
 
 #ifndef SONOD_LIBEXECDIR
@@ -99,6 +100,33 @@ const char *vst_scan_binary(void)
     static __thread char buf[PATH_MAX];
     find_scanner(buf, sizeof buf);
     return buf;
+}
+
+/* ---- confinement ---- */
+
+static const file_roots *roots;
+
+void vst_set_roots(const file_roots *r)
+{
+    roots = r;
+}
+
+int vst_confine(const char *path, char *real, size_t reallen, char *err)
+{
+    char why[VST_ERR_LEN];
+    if (file_roots_resolve(roots, path, real, reallen, why, sizeof why) != 0)
+        return vst_fail(err, VST_E_DENIED, "%s", why);
+    return VST_OK;
+}
+
+bool vst_confined(void)
+{
+    return roots != NULL && !roots->any;
+}
+
+const file_roots *vst_roots(void)
+{
+    return roots;
 }
 
 /* ---- the cache ---- */
@@ -398,6 +426,13 @@ int vst_scan(const char *path, unsigned timeout_ms, vst_info *info, char *err)
         return vst_fail(err, VST_E_INVALID, "no plugin path given");
     if (timeout_ms == 0)
         timeout_ms = DEFAULT_TIMEOUT_MS;
+
+    /* Before anything runs: the child would run the file's constructors. */
+    char confined[PATH_MAX];
+    int crc = vst_confine(path, confined, sizeof confined, err);
+    if (crc != VST_OK)
+        return crc;
+    path = confined;
 
     struct stat st;
     if (stat(path, &st) != 0)

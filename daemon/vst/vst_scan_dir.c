@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "daemon/file/file.h"
 #include "daemon/vst/vst_instance.h"
 
 #define MAX_DEPTH 8
@@ -79,10 +80,18 @@ static void scan_file(walk *w, const char *path)
         w->cb(w->ud, path, rc, rc == VST_OK ? &info : NULL, rc == VST_OK ? NULL : err);
 }
 
+/* Under confinement, what leads outside the plugin roots is passed over:
+ * the walk says nothing of it. */
+static bool inside(const char *path)
+{
+    char real[PATH_MAX], err[VST_ERR_LEN];
+    return !vst_confined() || vst_confine(path, real, sizeof real, err) == VST_OK;
+}
+
 static void walk_dir(walk *w, const char *dir, int depth)
 {
     char real[PATH_MAX];
-    if (depth > MAX_DEPTH || !realpath(dir, real) || !first_visit(w, real))
+    if (depth > MAX_DEPTH || !realpath(dir, real) || !inside(real) || !first_visit(w, real))
         return;
     struct dirent **names;
     int n = scandir(dir, &names, NULL, alphasort);
@@ -102,7 +111,7 @@ static void walk_dir(walk *w, const char *dir, int depth)
                 walk_dir(w, path, depth + 1);
             } else if (S_ISREG(st.st_mode) && has_so_suffix(name)) {
                 char file_real[PATH_MAX];
-                if (realpath(path, file_real) && first_visit(w, file_real))
+                if (realpath(path, file_real) && inside(file_real) && first_visit(w, file_real))
                     scan_file(w, path);
             }
         }
@@ -114,8 +123,12 @@ static void walk_dir(walk *w, const char *dir, int depth)
 int vst_scan_dir(const char *dir, unsigned timeout_ms, vst_scan_cb cb, void *ud)
 {
     walk w = {.timeout_ms = timeout_ms, .cb = cb, .ud = ud};
+    const file_roots *r = vst_roots();
     if (dir) {
         walk_dir(&w, dir, 0);
+    } else if (vst_confined()) {
+        for (unsigned i = 0; i < r->n; i++)
+            walk_dir(&w, r->dir[i], 0);
     } else {
         char paths[8192];
         vst_standard_paths(paths, sizeof paths);

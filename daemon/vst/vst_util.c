@@ -40,6 +40,7 @@ const char *vst_status_name(int status)
     case VST_E_BLOCK: return "block_too_large";
     case VST_E_NOMEM: return "out_of_memory";
     case VST_E_INVALID: return "invalid";
+    case VST_E_DENIED: return "denied";
     default: return "unknown";
     }
 }

@@ -55,8 +55,13 @@ ctl() {
 # $DIR/sonod.log, and waits up to 5 s for it to answer on $SOCK.  The file
 # appears at bind(), a moment before sonod listens: a loaded machine once
 # refused three requests in that moment.
+# The daemon's file and plugin roots are $DIR (and $PLUGIN_DIR when set:
+# the suite's built test plugins), its $HOME a folder in $DIR too: never
+# the machine's.
 spawn_sonod() {
-  "$SONOD" "$@" >"$DIR/sonod.log" 2>&1 &
+  case "$HOME" in "$DIR"/*) home=$HOME ;; *) home=$DIR ;; esac
+  HOME=$home "$SONOD" --file-root "$DIR" --plugin-path "$DIR" \
+    ${PLUGIN_DIR:+--plugin-path "$PLUGIN_DIR"} "$@" >"$DIR/sonod.log" 2>&1 &
   DPID=$!
   i=0
   while [ $i -lt 500 ] && kill -0 "$DPID" 2>/dev/null &&

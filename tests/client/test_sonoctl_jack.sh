@@ -9,6 +9,7 @@ set -u
 SONOD=$1
 SONOCTL=$2
 TESTPLUG=$3
+PLUGIN_DIR=$(dirname "$TESTPLUG")
 
 . "$(dirname "$0")/lib.sh"
 lib_init sonoctl-jack-it

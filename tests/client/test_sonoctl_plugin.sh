@@ -10,6 +10,7 @@ set -u
 SONOD=$1
 SONOCTL=$2
 ODD=$3
+PLUGIN_DIR=$(dirname "$ODD")   # a plugin path of the daemon (lib.sh)
 AMSYNTH=/usr/lib/vst/amsynth_vst.so
 [ -f "$AMSYNTH" ] || { echo "amsynth not installed: skipped"; exit 77; }
 

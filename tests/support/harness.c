@@ -49,9 +49,31 @@ static int try_connect(const char *path) {
   return -1;
 }
 
+/* daemon_start_strict: only the daemon's own directory as a root. */
+static bool strict_roots;
+
+/* --plugin-path for the folder of each test plugin the suite was given
+ * (TESTPLUG*=path in the environment), into dirs and argv. */
+static int plugin_dirs(const char **argv, int n, char dirs[][300], int max) {
+  extern char **environ;
+  int nd = 0;
+
+  for (char **e = environ; *e != NULL && nd < max && n < 50; e++) {
+    const char *eq = strchr(*e, '='), *slash;
+    if (strncmp(*e, "TESTPLUG", 8) != 0 || eq == NULL || (slash = strrchr(eq, '/')) == NULL)
+      continue;
+    snprintf(dirs[nd], sizeof dirs[nd], "%.*s", (int)(slash - eq - 1), eq + 1);
+    argv[n++] = "--plugin-path";
+    argv[n++] = dirs[nd++];
+  }
+  return n;
+}
+
 void daemon_spawn(daemon_proc *dp, const char *const *args) {
   const char *exe = getenv("SONOD");
   const char *argv[64];
+  static char dirs[8][300];
+  const char *home = getenv("HOME");
   int n = 0;
 
   ck_assert_msg(exe != NULL, "SONOD must name the daemon binary");
@@ -67,6 +89,18 @@ void daemon_spawn(daemon_proc *dp, const char *const *args) {
   /* Never the machine's /etc/sonod/sonod.conf: tests say everything. */
   argv[n++] = "--config";
   argv[n++] = "/dev/null";
+  /* Confinement (README.md, "Threat model"): the daemon names files in
+   * its own directory and, unless strict, in /tmp, where the suites put
+   * their outputs; plugins come from the suite's build folders too. */
+  argv[n++] = "--file-root";
+  argv[n++] = dp->dir;
+  if (!strict_roots) {
+    argv[n++] = "--file-root";
+    argv[n++] = "/tmp";
+    argv[n++] = "--plugin-path";
+    argv[n++] = "/tmp";
+  }
+  n = plugin_dirs(argv, n, dirs, 8);
   while (args != NULL && *args != NULL && n < 62)
     argv[n++] = *args++;
   argv[n] = NULL;
@@ -76,9 +110,19 @@ void daemon_spawn(daemon_proc *dp, const char *const *args) {
   if (dp->pid == 0) {
     int logfd = open(dp->log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(logfd, 2);
+    /* $HOME is a default file root: a test's own (home_make), else the
+     * daemon's directory, never the real one. */
+    if (home == NULL || strncmp(home, "/tmp/", 5) != 0)
+      setenv("HOME", dp->dir, 1);
     execv(exe, (char *const *)argv);
     _exit(127);
   }
+}
+
+void daemon_start_strict(daemon_proc *dp, const char *const *args) {
+  strict_roots = true;
+  daemon_start(dp, args);
+  strict_roots = false;
 }
 
 void daemon_start(daemon_proc *dp, const char *const *args) {

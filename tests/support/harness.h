@@ -20,6 +20,11 @@ typedef struct daemon_proc {
 /* Starts $SONOD with the given extra arguments (NULL-terminated) plus
  * --socket in a fresh directory, and waits until it accepts connections. */
 void daemon_start(daemon_proc *dp, const char *const *args);
+/* daemon_start with only dp->dir as a file root (and HOME), and plugins
+ * only from the standard folders and the suite's TESTPLUG* folders: the
+ * confinement tests' daemon.  daemon_start adds /tmp to both, where the
+ * suites write their files. */
+void daemon_start_strict(daemon_proc *dp, const char *const *args);
 /* The same without waiting: for a daemon expected to exit at start. */
 void daemon_spawn(daemon_proc *dp, const char *const *args);
 /* SIGTERM, then waits; returns the exit status (or -signal). */

@@ -3,6 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <stdio.h>
+#include <unistd.h>
+
+#include "daemon/base/config.h"
 #include "daemon/base/options.h"
 #include "tests/support/check_main.h"
 
@@ -61,6 +65,40 @@ START_TEST(all_options) {
 }
 END_TEST
 
+/* Confinement: the lists repeat, on the command line and in a config
+ * file (a list key given twice is not "given twice"), and add up. */
+START_TEST(confinement_lists_and_flags) {
+  options o;
+  char err[256], conf[] = "/tmp/sonod-options-XXXXXX";
+  const char *args[] = { "--file-root", "/srv/a", "--file-root", "/srv/b", "--plugin-path",
+                         "/opt/vst", "--allow-any-path", "--csound-unsafe", NULL };
+  int fd, loaded;
+
+  ck_assert_int_eq(parse(&o, err, args), OPTIONS_RUN);
+  ck_assert_uint_eq(o.nfile_root, 2);
+  ck_assert_str_eq(o.file_root[1], "/srv/b");
+  ck_assert_uint_eq(o.nplugin_path, 1);
+  ck_assert_str_eq(o.plugin_path[0], "/opt/vst");
+  ck_assert_int_eq(o.allow_any_path, 1);
+  ck_assert_int_eq(o.allow_any_plugin, 0);
+  ck_assert_int_eq(o.csound_unsafe, 1);
+
+  fd = mkstemp(conf);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_gt(dprintf(fd, "file-root = /srv/c\nfile-root = /srv/d\nallow-any-plugin = yes\n"
+                               "plugin-path = /opt/x\n"), 0);
+  close(fd);
+  options_defaults(&o);
+  ck_assert_msg(config_load(&o, conf, 1, &loaded, err, sizeof err) == 0, "%s", err);
+  unlink(conf);
+  ck_assert_uint_eq(o.nfile_root, 2);
+  ck_assert_str_eq(o.file_root[0], "/srv/c");
+  ck_assert_str_eq(o.file_root[1], "/srv/d");
+  ck_assert_int_eq(o.allow_any_plugin, 1);
+  ck_assert_uint_eq(o.nplugin_path, 1);
+}
+END_TEST
+
 static void expect_error(const char *const *args, const char *fragment) {
   options o;
   char err[256];
@@ -105,6 +143,7 @@ static Suite *options_suite(void) {
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, all_options);
   tcase_add_test(tc, bad_values_are_named);
+  tcase_add_test(tc, confinement_lists_and_flags);
   suite_add_tcase(s, tc);
   return s;
 }
