@@ -167,22 +167,12 @@ static void on_map(vr_msg *m, int prio) {
   reply(m, VST_OK, NULL, 0);
 }
 
-static bool string_op(int32_t op) {
-  switch (op) {
-  case effGetProgramName: case effGetParamLabel: case effGetParamDisplay: case effGetParamName:
-  case effGetProgramNameIndexed: case effGetEffectName: case effGetVendorString:
-  case effGetProductString:
-    return true;
-  default:
-    return false;
-  }
-}
 
 static void on_dispatch(vr_msg *m, char *payload) {
   AEffect *e = vst_get_effect(inst);
   char buf[VST2_STRING_BUFFER];
 
-  if (string_op(m->opcode)) {
+  if (vr_string_op(m->opcode)) {
     memset(buf, 0, sizeof buf);
     m->value = e->dispatcher(e, m->opcode, m->index, (VstIntPtr)m->value, buf, m->opt);
     buf[sizeof buf - 1] = '\0';

@@ -37,6 +37,17 @@ extern char **environ;
 
 /* ---- helpers shared with the host ---- */
 
+bool vr_string_op(int32_t op) {
+  switch (op) {
+  case effGetProgramName: case effGetParamLabel: case effGetParamDisplay: case effGetParamName:
+  case effGetProgramNameIndexed: case effGetEffectName: case effGetVendorString:
+  case effGetProductString:
+    return true;
+  default:
+    return false;
+  }
+}
+
 int vr_read_full(int fd, void *buf, size_t n) {
   unsigned char *p = buf;
 
@@ -310,17 +321,6 @@ static vst_remote *remote_of(AEffect *e) {
   return e->object;
 }
 
-static bool string_op(VstInt32 op) {
-  switch (op) {
-  case effGetProgramName: case effGetParamLabel: case effGetParamDisplay: case effGetParamName:
-  case effGetProgramNameIndexed: case effGetEffectName: case effGetVendorString:
-  case effGetProductString:
-    return true;
-  default:
-    return false;
-  }
-}
-
 static void remember_chunk(vst_remote *r, const void *data, size_t len) {
   void *copy = malloc(len ? len : 1);
 
@@ -413,7 +413,7 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
   case effGetVendorVersion: case effGetVstVersion: case effGetPlugCategory:
     break;
   default:
-    if (!string_op(op))
+    if (!vr_string_op(op))
       return 0;
   }
   memset(&m, 0, sizeof m);
@@ -427,7 +427,7 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
   pthread_mutex_lock(&r->lock);
   if (call(r, &m, ptr, &out, NULL) == VST_OK) {
     ret = (VstIntPtr)m.value;
-    if (string_op(op) && ptr != NULL) {
+    if (vr_string_op(op) && ptr != NULL) {
       size_t n = m.len < VST2_STRING_BUFFER - 1 ? m.len : VST2_STRING_BUFFER - 1;
       memcpy(ptr, out, n);
       ((char *)ptr)[n] = '\0';

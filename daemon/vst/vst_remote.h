@@ -107,6 +107,11 @@ typedef struct vr_loaded {
 
 #define VR_MAX_PAYLOAD (256u << 20)
 
+/* Whether a dispatcher opcode fills a string at ptr: the host sends that
+ * string back in its reply and the proxy copies it to the caller.  Both
+ * sides must agree, so this is the one list. */
+bool vr_string_op(int32_t op);
+
 /* Reads or writes exactly n bytes (EINTR retried); -1 on error or EOF. */
 int vr_read_full(int fd, void *buf, size_t n);
 int vr_write_full(int fd, const void *buf, size_t n);
