@@ -108,10 +108,20 @@ void graph_ctl_plugin_added(sonod *d, uint32_t id, const char *name, struct rt_n
 }
 
 void graph_ctl_node_removed(sonod *d, uint32_t id) {
-  if (!started || graph_node(&G, id) == NULL)
-    return;
-  graph_remove_node(&G, id);
-  graph_ctl_commit(d, NULL);
+  graph_ctl_nodes_removed(d, &id, 1);
+}
+
+int graph_ctl_nodes_removed(sonod *d, const uint32_t *ids, unsigned n) {
+  unsigned i, gone = 0;
+
+  if (!started)
+    return 0;
+  for (i = 0; i < n; i++)
+    if (graph_node(&G, ids[i]) != NULL) {
+      graph_remove_node(&G, ids[i]);
+      gone++;
+    }
+  return gone > 0 ? graph_ctl_commit(d, NULL) : 0;
 }
 
 /* Calls waiting for a later plan to settle (graph_ctl_after_plan). */

@@ -25,6 +25,9 @@ void graph_ctl_plugin_added(sonod *d, uint32_t id, const char *name, struct rt_n
 /* A node is going: drop it and its connections, send the plan (before the
  * command that removes the plugin). */
 void graph_ctl_node_removed(sonod *d, uint32_t id);
+/* The same for n nodes at once, with one plan (state.load unloading every
+ * plugin).  Returns graph_ctl_commit's result (0 when none was in the graph). */
+int graph_ctl_nodes_removed(sonod *d, const uint32_t *ids, unsigned n);
 /* Fades every connection of plugin or bus node id out (GRAPH_FADE_FRAMES)
  * and, once the fade has settled, removes the node from the graph and lets
  * the audio thread go of it (a plugin: RT_CMD_NODE_REMOVE on the daemon's

@@ -1,9 +1,10 @@
 /* graph_plan.c - the routing graph on the control side.  See graph_plan.h
  * and ARCHITECTURE.md, "Routing graph".
  *
- * Sizes are small (at most a few hundred nodes), so lookups are linear and
- * the sort is Kahn's algorithm over the connection list: O(nodes ×
- * connections), done once per change, never on the audio thread. */
+ * Lookups by id are linear (a few hundred nodes at most, found once per
+ * request); the sort resolves every connection's ends once and runs Kahn's
+ * algorithm over them, O((nodes + connections) log nodes), once per change,
+ * never on the audio thread. */
 #include "daemon/modules/graph_plan.h"
 
 #include <stdio.h>
@@ -167,67 +168,191 @@ unsigned graph_cycle(const graph *g, uint32_t from, uint32_t to, uint32_t *path,
   return out;
 }
 
-int graph_sort(graph *g, uint32_t *order) {
-  unsigned n = g->nnodes, i, j, count = 0, nactive = 0;
-  unsigned *indeg = calloc(n ? n : 1, sizeof *indeg);
-  bool *done = calloc(n ? n : 1, sizeof *done);
-  int out = node_index(g, GRAPH_ID_OUT);
-  bool grew;
+/* ---- sorting ---- */
 
-  if (indeg == NULL || done == NULL) {
-    free(indeg);
-    free(done);
+/* The sort's scratch, all sized by the graph and freed together: each
+ * connection's node indices resolved once (cf, ct; -1 for an id that names
+ * no node), the connections by source and by target in index order (CSR:
+ * out_at[i] .. out_at[i + 1] index into out_conn), and a min-heap of ready
+ * node indices.  Resolving ids once is what keeps the sort O((nodes +
+ * connections) log nodes): the fuzzer found the old linear lookups inside
+ * the connection loop at nodes² × connections per sort, and a state.load
+ * that unloaded hundreds of plugins sorted once per plugin (22 s). */
+typedef struct sorter {
+  int *cf, *ct;
+  unsigned *out_at, *out_conn, *in_at, *in_conn;
+  unsigned *indeg, *heap, *stack;
+  unsigned nheap;
+} sorter;
+
+typedef struct id_index {
+  uint32_t id;
+  unsigned index;
+} id_index;
+
+static int cmp_id(const void *a, const void *b) {
+  uint32_t x = ((const id_index *)a)->id, y = ((const id_index *)b)->id;
+  return x < y ? -1 : x > y;
+}
+
+static int find_id(const id_index *ids, unsigned n, uint32_t id) {
+  id_index key = { id, 0 };
+  const id_index *hit = bsearch(&key, ids, n, sizeof *ids, cmp_id);
+  return hit != NULL ? (int)hit->index : -1;
+}
+
+static void sorter_free(sorter *s) {
+  free(s->cf);
+  free(s->ct);
+  free(s->out_at);
+  free(s->out_conn);
+  free(s->in_at);
+  free(s->in_conn);
+  free(s->indeg);
+  free(s->heap);
+  free(s->stack);
+}
+
+/* Counting sort of the connections by one end (key[j], -1 left out). */
+static void csr_build(const int *key, unsigned nconns, unsigned n, unsigned *at, unsigned *list) {
+  unsigned i, j;
+
+  memset(at, 0, (n + 1) * sizeof *at);
+  for (j = 0; j < nconns; j++)
+    if (key[j] >= 0)
+      at[key[j] + 1]++;
+  for (i = 0; i < n; i++)
+    at[i + 1] += at[i];
+  for (j = 0; j < nconns; j++)
+    if (key[j] >= 0)
+      list[at[key[j]]++] = j;
+  /* at[i] now holds the end of node i's run: shift back to its start. */
+  for (i = n; i > 0; i--)
+    at[i] = at[i - 1];
+  at[0] = 0;
+}
+
+static int sorter_init(sorter *s, const graph *g) {
+  unsigned n = g->nnodes, c = g->nconns, i, j;
+  id_index *ids = malloc((n ? n : 1) * sizeof *ids);
+
+  memset(s, 0, sizeof *s);
+  s->cf = malloc((c ? c : 1) * sizeof *s->cf);
+  s->ct = malloc((c ? c : 1) * sizeof *s->ct);
+  s->out_at = malloc((n + 1) * sizeof *s->out_at);
+  s->in_at = malloc((n + 1) * sizeof *s->in_at);
+  s->out_conn = malloc((c ? c : 1) * sizeof *s->out_conn);
+  s->in_conn = malloc((c ? c : 1) * sizeof *s->in_conn);
+  s->indeg = calloc(n ? n : 1, sizeof *s->indeg);
+  s->heap = malloc((n ? n : 1) * sizeof *s->heap);
+  s->stack = malloc((n ? n : 1) * sizeof *s->stack);
+  if (ids == NULL || s->cf == NULL || s->ct == NULL || s->out_at == NULL || s->in_at == NULL ||
+      s->out_conn == NULL || s->in_conn == NULL || s->indeg == NULL || s->heap == NULL ||
+      s->stack == NULL) {
+    free(ids);
+    sorter_free(s);
     return -1;
   }
-  /* Active: reaches out (dying connections count: they still sound). */
-  for (i = 0; i < n; i++)
+  for (i = 0; i < n; i++) {
+    ids[i].id = g->node[i].id;
+    ids[i].index = i;
+  }
+  qsort(ids, n, sizeof *ids, cmp_id);
+  for (j = 0; j < c; j++) {
+    s->cf[j] = find_id(ids, n, g->conn[j].from);
+    s->ct[j] = find_id(ids, n, g->conn[j].to);
+  }
+  free(ids);
+  csr_build(s->cf, c, n, s->out_at, s->out_conn);
+  csr_build(s->ct, c, n, s->in_at, s->in_conn);
+  return 0;
+}
+
+/* The ready set: node indices, smallest first. */
+static void ready_push(sorter *s, unsigned v) {
+  unsigned i = s->nheap++;
+
+  while (i > 0 && s->heap[(i - 1) / 2] > v) {
+    s->heap[i] = s->heap[(i - 1) / 2];
+    i = (i - 1) / 2;
+  }
+  s->heap[i] = v;
+}
+
+static unsigned ready_pop(sorter *s) {
+  unsigned top = s->heap[0], v = s->heap[--s->nheap], i = 0, k;
+
+  while ((k = 2 * i + 1) < s->nheap) {
+    if (k + 1 < s->nheap && s->heap[k + 1] < s->heap[k])
+      k++;
+    if (s->heap[k] >= v)
+      break;
+    s->heap[i] = s->heap[k];
+    i = k;
+  }
+  s->heap[i] = v;
+  return top;
+}
+
+/* Active: reaches out (dying connections count: they still sound).  A walk
+ * back from out along the connections into each node. */
+static void mark_active(graph *g, sorter *s, int out) {
+  unsigned i, k, sp = 0;
+
+  for (i = 0; i < g->nnodes; i++)
     g->node[i].active = (int)i == out;
-  do {
-    grew = false;
-    for (j = 0; j < g->nconns; j++) {
-      gnode *f = graph_node(g, g->conn[j].from), *t = graph_node(g, g->conn[j].to);
-      if (f != NULL && t != NULL && t->active && !f->active) {
-        f->active = true;
-        grew = true;
+  if (out < 0)
+    return;
+  s->stack[sp++] = (unsigned)out;
+  while (sp > 0) {
+    unsigned t = s->stack[--sp];
+    for (k = s->in_at[t]; k < s->in_at[t + 1]; k++) {
+      int f = s->cf[s->in_conn[k]];
+      if (f >= 0 && !g->node[f].active) {
+        g->node[f].active = true;
+        s->stack[sp++] = (unsigned)f;
       }
     }
-  } while (grew);
+  }
+}
+
+int graph_sort(graph *g, uint32_t *order) {
+  unsigned n = g->nnodes, i, j, k, count = 0, nactive = 0;
+  int out = node_index(g, GRAPH_ID_OUT);
+  sorter s;
+
+  if (sorter_init(&s, g) != 0)
+    return -1;
+  mark_active(g, &s, out);
   for (i = 0; i < n; i++)
     if (g->node[i].active)
       nactive++;
-  for (j = 0; j < g->nconns; j++) {
-    int t = node_index(g, g->conn[j].to);
-    gnode *f = graph_node(g, g->conn[j].from);
-    if (t >= 0 && f != NULL && f->active && g->node[t].active)
-      indeg[t]++;
-  }
+  for (j = 0; j < g->nconns; j++)
+    if (s.cf[j] >= 0 && s.ct[j] >= 0 && g->node[s.cf[j]].active && g->node[s.ct[j]].active)
+      s.indeg[s.ct[j]]++;
   /* Kahn, lowest index first among the ready: the order is deterministic
-   * (creation order where the graph leaves a choice).  Out goes last. */
+   * (creation order where the graph leaves a choice).  Out goes last, when
+   * nothing else is ready. */
+  for (i = 0; i < n; i++)
+    if (g->node[i].active && s.indeg[i] == 0 && (int)i != out)
+      ready_push(&s, i);
   while (count < nactive) {
-    int pick = -1;
+    unsigned pick;
 
-    for (i = 0; i < n; i++)
-      if (g->node[i].active && !done[i] && indeg[i] == 0 && (int)i != out) {
-        pick = (int)i;
-        break;
-      }
-    if (pick < 0) {
-      if (out >= 0 && !done[out] && indeg[out] == 0)
-        pick = out;
-      else
-        break;   /* a cycle */
-    }
-    done[pick] = true;
+    if (s.nheap > 0)
+      pick = ready_pop(&s);
+    else if (out >= 0 && s.indeg[out] == 0)
+      pick = (unsigned)out;
+    else
+      break;   /* a cycle */
     order[count++] = g->node[pick].id;
-    for (j = 0; j < g->nconns; j++)
-      if (g->conn[j].from == g->node[pick].id) {
-        int t = node_index(g, g->conn[j].to);
-        if (t >= 0 && g->node[t].active)
-          indeg[t]--;
-      }
+    for (k = s.out_at[pick]; k < s.out_at[pick + 1]; k++) {
+      int t = s.ct[s.out_conn[k]];
+      if (t >= 0 && g->node[t].active && --s.indeg[t] == 0 && t != out)
+        ready_push(&s, (unsigned)t);
+    }
   }
-  free(indeg);
-  free(done);
+  sorter_free(&s);
   return count == nactive ? (int)count : -1;
 }
 

@@ -158,16 +158,31 @@ static int parse_plugins(const msgpack_object *o, void **out, char *err, size_t 
  * thread lets go of them); the file's come in, in the saved order. */
 static void unload_plugins(session_restore *j, void *p) {
   sonod *d = session_sonod(j);
+  unsigned count = 0, k = 0;
+  uint32_t *ids;
   pnode *n;
 
   (void)p;
+  for (n = plugin_ctl_first(); n != NULL; n = n->next)
+    count += !n->removing;
+  if ((ids = malloc((count ? count : 1) * sizeof *ids)) == NULL) {
+    session_failed(j, "out of memory unloading %u plugins", count);
+    session_step_done(j);
+    return;
+  }
+  for (n = plugin_ctl_first(); n != NULL; n = n->next)
+    if (!n->removing)
+      ids[k++] = n->id;
+  /* As plugin.unload: the plan without the nodes goes first, one plan for
+   * them all (a plan per node cost a sort each: hundreds of plugins took
+   * seconds of the control thread). */
+  graph_ctl_nodes_removed(d, ids, count);
+  free(ids);
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
     rt_cmd cmd;
 
     if (n->removing)
       continue;
-    /* As plugin.unload: the plan without the node goes first. */
-    graph_ctl_node_removed(d, n->id);
     memset(&cmd, 0, sizeof cmd);
     cmd.type = RT_CMD_NODE_REMOVE;
     cmd.at_kind = RT_AT_NOW;

@@ -2,12 +2,15 @@
  * order, reachability of out, cycle detection, plan shape, port names. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/modules/graph_plan.h"
 #include "tests/support/check_main.h"
 
 #define OUT GRAPH_ID_OUT
+#define RANDOM_NODES 24
 
 static graph g;
 
@@ -226,6 +229,147 @@ START_TEST(port_names) {
 }
 END_TEST
 
+/* The order graph_sort promises, computed the plain way: active = reaches
+ * out (repeat until nothing changes); then, among the active nodes whose
+ * active inputs are all placed, the one created first, out only when no
+ * other is ready.  -1 on a cycle.  The oracle for the random graphs. */
+static int reference_sort(graph *rg, uint32_t *order, bool *active) {
+  unsigned n = rg->nnodes, i, j, count = 0, nactive = 0;
+  bool grew, placed[RANDOM_NODES + 1] = { false };
+  int out = -1;
+
+  for (i = 0; i < n; i++) {
+    active[i] = rg->node[i].id == OUT;
+    if (active[i])
+      out = (int)i;
+  }
+  do {
+    grew = false;
+    for (j = 0; j < rg->nconns; j++)
+      for (i = 0; i < n; i++)
+        if (rg->node[i].id == rg->conn[j].from && !active[i]) {
+          unsigned t;
+          for (t = 0; t < n; t++)
+            if (rg->node[t].id == rg->conn[j].to && active[t])
+              active[i] = grew = true;
+        }
+  } while (grew);
+  for (i = 0; i < n; i++)
+    nactive += active[i];
+  while (count < nactive) {
+    int pick = -1;
+
+    for (i = 0; i < n && pick < 0; i++) {
+      bool ready = active[i] && !placed[i] && (int)i != out;
+      for (j = 0; ready && j < rg->nconns; j++)
+        if (rg->conn[j].to == rg->node[i].id) {
+          unsigned f;
+          for (f = 0; f < n; f++)
+            if (rg->node[f].id == rg->conn[j].from && active[f] && !placed[f])
+              ready = false;
+        }
+      if (ready)
+        pick = (int)i;
+    }
+    if (pick < 0 && out >= 0 && !placed[out]) {
+      bool ready = true;
+      for (j = 0; j < rg->nconns; j++)
+        if (rg->conn[j].to == OUT)
+          for (i = 0; i < n; i++)
+            if (rg->node[i].id == rg->conn[j].from && active[i] && !placed[i])
+              ready = false;
+      if (ready)
+        pick = out;
+    }
+    if (pick < 0)
+      return -1;
+    placed[pick] = true;
+    order[count++] = rg->node[pick].id;
+  }
+  return (int)count;
+}
+
+static uint32_t rng_state = 12345;
+
+static uint32_t rng(void) {
+  rng_state = rng_state * 1103515245u + 12345u;
+  return rng_state >> 8;
+}
+
+/* Random graphs: nodes created in a shuffled order with scattered ids,
+ * connections that go "down" a hidden rank (no cycle) plus, in some graphs,
+ * one that goes up (a cycle, if both ends are active and it closes one),
+ * connections to ids that name no node, and nodes that reach nothing. */
+START_TEST(random_graphs_sort_as_the_reference) {
+  unsigned trial;
+
+  for (trial = 0; trial < 300; trial++) {
+    graph rg;
+    uint32_t ids[RANDOM_NODES], got[RANDOM_NODES + 1], want[RANDOM_NODES + 1];
+    bool active[RANDOM_NODES + 1];
+    unsigned n = 1 + rng() % RANDOM_NODES, nc = rng() % (3 * n + 1), i, j;
+    int a, b;
+
+    graph_init(&rg);
+    for (i = 0; i < n; i++)
+      ids[i] = 10 + i * 7;   /* rank i: ids[i] may feed ids[j] for j < i */
+    for (i = 0; i < n; i++) {   /* a shuffled creation order, out among them */
+      unsigned k = i + rng() % (n - i);
+      uint32_t t = ids[i];
+      ids[i] = ids[k];
+      ids[k] = t;
+    }
+    for (i = 0; i < n; i++)
+      graph_add_node(&rg, ids[i], GN_GAIN, NULL, 2, 2);
+    graph_add_node(&rg, OUT, GN_OUT, "out", 2, 0);
+    for (j = 0; j < nc; j++) {
+      uint32_t from = 10 + (rng() % n) * 7, to = 10 + (rng() % n) * 7;
+      if (rng() % 4 == 0)
+        to = OUT;
+      else if (from <= to && !(trial % 10 == 0 && j == 0))
+        continue;   /* keep ranks going down, but for one edge in a tenth */
+      if (rng() % 20 == 0)
+        to = 9999;   /* names no node */
+      graph_add_conn(&rg, from, 0, to, 0, 1, false);
+    }
+    a = graph_sort(&rg, got);
+    b = reference_sort(&rg, want, active);
+    ck_assert_msg(a == b, "trial %u: %d nodes sorted, reference %d", trial, a, b);
+    for (i = 0; a > 0 && i < (unsigned)a; i++)
+      ck_assert_msg(got[i] == want[i], "trial %u: order[%u] %u, reference %u", trial, i, got[i],
+                    want[i]);
+    for (i = 0; i < rg.nnodes; i++)
+      ck_assert_msg(rg.node[i].active == active[i], "trial %u: node %u activity", trial,
+                    rg.node[i].id);
+    graph_free(&rg);
+  }
+}
+END_TEST
+
+/* A long chain created backwards (every node's input created after it):
+ * the order is the chain's, whatever the creation order. */
+START_TEST(long_chain_created_backwards) {
+  enum { LEN = 2000 };
+  uint32_t *order = calloc(LEN + 1, sizeof *order);
+  graph rg;
+  unsigned i;
+
+  graph_init(&rg);
+  graph_add_node(&rg, OUT, GN_OUT, "out", 2, 0);
+  for (i = 0; i < LEN; i++)
+    graph_add_node(&rg, 100 + i, GN_GAIN, NULL, 2, 2);
+  graph_add_conn(&rg, 100, 0, OUT, 0, 1, false);
+  for (i = 1; i < LEN; i++)
+    graph_add_conn(&rg, 100 + i, 0, 100 + i - 1, 0, 1, false);
+  ck_assert_int_eq(graph_sort(&rg, order), LEN + 1);
+  for (i = 0; i < LEN; i++)
+    ck_assert_uint_eq(order[i], 100 + LEN - 1 - i);
+  ck_assert_uint_eq(order[LEN], OUT);
+  graph_free(&rg);
+  free(order);
+}
+END_TEST
+
 static Suite *graph_plan_suite(void) {
   Suite *s = suite_create("graph_plan");
   TCase *tc = tcase_create("core");
@@ -240,6 +384,8 @@ static Suite *graph_plan_suite(void) {
   tcase_add_test(tc, dying_connections_are_reaped);
   tcase_add_test(tc, removing_a_node_removes_its_connections);
   tcase_add_test(tc, port_names);
+  tcase_add_test(tc, random_graphs_sort_as_the_reference);
+  tcase_add_test(tc, long_chain_created_backwards);
   suite_add_tcase(s, tc);
   return s;
 }
