@@ -142,6 +142,7 @@ static void shutdown_now(sonod *d, const char *reason) {
   uv_close((uv_handle_t *)&d->sigint, NULL);
   uv_close((uv_handle_t *)&d->sigterm, NULL);
   uv_close((uv_handle_t *)&d->tick, NULL);
+  ops_close();
   xrun_report_close(d);
   uv_close((uv_handle_t *)&d->flush, NULL);
   if (d->watchdog_on)

@@ -30,6 +30,16 @@ int cs_push_cmd(cs_engine *eng, cs_cmd *c, cs_error *err)
     return 0;
 }
 
+size_t cs_engine_cmd_space(const cs_engine *eng)
+{
+    return spsc_space(eng->cmd_ring);
+}
+
+size_t cs_engine_cmd_capacity(const cs_engine *eng)
+{
+    return spsc_capacity(eng->cmd_ring);
+}
+
 static void release_slot(cs_engine *eng, uint64_t id)
 {
     unsigned slot = (unsigned)(id & ((1u << CS_SYNTH_SLOT_BITS) - 1));

@@ -83,6 +83,11 @@ unsigned cs_engine_ksmps(const cs_engine *eng);
 unsigned cs_engine_nchnls(const cs_engine *eng);
 /* Frames processed so far; the clock of every "frame" argument. [any] */
 uint64_t cs_engine_frame(const cs_engine *eng);
+/* The queue of commands to the audio thread: records free now, and all
+ * it holds.  A request that fits in the space queues all its commands:
+ * only the control thread adds to it. [control] */
+size_t cs_engine_cmd_space(const cs_engine *eng);
+size_t cs_engine_cmd_capacity(const cs_engine *eng);
 /* Frames by which Csound hears its audio input late: 0, or ksmps-1 once
  * a block was not a multiple of ksmps (cs_rt_process). [any] */
 unsigned cs_engine_input_delay(const cs_engine *eng);

@@ -176,6 +176,20 @@ void client_hold(client *c) {
   client_update_reading(c);
 }
 
+int client_retry_later(client *c, const char *payload, size_t len) {
+  deferred_req *q = malloc(sizeof *q + len);
+
+  if (q == NULL)
+    return -1;
+  q->len = len;
+  memcpy(q->payload, payload, len);
+  if ((q->next = c->deferred) == NULL)
+    c->deferred_tail = q;
+  c->deferred = q;
+  client_hold(c);
+  return 0;
+}
+
 static void deferred_free(client *c) {
   deferred_req *q;
 

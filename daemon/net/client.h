@@ -72,6 +72,13 @@ struct client {
   unsigned open_handles;   /* handles to close before c is freed */
   bool announced;          /* its `client` connected event went out */
   unsigned scheduled;      /* its timed requests waiting (engine/schedule.c) */
+  /* Waiting for room in a queue to the audio thread (ops/cs_room.c): the
+   * request is first in `deferred`, handled again once there is room. */
+  bool room_wait;
+  bool room_expired;       /* the audio thread stood still: run it, and be refused */
+  unsigned room_need;      /* commands the request may queue */
+  uint64_t room_mark;      /* the engine's position when it last moved */
+  uint64_t room_mark_ns;   /* and when that was seen */
 };
 
 /* Allocates a client whose handle is initialised for transport; the server
@@ -103,6 +110,11 @@ void client_hold(client *c);
 /* The held request was answered: the requests kept meanwhile are handled
  * now, in order (one may hold c again), then reading goes on. */
 void client_resume(client *c);
+/* The request being handled (payload, len) cannot run yet: it is kept
+ * first in line, c is held (client_hold), and client_resume handles it
+ * again before anything read after it.  Returns -1 when out of memory
+ * (nothing kept, c not held). */
+int client_retry_later(client *c, const char *payload, size_t len);
 /* Frees c once its last handle has closed (uv_close callback). */
 void client_handle_closed(uv_handle_t *h);
 

@@ -120,6 +120,8 @@ void request_handle(client *c, const char *payload, size_t len) {
   r.id = idv->via.u64;
   r.op = opname;
   r.args = &msg.data;
+  r.payload = payload;
+  r.len = len;
   e->fn(&r);
 done:
   msgpack_unpacked_destroy(&msg);

@@ -16,6 +16,8 @@ typedef struct request {
   uint64_t id;
   const char *op;
   const msgpack_object *args;   /* the whole request map */
+  const char *payload;          /* the frame it came in, for client_retry_later */
+  size_t len;
 } request;
 
 typedef void (*op_handler)(request *r);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "daemon/modules/csound_ctl.h"
+#include "daemon/ops/cs_room.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
@@ -487,6 +488,10 @@ void cs_op_run(request *r, const cs_op *row) {
   if (x.eng == NULL) {
     reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED, "%s: the Csound engine is not running",
                 r->op);
+    return;
+  }
+  if (!cs_room_admit(r, x.eng)) {   /* runs again once the queue has room */
+    cx_done(&x);
     return;
   }
   reply_begin(&sb, &pk, r->id);

@@ -1,6 +1,8 @@
 /* ops.c - every operation the daemon answers, by name. */
 #include "daemon/ops/ops.h"
 
+#include "daemon/ops/cs_room.h"
+
 const op_entry ops_table[] = {
   { "hello", op_hello },
   { "ping", op_ping },
@@ -73,3 +75,7 @@ const op_entry ops_table[] = {
   { "node.mute", op_node_mute },
   { NULL, NULL },
 };
+
+void ops_close(void) {
+  cs_room_shutdown();
+}

@@ -18,6 +18,8 @@ void op_schedule_cancel(request *r);
 void op_subscribe(request *r);
 void op_unsubscribe(request *r);
 void op_shutdown(request *r);
+/* Closes what the handlers keep open on the loop (at shutdown). */
+void ops_close(void);
 
 /* ops_engine.c */
 void op_engine_tone(request *r);
