@@ -14,6 +14,7 @@ PACKAGES="
   libsystemd-dev libcsound64-dev csound libclang-rt-19-dev
   clang-19 sox systemd man-db
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
+  python3-msgpack python3-pytest python3-numpy
 "
 # lsp-plugins-vst: about a hundred VST2 files in a subfolder of
 # /usr/lib/vst; mda-lv2 and x42-plugins: LV2 bundles.  Small, few
