@@ -25,7 +25,13 @@ export JACK_NO_AUDIO_RESERVATION=1
 run() {
   dir=$1 wrap=$2
   shift 2
-  [ -d "$dir" ] || meson setup "$dir" "$@"
+  if [ -d "$dir" ]; then
+    # An existing build keeps the options it was set up with; the ones
+    # given here are applied again so that it is the build it claims.
+    [ $# -eq 0 ] || meson configure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@"
+  fi
   ninja -C "$dir"
   $wrap meson test -C "$dir" --print-errorlogs --num-processes 2
 }
@@ -33,7 +39,12 @@ run() {
 echo "== normal build, in a hostile environment"
 run build "tests/hostile-env.sh build"
 echo "== realtime checker (RTSan)"
-run build-rtsan ""
+# -Drtsan=true is what makes it the RTSan build (it was lost once, and the
+# "RTSan" run was a second plain build for a while: tests/rtsan checks now
+# that the checker is really on in this build).
+run build-rtsan "" -Drtsan=true
+meson test -C build-rtsan --list 2>/dev/null | grep -q ' rtsan$' ||
+  { echo "build-rtsan has no rtsan suite: it is not the RTSan build" >&2; exit 1; }
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 # handle_segv=0: the scanner tests crash a child process on purpose and
 # expect it to die by SIGSEGV, not by ASan's exit code.
