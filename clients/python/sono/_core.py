@@ -14,6 +14,7 @@ import textwrap
 from typing import (Any, Callable, Dict, Generator, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, TypeVar, Union)
 
+from . import _wire
 from . import audio as _audio
 from .errors import SonoError
 
@@ -647,11 +648,36 @@ class Ops:
         """Render ``frames`` (or ``seconds``) on the offline backend and
         return the block: a float32 array of shape (channels, frames) with
         numpy, else a list of ``array('f')`` per channel.  Requests sent
-        before (notes, parameters, synths) land exactly in it.  ``input``:
-        what the graph's ``in`` node gives, one row per input channel.
-        ``audio=False`` only advances (the output file still gets it) and
-        returns None.  Raises SonoError ``not_supported`` when this sonod
-        cannot send audio back."""
+        before (notes, parameters, synths) land exactly in it; the next
+        render continues where this one stopped (``frame``).
+
+        ``input``: what the backend's capture ports carry meanwhile (the
+        graph's ``in`` node, Csound's ``inch``), one row per input channel;
+        ``frames`` then defaults to its length.  ``audio=False`` only
+        advances (the output file still gets it) and returns None.  Renders
+        too long for one reply are asked for in pieces.  A sonod that does
+        not send audio in its render reply: the block is read back from a
+        private daemon's WAV file; where that cannot be, SonoError
+        ``not_supported``."""
+        rows = None if input is None else _audio.to_channels(input)
+        if frames is None and rows is not None:
+            frames = len(rows[0]) // 4 if rows else 0
+        if audio and frames is None and seconds is not None and self.sample_rate:
+            frames = int(round(seconds * self.sample_rate))
+            seconds = None
+        piece = max(1, (_wire.MAX_FRAME - 4096) // (4 * max(self.channels, 1)) - 1024)
+        if not audio or frames is None or frames <= piece:
+            return (yield from self._render_piece(frames, seconds, rows, audio))
+        parts = []
+        for off in range(0, frames, piece):
+            n = min(piece, frames - off)
+            part_rows = None if rows is None else [r[off * 4:(off + n) * 4] for r in rows]
+            parts.append((yield from self._render_piece(n, None, part_rows, audio, raw=True)))
+        chans = [b"".join(p[c] for p in parts) for c in range(len(parts[0]))]
+        return _audio.from_channels(chans, len(chans[0]) // 4 if chans else 0, self.use_numpy)
+
+    def _render_piece(self, frames: Optional[int], seconds: Optional[float],
+                      rows: Optional[List[bytes]], audio: bool, raw: bool = False) -> Op[Any]:
         req: Req = {"op": "render"}
         if frames is not None:
             req["frames"] = int(frames)
@@ -659,8 +685,8 @@ class Ops:
             req["seconds"] = seconds
         if audio:
             req["return"] = True
-        if input is not None:
-            req["input"] = _audio.to_channels(input)
+        if rows is not None:
+            req["input"] = rows
         before = self.frame
         r = yield req
         self.frame = r.get("frame", self.frame)
@@ -669,16 +695,22 @@ class Ops:
         self.audio_returned = "audio" in r
         if "audio" in r and not self.force_read_back:
             self.frame = r.get("start", self.frame) + r.get("frames", 0)
-            return _audio.from_channels(r["audio"], r.get("frames", 0), self.use_numpy)
-        # A sonod that does not send audio back: read the block from the
-        # output file of a private daemon (on this machine, WAV).
+            chans = r["audio"]
+        else:
+            chans = self._read_back(before, frames, rows is not None)
+        if raw:
+            return chans
+        return _audio.from_channels(chans, len(chans[0]) // 4 if chans else 0, self.use_numpy)
+
+    def _read_back(self, before: int, frames: Optional[int], had_input: bool) -> List[bytes]:
+        """The block just rendered, from the output file of a private daemon
+        (on this machine, WAV), for a sonod that does not send it back."""
         out = self.output
-        if input is not None or out is None or not out.endswith(".wav"):
+        if had_input or out is None or not out.endswith(".wav"):
             raise SonoError("not_supported", "this sonod does not send rendered audio back "
                             "(render return: true); it wrote the block to its output file", "render")
         start = self.frame - frames if frames is not None else before
-        chans = _audio.read_float_wav(out, start, self.frame - start)
-        return _audio.from_channels(chans, len(chans[0]) // 4 if chans else 0, self.use_numpy)
+        return _audio.read_float_wav(out, start, self.frame - start)
 
     @property
     def output(self) -> Optional[str]:

@@ -170,15 +170,54 @@ def test_list_of_arrays_without_numpy(daemon):
     assert block[0][25] == pytest.approx(0.5, abs=1e-6)   # a quarter period of 441 Hz at 44100
 
 
-def test_read_back_matches_the_reply(daemon, amsynth):
+def need_audio_replies(d):
+    d.render(512)
+    if not d.audio_returned:
+        pytest.skip("this sonod does not send audio in render replies yet (issue 17, item 1)")
+
+
+def test_the_reply_is_the_file_bit_for_bit(daemon, amsynth):
+    from sono.audio import read_float_wav
+    need_audio_replies(daemon)
     p = daemon.load_plugin(amsynth)
-    p.note_on(0, 60, 100)
-    first = daemon.render(512)
-    if not daemon.audio_returned:
-        pytest.skip("this sonod does not send audio in render replies yet")
+    p.note_on(5, 60, 100)
+    block = daemon.render(1000)
+    assert block.shape == (2, 1000) and daemon.frame == 1512
+    raw = read_float_wav(daemon.output, 512, 1000)
+    from_file = np.stack([np.frombuffer(c, dtype="<f4") for c in raw])
+    assert np.array_equal(block, from_file)
+    assert not block[:, :6].any() and block[0, 6] != 0.0
     daemon.force_read_back = True
-    second = daemon.render(512)
+    again = daemon.render(512)
     daemon.force_read_back = False
-    p.note_on(0, 64, 100)
-    assert first.shape == second.shape == (2, 512)
-    assert second.any()
+    assert again.shape == (2, 512) and again.any()
+
+
+def test_input_through_a_gain_node_comes_back_scaled(daemon):
+    need_audio_replies(daemon)
+    g = daemon.gain_node(2)
+    daemon.node("in").connect(g)
+    g.connect("out")
+    g.set_gain(0.5)
+    daemon.render(512)          # the new connections' 256-frame fades end
+    t = np.arange(1024)
+    signal = np.stack([np.sin(2 * np.pi * 1000 * t / 44100), np.cos(2 * np.pi * 250 * t / 44100)])
+    signal = signal.astype(np.float32)
+    out = daemon.render(input=signal)
+    assert out.shape == (2, 1024)
+    assert np.array_equal(out, signal * np.float32(0.5))
+    with pytest.raises(SonoError) as e:
+        daemon.render(input=signal[:1])        # one channel for two capture ports
+    assert e.value.code == "bad_value"
+
+
+def test_long_renders_come_in_pieces(sonod):
+    from sono import Daemon
+    with Daemon.offline(sr=48000, block=256, channels=8, sonod=sonod) as d:
+        need_audio_replies(d)
+        d.tone(True, freq=1000, amp=0.5, channel=7)
+        n = 600000               # 19 MB of audio: more than one reply
+        x = d.render(n)
+        assert x.shape == (8, n) and d.frame == 512 + n
+        assert not x[:7].any()
+        assert freq(x[7, -48000:], 48000) == pytest.approx(1000.0, abs=0.1)
