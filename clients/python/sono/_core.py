@@ -63,6 +63,17 @@ def step(gen: Op, reply: Optional[Reply] = None,
         return True, stop.value
 
 
+def _flatten(points: Sequence[Any]) -> List[float]:
+    """``[t0, v0, t1, v1, ...]`` from that or from ``[(t0, v0), ...]``."""
+    flat: List[float] = []
+    for p in points:
+        if isinstance(p, (tuple, list)):
+            flat.extend(p)
+        else:
+            flat.append(p)
+    return flat
+
+
 def event_matches(ev: Mapping[str, Any], names: Sequence[str]) -> bool:
     """Whether an event is named, or of a kind named (``"synth"`` matches
     ``"synth.ended"``), in ``names``; ``"*"`` or no names match all."""
@@ -419,13 +430,8 @@ class Synth:
         """Automate a parameter along breakpoints: ``points`` is ``[t0, v0,
         t1, v1, ...]`` or ``[(t0, v0), ...]``, times in seconds from the
         start; ``mode`` ``"linear"``, ``"exp"``, ``"cos"`` or ``"smooth"``."""
-        flat: List[float] = []
-        for p in points:
-            if isinstance(p, (tuple, list)):
-                flat.extend(p)
-            else:
-                flat.append(p)
-        r = yield {"op": "synth.automate", "synth": self.id, "param": param, "points": flat,
+        r = yield {"op": "synth.automate", "synth": self.id, "param": param,
+                   "points": _flatten(points),
                    "mode": mode, **_timing(at, delay)}
         return r["frame"]
 
@@ -514,6 +520,88 @@ class Table:
     def free(self) -> Op[None]:
         yield {"op": "table.free", "table": self.id}
         return None
+
+
+class Bundle:
+    """Synth starts, sets, automations and stops applied on one frame
+    (``bundle``): a chord that starts on one sample.
+
+        b = daemon.bundle(delay=0.1)
+        b.play(sine, kfreq=440)
+        b.play(sine, kfreq=550)
+        b.stop(old_synth)
+        results = b.send()      # [Synth, Synth, frame]
+
+    ``send()`` returns one result per member, in order: a Synth for a
+    start, the frame for the others, a SonoError (not raised) for a member
+    that failed; the others still happened.  ``frame`` is the bundle's
+    frame.  The sync client also takes it as a context manager that sends
+    on exit (``async with`` for AsyncDaemon)."""
+
+    def __init__(self, daemon: Any, at: Optional[int], delay: Optional[float]):
+        self._daemon = daemon
+        self._time = _timing(at, delay)
+        self.ops: List[Req] = []
+        self.results: List[Any] = []
+        self.frame: Optional[int] = None
+
+    def play(self, instr: Union[str, "Instr"], dur: Optional[float] = None, *,
+             priority: Optional[int] = None, **args: float) -> "Bundle":
+        name = instr.name if isinstance(instr, Instr) else instr
+        m: Req = {"op": "synth.start", "instr": name, "args": args}
+        if dur is not None:
+            m["dur"] = dur
+        if priority is not None:
+            m["priority"] = priority
+        self.ops.append(m)
+        return self
+
+    def set(self, synth: "Synth", **args: float) -> "Bundle":
+        self.ops.append({"op": "synth.set", "synth": int(synth), "args": args})
+        return self
+
+    def automate(self, synth: "Synth", param: str, points: Sequence[Any],
+                 mode: str = "linear") -> "Bundle":
+        self.ops.append({"op": "synth.automate", "synth": int(synth), "param": param,
+                         "points": _flatten(points), "mode": mode})
+        return self
+
+    def stop(self, synth: "Synth") -> "Bundle":
+        self.ops.append({"op": "synth.stop", "synth": int(synth)})
+        return self
+
+    @op
+    def send(self) -> Op[List[Any]]:
+        """Send the bundle; see the class."""
+        d = self._daemon
+        if not d._synth_subscribed:
+            yield {"op": "subscribe", "events": ["synth"]}
+            d._synth_subscribed = True
+        r = yield {"op": "bundle", "ops": self.ops, **self._time}
+        self.frame = r["frame"]
+        self.results = []
+        for m, res in zip(self.ops, r["results"]):
+            if "error" in res:
+                self.results.append(SonoError.from_reply(res["error"], m["op"]))
+            elif m["op"] == "synth.start":
+                self.results.append(Synth(d, res["ok"]["synth"], m["instr"], res["ok"]["frame"]))
+            else:
+                self.results.append(res["ok"].get("frame", self.frame))
+        return self.results
+
+    def __enter__(self) -> "Bundle":
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            self.send()
+
+    async def __aenter__(self) -> "Bundle":
+        return self
+
+    async def __aexit__(self, exc_type: Any, *exc: Any) -> None:
+        if exc_type is None:
+            await self.send()
 
 
 # --------------------------------------------------------------- daemon ops
@@ -865,6 +953,10 @@ class Ops:
         """Start a synth of the template named ``instr`` (as ``Instr.play``)."""
         return (yield from self._start_synth(instr, dur, delay, at, priority,
                                              {**(args or {}), **kwargs}))
+
+    def bundle(self, *, at: Optional[int] = None, delay: Optional[float] = None) -> Bundle:
+        """A Bundle: members applied together at one frame."""
+        return Bundle(self, at, delay)
 
     @op
     def synths(self) -> Op[List[Dict[str, Any]]]:

@@ -177,3 +177,27 @@ def test_synth_right_after_its_definition_starts_on_its_frame(daemon):
     s = sine.play(0.01)
     x = daemon.render(2048)[0]
     assert first_nonzero(x) == s.frame + 1
+
+
+def test_a_bundle_starts_a_chord_on_one_sample(daemon):
+    sine = daemon.instr("sine", SINE, {"kfreq": 440, "kamp": 0.2})
+    daemon.render(512)
+    old = sine.play()
+    with daemon.bundle(delay=300 / SR) as b:
+        b.play(sine, kfreq=500)
+        b.play("sine", 0.01, kfreq=750)
+        b.play("nothing")
+        b.stop(old)
+    s1, s2, err, stopped = b.results
+    assert b.frame == 512 + 300
+    assert s1.frame == s2.frame == stopped == b.frame
+    assert isinstance(err, SonoError) and err.code == "unknown_instr"
+    x = daemon.render(4096)[0]
+    # Until frame 300 the old synth (440 Hz) alone; from there exactly the
+    # chord of 500 and 750 Hz, both from phase 0, the old one silent.
+    assert rms(x[:300]) == pytest.approx(0.2 / np.sqrt(2), rel=0.05)
+    n = np.arange(441)
+    chord = 0.2 * (np.sin(2 * np.pi * 500 * n / SR) + np.sin(2 * np.pi * 750 * n / SR))
+    assert np.abs(x[300:741] - chord).max() < 2e-3
+    assert not s2.playing or daemon.next_event(2, lambda e: e.get("event") == "synth.ended"
+                                               and e.get("synth") == s2.id)
