@@ -45,6 +45,9 @@
 /* Confinement (PROTOCOL.md, "Threat model"): a plugin outside the plugin
  * paths, a Csound opcode refused without csound-unsafe. */
 #define SONO_E_DENIED              "denied"
+/* A call into a plugin that did not return within its deadline; the node
+ * is unusable from then on (PROTOCOL.md, "Plugins"). */
+#define SONO_E_TIMEOUT             "timeout"
 
 #define SONO_PROTOCOL_VERSION 1
 

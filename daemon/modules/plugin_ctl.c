@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/net/events.h"
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/modules/plugin_call.h"
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
@@ -343,7 +345,64 @@ const char *plugin_ctl_state(const pnode *n) {
   return n->crashed ? "crashed" : "running";
 }
 
-static void node_free(pnode *n) {
+/* Plugin code runs while it loads (its entry function, effOpen, resume)
+ * and closes, and plugins are free to keep global state that is not safe
+ * against a second instance being created or closed at the same time.  So
+ * loads and closes take turns, whichever thread they are on (the scans
+ * before loads, child processes and a locked cache, run in parallel).  A
+ * close past its deadline gives up its turn (its plugin sleeps or spins;
+ * better than no load ever again). */
+static pthread_mutex_t turn_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t turn_free = PTHREAD_COND_INITIALIZER;
+static bool turn_taken;
+
+static void turn_take(void) {
+  pthread_mutex_lock(&turn_lock);
+  while (turn_taken)
+    pthread_cond_wait(&turn_free, &turn_lock);
+  turn_taken = true;
+  pthread_mutex_unlock(&turn_lock);
+}
+
+static void turn_give(void) {
+  pthread_mutex_lock(&turn_lock);
+  turn_taken = false;
+  pthread_cond_signal(&turn_free);
+  pthread_mutex_unlock(&turn_lock);
+}
+
+/* effClose off the loop, with a deadline (plugin_call.c): only the
+ * instance goes there, the node is freed at once. */
+typedef struct unload_job {
+  vst_instance *inst;
+  atomic_bool turn_held;    /* the close's turn, given back once */
+} unload_job;
+
+static void unload_fn(void *arg) {
+  unload_job *j = arg;
+
+  turn_take();
+  atomic_store(&j->turn_held, true);
+  vst_unload(j->inst);
+  if (atomic_exchange(&j->turn_held, false))
+    turn_give();
+}
+
+static void unload_done(sonod *d, void *arg, plugin_call_end end) {
+  unload_job *j = arg;
+
+  (void)d;
+  if (end == PLUGIN_CALL_TIMEOUT) {
+    log_error("plugin: an unloaded plugin's effClose hangs; its instance is left behind");
+    if (atomic_exchange(&j->turn_held, false))
+      turn_give();
+    return;   /* the thread still has j */
+  }
+  free(j);
+}
+
+static void node_free(sonod *d, pnode *n) {
+  unload_job *uj = NULL;
   pnode **link;
 
   plugin_ctl_pieces_drop(n);
@@ -363,17 +422,20 @@ static void node_free(pnode *n) {
     free(n->rt);
   }
   watch_stop(n);
-  vst_unload(n->inst);
+  if (n->hung != NULL)
+    log_warn("plugin: node %u hung in %s: its instance is left behind, not closed", n->id, n->hung);
+  else if ((uj = calloc(1, sizeof *uj)) == NULL ||
+           (uj->inst = n->inst, plugin_call(d, NULL, "effClose", unload_fn, unload_done, uj)) != 0) {
+    free(uj);
+    turn_take();
+    vst_unload(n->inst);
+    turn_give();
+  }
   free(n->path);
   free(n);
 }
 
-/* Plugin code runs while it loads (its entry function, effOpen, resume),
- * and plugins are free to keep global state that is not safe against a
- * second instance being created at the same time.  So loads run one at a
- * time, whichever thread they are on; the scans before them (child
- * processes, a locked cache) run in parallel. */
-static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Loads take turns with each other and with closes (turn_take above). */
 static unsigned loading;      /* jobs in the thread pool */
 
 static int limit_check(const char **code, char *err, size_t errlen) {
@@ -416,9 +478,9 @@ static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
   }
-  pthread_mutex_lock(&load_lock);
+  turn_take();
   rc = vst_load(path, cfg, inst, verr);
-  pthread_mutex_unlock(&load_lock);
+  turn_give();
   if (rc != VST_OK) {
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
@@ -469,6 +531,11 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
   n->rt = rt;
   n->evcap = evcap;
   n->id = rt->id = next_id;
+  {
+    char label[160];
+    snprintf(label, sizeof label, "node %u (%s)", n->id, path);
+    vst_set_label(inst, label);
+  }
 
   memset(&cmd, 0, sizeof cmd);
   cmd.type = RT_CMD_NODE_ADD;
@@ -697,7 +764,7 @@ static void plugin_ctl_msg(sonod *d, client *c, const rt_msg *m) {
         reply_ok_frame(c, m->req_id, m->frame);
       log_info("plugin: unloaded node %u", n->id);
       poll_node(d, n);   /* its last news */
-      node_free(n);
+      node_free(d, n);
     } else if (c != NULL) {
       reply_error(c, true, m->req_id, SONO_E_UNKNOWN_NODE, "plugin.unload: node %llu is not loaded",
                   (unsigned long long)m->value);
@@ -741,7 +808,7 @@ static void plugin_ctl_shutdown(sonod *d) {
   }
   d->eng.nodes.n = 0;
   while (nodes != NULL)
-    node_free(nodes);
+    node_free(d, nodes);
 }
 
 /* Freewheeling plugins render offline (kVstProcessLevelOffline). */

@@ -32,6 +32,8 @@ typedef struct pnode {
   bool crashed;            /* isolated and its host died: silent until plugin.restart */
   struct uv_poll_s *watch; /* isolated: the host's pidfd */
   uint64_t missed;         /* isolated: blocks silent for a missed deadline, in all */
+  const char *busy;        /* a call into it runs off the loop (plugin_call.c): which */
+  const char *hung;        /* the call that missed its deadline: the node is unusable */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual

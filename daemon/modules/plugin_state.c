@@ -49,18 +49,21 @@ static void pack_plugins(sonod *d, msgpack_packer *pk) {
     size_t len = 0;
     vst_state_kind kind;
     char err[VST_ERR_LEN];
-    int i, np = vst_param_count(n->inst);
+    /* A node that hung (or is in a call off the loop) is not called into
+     * from here: it is saved by its path alone. */
+    bool reachable = n->hung == NULL && n->busy == NULL;
+    int i, np = reachable ? vst_param_count(n->inst) : 0;
     bool has_state;
 
     if (n->removing)
       continue;
-    has_state = vst_state_get(n->inst, &data, &len, &kind, err) == VST_OK;
+    has_state = reachable && vst_state_get(n->inst, &data, &len, &kind, err) == VST_OK;
     msgpack_pack_map(pk, 7);
     sono_pack_key_uint(pk, "node", n->id);
     sono_pack_key_bool(pk, "isolated", n->isolated);
     sono_pack_key_str(pk, "path", n->path);
     sono_pack_key_str(pk, "name", vst_get_info(n->inst)->name);
-    sono_pack_key_int(pk, "program", vst_program_get(n->inst));
+    sono_pack_key_int(pk, "program", reachable ? vst_program_get(n->inst) : -1);
     sono_pack_cstr(pk, "params");
     msgpack_pack_array(pk, (uint32_t)(np > 0 ? np : 0));
     for (i = 0; i < np; i++) {

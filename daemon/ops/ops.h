@@ -47,7 +47,8 @@ void op_plugin_state_get(request *r);
 void op_plugin_state_set(request *r);
 void op_plugin_scan(request *r);
 void op_plugin_restart(request *r);
-/* Reads "node"; replies and returns NULL when absent or unknown. */
+/* Reads "node"; replies and returns NULL when absent or unknown, busy (a
+ * call into it runs off the loop) or unusable (one missed its deadline). */
 struct pnode *plugin_arg_node(request *r);
 
 /* ops_plugin_midi.c */

@@ -8,6 +8,7 @@
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/ops/ops.h"
+#include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
 #include "daemon/session/session.h"
@@ -32,7 +33,10 @@ static void pack_info(msgpack_packer *pk, uint32_t node, const vst_info *in) {
   sono_pack_key_int(pk, "flags", in->flags);
 }
 
-pnode *plugin_arg_node(request *r) {
+/* Reads "node"; replies and returns NULL when absent or unknown, when a
+ * call into it runs off the loop (busy), or when one missed its deadline
+ * (the node is unusable: only plugin.unload, `unload`, still takes it). */
+static pnode *arg_node_for(request *r, bool unload) {
   uint64_t id;
   pnode *n;
 
@@ -42,7 +46,20 @@ pnode *plugin_arg_node(request *r) {
   if (n == NULL)
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_NODE, "%s: no plugin node %llu is loaded",
                 r->op, (unsigned long long)id);
-  return n;
+  else if (n->hung != NULL && !unload)
+    reply_error(r->c, true, r->id, SONO_E_TIMEOUT, "%s: plugin node %u is unusable: its %s "
+                "did not return within %u ms; unload it", r->op, n->id, n->hung,
+                plugin_call_deadline_ms());
+  else if (n->busy != NULL)
+    reply_error(r->c, true, r->id, SONO_E_BUSY, "%s: plugin node %u is answering another "
+                "request (%s); retry when it is done", r->op, n->id, n->busy);
+  else
+    return n;
+  return NULL;
+}
+
+pnode *plugin_arg_node(request *r) {
+  return arg_node_for(r, false);
 }
 
 /* Reads "index" or "name"; replies and returns -1 when neither or unknown. */
@@ -179,7 +196,7 @@ void op_plugin_load(request *r) {
 }
 
 void op_plugin_unload(request *r) {
-  pnode *n = plugin_arg_node(r);
+  pnode *n = arg_node_for(r, true);
   rt_cmd cmd;
 
   if (n == NULL)

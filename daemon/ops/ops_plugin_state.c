@@ -1,8 +1,12 @@
 /* ops_plugin_state.c - plugin.state.get / plugin.state.set: a plugin's
  * state, whole or in pages (PROTOCOL.md); the pieces of a state being set
- * are gathered by the plugin module (plugin_ctl_piece). */
+ * are gathered by the plugin module (plugin_ctl_piece).  The calls into
+ * the plugin (effGetChunk, effSetChunk) run off the loop with a deadline
+ * (modules/plugin_call.c). */
 #include <stdlib.h>
+#include <string.h>
 
+#include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
 #include "daemon/ops/ops.h"
@@ -10,54 +14,179 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
+typedef struct state_job {
+  const char *op;
+  uint32_t client, node;
+  uint64_t id;
+  vst_instance *inst;
+  void *data;
+  size_t len;
+  vst_state_kind kind;
+  int rc;
+  char err[VST_ERR_LEN];
+  bool paged, pieces;    /* get: in pages; set: the last of its pieces */
+  uint64_t offset, length;
+} state_job;
+
+static state_job *state_job_new(request *r, pnode *n) {
+  state_job *j = calloc(1, sizeof *j);
+
+  if (j == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
+    return NULL;
+  }
+  j->op = r->op;
+  j->client = r->c->id;
+  j->node = n->id;
+  j->id = r->id;
+  j->inst = n->inst;
+  return j;
+}
+
+static void state_job_start(request *r, pnode *n, state_job *j, const char *what,
+                            plugin_call_fn fn, plugin_call_cb cb) {
+  if (plugin_call(r->d, n, what, fn, cb, j) != 0) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: cannot start a thread", r->op);
+    free(j->data);
+    free(j);
+  }
+}
+
+/* The client to answer about a state call: NULL when it left, when the
+ * call timed out (answered `timeout` here) or returned late. */
+static client *state_job_client(sonod *d, state_job *j, plugin_call_end end, const char *what) {
+  client *c = end == PLUGIN_CALL_LATE ? NULL : client_find(d, j->client);
+
+  if (end == PLUGIN_CALL_TIMEOUT) {
+    if (c != NULL)
+      reply_error(c, true, j->id, SONO_E_TIMEOUT, "%s: plugin node %u: %s did not return "
+                  "within %u ms; the node is unusable (unload it)", j->op, j->node, what,
+                  plugin_call_deadline_ms());
+    return NULL;
+  }
+  return c;
+}
+
+static void state_job_free(state_job *j, plugin_call_end end) {
+  if (end != PLUGIN_CALL_TIMEOUT) {   /* the thread still uses it */
+    free(j->data);
+    free(j);
+  }
+}
+
+static void state_get_fn(void *arg) {
+  state_job *j = arg;
+
+  j->rc = vst_state_get(j->inst, &j->data, &j->len, &j->kind, j->err);
+}
+
+static void state_get_reply(client *c, const state_job *j) {
+  size_t part;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (j->rc != VST_OK) {
+    reply_error(c, true, j->id, SONO_E_NOT_SUPPORTED, "plugin.state.get: %s", j->err);
+    return;
+  }
+  if (!j->paged && j->len > SONO_STATE_WHOLE_MAX) {
+    reply_error(c, true, j->id, SONO_E_REPLY_TOO_LARGE,
+                "plugin.state.get: the state is %zu bytes, over the %u one reply holds: ask for "
+                "it in pages (offset, length)", j->len, SONO_STATE_WHOLE_MAX);
+    return;
+  }
+  if (j->offset > j->len) {
+    reply_error(c, true, j->id, SONO_E_BAD_VALUE,
+                "plugin.state.get: 'offset' %llu is past the state's %zu bytes",
+                (unsigned long long)j->offset, j->len);
+    return;
+  }
+  part = j->len - j->offset;
+  if (j->paged && part > j->length)
+    part = j->length;
+  if (j->paged && part > SONO_STATE_PAGE_MAX)
+    part = SONO_STATE_PAGE_MAX;
+  reply_begin(&sb, &pk, j->id);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin(&pk, part);
+  msgpack_pack_bin_body(&pk, (const char *)j->data + j->offset, part);
+  sono_pack_key_str(&pk, "kind", j->kind == VST_STATE_CHUNK ? "chunk" : "params");
+  sono_pack_key_uint(&pk, "total", j->len);
+  sono_pack_key_uint(&pk, "offset", j->offset);
+  reply_end(c, &sb);
+}
+
+static void state_get_done(sonod *d, void *arg, plugin_call_end end) {
+  state_job *j = arg;
+  client *c = state_job_client(d, j, end, "effGetChunk");
+
+  if (c != NULL)
+    state_get_reply(c, j);
+  state_job_free(j, end);
+}
+
 /* In pages of at most SONO_STATE_PAGE_MAX bytes when `offset` or `length`
  * is given; whole (up to SONO_STATE_WHOLE_MAX) when neither is. */
 void op_plugin_state_get(request *r) {
   pnode *n = plugin_arg_node(r);
-  bool paged = sono_map_get(r->args, "offset") != NULL || sono_map_get(r->args, "length") != NULL;
   uint64_t offset = 0, length = SONO_STATE_PAGE_MAX;
-  void *data = NULL;
-  size_t len = 0, part;
-  vst_state_kind kind;
-  char err[VST_ERR_LEN];
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
+  state_job *j;
 
   if (n == NULL || !arg_uint(r, "offset", false, &offset) || !arg_uint(r, "length", false, &length))
     return;
-  if (vst_state_get(n->inst, &data, &len, &kind, err) != VST_OK) {
-    reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED, "plugin.state.get: %s", err);
+  if ((j = state_job_new(r, n)) == NULL)
+    return;
+  j->paged = sono_map_get(r->args, "offset") != NULL || sono_map_get(r->args, "length") != NULL;
+  j->offset = offset;
+  j->length = length;
+  state_job_start(r, n, j, "effGetChunk", state_get_fn, state_get_done);
+}
+
+static void state_set_fn(void *arg) {
+  state_job *j = arg;
+
+  j->rc = vst_state_set(j->inst, j->data, j->len, j->err);
+}
+
+static void state_set_done(sonod *d, void *arg, plugin_call_end end) {
+  state_job *j = arg;
+  client *c = state_job_client(d, j, end, "effSetChunk");
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (end == PLUGIN_CALL_DONE && j->rc == VST_OK)
+    session_changed(d);
+  if (c != NULL && j->rc != VST_OK) {
+    reply_error(c, true, j->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", j->err);
+  } else if (c != NULL && j->pieces) {
+    reply_begin(&sb, &pk, j->id);
+    msgpack_pack_map(&pk, 2);
+    sono_pack_key_uint(&pk, "received", j->len);
+    sono_pack_key_bool(&pk, "applied", true);
+    reply_end(c, &sb);
+  } else if (c != NULL) {
+    reply_ok_empty(c, j->id);
+  }
+  state_job_free(j, end);
+}
+
+/* Sets a copy of data (len bytes) off the loop; pieces: the reply says
+ * {received, applied}. */
+static void state_set_start(request *r, pnode *n, const void *data, size_t len, bool pieces) {
+  state_job *j = state_job_new(r, n);
+
+  if (j == NULL)
+    return;
+  j->len = len;
+  j->pieces = pieces;
+  if ((j->data = malloc(len ? len : 1)) == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.state.set: out of memory");
+    free(j);
     return;
   }
-  if (!paged && len > SONO_STATE_WHOLE_MAX) {
-    reply_error(r->c, true, r->id, SONO_E_REPLY_TOO_LARGE,
-                "plugin.state.get: the state is %zu bytes, over the %u one reply holds: ask for "
-                "it in pages (offset, length)", len, SONO_STATE_WHOLE_MAX);
-    free(data);
-    return;
-  }
-  if (offset > len) {
-    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                "plugin.state.get: 'offset' %llu is past the state's %zu bytes",
-                (unsigned long long)offset, len);
-    free(data);
-    return;
-  }
-  part = len - offset;
-  if (paged && part > length)
-    part = length;
-  if (paged && part > SONO_STATE_PAGE_MAX)
-    part = SONO_STATE_PAGE_MAX;
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_cstr(&pk, "data");
-  msgpack_pack_bin(&pk, part);
-  msgpack_pack_bin_body(&pk, (const char *)data + offset, part);
-  sono_pack_key_str(&pk, "kind", kind == VST_STATE_CHUNK ? "chunk" : "params");
-  sono_pack_key_uint(&pk, "total", len);
-  sono_pack_key_uint(&pk, "offset", offset);
-  reply_end(r->c, &sb);
-  free(data);
+  memcpy(j->data, data, len);
+  state_job_start(r, n, j, "effSetChunk", state_set_fn, state_set_done);
 }
 
 /* Whole, or in pieces when `total` is given (plugin_ctl_piece). */
@@ -72,7 +201,6 @@ void op_plugin_state_set(request *r) {
   bool pieces = sono_map_get(r->args, "total") != NULL;
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  int rc;
 
   if (n == NULL)
     return;
@@ -93,12 +221,7 @@ void op_plugin_state_set(request *r) {
                   "plugin.state.set: a piece ('offset') needs 'total'");
       return;
     }
-    if (vst_state_set(n->inst, o->via.bin.ptr, o->via.bin.size, err) != VST_OK) {
-      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", err);
-      return;
-    }
-    session_changed(r->d);
-    reply_ok_empty(r->c, r->id);
+    state_set_start(r, n, o->via.bin.ptr, o->via.bin.size, false);
     return;
   }
   if (plugin_ctl_piece(n, r->c->id, offset, total, o->via.bin.ptr, o->via.bin.size, &received,
@@ -106,19 +229,14 @@ void op_plugin_state_set(request *r) {
     reply_error(r->c, true, r->id, code, "plugin.state.set: %s", err);
     return;
   }
-  rc = VST_OK;
   if (whole != NULL) {
-    rc = vst_state_set(n->inst, whole, received, err);
+    state_set_start(r, n, whole, received, true);
     plugin_ctl_pieces_drop(n);
-    if (rc != VST_OK) {
-      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", err);
-      return;
-    }
-    session_changed(r->d);
+    return;
   }
   reply_begin(&sb, &pk, r->id);
   msgpack_pack_map(&pk, 2);
   sono_pack_key_uint(&pk, "received", received);
-  sono_pack_key_bool(&pk, "applied", whole != NULL);
+  sono_pack_key_bool(&pk, "applied", false);
   reply_end(r->c, &sb);
 }

@@ -56,6 +56,16 @@ typedef enum vst_status {
     VST_E_DENIED = -21,        /* outside the plugin paths (vst_set_roots) */
 } vst_status;
 
+/* Crash reports.  vst_set_label names the instance in them ("node 3
+ * (/usr/lib/vst/x.so)"; control side).  vst_crash_report writes one line
+ * to fd saying which instance this thread was calling into and which call
+ * (processing, or the dispatcher opcode by name), or nothing when it was
+ * in none: for a SIGSEGV handler, async-signal-safe (write(2) only).
+ * Returns 1 when it wrote a line. */
+struct vst_instance;
+void vst_set_label(struct vst_instance *inst, const char *label);
+int vst_crash_report(int fd);
+
 /* A stable short name for a status ("not_found", "bad_magic", ...), suitable
  * as a protocol error code suffix.  any */
 const char *vst_status_name(int status);

@@ -17,6 +17,8 @@
 
 __thread vst_instance *vst_tls_loading __attribute__((tls_model("initial-exec")));
 __thread vst_instance *vst_tls_rt __attribute__((tls_model("initial-exec")));
+__thread vst_instance *vst_tls_ctl __attribute__((tls_model("initial-exec")));
+__thread VstInt32 vst_tls_ctl_op __attribute__((tls_model("initial-exec")));
 
 #define HOST_NAME "sonod"
 #define HOST_VENDOR_VERSION 0x0100

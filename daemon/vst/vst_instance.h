@@ -42,6 +42,7 @@ struct vst_event_buf {
 };
 
 struct vst_instance {
+    char label[128];        /* who it is in a crash report (vst_set_label) */
     /* Written on the control side only (read by both). */
     AEffect *effect;
     void *dl;
@@ -92,6 +93,10 @@ extern __thread vst_instance *vst_tls_loading __attribute__((tls_model("initial-
 /* The instance whose plugin code the audio thread is running right now
  * (inside a foreign section); NULL elsewhere. */
 extern __thread vst_instance *vst_tls_rt __attribute__((tls_model("initial-exec")));
+/* The instance and dispatcher opcode of the control-side call this thread
+ * is in (vst_dispatch), for vst_crash_report. */
+extern __thread vst_instance *vst_tls_ctl __attribute__((tls_model("initial-exec")));
+extern __thread VstInt32 vst_tls_ctl_op __attribute__((tls_model("initial-exec")));
 
 /* The host callback handed to every plugin (vst_callback_rt.c). */
 VstIntPtr vst_host_callback(AEffect *effect, VstInt32 opcode, VstInt32 index, VstIntPtr value,
@@ -109,7 +114,14 @@ static inline vst_instance *vst_instance_of(AEffect *effect)
 static inline VstIntPtr vst_dispatch(vst_instance *inst, VstInt32 op, VstInt32 index,
                                      VstIntPtr value, void *ptr, float opt)
 {
-    return inst->effect->dispatcher(inst->effect, op, index, value, ptr, opt);
+    vst_instance *outer = vst_tls_ctl;
+    VstInt32 outer_op = vst_tls_ctl_op;
+    vst_tls_ctl = inst;
+    vst_tls_ctl_op = op;
+    VstIntPtr r = inst->effect->dispatcher(inst->effect, op, index, value, ptr, opt);
+    vst_tls_ctl = outer;
+    vst_tls_ctl_op = outer_op;
+    return r;
 }
 
 /* Write a formatted error message when err is not NULL; returns status. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "protocol/wire.h"
+#include "tests/support/check_main.h"
 #include "tests/support/harness.h"
 
 static daemon_proc dp;
@@ -254,11 +255,9 @@ START_TEST(settings_open_each_door) {
 }
 END_TEST
 
-int main(void) {
+static Suite *confine_suite(void) {
   Suite *s = suite_create("confine");
   TCase *tc = tcase_create("core");
-  SRunner *sr;
-  int failed;
 
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, files_stay_inside_the_roots);
@@ -266,9 +265,7 @@ int main(void) {
   tcase_add_test(tc, csound_refuses_the_opcodes_that_reach_out);
   tcase_add_test(tc, settings_open_each_door);
   suite_add_tcase(s, tc);
-  sr = srunner_create(s);
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return s;
 }
+
+CHECK_MAIN(confine_suite)

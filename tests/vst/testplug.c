@@ -14,6 +14,9 @@
  *   TP_CRASH_AFTER  N > 0: SIGSEGV in processReplacing after N calls
  *   TP_SLEEP_AFTER  N > 0: from call N on, processReplacing sleeps
  *                   TP_SLEEP_MS (default 300) ms first
+ *   TP_HANG_CLOSE, TP_HANG_CHUNK  N: sleep N seconds in effClose, or in
+ *                effGetChunk (and offer chunks): a plugin that hangs there
+ *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -321,11 +324,24 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         return 0;
     case effClose:
         log_call(p, 'C');
+#ifdef TP_HANG_CLOSE
+        sleep(TP_HANG_CLOSE);
+#endif
         free(p->chunk);
         free(p);
         free(e);
         return 0;
-#if TP_CHUNK_BYTES > 0
+#if defined(TP_CRASH_CHUNK)
+    case effGetChunk:
+        *(volatile int *)ptr = 0;
+        raise(SIGSEGV);
+        return 0;
+#elif defined(TP_HANG_CHUNK)
+    case effGetChunk:
+        sleep(TP_HANG_CHUNK);
+        *(void **)ptr = NULL;
+        return 0;
+#elif TP_CHUNK_BYTES > 0
     case effGetChunk:
         if (p->chunk == NULL && (p->chunk = malloc(TP_CHUNK_BYTES)) != NULL) {
             for (size_t i = 0; i < TP_CHUNK_BYTES; i++)
@@ -491,7 +507,7 @@ static AEffect *create(audioMasterCallback host)
     e->uniqueID = TP_UNIQUE_ID;
     e->version = 3;
     e->processReplacing = process_replacing;
-#if TP_CHUNK_BYTES > 0
+#if TP_CHUNK_BYTES > 0 || defined(TP_HANG_CHUNK) || defined(TP_CRASH_CHUNK)
     e->flags |= effFlagsProgramChunks;
 #endif
 #if TP_DOUBLE
