@@ -8,6 +8,7 @@
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/ops/ops.h"
+#include "daemon/ops/plugin_job.h"
 #include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
@@ -264,37 +265,6 @@ void op_plugin_restart(request *r) {
   reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
 }
 
-void op_plugin_params(request *r) {
-  pnode *n = plugin_arg_node(r);
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  char name[VST_STR_LEN], label[VST_STR_LEN], display[VST_STR_LEN];
-  int i, count;
-
-  if (n == NULL)
-    return;
-  count = vst_param_count(n->inst);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 1);
-  sono_pack_cstr(&pk, "params");
-  msgpack_pack_array(&pk, (uint32_t)count);
-  for (i = 0; i < count; i++) {
-    float v = 0;
-    name[0] = label[0] = display[0] = '\0';
-    vst_param_name(n->inst, i, name, sizeof name, NULL);
-    vst_param_label(n->inst, i, label, sizeof label, NULL);
-    vst_param_display(n->inst, i, display, sizeof display, NULL);
-    vst_param_get(n->inst, i, &v, NULL);
-    msgpack_pack_map(&pk, 5);
-    sono_pack_key_int(&pk, "index", i);
-    sono_pack_key_str(&pk, "name", name);
-    sono_pack_key_str(&pk, "label", label);
-    sono_pack_key_str(&pk, "display", display);
-    sono_pack_key_double(&pk, "value", v);
-  }
-  reply_end(r->c, &sb);
-}
-
 void op_plugin_set(request *r) {
   pnode *n = plugin_arg_node(r);
   rt_cmd cmd;
@@ -319,84 +289,9 @@ void op_plugin_set(request *r) {
     session_changed(r->d);
 }
 
-void op_plugin_get(request *r) {
-  pnode *n = plugin_arg_node(r);
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  char name[VST_STR_LEN] = "", label[VST_STR_LEN] = "", display[VST_STR_LEN] = "";
-  float v = 0;
-  int index;
 
-  if (n == NULL || (index = arg_param(r, n)) < 0)
-    return;
-  vst_param_get(n->inst, index, &v, NULL);
-  vst_param_name(n->inst, index, name, sizeof name, NULL);
-  vst_param_label(n->inst, index, label, sizeof label, NULL);
-  vst_param_display(n->inst, index, display, sizeof display, NULL);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 5);
-  sono_pack_key_int(&pk, "index", index);
-  sono_pack_key_str(&pk, "name", name);
-  sono_pack_key_double(&pk, "value", v);
-  sono_pack_key_str(&pk, "display", display);
-  sono_pack_key_str(&pk, "label", label);
-  reply_end(r->c, &sb);
-}
+/* ---- scan ---- */
 
-/* ---- programs, state, scan ---- */
-
-void op_plugin_program(request *r) {
-  pnode *n = plugin_arg_node(r);
-  int64_t program = -1;
-  char name[VST_STR_LEN] = "", err[VST_ERR_LEN];
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  int cur;
-
-  if (n == NULL || !arg_int(r, "program", false, &program))
-    return;
-  if (sono_map_get(r->args, "program") != NULL) {
-    int count = vst_program_count(n->inst);
-    if (program < 0 || program >= count ||
-        vst_program_set(n->inst, (int)program, err) != VST_OK) {
-      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
-                  "plugin.program: program %lld is out of range; node %u has %d programs",
-                  (long long)program, n->id, count);
-      return;
-    }
-    session_changed(r->d);
-  }
-  cur = vst_program_get(n->inst);
-  vst_program_name(n->inst, cur, name, sizeof name, NULL);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 2);
-  sono_pack_key_int(&pk, "program", cur);
-  sono_pack_key_str(&pk, "name", name);
-  reply_end(r->c, &sb);
-}
-
-void op_plugin_programs(request *r) {
-  pnode *n = plugin_arg_node(r);
-  char name[VST_STR_LEN];
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  int i, count;
-
-  if (n == NULL)
-    return;
-  count = vst_program_count(n->inst);
-  reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 2);
-  sono_pack_key_int(&pk, "current", vst_program_get(n->inst));
-  sono_pack_cstr(&pk, "programs");
-  msgpack_pack_array(&pk, (uint32_t)(count > 0 ? count : 0));
-  for (i = 0; i < count; i++) {
-    name[0] = '\0';
-    vst_program_name(n->inst, i, name, sizeof name, NULL);
-    sono_pack_cstr(&pk, name);
-  }
-  reply_end(r->c, &sb);
-}
 
 /* plugin.scan runs in the thread pool: every plugin is a child process
  * that may take up to the timeout.  The worker only packs into its own
@@ -498,4 +393,194 @@ void op_plugin_scan(request *r) {
     free(j);
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.scan: could not queue the scan");
   }
+}
+
+/* ---- programs ---- */
+
+static void program_fn(void *arg) {
+  plugin_job *j = arg;
+
+  if (j->program >= 0)
+    j->rc = vst_program_set(j->inst, (int)j->program, j->err);
+  j->cur = vst_program_get(j->inst);
+  vst_program_name(j->inst, j->cur, j->name, sizeof j->name, NULL);
+}
+
+static void program_done(sonod *d, void *arg, plugin_call_end end) {
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, j->program >= 0 ? "effSetProgram" : "effGetProgramName");
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (end == PLUGIN_CALL_DONE && j->program >= 0 && j->rc == VST_OK)
+    session_changed(d);
+  if (c != NULL && j->rc != VST_OK) {
+    reply_error(c, true, j->id, SONO_E_BAD_VALUE, "plugin.program: %s", j->err);
+  } else if (c != NULL) {
+    reply_begin(&sb, &pk, j->id);
+    msgpack_pack_map(&pk, 2);
+    sono_pack_key_int(&pk, "program", j->cur);
+    sono_pack_key_str(&pk, "name", j->name);
+    reply_end(c, &sb);
+  }
+  plugin_job_free(j, end);
+}
+
+void op_plugin_program(request *r) {
+  pnode *n = plugin_arg_node(r);
+  int64_t program = -1;
+  plugin_job *j;
+  int count;
+
+  if (n == NULL || !arg_int(r, "program", false, &program))
+    return;
+  count = vst_program_count(n->inst);
+  if (sono_map_get(r->args, "program") != NULL && (program < 0 || program >= count)) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "plugin.program: program %lld is out of range; node %u has %d programs",
+                (long long)program, n->id, count);
+    return;
+  }
+  if ((j = plugin_job_new(r, n)) == NULL)
+    return;
+  j->program = sono_map_get(r->args, "program") != NULL ? program : -1;
+  plugin_job_start(r, n, j, j->program >= 0 ? "effSetProgram" : "effGetProgramName", program_fn,
+                  program_done);
+}
+
+static void programs_fn(void *arg) {
+  plugin_job *j = arg;
+  char (*names)[VST_STR_LEN] = j->data;
+
+  j->cur = vst_program_get(j->inst);
+  for (int i = 0; i < j->count; i++)
+    vst_program_name(j->inst, i, names[i], VST_STR_LEN, NULL);
+}
+
+static void programs_done(sonod *d, void *arg, plugin_call_end end) {
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, "effGetProgramName");
+  char (*names)[VST_STR_LEN] = j->data;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (c != NULL) {
+    reply_begin(&sb, &pk, j->id);
+    msgpack_pack_map(&pk, 2);
+    sono_pack_key_int(&pk, "current", j->cur);
+    sono_pack_cstr(&pk, "programs");
+    msgpack_pack_array(&pk, (uint32_t)j->count);
+    for (int i = 0; i < j->count; i++)
+      sono_pack_cstr(&pk, names[i]);
+    reply_end(c, &sb);
+  }
+  plugin_job_free(j, end);
+}
+
+void op_plugin_programs(request *r) {
+  pnode *n = plugin_arg_node(r);
+  plugin_job *j;
+  int count;
+
+  if (n == NULL || (j = plugin_job_new(r, n)) == NULL)
+    return;
+  count = vst_program_count(n->inst);
+  j->count = count > 0 ? count : 0;
+  if ((j->data = calloc((size_t)j->count + 1, VST_STR_LEN)) == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.programs: out of memory");
+    free(j);
+    return;
+  }
+  plugin_job_start(r, n, j, "effGetProgramName", programs_fn, programs_done);
+}
+
+/* ---- parameters: names, labels, displays, values ---- */
+
+typedef struct param_view {
+  char name[VST_STR_LEN], label[VST_STR_LEN], display[VST_STR_LEN];
+  float value;
+} param_view;
+
+/* j->data: j->count views from index j->cur on. */
+static void params_fn(void *arg) {
+  plugin_job *j = arg;
+  param_view *p = j->data;
+
+  for (int i = 0; i < j->count; i++) {
+    vst_param_name(j->inst, j->cur + i, p[i].name, VST_STR_LEN, NULL);
+    vst_param_label(j->inst, j->cur + i, p[i].label, VST_STR_LEN, NULL);
+    vst_param_display(j->inst, j->cur + i, p[i].display, VST_STR_LEN, NULL);
+    vst_param_get(j->inst, j->cur + i, &p[i].value, NULL);
+  }
+}
+
+/* plugin.params lists index, name, label, display, value; plugin.get
+ * answers index, name, value, display, label (the orders clients see). */
+static void pack_param(msgpack_packer *pk, int index, const param_view *p, bool single) {
+  msgpack_pack_map(pk, 5);
+  sono_pack_key_int(pk, "index", index);
+  sono_pack_key_str(pk, "name", p->name);
+  if (single)
+    sono_pack_key_double(pk, "value", p->value);
+  else
+    sono_pack_key_str(pk, "label", p->label);
+  sono_pack_key_str(pk, "display", p->display);
+  if (single)
+    sono_pack_key_str(pk, "label", p->label);
+  else
+    sono_pack_key_double(pk, "value", p->value);
+}
+
+static void params_done(sonod *d, void *arg, plugin_call_end end) {
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, "effGetParamDisplay");
+  const param_view *p = j->data;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (c != NULL) {
+    reply_begin(&sb, &pk, j->id);
+    if (!j->single) {   /* plugin.params: all of them */
+      msgpack_pack_map(&pk, 1);
+      sono_pack_cstr(&pk, "params");
+      msgpack_pack_array(&pk, (uint32_t)j->count);
+    }
+    for (int i = 0; i < j->count; i++)
+      pack_param(&pk, j->cur + i, &p[i], j->single);
+    reply_end(c, &sb);
+  }
+  plugin_job_free(j, end);
+}
+
+/* Starts the job for count parameters from index first; single: the reply
+ * is the one parameter's map (plugin.get), else {params: [...]}. */
+static void params_start(request *r, pnode *n, int first, int count, bool single) {
+  plugin_job *j = plugin_job_new(r, n);
+
+  if (j == NULL)
+    return;
+  j->cur = first;
+  j->count = count > 0 ? count : 0;
+  j->single = single;
+  if ((j->data = calloc((size_t)j->count + 1, sizeof(param_view))) == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
+    free(j);
+    return;
+  }
+  plugin_job_start(r, n, j, "effGetParamDisplay", params_fn, params_done);
+}
+
+void op_plugin_params(request *r) {
+  pnode *n = plugin_arg_node(r);
+
+  if (n != NULL)
+    params_start(r, n, 0, vst_param_count(n->inst), false);
+}
+
+void op_plugin_get(request *r) {
+  pnode *n = plugin_arg_node(r);
+  int index;
+
+  if (n != NULL && (index = arg_param(r, n)) >= 0)
+    params_start(r, n, index, 1, true);
 }

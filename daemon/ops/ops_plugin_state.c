@@ -10,77 +10,18 @@
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
 #include "daemon/ops/ops.h"
+#include "daemon/ops/plugin_job.h"
 #include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
-typedef struct state_job {
-  const char *op;
-  uint32_t client, node;
-  uint64_t id;
-  vst_instance *inst;
-  void *data;
-  size_t len;
-  vst_state_kind kind;
-  int rc;
-  char err[VST_ERR_LEN];
-  bool paged, pieces;    /* get: in pages; set: the last of its pieces */
-  uint64_t offset, length;
-} state_job;
-
-static state_job *state_job_new(request *r, pnode *n) {
-  state_job *j = calloc(1, sizeof *j);
-
-  if (j == NULL) {
-    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: out of memory", r->op);
-    return NULL;
-  }
-  j->op = r->op;
-  j->client = r->c->id;
-  j->node = n->id;
-  j->id = r->id;
-  j->inst = n->inst;
-  return j;
-}
-
-static void state_job_start(request *r, pnode *n, state_job *j, const char *what,
-                            plugin_call_fn fn, plugin_call_cb cb) {
-  if (plugin_call(r->d, n, what, fn, cb, j) != 0) {
-    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "%s: cannot start a thread", r->op);
-    free(j->data);
-    free(j);
-  }
-}
-
-/* The client to answer about a state call: NULL when it left, when the
- * call timed out (answered `timeout` here) or returned late. */
-static client *state_job_client(sonod *d, state_job *j, plugin_call_end end, const char *what) {
-  client *c = end == PLUGIN_CALL_LATE ? NULL : client_find(d, j->client);
-
-  if (end == PLUGIN_CALL_TIMEOUT) {
-    if (c != NULL)
-      reply_error(c, true, j->id, SONO_E_TIMEOUT, "%s: plugin node %u: %s did not return "
-                  "within %u ms; the node is unusable (unload it)", j->op, j->node, what,
-                  plugin_call_deadline_ms());
-    return NULL;
-  }
-  return c;
-}
-
-static void state_job_free(state_job *j, plugin_call_end end) {
-  if (end != PLUGIN_CALL_TIMEOUT) {   /* the thread still uses it */
-    free(j->data);
-    free(j);
-  }
-}
-
 static void state_get_fn(void *arg) {
-  state_job *j = arg;
+  plugin_job *j = arg;
 
   j->rc = vst_state_get(j->inst, &j->data, &j->len, &j->kind, j->err);
 }
 
-static void state_get_reply(client *c, const state_job *j) {
+static void state_get_reply(client *c, const plugin_job *j) {
   size_t part;
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -118,12 +59,12 @@ static void state_get_reply(client *c, const state_job *j) {
 }
 
 static void state_get_done(sonod *d, void *arg, plugin_call_end end) {
-  state_job *j = arg;
-  client *c = state_job_client(d, j, end, "effGetChunk");
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, "effGetChunk");
 
   if (c != NULL)
     state_get_reply(c, j);
-  state_job_free(j, end);
+  plugin_job_free(j, end);
 }
 
 /* In pages of at most SONO_STATE_PAGE_MAX bytes when `offset` or `length`
@@ -131,27 +72,27 @@ static void state_get_done(sonod *d, void *arg, plugin_call_end end) {
 void op_plugin_state_get(request *r) {
   pnode *n = plugin_arg_node(r);
   uint64_t offset = 0, length = SONO_STATE_PAGE_MAX;
-  state_job *j;
+  plugin_job *j;
 
   if (n == NULL || !arg_uint(r, "offset", false, &offset) || !arg_uint(r, "length", false, &length))
     return;
-  if ((j = state_job_new(r, n)) == NULL)
+  if ((j = plugin_job_new(r, n)) == NULL)
     return;
   j->paged = sono_map_get(r->args, "offset") != NULL || sono_map_get(r->args, "length") != NULL;
   j->offset = offset;
   j->length = length;
-  state_job_start(r, n, j, "effGetChunk", state_get_fn, state_get_done);
+  plugin_job_start(r, n, j, "effGetChunk", state_get_fn, state_get_done);
 }
 
 static void state_set_fn(void *arg) {
-  state_job *j = arg;
+  plugin_job *j = arg;
 
   j->rc = vst_state_set(j->inst, j->data, j->len, j->err);
 }
 
 static void state_set_done(sonod *d, void *arg, plugin_call_end end) {
-  state_job *j = arg;
-  client *c = state_job_client(d, j, end, "effSetChunk");
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, "effSetChunk");
   msgpack_sbuffer sb;
   msgpack_packer pk;
 
@@ -168,13 +109,13 @@ static void state_set_done(sonod *d, void *arg, plugin_call_end end) {
   } else if (c != NULL) {
     reply_ok_empty(c, j->id);
   }
-  state_job_free(j, end);
+  plugin_job_free(j, end);
 }
 
 /* Sets a copy of data (len bytes) off the loop; pieces: the reply says
  * {received, applied}. */
 static void state_set_start(request *r, pnode *n, const void *data, size_t len, bool pieces) {
-  state_job *j = state_job_new(r, n);
+  plugin_job *j = plugin_job_new(r, n);
 
   if (j == NULL)
     return;
@@ -186,7 +127,7 @@ static void state_set_start(request *r, pnode *n, const void *data, size_t len, 
     return;
   }
   memcpy(j->data, data, len);
-  state_job_start(r, n, j, "effSetChunk", state_set_fn, state_set_done);
+  plugin_job_start(r, n, j, "effSetChunk", state_set_fn, state_set_done);
 }
 
 /* Whole, or in pieces when `total` is given (plugin_ctl_piece). */

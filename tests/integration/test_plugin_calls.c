@@ -40,17 +40,23 @@ static uint64_t load(conn *c, const char *env) {
   return msg_uint(conn_ok(c, conn_request(c, "plugin.load", "s", "path", path)), "node");
 }
 
+/* A daemon with a one-second deadline, two clients, and the plugin env
+ * names loaded over a; returns its node. */
+static uint64_t start_two(daemon_proc *dp, conn *a, conn *b, const char *env) {
+  setenv("SONOD_PLUGIN_DEADLINE_MS", "1000", 1);
+  daemon_start(dp, args);
+  conn_open(a, dp->socket);
+  conn_open(b, dp->socket);
+  return load(a, env);
+}
+
 START_TEST(hang_in_get_chunk_times_out) {
   daemon_proc dp;
   conn a, b;
   uint64_t node, id;
   const msgpack_object *m;
 
-  setenv("SONOD_PLUGIN_DEADLINE_MS", "1000", 1);
-  daemon_start(&dp, args);
-  conn_open(&a, dp.socket);
-  conn_open(&b, dp.socket);
-  node = load(&a, "TESTPLUG_HANG_CHUNK");
+  node = start_two(&dp, &a, &b, "TESTPLUG_HANG_CHUNK");
   id = conn_request(&a, "plugin.state.get", "u", "node", node);
   others_answered(&b, 2500);
   m = conn_expect_error(&a, id, "timeout");
@@ -68,16 +74,45 @@ START_TEST(hang_in_get_chunk_times_out) {
 }
 END_TEST
 
+START_TEST(hang_in_set_program_times_out) {
+  daemon_proc dp;
+  conn a, b;
+  uint64_t node, id;
+
+  node = start_two(&dp, &a, &b, "TESTPLUG_HANG_PROGRAM");
+  /* Program names are read without selecting one: answered. */
+  conn_ok(&a, conn_request(&a, "plugin.programs", "u", "node", node));
+  id = conn_request(&a, "plugin.program", "uu", "node", node, "program", (uint64_t)1);
+  others_answered(&b, 2500);
+  conn_expect_error(&a, id, "timeout");
+  conn_expect_error(&b, conn_request(&b, "plugin.programs", "u", "node", node), "timeout");
+  conn_close(&b);
+  daemon_shutdown(&dp, &a);
+  ck_assert(daemon_log_contains(&dp, "effSetProgram did not return within 1000 ms"));
+}
+END_TEST
+
+START_TEST(hang_in_param_display_times_out) {
+  daemon_proc dp;
+  conn a, b;
+  uint64_t node, id;
+
+  node = start_two(&dp, &a, &b, "TESTPLUG_HANG_DISPLAY");
+  id = conn_request(&a, "plugin.get", "uu", "node", node, "index", (uint64_t)0);
+  others_answered(&b, 2500);
+  conn_expect_error(&a, id, "timeout");
+  conn_expect_error(&b, conn_request(&b, "plugin.params", "u", "node", node), "timeout");
+  conn_close(&b);
+  daemon_shutdown(&dp, &a);
+}
+END_TEST
+
 START_TEST(hang_in_close_does_not_stall_the_loop) {
   daemon_proc dp;
   conn a, b;
   uint64_t node;
 
-  setenv("SONOD_PLUGIN_DEADLINE_MS", "1000", 1);
-  daemon_start(&dp, args);
-  conn_open(&a, dp.socket);
-  conn_open(&b, dp.socket);
-  node = load(&a, "TESTPLUG_HANG_CLOSE");
+  node = start_two(&dp, &a, &b, "TESTPLUG_HANG_CLOSE");
   conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", node));
   others_answered(&b, 2500);
   ck_assert(daemon_log_contains(&dp, "effClose did not return within 1000 ms"));
@@ -136,6 +171,8 @@ static Suite *plugin_calls_suite(void) {
 
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, hang_in_get_chunk_times_out);
+  tcase_add_test(tc, hang_in_set_program_times_out);
+  tcase_add_test(tc, hang_in_param_display_times_out);
   tcase_add_test(tc, hang_in_close_does_not_stall_the_loop);
   tcase_add_test(tc, shutdown_with_a_hung_close_ends_in_time);
   tcase_add_test(tc, crash_names_node_and_call);

@@ -17,6 +17,8 @@
  *   TP_HANG_CLOSE, TP_HANG_CHUNK  N: sleep N seconds in effClose, or in
  *                effGetChunk (and offer chunks): a plugin that hangs there
  *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
+ *   TP_HANG_PROGRAM N: sleep N seconds in effSetProgram
+ *   TP_HANG_DISPLAY N: sleep N seconds in effGetParamDisplay
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -396,11 +398,17 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         strcpy(ptr, index != 0 ? "" : TP_LATIN1 ? "\xb0" : "x");   /* Latin-1 degree sign */
         return 0;
     case effGetParamDisplay:
+#ifdef TP_HANG_DISPLAY
+        sleep(TP_HANG_DISPLAY);
+#endif
         if (index < 0 || index >= TP_NUM_PARAMS)
             return 0;
         snprintf(ptr, 32, "%.3f", index == 0 ? 2.0 * p->params[0] : (double)p->params[index]);
         return 0;
     case effSetProgram:
+#ifdef TP_HANG_PROGRAM
+        sleep(TP_HANG_PROGRAM);
+#endif
         if (value >= 0 && value < TP_NUM_PROGRAMS)
             p->program = (int)value;
         p->host(e, value == 3 ? audioMasterIOChanged : audioMasterUpdateDisplay, 0, 0, NULL, 0);
