@@ -53,13 +53,26 @@ static void timer_closed(uv_handle_t *h) {
   unref(h->data);
 }
 
-static void node_idle(call *c, bool hung) {
+/* The call is over for the node (done, or past its deadline: hung).  An
+ * isolated node is not left hung: its host is killed (vst_isolated_kill),
+ * which ends the call at once (the thread returns, PLUGIN_CALL_LATE) and
+ * makes the node crashed, as a crash would (plugin.crashed, plugin.restart).
+ * It stays busy until the thread has returned: the thread may still use the
+ * instance after the host is gone. */
+static void node_idle(call *c, plugin_call_end end) {
   pnode *n = c->node != 0 ? plugin_ctl_find(c->node) : NULL;
 
   if (n == NULL)
     return;
+  if (end == PLUGIN_CALL_TIMEOUT && n->isolated) {
+    n->killed_for = c->what;
+    vst_isolated_kill(n->inst);
+    return;
+  }
+  if (end == PLUGIN_CALL_LATE && !n->isolated)
+    return;   /* hung for good */
   n->busy = NULL;
-  if (hung)
+  if (end == PLUGIN_CALL_TIMEOUT)
     n->hung = c->what;
 }
 
@@ -73,9 +86,14 @@ static void on_deadline(uv_timer_t *t) {
   if (done)
     return;   /* on the finished list already: on_wake answers it */
   c->timed_out = true;
-  log_error("plugin: node %u: %s did not return within %u ms; the node is unusable", c->node,
-            c->what, plugin_call_deadline_ms());
-  node_idle(c, true);
+  {
+    pnode *n = c->node != 0 ? plugin_ctl_find(c->node) : NULL;
+    log_error("plugin: node %u: %s did not return within %u ms; %s", c->node, c->what,
+              plugin_call_deadline_ms(), n != NULL && n->isolated
+                  ? "its host process is killed (plugin.restart brings it back)"
+                  : "the node is unusable");
+  }
+  node_idle(c, PLUGIN_CALL_TIMEOUT);
   c->cb(c->d, c->arg, PLUGIN_CALL_TIMEOUT);
   uv_close((uv_handle_t *)&c->deadline, timer_closed);
 }
@@ -93,9 +111,10 @@ static void on_wake(uv_async_t *h) {
     running--;
     if (c->timed_out) {
       log_warn("plugin: node %u: %s returned after all", c->node, c->what);
+      node_idle(c, PLUGIN_CALL_LATE);
       c->cb(c->d, c->arg, PLUGIN_CALL_LATE);
     } else {
-      node_idle(c, false);
+      node_idle(c, PLUGIN_CALL_DONE);
       c->cb(c->d, c->arg, PLUGIN_CALL_DONE);
       uv_close((uv_handle_t *)&c->deadline, timer_closed);
     }

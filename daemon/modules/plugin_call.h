@@ -6,7 +6,9 @@
  * the loop when it is done; the loop serves every client meanwhile.  A call
  * past its deadline is reported at once (PLUGIN_CALL_TIMEOUT: answer the
  * request with `timeout`); the node is marked unusable (pnode.hung) and
- * later requests to it get a clear error.  If the call ever returns, the
+ * later requests to it get a clear error.  An isolated node's host is
+ * killed instead: the node is crashed, as if the plugin had crashed, and
+ * plugin.restart brings it back.  If the call ever returns, the
  * callback runs once more (PLUGIN_CALL_LATE) to free what it used.  While a
  * call runs on a node, the node is busy (pnode.busy): one call at a time,
  * as VST2 plugins expect.  Control thread, except fn. */

@@ -277,7 +277,7 @@ static void on_host_exit(uv_poll_t *h, int status, int events) {
   sonod *d = watch_d;
   msgpack_sbuffer sb;
   msgpack_packer pk;
-  char how[64];
+  char how[128];
   int ws = 0;
 
   (void)status;
@@ -286,7 +286,10 @@ static void on_host_exit(uv_poll_t *h, int status, int events) {
     return;
   watch_stop(n);
   n->crashed = true;
-  if (WIFSIGNALED(ws))
+  if (n->killed_for != NULL)
+    snprintf(how, sizeof how, "killed: %s did not return within %u ms", n->killed_for,
+             plugin_call_deadline_ms());
+  else if (WIFSIGNALED(ws))
     snprintf(how, sizeof how, "killed by signal %d", WTERMSIG(ws));
   else
     snprintf(how, sizeof how, "exited with status %d", WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
@@ -315,30 +318,28 @@ static void watch_start(sonod *d, pnode *n) {
   uv_unref((uv_handle_t *)n->watch);
 }
 
-int plugin_ctl_restart(sonod *d, pnode *n, const char **code, char *err, size_t errlen) {
-  char verr[VST_ERR_LEN] = "";
-
+int plugin_ctl_restart_check(const pnode *n, const char **code, char *err, size_t errlen) {
+  *code = SONO_E_BAD_VALUE;
   if (!n->isolated) {
-    *code = SONO_E_BAD_VALUE;
     snprintf(err, errlen, "node %u runs inside the daemon; only isolated plugins restart", n->id);
     return -1;
   }
   if (!n->crashed) {
-    *code = SONO_E_BAD_VALUE;
     snprintf(err, errlen, "node %u has not crashed", n->id);
     return -1;
   }
-  /* Plugin code runs in the new host, not here; a host that does not
-   * answer is killed after the call timeout. */
-  if (vst_isolated_restart(n->inst, verr) != VST_OK) {
-    *code = SONO_E_LOAD_FAILED;
-    snprintf(err, errlen, "%s", verr);
-    return -1;
-  }
-  n->crashed = false;
-  watch_start(d, n);
-  log_info("plugin: node %u restarted", n->id);
   return 0;
+}
+
+void plugin_ctl_restarted(sonod *d, pnode *n, bool running) {
+  if (running) {
+    n->crashed = false;
+    n->killed_for = NULL;
+    log_info("plugin: node %u restarted", n->id);
+  }
+  else
+    vst_isolated_kill(n->inst);   /* came back past its deadline: the watch reaps it */
+  watch_start(d, n);
 }
 
 const char *plugin_ctl_state(const pnode *n) {
@@ -381,6 +382,10 @@ typedef struct unload_job {
 static void unload_fn(void *arg) {
   unload_job *j = arg;
 
+  if (vst_is_isolated(j->inst)) {   /* its code runs in its own process */
+    vst_unload(j->inst);
+    return;
+  }
   turn_take();
   atomic_store(&j->turn_held, true);
   vst_unload(j->inst);
@@ -435,7 +440,8 @@ static void node_free(sonod *d, pnode *n) {
   free(n);
 }
 
-/* Loads take turns with each other and with closes (turn_take above). */
+/* Loads take turns with each other and with closes (turn_take above);
+ * isolated ones run their plugin's code in its own process and need not. */
 static unsigned loading;      /* jobs in the thread pool */
 
 static int limit_check(const char **code, char *err, size_t errlen) {
@@ -455,6 +461,9 @@ static void config_of(sonod *d, vst_config *cfg, int isolate) {
   cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
   cfg->isolate = isolate < 0 ? d->opt.isolate_plugins != 0 : isolate != 0;
   cfg->deadline_us = d->opt.isolate_deadline_ms * 1000u;
+  /* A control call the host does not answer kills it at the deadline the
+   * calls off the loop have (plugin_call.c), for the few still on it too. */
+  cfg->call_timeout_ms = plugin_call_deadline_ms();
   /* The host's processing thread at SCHED_FIFO 10 when the system grants
    * it: the null clock's priority (JACK's own is not passed on yet). */
   cfg->rt_priority = cfg->offline ? 0 : 10;
@@ -478,9 +487,11 @@ static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;
   }
-  turn_take();
+  if (!cfg->isolate)
+    turn_take();
   rc = vst_load(path, cfg, inst, verr);
-  turn_give();
+  if (!cfg->isolate)
+    turn_give();
   if (rc != VST_OK) {
     snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
     return -1;

@@ -34,6 +34,7 @@ typedef struct pnode {
   uint64_t missed;         /* isolated: blocks silent for a missed deadline, in all */
   const char *busy;        /* a call into it runs off the loop (plugin_call.c): which */
   const char *hung;        /* the call that missed its deadline: the node is unusable */
+  const char *killed_for;  /* isolated: the call whose deadline killed its host */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
@@ -61,9 +62,14 @@ int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugi
 int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int isolate,
                         plugin_ctl_load_cb cb, void *ud, const char **code, char *err,
                         size_t errlen);
-/* Brings a crashed isolated node back with its last saved state.  -1 with
- * code and message when it cannot. */
-int plugin_ctl_restart(sonod *d, pnode *n, const char **code, char *err, size_t errlen);
+/* plugin.restart: whether n can be restarted (an isolated node that
+ * crashed); -1 with code and message when not.  The restart itself
+ * (vst_isolated_restart) runs off the loop with a deadline (plugin_call);
+ * plugin_ctl_restarted then watches the new host, and, when `running`,
+ * marks the node running again (false: it came back after its deadline
+ * had it killed). */
+int plugin_ctl_restart_check(const pnode *n, const char **code, char *err, size_t errlen);
+void plugin_ctl_restarted(sonod *d, pnode *n, bool running);
 /* "running" or "crashed" (in-process nodes are always running). */
 const char *plugin_ctl_state(const pnode *n);
 /* A node by id, NULL if none or being unloaded. */

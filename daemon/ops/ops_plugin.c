@@ -251,18 +251,42 @@ void op_plugin_list(request *r) {
   reply_end(r->c, &sb);
 }
 
+static void restart_fn(void *arg) {
+  plugin_job *j = arg;
+
+  j->rc = vst_isolated_restart(j->inst, j->err);
+}
+
+static void restart_done(sonod *d, void *arg, plugin_call_end end) {
+  plugin_job *j = arg;
+  client *c = plugin_job_client(d, j, end, "the restart");
+  pnode *n = plugin_ctl_find(j->node);
+
+  if (end != PLUGIN_CALL_TIMEOUT && j->rc == VST_OK && n != NULL)
+    plugin_ctl_restarted(d, n, end == PLUGIN_CALL_DONE);
+  if (c != NULL && j->rc == VST_OK)
+    reply_ok_frame(c, j->id, engine_ctl_now(d));
+  else if (c != NULL)
+    reply_error(c, true, j->id, SONO_E_LOAD_FAILED, "plugin.restart: %s", j->err);
+  plugin_job_free(j, end);
+}
+
+/* The new host loads the plugin and gets its last state off the loop,
+ * with the deadline of every plugin call. */
 void op_plugin_restart(request *r) {
   pnode *n = plugin_arg_node(r);
   const char *code;
   char err[512];
+  plugin_job *j;
 
   if (n == NULL)
     return;
-  if (plugin_ctl_restart(r->d, n, &code, err, sizeof err) != 0) {
+  if (plugin_ctl_restart_check(n, &code, err, sizeof err) != 0) {
     reply_error(r->c, true, r->id, code, "plugin.restart: %s", err);
     return;
   }
-  reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
+  if ((j = plugin_job_new(r, n)) != NULL)
+    plugin_job_start(r, n, j, "the restart", restart_fn, restart_done);
 }
 
 void op_plugin_set(request *r) {

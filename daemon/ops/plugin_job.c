@@ -37,10 +37,14 @@ client *plugin_job_client(sonod *d, plugin_job *j, plugin_call_end end, const ch
   client *c = end == PLUGIN_CALL_LATE ? NULL : client_find(d, j->client);
 
   if (end == PLUGIN_CALL_TIMEOUT) {
+    pnode *n = plugin_ctl_find(j->node);
+
     if (c != NULL)
       reply_error(c, true, j->id, SONO_E_TIMEOUT, "%s: plugin node %u: %s did not return "
-                  "within %u ms; the node is unusable (unload it)", j->op, j->node, what,
-                  plugin_call_deadline_ms());
+                  "within %u ms; %s", j->op, j->node, what, plugin_call_deadline_ms(),
+                  n != NULL && n->isolated
+                      ? "its host process is killed (plugin.restart brings it back)"
+                      : "the node is unusable (unload it)");
     return NULL;
   }
   return c;

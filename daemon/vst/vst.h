@@ -113,10 +113,13 @@ typedef struct vst_config {
     /* Isolation (vst_remote.c): run the plugin in a sonod-plugin-host
      * process; the audio thread waits for it at most deadline_us per call
      * (0: one block's duration, 2 s offline), its processing thread runs
-     * SCHED_FIFO at rt_priority when > 0 and allowed. */
+     * SCHED_FIFO at rt_priority when > 0 and allowed.  A control call the
+     * host does not answer within call_timeout_ms (0: 10 s) kills it; the
+     * load itself gets 10 s. */
     bool isolate;
     unsigned deadline_us;
     int rt_priority;
+    unsigned call_timeout_ms;
 } vst_config;
 
 /* Isolated instances (cfg.isolate).  A host that dies makes its pidfd
@@ -129,6 +132,11 @@ bool vst_is_isolated(const vst_instance *inst);
 int vst_isolated_pidfd(const vst_instance *inst);
 bool vst_isolated_alive(const vst_instance *inst);
 bool vst_isolated_reap(vst_instance *inst, int *wstatus);
+/* SIGKILLs the host through its pidfd, without waiting for anything: safe
+ * from any thread while another one is inside a call to the host (which
+ * then fails at once); the pidfd then becomes readable as for a crash.
+ * any */
+void vst_isolated_kill(const vst_instance *inst);
 int vst_isolated_restart(vst_instance *inst, char *err);
 uint32_t vst_take_missed(vst_instance *inst);
 

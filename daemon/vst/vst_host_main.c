@@ -7,8 +7,10 @@
  * plugin's dispatcher, parameters, reconfigure, quit) with the ordinary
  * vst library; a processing thread waits on the region's `req` futex, runs
  * one process call per request and publishes `done`.  It dies with the
- * daemon (PR_SET_PDEATHSIG) and when the socket closes. */
+ * daemon (a thread waits on the daemon's pidfd) and when the socket closes. */
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "daemon/vst/vst_instance.h"
@@ -195,12 +198,38 @@ static void on_dispatch(vr_msg *m, char *payload) {
   }
 }
 
+static void *watch_daemon(void *arg) {
+  struct pollfd p = { .fd = (int)(intptr_t)arg, .events = POLLIN };
+
+  while (poll(&p, 1, -1) < 0 && errno == EINTR)
+    ;
+  _exit(0);
+}
+
+/* Dies with the daemon: a thread waits for the daemon's pidfd to become
+ * readable.  Not PR_SET_PDEATHSIG, which fires when the daemon's *thread*
+ * that spawned this host ends, and a restart spawns it from a call thread
+ * that ends right after (plugin_call.c); it is only the fallback, for
+ * kernels without pidfd_open. */
+static void die_with(pid_t daemon) {
+  int fd = (int)syscall(SYS_pidfd_open, daemon, 0);
+  pthread_t t;
+
+  if (fd < 0 || pthread_create(&t, NULL, watch_daemon, (void *)(intptr_t)fd) != 0)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+  else
+    pthread_detach(t);
+}
+
 int main(int argc, char **argv) {
   int prio = 0;
+  pid_t daemon = argc >= 2 ? (pid_t)atol(argv[1]) : 0;
 
-  /* Die with the daemon; if it is already gone, do not start. */
-  prctl(PR_SET_PDEATHSIG, SIGKILL);
-  if (argc < 2 || getppid() != (pid_t)atol(argv[1])) {
+  /* Die with the daemon; if it is already gone (checked after the watch
+   * is set: the pid was still its own then), do not start. */
+  if (daemon > 0)
+    die_with(daemon);
+  if (daemon <= 0 || getppid() != daemon) {
     fprintf(stderr, "sonod-plugin-host: run by sonod only\n");
     return 2;
   }

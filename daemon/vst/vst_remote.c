@@ -32,7 +32,8 @@
 extern char **environ;
 
 #define HOST_NAME "sonod-plugin-host"
-#define CALL_TIMEOUT_MS 10000   /* a control call the host does not answer kills it */
+#define CALL_TIMEOUT_MS 10000   /* a control call the host does not answer kills it (default) */
+#define LOAD_TIMEOUT_MS 10000   /* the plugin's load in the host */
 #define QUIT_TIMEOUT_MS 2000
 
 /* ---- helpers shared with the host ---- */
@@ -95,7 +96,7 @@ static void find_host(char *buf, size_t len) {
 static void kill_host(vst_remote *r) {
   if (r->pid > 0) {
     kill(r->pid, SIGKILL);
-    while (waitpid(r->pid, NULL, 0) < 0 && errno == EINTR)
+    while (waitpid(r->pid, &r->status, 0) < 0 && errno == EINTR)
       ;
   }
   r->pid = 0;
@@ -167,20 +168,30 @@ static int spawn_host(vst_remote *r, char *err) {
     return vst_fail(err, VST_E_SCANNER, "cannot run the plugin host %s: %s", bin, strerror(rc));
   }
   r->sock = sv[0];
-  if (r->pidfd >= 0)
-    close(r->pidfd);
-  r->pidfd = (int)syscall(SYS_pidfd_open, r->pid, 0);
-  if (r->pidfd < 0) {
+  r->status = 0;
+  rc = (int)syscall(SYS_pidfd_open, r->pid, 0);
+  if (rc < 0) {
+    rc = errno;
     kill_host(r);
-    return vst_fail(err, VST_E_SCANNER, "pidfd_open: %s", strerror(errno));
+    return vst_fail(err, VST_E_SCANNER, "pidfd_open: %s", strerror(rc));
+  }
+  /* A restart's pidfd takes the first one's number (dup3 replaces it at
+   * once), so vst_isolated_kill can read it from any thread. */
+  if (r->pidfd < 0) {
+    r->pidfd = rc;
+  } else {
+    dup3(rc, r->pidfd, O_CLOEXEC);
+    close(rc);
   }
   return VST_OK;
 }
 
 /* One call: request and payload out, reply and payload (malloc'd, NUL
  * after the end) back.  Lock held.  A host that fails to answer within
- * CALL_TIMEOUT_MS is killed. */
+ * its time (the load's, else the control calls' own) is killed. */
 static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char *err) {
+  unsigned ms = m->op == VR_LOAD ? LOAD_TIMEOUT_MS : r->call_ms;
+
   struct pollfd p;
   uint32_t len;
   void *buf;
@@ -196,13 +207,13 @@ static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char 
   p.fd = r->sock;
   p.events = POLLIN;
   do
-    rc = poll(&p, 1, CALL_TIMEOUT_MS);
+    rc = poll(&p, 1, (int)ms);
   while (rc < 0 && errno == EINTR);
   if (rc == 0) {
     mark_dead(r);
     kill_host(r);
     return vst_fail(err, VST_E_TIMEOUT, "the plugin's host did not answer within %u ms; killed",
-                    CALL_TIMEOUT_MS);
+                    ms);
   }
   if (rc < 0 || vr_read_full(r->sock, m, sizeof *m) != 0 || m->len > VR_MAX_PAYLOAD)
     goto broken;
@@ -504,6 +515,7 @@ AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char 
   r->max_block = r->want_block = cfg->max_block;
   r->load_flags = (cfg->offline ? VR_LOAD_OFFLINE : 0) | (cfg->float_only ? VR_LOAD_FLOAT_ONLY : 0);
   r->rt_priority = cfg->rt_priority;
+  r->call_ms = cfg->call_timeout_ms > 0 ? cfg->call_timeout_ms : CALL_TIMEOUT_MS;
   r->deadline_ns = cfg->deadline_us > 0 ? (uint64_t)cfg->deadline_us * 1000u
                    : cfg->offline ? 2000000000u
                                   : (uint64_t)(1e9 * cfg->max_block / cfg->sample_rate);
@@ -580,6 +592,8 @@ bool vst_isolated_reap(vst_instance *inst, int *wstatus) {
       return false;   /* still running */
     }
     r->pid = 0;
+  } else {
+    st = r->status;   /* reaped by kill_host already */
   }
   mark_dead(r);
   kill_host(r);   /* closes the socket */
@@ -587,6 +601,15 @@ bool vst_isolated_reap(vst_instance *inst, int *wstatus) {
   if (wstatus != NULL)
     *wstatus = st;
   return true;
+}
+
+void vst_isolated_kill(const vst_instance *inst) {
+  vst_remote *r = remote(inst);
+
+  /* pidfd_send_signal: a host already reaped is not a process that could
+   * have taken its pid. */
+  if (r != NULL && r->pidfd >= 0)
+    (void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
 }
 
 int vst_isolated_restart(vst_instance *inst, char *err) {

@@ -137,11 +137,13 @@ typedef struct vst_remote {
   uint32_t load_flags;
   int rt_priority;
   uint64_t deadline_ns;      /* the audio thread's wait, per call */
+  unsigned call_ms;          /* a control call's wait for the host's answer */
 
   /* Control side (lock held for calls to the host). */
   pthread_mutex_t lock;
   pid_t pid;
-  int pidfd, sock, memfd;
+  int status;                /* the host's wait status, once kill_host reaped it */
+  int pidfd, sock, memfd;    /* pidfd: one fd number for the instance's life (vst_isolated_kill) */
   vr_shm *shm;
   size_t shm_size;
   unsigned shm_in, shm_out;  /* the region's audio buffers (our copy: the host can write it) */

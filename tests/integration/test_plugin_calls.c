@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
@@ -33,11 +34,33 @@ static void others_answered(conn *c, long ms) {
   }
 }
 
-static uint64_t load(conn *c, const char *env) {
+static uint64_t load_iso(conn *c, const char *env, bool isolate) {
   const char *path = getenv(env);
 
   ck_assert_msg(path != NULL, "%s is not set", env);
-  return msg_uint(conn_ok(c, conn_request(c, "plugin.load", "s", "path", path)), "node");
+  return msg_uint(conn_ok(c, conn_request(c, "plugin.load", "sb", "path", path, "isolate",
+                                          (int)isolate)), "node");
+}
+
+static uint64_t load(conn *c, const char *env) {
+  return load_iso(c, env, false);
+}
+
+/* Whether the string at key in map m contains want. */
+static bool str_has(const msgpack_object *m, const char *key, const char *want) {
+  m = sono_map_get(m, key);
+  return m != NULL && m->type == MSGPACK_OBJECT_STR &&
+         memmem(m->via.str.ptr, m->via.str.size, want, strlen(want)) != NULL;
+}
+
+/* Node's "state" in plugin.list. */
+static bool listed_as(conn *c, uint64_t node, const char *state) {
+  const msgpack_object *nodes = sono_map_get(conn_ok(c, conn_request(c, "plugin.list", "")), "nodes");
+
+  for (uint32_t i = 0; i < nodes->via.array.size; i++)
+    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
+      return msg_str_is(&nodes->via.array.ptr[i], "state", state);
+  return false;
 }
 
 /* A daemon with a one-second deadline, two clients, and the plugin env
@@ -138,6 +161,115 @@ START_TEST(shutdown_with_a_hung_close_ends_in_time) {
 }
 END_TEST
 
+/* Isolated, the same hang is answered `timeout` at the same deadline, and
+ * the node's host is killed: the node is crashed (plugin.crashed names the
+ * call), not unusable, and plugin.restart brings it back. */
+START_TEST(isolated_hang_kills_its_host) {
+  const char *kinds[] = { "plugin" };
+  daemon_proc dp;
+  conn a, b, ev;
+  uint64_t node, id;
+  const msgpack_object *m;
+  int k;
+
+  setenv("SONOD_PLUGIN_DEADLINE_MS", "1000", 1);
+  daemon_start(&dp, args);
+  conn_open(&a, dp.socket);
+  conn_open(&b, dp.socket);
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1, kinds, 1);
+  node = load_iso(&a, "TESTPLUG_HANG_CHUNK", true);
+  id = conn_request(&a, "plugin.state.get", "u", "node", node);
+  others_answered(&b, 1500);
+  m = conn_expect_error(&a, id, "timeout");
+  ck_assert(str_has(m, "message", "effGetChunk"));
+  ck_assert(str_has(m, "message", "plugin.restart"));
+  do
+    m = conn_recv(&ev, 5000);
+  while (!msg_str_is(m, "event", "plugin.crashed"));
+  ck_assert_uint_eq(msg_uint(m, "node"), node);
+  ck_assert_msg(str_has(m, "reason", "effGetChunk did not return within 1000 ms"),
+                "plugin.crashed without the call that killed it");
+  ck_assert(listed_as(&b, node, "crashed"));
+  /* Busy only until the killed call's thread has returned (at once). */
+  for (k = 0; k < 50; k++) {
+    m = conn_reply(&a, conn_request(&a, "plugin.restart", "u", "node", node), 5000);
+    if (msg_error_code(m) == NULL || strcmp(msg_error_code(m), "busy") != 0)
+      break;
+    usleep(20000);
+  }
+  ck_assert_msg(msg_ok(m) != NULL, "plugin.restart: %s", msg_error_code(m));
+  ck_assert(listed_as(&b, node, "running"));
+  /* The restart ran on a thread that has ended since: the new host must
+   * not die with it (PR_SET_PDEATHSIG would kill it). */
+  usleep(300000);
+  ck_assert(listed_as(&b, node, "running"));
+  conn_ok(&a, conn_request(&a, "plugin.params", "u", "node", node));
+  conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", node));
+  conn_close(&ev);
+  conn_close(&b);
+  daemon_shutdown(&dp, &a);
+}
+END_TEST
+
+/* Whether process pid is gone (or a zombie waiting for its new parent). */
+static bool gone(pid_t pid) {
+  char path[64], stat[256];
+  FILE *f;
+  bool dead = true;
+
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  if ((f = fopen(path, "r")) != NULL) {
+    if (fgets(stat, sizeof stat, f) != NULL) {
+      const char *p = strrchr(stat, ')');
+      dead = p != NULL && (p[2] == 'Z' || p[2] == 'X');
+    }
+    fclose(f);
+  }
+  return dead;
+}
+
+/* The daemon's child processes: its plugin hosts (the scanner children
+ * are gone once the loads are answered). */
+static unsigned children_of(pid_t pid, pid_t *out, unsigned max) {
+  char cmd[128], line[64];
+  unsigned n = 0;
+  FILE *p;
+
+  snprintf(cmd, sizeof cmd, "cat /proc/%d/task/*/children", (int)pid);
+  ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+  while (n < max && fscanf(p, "%63s", line) == 1)
+    out[n++] = (pid_t)atol(line);
+  pclose(p);
+  return n;
+}
+
+/* Hosts die with the daemon, also one started by a restart (from a
+ * thread that has ended) and the daemon killed with SIGKILL. */
+START_TEST(isolated_hosts_die_with_the_daemon) {
+  daemon_proc dp;
+  conn a;
+  pid_t kids[8];
+  unsigned n, i;
+  int k;
+
+  daemon_start(&dp, args);
+  conn_open(&a, dp.socket);
+  load_iso(&a, "TESTPLUG", true);
+  load_iso(&a, "TESTPLUG", true);
+  n = children_of(dp.pid, kids, 8);
+  ck_assert_uint_eq(n, 2);
+  kill(dp.pid, SIGKILL);
+  daemon_wait(&dp, 5000);
+  for (i = 0; i < n; i++) {
+    for (k = 0; k < 100 && !gone(kids[i]); k++)
+      usleep(20000);
+    ck_assert_msg(gone(kids[i]), "host %d outlived the daemon", (int)kids[i]);
+  }
+  conn_close(&a);
+}
+END_TEST
+
 START_TEST(crash_names_node_and_call) {
   daemon_proc dp;
   conn a;
@@ -175,6 +307,8 @@ static Suite *plugin_calls_suite(void) {
   tcase_add_test(tc, hang_in_param_display_times_out);
   tcase_add_test(tc, hang_in_close_does_not_stall_the_loop);
   tcase_add_test(tc, shutdown_with_a_hung_close_ends_in_time);
+  tcase_add_test(tc, isolated_hang_kills_its_host);
+  tcase_add_test(tc, isolated_hosts_die_with_the_daemon);
   tcase_add_test(tc, crash_names_node_and_call);
   suite_add_tcase(s, tc);
   return s;
