@@ -417,6 +417,13 @@ class Synth:
         ev = self._daemon._ended.get(self.id)
         return ev.get("frame") if ev else None
 
+    def wait(self, timeout: Optional[float] = None) -> Any:
+        """Wait until the synth has ended (its ``synth.ended`` event came);
+        False if ``timeout`` seconds passed first.  On a live daemon; an
+        offline one moves only when rendered.  A coroutine with
+        AsyncDaemon."""
+        return self._daemon._wait_ended(self.id, timeout)
+
     @op
     def set(self, *, at: Optional[int] = None, delay: Optional[float] = None,
             **args: float) -> Op[int]:

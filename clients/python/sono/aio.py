@@ -161,6 +161,14 @@ class AsyncDaemon(Ops):
         if fut is not None and not fut.done():
             self._settle(fut, msg)
 
+    async def _wait_ended(self, synth: int, timeout: Optional[float]) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while synth not in self._ended and not self._closed:
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return synth in self._ended
+
     async def next_event(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
         """The next event, or None after ``timeout`` seconds or on close."""
         try:

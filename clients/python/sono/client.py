@@ -231,6 +231,11 @@ class Daemon(Ops):
         if fut is not None:
             self._settle(fut, msg)
 
+    def _wait_ended(self, synth: int, timeout: Optional[float]) -> bool:
+        with self._events_cv:
+            return self._events_cv.wait_for(lambda: synth in self._ended or self._closed, timeout) \
+                and synth in self._ended
+
     # ---- events
 
     def next_event(self, timeout: Optional[float] = None,

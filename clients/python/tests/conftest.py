@@ -41,3 +41,37 @@ def amsynth():
         pytest.skip("amsynth is not installed (scripts/setup.sh installs it)")
     return AMSYNTH
 
+
+
+@pytest.fixture
+def live(sonod, tmp_path):
+    """A sonod on the null backend (its clock runs in real time), started
+    by hand as a user's would be, and a connection to it."""
+    import subprocess
+    import time
+    sock = tmp_path / "sonod.sock"
+    env = dict(os.environ)
+    env.pop("STATE_DIRECTORY", None)
+    with open(tmp_path / "sonod.log", "wb") as log:
+        proc = subprocess.Popen([sonod, "--backend", "null", "--socket", str(sock), "--config",
+                                 "/dev/null", "--sample-rate", "48000", "--block-size", "256"],
+                                stdout=log, stderr=log, env=env)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                d = Daemon.connect(str(sock), timeout=30)
+                d.test_socket = str(sock)
+                break
+            except Exception:
+                assert proc.poll() is None, (tmp_path / "sonod.log").read_text()
+                assert time.monotonic() < deadline, "sonod did not start"
+                time.sleep(0.02)
+        yield d
+        d.shutdown()
+        d.close()
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -104,3 +104,60 @@ def test_asyncio_client(sonod, amsynth):
             assert e.value.code == "unknown_instr"
         assert d.exit_status == 0
     asyncio.run(main())
+
+
+def test_a_live_daemon_synths_end_by_themselves(live):
+    assert live.backend == "null" and live.sample_rate == 48000
+    sine = live.instr("sine", "outs oscili(0.1, kfreq), oscili(0.1, kfreq)", {"kfreq": 440})
+    ended = []
+    live.on("synth.ended", ended.append)
+    short = sine.play(0.05, delay=0.02)
+    long = sine.play(delay=0.02)
+    assert short.wait(10) is True
+    assert not short.playing and ended[0]["synth"] == short.id
+    assert short.end_frame >= short.frame + int(0.05 * 48000) - 32
+    assert long.wait(0.05) is False and long.playing
+    long.stop()
+    assert long.wait(10) is True
+    with pytest.raises(SonoError) as e:
+        long.set(kfreq=220)
+    assert e.value.code == "unknown_synth"
+    with pytest.raises(SonoError) as e:
+        live.render(512)
+    assert e.value.code == "not_supported"
+
+
+def test_a_live_daemon_with_asyncio(live):
+    path = live.test_socket
+
+    async def main():
+        async with await AsyncDaemon.connect(path) as d:
+            sine = await d.instr("sine2", "outs oscili(0.1, 300), oscili(0.1, 300)")
+            s = await sine.play(0.03, delay=0.01)
+            assert await s.wait(10) is True
+            assert not s.playing
+            assert await s.wait(0) is True
+    asyncio.run(main())
+
+
+def test_without_numpy(sonod):
+    import subprocess
+    import sys
+    code = """
+import sys
+sys.modules["numpy"] = None          # as if numpy were not installed
+from array import array
+import sono
+assert not sono.HAVE_NUMPY
+with sono.Daemon.offline(sr=44100, block=512) as d:
+    d.tone(True, freq=441, amp=0.5)
+    block = d.render(512)
+    assert isinstance(block, list) and len(block) == 2
+    assert all(isinstance(c, array) and len(c) == 512 for c in block)
+    assert abs(block[1][25] - 0.5) < 1e-6
+    print("ok")
+"""
+    env = dict(os.environ, SONOD=sonod, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
