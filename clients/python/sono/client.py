@@ -128,6 +128,9 @@ class Daemon(Ops):
     def request(self, msg: Req, timeout: Optional[float] = None) -> Reply:
         """Send one request map (``{"op": ..., ...}``; the id is added) and
         return its ``ok`` map; an error reply raises SonoError."""
+        if threading.current_thread() is self._reader:
+            raise RuntimeError("an event callback cannot wait for a reply (it runs on the thread "
+                               "that reads them): use daemon.send(...) there, or a queue")
         fut = self.send(msg)
         return self._result(fut, str(msg.get("op")), timeout if timeout is not None else self.timeout)
 

@@ -1,6 +1,7 @@
 """Connecting, pipelining, errors and the asyncio client."""
 import asyncio
 import os
+import time
 
 import pytest
 
@@ -161,3 +162,26 @@ with sono.Daemon.offline(sr=44100, block=512) as d:
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_a_callback_may_send_but_not_wait(daemon):
+    got = []
+
+    def cb(ev):
+        try:
+            daemon.status()
+        except RuntimeError as e:
+            got.append(str(e))
+        got.append(daemon.send({"op": "ping", "data": ev["synth"]}))
+    daemon.on("synth.started", cb)
+    sine = daemon.instr("sine", "outs oscili(0.1, 440), oscili(0.1, 440)")
+    daemon.render(512)
+    s = sine.play(0.01)
+    daemon.render(1024)
+    daemon.sync()
+    for _ in range(500):        # the callback runs on the reader thread
+        if len(got) >= 2:
+            break
+        time.sleep(0.01)
+    assert "callback" in got[0]
+    assert got[1].result(10)["data"] == s.id
