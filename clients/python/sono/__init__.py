@@ -9,7 +9,7 @@
 See clients/python/README.md.
 """
 from .audio import HAVE_NUMPY
-from ._core import Bundle, Bus, Instr, Node, Params, Plugin, Synth, Table
+from ._core import Block, Bundle, Bus, Capture, Instr, Node, Params, Plugin, Synth, Table
 from .client import Daemon
 from .errors import ClosedError, ConnectError, SonoError
 
@@ -18,6 +18,6 @@ try:
 except ImportError:  # pragma: no cover
     pass
 
-__all__ = ["Daemon", "AsyncDaemon", "Plugin", "Params", "Node", "Instr", "Synth", "Bundle", "Bus", "Table",
+__all__ = ["Daemon", "AsyncDaemon", "Plugin", "Params", "Node", "Instr", "Synth", "Bundle", "Bus", "Capture", "Block", "Table",
            "SonoError", "ConnectError", "ClosedError", "HAVE_NUMPY"]
 __version__ = "0.1.0"

@@ -8,10 +8,11 @@ one and a coroutine in the other.
 """
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import textwrap
-from typing import (Any, Callable, Dict, Generator, Iterator, List, Mapping, Optional,
+from typing import (Any, Callable, Deque, Dict, Generator, Iterator, List, Mapping, Optional,
                     Sequence, Tuple, TypeVar, Union)
 
 from . import _wire
@@ -611,6 +612,80 @@ class Bundle:
             await self.send()
 
 
+class Block:
+    """One block of a capture: ``frame`` (the engine frame of its first
+    sample), ``audio`` (channels × frames, as ``render`` gives) and
+    ``dropped`` (blocks lost just before it because this client read too
+    slowly; its frame then jumps)."""
+
+    __slots__ = ("frame", "audio", "dropped")
+
+    def __init__(self, frame: int, audio: Any, dropped: int):
+        self.frame = frame
+        self.audio = audio
+        self.dropped = dropped
+
+    def __repr__(self) -> str:
+        return f"<Block at {self.frame}, dropped {self.dropped}>"
+
+
+class Capture:
+    """A node's audio streamed to this client (``daemon.capture(node)``),
+    on any backend: iterate over ``blocks()``, or ``read(frames)``; stop
+    with ``stop()`` or by leaving the ``with``."""
+
+    def __init__(self, daemon: Any, info: Mapping[str, Any], node: Any):
+        self._daemon = daemon
+        self.id: int = info["id"]
+        self.frame: int = info.get("frame", 0)
+        self.channels: int = info.get("channels", 0)
+        self.block_frames: int = info.get("frames", 0)
+        self.node = node
+        self.dropped = 0
+        self.stopped: Optional[Dict[str, Any]] = None
+
+    def __repr__(self) -> str:
+        return f"<Capture {self.id} of {self.node}>"
+
+    def _take(self) -> Optional[Block]:
+        buf = self._daemon._capture_buf.get(self.id)
+        if not buf:
+            return None
+        ev = buf.popleft()
+        self.dropped += ev.get("dropped", 0)
+        return Block(ev["frame"], _audio.from_channels(ev["audio"], ev.get("frames", 0),
+                                                       self._daemon.use_numpy), ev.get("dropped", 0))
+
+    def blocks(self, timeout: Optional[float] = None) -> Any:
+        """The blocks as they come, until ``timeout`` seconds pass without
+        one or the capture stopped and its last block was taken.  An
+        iterator; an async iterator with AsyncDaemon."""
+        return self._daemon._capture_blocks(self, timeout)
+
+    @op
+    def stop(self) -> Op[Dict[str, Any]]:
+        """Stop; blocks already sent can still be taken.  Returns ``{frame,
+        frames, dropped}``."""
+        # "id" is every request's own key, so the capture goes as "capture".
+        r = yield {"op": "capture.stop", "capture": self.id}
+        self.stopped = r
+        return r
+
+    def __enter__(self) -> "Capture":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.stopped is None:
+            self.stop()
+
+    async def __aenter__(self) -> "Capture":
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        if self.stopped is None:
+            await self.stop()
+
+
 # --------------------------------------------------------------- daemon ops
 
 class Ops:
@@ -640,6 +715,7 @@ class Ops:
     def _init_ops(self) -> None:
         self._daemon = self
         self._ended: Dict[int, Dict[str, Any]] = {}
+        self._capture_buf: Dict[int, Deque[Dict[str, Any]]] = {}
         self._synth_subscribed = False
         self._callbacks: List[Tuple[str, Callable[[Dict[str, Any]], Any]]] = []
 
@@ -656,10 +732,16 @@ class Ops:
         self.capabilities = list(r.get("capabilities", []))
         self.client_id = r.get("client")
 
-    def _note_event(self, ev: Dict[str, Any]) -> None:
-        """Bookkeeping every event passes through (on the reader)."""
-        if ev.get("event") == "synth.ended" and isinstance(ev.get("synth"), int):
+    def _note_event(self, ev: Dict[str, Any]) -> bool:
+        """Bookkeeping every event passes through (on the reader).  Returns
+        False for events that go to their own queue (capture blocks)."""
+        name = ev.get("event")
+        if name == "synth.ended" and isinstance(ev.get("synth"), int):
             self._ended[ev["synth"]] = ev
+        elif name == "capture" and isinstance(ev.get("id"), int):
+            self._capture_buf.setdefault(ev["id"], collections.deque()).append(ev)
+            return False
+        return True
 
     def _matching_callbacks(self, ev: Dict[str, Any]) -> List[Callable[[Dict[str, Any]], Any]]:
         return [cb for key, cb in list(self._callbacks) if event_matches(ev, [key])]
@@ -903,6 +985,25 @@ class Ops:
         r = yield {"op": "engine.tone", "on": on, "freq": freq, "amp": amp, "channel": channel,
                    **_timing(at, delay)}
         return r["frame"]
+
+    @op
+    def capture(self, node: Any = "out", *, inputs: bool = False,
+                frames: Optional[int] = None) -> Op[Capture]:
+        """Stream a node's outputs (``inputs=True``: what reaches its
+        inputs; for ``"out"``, what goes to the backend) to this client in
+        blocks of ``frames``.  Bounded: a client that reads too slowly loses
+        blocks, counted in ``Block.dropped``."""
+        req: Req = {"op": "capture.start", "node": _node_name(node)}
+        if isinstance(node, Node) and isinstance(node.id, int):
+            req["node"] = node.id
+        elif isinstance(node, int):
+            req["node"] = node
+        if inputs:
+            req["port"] = "in"
+        if frames is not None:
+            req["frames"] = frames
+        r = yield req
+        return Capture(self, r, node)
 
     # ---- csound
 

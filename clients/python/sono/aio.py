@@ -147,7 +147,8 @@ class AsyncDaemon(Ops):
 
     def _dispatch(self, msg: Dict[str, Any]) -> None:
         if "event" in msg:
-            self._note_event(msg)
+            if not self._note_event(msg):   # a capture block: its own queue
+                return
             self._events.put_nowait(msg)
             for cb in self._matching_callbacks(msg):
                 try:
@@ -168,6 +169,18 @@ class AsyncDaemon(Ops):
                 return False
             await asyncio.sleep(0.005)
         return synth in self._ended
+
+    async def _capture_blocks(self, cap: Any, timeout: Optional[float]) -> AsyncIterator[Any]:
+        while True:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not self._capture_buf.get(cap.id) and not self._closed and cap.stopped is None:
+                if deadline is not None and time.monotonic() >= deadline:
+                    return
+                await asyncio.sleep(0.002)
+            block = cap._take()
+            if block is None:
+                return
+            yield block
 
     async def next_event(self, timeout: Optional[float] = None) -> Optional[Dict[str, Any]]:
         """The next event, or None after ``timeout`` seconds or on close."""

@@ -216,7 +216,10 @@ class Daemon(Ops):
 
     def _dispatch(self, msg: Dict[str, Any]) -> None:
         if "event" in msg:
-            self._note_event(msg)
+            if not self._note_event(msg):   # a capture block: its own queue
+                with self._events_cv:
+                    self._events_cv.notify_all()
+                return
             with self._events_cv:
                 if len(self._events) >= EVENT_BUFFER:
                     self._events.popleft()
@@ -238,6 +241,16 @@ class Daemon(Ops):
         with self._events_cv:
             return self._events_cv.wait_for(lambda: synth in self._ended or self._closed, timeout) \
                 and synth in self._ended
+
+    def _capture_blocks(self, cap: Any, timeout: Optional[float]) -> Iterator[Any]:
+        while True:
+            with self._events_cv:
+                self._events_cv.wait_for(lambda: self._capture_buf.get(cap.id) or self._closed
+                                         or cap.stopped is not None, timeout)
+                block = cap._take()
+            if block is None:
+                return
+            yield block
 
     # ---- events
 
