@@ -9,7 +9,10 @@
 See clients/python/README.md.
 """
 from .audio import HAVE_NUMPY
-from ._core import Block, Bundle, Bus, Capture, Instr, Node, Params, Plugin, Synth, Table
+from ._base import Node
+from .capture import Block, Capture
+from .csound import Bundle, Bus, Instr, Synth, Table
+from .plugin import Params, Plugin
 from .client import Daemon
 from .errors import ClosedError, ConnectError, SonoError
 

@@ -10,7 +10,8 @@ import time
 from typing import Any, AsyncIterator, Dict, Iterable, Optional
 
 from . import _wire
-from ._core import Op, Ops, Reply, Req, event_matches, step
+from ._base import Op, Reply, Req, event_matches, step
+from ._core import Ops
 from ._process import OfflineProcess
 from .errors import ClosedError, ConnectError, SonoError
 

@@ -9,7 +9,7 @@ from typing import Any, List, Sequence, Union
 try:  # numpy is optional
     import numpy as _np
 except ImportError:  # pragma: no cover - exercised where numpy is absent
-    _np = None
+    _np = None  # type: ignore[assignment]
 
 HAVE_NUMPY = _np is not None
 

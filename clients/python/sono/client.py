@@ -12,7 +12,8 @@ from concurrent.futures import Future
 from typing import Any, Callable, Deque, Dict, Iterable, Iterator, Optional
 
 from . import _wire
-from ._core import Op, Ops, Reply, Req, event_matches, step
+from ._base import Op, Reply, Req, event_matches, step
+from ._core import Ops
 from ._process import OfflineProcess
 from .errors import ClosedError, ConnectError, SonoError
 
