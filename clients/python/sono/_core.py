@@ -68,8 +68,8 @@ class Ops:
         name = ev.get("event")
         if name == "synth.ended" and isinstance(ev.get("synth"), int):
             self._ended[ev["synth"]] = ev
-        elif name == "capture" and isinstance(ev.get("id"), int):
-            self._capture_buf.setdefault(ev["id"], collections.deque()).append(ev)
+        elif name == "capture" and isinstance(ev.get("capture"), int):
+            self._capture_buf.setdefault(ev["capture"], collections.deque()).append(ev)
             return False
         return True
 
@@ -321,8 +321,9 @@ class Ops:
                 frames: Optional[int] = None) -> Op[Capture]:
         """Stream a node's outputs (``inputs=True``: what reaches its
         inputs; for ``"out"``, what goes to the backend) to this client in
-        blocks of ``frames``.  Bounded: a client that reads too slowly loses
-        blocks, counted in ``Block.dropped``."""
+        blocks of ``frames`` (default 1024).  No subscription needed.
+        Bounded: a client that reads too slowly loses blocks, counted in
+        ``Block.dropped`` (frames)."""
         req: Req = {"op": "capture.start", "node": _node_name(node)}
         if isinstance(node, Node) and isinstance(node.id, int):
             req["node"] = node.id

@@ -10,8 +10,8 @@ from ._base import Op, op
 class Block:
     """One block of a capture: ``frame`` (the engine frame of its first
     sample), ``audio`` (channels × frames, as ``render`` gives) and
-    ``dropped`` (blocks lost just before it because this client read too
-    slowly; its frame then jumps)."""
+    ``dropped`` (frames lost just before it, because this client read too
+    slowly: ``frame`` is the previous block's end plus ``dropped``)."""
 
     __slots__ = ("frame", "audio", "dropped")
 
@@ -31,7 +31,7 @@ class Capture:
 
     def __init__(self, daemon: Any, info: Mapping[str, Any], node: Any):
         self._daemon = daemon
-        self.id: int = info["id"]
+        self.id: int = info["capture"]
         self.frame: int = info.get("frame", 0)
         self.channels: int = info.get("channels", 0)
         self.block_frames: int = info.get("frames", 0)
@@ -59,9 +59,9 @@ class Capture:
 
     @op
     def stop(self) -> Op[Dict[str, Any]]:
-        """Stop; blocks already sent can still be taken.  Returns ``{frame,
-        frames, dropped}``."""
-        # "id" is every request's own key, so the capture goes as "capture".
+        """Stop; the last (shorter) block comes before the reply, and the
+        blocks not taken yet can still be.  Returns ``{frame, frames,
+        dropped}``: where it stopped, the frames sent, the frames lost."""
         r = yield {"op": "capture.stop", "capture": self.id}
         self.stopped = r
         return r
