@@ -67,3 +67,10 @@ def parse_address(address: Optional[str]) -> Tuple[str, Any]:
     elif address.startswith("unix:"):
         address = address[len("unix:"):]
     return "unix", address
+
+
+def read_token_file(path: str) -> str:
+    """The token in a token file as sonod reads it: the first line,
+    surrounding whitespace trimmed."""
+    with open(path, encoding="utf-8") as f:
+        return f.readline().strip()

@@ -52,9 +52,12 @@ class AsyncDaemon(Ops):
 
     @classmethod
     async def connect(cls, address: Optional[str] = None, *, token: Optional[str] = None,
+                      token_file: Optional[str] = None,
                       name: str = "sono-python", timeout: Optional[float] = None) -> "AsyncDaemon":
         """As ``Daemon.connect``."""
         kind, where = _wire.parse_address(address)
+        if token is None and token_file is not None:
+            token = _wire.read_token_file(token_file)
         try:
             if kind == "unix":
                 r, w = await asyncio.open_unix_connection(where, limit=1 << 26)

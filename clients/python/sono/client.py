@@ -68,12 +68,15 @@ class Daemon(Ops):
 
     @classmethod
     def connect(cls, address: Optional[str] = None, *, token: Optional[str] = None,
+                token_file: Optional[str] = None,
                 name: str = "sono-python", timeout: Optional[float] = None) -> "Daemon":
         """Connect to a running sonod: ``"/run/user/1000/sonod.sock"``,
-        ``"unix:/path"``, ``"tcp://host:port"`` (with ``token`` when the
-        daemon has a token file), or None for ``$SONOD_SOCKET`` / the default
-        socket."""
+        ``"unix:/path"``, ``"tcp://host:port"`` (with ``token``, or
+        ``token_file`` whose first line is the token, when the daemon has a
+        token file), or None for ``$SONOD_SOCKET`` / the default socket."""
         kind, where = _wire.parse_address(address)
+        if token is None and token_file is not None:
+            token = _wire.read_token_file(token_file)
         try:
             if kind == "unix":
                 sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

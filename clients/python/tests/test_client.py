@@ -71,6 +71,8 @@ def test_tcp_with_a_token(sonod, tmp_path):
                                            "--tcp-token-file", str(tok)]) as d:
         with Daemon.connect(f"tcp://127.0.0.1:{port}", token="0123456789abcdef-python") as t:
             assert t.status()["backend"] == "offline"
+        with Daemon.connect(f"tcp://127.0.0.1:{port}", token_file=str(tok)) as t:
+            assert t.ping("x") == "x"
         with pytest.raises(SonoError) as e:
             Daemon.connect(f"tcp://127.0.0.1:{port}", token="wrong-token-0123456")
         assert e.value.code == "unauthorized"
