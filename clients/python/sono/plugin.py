@@ -21,6 +21,9 @@ class Params:
         self._daemon = plugin._daemon
         self.names = names
 
+    def __repr__(self) -> str:
+        return f"<Params of {self._plugin.name}: {len(self.names)}>"
+
     def __len__(self) -> int:
         return len(self.names)
 
@@ -85,6 +88,9 @@ class Plugin(Node):
         self.info = dict(info)
         self.name: str = info.get("name", "")
         self.params = Params(self, names)
+
+    def __repr__(self) -> str:
+        return f"<Plugin {self.id} {self.name}>"
 
     @property
     def node(self) -> int:
