@@ -33,7 +33,8 @@ class OfflineProcess:
 
     def __init__(self, *, sr: int, block: int, channels: int, ksmps: Optional[int],
                  inputs: Optional[int], output: Optional[str], sonod: Optional[str],
-                 args: Iterable[str]):
+                 args: Iterable[str], plugin_paths: Iterable[str] = (),
+                 file_roots: Iterable[str] = ()):
         exe = find_sonod(sonod)
         self.dir = tempfile.mkdtemp(prefix="sono-offline-")
         self.socket = os.path.join(self.dir, "sonod.sock")
@@ -48,6 +49,10 @@ class OfflineProcess:
             argv += ["--ksmps", str(ksmps)]
         if inputs is not None:
             argv += ["--inputs", str(inputs)]
+        for d in plugin_paths:
+            argv += ["--plugin-path", os.path.abspath(os.path.expanduser(d))]
+        for d in file_roots:
+            argv += ["--file-root", os.path.abspath(os.path.expanduser(d))]
         argv += list(args)
         env = dict(os.environ)
         # Only what the arguments say: no systemd state directory, so no

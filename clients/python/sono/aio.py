@@ -73,11 +73,13 @@ class AsyncDaemon(Ops):
     async def offline(cls, sr: int = 44100, block: int = 512, *, channels: int = 2,
                       ksmps: Optional[int] = None, inputs: Optional[int] = None,
                       output: Optional[str] = None, sonod: Optional[str] = None,
-                      args: Iterable[str] = (), name: str = "sono-python",
+                      args: Iterable[str] = (), plugin_paths: Iterable[str] = (),
+                file_roots: Iterable[str] = (), name: str = "sono-python",
                       timeout: Optional[float] = None, start_timeout: float = 10.0) -> "AsyncDaemon":
         """As ``Daemon.offline``."""
         proc = OfflineProcess(sr=sr, block=block, channels=channels, ksmps=ksmps,
-                              inputs=inputs, output=output, sonod=sonod, args=args)
+                              inputs=inputs, output=output, sonod=sonod, args=args,
+                              plugin_paths=plugin_paths, file_roots=file_roots)
         deadline = time.monotonic() + start_timeout
         try:
             while True:

@@ -92,7 +92,8 @@ class Daemon(Ops):
     def offline(cls, sr: int = 44100, block: int = 512, *, channels: int = 2,
                 ksmps: Optional[int] = None, inputs: Optional[int] = None,
                 output: Optional[str] = None, sonod: Optional[str] = None,
-                args: Iterable[str] = (), name: str = "sono-python",
+                args: Iterable[str] = (), plugin_paths: Iterable[str] = (),
+                file_roots: Iterable[str] = (), name: str = "sono-python",
                 timeout: Optional[float] = None, start_timeout: float = 10.0) -> "Daemon":
         """Start a private offline sonod (sample rate ``sr``, ``block``
         frames per block, ``channels`` outputs, Csound's ``ksmps``, which must
@@ -102,10 +103,14 @@ class Daemon(Ops):
         ``output``: the WAV (``.flac``: FLAC) file it writes everything
         rendered to; by default one in its directory, removed on close.
         ``sonod``: the binary (default ``$SONOD``, else the PATH).
-        ``args``: more sonod options (``["--plugin-path", "/my/vst"]``).
+        ``plugin_paths``: folders plugins may also load from (beyond the
+        standard VST folders, PROTOCOL.md "Threat model"); ``file_roots``:
+        folders the files requests name (tables, states) may lie in beyond
+        $HOME.  ``args``: more sonod options (``["--isolate-plugins"]``).
         """
         proc = OfflineProcess(sr=sr, block=block, channels=channels, ksmps=ksmps,
-                              inputs=inputs, output=output, sonod=sonod, args=args)
+                              inputs=inputs, output=output, sonod=sonod, args=args,
+                              plugin_paths=plugin_paths, file_roots=file_roots)
         deadline = time.monotonic() + start_timeout
         try:
             while True:

@@ -221,3 +221,30 @@ def test_long_renders_come_in_pieces(sonod):
         assert x.shape == (8, n) and d.frame == 512 + n
         assert not x[:7].any()
         assert freq(x[7, -48000:], 48000) == pytest.approx(1000.0, abs=0.1)
+
+
+def test_plugin_paths_and_file_roots(sonod, amsynth, tmp_path, monkeypatch):
+    import shutil
+    from sono import Daemon
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))    # a file root of its own
+    vst = tmp_path / "vst"
+    vst.mkdir()
+    shutil.copy(amsynth, vst / "mine.so")
+    wav = tmp_path / "data" / "t.wav"
+    wav.parent.mkdir()
+    with Daemon.offline(sonod=sonod, output=str(wav)) as d:   # a float WAV to read as a table
+        d.tone(True, freq=480, amp=0.5)
+        d.render(4800)
+    with Daemon.offline(sonod=sonod) as d:
+        with pytest.raises(SonoError) as e:
+            d.load_plugin(str(vst / "mine.so"))
+        assert e.value.code == "denied"
+        with pytest.raises(SonoError) as e:
+            d.read_table(str(wav))
+        assert e.value.code == "file_error"
+    with Daemon.offline(sonod=sonod, plugin_paths=[str(vst)], file_roots=[str(wav.parent)]) as d:
+        p = d.load_plugin(str(vst / "mine.so"))
+        assert len(p.params) == 41
+        t = d.read_table(str(wav))
+        assert t.info["channels"] == 2 and t.info["sr"] == 44100
