@@ -1,4 +1,5 @@
 /* main.c - sonod: start up, run the control loop, shut down. */
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "daemon/modules/plugin_state.h"
 #include "daemon/modules/record_ctl.h"
 #include "daemon/ops/ops.h"
+#include "daemon/rt/rt_pool.h"
 #include "daemon/rtcheck/rtcheck.h"
 #include "daemon/net/server.h"
 #include "daemon/session/section.h"
@@ -206,6 +208,25 @@ static const session_section *const sections[] = {
   &midi_state_section,
 };
 
+/* The worker pool (--workers), at the audio thread's priority. */
+static int start_workers(sonod *d, char *err, size_t errlen) {
+  unsigned n = d->opt.workers < 0 ? rt_pool_default_workers() : (unsigned)d->opt.workers;
+  rt_pool_stat st;
+
+  if (n == 0)
+    return 0;
+  d->eng.pool = rt_pool_create(n, d->be->rt_priority, (uint64_t)d->opt.parallel_min_us * 1000u,
+                               err, errlen);
+  if (d->eng.pool == NULL)
+    return -1;
+  rt_pool_stat_get(d->eng.pool, 1, &st);
+  log_info("%u worker thread%s, %s%s, %zu KiB of stack locked each", n, n == 1 ? "" : "s",
+           st.policy == SCHED_FIFO ? "SCHED_FIFO" : "default scheduling",
+           st.policy == SCHED_FIFO ? "" : " (realtime not allowed or not asked for)",
+           st.locked / 1024);
+  return 0;
+}
+
 static int run(sonod *d) {
   char err[512];
 
@@ -239,6 +260,11 @@ static int run(sonod *d) {
     return 1;
   }
   d->eng.sample_rate = d->be->sample_rate;
+  if (start_workers(d, err, sizeof err) != 0) {
+    log_error("%s", err);
+    d->be->ops->destroy(d->be);
+    return 1;
+  }
   if (csound_ctl_start(d, err, sizeof err) != 0) {
     log_error("%s", err);
     d->be->ops->destroy(d->be);
@@ -288,6 +314,8 @@ static int run(sonod *d) {
   uv_run(d->loop, UV_RUN_DEFAULT);
 
   d->be->ops->destroy(d->be);
+  rt_pool_destroy(d->eng.pool);
+  d->eng.pool = NULL;
   engine_destroy(&d->eng);
   schedule_free();
   uv_loop_close(d->loop);

@@ -1,6 +1,7 @@
 /* sonoctl_top.c - `sonoctl top`: a live view of the engine.
  *
- * Polls `status` (load, xruns, clients, clock, per-node load) and listens
+ * Polls `status` (load, xruns, clients, clock, per-node load and the
+ * thread it ran on, the worker threads' load) and listens
  * to `meter` events (meter.subscribe for every node) and redraws in place
  * with two ANSI sequences, cursor home and clear to the end of the screen:
  * no curses.  With stdin on a terminal it runs in raw mode to read q
@@ -108,6 +109,43 @@ static void bar(char *out, double peak, double rms) {
   out[24] = '\0';
 }
 
+/* "main" for the audio thread, "wK" for worker K. */
+static void thread_label(const msgpack_object *n, char *out, size_t len) {
+  double w = obj_num(sono_obj_get(n, "worker"));
+
+  if (w < 1)
+    snprintf(out, len, "main");
+  else
+    snprintf(out, len, "w%u", (unsigned)w);
+}
+
+/* One line per worker thread: its share of the last block, the highest
+ * since the last look, the nodes it ran, its scheduling. */
+static void draw_workers(const sono_reply *status, bool ansi) {
+  const msgpack_object *ws = sono_reply_get(status, "workers");
+  uint64_t par = 0;
+  uint32_t i;
+
+  if (ws == NULL || ws->type != MSGPACK_OBJECT_ARRAY || ws->via.array.size == 0)
+    return;
+  sono_reply_uint(status, "parallel_cycles", &par);
+  printf("%-10s %7s %7s %6s  %-6s %s%s\n", "WORKER", "BUSY", "MAX", "NODES", "SCHED",
+         "", ansi ? "\033[K" : "");
+  for (i = 0; i < ws->via.array.size; i++) {
+    const msgpack_object *w = &ws->via.array.ptr[i];
+    char pol[16], name[16];
+
+    obj_label(sono_obj_get(w, "policy"), pol, sizeof pol);
+    snprintf(name, sizeof name, "w%u", (unsigned)obj_num(sono_obj_get(w, "worker")));
+    printf("%-10s %6.2f%% %6.2f%% %6u  %s %u%s\n", name,
+           obj_num(sono_obj_get(w, "busy")) * 100, obj_num(sono_obj_get(w, "busy_max")) * 100,
+           (unsigned)obj_num(sono_obj_get(w, "nodes")), pol,
+           (unsigned)obj_num(sono_obj_get(w, "priority")), ansi ? "\033[K" : "");
+  }
+  printf("parallel blocks since start: %llu%s\n", (unsigned long long)par,
+         ansi ? "\033[K" : "");
+}
+
 static double db(double x) {
   return x > 0 ? 20 * log10(x) : -INFINITY;
 }
@@ -132,15 +170,17 @@ static void draw(const sono_reply *status, const top_state *st, bool ansi) {
   printf("sonod %s  frame %llu (%.2f s)  DSP %5.1f%% (max %5.1f%%)  xruns %llu  clients %llu%s\n",
          be, (unsigned long long)frame, secs, load * 100, load_max * 100,
          (unsigned long long)xruns, (unsigned long long)clients, ansi ? "\033[K" : "");
-  printf("%-10s %7s  %-7s %7s %7s  %-24s%s\n", "NODE", "LOAD", "PORT", "PEAK", "RMS",
+  draw_workers(status, ansi);
+  printf("%-10s %7s %-5s %-7s %7s %7s  %-24s%s\n", "NODE", "LOAD", "ON", "PORT", "PEAK", "RMS",
          "-60 dBFS .. 0", ansi ? "\033[K" : "");
   for (i = 0; nodes != NULL && nodes->type == MSGPACK_OBJECT_ARRAY && i < nodes->via.array.size;
        i++) {
     const msgpack_object *n = &nodes->via.array.ptr[i];
-    char node[24];
+    char node[24], on[8];
     bool any = false;
 
     obj_label(sono_obj_get(n, "node"), node, sizeof node);
+    thread_label(n, on, sizeof on);
     for (j = 0; j < st->n; j++) {
       char b[25];
 
@@ -148,16 +188,16 @@ static void draw(const sono_reply *status, const top_state *st, bool ansi) {
         continue;
       bar(b, st->p[j].peak, st->p[j].rms);
       if (!any)
-        printf("%-10s %6.2f%%", node, obj_num(sono_obj_get(n, "load")) * 100);
+        printf("%-10s %6.2f%% %-5s", node, obj_num(sono_obj_get(n, "load")) * 100, on);
       else
-        printf("%-10s %7s", "", "");
+        printf("%-10s %7s %-5s", "", "", "");
       printf("  %-7s %7.1f %7.1f  %s%s\n", st->p[j].port, db(st->p[j].peak), db(st->p[j].rms),
              b, ansi ? "\033[K" : "");
       any = true;
     }
     if (!any)
-      printf("%-10s %6.2f%%  %-7s%s\n", node, obj_num(sono_obj_get(n, "load")) * 100, "-",
-             ansi ? "\033[K" : "");
+      printf("%-10s %6.2f%% %-5s %-7s%s\n", node, obj_num(sono_obj_get(n, "load")) * 100, on,
+             "-", ansi ? "\033[K" : "");
   }
   if (ansi)
     fputs("q: quit\033[J", stdout);

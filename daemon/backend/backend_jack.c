@@ -10,6 +10,7 @@
  * sync still answers), clients are told, and the control thread tries to
  * reconnect every second; on success the engine moves back. */
 #include <jack/jack.h>
+#include <jack/thread.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +89,9 @@ static int jack_open(jack_backend *jb, char *err, size_t errlen) {
   jack_on_info_shutdown(jb->client, jb_on_shutdown, jb);
   jb->base.sample_rate = jack_get_sample_rate(jb->client);
   jb->base.block_size = jack_get_buffer_size(jb->client);
+  jb->base.rt_priority = jack_is_realtime(jb->client) ? jack_client_real_time_priority(jb->client) : 0;
+  if (jb->base.rt_priority < 0)
+    jb->base.rt_priority = 0;
   atomic_store(&jb->gone, false);
   return 0;
 }

@@ -27,7 +27,7 @@ static void *run(void *arg) {
   null_clock *nc = arg;
   long period = (long)((double)nc->block * 1e9 / nc->rate);
   struct timespec next;
-  struct sched_param sp = { .sched_priority = 10 };
+  struct sched_param sp = { .sched_priority = NULL_CLOCK_PRIORITY };
 
   /* Realtime priority when the system grants it; plain scheduling works too. */
   (void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);

@@ -10,6 +10,10 @@
 
 #include "daemon/rt/engine.h"
 
+/* The clock thread asks for SCHED_FIFO at this priority (plain scheduling
+ * when the system refuses). */
+#define NULL_CLOCK_PRIORITY 10
+
 typedef struct null_clock {
   engine *e;
   unsigned rate;

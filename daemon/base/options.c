@@ -52,6 +52,13 @@ static const char usage[] =
   "  --allow-any-plugin        plugins may load from anywhere\n"
   "  --csound-unsafe           allow the Csound opcodes that run programs or\n"
   "                            reach files (system, fout, readf, ...)\n"
+  "  --workers N|auto          realtime worker threads that render independent\n"
+  "                            branches of the graph beside the audio thread\n"
+  "                            (0-64; default auto: online cores minus one,\n"
+  "                            at most 8; 0: the audio thread alone)\n"
+  "  --parallel-min-us US      a block renders in parallel only when the last\n"
+  "                            one's graph took at least US microseconds\n"
+  "                            (default 50; 0: always)\n"
   "  -v, --verbose             more log output (repeat for debug)\n"
   "  --config FILE             read settings from FILE (default\n"
   "                            /etc/sonod/sonod.conf when it exists); the\n"
@@ -65,6 +72,7 @@ enum {
   OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
   OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS, OPT_ISOLATE, OPT_ISOLATE_DEADLINE,
   OPT_FILE_ROOT, OPT_ALLOW_ANY_PATH, OPT_PLUGIN_PATH, OPT_ALLOW_ANY_PLUGIN, OPT_CSOUND_UNSAFE,
+  OPT_WORKERS, OPT_PARALLEL_MIN,
 };
 
 static const struct option long_opts[] = {
@@ -92,6 +100,8 @@ static const struct option long_opts[] = {
   { "plugin-path", required_argument, NULL, OPT_PLUGIN_PATH },
   { "allow-any-plugin", no_argument, NULL, OPT_ALLOW_ANY_PLUGIN },
   { "csound-unsafe", no_argument, NULL, OPT_CSOUND_UNSAFE },
+  { "workers", required_argument, NULL, OPT_WORKERS },
+  { "parallel-min-us", required_argument, NULL, OPT_PARALLEL_MIN },
   { "verbose", no_argument, NULL, 'v' },
   { "config", required_argument, NULL, OPT_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
@@ -123,6 +133,8 @@ void options_defaults(options *o) {
   o->inputs = 2;
   o->max_clients = 256;
   o->ksmps = 32;
+  o->workers = 0;
+  o->parallel_min_us = 50;
   snprintf(o->jack_name, sizeof o->jack_name, "sonod");
 }
 
@@ -230,6 +242,25 @@ static int set_inputs(options *o, const char *v, char *err, size_t errlen) {
 static int set_ksmps(options *o, const char *v, char *err, size_t errlen) {
   if (parse_uint(v, 1, 8192, &o->ksmps) != 0)
     BAD("'%s' is not a number of frames from 1 to 8192", v);
+  return 0;
+}
+
+static int set_workers(options *o, const char *v, char *err, size_t errlen) {
+  unsigned n;
+
+  if (strcmp(v, "auto") == 0) {
+    o->workers = 0;
+    return 0;
+  }
+  if (parse_uint(v, 0, 64, &n) != 0)
+    BAD("'%s' is not auto or a whole number from 0 to 64", v);
+  o->workers = (int)n;
+  return 0;
+}
+
+static int set_parallel_min(options *o, const char *v, char *err, size_t errlen) {
+  if (parse_uint(v, 0, 1000000, &o->parallel_min_us) != 0)
+    BAD("'%s' is not a whole number of microseconds from 0 to 1000000", v);
   return 0;
 }
 
@@ -379,6 +410,8 @@ static const struct {
   { "plugin-path", set_plugin_path },
   { "allow-any-plugin", set_allow_any_plugin },
   { "csound-unsafe", set_csound_unsafe },
+  { "workers", set_workers },
+  { "parallel-min-us", set_parallel_min },
 };
 
 #define NSETTERS (sizeof setters / sizeof setters[0])
@@ -387,7 +420,7 @@ const char *options_names(void) {
   return "backend, socket, tcp, tcp-token-file, max-clients, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
          "autoconnect, output, length, verbose, state-dir, restore, isolate-plugins, "
          "isolate-deadline-ms, file-root, allow-any-path, plugin-path, allow-any-plugin, "
-         "csound-unsafe";
+         "csound-unsafe, workers, parallel-min-us";
 }
 
 int options_repeatable(const char *name) {
@@ -434,7 +467,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
     case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
     case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS: case OPT_ISOLATE_DEADLINE:
-    case OPT_FILE_ROOT: case OPT_PLUGIN_PATH:
+    case OPT_FILE_ROOT: case OPT_PLUGIN_PATH: case OPT_WORKERS: case OPT_PARALLEL_MIN:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)
         return OPTIONS_ERROR;
       break;

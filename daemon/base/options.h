@@ -45,6 +45,10 @@ typedef struct options {
   int allow_any_path;      /* client-named files anywhere */
   int allow_any_plugin;    /* plugins from anywhere */
   int csound_unsafe;       /* Csound opcodes that run programs or reach files */
+  int workers;             /* worker threads beside the audio thread; -1: auto
+                              (online cores minus one, at most 8) */
+  unsigned parallel_min_us; /* a block goes parallel when the last one's graph
+                              work took at least this long */
 } options;
 
 typedef enum {

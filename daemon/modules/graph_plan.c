@@ -7,6 +7,8 @@
  * never on the audio thread. */
 #include "daemon/modules/graph_plan.h"
 
+#include "daemon/rt/rt_pool.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -393,6 +395,7 @@ void graph_plan_free(rt_plan *p) {
   free(p->meter);
   free(p->ramp);
   free(p->idle);
+  rt_sched_free(p->sched);
   free(p);
 }
 
@@ -540,6 +543,8 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
       }
     }
   }
+  if ((p->sched = rt_sched_build(p)) == NULL)
+    goto fail;
   free(order);
   return p;
 

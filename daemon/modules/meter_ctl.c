@@ -25,6 +25,7 @@
 #include "daemon/net/client.h"
 #include "daemon/net/events.h"
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/rt/rt_pool.h"
 #include "protocol/wire.h"
 
 #define METER_SNAPSHOTS_PER_SEC 240
@@ -276,11 +277,16 @@ void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
   }
   msgpack_pack_array(pk, p->nnodes);
   for (i = 0; i < p->nnodes; i++) {
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, 3);
     sono_pack_cstr(pk, "node");
     meter_ctl_pack_node(pk, p->node[i].gid);
     sono_pack_key_double(pk, "load",
                          atomic_load_explicit(&p->node[i].load_ppm, memory_order_relaxed) / 1e6);
+    /* Where it ran in the last block: 0 the audio thread, k worker k. */
+    sono_pack_key_uint(pk, "worker",
+                       p->sched != NULL
+                           ? atomic_load_explicit(&p->sched->ran_on[i], memory_order_relaxed)
+                           : 0);
   }
 }
 

@@ -1,5 +1,6 @@
 /* ops_core.c - session-level operations: hello, ping, status, sync,
  * subscriptions, shutdown. */
+#include <sched.h>
 #include <string.h>
 
 #include "daemon/net/auth.h"
@@ -13,6 +14,7 @@
 #include "daemon/ops/ops.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/net/reply.h"
+#include "daemon/rt/rt_pool.h"
 #include "protocol/errors.h"
 #include "protocol/frame.h"
 #include "protocol/wire.h"
@@ -89,6 +91,27 @@ void op_ping(request *r) {
   reply_end(r->c, &sb);
 }
 
+/* The worker pool's threads (rt/rt_pool.h): how each is scheduled, and
+ * its share of the last block. */
+static void pack_workers(rt_pool *pl, msgpack_packer *pk) {
+  unsigned n = pl != NULL ? rt_pool_workers(pl) : 0, k;
+
+  msgpack_pack_array(pk, n);
+  for (k = 1; k <= n; k++) {
+    rt_pool_stat st;
+
+    rt_pool_stat_get(pl, k, &st);
+    msgpack_pack_map(pk, 7);
+    sono_pack_key_uint(pk, "worker", k);
+    sono_pack_key_str(pk, "policy", st.policy == SCHED_FIFO ? "fifo" : "other");
+    sono_pack_key_uint(pk, "priority", (uint64_t)st.priority);
+    sono_pack_key_uint(pk, "stack_locked", st.locked);
+    sono_pack_key_double(pk, "busy", st.busy_ppm / 1e6);
+    sono_pack_key_double(pk, "busy_max", st.busy_max_ppm / 1e6);
+    sono_pack_key_uint(pk, "nodes", st.nodes);
+  }
+}
+
 void op_status(request *r) {
   sonod *d = r->d;
   engine *e = &d->eng;
@@ -104,7 +127,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 22);
+  msgpack_pack_map(&pk, 24);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -116,6 +139,10 @@ void op_status(request *r) {
   sono_pack_key_double(&pk, "dsp_load_max", (load_max > load ? load_max : load) / 1e6);
   sono_pack_cstr(&pk, "nodes");
   meter_ctl_pack_loads(d, &pk);
+  sono_pack_cstr(&pk, "workers");
+  pack_workers(e->pool, &pk);
+  sono_pack_key_uint(&pk, "parallel_cycles",
+                     e->pool != NULL ? rt_pool_parallel_cycles(e->pool) : 0);
   sono_pack_cstr(&pk, "plugins");
   plugin_ctl_pack_prepared(&pk);
   sono_pack_cstr(&pk, "latency");

@@ -17,12 +17,15 @@
 #include <time.h>
 
 #include "daemon/rt/csound_rt.h"
+#include "daemon/rt/rt_pool.h"
 #include "daemon/rtcheck/rtcheck.h"
 
 typedef struct cycle {
   engine *e;
   uint64_t start;     /* first frame of this block */
+  unsigned nframes;
   bool said;          /* pushed anything to from_rt */
+  uint64_t work_ns;   /* with the pool: Csound's and the graph's time */
 } cycle;
 
 /* The control side reserved room for every message a command can cause
@@ -303,8 +306,29 @@ static void publish(engine *e, uint64_t start, unsigned nframes, uint64_t t0) {
   atomic_fetch_add_explicit(&e->pub_cycles, 1, memory_order_release);
 }
 
+/* Csound's block (all of it, its own commands timed inside): a source for
+ * the graph's segments.  It reads the backend's inputs directly
+ * (spin/inch).  Before the first segment; with the pool in the first
+ * segment, beside the nodes that do not need it. */
+static void csound_block(void *arg) {
+  cycle *cy = arg;
+  engine *e = cy->e;
+  uint64_t tc = rt_now_ns(), spent;
+
+  if (csound_rt_process(e->csound, e->in, e->nin, cy->nframes))
+    cy->said = true;
+  spent = rt_now_ns() - tc;
+  meter_rt_add_time(&e->graph, GRAPH_ID_CSOUND, spent);
+  cy->work_ns += spent;
+}
+
 void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned nframes) {
-  cycle cy = { e, e->frame, false };
+  cycle cy = { e, e->frame, nframes, false, 0 };
+  /* With the worker pool: whether this block renders in parallel, and
+   * then Csound's block goes with the first segment. */
+  bool par = e->pool != NULL &&
+             rt_pool_cycle_begin(e->pool, e->graph.plan, e->csound != NULL, nframes);
+  bool cs_pending = par && e->csound != NULL;
   vst_transport tr;
   uint64_t t0;
   unsigned ch, pos = 0;
@@ -332,17 +356,9 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   nodes_begin(&e->nodes, cy.start, nframes, &tr);
   e->graph.in = e->in;
   e->graph.nin = e->nin;
-  /* Csound renders its whole block first: its own commands are timed
-   * inside it, so it is a source for the graph's segments.  It reads the
-   * backend's inputs directly (spin/inch). */
   e->graph.metering = atomic_load_explicit(&e->meters.period, memory_order_relaxed) != 0;
-  if (e->csound != NULL) {
-    uint64_t tc = rt_now_ns();
-
-    if (csound_rt_process(e->csound, e->in, e->nin, nframes))
-      cy.said = true;
-    meter_rt_add_time(&e->graph, GRAPH_ID_CSOUND, rt_now_ns() - tc);
-  }
+  if (e->csound != NULL && !cs_pending)
+    csound_block(&cy);
 
   /* Commands due at the block's end are applied now rather than at the
    * start of the next block: the same frame either way.  A cycle of zero
@@ -365,7 +381,18 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
     /* Every node renders up to the command's frame: every command is
      * sample-exact, and a plugin's parameter change finds its inputs
      * rendered up to the frame too. */
-    graph_rt_render(&e->graph, &e->nodes, out, nchannels, pos, seg_end);
+    if (e->pool == NULL)
+      graph_rt_render(&e->graph, &e->nodes, out, nchannels, pos, seg_end);
+    else if (par) {
+      rt_pool_render(e->pool, &e->graph, &e->nodes, out, nchannels, pos, seg_end,
+                     cs_pending ? csound_block : NULL, &cy);
+      cs_pending = false;
+    } else {
+      uint64_t tg = rt_now_ns();
+
+      graph_rt_render(&e->graph, &e->nodes, out, nchannels, pos, seg_end);
+      cy.work_ns += rt_now_ns() - tg;
+    }
     tone_render(&e->tone, out, nchannels, pos, seg_end);
     pos = seg_end;
   }
@@ -383,6 +410,11 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
     cy.said = true;
     e->nodes.said = false;
   }
+
+  if (cs_pending)
+    csound_block(&cy);   /* no segment was rendered (cannot happen with frames) */
+  if (e->pool != NULL)
+    rt_pool_cycle_end(e->pool, e->graph.plan, nframes, e->sample_rate, cy.work_ns);
 
   rec_block(&cy, out, nchannels, nframes);
   meter_rt_block(&e->meters, &e->graph, out, nchannels, nframes, cy.start + nframes,

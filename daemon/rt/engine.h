@@ -40,6 +40,7 @@ typedef struct engine {
   spsc_ring *from_rt;
   void (*wake)(void *ctx);   /* tells the control thread there are messages */
   void *wake_ctx;
+  struct rt_pool *pool;      /* worker threads (rt/rt_pool.h), or NULL: the audio thread alone */
 
   /* Audio thread. */
   minheap heap;

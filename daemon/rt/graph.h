@@ -19,6 +19,8 @@
 struct rt_node;
 struct rt_nodes;
 struct rt_csound;
+struct rt_sched;
+struct vst_midi_sink;
 
 /* Every gain change (connect, disconnect, node.gain, node.mute, bypass of
  * a gain node) and every plugin bypass switch (a crossfade between the
@@ -102,6 +104,9 @@ typedef struct rt_plan {
   bool settled;       /* audio thread: reported settled (its slot is used) */
   unsigned nmeters;   /* every node's outputs (out: its inputs), in node order */
   rt_meter *meter;
+  /* The dependencies between the nodes, for running independent ones on
+   * the worker pool (rt/rt_pool.h); built with the plan. */
+  struct rt_sched *sched;
 } rt_plan;
 
 /* The index of the ramp with this key in p->ramp, or -1.  Any thread: the
@@ -144,6 +149,17 @@ rt_plan *graph_rt_swap(rt_graph *g, rt_plan *p);
  * node's inputs into out. */
 void graph_rt_render(rt_graph *g, struct rt_nodes *ns, float *const *out, unsigned nchannels,
                      unsigned from, unsigned to);
+/* One node's share of a segment: gather its inputs (in plan order, so
+ * fan-in sums the same on any thread), process, meter.  Touches only n,
+ * its connections' ramps, its meters, its plugin and sink (NULL: the
+ * nodes' own); `out` only for the out node.  So nodes with no path between
+ * them may run at once on different threads (rt/rt_pool.c). */
+void graph_rt_node(rt_graph *g, rt_plan *p, struct rt_nodes *ns, rt_gnode *n, float *const *out,
+                   unsigned nchannels, unsigned from, unsigned len, struct vst_midi_sink *sink);
+/* Audio thread, after a segment [.., to) rendered: the plugin nodes'
+ * finished MIDI batches are said in plan order, idle plugins drop their
+ * MIDI due before `to`. */
+void graph_rt_segment_end(rt_plan *p, struct rt_nodes *ns, unsigned to);
 /* True once per plan, when every ramp has reached its target: the plan's
  * swap command reserved the from_rt slot for saying so (RT_MSG_GRAPH_SETTLED). */
 bool graph_rt_settled_now(rt_graph *g);

@@ -193,7 +193,7 @@ static void crossfade(rt_gnode *n, const rt_gramp *w, unsigned from, unsigned le
 }
 
 static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out,
-                    unsigned nchannels, unsigned from, unsigned len) {
+                    unsigned nchannels, unsigned from, unsigned len, vst_midi_sink *sink) {
   unsigned k;
 
   switch (n->kind) {
@@ -227,7 +227,7 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
       n->inptr[k] = n->inbuf[k] + from;
     for (k = 0; k < n->nout; k++)
       n->outptr[k] = n->outbuf[k] + from;
-    nodes_process(ns, n->vst, n->inptr, n->nin, n->outptr, n->nout, from, len);
+    nodes_process(ns, n->vst, n->inptr, n->nin, n->outptr, n->nout, from, len, sink);
     if (w->left > 0 || w->cur != 1.0f)
       crossfade(n, w, from, len);
     advance(w, len);
@@ -252,6 +252,30 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
   advance(&p->ramp[n->gain_ramp], len);
 }
 
+void graph_rt_node(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out,
+                   unsigned nchannels, unsigned from, unsigned len, vst_midi_sink *sink) {
+  gather(p, n, from, len);
+  process(g, p, ns, n, out, nchannels, from, len, sink);
+  /* out is metered on the final buffers at the block's end. */
+  if (g->metering && n->kind != GN_OUT)
+    meter_rt_ports(p, n, from, len);
+}
+
+void graph_rt_segment_end(rt_plan *p, rt_nodes *ns, unsigned to) {
+  unsigned i;
+
+  if (ns == NULL)
+    return;
+  /* Finished MIDI batches are said in plan order, as they were queued. */
+  for (i = 0; i < p->nnodes; i++)
+    if (p->node[i].vst != NULL)
+      nodes_flush(ns, p->node[i].vst);
+  for (i = 0; i < p->nidle; i++) {
+    nodes_skip(ns, p->idle[i], to);
+    nodes_flush(ns, p->idle[i]);
+  }
+}
+
 void graph_rt_render(rt_graph *g, rt_nodes *ns, float *const *out, unsigned nchannels,
                      unsigned from, unsigned to) {
   rt_plan *p = g->plan;
@@ -268,16 +292,11 @@ void graph_rt_render(rt_graph *g, rt_nodes *ns, float *const *out, unsigned ncha
     rt_gnode *n = &p->node[i];
     uint64_t t1;
 
-    gather(p, n, from, len);
-    process(g, p, ns, n, out, nchannels, from, len);
-    /* out is metered on the final buffers at the block's end. */
-    if (g->metering && n->kind != GN_OUT)
-      meter_rt_ports(p, n, from, len);
+    graph_rt_node(g, p, ns, n, out, nchannels, from, len, NULL);
     /* One clock read per node: its time runs to the next one's start. */
     t1 = rt_now_ns();
     n->load_ns += t1 - t;
     t = t1;
   }
-  for (i = 0; i < p->nidle; i++)
-    nodes_skip(ns, p->idle[i], to);
+  graph_rt_segment_end(p, ns, to);
 }

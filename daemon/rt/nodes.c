@@ -81,7 +81,7 @@ static void batch_next(rt_midi_batch *b, const rt_midi_ev *ev) {
 
 /* Queues every event before frame `until`; `first` is the frame of the
  * coming process call's first sample. */
-static void queue_due(rt_nodes *ns, rt_node *n, uint64_t first, uint64_t until) {
+static void queue_due(rt_node *n, uint64_t first, uint64_t until) {
   rt_midi_batch **link = &n->batches;
 
   while (*link != NULL) {
@@ -102,17 +102,15 @@ static void queue_due(rt_nodes *ns, rt_node *n, uint64_t first, uint64_t until) 
       batch_next(b, ev);
     }
     if (ev == NULL) {
-      rt_msg m;
+      rt_midi_batch **tail = &n->done;
 
+      /* Finished: said by nodes_flush, on the audio thread. */
       *link = b->next;
       b->next = NULL;
-      memset(&m, 0, sizeof m);
-      m.type = RT_MSG_DONE;
-      m.cmd_type = RT_CMD_MIDI;
-      m.release = 1;
-      m.frame = until;
-      m.garbage = b;
-      push(ns, &m);
+      b->done_at = until;
+      while (*tail != NULL)
+        tail = &(*tail)->next;
+      *tail = b;
       continue;
     }
     link = &b->next;
@@ -151,22 +149,24 @@ static void queue_live(const rt_nodes *ns, rt_node *n, unsigned from, unsigned l
 }
 
 /* One plugin call: frames [from, from + len) of the block. */
-static void process_one(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
-                        unsigned nout, unsigned from, unsigned len) {
+static void process_one(const rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
+                        unsigned nout, unsigned from, unsigned len, vst_midi_sink *sink) {
   uint64_t first = ns->start + from;
 
-  queue_due(ns, n, first, first + len);
+  queue_due(n, first, first + len);
   queue_live(ns, n, from, len);
-  ns->out.base = (int32_t)from;
-  vst_rt_set_midi_sink(n->inst, &ns->out);
+  sink->base = (int32_t)from;
+  vst_rt_set_midi_sink(n->inst, sink);
   vst_rt_process(n->inst, (const float *const *)in, nin, out, nout, len);
   vst_rt_set_midi_sink(n->inst, NULL);
 }
 
 void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
-                   unsigned nout, unsigned from, unsigned len) {
+                   unsigned nout, unsigned from, unsigned len, vst_midi_sink *sink) {
   unsigned done = 0, k;
 
+  if (sink == NULL)
+    sink = &ns->out;
   atomic_store(&n->busy, true);
   if (atomic_load(&n->hold)) {
     /* Being re-prepared on the control side (rarely: only when that could
@@ -185,7 +185,7 @@ void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **o
 
     if (c > max)
       c = max;
-    process_one(ns, n, in, nin, out, nout, from + done, c);
+    process_one(ns, n, in, nin, out, nout, from + done, c, sink);
     done += c;
     if (done < len) {
       for (k = 0; k < nin; k++)
@@ -209,7 +209,24 @@ void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to) {
       b->refused++;
       batch_next(b, ev);
     }
-  queue_due(ns, n, until, until);   /* finished batches go back */
+  queue_due(n, until, until);   /* finished batches go back (nodes_flush) */
+}
+
+void nodes_flush(rt_nodes *ns, rt_node *n) {
+  while (n->done != NULL) {
+    rt_midi_batch *b = n->done;
+    rt_msg m;
+
+    n->done = b->next;
+    b->next = NULL;
+    memset(&m, 0, sizeof m);
+    m.type = RT_MSG_DONE;
+    m.cmd_type = RT_CMD_MIDI;
+    m.release = 1;
+    m.frame = b->done_at;
+    m.garbage = b;
+    push(ns, &m);
+  }
 }
 
 void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_transport *t) {
@@ -236,6 +253,7 @@ static void add(rt_nodes *ns, const rt_cmd *c) {
   if (ns->n >= RT_NODES_MAX)
     return;
   n->batches = NULL;
+  n->done = NULL;
   ns->node[ns->n++] = n;
 }
 

@@ -40,6 +40,7 @@ typedef struct rt_midi_batch {
   uint64_t base;                /* audio thread: arrival frame (rel base) */
   uint32_t queued;              /* audio thread: events handed to the plugin */
   uint32_t refused;             /* audio thread: vst_rt_queue_* said no */
+  uint64_t done_at;             /* audio thread: frame it finished (RT_MSG_DONE) */
   rt_midi_ev ev[];
 } rt_midi_batch;
 
@@ -50,6 +51,11 @@ typedef struct rt_node {
   void *ctl;                    /* the control side's record */
   /* Audio thread. */
   rt_midi_batch *batches;       /* active batches, oldest first */
+  /* Batches finished while the node rendered, oldest first: their
+   * RT_MSG_DONE goes out from the audio thread (nodes_flush) after the
+   * segment, in plan order, since a node may render on a worker thread
+   * (rt/rt_pool.h) and from_rt has one producer. */
+  rt_midi_batch *done;
   /* The control side re-prepares a plugin (new block size) while the
    * audio thread may be running, without a lock: it sets hold, then waits
    * until busy is clear; the audio thread sets busy, then skips the node
@@ -90,10 +96,16 @@ void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame);
  * before its end (batches, and live MIDI routed to the node), then processes in -> out (pointers already offset).
  * A segment longer than the plugin's block size goes in several calls
  * (in and out, scratch arrays, are moved along); a node on hold gives
- * silence and drops its due MIDI. */
+ * silence and drops its due MIDI.  The MIDI the plugin sends goes to sink
+ * (NULL: ns->out); a worker thread passes its own (rt/rt_pool.c).  Safe on
+ * any thread for distinct nodes at once: it reads ns, writes only n, its
+ * plugin and sink. */
 void nodes_process(rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
-                   unsigned nout, unsigned from, unsigned len);
-/* A node the graph does not render: drops its MIDI due before offset to. */
+                   unsigned nout, unsigned from, unsigned len, vst_midi_sink *sink);
+/* A node the graph does not render: drops its MIDI due before offset to.
+ * Safe on any thread, like nodes_process. */
 void nodes_skip(rt_nodes *ns, rt_node *n, unsigned to);
+/* Audio thread: sends RT_MSG_DONE for n's finished batches. */
+void nodes_flush(rt_nodes *ns, rt_node *n);
 
 #endif

@@ -30,7 +30,7 @@ static void run(rt_node *n, uint64_t start) {
     t.frame = (int64_t)start;
     VT_RT_BEGIN();
     nodes_begin(&ns, start, PERIOD, &t);
-    nodes_process(&ns, n, in, 2, out, 2, 0, PERIOD);
+    nodes_process(&ns, n, in, 2, out, 2, 0, PERIOD, NULL);
     VT_RT_END();
 }
 
