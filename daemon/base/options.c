@@ -249,7 +249,7 @@ static int set_workers(options *o, const char *v, char *err, size_t errlen) {
   unsigned n;
 
   if (strcmp(v, "auto") == 0) {
-    o->workers = 0;
+    o->workers = -1;
     return 0;
   }
   if (parse_uint(v, 0, 64, &n) != 0)

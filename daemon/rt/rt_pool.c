@@ -122,7 +122,9 @@ static inline void cpu_relax(void) {
 static void push(rt_pool *pl, uint32_t node) {
   uint32_t t = atomic_fetch_add_explicit(&pl->tail, 1, memory_order_relaxed);
 
-  atomic_store_explicit(&pl->slot[t], ((uint64_t)pl->epoch << 32) | node, memory_order_release);
+  /* Sequentially consistent, like the sleepers' count the pusher reads
+   * next (notify): a sleeper cannot miss both. */
+  atomic_store_explicit(&pl->slot[t], ((uint64_t)pl->epoch << 32) | node, memory_order_seq_cst);
 }
 
 /* Takes a ready node of the current segment; false if none is ready now. */
@@ -146,21 +148,19 @@ static bool pop(rt_pool *pl, uint32_t *node) {
   }
 }
 
+/* A sleeper's last look at the queue (sequentially consistent). */
 static bool ready(rt_pool *pl) {
-  uint64_t h = atomic_load_explicit(&pl->head, memory_order_acquire);
+  uint64_t h = atomic_load_explicit(&pl->head, memory_order_seq_cst);
   uint32_t i = (uint32_t)h;
 
   return i < RT_POOL_MAX_NODES &&
-         (atomic_load_explicit(&pl->slot[i], memory_order_acquire) >> 32) == (h >> 32);
+         (atomic_load_explicit(&pl->slot[i], memory_order_seq_cst) >> 32) == (h >> 32);
 }
 
 /* k nodes were queued: wake as many sleeping workers, and the audio
  * thread if it waits. */
 static void notify(rt_pool *pl, unsigned k) {
-  uint32_t s;
-
-  atomic_thread_fence(memory_order_seq_cst);
-  s = atomic_load_explicit(&pl->sleepers, memory_order_seq_cst);
+  uint32_t s = atomic_load_explicit(&pl->sleepers, memory_order_seq_cst);
   if (s > 0) {
     atomic_fetch_add_explicit(&pl->wake, 1, memory_order_seq_cst);
     futex_wake(&pl->wake, (int)(k < s ? k : s));
@@ -222,7 +222,7 @@ static int run_node(rt_pool *pl, rt_runner *r, uint32_t i) {
   }
   if (pushed > 0)
     notify(pl, pushed);
-  if (atomic_fetch_sub_explicit(&pl->remaining, 1, memory_order_acq_rel) == 1) {
+  if (atomic_fetch_sub_explicit(&pl->remaining, 1, memory_order_seq_cst) == 1) {
     /* The segment's last node: release the audio thread. */
     atomic_fetch_add_explicit(&pl->done, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&pl->main_waits, memory_order_seq_cst))
@@ -282,7 +282,6 @@ static void *worker_main(void *arg) {
     RT_CYCLE_END();
     seen = atomic_load_explicit(&pl->wake, memory_order_seq_cst);
     atomic_fetch_add_explicit(&pl->sleepers, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
     if (!ready(pl) && !atomic_load_explicit(&pl->quit, memory_order_acquire))
       futex_wait(&pl->wake, seen);
     atomic_fetch_sub_explicit(&pl->sleepers, 1, memory_order_seq_cst);
@@ -351,7 +350,6 @@ static void wait_done(rt_pool *pl, rt_runner *me) {
      * done or more work is queued.  The one wait on the audio thread, by
      * design (like JACK2's and Ardour's graph threads). */
     atomic_store_explicit(&pl->main_waits, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
     d = atomic_load_explicit(&pl->done, memory_order_seq_cst);
     if (atomic_load_explicit(&pl->remaining, memory_order_seq_cst) != 0 && !ready(pl))
       futex_wait(&pl->done, d);
@@ -429,7 +427,8 @@ void rt_pool_render(rt_pool *pl, rt_graph *g, rt_nodes *ns, float *const *out,
   }
   wait_done(pl, me);
   s->ran_parallel = true;
-  merge_midi(pl, p, ns);
+  if (ns != NULL)
+    merge_midi(pl, p, ns);
   graph_rt_segment_end(p, ns, to);
 }
 
