@@ -400,8 +400,11 @@ void rt_pool_render(rt_pool *pl, rt_graph *g, rt_nodes *ns, float *const *out,
   atomic_store_explicit(&pl->tail, 0, memory_order_relaxed);
   atomic_store_explicit(&pl->remaining, s->n, memory_order_relaxed);
   atomic_store_explicit(&pl->head, (uint64_t)pl->epoch << 32, memory_order_release);
+  /* The roots by their in-degree, not their counter: a worker may already
+   * have run the first root and brought a later node's counter to zero
+   * (that node is its to queue or run, not ours). */
   for (i = 0; i < s->n; i++)
-    if (atomic_load_explicit(&s->pending[i], memory_order_relaxed) == 0) {
+    if (s->indeg[i] == 0 && !(pre != NULL && s->csdep[i])) {
       push(pl, i);
       nroots++;
     }
