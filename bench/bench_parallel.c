@@ -13,9 +13,12 @@
  *           runs, ratios to 0 workers taken within each run.
  * capacity  the most chains whose mean block stays under 80 % of the
  *           period, for each worker count, by bisection over 1..120.
- * serial    one chain of 8 plugins (amsynth, then MaFreeverb and 3BandEQ
- *           in turn): 0 workers against W, the pool must cost nothing
- *           when the graph has no parallelism.
+ * serial    one chain: a Csound saw into 8 plugins (MaFreeverb and 3BandEQ
+ *           in turn) into out, nothing beside it: 0 workers against W, the
+ *           pool must cost nothing when the graph has no parallelism.
+ *
+ * BENCH_KEEP=PREFIX keeps each serial render as PREFIX-BLOCK-WORKERS.wav
+ * (to compare them: they are the same bytes).
  *
  * Each measurement starts a fresh daemon (--parallel-min-us at its
  * default), loads and wires the plugins, renders one block, then renders
@@ -116,7 +119,10 @@ static void wire(dproc *d, sono_args *a, const char *op, uint64_t from, unsigned
                  unsigned tp) {
   char f[64], t[64];
 
-  snprintf(f, sizeof f, "%llu:out_%u", (unsigned long long)from, fp);
+  if (from == 0)
+    snprintf(f, sizeof f, "csound:out_%u", fp);
+  else
+    snprintf(f, sizeof f, "%llu:out_%u", (unsigned long long)from, fp);
   if (to == 0)
     snprintf(t, sizeof t, "out:in_%u", tp);
   else
@@ -126,7 +132,7 @@ static void wire(dproc *d, sono_args *a, const char *op, uint64_t from, unsigned
   call0(d, op, a);
 }
 
-static uint64_t load(dproc *d, sono_args *a, const char *path, uint64_t *nin) {
+static uint64_t load(dproc *d, sono_args *a, const char *path, uint64_t *nin, uint64_t *nout) {
   sono_reply *r;
   uint64_t node = 0;
 
@@ -135,6 +141,7 @@ static uint64_t load(dproc *d, sono_args *a, const char *path, uint64_t *nin) {
   r = call(d, "plugin.load", a);
   sono_reply_uint(r, "node", &node);
   sono_reply_uint(r, "inputs", nin);
+  sono_reply_uint(r, "outputs", nout);
   sono_reply_free(r);
   return node;
 }
@@ -158,14 +165,19 @@ static void chord(dproc *d, sono_args *a, uint64_t node, unsigned block, unsigne
   call0(d, "plugin.midi", a);
 }
 
-/* Plugin p feeds q (every output into q's inputs, mod their counts);
- * p no longer goes to out directly. */
-static void chain_to(dproc *d, sono_args *a, uint64_t p, uint64_t q, uint64_t qin) {
+/* Plugin p (pout outputs) feeds q (qin inputs): stereo to stereo, mono
+ * to both, both into mono; p no longer goes to out directly (a mono
+ * output went to both out inputs). */
+static void chain_to(dproc *d, sono_args *a, uint64_t p, uint64_t pout, uint64_t q,
+                     uint64_t qin) {
   unsigned ch;
 
   for (ch = 1; ch <= 2; ch++) {
-    wire(d, a, "graph.disconnect", p, ch, 0, ch);
-    wire(d, a, "graph.connect", p, ch, q, qin > 1 ? ch : 1);
+    unsigned from = pout > 1 ? ch : 1;
+
+    wire(d, a, "graph.disconnect", p, from, 0, ch);
+    if (pout > 1 || qin > 1)
+      wire(d, a, "graph.connect", p, from, q, qin > 1 ? ch : 1);
   }
 }
 
@@ -210,9 +222,10 @@ static result chains(unsigned block, unsigned workers, unsigned n, double second
 
   sonod_start(&d, block, workers);
   for (k = 0; k < n; k++) {
-    uint64_t nin, fin, s = load(&d, a, amsynth, &nin), f = load(&d, a, freeverb, &fin);
+    uint64_t sin, sout, fin, fout, s = load(&d, a, amsynth, &sin, &sout),
+                                   f = load(&d, a, freeverb, &fin, &fout);
 
-    chain_to(&d, a, s, f, fin);
+    chain_to(&d, a, s, sout, f, fin);
     chord(&d, a, s, block, k);
   }
   sono_args_free(a);
@@ -223,22 +236,39 @@ static result chains(unsigned block, unsigned workers, unsigned n, double second
 
 static result serial(unsigned block, unsigned workers, double seconds) {
   sono_args *a = sono_args_new();
-  uint64_t nin, prev, node;
+  uint64_t nin, nout, pout = 2, prev, node;
   dproc d;
   unsigned k;
   result r;
 
   sonod_start(&d, block, workers);
-  prev = load(&d, a, amsynth, &nin);
-  chord(&d, a, prev, block, 0);
-  for (k = 1; k < 8; k++) {
-    node = load(&d, a, k % 2 ? freeverb : eq, &nin);
-    chain_to(&d, a, prev, node, nin);
+  sono_args_str(a, "name", "saw");
+  sono_args_str(a, "body", "asig vco2 0.3, 110\nouts asig, asig\n");
+  call0(&d, "instr.define", a);
+  sono_args_uint(a, "frames", block);
+  call0(&d, "render", a);   /* the definition is merged in the next k-cycle */
+  sono_args_str(a, "instr", "saw");
+  sono_args_double(a, "dur", -1);
+  call0(&d, "synth.start", a);
+  /* csound -> 8 plugins -> out: Csound's block first, then the chain,
+   * one after another. */
+  prev = 0;
+  for (k = 0; k < 8; k++) {
+    node = load(&d, a, k % 2 ? eq : freeverb, &nin, &nout);
+    chain_to(&d, a, prev, pout, node, nin);
     prev = node;
+    pout = nout;
   }
   sono_args_free(a);
   r = render(&d, block, seconds);
   sonod_stop(&d);
+  if (getenv("BENCH_KEEP") != NULL) {
+    char from[300], to[600];
+
+    snprintf(from, sizeof from, "%s/out.wav", dir);
+    snprintf(to, sizeof to, "%s-%u-%u.wav", getenv("BENCH_KEEP"), block, workers);
+    rename(from, to);
+  }
   return r;
 }
 

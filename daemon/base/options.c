@@ -9,6 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+/* --workers when not given: 0, the audio thread alone; -1, auto.  A build
+ * may choose (-DSONOD_WORKERS_DEFAULT=...). */
+#ifndef SONOD_WORKERS_DEFAULT
+#define SONOD_WORKERS_DEFAULT 0
+#endif
+
 static const char usage[] =
   "Usage: sonod [OPTION]...\n"
   "Realtime audio daemon hosting VST2 plugins and a live Csound engine.\n"
@@ -133,7 +139,7 @@ void options_defaults(options *o) {
   o->inputs = 2;
   o->max_clients = 256;
   o->ksmps = 32;
-  o->workers = 0;
+  o->workers = SONOD_WORKERS_DEFAULT;
   o->parallel_min_us = 50;
   snprintf(o->jack_name, sizeof o->jack_name, "sonod");
 }
