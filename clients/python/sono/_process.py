@@ -2,15 +2,27 @@
 ``sonoctl render`` does (clients/c/sonoctl_script.c)."""
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
+import weakref
 from typing import Iterable, List, Optional
 
 from .errors import ConnectError
+
+# Private daemons still running when the interpreter exits (a script that
+# never closed its Daemon) are stopped then, not left waiting forever.
+_running: "weakref.WeakSet[OfflineProcess]" = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_all() -> None:
+    for p in list(_running):
+        p.terminate()
 
 
 def find_sonod(sonod: Optional[str] = None) -> str:
@@ -66,6 +78,14 @@ class OfflineProcess:
             except OSError as e:
                 shutil.rmtree(self.dir, ignore_errors=True)
                 raise ConnectError("start_failed", f"cannot run {exe}: {e}") from e
+        _running.add(self)
+
+    def terminate(self) -> None:
+        """SIGTERM (sonod then completes its output file and exits), wait,
+        clean up."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        self.stop()
 
     def log(self) -> str:
         """What the daemon printed so far."""
@@ -106,4 +126,5 @@ class OfflineProcess:
                     self.proc.kill()
                     return self.proc.wait()
         finally:
+            _running.discard(self)
             shutil.rmtree(self.dir, ignore_errors=True)

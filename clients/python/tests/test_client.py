@@ -187,3 +187,24 @@ def test_a_callback_may_send_but_not_wait(daemon):
         time.sleep(0.01)
     assert "callback" in got[0]
     assert got[1].result(10)["data"] == s.id
+
+
+def test_a_daemon_left_open_stops_when_python_exits(sonod, tmp_path):
+    import subprocess
+    import sys
+    code = """
+import sono
+d = sono.Daemon.offline(output=%r)
+print(d._process.proc.pid, flush=True)
+d.tone(True)
+d.render(4410)
+""" % str(tmp_path / "left.wav")
+    env = dict(os.environ, SONOD=sonod, PYTHONPATH=os.path.join(os.path.dirname(__file__), ".."))
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    pid = int(r.stdout.split()[0])
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    data = (tmp_path / "left.wav").read_bytes()
+    assert len(data) >= 4410 * 2 * 4 and data[:4] == b"RIFF"
