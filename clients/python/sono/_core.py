@@ -17,6 +17,12 @@ from .plugin import Plugin
 
 _log = logging.getLogger("sono")
 
+#: How many seconds of a capture's blocks wait to be taken before the
+#: oldest go.
+CAPTURE_KEEP_SECONDS = 4.0
+#: How many ended synths are remembered for ``Synth.playing``.
+ENDED_KEPT = 65536
+
 
 class Ops:
     """What both clients can do; see Daemon and AsyncDaemon for connecting.
@@ -44,7 +50,9 @@ class Ops:
 
     def _init_ops(self) -> None:
         self._daemon = self
-        self._ended: Dict[int, Dict[str, Any]] = {}
+        # synth id -> the frame its synth.ended event gave; the newest
+        # ENDED_KEPT only, so a long live session does not grow without end.
+        self._ended: "collections.OrderedDict[int, int]" = collections.OrderedDict()
         self._capture_buf: Dict[int, Deque[Dict[str, Any]]] = {}
         self._synth_subscribed = False
         self._callbacks: List[Tuple[str, Callable[[Dict[str, Any]], Any]]] = []
@@ -67,9 +75,18 @@ class Ops:
         False for events that go to their own queue (capture blocks)."""
         name = ev.get("event")
         if name == "synth.ended" and isinstance(ev.get("synth"), int):
-            self._ended[ev["synth"]] = ev
+            self._ended[ev["synth"]] = ev.get("frame", 0)
+            if len(self._ended) > ENDED_KEPT:
+                self._ended.popitem(last=False)
         elif name == "capture" and isinstance(ev.get("capture"), int):
-            self._capture_buf.setdefault(ev["capture"], collections.deque()).append(ev)
+            buf = self._capture_buf.get(ev["capture"])
+            if buf is None:
+                # At most CAPTURE_KEEP_SECONDS of blocks wait to be taken;
+                # older ones go (Block.dropped then counts them).
+                frames = max(1, int(ev.get("frames") or 1024))
+                keep = max(8, int(CAPTURE_KEEP_SECONDS * (self.sample_rate or 48000)) // frames)
+                buf = self._capture_buf[ev["capture"]] = collections.deque(maxlen=keep)
+            buf.append(ev)
             return False
         return True
 

@@ -13,6 +13,7 @@ from . import _wire
 from ._base import Op, Reply, Req, event_matches, step
 from ._core import Ops
 from ._process import OfflineProcess
+from .client import EVENT_BUFFER
 from .errors import ClosedError, ConnectError, SonoError
 
 log = logging.getLogger("sono")
@@ -38,6 +39,7 @@ class AsyncDaemon(Ops):
         self._events: "asyncio.Queue[Optional[Dict[str, Any]]]" = asyncio.Queue()
         self._closed = False
         self.exit_status: Optional[int] = None
+        self.events_dropped = 0
         self._task = asyncio.get_running_loop().create_task(self._read_loop())
 
     async def _hello(self, name: str, token: Optional[str]) -> None:
@@ -155,6 +157,9 @@ class AsyncDaemon(Ops):
         if "event" in msg:
             if not self._note_event(msg):   # a capture block: its own queue
                 return
+            if self._events.qsize() >= EVENT_BUFFER:   # nobody reads them: drop the oldest
+                self._events.get_nowait()
+                self.events_dropped += 1
             self._events.put_nowait(msg)
             for cb in self._matching_callbacks(msg):
                 try:

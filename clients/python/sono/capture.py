@@ -37,6 +37,7 @@ class Capture:
         self.block_frames: int = info.get("frames", 0)
         self.node = node
         self.dropped = 0
+        self._next = self.frame
         self.stopped: Optional[Dict[str, Any]] = None
 
     def __repr__(self) -> str:
@@ -47,9 +48,13 @@ class Capture:
         if not buf:
             return None
         ev = buf.popleft()
-        self.dropped += ev.get("dropped", 0)
+        # Frames lost before this block: by the daemon (its "dropped") or
+        # here, when blocks waited too long to be taken.
+        lost = max(0, ev["frame"] - self._next)
+        self._next = ev["frame"] + ev.get("frames", 0)
+        self.dropped += lost
         return Block(ev["frame"], _audio.from_channels(ev["audio"], ev.get("frames", 0),
-                                                       self._daemon.use_numpy), ev.get("dropped", 0))
+                                                       self._daemon.use_numpy), lost)
 
     def blocks(self, timeout: Optional[float] = None) -> Any:
         """The blocks as they come, until ``timeout`` seconds pass without

@@ -63,8 +63,8 @@ class Synth:
     @property
     def end_frame(self) -> Optional[int]:
         """The frame its ``synth.ended`` event gave, or None."""
-        ev = self._daemon._ended.get(self.id)
-        return ev.get("frame") if ev else None
+        frame: Optional[int] = self._daemon._ended.get(self.id)
+        return frame
 
     def wait(self, timeout: Optional[float] = None) -> Any:
         """Wait until the synth has ended (its ``synth.ended`` event came);

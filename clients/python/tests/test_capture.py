@@ -68,3 +68,19 @@ def test_capture_of_out_offline_is_the_rendered_audio(daemon, amsynth):
     assert np.array_equal(x[:, 512:], rendered)
     assert not x[:, :11].any() and x[0, 11] != 0.0
     assert sum(b.dropped for b in blocks) == 0
+
+
+def test_blocks_not_taken_in_time_are_counted_as_dropped(live, monkeypatch):
+    import time
+    import sono._core
+    monkeypatch.setattr(sono._core, "CAPTURE_KEEP_SECONDS", 0.0)    # keep 8 blocks
+    cap = start(live, "out", frames=256)
+    time.sleep(0.5)             # about 94 blocks come meanwhile
+    first = next(cap.blocks(timeout=1))
+    blocks = [first]
+    assert first.frame > cap.frame and first.dropped == first.frame - cap.frame
+    assert cap.dropped >= first.dropped > 0
+    r = stop(cap)
+    rest = list(cap.blocks(timeout=1))
+    got = blocks + rest
+    assert sum(b.audio.shape[1] for b in got) + cap.dropped == r["frame"] - cap.frame
