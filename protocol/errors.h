@@ -48,6 +48,8 @@
 /* A call into a plugin that did not return within its deadline; the node
  * is unusable from then on (PROTOCOL.md, "Plugins"). */
 #define SONO_E_TIMEOUT             "timeout"
+/* An isolated plugin's host process died during the call (plugin.crashed). */
+#define SONO_E_CRASHED             "crashed"
 
 #define SONO_PROTOCOL_VERSION 1
 

@@ -158,6 +158,10 @@ static void poll_node(sonod *d, pnode *n) {
     error_event(d, n, "deadline", count,
                 "%u blocks: the plugin's host missed its deadline; they were silent", count);
   }
+  if ((count = vst_take_non_finite(n->inst)) > 0)
+    error_event(d, n, "non_finite", count,
+                "%u blocks: the plugin output NaN or infinite samples; they were made silent",
+                count);
   if ((count = vst_take_late(n->inst)) > 0)
     error_event(d, n, "midi_late", count,
                 "%u MIDI events were due after their block and went to its last frame", count);

@@ -19,6 +19,7 @@ plugin_job *plugin_job_new(request *r, pnode *n) {
   j->node = n->id;
   j->id = r->id;
   j->inst = n->inst;
+  j->host_alive = vst_isolated_alive(n->inst);
   return j;
 }
 
@@ -45,6 +46,13 @@ client *plugin_job_client(sonod *d, plugin_job *j, plugin_call_end end, const ch
                   n != NULL && n->isolated
                       ? "its host process is killed (plugin.restart brings it back)"
                       : "the node is unusable (unload it)");
+    return NULL;
+  }
+  if (end == PLUGIN_CALL_DONE && j->host_alive && !vst_isolated_alive(j->inst)) {
+    if (c != NULL)
+      reply_error(c, true, j->id, SONO_E_CRASHED, "%s: plugin node %u: its host process died "
+                  "during %s (plugin.crashed); plugin.restart brings it back", j->op, j->node,
+                  what);
     return NULL;
   }
   return c;

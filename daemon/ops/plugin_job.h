@@ -23,6 +23,7 @@ typedef struct plugin_job {
   int count, cur;        /* programs, and the current one; parameters, the first */
   bool single;           /* plugin.get: one parameter's map, not {params} */
   char name[VST_STR_LEN];
+  bool host_alive;       /* isolated, and its host was running when the call began */
 } plugin_job;
 
 /* A job for the request on node n; NULL when answered (out of memory). */
@@ -32,7 +33,8 @@ plugin_job *plugin_job_new(request *r, pnode *n);
 void plugin_job_start(request *r, pnode *n, plugin_job *j, const char *what, plugin_call_fn fn,
                       plugin_call_cb cb);
 /* The client to answer: NULL when it left, when the call timed out
- * (answered `timeout` here, naming what) or returned late. */
+ * (answered `timeout` here, naming what), when an isolated plugin's host
+ * died during it (answered `crashed` here), or when it returned late. */
 client *plugin_job_client(sonod *d, plugin_job *j, plugin_call_end end, const char *what);
 /* Frees j and its data, unless the call timed out (its thread still has
  * them: freed at PLUGIN_CALL_LATE). */

@@ -289,6 +289,11 @@ uint32_t vst_take_overflow(vst_instance *inst);
 /* Number of events whose delta was >= the block's nframes and which were
  * moved to its last frame, since the last call.  control */
 uint32_t vst_take_late(vst_instance *inst);
+/* Process calls whose output had NaN or infinite samples since the last
+ * call: vst_rt_process writes those samples as 0, so one plugin cannot
+ * poison the mix of every other (an isolated plugin's host counts them
+ * and they come back with the block). */
+uint32_t vst_take_non_finite(vst_instance *inst);
 
 /* ------------------------------------------------------------------ */
 /* Processing (rt).                                                    */

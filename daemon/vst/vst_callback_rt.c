@@ -138,6 +138,16 @@ static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
     return 1;
 }
 
+void vst_rt_plugin_automate(vst_instance *inst, int index, float value)
+{
+    automate(inst, index, value);
+}
+
+void vst_rt_plugin_midi_out(vst_instance *inst, const VstEvents *evs)
+{
+    (void)midi_out(inst, evs);
+}
+
 void vst_rt_set_midi_sink(vst_instance *inst, vst_midi_sink *sink)
 {
     inst->sink = sink;

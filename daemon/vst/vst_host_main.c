@@ -30,10 +30,63 @@ static vr_shm *shm;
 static unsigned nin, nout;
 static uint32_t first_seen;   /* `req` when the region was mapped: already done */
 
+/* Sysex into the plugin: each message copied out of the region into this
+ * arena, with its vst_sysex header, for the one call (every event queued
+ * is delivered by it).  The instance then puts them on its reclaim list,
+ * which is simply dropped: nothing is allocated or freed per call. */
+static _Alignas(16) unsigned char sx_arena[VR_SYSEX_BYTES + VR_EVENTS * (sizeof(vst_sysex) + 16)];
+
+static vst_sysex *sysex_of(const vr_event *ev, size_t *used) {
+  size_t at = (*used + 15) & ~(size_t)15;
+  vst_sysex *sx;
+
+  if (ev->sx_len < 2 || ev->sx_off > VR_SYSEX_BYTES || ev->sx_len > VR_SYSEX_BYTES - ev->sx_off ||
+      at + sizeof *sx + ev->sx_len > sizeof sx_arena)
+    return NULL;
+  sx = (vst_sysex *)(sx_arena + at);
+  sx->next = NULL;
+  sx->len = ev->sx_len;
+  memcpy(sx->data, shm->sysex + ev->sx_off, ev->sx_len);
+  *used = at + sizeof *sx + ev->sx_len;
+  return sx;
+}
+
+/* What the plugin reported during the call, for the daemon (take_back in
+ * vst_remote_rt.c): the MIDI it sent and the parameters it changed itself
+ * (also those it changed in control calls since the last call).  MIDI past
+ * VR_MIDI_OUT in one call is counted as dropped, automation past
+ * VR_AUTOMATE waits for the next call. */
+static void send_back(void) {
+  vst_midi_out mo[VR_MIDI_OUT];
+  vst_param_change pc[VR_AUTOMATE];
+  unsigned n, i;
+  uint32_t lost;
+
+  n = vst_take_midi_out(inst, mo, VR_MIDI_OUT);
+  for (i = 0; i < n; i++) {
+    shm->midi_out[i].delta = mo[i].delta;
+    shm->midi_out[i].len = mo[i].len;
+    memcpy(shm->midi_out[i].data, mo[i].data, 3);
+  }
+  shm->nmidi_out = n;
+  lost = vst_take_midi_out_dropped(inst);
+  while (vst_take_midi_out(inst, mo, 1) == 1)
+    lost++;
+  shm->midi_out_dropped = lost;
+  n = vst_take_param_changes(inst, pc, VR_AUTOMATE);
+  for (i = 0; i < n; i++) {
+    shm->automate[i].index = pc[i].index;
+    shm->automate[i].value = pc[i].value;
+  }
+  shm->nautomate = n;
+  shm->non_finite = vst_take_non_finite(inst) > 0;
+}
+
 static void process_one(void) {
   const float *in[nin > 0 ? nin : 1];
   float *out[nout > 0 ? nout : 1];
   unsigned i, n = shm->nframes, ne = shm->nevents, np = shm->nparams;
+  size_t sx_used = 0;
 
   if (n > shm->block || n > vst_rt_max_block(inst))
     n = 0;
@@ -47,19 +100,30 @@ static void process_one(void) {
     out[i] = vr_out(shm, i);
   for (i = 0; i < np; i++)
     (void)vst_rt_set_param(inst, shm->params[i].index, shm->params[i].value);
-  for (i = 0; i < ne; i++) {
+  for (i = 0; i < ne && n > 0; i++) {
+    vr_event ev = shm->events[i];   /* the daemon's: read once */
     vst_midi_msg m;
 
+    if (ev.len == 0) {
+      vst_sysex *sx = sysex_of(&ev, &sx_used);
+
+      if (sx == NULL || vst_rt_queue_sysex(inst, ev.delta, sx) != VST_OK)
+        atomic_fetch_add_explicit(&inst->overflow, 1, memory_order_relaxed);
+      continue;
+    }
     memset(&m, 0, sizeof m);
     m.len = 3;
-    memcpy(m.data, shm->events[i].data, 3);
-    (void)vst_rt_queue_midi(inst, shm->events[i].delta, m);
+    memcpy(m.data, ev.data, 3);
+    (void)vst_rt_queue_midi(inst, ev.delta, m);
   }
   memcpy(&inst->time, &shm->time, sizeof inst->time);
   inst->block_frame = shm->block_frame;
   vst_set_offline(inst, shm->offline != 0);
   if (n > 0)
     vst_rt_process(inst, in, nin, out, nout, n);
+  /* The sysex delivered are in the arena: nothing to free. */
+  atomic_store_explicit(&inst->reclaim, NULL, memory_order_relaxed);
+  send_back();
 }
 
 static void *process_thread(void *arg) {
@@ -131,6 +195,8 @@ static void on_load(vr_msg *m, const char *path, int prio_unused) {
   cfg.max_block = (unsigned)m->index;
   cfg.offline = (m->value & VR_LOAD_OFFLINE) != 0;
   cfg.float_only = (m->value & VR_LOAD_FLOAT_ONLY) != 0;
+  cfg.event_capacity = VR_EVENTS;   /* all a call can bring */
+  cfg.midi_out_capacity = VR_MIDI_OUT * 2;
   rc = vst_load(path, &cfg, &inst, err);
   if (rc != VST_OK) {
     reply_err(m, rc, err);

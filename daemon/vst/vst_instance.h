@@ -75,6 +75,7 @@ struct vst_instance {
     atomic_uint_fast32_t overflow;
     atomic_uint_fast32_t late;
     atomic_uint_fast32_t midi_out_dropped;
+    atomic_uint_fast32_t non_finite;   /* blocks whose output had NaN or inf (silenced) */
     atomic_uint notes;
     int auto_params;           /* bits in the bitmaps below */
     unsigned auto_words;
@@ -101,6 +102,13 @@ extern __thread VstInt32 vst_tls_ctl_op __attribute__((tls_model("initial-exec")
 /* The host callback handed to every plugin (vst_callback_rt.c). */
 VstIntPtr vst_host_callback(AEffect *effect, VstInt32 opcode, VstInt32 index, VstIntPtr value,
                             void *ptr, float opt);
+
+/* What the callback does with a plugin's audioMasterAutomate and
+ * audioMasterProcessEvents, for an isolated plugin's reports coming back
+ * from its host (vst_remote_rt.c) without the callback's foreign-section
+ * switch.  audio (MIDI out: inside the instance's process call) */
+void vst_rt_plugin_automate(vst_instance *inst, int index, float value);
+void vst_rt_plugin_midi_out(vst_instance *inst, const VstEvents *evs);
 
 /* The instance a callback belongs to: resvd1, else the one loading. */
 static inline vst_instance *vst_instance_of(AEffect *effect)

@@ -63,6 +63,11 @@ uint32_t vst_take_overflow(vst_instance *inst)
     return (uint32_t)atomic_exchange_explicit(&inst->overflow, 0, memory_order_relaxed);
 }
 
+uint32_t vst_take_non_finite(vst_instance *inst)
+{
+    return (uint32_t)atomic_exchange_explicit(&inst->non_finite, 0, memory_order_relaxed);
+}
+
 uint32_t vst_take_late(vst_instance *inst)
 {
     return (uint32_t)atomic_exchange_explicit(&inst->late, 0, memory_order_relaxed);

@@ -108,6 +108,21 @@ static void run_double(vst_instance *inst, unsigned n)
             inst->pout[c][f] = (float)inst->dpout[c][f];
 }
 
+/* A NaN or infinity in a plugin's output would spread through every mix
+ * and effect after it: such samples become 0, and the block is counted. */
+static void silence_non_finite(vst_instance *inst, float *const *out, unsigned nout, unsigned n)
+{
+    bool bad = false;
+    for (unsigned j = 0; out && j < nout; j++)
+        for (unsigned f = 0; f < n; f++)
+            if (!__builtin_isfinite(out[j][f])) {
+                out[j][f] = 0.0f;
+                bad = true;
+            }
+    if (bad)
+        atomic_fetch_add_explicit(&inst->non_finite, 1, memory_order_relaxed);
+}
+
 int vst_rt_process(vst_instance *inst, const float *const *in, unsigned nin, float *const *out,
                    unsigned nout, unsigned nframes)
 {
@@ -136,6 +151,7 @@ int vst_rt_process(vst_instance *inst, const float *const *in, unsigned nin, flo
     vst_rt_events_done(inst);
     if (!direct)
         map_outputs(inst, out, nout, nframes);
+    silence_non_finite(inst, out, nout, nframes);
     return VST_OK;
 }
 

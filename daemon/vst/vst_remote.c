@@ -234,7 +234,10 @@ static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char 
     free(buf);
   return VST_OK;
 broken:
-  /* The pidfd tells the control side it died; this call just fails. */
+  /* It died (or broke the protocol: it is killed).  The audio thread
+   * stops waiting for it at once; the pidfd tells the control side. */
+  mark_dead(r);
+  kill_host(r);
   return vst_fail(err, VST_E_CRASHED, "the plugin's host process is gone");
 }
 

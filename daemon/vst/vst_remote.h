@@ -31,13 +31,16 @@
 #define VR_EVENTS 4096      /* MIDI events per process call */
 #define VR_PARAMS 64        /* parameter changes per call (the daemon sends one at a time) */
 #define VR_MIDI_OUT 256     /* MIDI the plugin sent, per process call */
+#define VR_AUTOMATE 256     /* parameter changes the plugin reported, per call */
+#define VR_SYSEX_BYTES 65536 /* sysex bytes into the plugin, per process call */
 #define VR_MIN_BLOCK 8192   /* the region holds at least this many frames */
 #define VR_DEAD 0xFFFFFFFFu /* `done` when the control side saw the host die */
 
 typedef struct vr_event {
   int32_t delta;
-  uint8_t len;
+  uint8_t len;              /* 1-3: a short message in data; 0: sysex (into the plugin) */
   uint8_t data[3];
+  uint32_t sx_off, sx_len;  /* sysex: its bytes in vr_shm.sysex */
 } vr_event;
 
 typedef struct vr_param {
@@ -52,7 +55,10 @@ typedef struct vr_shm {
   uint32_t nin, nout;       /* audio buffers in the region */
   uint32_t nframes;         /* this call */
   uint32_t nevents, nparams;
-  uint32_t nmidi_out;       /* host -> daemon */
+  uint32_t nmidi_out;       /* host -> daemon: MIDI the plugin sent in the call */
+  uint32_t nautomate;       /* host -> daemon: parameters the plugin changed itself */
+  uint32_t midi_out_dropped; /* host -> daemon: MIDI it sent that was lost */
+  uint32_t non_finite;      /* host -> daemon: 1 when the output had NaN or inf (made 0) */
   uint32_t offline;
   int64_t block_frame;
   union {
@@ -62,6 +68,8 @@ typedef struct vr_shm {
   vr_param params[VR_PARAMS];
   vr_event events[VR_EVENTS];
   vr_event midi_out[VR_MIDI_OUT];
+  vr_param automate[VR_AUTOMATE];
+  uint8_t sysex[VR_SYSEX_BYTES];
   float audio[];            /* nin x block inputs, then nout x block outputs */
 } vr_shm;
 
@@ -168,6 +176,14 @@ typedef struct vst_remote {
 
   /* Audio thread -> control side. */
   atomic_uint_fast32_t missed;
+
+  /* Audio thread: the plugin's MIDI out, handed on as the plugin would. */
+  VstMidiEvent mo_ev[VR_MIDI_OUT];
+  struct {
+    VstInt32 numEvents;
+    VstIntPtr reserved;
+    VstEvent *events[VR_MIDI_OUT];
+  } mo_list;
 } vst_remote;
 
 /* The proxy AEffect for `path`, its host started and the plugin loaded

@@ -29,6 +29,7 @@
 static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
   vr_shm *s = r->shm;
   unsigned i, k = 0;
+  size_t sx = 0;   /* sysex bytes in the region */
 
   for (i = 0; i < r->shm_in; i++)
     memcpy(s->audio + (size_t)i * r->shm_block, in[i], n * sizeof(float));
@@ -39,9 +40,25 @@ static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
       const VstEvent *e = r->events->events[i];
       const VstMidiEvent *m = (const VstMidiEvent *)e;
 
+      if (e->type == kVstSysExType && k < VR_EVENTS) {
+        const VstMidiSysexEvent *x = (const VstMidiSysexEvent *)e;
+        size_t len = x->dumpBytes > 0 ? (size_t)x->dumpBytes : 0;
+
+        if (len > 0 && len <= VR_SYSEX_BYTES - sx && x->sysexDump != NULL) {
+          memcpy(s->sysex + sx, x->sysexDump, len);
+          s->events[k].delta = e->deltaFrames;
+          s->events[k].len = 0;
+          s->events[k].sx_off = (uint32_t)sx;
+          s->events[k].sx_len = (uint32_t)len;
+          sx += len;
+          k++;
+          continue;
+        }
+      }
       if (e->type != kVstMidiType || k >= VR_EVENTS) {
-        /* Sysex does not cross (yet), nor more than VR_EVENTS: reported
-         * like events that did not fit (plugin.error midi_overflow). */
+        /* More than VR_EVENTS events, or VR_SYSEX_BYTES of sysex, in one
+         * block: reported like events that did not fit (plugin.error
+         * midi_overflow). */
         atomic_fetch_add_explicit(&inst->overflow, 1, memory_order_relaxed);
         continue;
       }
@@ -54,6 +71,43 @@ static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
   memcpy(&s->time, &inst->time, sizeof s->time);
   s->block_frame = inst->block_frame;
   s->offline = __atomic_load_n(&inst->offline, __ATOMIC_RELAXED);
+}
+
+/* What the plugin reported during the call, from the host: its MIDI out
+ * and its own parameter changes go where an in-process plugin's would
+ * (vst_callback_rt.c: the MIDI-out ring and same-cycle sink, the
+ * automation bits).  The counts are the host's: clamped. */
+static void take_back(vst_remote *r, vst_instance *inst) {
+  vr_shm *s = r->shm;
+  uint32_t n = __atomic_load_n(&s->nmidi_out, __ATOMIC_RELAXED);
+  uint32_t na = __atomic_load_n(&s->nautomate, __ATOMIC_RELAXED);
+  uint32_t lost = __atomic_load_n(&s->midi_out_dropped, __ATOMIC_RELAXED);
+  uint32_t i;
+
+  if (n > VR_MIDI_OUT)
+    n = VR_MIDI_OUT;
+  if (na > VR_AUTOMATE)
+    na = VR_AUTOMATE;
+  for (i = 0; i < n; i++) {
+    VstMidiEvent *m = &r->mo_ev[i];
+
+    memset(m, 0, sizeof *m);
+    m->type = kVstMidiType;
+    m->byteSize = (VstInt32)sizeof *m;
+    m->deltaFrames = s->midi_out[i].delta;
+    memcpy(m->midiData, s->midi_out[i].data, 3);
+    r->mo_list.events[i] = (VstEvent *)m;
+  }
+  if (n > 0) {
+    r->mo_list.numEvents = (VstInt32)n;
+    vst_rt_plugin_midi_out(inst, (const VstEvents *)&r->mo_list);
+  }
+  for (i = 0; i < na; i++)
+    vst_rt_plugin_automate(inst, s->automate[i].index, s->automate[i].value);
+  if (lost > 0)
+    atomic_fetch_add_explicit(&inst->midi_out_dropped, lost, memory_order_relaxed);
+  if (__atomic_load_n(&s->non_finite, __ATOMIC_RELAXED) != 0)
+    atomic_fetch_add_explicit(&inst->non_finite, 1, memory_order_relaxed);
 }
 
 static int64_t now_ns(void) {
@@ -136,7 +190,9 @@ void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
     s->params[0].index = index;
     s->params[0].value = value;
     s->nparams = 1;
-    if (!post(r))
+    if (post(r))
+      take_back(r, (vst_instance *)r->fx.resvd1);   /* an Automate from its setParameter */
+    else
       atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
   } else if (atomic_load_explicit(&r->alive, memory_order_acquire)) {
     atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
@@ -161,6 +217,7 @@ void vst_remote_rt_process(AEffect *e, float **in, float **out, VstInt32 nframes
   if (ok) {
     for (c = 0; c < r->shm_out; c++)
       memcpy(out[c], s->audio + (size_t)(r->shm_in + c) * r->shm_block, n * sizeof(float));
+    take_back(r, inst);
   } else {
     for (c = 0; c < (unsigned)(e->numOutputs > 0 ? e->numOutputs : 0); c++)
       memset(out[c], 0, n * sizeof(float));

@@ -64,10 +64,15 @@ static void expect_error(uint64_t id, const char *code) {
   ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
 }
 
-static uint64_t load(const char *path, uint64_t want_params) {
-  const msgpack_object *ok = ok_of(conn_request(&c, "plugin.load", "s", "path", path));
+static uint64_t load_iso(const char *path, uint64_t want_params, bool isolate) {
+  const msgpack_object *ok = ok_of(conn_request(&c, "plugin.load", "sb", "path", path, "isolate",
+                                                (int)isolate));
   ck_assert_uint_eq(msg_uint(ok, "params"), want_params);
   return msg_uint(ok, "node");
+}
+
+static uint64_t load(const char *path, uint64_t want_params) {
+  return load_iso(path, want_params, false);
 }
 
 static void render(uint64_t frames) {
@@ -99,6 +104,31 @@ static uint64_t send_notes(uint64_t node, unsigned count, const uint64_t *at, in
     sono_pack_key_uint(&pk, "velocity", (uint64_t)velocity);
     sono_pack_key_uint(&pk, "at", at[i]);
   }
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
+/* plugin.midi with one sysex message at frame `at`. */
+static uint64_t send_sysex(uint64_t node, const uint8_t *data, size_t len, uint64_t at) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_map(&pk, 3);
+  sono_pack_key_str(&pk, "type", "sysex");
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin(&pk, len);
+  msgpack_pack_bin_body(&pk, data, len);
+  sono_pack_key_uint(&pk, "at", at);
   conn_send_payload(&c, sb.data, sb.size);
   msgpack_sbuffer_destroy(&sb);
   return id;
@@ -391,20 +421,26 @@ static void subscribe(conn *to, const char *kind) {
 
 /* The test plugin's "Echo" (index 1) sets "Gain" (index 0) as well and
  * reports that with audioMasterAutomate, as a GUI would; note-ons come back
- * an octave up as MIDI out. */
+ * an octave up as MIDI out; sysex into it is heard (TP_SYSEX_OUT).  The
+ * same, event for event and sample for sample, in process (_i 0) and
+ * isolated in a host process (_i 1). */
 START_TEST(plugin_events) {
   const char *tp = getenv("TESTPLUG");
   const unsigned changes = 100;
+  const uint8_t sysex[] = { 0xF0, 0x7D, 0x01, 0x02, 0x03, 0x40, 0xF7 };
+  const uint64_t sysex_at = 512 + 40;
   uint64_t node, at;
-  unsigned k, nparam = 0, nmidi = 0;
+  unsigned k, nparam = 0, nmidi = 0, sum = 0;
   conn ev;
   const pev *last = NULL, *midi = NULL;
+  sf_count_t frames;
+  float *wav, want;
 
   ck_assert_ptr_nonnull(tp);
   start("256");
   conn_open(&ev, dp.socket);
   subscribe(&ev, "plugin");
-  node = load(tp, 3);
+  node = load_iso(tp, 3, _i == 1);
 
   /* A hundred changes due on one frame: the plugin automates Gain a hundred
    * times within one block, clients hear of it once (twice at most, should
@@ -447,9 +483,30 @@ START_TEST(plugin_events) {
   ck_assert_uint_eq(midi->bytes[1], 72);
   ck_assert_uint_eq(midi->bytes[2], 100);
 
+  /* Sysex in, at its frame; nothing lost. */
+  ok_of(send_sysex(node, sysex, sizeof sysex, sysex_at));
+  render(256);
+  nevs = 0;
+  collect_events(&ev, 300);
+  for (k = 0; k < nevs; k++)
+    ck_assert_msg(strcmp(evs[k].kind, "plugin.error") != 0, "plugin.error %s", evs[k].code);
+
   ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
   conn_close(&ev);
   finish();
+  wav = read_wav(&frames);
+  ck_assert_int_eq(frames, 256 * 3);
+  for (k = 0; k < sizeof sysex; k++)
+    sum += sysex[k];
+  want = (float)(sizeof sysex / 1000.0 + sum / 1e6);
+  ck_assert_msg(fabsf(wav[2 * sysex_at] - want) < 1e-7f && wav[2 * sysex_at + 1] == wav[2 * sysex_at],
+                "sysex at %lu: %.9g, want %.9g", (unsigned long)sysex_at, wav[2 * sysex_at], want);
+  ck_assert_msg(fabsf(wav[2 * (256 + 77)] - 100.0f / 127.0f) < 1e-6f, "the note: %g",
+                wav[2 * (256 + 77)]);
+  for (k = 0; k < (unsigned)frames; k++)
+    if (k != sysex_at && k != 256 + 77)
+      ck_assert_msg(wav[2 * k] == 0.0f, "frame %u sounds: %g", k, wav[2 * k]);
+  free(wav);
   unlink(out_path);
 }
 END_TEST
@@ -802,7 +859,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, amsynth_end_to_end);
   tcase_add_test(tc, dragonfly_loads);
   tcase_add_test(tc, ten_thousand_events_in_one_block);
-  tcase_add_test(tc, plugin_events);
+  tcase_add_loop_test(tc, plugin_events, 0, 2);
   tcase_add_test(tc, crash_and_hang_while_loading);
   tcase_add_test(tc, hanging_load_does_not_block);
   tcase_add_test(tc, oversized_reply_is_refused_whole);

@@ -19,6 +19,9 @@
  *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
  *   TP_HANG_PROGRAM N: sleep N seconds in effSetProgram
  *   TP_HANG_DISPLAY N: sleep N seconds in effGetParamDisplay
+ *   TP_SYSEX_OUT 1: sysex is heard (sysex_value below)
+ *   TP_NAN_AFTER N > 0: from call N on, every output sample is NaN, but
+ *                for the first of each block: +infinity
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -76,6 +79,9 @@
 #ifndef TP_BLOCK_OUT
 #define TP_BLOCK_OUT 0
 #endif
+#ifndef TP_SYSEX_OUT
+#define TP_SYSEX_OUT 0
+#endif
 
 #ifndef TP_CRASH_AFTER
 #define TP_CRASH_AFTER 0
@@ -85,6 +91,9 @@
 #endif
 #ifndef TP_SLEEP_MS
 #define TP_SLEEP_MS 300
+#endif
+#ifndef TP_NAN_AFTER
+#define TP_NAN_AFTER 0
 #endif
 
 #define EXPORT __attribute__((visibility("default")))
@@ -227,6 +236,17 @@ static void echo_notes(plug *p)
     }
 }
 
+/* TP_SYSEX_OUT 1: a sysex event adds, at its frame, its length / 1000
+ * plus the sum of its first 16 bytes / 10^6 on every output: tests that
+ * can only listen hear that it arrived, when, how long and what. */
+static double sysex_value(const tp_event *r)
+{
+    unsigned sum = 0;
+    for (int i = 0; i < r->sysex_len && i < 16; i++)
+        sum += r->sysex[i];
+    return r->sysex_len / 1000.0 + sum / 1e6;
+}
+
 #define RENDER(T)                                                                   \
     do {                                                                            \
         float gain = 2.0f * p->params[0];                                           \
@@ -240,6 +260,9 @@ static void echo_notes(plug *p)
                 r->data[2] > 0 && r->delta >= 0 && r->delta < n)                    \
                 for (int c = 0; c < TP_OUT; c++)                                    \
                     out[c][r->delta] += (T)(r->data[2] / 127.0);                    \
+            if (TP_SYSEX_OUT && r->type == kVstSysExType && r->delta >= 0 && r->delta < n) \
+                for (int c = 0; c < TP_OUT; c++)                                    \
+                    out[c][r->delta] += (T)sysex_value(r);                          \
         }                                                                           \
     } while (0)
 
@@ -275,6 +298,12 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
             out[c][i] = v;
     }
     p->frames += (unsigned)n;
+#endif
+#if TP_NAN_AFTER > 0
+    if (p->st.process_calls >= TP_NAN_AFTER)
+        for (int c = 0; c < TP_OUT; c++)
+            for (VstInt32 i = 0; i < n; i++)
+                out[c][i] = i == 0 ? __builtin_inff() : __builtin_nanf("");
 #endif
     echo_notes(p);
     p->block_events = 0;   /* the record stays for the test to read */
