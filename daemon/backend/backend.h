@@ -34,6 +34,9 @@ typedef struct backend_ops {
   /* JACK only: port latency in frames (jack_port_get_latency_range, max),
    * of the capture (in_1) and playback (out_1) side. */
   void (*latency)(backend *b, unsigned *capture, unsigned *playback);
+  /* Optional: the SCHED_FIFO priority of the thread that calls
+   * engine_process, 0 when it has none (plugin hosts take the same). */
+  int (*rt_priority)(backend *b);
 } backend_ops;
 
 /* What a backend tells the layers above it, through pointers the engine

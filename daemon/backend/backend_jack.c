@@ -384,8 +384,20 @@ static void jb_destroy(backend *b) {
   free(b);
 }
 
+/* JACK's process thread's priority, when the server runs realtime. */
+static int jb_rt_priority(backend *b) {
+  jack_backend *jb = (jack_backend *)b;
+  int p;
+
+  if (jb->client == NULL || jb->lost || !jack_is_realtime(jb->client))
+    return 0;
+  p = jack_client_real_time_priority(jb->client);
+  return p > 0 ? p : 0;
+}
+
 static const backend_ops jack_ops = {
   "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL, NULL, jb_freewheel, jb_latency,
+  jb_rt_priority,
 };
 
 backend *backend_jack_create(sonod *d, char *err, size_t errlen) {

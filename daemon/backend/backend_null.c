@@ -38,8 +38,13 @@ static void null_destroy(backend *b) {
   free(b);
 }
 
+static int null_rt_priority(backend *b) {
+  return null_clock_priority(&((null_backend *)b)->clock);
+}
+
 static const backend_ops null_ops = {
   "null", null_start, null_stop, null_poll, null_destroy, NULL, NULL, NULL, NULL,
+  null_rt_priority,
 };
 
 backend *backend_null_create(sonod *d) {

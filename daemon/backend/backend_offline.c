@@ -310,7 +310,7 @@ static void offline_destroy(backend *b) {
 
 static const backend_ops offline_ops = {
   "offline", offline_start, offline_stop, offline_poll, offline_destroy, offline_render,
-  offline_kick, NULL, NULL,
+  offline_kick, NULL, NULL, NULL,
 };
 
 static int format_for(const char *path) {

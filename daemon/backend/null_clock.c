@@ -30,7 +30,8 @@ static void *run(void *arg) {
   struct sched_param sp = { .sched_priority = NULL_CLOCK_PRIORITY };
 
   /* Realtime priority when the system grants it; plain scheduling works too. */
-  (void)pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp);
+  if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0)
+    atomic_store(&nc->priority, sp.sched_priority);
   clock_gettime(CLOCK_MONOTONIC, &next);
   while (atomic_load_explicit(&nc->run, memory_order_acquire)) {
     engine_process(nc->e, nc->bufs, nc->channels, nc->block);
@@ -77,4 +78,8 @@ void null_clock_stop(null_clock *nc) {
   nc->started = false;
   free(nc->mem);
   nc->mem = NULL;
+}
+
+int null_clock_priority(null_clock *nc) {
+  return atomic_load(&nc->priority);
 }

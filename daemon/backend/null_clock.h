@@ -22,11 +22,14 @@ typedef struct null_clock {
   pthread_t thread;
   _Atomic bool run;
   bool started;
+  _Atomic int priority;   /* SCHED_FIFO priority the thread got, 0 none */
   float *mem;
   float *bufs[64];
 } null_clock;
 
 int null_clock_start(null_clock *nc, engine *e, unsigned rate, unsigned block, unsigned channels);
 void null_clock_stop(null_clock *nc);
+/* The clock thread's SCHED_FIFO priority, 0 when refused.  any */
+int null_clock_priority(null_clock *nc);
 
 #endif

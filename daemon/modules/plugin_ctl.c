@@ -468,9 +468,11 @@ static void config_of(sonod *d, vst_config *cfg, int isolate) {
   /* A control call the host does not answer kills it at the deadline the
    * calls off the loop have (plugin_call.c), for the few still on it too. */
   cfg->call_timeout_ms = plugin_call_deadline_ms();
-  /* The host's processing thread at SCHED_FIFO 10 when the system grants
-   * it: the null clock's priority (JACK's own is not passed on yet). */
-  cfg->rt_priority = cfg->offline ? 0 : 10;
+  /* The host's processing thread in the engine's scheduling class: the
+   * SCHED_FIFO priority of JACK's process thread (or the null clock's),
+   * plain scheduling when the engine has none (offline, JACK without
+   * realtime). */
+  cfg->rt_priority = d->be->ops->rt_priority != NULL ? d->be->ops->rt_priority(d->be) : 0;
 }
 
 /* The slow part: the scan in a child process, then the load in this

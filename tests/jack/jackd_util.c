@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sem.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,7 +72,9 @@ void jackd_clean_shm(const char *name) {
   closedir(dir);
 }
 
-static pid_t spawn(const char *name, const char *log) {
+static pid_t spawn(const char *name, const char *log, int prio) {
+  char p[16];
+
   pid_t pid = fork();
 
   ck_assert_int_ge(pid, 0);
@@ -80,8 +85,13 @@ static pid_t spawn(const char *name, const char *log) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(fd, 1);
     dup2(fd, 2);
-    execlp("jackd", "jackd", "-n", name, "-r", "-d", "dummy", "-r", "48000", "-p", "256",
-           (char *)NULL);
+    snprintf(p, sizeof p, "%d", prio);
+    if (prio > 0)
+      execlp("jackd", "jackd", "-n", name, "-R", "-P", p, "-d", "dummy", "-r", "48000", "-p",
+             "256", (char *)NULL);
+    else
+      execlp("jackd", "jackd", "-n", name, "-r", "-d", "dummy", "-r", "48000", "-p", "256",
+             (char *)NULL);
     _exit(127);
   }
   return pid;
@@ -104,17 +114,81 @@ static int wait_ready(jackd_proc *j) {
   return -1;
 }
 
+/* JACK keeps 8 server slots in /dev/shm/jack-shm-registry and frees one
+ * only when a server of the same name starts again; every test server has
+ * a name of its own, so each one killed hard (SIGKILL after a test timed
+ * out) kept its slot until no server could start ("Too many servers
+ * already active").  Before a start, slots whose process is no jackd are
+ * freed, under JACK's own lock (its SysV semaphore).  Layout of jack2's
+ * jack_shm_header_t: 24 bytes, then 8 x {pid_t pid; char name[257]} in
+ * 264-byte entries. */
+#define REG_HDR 24
+#define REG_ENTRY 264
+#define REG_SERVERS 8
+#define REG_SEM_KEY 0x282929
+
+static bool is_jackd(pid_t pid) {
+  char path[64], comm[32] = "";
+  FILE *f;
+
+  snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+  if ((f = fopen(path, "r")) == NULL)
+    return false;
+  if (fgets(comm, sizeof comm, f) == NULL)
+    comm[0] = '\0';
+  fclose(f);
+  return strncmp(comm, "jackd", 5) == 0;
+}
+
+static void reclaim_slots(void) {
+  int fd = open("/dev/shm/jack-shm-registry", O_RDWR | O_CLOEXEC), sem;
+  struct sembuf op = { 0, -1, SEM_UNDO };
+  size_t size = REG_HDR + REG_SERVERS * REG_ENTRY;
+  unsigned char *p;
+  struct stat st;
+
+  if (fd < 0)
+    return;
+  if (fstat(fd, &st) != 0 || (size_t)st.st_size < size ||
+      (p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    close(fd);
+    return;
+  }
+  close(fd);
+  sem = semget(REG_SEM_KEY, 1, 0);
+  if (sem >= 0 && semop(sem, &op, 1) != 0)
+    sem = -1;
+  for (int i = 0; i < REG_SERVERS; i++) {
+    unsigned char *e = p + REG_HDR + (size_t)i * REG_ENTRY;
+    pid_t pid;
+
+    memcpy(&pid, e, sizeof pid);
+    if (pid != 0 && !is_jackd(pid))
+      memset(e, 0, REG_ENTRY);
+  }
+  if (sem >= 0) {
+    op.sem_op = 1;
+    semop(sem, &op, 1);
+  }
+  munmap(p, size);
+}
+
 void jackd_start(jackd_proc *j, const char *name, const char *log) {
+  jackd_start_rt(j, name, log, 0);
+}
+
+void jackd_start_rt(jackd_proc *j, const char *name, const char *log, int prio) {
+  reclaim_slots();
   memset(j, 0, sizeof *j);
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->log, sizeof j->log, "%s", log);
-  j->pid = spawn(name, log);
+  j->pid = spawn(name, log, prio);
   if (wait_ready(j) == 0)
     return;
   /* Stale files of an earlier server with this name are the usual cause. */
   jackd_stop(j);
   jackd_clean_shm(name);
-  j->pid = spawn(name, log);
+  j->pid = spawn(name, log, prio);
   if (wait_ready(j) != 0) {
     jackd_stop(j);
     ck_abort_msg("jackd -n %s did not answer within 10 s (see %s)", name, log);

@@ -19,6 +19,8 @@ typedef struct jackd_proc {
 /* Starts `jackd -n name -r -d dummy -r 48000 -p 256` and waits until a
  * client can connect (fails the test after 10 s). */
 void jackd_start(jackd_proc *j, const char *name, const char *log);
+/* The same with realtime scheduling: `jackd -R -P prio` (prio > 0). */
+void jackd_start_rt(jackd_proc *j, const char *name, const char *log, int prio);
 /* SIGTERM, then waits (SIGKILL after 10 s).  Safe to call twice. */
 void jackd_stop(jackd_proc *j);
 /* Removes the /dev/shm files that carry this server's name; a jackd that
