@@ -465,9 +465,11 @@ static void config_of(sonod *d, vst_config *cfg, int isolate) {
   cfg->offline = strcmp(d->be->ops->name, "offline") == 0;
   cfg->isolate = isolate < 0 ? d->opt.isolate_plugins != 0 : isolate != 0;
   cfg->deadline_us = d->opt.isolate_deadline_ms * 1000u;
-  /* A control call the host does not answer kills it at the deadline the
-   * calls off the loop have (plugin_call.c), for the few still on it too. */
-  cfg->call_timeout_ms = plugin_call_deadline_ms();
+  /* The proxy's own wait for an answer: a backstop at twice the deadline
+   * of the calls off the loop (plugin_call.c), whose timer must be first to
+   * kill a host that hangs (the request is then answered `timeout`, not
+   * `crashed`); it bounds the few isolated calls still on the loop. */
+  cfg->call_timeout_ms = 2 * plugin_call_deadline_ms();
   /* The host's processing thread in the engine's scheduling class: the
    * SCHED_FIFO priority of JACK's process thread (or the null clock's),
    * plain scheduling when the engine has none (offline, JACK without
