@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-/* --workers when not given: 0, the audio thread alone; -1, auto.  A build
+/* --workers when not given: -1, auto; 0, the audio thread alone.  A build
  * may choose (-DSONOD_WORKERS_DEFAULT=...). */
 #ifndef SONOD_WORKERS_DEFAULT
-#define SONOD_WORKERS_DEFAULT 0
+#define SONOD_WORKERS_DEFAULT (-1)
 #endif
 
 static const char usage[] =
