@@ -123,11 +123,14 @@ static void midi_out_event(sonod *d, uint64_t total) {
   d->last_midi_out_event_ns = sonod_now_ns();
 }
 
+static void follow_priority(sonod *d);
+
 static void on_tick(uv_timer_t *t) {
   sonod *d = t->data;
   client *c;
 
   poll_backend(d);
+  follow_priority(d);
   if (atomic_load(&d->be->midi_out_dropped) != d->midi_out_dropped_reported &&
       sonod_now_ns() - d->last_midi_out_event_ns >= MIDI_OUT_EVENT_NS)
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
@@ -215,16 +218,22 @@ static int start_workers(sonod *d, char *err, size_t errlen) {
 
   if (n == 0)
     return 0;
-  d->eng.pool = rt_pool_create(n, d->be->rt_priority, (uint64_t)d->opt.parallel_min_us * 1000u,
-                               err, errlen);
+  d->eng.pool = rt_pool_create(n, (uint64_t)d->opt.parallel_min_us * 1000u, err, errlen);
   if (d->eng.pool == NULL)
     return -1;
   rt_pool_stat_get(d->eng.pool, 1, &st);
-  log_info("%u worker thread%s, %s%s, %zu KiB of stack locked each", n, n == 1 ? "" : "s",
-           st.policy == SCHED_FIFO ? "SCHED_FIFO" : "default scheduling",
-           st.policy == SCHED_FIFO ? "" : " (realtime not allowed or not asked for)",
+  log_info("%u worker thread%s, %zu KiB of stack locked each", n, n == 1 ? "" : "s",
            st.locked / 1024);
   return 0;
+}
+
+/* The workers run at the audio thread's priority, which the backend knows
+ * once it runs and which may change (JACK restarted): looked at on every
+ * tick. */
+static void follow_priority(sonod *d) {
+  if (d->eng.pool != NULL)
+    rt_pool_follow(d->eng.pool,
+                   d->be->ops->rt_priority != NULL ? d->be->ops->rt_priority(d->be) : 0);
 }
 
 static int run(sonod *d) {
@@ -288,6 +297,7 @@ static int run(sonod *d) {
     d->be->ops->destroy(d->be);
     return 1;
   }
+  follow_priority(d);
   log_info("sonod %s running: backend %s, %u Hz, %u frames per block, %u channels",
            SONOD_VERSION, d->be->ops->name, d->be->sample_rate, d->be->block_size,
            d->opt.channels);

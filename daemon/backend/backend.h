@@ -63,9 +63,6 @@ struct backend {
   const char *state;          /* "running", "lost", "stopped" */
   unsigned sample_rate;
   unsigned block_size;
-  /* The audio thread's SCHED_FIFO priority, 0 when it runs unprivileged:
-   * the worker pool's threads get the same (rt/rt_pool.h). */
-  int rt_priority;
   _Atomic uint64_t xruns;
   /* JACK: plugin MIDI events midi_out had no room for (audio thread adds). */
   _Atomic uint64_t midi_out_dropped;

@@ -89,9 +89,6 @@ static int jack_open(jack_backend *jb, char *err, size_t errlen) {
   jack_on_info_shutdown(jb->client, jb_on_shutdown, jb);
   jb->base.sample_rate = jack_get_sample_rate(jb->client);
   jb->base.block_size = jack_get_buffer_size(jb->client);
-  jb->base.rt_priority = jack_is_realtime(jb->client) ? jack_client_real_time_priority(jb->client) : 0;
-  if (jb->base.rt_priority < 0)
-    jb->base.rt_priority = 0;
   atomic_store(&jb->gone, false);
   return 0;
 }

@@ -57,6 +57,5 @@ backend *backend_null_create(sonod *d) {
   nb->base.state = "stopped";
   nb->base.sample_rate = d->opt.sample_rate;
   nb->base.block_size = d->opt.block_size;
-  nb->base.rt_priority = NULL_CLOCK_PRIORITY;
   return &nb->base;
 }

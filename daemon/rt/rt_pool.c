@@ -98,6 +98,8 @@ struct rt_pool {
   /* Audio thread. */
   uint64_t last_work_ns;
   bool cycle_parallel;
+  /* Control thread: the priority the workers were last given. */
+  int following;
   _Atomic uint64_t pub_parallel_cycles;
 };
 
@@ -519,7 +521,7 @@ static int make_stack(rt_runner *r, pthread_attr_t *attr) {
   return pthread_attr_setstack(attr, mem, STACK_SIZE);
 }
 
-static int start_worker(rt_runner *r, int rt_priority) {
+static int start_worker(rt_runner *r) {
   pthread_attr_t attr;
   int rc;
 
@@ -531,24 +533,7 @@ static int start_worker(rt_runner *r, int rt_priority) {
   }
   r->policy = SCHED_OTHER;
   r->priority = 0;
-  if (rt_priority > 0) {
-    struct sched_param sp = { .sched_priority = rt_priority };
-
-    pthread_attr_setinheritsched(&attr, PTHREAD_EXPLICIT_SCHED);
-    pthread_attr_setschedpolicy(&attr, SCHED_FIFO);
-    pthread_attr_setschedparam(&attr, &sp);
-    r->policy = SCHED_FIFO;
-    r->priority = rt_priority;
-  }
   rc = pthread_create(&r->thread, &attr, worker_main, r);
-  if (rc == EPERM && rt_priority > 0) {
-    /* Not allowed realtime: the default policy, as the audio thread gets
-     * then too. */
-    pthread_attr_setinheritsched(&attr, PTHREAD_INHERIT_SCHED);
-    r->policy = SCHED_OTHER;
-    r->priority = 0;
-    rc = pthread_create(&r->thread, &attr, worker_main, r);
-  }
   pthread_attr_destroy(&attr);
   if (rc != 0)
     return -1;
@@ -556,8 +541,30 @@ static int start_worker(rt_runner *r, int rt_priority) {
   return 0;
 }
 
-rt_pool *rt_pool_create(unsigned nworkers, int rt_priority, uint64_t min_work_ns, char *err,
-                        size_t errlen) {
+void rt_pool_follow(rt_pool *pl, int rt_priority) {
+  unsigned k;
+
+  if (rt_priority == pl->following)
+    return;
+  pl->following = rt_priority;
+  for (k = 1; k <= pl->nworkers; k++) {
+    rt_runner *r = &pl->run[k];
+    struct sched_param sp = { .sched_priority = rt_priority };
+
+    if (rt_priority > 0 && pthread_setschedparam(r->thread, SCHED_FIFO, &sp) == 0) {
+      r->policy = SCHED_FIFO;
+      r->priority = rt_priority;
+      continue;
+    }
+    /* 0, or realtime refused: the default policy. */
+    sp.sched_priority = 0;
+    (void)pthread_setschedparam(r->thread, SCHED_OTHER, &sp);
+    r->policy = SCHED_OTHER;
+    r->priority = 0;
+  }
+}
+
+rt_pool *rt_pool_create(unsigned nworkers, uint64_t min_work_ns, char *err, size_t errlen) {
   rt_pool *pl;
   unsigned k;
 
@@ -592,7 +599,7 @@ rt_pool *rt_pool_create(unsigned nworkers, int rt_priority, uint64_t min_work_ns
     r->sink.cap = RT_LIVE_MIDI_MAX;
   }
   for (k = 1; k <= nworkers; k++)
-    if (start_worker(&pl->run[k], rt_priority) != 0) {
+    if (start_worker(&pl->run[k]) != 0) {
       snprintf(err, errlen, "workers: cannot start worker thread %u: %s", k, strerror(errno));
       rt_pool_destroy(pl);
       return NULL;

@@ -80,14 +80,18 @@ typedef struct rt_pool_stat {
   uint32_t nodes;        /* nodes it ran in the last cycle */
 } rt_pool_stat;
 
-/* Control thread.  Starts nworkers threads (1..RT_POOL_MAX_WORKERS) with
- * SCHED_FIFO at rt_priority when that is above 0 and allowed, else the
- * default policy; stacks locked in memory as far as allowed.  min_work_ns:
+/* Control thread.  Starts nworkers threads (1..RT_POOL_MAX_WORKERS) in the
+ * default policy (rt_pool_follow gives them the audio thread's); stacks
+ * locked in memory as far as allowed.  min_work_ns:
  * a cycle goes parallel only when the graph's work in the last one was at
  * least this much (below it the wake-ups cost more than they win).  NULL
  * with err set on failure. */
-rt_pool *rt_pool_create(unsigned nworkers, int rt_priority, uint64_t min_work_ns, char *err,
-                        size_t errlen);
+rt_pool *rt_pool_create(unsigned nworkers, uint64_t min_work_ns, char *err, size_t errlen);
+/* Control thread: the workers take SCHED_FIFO at this priority (the audio
+ * thread's, which may change: JACK restarted, the null clock started), or
+ * the default policy for 0 or when realtime is refused.  Cheap when
+ * nothing changed: called on every tick. */
+void rt_pool_follow(rt_pool *pl, int rt_priority);
 /* Stops and joins the workers; the engine must not be running. */
 void rt_pool_destroy(rt_pool *pl);
 unsigned rt_pool_workers(const rt_pool *pl);

@@ -143,7 +143,7 @@ START_TEST(pool_renders_bit_identical) {
 
   rng = 0xC0FFEEu + (uint32_t)_i * 7919u;
   random_graph(8 + rnd(24));
-  pool = rt_pool_create(workers[_i % 3], 0, 0, err, sizeof err);
+  pool = rt_pool_create(workers[_i % 3], 0, err, sizeof err);
   ck_assert_msg(pool != NULL, "%s", err);
   memset(&ref, 0, sizeof ref);
   memset(&par, 0, sizeof par);
