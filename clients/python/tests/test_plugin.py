@@ -248,3 +248,17 @@ def test_plugin_paths_and_file_roots(sonod, amsynth, tmp_path, monkeypatch):
         assert len(p.params) == 41
         t = d.read_table(str(wav))
         assert t.info["channels"] == 2 and t.info["sr"] == 44100
+
+
+def test_an_isolated_plugin_sounds_the_same(sonod, amsynth):
+    from sono import Daemon
+    out = []
+    for isolate in (False, True):
+        with Daemon.offline(sr=44100, block=512, sonod=sonod) as d:
+            p = d.load_plugin(amsynth, isolate=isolate)
+            assert d.plugins()[0]["isolated"] is isolate
+            p.params["amp_attack"] = 0.0
+            p.note_on(7, 64, 90)
+            out.append(d.render(4096))
+    # In the daemon or in a host process of its own: the same samples.
+    assert np.array_equal(out[0], out[1]) and out[0][:, 8:].all()
