@@ -37,6 +37,13 @@ typedef struct backend_ops {
   /* Optional: the SCHED_FIFO priority of the thread that calls
    * engine_process, 0 when it has none (plugin hosts take the same). */
   int (*rt_priority)(backend *b);
+  /* Offline only (NULL elsewhere): keep the driver thread from calling
+   * engine_process until release.  hold returns false, holding nothing,
+   * when a render runs; else the engine is idle and stays so, and the
+   * holder may do on its own thread what a cycle would (Csound merges a
+   * compile).  Renders and kicks meanwhile wait.  release: any thread. */
+  bool (*hold)(backend *b);
+  void (*release)(backend *b);
 } backend_ops;
 
 /* What a backend tells the layers above it, through pointers the engine

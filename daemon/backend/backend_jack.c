@@ -394,7 +394,7 @@ static int jb_rt_priority(backend *b) {
 
 static const backend_ops jack_ops = {
   "jack", jb_start, jb_stop, jb_poll, jb_destroy, NULL, NULL, jb_freewheel, jb_latency,
-  jb_rt_priority,
+  jb_rt_priority, NULL, NULL,
 };
 
 backend *backend_jack_create(sonod *d, char *err, size_t errlen) {

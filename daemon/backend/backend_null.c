@@ -44,7 +44,7 @@ static int null_rt_priority(backend *b) {
 
 static const backend_ops null_ops = {
   "null", null_start, null_stop, null_poll, null_destroy, NULL, NULL, NULL, NULL,
-  null_rt_priority,
+  null_rt_priority, NULL, NULL,
 };
 
 backend *backend_null_create(sonod *d) {

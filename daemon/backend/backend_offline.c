@@ -39,6 +39,8 @@ typedef struct offline_backend {
   uint64_t target;            /* render up to this frame */
   bool kicked;                /* commands wait in to_rt */
   bool quit;
+  bool busy;                  /* the thread is out of its wait */
+  unsigned held;              /* holds (offline_hold): do not run */
   _Atomic bool abort;         /* stop in the middle of a render */
   _Atomic uint64_t reached;   /* frames rendered so far */
   _Atomic int write_error;
@@ -159,6 +161,16 @@ static bool waits_for_held(engine *e, uint64_t done, uint64_t reached) {
   return reached > done && next != NULL && next->at <= reached;
 }
 
+/* The thread's engine work is over until its next wake-up: a holder
+ * (offline_hold) may go ahead.  Before the render's reply, so that a
+ * client's next request finds the engine idle. */
+static void set_idle(offline_backend *ob) {
+  pthread_mutex_lock(&ob->lock);
+  ob->busy = false;
+  pthread_cond_broadcast(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+}
+
 static void *render_thread(void *arg) {
   offline_backend *ob = arg;
   engine *e = &ob->base.d->eng;
@@ -170,11 +182,12 @@ static void *render_thread(void *arg) {
     bool kicked;
 
     pthread_mutex_lock(&ob->lock);
-    while (!ob->quit && ob->target <= reached && !ob->kicked)
+    while (!ob->quit && (ob->held > 0 || (ob->target <= reached && !ob->kicked)))
       pthread_cond_wait(&ob->cond, &ob->lock);
     target = ob->target;
     kicked = ob->kicked;
     ob->kicked = false;
+    ob->busy = true;
     pthread_mutex_unlock(&ob->lock);
     if (ob->quit || atomic_load(&ob->abort))
       break;
@@ -187,11 +200,13 @@ static void *render_thread(void *arg) {
           update_header(ob);
         }
       }
+      set_idle(ob);
       continue;
     }
 
     render_span(ob, e, &done, render_stop(ob, e, done, target));
     update_header(ob);
+    set_idle(ob);
     reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
     atomic_store_explicit(&e->stand, reached, memory_order_relaxed);
     atomic_store_explicit(&ob->reached, reached, memory_order_release);
@@ -224,7 +239,7 @@ static void offline_stop(backend *b) {
   pthread_mutex_lock(&ob->lock);
   ob->quit = true;
   ob->target = 0;
-  pthread_cond_signal(&ob->cond);
+  pthread_cond_broadcast(&ob->cond);
   pthread_mutex_unlock(&ob->lock);
   pthread_join(ob->thread, NULL);
   ob->started = false;
@@ -257,7 +272,7 @@ static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint6
   pthread_mutex_lock(&ob->lock);
   if (until > ob->target)
     ob->target = until;
-  pthread_cond_signal(&ob->cond);
+  pthread_cond_broadcast(&ob->cond);
   pthread_mutex_unlock(&ob->lock);
   /* Already there: answer at the next poll. */
   if (until <= atomic_load(&ob->reached))
@@ -270,7 +285,40 @@ static void offline_kick(backend *b) {
 
   pthread_mutex_lock(&ob->lock);
   ob->kicked = true;
-  pthread_cond_signal(&ob->cond);
+  pthread_cond_broadcast(&ob->cond);
+  pthread_mutex_unlock(&ob->lock);
+}
+
+/* Held only while the thread waits: a render or a kick in progress is work
+ * the holder must not overlap.  Waits up to a second for it to end (a kick
+ * takes microseconds); a longer render is left running and not held. */
+#define HOLD_WAIT_NS 1000000000L
+
+static bool offline_hold(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+  struct timespec until;
+  bool ok;
+
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_nsec += HOLD_WAIT_NS % 1000000000L;
+  until.tv_sec += HOLD_WAIT_NS / 1000000000L + until.tv_nsec / 1000000000L;
+  until.tv_nsec %= 1000000000L;
+  pthread_mutex_lock(&ob->lock);
+  while (ob->busy && pthread_cond_timedwait(&ob->cond, &ob->lock, &until) == 0)
+    ;
+  ok = !ob->busy;
+  if (ok)
+    ob->held++;
+  pthread_mutex_unlock(&ob->lock);
+  return ok;
+}
+
+static void offline_release(backend *b) {
+  offline_backend *ob = (offline_backend *)b;
+
+  pthread_mutex_lock(&ob->lock);
+  ob->held--;
+  pthread_cond_broadcast(&ob->cond);
   pthread_mutex_unlock(&ob->lock);
 }
 
@@ -310,7 +358,7 @@ static void offline_destroy(backend *b) {
 
 static const backend_ops offline_ops = {
   "offline", offline_start, offline_stop, offline_poll, offline_destroy, offline_render,
-  offline_kick, NULL, NULL, NULL,
+  offline_kick, NULL, NULL, NULL, offline_hold, offline_release,
 };
 
 static int format_for(const char *path) {

@@ -98,6 +98,13 @@ int cs_channel_get(cs_engine *eng, const char *name, double *value, cs_error *er
             return rc;
         eng->nchans++;
     }
+    /* An idle offline engine runs no k-cycle: bind it here, the audio
+     * thread held (cs_config.hold). */
+    if (atomic_load_explicit(&ch->state, memory_order_acquire) == CHAN_UNBOUND &&
+        eng->cfg.hold != NULL && eng->cfg.hold(eng->cfg.hold_ctx)) {
+        cs_chan_bind(eng, (unsigned)i);
+        eng->cfg.release(eng->cfg.hold_ctx);
+    }
     /* Like a compile, wait a little for the audio thread: on a running
      * backend the next k-cycle binds it within a block. */
     for (unsigned waited = 0;; waited++) {

@@ -16,6 +16,11 @@
  * previous one's merge (a compile mark handed to the audio thread through our
  * ring) before parsing again.
  *
+ * An idle offline engine runs no k-cycle, so a queued merge would wait for
+ * the next render: there (cfg.hold succeeds) the audio thread is held and
+ * the compile merges at once with the synchronous csoundCompileOrc, on the
+ * compiling thread, and the next compile needs no wait.
+ *
  * Two things Csound would do badly are refused before it sees the code:
  * - header statements (sr, kr, ksmps, nchnls, nchnls_i, 0dbfs): equal ones are
  *   blanked, different ones are an error (CS_EHEADER);
@@ -241,7 +246,8 @@ struct cs_compile_job {
     cs_engine *eng;
     char *clean;            /* the code Csound gets */
     int line_shift;
-    int rc;                 /* csoundCompileOrcAsync's result */
+    int rc;                 /* csoundCompileOrc(Async)'s result */
+    int held;               /* audio thread held: merge synchronously */
     cs_capture cap;         /* what Csound printed meanwhile */
 };
 
@@ -267,19 +273,24 @@ static int job_begin(cs_engine *eng, const char *code, int line_shift, cs_compil
     }
     j->eng = eng;
     j->line_shift = line_shift;
+    j->held = eng->cfg.hold != NULL && eng->cfg.hold(eng->cfg.hold_ctx);
     eng->job_running = 1;
     *out = j;
     return 0;
 }
 
-/* Parse and compile; Csound queues the merge for the audio thread.  Csound's
- * parser state is used by one compile at a time (job_running, merges
- * awaited); its allocator is safe from any thread (cs_alloc.c). */
+/* Parse and compile; Csound queues the merge for the audio thread, or
+ * merges here while it is held.  Csound's parser state is used by one
+ * compile at a time (job_running, merges awaited); its allocator is safe
+ * from any thread (cs_alloc.c). */
 void cs_compile_run(cs_compile_job *j)
 {
+    cs_engine *eng = j->eng;
     cs_capture_begin_into(&j->cap);
-    j->rc = csoundCompileOrcAsync(j->eng->cs, j->clean);
-    cs_capture_end(j->eng);
+    j->rc = j->held ? csoundCompileOrc(eng->cs, j->clean) : csoundCompileOrcAsync(eng->cs, j->clean);
+    cs_capture_end(eng);
+    if (j->held)
+        eng->cfg.release(eng->cfg.hold_ctx);
 }
 
 static int job_end(cs_compile_job *j, uint64_t *mark, cs_error *err)
@@ -293,6 +304,12 @@ static int job_end(cs_compile_job *j, uint64_t *mark, cs_error *err)
             line -= j->line_shift;
         rc = cs_seterr(err, CS_ECOMPILE, "%s", j->cap.len ? j->cap.buf : "csound compile failed");
         if (err) err->line = line;
+    } else if (j->held) {
+        /* Merged already; no mark is in flight (wait_merged), so the audio
+         * thread leaves merged_mark alone. */
+        atomic_store_explicit(&eng->merged_mark, ++eng->compile_mark, memory_order_release);
+        if (mark)
+            *mark = eng->compile_mark;
     } else {
         /* Only this (control) thread pushes; the space was there at begin. */
         cs_cmd c = { .type = CMD_COMPILE_MARK, .id = ++eng->compile_mark };

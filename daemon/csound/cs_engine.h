@@ -65,6 +65,15 @@ typedef struct cs_config {
     unsigned compile_wait_ms; /* how long cs_compile waits for the previous
                                  compile to be merged, default 1000; 0 = don't */
     int confined;           /* 1: every compile goes through cs_confine first */
+    /* Optional (the offline backend): keeps the audio thread from running
+     * until release, when that can be done at once -- between renders.
+     * hold returns 1 when held, 0 when audio runs.  While held, a compile
+     * merges on the compiling thread (csoundCompileOrc) and a channel binds
+     * on the control thread: an idle offline engine runs no k-cycle that
+     * would do it.  release may be called from any thread. */
+    int (*hold)(void *ctx);
+    void (*release)(void *ctx);
+    void *hold_ctx;
 } cs_config;
 
 /* ---- engine lifetime [control] ---- */

@@ -380,6 +380,8 @@ int cs_perform_guarded(CSOUND *cs);
 void cs_rt_note(cs_engine *eng, int kind, uint64_t id, uint64_t frame, int code,
                 void *ptr, size_t len);
 void cs_rt_bus_unref(cs_engine *eng, unsigned bus);
+/* Binds channel i (cs_process_rt.c): audio thread, or control while held. */
+MYFLT *cs_chan_bind(cs_engine *eng, unsigned i);
 double cs_rt_auto_eval(cs_auto *a, uint64_t frame, int *done);
 
 /* cs_instr.c */

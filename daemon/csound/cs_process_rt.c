@@ -198,10 +198,11 @@ static void apply_events(cs_engine *eng, cs_cmd *c)
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
 }
 
-/* Looks a channel name up in Csound (cs_channel.c says why only here).
+/* Looks a channel name up in Csound (cs_channel.c says why only here, or
+ * on the control thread while the audio thread is held).
  * Csound allocates the channel when it is new: a foreign
  * allocation, the same one an instrument's chnget init pass makes. */
-static MYFLT *chan_bind(cs_engine *eng, unsigned i)
+MYFLT *cs_chan_bind(cs_engine *eng, unsigned i)
 {
     cs_chan *ch = &eng->chans[i];
     MYFLT *p = atomic_load_explicit(&ch->ptr, memory_order_relaxed);
@@ -331,13 +332,13 @@ static void apply(cs_engine *eng, cs_cmd *c)
         break;
     case CMD_CHAN_SET: {
         /* Before this cycle's perf pass: chnget sees it in this k-cycle. */
-        MYFLT *p = chan_bind(eng, c->slot), v = c->v;
+        MYFLT *p = cs_chan_bind(eng, c->slot), v = c->v;
         if (p)
             __atomic_store(p, &v, __ATOMIC_SEQ_CST);
         break;
     }
     case CMD_CHAN_BIND:
-        chan_bind(eng, c->slot);
+        cs_chan_bind(eng, c->slot);
         break;
     case CMD_TAP_ADD:
         eng->taps[c->slot] = (cs_tap){ .buf = c->ptr, .bus = c->a, .len = c->b };

@@ -59,6 +59,14 @@ static void buffers_free(float **b, unsigned n) {
   free(b);
 }
 
+static int backend_hold(void *be) {
+  return ((backend *)be)->ops->hold(be);
+}
+
+static void backend_release(void *be) {
+  ((backend *)be)->ops->release(be);
+}
+
 int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   cs_config cfg;
   cs_error cerr;
@@ -89,8 +97,15 @@ int csound_ctl_start(sonod *d, char *err, size_t errlen) {
   /* spin/inch read the backend's inputs (JACK in_1..in_N). */
   cfg.nchnls_i = d->opt.inputs;
   /* Compiles merge in the next k-cycle.  The offline backend runs none
-   * while idle, so waiting there would only stall the control thread. */
+   * while idle: there the engine is held and compiles merge at once
+   * (cs_config.hold), and waiting for a cycle would only stall the control
+   * thread. */
   cfg.compile_wait_ms = strcmp(d->be->ops->name, "offline") == 0 ? 1 : 1000;
+  if (d->be->ops->hold != NULL) {
+    cfg.hold = backend_hold;
+    cfg.release = backend_release;
+    cfg.hold_ctx = d->be;
+  }
   cfg.confined = !d->opt.csound_unsafe;
   cs_config_defaults(&cfg);
   if (cs_engine_create(&cfg, &the_eng, &cerr) != 0) {

@@ -251,8 +251,9 @@ static void csound_data(session_restore *j, const cs_session *s, cs_engine *eng)
 }
 
 /* The offline backend runs no k-cycles while idle: ask it for one, with
- * no client waiting for that render.  The null and JACK clocks run them by
- * themselves. */
+ * no client waiting for that render (a compile there merges at once, the
+ * engine held; only one queued during a render can still be waiting).
+ * The null and JACK clocks run them by themselves. */
 static void offline_kcycle(sonod *d, cs_engine *eng) {
   char err[200];
 

@@ -250,9 +250,10 @@ class Ops:
         return self.ksmps or self.block_size or 32
 
     def _compile(self, req: Req) -> Op[Reply]:
-        """A request that compiles into Csound.  On an idle offline engine a
-        compile merges only when frames are rendered: on ``busy`` render one
-        k-cycle (the clock moves on by ksmps frames) and retry."""
+        """A request that compiles into Csound.  An idle offline engine
+        merges a compile at once; one sent during a render merges in it, and
+        should that render end first the next compile is ``busy``: then
+        render one k-cycle (the clock moves on by ksmps frames) and retry."""
         for attempt in range(3):
             try:
                 return (yield req)

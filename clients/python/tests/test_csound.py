@@ -169,9 +169,8 @@ def test_events_as_iterator_and_callback(daemon):
     assert not s.playing and s.end_frame == evs[1]["frame"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17 item 3: on an idle offline engine a definition "
-                   "merges only in the next k-cycle, so a synth started at once sounds 32 frames "
-                   "after the frame its reply gives")
+# An idle offline engine merges a definition at once (issue 17, item 3), so
+# a synth started right after it sounds from the frame its reply gives.
 def test_synth_right_after_its_definition_starts_on_its_frame(daemon):
     sine = daemon.instr("sine", SINE, {"kfreq": 440, "kamp": 0.5})
     s = sine.play(0.01)
