@@ -74,7 +74,7 @@ static void sonod_start(dproc *d) {
   if (d->pid == 0) {
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "offline", "--socket",
+    execl(sonod_path, sonod_path, "--no-config", "--backend", "offline", "--socket",
           sock, "--output", out, "--sample-rate", "48000", "--block-size", "256",
           "--no-restore", (char *)NULL);
     _exit(127);

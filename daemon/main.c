@@ -356,7 +356,8 @@ static int configure(options *o, int argc, char **argv) {
   }
   path = cli.config_given ? cli.config_path : CONFIG_DEFAULT_PATH;
   options_defaults(o);
-  if (config_load(o, path, cli.config_given, &loaded, err, sizeof err) != 0) {
+  loaded = 0;
+  if (!cli.no_config && config_load(o, path, cli.config_given, &loaded, err, sizeof err) != 0) {
     fprintf(stderr, "sonod: %s\n", err);
     return 2;
   }

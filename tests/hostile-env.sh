@@ -150,7 +150,7 @@ JPID=$!
 user_sonod() {
   # Its own environment, not the one above: a daemon the user started.
   env -u STATE_DIRECTORY -u NOTIFY_SOCKET -u WATCHDOG_USEC -u LISTEN_FDS -u LISTEN_PID \
-    -u SONOD_VST_SCAN -u SONOD_PLUGIN_HOST "$SONOD_EXE" --config /dev/null -vv --backend jack --jack-name sonod \
+    -u SONOD_VST_SCAN -u SONOD_PLUGIN_HOST "$SONOD_EXE" --no-config -vv --backend jack --jack-name sonod \
     --socket "$T/run/sonod.sock" "$@" >"$T/user-sonod.log" 2>&1 &
   UPID=$!
   i=0

@@ -99,8 +99,7 @@ static int start_daemon(daemon_t *dm, const char *output, const char *rate, cons
   argv[n++] = dm->sock;
   /* Only what the command line says: no machine config, no restored
    * session, so the render depends on the script alone. */
-  argv[n++] = "--config";
-  argv[n++] = "/dev/null";
+  argv[n++] = "--no-config";
   if (rate != NULL) {
     argv[n++] = "--sample-rate";
     argv[n++] = rate;

@@ -69,13 +69,15 @@ static const char usage[] =
   "  --config FILE             read settings from FILE (default\n"
   "                            /etc/sonod/sonod.conf when it exists); the\n"
   "                            command line wins over the file\n"
+  "  --no-config               read no settings file (the last of --config\n"
+  "                            and --no-config counts)\n"
   "  --version                 print the version and exit\n"
   "  --help                    print this help and exit\n";
 
 enum {
   OPT_BACKEND = 256, OPT_SOCKET, OPT_TCP, OPT_RATE, OPT_BLOCK, OPT_CHANNELS,
   OPT_JACK_NAME, OPT_JACK_SERVER, OPT_AUTOCONNECT, OPT_OUTPUT, OPT_LENGTH,
-  OPT_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
+  OPT_CONFIG, OPT_NO_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
   OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS, OPT_ISOLATE, OPT_ISOLATE_DEADLINE,
   OPT_FILE_ROOT, OPT_ALLOW_ANY_PATH, OPT_PLUGIN_PATH, OPT_ALLOW_ANY_PLUGIN, OPT_CSOUND_UNSAFE,
   OPT_WORKERS, OPT_PARALLEL_MIN,
@@ -110,6 +112,7 @@ static const struct option long_opts[] = {
   { "parallel-min-us", required_argument, NULL, OPT_PARALLEL_MIN },
   { "verbose", no_argument, NULL, 'v' },
   { "config", required_argument, NULL, OPT_CONFIG },
+  { "no-config", no_argument, NULL, OPT_NO_CONFIG },
   { "version", no_argument, NULL, OPT_VERSION },
   { "help", no_argument, NULL, OPT_HELP },
   { NULL, 0, NULL, 0 },
@@ -481,6 +484,11 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
       if (copy_str(o->config_path, sizeof o->config_path, optarg) != 0)
         FAIL("--config: path empty or too long");
       o->config_given = 1;
+      o->no_config = 0;
+      break;
+    case OPT_NO_CONFIG:     /* like --config, the last one given counts */
+      o->no_config = 1;
+      o->config_given = 0;
       break;
     case OPT_AUTOCONNECT:
       o->autoconnect = 1;

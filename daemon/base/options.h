@@ -32,6 +32,7 @@ typedef struct options {
   int verbose;
   char config_path[4096];  /* --config; empty: the default file if it exists */
   int config_given;        /* --config was on the command line */
+  int no_config;           /* --no-config: no settings file at all */
   char state_dir[4096];    /* autosave directory; empty: $STATE_DIRECTORY or off */
   int no_restore;          /* do not restore the autosaved session at start */
   int isolate_plugins;     /* plugin.load isolates unless told {isolate: false} */

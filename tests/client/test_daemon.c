@@ -57,13 +57,13 @@ static void daemon_start_token(daemon_proc *d, int tcp_port, const char *token_f
     snprintf(tcp, sizeof tcp, "127.0.0.1:%d", tcp_port);
     /* Never the machine's /etc/sonod/sonod.conf: the test says everything. */
     if (token_file != NULL)
-      execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "null", "--socket", sock,
+      execl(sonod_path, sonod_path, "--no-config", "--backend", "null", "--socket", sock,
             "--tcp", tcp, "--tcp-token-file", token_file, (char *)NULL);
     else if (tcp_port != 0)
-      execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "null", "--socket", sock,
+      execl(sonod_path, sonod_path, "--no-config", "--backend", "null", "--socket", sock,
             "--tcp", tcp, (char *)NULL);
     else
-      execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "null", "--socket", sock,
+      execl(sonod_path, sonod_path, "--no-config", "--backend", "null", "--socket", sock,
             "--sample-rate", "48000", "--block-size", "256", "--channels", "2", (char *)NULL);
     _exit(127);
   }

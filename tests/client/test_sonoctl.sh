@@ -9,7 +9,7 @@ SONOCTL=$2
 CTL_TIMEOUT=10
 lib_init sonoctl-it
 
-start_sonod --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
+start_sonod --no-config --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 check "--version" 0 '^sonoctl [0-9]' --version
 check "--help lists commands" 0 'monitor' --help
@@ -63,7 +63,7 @@ check "no daemon" 1 '^sonoctl: connect_failed: ' status
 # The offline backend waits for `render`: a tone queued by one client lands
 # when another renders past it.
 rm -f "$SOCK"
-spawn_sonod --config /dev/null --backend offline --output "$DIR/out.wav" --length 0.5 --socket "$SOCK" \
+spawn_sonod --no-config --backend offline --output "$DIR/out.wav" --length 0.5 --socket "$SOCK" \
   --sample-rate 48000 --block-size 256
 "$SONOCTL" --socket "$SOCK" --timeout 10 tone on --at 1000 >"$DIR/tone.out" 2>&1 &
 MPID=$!

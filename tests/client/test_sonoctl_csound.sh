@@ -30,7 +30,7 @@ peak() {
 }
 
 # Never the machine's sonod.conf: the test says everything.
-start_sonod --config /dev/null --backend offline --output "$OUT" --socket "$SOCK" \
+start_sonod --no-config --backend offline --output "$OUT" --socket "$SOCK" \
   --sample-rate 48000 --block-size 256 --ksmps 32
 
 check "synth --help" 0 'automate SYNTH PARAM T0 V0' synth --help

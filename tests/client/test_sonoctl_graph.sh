@@ -12,7 +12,7 @@ SONOCTL=$2
 lib_init sonoctl-graph-it
 
 # Never the machine's sonod.conf: the test says everything.
-start_sonod --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
+start_sonod --no-config --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 check "graph at start" 0 'csound:out_1 +-> out:in_1' graph
 check "node --help" 0 'node gain ID G' node --help

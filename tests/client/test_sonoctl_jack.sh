@@ -14,7 +14,7 @@ PLUGIN_DIR=$(dirname "$TESTPLUG")
 . "$(dirname "$0")/lib.sh"
 lib_init sonoctl-jack-it
 
-start_sonod --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
+start_sonod --no-config --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 # ---- transport
 check "transport (get) at start" 0 '^tempo +120' transport

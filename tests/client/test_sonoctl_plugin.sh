@@ -22,7 +22,7 @@ export HOME
 mkdir "$HOME"
 
 # Never the machine's sonod.conf: the test says everything.
-start_sonod --config /dev/null --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
+start_sonod --no-config --backend null --socket "$SOCK" --sample-rate 48000 --block-size 256
 
 check "plugin --help" 0 'state save\|load NODE FILE' plugin --help
 check "plugin without verb" 2 'usage: sonoctl' plugin

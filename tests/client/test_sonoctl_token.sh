@@ -21,7 +21,7 @@ printf '%s\n' "$TOKEN" >"$DIR/open"
 chmod 600 "$DIR/token" "$DIR/wrong"
 chmod 644 "$DIR/open"
 
-start_sonod --backend null --socket "$SOCK" --config /dev/null \
+start_sonod --backend null --socket "$SOCK" --no-config \
   --tcp "127.0.0.1:$PORT" --tcp-token-file "$DIR/token"
 # The Unix socket is up; wait for TCP with the token (a readiness wait).
 i=0

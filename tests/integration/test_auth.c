@@ -356,8 +356,7 @@ static int run_sonod(const char *const *args, char *out, size_t size) {
   pid_t pid;
 
   argv[n++] = getenv("SONOD");
-  argv[n++] = "--config";
-  argv[n++] = "/dev/null";
+  argv[n++] = "--no-config";
   while (*args != NULL)
     argv[n++] = *args++;
   argv[n] = NULL;
@@ -424,7 +423,7 @@ START_TEST(bad_token_files_stop_sonod) {
   fclose(f);
   args[4] = "--config";
   args[5] = conf;
-  /* run_sonod puts --config /dev/null first; this one comes later and wins. */
+  /* run_sonod puts --no-config first; this one comes later and wins. */
   ck_assert_int_eq(run_sonod(args, out, sizeof out), 2);
   ck_assert_msg(strstr(out, "permissions 0640 are too open"), "%s", out);
   unlink(conf);

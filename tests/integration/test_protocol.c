@@ -753,7 +753,7 @@ START_TEST(second_daemon_refuses_the_same_socket) {
   const char *exe = getenv("SONOD");
   char cmd[1024];
 
-  snprintf(cmd, sizeof cmd, "'%s' --config /dev/null --backend null --socket '%s' 2>/dev/null", exe,
+  snprintf(cmd, sizeof cmd, "'%s' --no-config --backend null --socket '%s' 2>/dev/null", exe,
            dp.socket);
   ck_assert_int_ne(system(cmd), 0);
   assert_alive(&c);

@@ -393,7 +393,7 @@ START_TEST(test_jack_without_server_fails) {
   if (pid == 0) {
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(fd, 2);
-    execl(getenv("SONOD"), "sonod", "--config", "/dev/null", "--backend", "jack", "--jack-server",
+    execl(getenv("SONOD"), "sonod", "--no-config", "--backend", "jack", "--jack-server",
           none, "--socket", sock, (char *)NULL);
     _exit(127);
   }

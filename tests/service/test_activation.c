@@ -41,7 +41,7 @@ START_TEST(systemd_socket_activate) {
   /* The tool hands sonod a clean environment: pass on the sanitizer
    * settings of the ASan run (-E NAME passes NAME only when it is set). */
   const char *argv[] = { tool, "-E", "ASAN_OPTIONS", "-E", "LSAN_OPTIONS", "-E", "UBSAN_OPTIONS",
-                         "-l", passed, getenv("SONOD"), "--config", "/dev/null",
+                         "-l", passed, getenv("SONOD"), "--no-config",
                          "--backend", "null", "--socket", own, "-vv", NULL };
   pid_t pid;
   conn c;
@@ -106,7 +106,7 @@ static int listen_tcp_any_port(int *port) {
  * bind it instead of taking the passed socket, it would fail to start. */
 START_TEST(unix_and_tcp_passed) {
   char dir[256], passed[300], own[300], log[300], tcp_arg[64], *out;
-  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+  const char *argv[] = { getenv("SONOD"), "--no-config", "--backend", "null",
                          "--socket", own, "--tcp", "192.0.2.1:7", "-vv", NULL };
   const char *env[] = { "LISTEN_FDS=2", "LISTEN_PID=self", "LISTEN_FDNAMES=unix:tcp", NULL };
   const msgpack_object *m, *caps;
@@ -160,7 +160,7 @@ END_TEST
  * opens --socket as usual and never accepts on the other one. */
 START_TEST(listen_pid_for_another_process) {
   char dir[256], passed[300], own[300], log[300];
-  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+  const char *argv[] = { getenv("SONOD"), "--no-config", "--backend", "null",
                          "--socket", own, "-vv", NULL };
   const char *env[] = { "LISTEN_FDS=1", "LISTEN_PID=1", NULL };
   int fds[2];
@@ -202,7 +202,7 @@ END_TEST
 
 START_TEST(passed_descriptor_not_a_socket) {
   char dir[256], own[300], log[300], *out;
-  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+  const char *argv[] = { getenv("SONOD"), "--no-config", "--backend", "null",
                          "--socket", own, NULL };
   const char *env[] = { "LISTEN_FDS=1", "LISTEN_PID=self", NULL };
   int fds[2];

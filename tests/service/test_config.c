@@ -189,9 +189,27 @@ START_TEST(daemon_refuses_bad_config) {
 }
 END_TEST
 
+/* --no-config after --config: the file is not read (its mistake is not
+ * seen); --config after --no-config: it is. */
+START_TEST(no_config_reads_no_file) {
+  const char *ignored[] = { "--config", conf, "--no-config", "--backend", "offline", NULL };
+  const char *read_it[] = { "--no-config", "--config", conf, "--backend", "offline", NULL };
+  char *out;
+
+  write_conf("frobnicate = yes\n");
+  ck_assert_int_eq(run_sonod(ignored, &out), 2);
+  ck_assert_msg(strstr(out, "needs --output") != NULL && strstr(out, "frobnicate") == NULL, "%s",
+                out);
+  free(out);
+  ck_assert_int_eq(run_sonod(read_it, &out), 2);
+  ck_assert_msg(strstr(out, "frobnicate") != NULL, "%s", out);
+  free(out);
+}
+END_TEST
+
 START_TEST(sigterm_exits_promptly) {
   daemon_proc dp;
-  const char *args[] = { "--config", "/dev/null", "--backend", "null", NULL };
+  const char *args[] = { "--no-config", "--backend", "null", NULL };
   long t0;
 
   daemon_start(&dp, args);
@@ -213,6 +231,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, load_refuses_mistakes);
   tcase_add_test(tc, daemon_applies_config_and_cli_wins);
   tcase_add_test(tc, daemon_refuses_bad_config);
+  tcase_add_test(tc, no_config_reads_no_file);
   tcase_add_test(tc, sigterm_exits_promptly);
   suite_add_tcase(s, tc);
   return s;

@@ -52,7 +52,7 @@ static void rx_bind(notify_rx *rx, bool abstract) {
 static void rx_start(notify_rx *rx, const char *watchdog_usec, const char *watchdog_pid) {
   char env_notify[400], env_usec[64], env_pid[64];
   const char *env[4] = { env_notify, NULL, NULL, NULL };
-  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+  const char *argv[] = { getenv("SONOD"), "--no-config", "--backend", "null",
                          "--socket", rx->sock, "-vv", NULL };
   int n = 1;
 
@@ -190,7 +190,7 @@ END_TEST
 static char *log_with_journal_stream(bool matching) {
   char dir[256], log[300], sock[300], env_js[96];
   const char *env[] = { env_js, NULL };
-  const char *argv[] = { getenv("SONOD"), "--config", "/dev/null", "--backend", "null",
+  const char *argv[] = { getenv("SONOD"), "--no-config", "--backend", "null",
                          "--socket", sock, "-v", NULL };
   struct stat st;
   pid_t pid;

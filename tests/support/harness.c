@@ -87,8 +87,7 @@ void daemon_spawn(daemon_proc *dp, const char *const *args) {
   argv[n++] = dp->socket;
   argv[n++] = "-vv";
   /* Never the machine's /etc/sonod/sonod.conf: tests say everything. */
-  argv[n++] = "--config";
-  argv[n++] = "/dev/null";
+  argv[n++] = "--no-config";
   /* Confinement (README.md, "Threat model"): the daemon names files in
    * its own directory and, unless strict, in /tmp, where the suites put
    * their outputs; plugins come from the suite's build folders too. */

@@ -40,6 +40,27 @@ START_TEST(defaults) {
 }
 END_TEST
 
+/* --no-config: no settings file; of it and --config the last counts. */
+START_TEST(no_config_last_one_counts) {
+  options o;
+  char err[256];
+  const char *none[] = { "--no-config", NULL };
+  const char *file_last[] = { "--no-config", "--config", "/etc/x.conf", NULL };
+  const char *none_last[] = { "--config", "/etc/x.conf", "--no-config", NULL };
+
+  ck_assert_int_eq(parse(&o, err, none), OPTIONS_RUN);
+  ck_assert_int_eq(o.no_config, 1);
+  ck_assert_int_eq(o.config_given, 0);
+  ck_assert_int_eq(parse(&o, err, file_last), OPTIONS_RUN);
+  ck_assert_int_eq(o.no_config, 0);
+  ck_assert_int_eq(o.config_given, 1);
+  ck_assert_str_eq(o.config_path, "/etc/x.conf");
+  ck_assert_int_eq(parse(&o, err, none_last), OPTIONS_RUN);
+  ck_assert_int_eq(o.no_config, 1);
+  ck_assert_int_eq(o.config_given, 0);
+}
+END_TEST
+
 START_TEST(all_options) {
   options o;
   char err[256];
@@ -142,6 +163,7 @@ static Suite *options_suite(void) {
 
   tcase_add_test(tc, defaults);
   tcase_add_test(tc, all_options);
+  tcase_add_test(tc, no_config_last_one_counts);
   tcase_add_test(tc, bad_values_are_named);
   tcase_add_test(tc, confinement_lists_and_flags);
   suite_add_tcase(s, tc);
