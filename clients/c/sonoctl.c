@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const ctl_command commands[] = {
   {"status", ctl_cmd_status, "", "show the engine's state, clock and load"},
@@ -61,6 +62,8 @@ static void usage(FILE *out) {
           "  -j, --json            print replies and events as JSON, one per line\n"
           "  -t, --timeout SEC     give up waiting for a reply after SEC seconds\n"
           "  -k, --token-file PATH over TCP, authenticate with the token in PATH\n"
+          "  -w, --wait SEC        retry connecting for up to SEC seconds while no\n"
+          "                        daemon listens yet (default 0: fail at once)\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"
           "\n"
@@ -110,7 +113,17 @@ sono_conn *ctl_connect(ctl *g) {
     ctl_fail(&e);
     return NULL;
   }
-  c = sono_connect_token(g->uri, tcp && g->token_file != NULL ? token : NULL, g->timeout_ms, &e);
+  for (int waited = 0;; waited += 50) {
+    static const struct timespec pause = {0, 50 * 1000 * 1000};
+
+    c = sono_connect_token(g->uri, tcp && g->token_file != NULL ? token : NULL, g->timeout_ms, &e);
+    /* Not there yet (a daemon just started): the socket file is missing,
+     * or nothing accepts on it. */
+    if (c != NULL || waited >= g->wait_ms || e.kind != SONO_ERR_CONNECT ||
+        (e.sys_errno != ENOENT && e.sys_errno != ECONNREFUSED))
+      break;
+    nanosleep(&pause, NULL);
+  }
   if (c == NULL) {
     ctl_fail(&e);
     return NULL;
@@ -229,18 +242,19 @@ int main(int argc, char **argv) {
     {"json", no_argument, NULL, 'j'},
     {"timeout", required_argument, NULL, 't'},
     {"token-file", required_argument, NULL, 'k'},
+    {"wait", required_argument, NULL, 'w'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
   };
   char sockbuf[4200];
-  ctl g = {NULL, false, -1, NULL};
+  ctl g = {NULL, false, -1, NULL, 0};
   double secs;
   size_t i;
   int ch;
 
   /* "+": stop at the subcommand, whose options are its own. */
-  while ((ch = getopt_long(argc, argv, "+s:C:jt:k:hV", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+s:C:jt:k:w:hV", opts, NULL)) != -1) {
     switch (ch) {
     case 's':
       /* A path is always a path here, even one that looks like a URI. */
@@ -260,6 +274,11 @@ int main(int argc, char **argv) {
       if (!ctl_parse_double(optarg, &secs) || secs <= 0)
         return ctl_usage("--timeout", "'%s' is not a positive number of seconds", optarg);
       g.timeout_ms = secs * 1000 > 2e9 ? 2000000000 : (int)(secs * 1000);
+      break;
+    case 'w':
+      if (!ctl_parse_double(optarg, &secs) || secs < 0)
+        return ctl_usage("--wait", "'%s' is not a number of seconds", optarg);
+      g.wait_ms = secs * 1000 > 2e9 ? 2000000000 : (int)(secs * 1000);
       break;
     case 'h':
       usage(stdout);

@@ -19,6 +19,7 @@ typedef struct ctl {
   bool json;          /* --json: machine-readable output */
   int timeout_ms;     /* --timeout, -1 for none */
   const char *token_file; /* --token-file, else $SONOD_TOKEN_FILE; for TCP only */
+  int wait_ms;        /* --wait: retry connecting this long while nothing listens */
 } ctl;
 
 typedef struct ctl_command {

@@ -59,6 +59,24 @@ while kill -0 "$DPID" 2>/dev/null && [ $i -lt 500 ]; do sleep 0.01; i=$((i + 1))
 if wait "$DPID"; then echo "ok: sonod exited with 0"; else fail "sonod exit status $?"; fi
 DPID=
 check "no daemon" 1 '^sonoctl: connect_failed: ' status
+check "--wait needs seconds" 2 "'soon' is not a number of seconds" --wait soon status
+
+# --wait: a sonoctl started before its daemon connects once the daemon is
+# up (without it: connect_failed at once, as above).
+rm -f "$SOCK"
+"$SONOCTL" --socket "$SOCK" --wait 30 --timeout 10 status >"$DIR/wait.out" 2>&1 &
+MPID=$!
+sleep 0.3
+start_sonod --no-config --backend null --socket "$SOCK"
+if wait "$MPID" && grep -q '^backend  *null$' "$DIR/wait.out"; then
+  echo "ok: --wait connects to a daemon started after it"
+else
+  fail "--wait: $(cat "$DIR/wait.out")"
+fi
+MPID=
+check "shutdown the waited-for daemon" 0 '^sonod is shutting down$' shutdown
+wait "$DPID"
+DPID=
 
 # The offline backend waits for `render`: a tone queued by one client lands
 # when another renders past it.
