@@ -14,6 +14,11 @@
  * key that is not a string is written as the JSON of the key, quoted. */
 char *json_from_msgpack(const msgpack_object *o);
 
+/* d in the shortest %g form that reads back as the same double ("0.3",
+ * not "0.29999999999999999"), plain for everyday magnitudes; returns s
+ * (n >= 32). */
+const char *json_shortest(char *s, size_t n, double d);
+
 /* Parses text, which must be a JSON object, and adds its members to a.
  * Integers become msgpack integers, other numbers doubles.  Returns 0, or -1
  * with a description in err. */

@@ -136,24 +136,30 @@ static void put_base64(jbuf *b, const unsigned char *p, size_t n) {
   put(b, "\"", 1);
 }
 
-/* The shortest %g form that reads back as the same double, with ".0" added
- * to whole numbers so that floats stay recognisable. */
+const char *json_shortest(char *s, size_t n, double d) {
+  int prec;
+
+  /* Plain notation for everyday magnitudes, even where an exponent would be
+   * shorter ("440", not "4.4e+02"). */
+  bool plain = fabs(d) >= 1e-4 && fabs(d) < 1e15;
+  for (prec = 1; prec <= 17; prec++) {
+    snprintf(s, n, "%.*g", prec, d);
+    if (!isfinite(d) || (strtod(s, NULL) == d && !(plain && strchr(s, 'e') != NULL)))
+      break;
+  }
+  return s;
+}
+
+/* The shortest form, with ".0" added to whole numbers so that floats stay
+ * recognisable. */
 static void put_double(jbuf *b, double d) {
   char s[40];
-  int prec;
 
   if (!isfinite(d)) {
     puts_(b, "null");
     return;
   }
-  /* Plain notation for everyday magnitudes, even where an exponent would be
-   * shorter ("440.0", not "4.4e+02"). */
-  bool plain = fabs(d) >= 1e-4 && fabs(d) < 1e15;
-  for (prec = 1; prec <= 17; prec++) {
-    snprintf(s, sizeof s, "%.*g", prec, d);
-    if (strtod(s, NULL) == d && !(plain && strchr(s, 'e') != NULL))
-      break;
-  }
+  json_shortest(s, sizeof s - 2, d);
   if (strpbrk(s, ".eEn") == NULL)
     strcat(s, ".0");
   puts_(b, s);

@@ -9,6 +9,7 @@
  * makes one connection, sends one request and prints the reply: with
  * --json the reply's ok map as one line of JSON, else a human form. */
 #include "sonoctl.h"
+#include "json.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -213,7 +214,7 @@ static int send_print_value(ctl *g, const char *op, sono_args *a) {
   if (g->json)
     ctl_print_json(sono_reply_body(r));
   else
-    printf("%.17g\n", v);
+    printf("%s\n", json_shortest((char[40]){0}, 40, v));
   sono_reply_free(r);
   return CTL_OK;
 }
@@ -243,7 +244,8 @@ static void print_params(const msgpack_object *m) {
                : v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (double)v->via.i64
                                                              : 0;
     if (k->type == MSGPACK_OBJECT_STR)
-      printf("%s%.*s=%.17g", i ? " " : "", (int)k->via.str.size, k->via.str.ptr, d);
+      printf("%s%.*s=%s", i ? " " : "", (int)k->via.str.size, k->via.str.ptr,
+             json_shortest((char[40]){0}, 40, d));
   }
 }
 
@@ -680,7 +682,7 @@ static int v_table_get(ctl *g, const char *fam, int argc, char **argv) {
   } else if (data != NULL && data->type == MSGPACK_OBJECT_ARRAY) {
     /* One value per line: easy to feed to other tools. */
     for (i = 0; i < data->via.array.size; i++)
-      printf("%.17g\n", data->via.array.ptr[i].via.f64);
+      printf("%s\n", json_shortest((char[40]){0}, 40, data->via.array.ptr[i].via.f64));
   }
   sono_reply_free(r);
   return CTL_OK;

@@ -32,6 +32,12 @@ int cs_core_check(CSOUND *cs)
     return ok ? 0 : -1;
 }
 
+int cs_core_instr_defined(CSOUND *cs, int n)
+{
+    const ENGINE_STATE *st = &cs->engineState;
+    return n >= 1 && n <= st->maxinsno && st->instrtxtp != NULL && st->instrtxtp[n] != NULL;
+}
+
 void cs_core_after_exit(CSOUND *cs)
 {
     /* What csoundLongJmp does before it jumps (Top/csound.c), except the

@@ -12,5 +12,8 @@ int cs_core_check(struct CSOUND_ *cs);
  * bookkeeping done, its API lock released, so it can perform again and be
  * destroyed from another thread. [audio] */
 void cs_core_after_exit(struct CSOUND_ *cs);
+/* 1 when instrument number n is in Csound's merged engine state.  Only
+ * while no merge can run (no compile pending, no compilestr). [control] */
+int cs_core_instr_defined(struct CSOUND_ *cs, int n);
 
 #endif

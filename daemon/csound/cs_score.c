@@ -9,6 +9,7 @@
  * Supported statements: i, f, q.  Strings in p-fields are not (the C event
  * API takes numbers only); "e" would end the live performance and is refused. */
 #include "cs_internal.h"
+#include "cs_core.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -152,6 +153,27 @@ static int parse_score(const char *text, cs_events **out, cs_error *err)
     return 0;
 }
 
+/* An i or q statement for an instrument Csound does not have would only
+ * reach a monitor as Csound's "invalid instrument number": refused here.
+ * Known only while no merge can run: no compile pending, and no code that
+ * compiles more at run time (compilestr, allowed by --csound-unsafe only). */
+static int check_instrs(cs_engine *eng, const cs_events *e, cs_error *err)
+{
+    if (!eng->cfg.confined || cs_compile_pending(eng))
+        return 0;
+    const double *vals = cs_events_vals((cs_events *)e);
+    for (unsigned i = 0; i < e->nevents; i++) {
+        if (e->ev[i].type != 'i' && e->ev[i].type != 'q')
+            continue;
+        double p1 = fabs(vals[e->ev[i].first]);
+        if (p1 < 1 || p1 >= 65536 || !cs_core_instr_defined(eng->cs, (int)p1))
+            return cs_seterr(err, CS_ENOENT, "instr %d is not defined (csound.compile it "
+                             "first)%s", (int)p1,
+                             e->nevents > 1 ? "; nothing of this score was queued" : "");
+    }
+    return 0;
+}
+
 int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err)
 {
     cs_events *e = NULL;
@@ -160,6 +182,10 @@ int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err)
     int rc = parse_score(text, &e, err);
     if (rc)
         return rc;
+    if ((rc = check_instrs(eng, e, err))) {
+        free(e);
+        return rc;
+    }
     cs_cmd c = { .type = CMD_EVENTS, .frame = at, .ptr = e };
     if ((rc = cs_push_cmd(eng, &c, err)))
         free(e);

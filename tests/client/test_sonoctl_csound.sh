@@ -41,6 +41,10 @@ printf 'asig oscili kamp, kfreq\nouts asig, asig\n' >"$DIR/sine.orc"
 check "instr define" 0 '^defined sine: kfreq=440 kamp=0.5$' \
   instr define sine "$DIR/sine.orc" --param kfreq=440 --param kamp=0.5
 check "instr list" 0 '^sine  kfreq=440 kamp=0.5$' instr list
+# Floats print the shortest way that reads back the same.
+check "instr define 0.1 prints as 0.1" 0 '^defined tenth: kamp=0.1 kfreq=0.3$' \
+  instr define tenth "$DIR/sine.orc" --param kamp=0.1 --param kfreq=0.3
+check "instr undefine" 0 '' instr undefine tenth
 check "instr list --json" 0 '^\{"instrs":\[\{"name":"sine","params":\{"kfreq":440\.0,"kamp":0\.5\}\}\]\}$' \
   --json instr list
 

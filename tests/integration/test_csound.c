@@ -557,6 +557,17 @@ START_TEST(bad_input) {
   ck_assert_uint_eq(msg_uint(err, "line"), 3);
   ck_assert_ptr_nonnull(sono_map_get(err, "message"));
   expect_error(conn_request(&c, "synth.start", "s", "instr", "nosuch"), "unknown_instr");
+  /* A score event for an instrument Csound does not have is refused in its
+   * reply (not queued, with Csound's complaint only on a monitor); the
+   * whole score is refused with it. */
+  err = expect_error(conn_request(&c, "csound.event", "s", "line", "i 1 0 2 440"), "unknown_instr");
+  ck_assert(sono_map_get(err, "message") != NULL &&
+            memmem(sono_map_get(err, "message")->via.str.ptr,
+                   sono_map_get(err, "message")->via.str.size, "instr 1 is not defined", 22));
+  expect_error(conn_request(&c, "csound.score", "s", "text", "f 1 0 8 10 1\ni 2 0 1\n"),
+               "unknown_instr");
+  ok_of(conn_request(&c, "csound.compile", "s", "code", "instr 2\nendin\n"));
+  ok_of(conn_request(&c, "csound.event", "s", "line", "i -2.5 0 1"));
   define("sine", SINE, 1);
   pk = req_begin(&q, "synth.start", 2);
   sono_pack_key_str(pk, "instr", "sine");
