@@ -16,6 +16,7 @@
  *
  * `plugin state load` checks all of it before sending the blob. */
 #include "sonoctl.h"
+#include "json.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -423,7 +424,25 @@ static int v_note_or_cc(ctl *g, int argc, char **argv, bool note) {
   sono_close(c);
   if (rc != 0)
     return ctl_fail(&e);
-  return ctl_print_frame(g, r, "sent");
+  if (g->json)
+    return ctl_print_frame(g, r, "sent");
+  /* The reply's frame is when the request arrived, not when the event
+   * plays: say when it does. */
+  {
+    uint64_t frame = 0;
+    char d[40];
+
+    sono_reply_uint(r, "frame", &frame);
+    if (w.kind == 'A')
+      printf("%s at frame %llu\n", note ? "note" : "cc", (unsigned long long)w.at);
+    else if (w.kind == 'd')
+      printf("%s at frame %llu + %s s\n", note ? "note" : "cc", (unsigned long long)frame,
+             json_shortest(d, sizeof d, w.delay));
+    else
+      printf("%s at frame %llu\n", note ? "note" : "cc", (unsigned long long)frame);
+    sono_reply_free(r);
+  }
+  return CTL_OK;
 }
 
 static int v_note(ctl *g, int argc, char **argv) {

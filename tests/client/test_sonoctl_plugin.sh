@@ -90,11 +90,13 @@ else
 fi
 check "big unload" 0 '^unloaded at frame [0-9]+$' plugin unload "$BIG"
 
-check "note" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 60 --vel 90 --len 0.05
-check "note --at --len" 0 '^sent at frame [0-9]+$' plugin note "$NODE" 62 --at 100000000 --len 0.1
+check "note" 0 '^note at frame [0-9]+$' plugin note "$NODE" 60 --vel 90 --len 0.05
+# The frame the note plays at, not the one the request arrived at.
+check "note --at --len" 0 '^note at frame 100000000$' plugin note "$NODE" 62 --at 100000000 --len 0.1
+check "note --delay" 0 '^note at frame [0-9]+ \+ 0\.3 s$' plugin note "$NODE" 62 --delay 0.3
 check "note --json" 0 '^\{"frame":[0-9]+\}$' --json plugin note "$NODE" 64 --delay 0.01
 check "note bad velocity" 2 '--vel wants 0..127' plugin note "$NODE" 60 --vel 300
-check "cc" 0 '^sent at frame [0-9]+$' plugin cc "$NODE" 7 100 --channel 1
+check "cc" 0 '^cc at frame [0-9]+$' plugin cc "$NODE" 7 100 --channel 1
 
 mkdir "$DIR/vst"
 ln -s "$AMSYNTH" "$DIR/vst/amsynth.so"
