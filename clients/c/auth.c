@@ -21,6 +21,8 @@ int sono_read_token_file(const char *path, char *buf, size_t size, sono_error *e
 int sono_set_token(sono_conn *c, const char *token, sono_error *err) {
   size_t n = token != NULL ? strlen(token) : 0;
 
+  if (sono_need(c, "connection", err))
+    return -1;
   if (n > SONO_TOKEN_MAX) {
     sono_error e;
     sono_err_set(&e, SONO_ERR_USAGE, 0, "bad_token", "a token has at most %d bytes",

@@ -59,14 +59,24 @@ sono_conn *sono_connect(const char *uri, sono_error *err) {
   return sono_open_fd(fd, err);
 }
 
-void sono_set_timeout(sono_conn *c, int timeout_ms) { c->timeout_ms = timeout_ms; }
-const sono_error *sono_last_error(const sono_conn *c) { return &c->last; }
-bool sono_is_broken(const sono_conn *c) { return c->broken; }
-int sono_fd(const sono_conn *c) { return c->fd; }
-bool sono_want_write(const sono_conn *c) { return c->out_len > c->out_off; }
-size_t sono_pending(const sono_conn *c) { return c->n_pending; }
+/* A NULL connection (sono_connect failed) is refused by every call: as
+ * broken, with no descriptor, nothing pending, and the error below. */
+static const sono_error no_conn = {SONO_ERR_USAGE, 0, "no_connection",
+                                   "no connection (NULL): sono_connect failed, see its error"};
+
+void sono_set_timeout(sono_conn *c, int timeout_ms) {
+  if (c != NULL)
+    c->timeout_ms = timeout_ms;
+}
+const sono_error *sono_last_error(const sono_conn *c) { return c ? &c->last : &no_conn; }
+bool sono_is_broken(const sono_conn *c) { return c == NULL || c->broken; }
+int sono_fd(const sono_conn *c) { return c ? c->fd : -1; }
+bool sono_want_write(const sono_conn *c) { return c != NULL && c->out_len > c->out_off; }
+size_t sono_pending(const sono_conn *c) { return c ? c->n_pending : 0; }
 
 void sono_on_event(sono_conn *c, sono_event_cb cb, void *ud) {
+  if (c == NULL)
+    return;
   c->on_event = cb;
   c->on_event_ud = ud;
 }
@@ -172,7 +182,7 @@ static int out_reserve(sono_conn *c, size_t more) {
 int sono_flush(sono_conn *c) {
   sono_error e;
 
-  if (c->broken)
+  if (c == NULL || c->broken)
     return -1;
   while (c->out_off < c->out_len) {
     ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
@@ -270,7 +280,7 @@ static sono_pending_req *start_request(sono_conn *c, const char *op,
 
 uint64_t sono_send(sono_conn *c, const char *op, const sono_args *args,
                    sono_reply_cb cb, void *ud) {
-  sono_pending_req *p = start_request(c, op, args, NULL);
+  sono_pending_req *p = c != NULL && op != NULL ? start_request(c, op, args, NULL) : NULL;
 
   if (p == NULL)
     return 0;
@@ -429,6 +439,8 @@ static int dispatch(sono_conn *c) {
 int sono_process(sono_conn *c) {
   int n;
 
+  if (c == NULL)
+    return -1;
   if (!c->broken && sono_want_write(c))
     sono_flush(c);
   if (!c->broken)
@@ -488,6 +500,8 @@ int sono_wait(sono_conn *c, int timeout_ms) {
   int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
   int n;
 
+  if (c == NULL)
+    return -1;
   for (;;) {
     n = dispatch(c);
     if (n > 0)
@@ -504,12 +518,15 @@ int sono_call(sono_conn *c, const char *op, const sono_args *args,
   sono_pending_req *p;
   sono_reply *reply = NULL;
   bool done = false;
-  int64_t deadline = c->timeout_ms < 0 ? -1 : now_ms() + c->timeout_ms;
+  int64_t deadline;
   sono_error e;
   int rc;
 
   if (out != NULL)
     *out = NULL;
+  if (sono_need(c, "connection", err) || sono_need(op, "op", err))
+    return -1;
+  deadline = c->timeout_ms < 0 ? -1 : now_ms() + c->timeout_ms;
   p = start_request(c, op, args, err);
   if (p == NULL)
     return -1;

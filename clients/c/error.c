@@ -20,6 +20,17 @@ const char *sono_kind_name(sono_kind kind) {
   return "unknown";
 }
 
+int sono_need(const void *p, const char *what, sono_error *err) {
+  if (p != NULL)
+    return 0;
+  if (strcmp(what, "connection") == 0)
+    sono_err_set(err, SONO_ERR_USAGE, 0, "no_connection",
+                 "no connection (NULL): sono_connect failed, see its error");
+  else
+    sono_err_set(err, SONO_ERR_USAGE, 0, "bad_argument", "%s is NULL", what);
+  return -1;
+}
+
 void sono_err_set(sono_error *e, sono_kind kind, int sys_errno, const char *code,
                   const char *fmt, ...) {
   va_list ap;

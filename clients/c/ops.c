@@ -48,6 +48,10 @@ int sono_hello(sono_conn *c, const char *name, sono_hello_info *out,
   sono_reply *r;
   int rc;
 
+  if (sono_need(c, "connection", err)) {
+    sono_args_free(a);
+    return -1;
+  }
   if (a == NULL)
     return no_memory(c, err);
   sono_args_uint(a, "version", 1);
@@ -118,7 +122,7 @@ int sono_get_status(sono_conn *c, sono_status *out, sono_error *err) {
   const msgpack_object *b;
   sono_reply *r;
 
-  if (sono_call(c, "status", NULL, &r, err) != 0)
+  if (sono_need(out, "out", err) || sono_call(c, "status", NULL, &r, err) != 0)
     return -1;
   memset(out, 0, sizeof *out);
   b = sono_reply_body(r);
@@ -175,8 +179,11 @@ int sono_unsubscribe(sono_conn *c, const char *const *kinds, size_t n,
 
 int sono_tone(sono_conn *c, const sono_tone_opts *o, uint64_t *frame,
               sono_error *err) {
-  sono_args *a = sono_args_new();
+  sono_args *a;
 
+  if (sono_need(c, "connection", err) || sono_need(o, "opts", err))
+    return -1;
+  a = sono_args_new();
   if (a == NULL)
     return no_memory(c, err);
   sono_args_bool(a, "on", o->on);
@@ -215,6 +222,9 @@ int sono_plugin_state_get(sono_conn *c, uint64_t node, void **data, size_t *len,
   uint64_t total = 0, at = 0;
   bool first = true;
 
+  if (sono_need(c, "connection", err) || sono_need(data, "data", err) ||
+      sono_need(len, "len", err))
+    return -1;
   *data = NULL;
   *len = 0;
   while (first || at < total) {
@@ -277,6 +287,8 @@ int sono_plugin_state_set(sono_conn *c, uint64_t node, const void *data, size_t 
                           sono_error *err) {
   size_t at = 0;
 
+  if (sono_need(c, "connection", err) || (len > 0 && sono_need(data, "data", err)))
+    return -1;
   do {
     sono_args *a = sono_args_new();
     size_t n = len - at < SONO_STATE_PAGE_MAX ? len - at : SONO_STATE_PAGE_MAX;

@@ -96,7 +96,10 @@ SONO_API char *sono_default_uri(char *buf, size_t size);
 
 typedef struct sono_conn sono_conn;
 
-/* Connects (blocking) and returns a connection, or NULL with err set. */
+/* Connects (blocking) and returns a connection, or NULL with err set.
+ * Every call given a NULL connection fails cleanly (SONO_ERR_USAGE, code
+ * "no_connection"; sono_send returns 0, sono_fd -1), and so do calls given
+ * a NULL for an argument they need: a missed check does not crash. */
 SONO_API sono_conn *sono_connect(const char *uri, sono_error *err);
 
 /* Adopts an already connected stream socket (a socketpair end, an inherited

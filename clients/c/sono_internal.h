@@ -101,4 +101,9 @@ int sono_socket_connect(const sono_uri *u, sono_error *err);
 int sono_call_frame(sono_conn *c, const char *op, sono_args *a,
                     uint64_t *frame, sono_error *err);
 
+/* Refuses a NULL argument the call needs (a connection whose sono_connect
+ * failed, most often) with a usage error in err, instead of crashing.
+ * Returns -1 when p is NULL, else 0. */
+int sono_need(const void *p, const char *what, sono_error *err);
+
 #endif

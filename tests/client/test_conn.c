@@ -184,6 +184,58 @@ START_TEST(request_framing) {
 }
 END_TEST
 
+static void expect_no_conn(int rc, sono_error *e) {
+  ck_assert_int_eq(rc, -1);
+  ck_assert_int_eq(e->kind, SONO_ERR_USAGE);
+  ck_assert_str_eq(e->code, "no_connection");
+  memset(e, 0, sizeof *e);
+}
+
+/* The README's snippet with no daemon: sono_connect fails, and every call
+ * given its NULL connection answers a usage error instead of crashing. */
+START_TEST(null_connection_refused) {
+  sono_error e;
+  sono_conn *c = sono_connect("unix:/nonexistent-sonod-dir/sonod.sock", &e);
+  sono_tone_opts t = SONO_TONE_OPTS_INIT;
+  sono_status st;
+  uint64_t frame;
+  double rtt;
+  void *data;
+  size_t len;
+  const char *kinds[] = { "tone" };
+
+  ck_assert_ptr_null(c);
+  ck_assert_str_eq(e.code, "connect_failed");
+  t.on = true;
+  expect_no_conn(sono_tone(c, &t, &frame, &e), &e);
+  expect_no_conn(sono_call(c, "ping", NULL, NULL, &e), &e);
+  expect_no_conn(sono_hello(c, "x", NULL, &e), &e);
+  expect_no_conn(sono_ping(c, &rtt, &e), &e);
+  expect_no_conn(sono_get_status(c, &st, &e), &e);
+  expect_no_conn(sono_sync(c, &frame, &e), &e);
+  expect_no_conn(sono_subscribe(c, kinds, 1, &e), &e);
+  expect_no_conn(sono_render(c, 100, 0, &frame, &e), &e);
+  expect_no_conn(sono_shutdown(c, &e), &e);
+  expect_no_conn(sono_set_token(c, "token", &e), &e);
+  expect_no_conn(sono_plugin_state_get(c, 1, &data, &len, NULL, &e), &e);
+  expect_no_conn(sono_plugin_state_set(c, 1, "x", 1, &e), &e);
+  ck_assert_uint_eq(sono_send(c, "ping", NULL, NULL, NULL), 0);
+  ck_assert_int_eq(sono_flush(c), -1);
+  ck_assert_int_eq(sono_process(c), -1);
+  ck_assert_int_eq(sono_wait(c, 0), -1);
+  ck_assert_int_eq(sono_fd(c), -1);
+  ck_assert(sono_is_broken(c));
+  ck_assert(!sono_want_write(c));
+  ck_assert_uint_eq(sono_pending(c), 0);
+  ck_assert_str_eq(sono_last_error(c)->code, "no_connection");
+  sono_set_timeout(c, 10);
+  sono_on_event(c, NULL, NULL);
+  sono_close(c);
+  /* A NULL argument other than the connection. */
+  ck_assert_int_eq(sono_tone(NULL, NULL, NULL, NULL), -1);
+}
+END_TEST
+
 START_TEST(args_misuse_refused) {
   sono_args *a = sono_args_new();
   peer p;
@@ -825,6 +877,7 @@ int main(void) {
   tcase_set_timeout(tc, 20);
   tcase_add_test(tc, request_framing);
   tcase_add_test(tc, args_misuse_refused);
+  tcase_add_test(tc, null_connection_refused);
   tcase_add_test(tc, out_of_order_replies);
   tcase_add_test(tc, reply_in_pieces);
   tcase_add_test(tc, events_during_sync_call);
