@@ -67,6 +67,22 @@ cmds_text = help_ctl.split("Commands:", 1)[1]
 cmds = set(re.findall(r"^  ([a-z][a-z0-9-]*)", cmds_text, re.M))
 if len(cmds) < 10:
     problems.append(f"could not read sonoctl's commands from --help: {cmds}")
+# Every verb of a command family is named in that command's --help lines
+# (its own `sonoctl FAMILY --help` lists them: "Verbs:" items, or usage
+# lines "sonoctl FAMILY VERB").
+entries = dict(re.findall(r"^  ([a-z][a-z0-9-]*)(.*(?:\n {6}.*)+)$", cmds_text, re.M))
+for fam in ("plugin", "instr", "synth", "bus", "table", "channel", "node", "state", "midi",
+            "transport"):
+    sub = subprocess.run([sonoctl, fam, "--help"], capture_output=True, text=True).stdout
+    if "Verbs:" in sub:
+        verbs = set(re.findall(r"^  ([a-z]+)", sub.split("Verbs:", 1)[1], re.M))
+    else:
+        verbs = set(re.findall(rf"sonoctl {fam} ([a-z]+)", sub))
+    if not verbs:
+        problems.append(f"could not read the verbs of 'sonoctl {fam} --help'")
+    for v in sorted(verbs):
+        if not re.search(rf"\b{v}\b", entries.get(fam, "")):
+            problems.append(f"sonoctl --help: the '{fam}' line does not name its verb '{v}'")
 readme = read("README.md")
 man1 = read("man/sonoctl.1")
 compl = read("completions/sonoctl.bash")
@@ -75,7 +91,8 @@ missing("sonoctl command", cmds, readme, "README.md", r"sonoctl (?:-\S+ \S+ )*{}
 man_items = set()
 for m in re.finditer(r"^\.TP\n(.*)$", man1, re.M):
     # words of the item's line, not option names (--connect is no command)
-    man_items.update(re.findall(r"(?<![-\w])[a-z][a-z0-9-]*", m.group(1).replace("\\-", "-")))
+    item = re.sub(r"\\f[BIRP]", " ", m.group(1)).replace("\\-", "-")
+    man_items.update(re.findall(r"(?<![-\w])[a-z][a-z0-9-]*", item))
 for c in sorted(cmds - man_items):
     problems.append(f"sonoctl command '{c}' has no .TP entry in man/sonoctl.1")
 m = re.search(r'local commands="([^"]*)"', compl)
@@ -107,6 +124,20 @@ if len(load_names) < 5:
 for x in sorted(load_names - names_c):
     problems.append(f"plugin.load status '{x}' is in PROTOCOL.md but vst_status_name() "
                     "never returns it")
+
+# (g) Man pages: a .TP entry's tag is the one line after .TP; a synopsis
+# split over several font-macro lines puts the rest into the body (the tag
+# reads "hello [--name" and the body "NAME] The server's ...").  A tag
+# must close its brackets, and the next line must not go on with them.
+for man in ("man/sonoctl.1", "man/sonod.8", "man/sonod.conf.5"):
+    lines = read(man).split("\n")
+    for i, line in enumerate(lines[:-2]):
+        if line.strip() != ".TP":
+            continue
+        tag, nxt = lines[i + 1], lines[i + 2]
+        text = re.sub(r"\\f[BIRP]", "", tag)
+        if text.count("[") != text.count("]") or re.match(r"^(\.[BIR]{1,2}\s+)?[\[|]", nxt):
+            problems.append(f"{man}:{i + 2}: the .TP tag goes on past its line: {tag!r}, {nxt!r}")
 
 for p in problems:
     print(p)
