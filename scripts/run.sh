@@ -7,4 +7,9 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 [ -d build ] || meson setup build
 ninja -C build
+# sonoctl is not installed by this script: say where it is.
+echo "run.sh: sonoctl is ./build/clients/c/sonoctl; in another terminal:"
+echo "          export PATH=\"$PWD/build/clients/c:\$PATH\"; sonoctl status"
+echo "run.sh: starting sonod; its first lines name the backend it chose"
+echo "        (the null device is silent: start jackd or PipeWire's JACK for sound)"
 exec ./build/daemon/sonod -v "$@"

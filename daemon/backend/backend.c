@@ -19,7 +19,11 @@ static backend *create(sonod *d, char *err, size_t errlen) {
     b = backend_jack_create(d, err, errlen);
     if (b != NULL)
       return b;
-    log_info("no JACK server answered (%s); using the built-in null device", err);
+    /* A first run without JACK: say that nothing will be heard, and how to
+     * get sound. */
+    log_warn("no JACK server answered (%s): running on the built-in null device, which keeps "
+             "time but is SILENT. For sound, start a JACK server (jackd -d alsa), or run sonod "
+             "under PipeWire's JACK (pw-jack sonod), then start sonod again", err);
     return backend_null_create(d);
   }
 }

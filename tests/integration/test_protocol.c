@@ -760,6 +760,32 @@ START_TEST(second_daemon_refuses_the_same_socket) {
 }
 END_TEST
 
+/* A first run without JACK: --backend auto falls back to the null device
+ * and says, at warning level (shown without -v), that it is silent and
+ * how to get sound. */
+START_TEST(auto_without_jack_says_it_is_silent) {
+  daemon_proc d;
+  conn k;
+  const char *args[] = { "--backend", "auto", NULL };
+  char server[64];
+  uint64_t id;
+
+  snprintf(server, sizeof server, "sonod-none-%d", (int)getpid());
+  setenv("JACK_DEFAULT_SERVER", server, 1);
+  setenv("JACK_NO_START_SERVER", "1", 1);
+  daemon_start(&d, args);
+  conn_open(&k, d.socket);
+  id = conn_request(&k, "status", "");
+  ck_assert(msg_str_is(msg_ok(conn_reply(&k, id, 5000)), "backend", "null"));
+  ck_assert(daemon_log_contains(&d, "warning: no JACK server answered"));
+  ck_assert(daemon_log_contains(&d, "SILENT"));
+  ck_assert(daemon_log_contains(&d, "jackd"));
+  ck_assert(daemon_log_contains(&d, "pw-jack"));
+  conn_close(&k);
+  ck_assert_int_eq(daemon_stop(&d), 0);
+}
+END_TEST
+
 static Suite *protocol_suite(void) {
   Suite *s = suite_create("protocol");
   TCase *tc = tcase_create("requests");
@@ -793,6 +819,11 @@ static Suite *protocol_suite(void) {
   tcase_set_timeout(end, 60);
   tcase_add_checked_fixture(end, setup, no_teardown_stop);
   tcase_add_test(end, shutdown_op_ends_the_daemon);
+  {
+    TCase *fallback = tcase_create("auto backend");
+    tcase_add_test(fallback, auto_without_jack_says_it_is_silent);
+    suite_add_tcase(s, fallback);
+  }
   suite_add_tcase(s, end);
   return s;
 }
