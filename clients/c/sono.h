@@ -170,6 +170,12 @@ SONO_API int sono_args_nil(sono_args *a, const char *key);
 SONO_API int sono_args_object(sono_args *a, const char *key, const msgpack_object *o);
 SONO_API int sono_args_begin_array(sono_args *a, const char *key);
 SONO_API int sono_args_begin_map(sono_args *a, const char *key);
+/* What was built so far: *count top-level members as msgpack, key then
+ * value each, in data[0..len) (valid until the next change to a); for a
+ * program that reads back or rewrites what it built.  NULL a: nothing.
+ * -1 while a container is open or after a mistake. */
+SONO_API int sono_args_body(const sono_args *a, const char **data, size_t *len,
+                            uint32_t *count);
 /* Closes the innermost open array or map. */
 SONO_API int sono_args_end(sono_args *a);
 

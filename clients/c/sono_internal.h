@@ -89,10 +89,7 @@ int sono_conn_fail(sono_conn *c, sono_error *err, const sono_error *e);
 /* Decodes one payload (copied).  Returns NULL with e set on a malformed one. */
 sono_reply *sono_reply_parse(const char *payload, size_t len, sono_error *e);
 
-/* args.c */
-/* The top-level keys packed so far, and their count. */
-int sono_args_body(const sono_args *a, const char **data, size_t *len,
-                   uint32_t *count);
+/* args.c: sono_args_body is public (sono.h). */
 
 /* connect.c */
 int sono_socket_connect(const sono_uri *u, sono_error *err);

@@ -31,7 +31,8 @@ static const ctl_command commands[] = {
   {"plugin", ctl_cmd_plugin, "VERB [ARGS]",
    "VST2 plugins: load, restart, unload, list, params, set, get, note, cc, program, programs,\n"
    "      state, scan (plugin --help)"},
-  {"state", ctl_cmd_state, "save [PATH] | load PATH", "save or restore the whole session"},
+  {"state", ctl_cmd_state, "save [PATH] | load PATH | export SCRIPT.jsonl",
+   "save or restore the whole session, or export it as a session script"},
   {"compile", ctl_cmd_csound, "FILE|-", "Csound: compile orchestra code into the live engine"},
   {"instr", ctl_cmd_csound, "VERB [ARGS]", "Csound instruments: define, list, undefine (instr --help)"},
   {"synth", ctl_cmd_csound, "VERB [ARGS]", "Csound synths: start, set, automate, stop, list, get"},

@@ -136,11 +136,17 @@ static void show_log(const daemon_t *dm) {
   FILE *f = fopen(dm->log, "r");
   size_t n;
 
+  bool said = false;
+
   if (f == NULL)
     return;
-  fputs("sonoctl render: the daemon said:\n", stderr);
-  while ((n = fread(buf, 1, sizeof buf, f)) > 0)
+  /* Only when it said something: an empty log is no news. */
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+    if (!said)
+      fputs("sonoctl render: the daemon said:\n", stderr);
+    said = true;
     fwrite(buf, 1, n, stderr);
+  }
   fclose(f);
 }
 
@@ -226,6 +232,7 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
   double length = -1, t0;
   uint64_t v, rate = 48000, total = 0, done = 0, chunk;
   script s;
+  script_names names = {0};
   bool tty = isatty(2), end_given = false;
   daemon_t dm;
   sono_conn *c = NULL;
@@ -274,6 +281,24 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
     return CTL_FAIL;
   }
   qsort(s.v, s.n, sizeof *s.v, cmp_line);
+  /* Every "$name" must name an earlier line's reply: checked in time order
+   * before any rendering. */
+  for (i = 0; i < s.n; i++) {
+    sono_args *bound;
+    char where[400], why[600];
+
+    if (script_bind(s.v[i].args, &names, &bound, why, sizeof why) != 0) {
+      script_where(&s, &s.v[i], where, sizeof where);
+      fprintf(stderr, "sonoctl render: %s: %s\n", where, why);
+      script_names_free(&names);
+      script_free(&s);
+      return CTL_FAIL;
+    }
+    sono_args_free(bound);
+    if (s.v[i].as[0] != '\0')
+      script_name(&names, s.v[i].as, NULL);
+  }
+  script_names_free(&names);
 
   /* The length: --length, else an "end" line, else the last request
    * plus a tail for releases and reverbs. */
@@ -320,6 +345,17 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
     if (s.v[i].end || s.v[i].frame > total)
       continue;
     script_where(&s, &s.v[i], where, sizeof where);
+    {
+      sono_args *bound;
+      char why[600];
+
+      if (script_bind(s.v[i].args, &names, &bound, why, sizeof why) != 0) {
+        fprintf(stderr, "%ssonoctl render: %s: %s\n", tty ? "\n" : "", where, why);
+        goto out;
+      }
+      sono_args_free(s.v[i].args);
+      s.v[i].args = bound;
+    }
     if (sono_args_uint(s.v[i].args, "at", s.v[i].frame) != 0) {
       fprintf(stderr, "sonoctl render: %s: out of memory\n", where);
       goto out;
@@ -331,7 +367,13 @@ int ctl_script_render(ctl *g, int argc, char **argv) {
               e.code[0] ? e.code : sono_kind_name(e.kind), e.message);
       goto out;
     }
-    sono_reply_free(r);
+    if (s.v[i].as[0] == '\0')
+      sono_reply_free(r);
+    else if (script_name(&names, s.v[i].as, r) != 0) {
+      sono_reply_free(r);
+      fprintf(stderr, "sonoctl render: %s: out of memory\n", where);
+      goto out;
+    }
   }
   if (tty)
     fputc('\n', stderr);
@@ -360,6 +402,7 @@ out:
   if (rc != CTL_OK && dm.pid > 0)
     show_log(&dm);
   stop_daemon(&dm, rc != CTL_OK);
+  script_names_free(&names);
   script_free(&s);
   return rc;
 }

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const script_keys[] = {"op", "at", "frame"};
+static const char *const script_keys[] = {"op", "at", "frame", "as"};
 
 /* ------------------------------------------------------------ JSON lines */
 
@@ -44,13 +44,18 @@ static bool span_num(const json_span *sp, double *out) {
 
 /* Parses one line into l and its arguments into l->args.  -1 with why set. */
 static int parse_json(const char *text, unsigned rate, sline *l, char *why, size_t whylen) {
-  json_span sp[3];
+  json_span sp[4];
   double v;
 
-  if (json_to_args_ex(text, l->args, script_keys, 3, sp, why, whylen) != 0)
+  if (json_to_args_ex(text, l->args, script_keys, 4, sp, why, whylen) != 0)
     return -1;
   if (!span_str(&sp[0], l->op, sizeof l->op)) {
     snprintf(why, whylen, "\"op\" must be an operation name");
+    return -1;
+  }
+  if (sp[3].start != NULL &&
+      (!span_str(&sp[3], l->as, sizeof l->as) || !script_name_ok(l->as, strlen(l->as)))) {
+    snprintf(why, whylen, "\"as\" must be a name: a letter or _, then letters, digits or _");
     return -1;
   }
   if (sp[1].start != NULL && sp[2].start != NULL) {
@@ -113,6 +118,14 @@ static int parse_map(const msgpack_object *o, unsigned rate, sline *l, char *why
   }
   l->frame = has_at == SONO_ARG_OK ? (uint64_t)llround(at * rate) : (uint64_t)frame;
   l->end = strcmp(l->op, "end") == 0;
+  if (sono_get_str(o, "as", &op, &oplen) != SONO_ARG_MISSING) {
+    if (sono_get_str(o, "as", &op, &oplen) != SONO_ARG_OK || !script_name_ok(op, oplen)) {
+      snprintf(why, whylen, "\"as\" must be a name: a letter or _, then letters, digits or _");
+      return -1;
+    }
+    memcpy(l->as, op, oplen);
+    l->as[oplen] = '\0';
+  }
   /* The arguments: every other key, as it is. */
   for (i = 0; i < o->via.map.size; i++) {
     const msgpack_object *k = &o->via.map.ptr[i].key;
@@ -125,7 +138,8 @@ static int parse_map(const msgpack_object *o, unsigned rate, sline *l, char *why
     }
     memcpy(key, k->via.str.ptr, k->via.str.size);
     key[k->via.str.size] = '\0';
-    if (strcmp(key, "op") == 0 || strcmp(key, "at") == 0 || strcmp(key, "frame") == 0)
+    if (strcmp(key, "op") == 0 || strcmp(key, "at") == 0 || strcmp(key, "frame") == 0 ||
+        strcmp(key, "as") == 0)
       continue;
     if (sono_args_object(l->args, key, &o->via.map.ptr[i].val) != 0) {
       snprintf(why, whylen, "out of memory");
@@ -163,8 +177,12 @@ void script_where(const script *s, const sline *l, char *out, size_t len) {
 /* Keeps a parsed request (rc 0), or prints why it was refused.  Either
  * way l->args now belongs to the script or is freed. */
 static int add(script *s, sline *l, int rc, const char *why) {
-  char where[400];
+  char where[400], fwhy[4400];
 
+  if (rc == 0 && script_read_files(l, s->path, fwhy, sizeof fwhy) != 0) {
+    why = fwhy;
+    rc = -1;
+  }
   if (rc == 0 && s->n == s->cap) {
     size_t nc = s->cap ? s->cap * 2 : 64;
     sline *v = realloc(s->v, nc * sizeof *v);

@@ -5,6 +5,7 @@
  * directory, because the daemon's working directory is not the user's. */
 #include "sonoctl.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,21 @@
 
 static void state_usage(FILE *f) {
   fputs("usage: sonoctl state save [PATH]   write the session (default: the autosave file)\n"
-        "       sonoctl state load PATH     replace the session with a saved one\n", f);
+        "       sonoctl state load PATH     replace the session with a saved one\n"
+        "       sonoctl state export SCRIPT.jsonl\n"
+        "                                   the session as a script for `sonoctl render`\n"
+        "                                   (saved next to it as SCRIPT.sonod)\n", f);
+}
+
+/* path made absolute against sonoctl's directory, into abs (or path itself). */
+static const char *absolute(const char *path, char *abs, size_t size) {
+  /* realpath needs the file to exist, which a save target may not. */
+  if (path[0] != '/' && getcwd(abs, size) != NULL && strlen(abs) + 1 + strlen(path) < size) {
+    strcat(abs, "/");
+    strcat(abs, path);
+    return abs;
+  }
+  return path;
 }
 
 static int state_call(ctl *g, const char *op, const char *path) {
@@ -24,16 +39,8 @@ static int state_call(ctl *g, const char *op, const char *path) {
   sono_error e;
   int rc = CTL_OK;
 
-  if (path != NULL) {
-    /* realpath needs the file to exist, which a save target may not. */
-    if (path[0] != '/' && getcwd(abs, sizeof abs) != NULL &&
-        strlen(abs) + 1 + strlen(path) < sizeof abs) {
-      strcat(abs, "/");
-      strcat(abs, path);
-      path = abs;
-    }
-    sono_args_str(a, "path", path);
-  }
+  if (path != NULL)
+    sono_args_str(a, "path", absolute(path, abs, sizeof abs));
   if ((c = ctl_connect(g)) == NULL) {
     sono_args_free(a);
     return CTL_FAIL;
@@ -50,6 +57,48 @@ static int state_call(ctl *g, const char *op, const char *path) {
   return rc;
 }
 
+/* `state export SCRIPT.jsonl`: the daemon saves the session next to the
+ * script (SCRIPT.sonod), and the script loads it at frame 0, its reply
+ * named "session" (its "plugins", "tables", ... map saved ids to the ids
+ * the render hands out).  The user adds the timed requests. */
+static int state_export(ctl *g, const char *script) {
+  char abs[PATH_MAX], sess[PATH_MAX + 8];
+  const char *dot, *p;
+  size_t base;
+  FILE *f;
+  int rc;
+
+  p = absolute(script, abs, sizeof abs);
+  dot = strrchr(p, '.');
+  base = dot != NULL && strchr(dot, '/') == NULL ? (size_t)(dot - p) : strlen(p);
+  snprintf(sess, sizeof sess, "%.*s.sonod", (int)base, p);
+  for (const char *q = sess; *q; q++)
+    if (*q == '"' || *q == '\\' || (unsigned char)*q < 0x20) {
+      fprintf(stderr, "sonoctl state export: %s: a path with quotes, backslashes or control "
+              "characters cannot go into the script\n", sess);
+      return CTL_FAIL;
+    }
+  if ((rc = state_call(g, "state.save", sess)) != CTL_OK)
+    return rc;
+  if ((f = fopen(script, "w")) == NULL) {
+    fprintf(stderr, "sonoctl state export: cannot write %s: %s\n", script, strerror(errno));
+    return CTL_FAIL;
+  }
+  fprintf(f,
+          "# A sonod session, exported by `sonoctl state export`: plugins with their state,\n"
+          "# the graph, Csound code, instruments, tables, buses and MIDI routes, saved in\n"
+          "# %s and loaded at frame 0.  Add timed requests below, then\n"
+          "# `sonoctl render THIS.jsonl -o OUT.wav`.  Ids are handed out afresh:\n"
+          "# \"$session.plugins.0.node\" is the first saved plugin's node in the render.\n"
+          "{\"at\": 0, \"op\": \"state.load\", \"path\": \"%s\", \"as\": \"session\"}\n",
+          sess, sess);
+  if (fclose(f) != 0) {
+    fprintf(stderr, "sonoctl state export: cannot write %s: %s\n", script, strerror(errno));
+    return CTL_FAIL;
+  }
+  return CTL_OK;
+}
+
 int ctl_cmd_state(ctl *g, int argc, char **argv) {
   if (argc < 2) {
     state_usage(stderr);
@@ -63,6 +112,8 @@ int ctl_cmd_state(ctl *g, int argc, char **argv) {
     return state_call(g, "state.save", argc == 3 ? argv[2] : NULL);
   if (strcmp(argv[1], "load") == 0 && argc == 3)
     return state_call(g, "state.load", argv[2]);
+  if (strcmp(argv[1], "export") == 0 && argc == 3)
+    return state_export(g, argv[2]);
   state_usage(stderr);
   return CTL_USAGE;
 }
