@@ -57,6 +57,11 @@ typedef struct backend_hooks {
                         unsigned *failed);
   /* The server's freewheel mode switched. */
   void (*freewheel)(sonod *d, bool on);
+  /* Take what the audio thread published so far (meter snapshots, notes):
+   * the offline driver calls it before a render's reply, so that every
+   * event of the render goes out before it, even when the render ended
+   * between the wake-up's drain and its poll. */
+  void (*drain)(sonod *d);
 } backend_hooks;
 
 /* render's failures. */

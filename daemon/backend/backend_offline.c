@@ -324,20 +324,28 @@ static void offline_release(backend *b) {
 
 static void offline_poll(backend *b) {
   offline_backend *ob = (offline_backend *)b;
-  uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire);
+  uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire), req_id;
+  uint32_t client_id;
   client *c;
 
   if (!ob->pending || reached < ob->pending_until)
     return;
   ob->pending = false;
+  client_id = ob->client;
+  req_id = ob->req_id;
   sf_write_sync(ob->file);
-  c = client_find(b->d, ob->client);
+  /* Everything the thread published before `reached` (acquired above)
+   * goes out before the reply: the wake-up's drain may have run just
+   * before the render ended. */
+  if (b->hooks != NULL && b->hooks->drain != NULL)
+    b->hooks->drain(b->d);
+  c = client_find(b->d, client_id);
   if (c != NULL) {
     if (atomic_load(&ob->write_error))
-      reply_error(c, true, ob->req_id, SONO_E_INTERNAL, "writing the output file failed: %s",
+      reply_error(c, true, req_id, SONO_E_INTERNAL, "writing the output file failed: %s",
                   sf_strerror(ob->file));
     else
-      reply_ok_frame(c, ob->req_id, reached);
+      reply_ok_frame(c, req_id, reached);
   }
   if (ob->length > 0 && reached >= ob->length)
     sonod_shutdown(b->d, "the offline render reached its length");

@@ -216,6 +216,7 @@ const backend_hooks *engine_ctl_backend_hooks(void) {
   static const backend_hooks hooks = {
     .reprepare = hook_reprepare,
     .freewheel = hook_freewheel,
+    .drain = engine_ctl_drain,
   };
 
   return &hooks;
