@@ -14,14 +14,14 @@ _sonoctl() {
   fi
 
   local commands="status hello ping sync monitor tone render record top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
-  local global_opts="-s --socket -C --connect -j --json -t --timeout -k --token-file -w --wait -h --help -V --version"
+  local global_opts="-s --socket -C --connect -j --json -t --timeout -k --token-file -w --wait -g --get -h --help -V --version"
   local i cmd="" cmd_at=0
 
   # The subcommand is the first word that is neither an option nor an
   # option's value.
   for ((i = 1; i < cword; i++)); do
     case "${words[i]}" in
-      -s|--socket|-C|--connect|-t|--timeout|-k|--token-file|-w|--wait) ((i++)) ;;
+      -s|--socket|-C|--connect|-t|--timeout|-k|--token-file|-w|--wait|-g|--get) ((i++)) ;;
       -*) ;;
       *) cmd="${words[i]}"; cmd_at=$i; break ;;
     esac
@@ -33,7 +33,7 @@ _sonoctl() {
         if declare -F _filedir >/dev/null; then _filedir; else COMPREPLY=($(compgen -f -- "$cur")); fi
         return ;;
       -C|--connect) COMPREPLY=($(compgen -W "unix: tcp://" -- "$cur")); compopt -o nospace; return ;;
-      -t|--timeout|-w|--wait) return ;;
+      -t|--timeout|-w|--wait|-g|--get) return ;;
     esac
     if [[ $cur == -* ]]; then
       COMPREPLY=($(compgen -W "$global_opts" -- "$cur"))

@@ -68,6 +68,8 @@ static void usage(FILE *out) {
           "  -k, --token-file PATH over TCP, authenticate with the token in PATH\n"
           "  -w, --wait SEC        retry connecting for up to SEC seconds while no\n"
           "                        daemon listens yet (default 0: fail at once)\n"
+          "  -g, --get FIELD       print only FIELD of the reply (a string plain,\n"
+          "                        else JSON), e.g. SYNTH=$(sonoctl -g synth synth start sine)\n"
           "  -h, --help            show this help\n"
           "  -V, --version         show the version\n"
           "\n"
@@ -155,8 +157,30 @@ int ctl_usage(const char *cmd, const char *fmt, ...) {
   return CTL_USAGE;
 }
 
+/* --get FIELD: print only that member of each reply. */
+static const char *get_field;
+
 void ctl_print_json(const msgpack_object *o) {
-  char *s = json_from_msgpack(o);
+  char *s;
+
+  if (get_field != NULL) {
+    const msgpack_object *v = o->type == MSGPACK_OBJECT_MAP ? sono_obj_get(o, get_field) : NULL;
+
+    if (v == NULL) {
+      s = json_from_msgpack(o);
+      fprintf(stderr, "sonoctl: --get %s: the reply has no such member: %s\n", get_field,
+              s != NULL ? s : "");
+      free(s);
+      exit(CTL_FAIL);
+    }
+    if (v->type == MSGPACK_OBJECT_STR) {     /* plain, for the shell */
+      printf("%.*s\n", (int)v->via.str.size, v->via.str.ptr);
+      fflush(stdout);
+      return;
+    }
+    o = v;
+  }
+  s = json_from_msgpack(o);
 
   if (s == NULL) {
     fputs("sonoctl: out of memory\n", stderr);
@@ -247,6 +271,7 @@ int main(int argc, char **argv) {
     {"timeout", required_argument, NULL, 't'},
     {"token-file", required_argument, NULL, 'k'},
     {"wait", required_argument, NULL, 'w'},
+    {"get", required_argument, NULL, 'g'},
     {"help", no_argument, NULL, 'h'},
     {"version", no_argument, NULL, 'V'},
     {NULL, 0, NULL, 0},
@@ -258,7 +283,7 @@ int main(int argc, char **argv) {
   int ch;
 
   /* "+": stop at the subcommand, whose options are its own. */
-  while ((ch = getopt_long(argc, argv, "+s:C:jt:k:w:hV", opts, NULL)) != -1) {
+  while ((ch = getopt_long(argc, argv, "+s:C:jt:k:w:g:hV", opts, NULL)) != -1) {
     switch (ch) {
     case 's':
       /* A path is always a path here, even one that looks like a URI. */
@@ -278,6 +303,10 @@ int main(int argc, char **argv) {
       if (!ctl_parse_double(optarg, &secs) || secs <= 0)
         return ctl_usage("--timeout", "'%s' is not a positive number of seconds", optarg);
       g.timeout_ms = secs * 1000 > 2e9 ? 2000000000 : (int)(secs * 1000);
+      break;
+    case 'g':
+      get_field = optarg;
+      g.json = true;
       break;
     case 'w':
       if (!ctl_parse_double(optarg, &secs) || secs < 0)

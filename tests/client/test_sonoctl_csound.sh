@@ -78,6 +78,15 @@ check "table get --json" 0 '^\{"table":20001,"start":1,"size":3,"data":\[2\.0\]\
   --json table get 20001 --start 1 --count 1
 check "table free" 0 '^freed$' table free 20001
 check "synth list empty" 0 '^no synths$' synth list
+# --get: the id alone, for the shell.
+ID2=$("$SONOCTL" --socket "$SOCK" --get synth synth start sine --delay 1 --dur 0.1)
+case "$ID2" in
+  [0-9]*) echo "ok: --get synth prints the id ($ID2)" ;;
+  *) fail "--get synth: '$ID2'" ;;
+esac
+check "--get a missing member" 1 '^sonoctl: --get nosuch: the reply has no such member: \{' \
+  --get nosuch synth list
+check "synth stop by the --get id" 0 '^stopped at frame' synth stop "$ID2"
 check "bus free" 0 '^freed$' bus free "$BUS"
 
 printf 'instr 1\nasig oscili 0.25, 1000\nouts asig, asig\nendin\n' >"$DIR/one.orc"
