@@ -290,9 +290,11 @@ static void offline_kick(backend *b) {
 }
 
 /* Held only while the thread waits: a render or a kick in progress is work
- * the holder must not overlap.  Waits up to a second for it to end (a kick
- * takes microseconds); a longer render is left running and not held. */
-#define HOLD_WAIT_NS 1000000000L
+ * the holder must not overlap.  Waits up to 100 ms for it to end (a kick,
+ * or a render's last steps, take microseconds); a longer render is left
+ * running and not held, and the control thread not stalled: a compile then
+ * merges in that render's next k-cycle. */
+#define HOLD_WAIT_NS 100000000L
 
 static bool offline_hold(backend *b) {
   offline_backend *ob = (offline_backend *)b;
