@@ -72,7 +72,7 @@ static void sonod_start(dproc *d, unsigned block, unsigned workers) {
   if (d->pid == 0) {
     freopen("/dev/null", "w", stdout);
     freopen("/dev/null", "w", stderr);
-    execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "offline", "--socket",
+    execl(sonod_path, sonod_path, "--no-config", "--backend", "offline", "--socket",
           sock, "--output", out, "--sample-rate", "48000", "--block-size", bs, "--ksmps", "16",
           "--workers", ws, "--no-restore", (char *)NULL);
     _exit(127);
