@@ -153,12 +153,17 @@ user_sonod() {
     -u SONOD_VST_SCAN -u SONOD_PLUGIN_HOST "$SONOD_EXE" --no-config -vv --backend jack --jack-name sonod \
     --socket "$T/run/sonod.sock" "$@" >"$T/user-sonod.log" 2>&1 &
   UPID=$!
+  # Up means "running:" logged (after every listener) by a live process:
+  # the Unix socket appears before TCP is tried, and a taken TCP port ends
+  # the daemon after that.
   i=0
-  while [ ! -S "$T/run/sonod.sock" ] && kill -0 "$UPID" 2>/dev/null && [ $i -lt 1000 ]; do
+  while ! grep -q ' running: backend' "$T/user-sonod.log" && kill -0 "$UPID" 2>/dev/null &&
+        [ $i -lt 1000 ]; do
     sleep 0.01
     i=$((i + 1))
   done
-  [ -S "$T/run/sonod.sock" ]
+  sleep 0.1
+  kill -0 "$UPID" 2>/dev/null && grep -q ' running: backend' "$T/user-sonod.log"
 }
 jack_wait -s "$JACK_DEFAULT_SERVER" -w -t 10 >/dev/null 2>&1 ||
   { cat "$T/jackd.log"; say "the user's jackd did not start"; exit 1; }
