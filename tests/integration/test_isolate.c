@@ -148,20 +148,98 @@ static float *amsynth_render(bool isolate, sf_count_t *frames) {
   return finish(frames);
 }
 
-START_TEST(amsynth_same_isolated_and_in_process) {
+/* Renders the same part in process and isolated: the two files must be
+ * `frames` long and equal sample for sample.  Returns the in-process one
+ * (the isolated one in *iso). */
+static float *same_both_ways(float *(*part)(bool, sf_count_t *), sf_count_t frames, float **iso) {
   sf_count_t n_in, n_iso, i;
-  float *in = amsynth_render(false, &n_in);
-  float *iso = amsynth_render(true, &n_iso);
+  float *in = part(false, &n_in);
+
+  *iso = part(true, &n_iso);
+  ck_assert_int_eq(n_in, frames);
+  ck_assert_int_eq(n_iso, n_in);
+  for (i = 0; i < 2 * n_in; i++)
+    ck_assert_msg(in[i] == (*iso)[i], "sample %ld: %.9g in process, %.9g isolated", (long)i / 2,
+                  in[i], (*iso)[i]);
+  return in;
+}
+
+START_TEST(amsynth_same_isolated_and_in_process) {
+  float *iso, *in = same_both_ways(amsynth_render, 24000, &iso);
   double energy = 0.0;
 
-  ck_assert_int_eq(n_in, 24000);
-  ck_assert_int_eq(n_iso, n_in);
-  for (i = 0; i < 2 * n_in; i++) {
-    ck_assert_msg(in[i] == iso[i], "sample %ld: %.9g in process, %.9g isolated", (long)i / 2,
-                  in[i], iso[i]);
+  for (sf_count_t i = 0; i < 2 * 24000; i++)
     energy += in[i] * in[i];
-  }
   ck_assert_msg(energy > 1.0, "amsynth made no sound (energy %g)", energy);
+  free(in);
+  free(iso);
+}
+END_TEST
+
+#define DRAGONFLY_ROOM "/usr/lib/lxvst/DragonflyRoomReverb-vst.so"
+
+/* The test plugin's impulses (in process) through Dragonfly Room Reverb,
+ * isolated or not: the reverb's input comes from another node through the
+ * graph, its output is the mix. */
+static float *reverb_render(bool isolate, sf_count_t *frames) {
+  const uint64_t at[6] = { 100, 4000, 4001, 9000, 15000, 15555 };
+  const char *tp = getenv("TESTPLUG");
+  char from[32], to[32];
+  uint64_t src, rev;
+
+  ck_assert_ptr_nonnull(tp);
+  start(NULL);
+  src = load(tp, false);
+  rev = load(DRAGONFLY_ROOM, isolate);
+  for (int ch = 1; ch <= 2; ch++) {
+    snprintf(from, sizeof from, "%llu:out_%d", (unsigned long long)src, ch);
+    snprintf(to, sizeof to, "out:in_%d", ch);
+    ok_of(conn_request(&c, "graph.disconnect", "ss", "from", from, "to", to));
+    snprintf(to, sizeof to, "%llu:in_%d", (unsigned long long)rev, ch);
+    ok_of(conn_request(&c, "graph.connect", "ss", "from", from, "to", to));
+  }
+  notes(src, 6, at, 1, 127);
+  render(48000);
+  return finish(frames);
+}
+
+START_TEST(reverb_same_isolated_and_in_process) {
+  float *iso, *in = same_both_ways(reverb_render, 48000, &iso);
+  double tail = 0.0;
+
+  /* A reverb, not the dry impulses: sound long after the last one. */
+  for (sf_count_t i = 2 * 20000; i < 2 * 30000; i++)
+    tail += in[i] * in[i];
+  ck_assert_msg(tail > 1e-6, "no reverb tail (energy %g)", tail);
+  free(in);
+  free(iso);
+}
+END_TEST
+
+/* A plugin that reads the host's time every block (TP_TIME_OUT: out_2 is
+ * tempo / 1000, negated while stopped), isolated or not, under a transport
+ * that starts and changes tempo mid-render. */
+static float *time_render(bool isolate, sf_count_t *frames) {
+  const char *tp = getenv("TESTPLUG_TIME");
+
+  ck_assert_ptr_nonnull(tp);
+  start(NULL);
+  load(tp, isolate);
+  ok_of(conn_request(&c, "transport.set", "d", "tempo", 90.0));
+  ok_of(conn_request(&c, "transport.set", "bdu", "playing", 1, "tempo", 123.0, "at",
+                     (uint64_t)10240));
+  ok_of(conn_request(&c, "transport.set", "du", "tempo", 140.0, "at", (uint64_t)20480));
+  render(30720);
+  return finish(frames);
+}
+
+START_TEST(host_time_same_isolated_and_in_process) {
+  float *iso, *in = same_both_ways(time_render, 30720, &iso);
+
+  /* What the plugin read: stopped at 90, playing at 123, then 140. */
+  ck_assert_float_eq_tol(iso[2 * 5000 + 1], -0.090f, 1e-6f);
+  ck_assert_float_eq_tol(iso[2 * 15000 + 1], 0.123f, 1e-6f);
+  ck_assert_float_eq_tol(iso[2 * 25000 + 1], 0.140f, 1e-6f);
   free(in);
   free(iso);
 }
@@ -327,6 +405,9 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 120);
   if (access(AMSYNTH, R_OK) == 0)
     tcase_add_test(tc, amsynth_same_isolated_and_in_process);
+  if (access(DRAGONFLY_ROOM, R_OK) == 0)
+    tcase_add_test(tc, reverb_same_isolated_and_in_process);
+  tcase_add_test(tc, host_time_same_isolated_and_in_process);
   tcase_add_test(tc, crash_leaves_the_rest_playing);
   tcase_add_test(tc, missed_deadline_is_silence_and_counted);
   tcase_add_test(tc, session_keeps_isolation);
