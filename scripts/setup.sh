@@ -15,12 +15,14 @@ PACKAGES="
   clang-19 sox systemd man-db
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
   python3-msgpack python3-pytest python3-numpy
+  liblilv-dev lv2-dev mda-lv2 x42-plugins
 "
+# LV2: lilv (the host library) and the LV2 headers; mda-lv2 and x42-plugins
+# are the LV2 bundles the tests play (small, few dependencies).
 # lsp-plugins-vst: about a hundred VST2 files in a subfolder of
-# /usr/lib/vst; mda-lv2 and x42-plugins: LV2 bundles.  Small, few
-# dependencies.
+# /usr/lib/vst.
 EXTRAS="
-  lsp-plugins-vst mda-lv2 x42-plugins
+  lsp-plugins-vst
   locales tzdata
 "
 

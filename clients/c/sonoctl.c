@@ -29,7 +29,7 @@ static const ctl_command commands[] = {
   {"top", ctl_cmd_top, "[--once] [--rate HZ]", "live view: DSP load, xruns, nodes with meters"},
   {"shutdown", ctl_cmd_shutdown, "", "stop the daemon"},
   {"plugin", ctl_cmd_plugin, "VERB [ARGS]",
-   "VST2 plugins: load, restart, unload, list, params, set, get, note, cc, program, programs,\n"
+   "VST2 and LV2 plugins: load, restart, unload, list, params, set, get, note, cc, program, programs,\n"
    "      state, scan (plugin --help)"},
   {"state", ctl_cmd_state, "save [PATH] | load PATH | export SCRIPT.jsonl",
    "save or restore the whole session, or export it as a session script"},

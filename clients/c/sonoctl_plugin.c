@@ -695,8 +695,8 @@ static int v_scan(ctl *g, int argc, char **argv) {
 /* ---------------------------------------------------------------- entry */
 
 static const verb verbs[] = {
-  {"load", v_load, "PATH [--timeout MS] [--isolate|--in-process]",
-   "load a VST2 plugin as a new node (--isolate: in a host process of its own)"},
+  {"load", v_load, "PATH|URI [--timeout MS] [--isolate|--in-process]",
+   "load a VST2 plugin (.so) or an LV2 plugin (URI or bundle) as a new node (--isolate: VST2, in a host process of its own)"},
   {"restart", v_restart, "NODE", "bring back an isolated plugin whose host crashed"},
   {"unload", v_unload, "NODE", "remove a node"},
   {"list", v_list, "", "list the loaded nodes"},
@@ -713,7 +713,7 @@ static const verb verbs[] = {
   {"programs", v_programs, "NODE", "list program names (* the current one)"},
   {"state", v_state, "save|load NODE FILE", "save the plugin's state to a file, or restore it"},
   {"scan", v_scan, "[DIR] [--timeout MS]",
-   "check every plugin below DIR (default: the standard VST paths)"},
+   "check every plugin below DIR (default: the standard VST paths, then every LV2 plugin)"},
 };
 
 #define N_VERBS (sizeof verbs / sizeof verbs[0])

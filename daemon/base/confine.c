@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/base/log.h"
+#include "daemon/lv2/lv2.h"
 #include "daemon/vst/vst.h"
 
 static const char *home_dir(void) {
@@ -57,8 +58,27 @@ void confine_init(confine *c, const options *o) {
   for (i = 0; i < o->nplugin_path; i++)
     add(&c->plugins, o->plugin_path[i]);
 
+  /* LV2: the standard folders, ~/.lv2 and LV2_PATH's, then the same
+   * --plugin-path folders. */
+  c->lv2.setting = "plugin-path";
+  c->lv2.any = o->allow_any_plugin;
+  for (i = 0; lv2_standard_dirs[i] != NULL; i++)
+    add(&c->lv2, lv2_standard_dirs[i]);
+  add_under(&c->lv2, home, ".lv2");
+  {
+    const char *env = getenv("LV2_PATH");
+    char *copy = env != NULL ? strdup(env) : NULL, *save = NULL, *dir;
+    for (dir = copy != NULL ? strtok_r(copy, ":", &save) : NULL; dir != NULL;
+         dir = strtok_r(NULL, ":", &save))
+      add(&c->lv2, dir);
+    free(copy);
+  }
+  for (i = 0; i < o->nplugin_path; i++)
+    add(&c->lv2, o->plugin_path[i]);
+
   file_set_roots(&c->files);
   vst_set_roots(&c->plugins);
+  lv2_set_roots(&c->lv2);
   if (c->files.any)
     log_warn("confine: --allow-any-path: clients may name files anywhere");
   if (c->plugins.any)

@@ -17,6 +17,7 @@
 typedef struct confine {
   file_roots files;
   file_roots plugins;
+  file_roots lv2;        /* LV2 bundles: the LV2 path and the plugin paths */
 } confine;
 
 /* Fills c from o and the environment and puts both sets in force. */

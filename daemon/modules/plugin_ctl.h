@@ -12,6 +12,7 @@
 
 #include "daemon/net/client.h"
 #include "daemon/rt/nodes.h"
+#include "daemon/lv2/lv2.h"
 #include "daemon/base/sonod.h"
 
 typedef struct pnode {
@@ -19,7 +20,8 @@ typedef struct pnode {
   uint32_t id;
   vst_instance *inst;
   rt_node *rt;
-  char *path;
+  char *path;              /* VST2: the file; LV2: the plugin's URI */
+  lv2_fx *lv2;             /* the LV2 plugin behind inst, NULL for VST2 */
   bool removing;           /* unload sent; the audio thread still has it */
   uint64_t outstanding;    /* MIDI events sent and not yet reported done */
   unsigned evcap;          /* capacity of the event buffer installed */

@@ -84,8 +84,9 @@ void plugin_ctl_pack_prepared(msgpack_packer *pk) {
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
     if (n->removing)
       continue;
-    msgpack_pack_map(pk, 2);
+    msgpack_pack_map(pk, 3);
     sono_pack_key_uint(pk, "node", n->id);
+    sono_pack_key_str(pk, "format", n->lv2 != NULL ? "lv2" : "vst2");
     sono_pack_key_uint(pk, "block_size", vst_get_max_block(n->inst));
   }
 }

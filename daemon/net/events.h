@@ -15,7 +15,7 @@ typedef enum {
   EV_SHUTDOWN = 1u << 4,
   EV_SYNTH = 1u << 5,     /* synth.started, synth.ended */
   EV_CSOUND = 1u << 6,    /* csound.message */
-  EV_PLUGIN = 1u << 7,    /* plugin.param, plugin.midi, plugin.error, plugin.prepared */
+  EV_PLUGIN = 1u << 7,    /* plugin.param, plugin.output, plugin.midi, plugin.error, plugin.prepared */
 } event_kind;
 
 /* The mask bit of a kind named by obj, or 0 for an unknown kind. */

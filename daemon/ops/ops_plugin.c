@@ -11,14 +11,19 @@
 #include "daemon/ops/plugin_job.h"
 #include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
+#include "daemon/modules/plugin_lv2.h"
 #include "daemon/net/reply.h"
 #include "daemon/session/session.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
-static void pack_info(msgpack_packer *pk, uint32_t node, const vst_info *in) {
-  msgpack_pack_map(pk, 14);
+/* uri: the LV2 plugin's URI, NULL for a VST2 plugin. */
+static void pack_info(msgpack_packer *pk, uint32_t node, const vst_info *in, const char *uri) {
+  msgpack_pack_map(pk, uri != NULL ? 16 : 15);
   sono_pack_key_uint(pk, "node", node);
+  sono_pack_key_str(pk, "format", uri != NULL ? "lv2" : "vst2");
+  if (uri != NULL)
+    sono_pack_key_str(pk, "uri", uri);
   sono_pack_key_str(pk, "name", in->name);
   sono_pack_key_str(pk, "vendor", in->vendor);
   sono_pack_key_str(pk, "product", in->product);
@@ -98,6 +103,8 @@ static int arg_param(request *r, pnode *n) {
   memcpy(buf, name, len);
   buf[len] = '\0';
   rc = vst_param_find(n->inst, buf, err);
+  if (rc < 0 && n->lv2 != NULL)
+    rc = lv2_param_by_symbol(n->lv2, buf);   /* an LV2 port's symbol */
   if (rc < 0) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM, "%s: node %u has no parameter named '%s'",
                 r->op, n->id, buf);
@@ -152,7 +159,7 @@ static void load_done(sonod *d, void *ud, const char *path, pnode *n, const char
     session_changed(d);
     if (c != NULL) {
       reply_begin(&sb, &pk, lr->id);
-      pack_info(&pk, n->id, vst_get_info(n->inst));
+      pack_info(&pk, n->id, vst_get_info(n->inst), n->lv2 != NULL ? n->path : NULL);
       reply_end(c, &sb);
     }
   }
@@ -169,9 +176,19 @@ void op_plugin_load(request *r) {
   bool isolate = false;
   int iso;
 
-  if (!arg_str(r, "path", true, &path, &len) || !arg_timeout(r, &timeout) ||
-      !arg_bool(r, "isolate", false, &isolate))
+  /* An LV2 plugin by "uri" (or a bundle folder as "path"), a VST2 plugin
+   * by "path". */
+  if (sono_map_get(r->args, "uri") != NULL && sono_map_get(r->args, "path") != NULL) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_REQUEST, "plugin.load: give 'path' or 'uri', not both");
     return;
+  }
+  if (!arg_str(r, sono_map_get(r->args, "uri") != NULL ? "uri" : "path", true, &path, &len) ||
+      !arg_timeout(r, &timeout) || !arg_bool(r, "isolate", false, &isolate))
+    return;
+  if (sono_map_get(r->args, "uri") != NULL && (len == 0 || !lv2_is_target(strndupa(path, len)))) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'uri' must be an LV2 plugin's URI");
+    return;
+  }
   iso = sono_map_get(r->args, "isolate") == NULL ? -1 : isolate ? 1 : 0;
   p = strndup(path, len);
   if (p == NULL || strlen(p) != len || len == 0) {
@@ -240,13 +257,14 @@ void op_plugin_list(request *r) {
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
     if (n->removing)
       continue;
-    msgpack_pack_map(&pk, 6);
+    msgpack_pack_map(&pk, 7);
     sono_pack_key_uint(&pk, "node", n->id);
     sono_pack_key_str(&pk, "name", vst_get_info(n->inst)->name);
     sono_pack_key_str(&pk, "path", n->path);
     sono_pack_key_bool(&pk, "isolated", n->isolated);
     sono_pack_key_str(&pk, "state", plugin_ctl_state(n));
     sono_pack_key_uint(&pk, "missed", n->missed);
+    sono_pack_key_str(&pk, "format", n->lv2 != NULL ? "lv2" : "vst2");
   }
   reply_end(r->c, &sb);
 }
@@ -289,12 +307,33 @@ void op_plugin_restart(request *r) {
     plugin_job_start(r, n, j, "the restart", restart_fn, restart_done);
 }
 
+/* plugin.set {node, property, value}: an LV2 property (patch:Set). */
+static void set_property(request *r, pnode *n) {
+  const char *uri, *code;
+  size_t len;
+  char buf[1024], err[1024];
+
+  if (!arg_str(r, "property", true, &uri, &len))
+    return;
+  snprintf(buf, sizeof buf, "%.*s", (int)len, uri);
+  if (plugin_lv2_set_property(n, buf, sono_map_get(r->args, "value"), &code, err, sizeof err) != 0) {
+    reply_error(r->c, true, r->id, code, "plugin.set: %s", err);
+    return;
+  }
+  session_changed(r->d);
+  reply_ok_frame(r->c, r->id, engine_ctl_now(r->d));
+}
+
 void op_plugin_set(request *r) {
   pnode *n = plugin_arg_node(r);
   rt_cmd cmd;
   double value;
   int index;
 
+  if (n != NULL && sono_map_get(r->args, "property") != NULL) {
+    set_property(r, n);
+    return;
+  }
   if (n == NULL || (index = arg_param(r, n)) < 0)
     return;
   memset(&cmd, 0, sizeof cmd);
@@ -325,6 +364,7 @@ typedef struct scan_job {
   sonod *d;
   char *dir;
   unsigned timeout;
+  bool vst2, lv2;          /* which formats to list */
   uint32_t client;
   uint64_t id;
   msgpack_sbuffer sb;
@@ -337,15 +377,37 @@ static void scan_cb(void *ud, const char *path, int status, const vst_info *info
 
   a->count++;
   if (status == VST_OK) {
-    msgpack_pack_map(&a->pk, 3);
+    msgpack_pack_map(&a->pk, 4);
+    sono_pack_key_str(&a->pk, "format", "vst2");
     sono_pack_key_str(&a->pk, "path", path);
     sono_pack_key_bool(&a->pk, "ok", true);
     sono_pack_cstr(&a->pk, "info");
-    pack_info(&a->pk, 0, info);
+    pack_info(&a->pk, 0, info, NULL);
   } else {
-    msgpack_pack_map(&a->pk, 4);
+    msgpack_pack_map(&a->pk, 5);
+    sono_pack_key_str(&a->pk, "format", "vst2");
     sono_pack_key_str(&a->pk, "path", path);
     sono_pack_key_bool(&a->pk, "ok", false);
+    sono_pack_key_str(&a->pk, "error", vst_status_name(status));
+    sono_pack_key_str(&a->pk, "message", err != NULL ? err : "");
+  }
+}
+
+/* One LV2 plugin of the world: {format, uri, path (its bundle), ok, info
+ * | error, message}. */
+static void scan_lv2_cb(void *ud, const char *uri, const char *bundle, int status,
+                        const vst_info *info, const char *err) {
+  scan_job *a = ud;
+
+  a->count++;
+  msgpack_pack_map(&a->pk, status == VST_OK ? 5 : 7);
+  sono_pack_key_str(&a->pk, "format", "lv2");
+  sono_pack_key_str(&a->pk, "uri", uri);
+  sono_pack_key_str(&a->pk, "path", bundle);
+  sono_pack_key_bool(&a->pk, "ok", status == VST_OK);
+  sono_pack_cstr(&a->pk, "info");
+  pack_info(&a->pk, 0, info, uri);
+  if (status != VST_OK) {
     sono_pack_key_str(&a->pk, "error", vst_status_name(status));
     sono_pack_key_str(&a->pk, "message", err != NULL ? err : "");
   }
@@ -354,7 +416,12 @@ static void scan_cb(void *ud, const char *path, int status, const vst_info *info
 static void scan_work(uv_work_t *w) {
   scan_job *j = w->data;
 
-  vst_scan_dir(j->dir, j->timeout, scan_cb, j);
+  if (j->vst2)
+    vst_scan_dir(j->dir, j->timeout, scan_cb, j);
+  /* Without a folder: the LV2 plugins too (every bundle of the LV2 path;
+   * lilv reads their data, no plugin code runs). */
+  if (j->lv2 && j->dir == NULL)
+    lv2_scan(scan_lv2_cb, j);
 }
 
 static void scan_after(uv_work_t *w, int status) {
@@ -378,13 +445,20 @@ static void scan_after(uv_work_t *w, int status) {
 }
 
 void op_plugin_scan(request *r) {
-  const char *dir = NULL;
-  size_t len = 0;
+  const char *dir = NULL, *format = NULL;
+  size_t len = 0, flen = 0;
   scan_job *j;
   unsigned timeout;
 
-  if (!arg_str(r, "dir", false, &dir, &len) || !arg_timeout(r, &timeout))
+  if (!arg_str(r, "dir", false, &dir, &len) || !arg_timeout(r, &timeout) ||
+      !arg_str(r, "format", false, &format, &flen))
     return;
+  if (format != NULL && !(flen == 3 && memcmp(format, "lv2", 3) == 0) &&
+      !(flen == 4 && memcmp(format, "vst2", 4) == 0)) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "plugin.scan: 'format' must be \"vst2\" or \"lv2\"");
+    return;
+  }
   j = calloc(1, sizeof *j);
   if (j == NULL || (dir != NULL && (j->dir = strndup(dir, len)) == NULL)) {
     free(j);
@@ -405,6 +479,8 @@ void op_plugin_scan(request *r) {
   plugin_ctl_scanner();
   j->d = r->d;
   j->timeout = timeout;
+  j->vst2 = format == NULL || flen == 4;
+  j->lv2 = format == NULL || flen == 3;
   j->client = r->c->id;
   j->id = r->id;
   j->work.data = j;
@@ -540,8 +616,8 @@ static void params_fn(void *arg) {
 
 /* plugin.params lists index, name, label, display, value; plugin.get
  * answers index, name, value, display, label (the orders clients see). */
-static void pack_param(msgpack_packer *pk, int index, const param_view *p, bool single) {
-  msgpack_pack_map(pk, 5);
+static void pack_param(msgpack_packer *pk, pnode *n, int index, const param_view *p, bool single) {
+  msgpack_pack_map(pk, 5 + plugin_lv2_param_fields(n));
   sono_pack_key_int(pk, "index", index);
   sono_pack_key_str(pk, "name", p->name);
   if (single)
@@ -553,24 +629,38 @@ static void pack_param(msgpack_packer *pk, int index, const param_view *p, bool 
     sono_pack_key_str(pk, "label", p->label);
   else
     sono_pack_key_double(pk, "value", p->value);
+  plugin_lv2_pack_param(pk, n, index);   /* an LV2 node's symbol, range, plain value */
 }
 
 static void params_done(sonod *d, void *arg, plugin_call_end end) {
   plugin_job *j = arg;
   client *c = plugin_job_client(d, j, end, "effGetParamDisplay");
   const param_view *p = j->data;
+  pnode *n = plugin_ctl_find(j->node);   /* NULL if unloaded meanwhile */
+  bool lv2 = n != NULL && n->lv2 != NULL;
   msgpack_sbuffer sb;
   msgpack_packer pk;
 
   if (c != NULL) {
     reply_begin(&sb, &pk, j->id);
     if (!j->single) {   /* plugin.params: all of them */
-      msgpack_pack_map(&pk, 1);
+      msgpack_pack_map(&pk, lv2 ? 3 : 1);
+      if (lv2) {
+        /* An LV2 node's properties (plugin.set {property}) and control
+         * outputs (meters, latency), read-only: no plugin call. */
+        unsigned k, nout = plugin_lv2_outputs(n);
+        sono_pack_cstr(&pk, "properties");
+        plugin_lv2_pack_properties(&pk, n);
+        sono_pack_cstr(&pk, "outputs");
+        msgpack_pack_array(&pk, nout);
+        for (k = 0; k < nout; k++)
+          plugin_lv2_pack_output(&pk, n, (int)k);
+      }
       sono_pack_cstr(&pk, "params");
       msgpack_pack_array(&pk, (uint32_t)j->count);
     }
     for (int i = 0; i < j->count; i++)
-      pack_param(&pk, j->cur + i, &p[i], j->single);
+      pack_param(&pk, n, j->cur + i, &p[i], j->single);
     reply_end(c, &sb);
   }
   plugin_job_free(j, end);
@@ -601,10 +691,37 @@ void op_plugin_params(request *r) {
     params_start(r, n, 0, vst_param_count(n->inst), false);
 }
 
+/* plugin.get {node, output}: an LV2 control output by symbol (no plugin
+ * call: the value the audio thread published). */
+static void get_output(request *r, pnode *n) {
+  const char *sym;
+  size_t len;
+  char buf[VST_STR_LEN];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  int k;
+
+  if (!arg_str(r, "output", true, &sym, &len))
+    return;
+  snprintf(buf, sizeof buf, "%.*s", (int)len, sym);
+  if ((k = lv2_output_by_symbol(n->lv2, buf)) < 0) {
+    reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM, "%s: node %u has no control output '%s'",
+                r->op, n->id, buf);
+    return;
+  }
+  reply_begin(&sb, &pk, r->id);
+  plugin_lv2_pack_output(&pk, n, k);
+  reply_end(r->c, &sb);
+}
+
 void op_plugin_get(request *r) {
   pnode *n = plugin_arg_node(r);
   int index;
 
+  if (n != NULL && n->lv2 != NULL && sono_map_get(r->args, "output") != NULL) {
+    get_output(r, n);
+    return;
+  }
   if (n != NULL && (index = arg_param(r, n)) >= 0)
     params_start(r, n, index, 1, true);
 }

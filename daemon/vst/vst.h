@@ -54,6 +54,7 @@ typedef enum vst_status {
     VST_E_NOMEM = -19,
     VST_E_INVALID = -20,       /* bad argument */
     VST_E_DENIED = -21,        /* outside the plugin paths (vst_set_roots) */
+    VST_E_UNSUPPORTED = -22,   /* the plugin needs something the host lacks */
 } vst_status;
 
 /* Crash reports.  vst_set_label names the instance in them ("node 3
@@ -69,6 +70,11 @@ int vst_crash_report(int fd);
 /* A stable short name for a status ("not_found", "bad_magic", ...), suitable
  * as a protocol error code suffix.  any */
 const char *vst_status_name(int status);
+
+/* Write a formatted error message (at most VST_ERR_LEN bytes) into err
+ * when err is not NULL; returns status.  For the library and the formats
+ * hosted behind it (daemon/lv2).  any */
+int vst_fail(char *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------ */
 /* Plugin description (filled at load, or by a scan).                  */
@@ -103,6 +109,11 @@ const char *vst_category_name(int32_t category);
 
 typedef struct vst_instance vst_instance;
 
+/* The host callback (audioMasterCallback of vst2_abi.h), for openers. */
+struct AEffect;
+typedef intptr_t (*vst_host_fn)(struct AEffect *effect, int32_t opcode, int32_t index,
+                                intptr_t value, void *ptr, float opt);
+
 typedef struct vst_config {
     double sample_rate;          /* default 48000 */
     unsigned max_block;          /* largest nframes for vst_rt_process; default 1024 */
@@ -120,6 +131,14 @@ typedef struct vst_config {
     unsigned deadline_us;
     int rt_priority;
     unsigned call_timeout_ms;
+    /* Another plugin format behind the VST2 ABI (daemon/lv2): when set,
+     * vst_load takes its AEffect from open_effect(open_ctx, path, cfg, &rc,
+     * err) instead of dlopen; path is then a name (an LV2 URI), not a file,
+     * and is neither confined nor checked here (the opener does that).
+     * NULL with rc and err set is a refusal. */
+    struct AEffect *(*open_effect)(void *ctx, const char *path, const struct vst_config *cfg,
+                                   vst_host_fn host, int *rc, char *err);
+    void *open_ctx;
 } vst_config;
 
 /* Isolated instances (cfg.isolate).  A host that dies makes its pidfd

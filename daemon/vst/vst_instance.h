@@ -132,8 +132,6 @@ static inline VstIntPtr vst_dispatch(vst_instance *inst, VstInt32 op, VstInt32 i
     return r;
 }
 
-/* Write a formatted error message when err is not NULL; returns status. */
-int vst_fail(char *err, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Copy a plugin-written string buffer into buf (len bytes), stripping
  * trailing spaces and making sure it is terminated. */

@@ -127,7 +127,27 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
         return vst_fail(err, VST_E_INVALID, "bad sample rate or block size");
 
     char confined[PATH_MAX];
-    int rc = vst_confine(path, confined, sizeof confined, err);
+    int rc = VST_OK;
+    char *full = NULL;
+    void *dl = NULL;
+    VstPluginMainProc entry = NULL;
+    AEffect *remote = NULL;
+    if (cfg->open_effect) {
+        /* Another format: the opener resolves, confines and loads. */
+        if (cfg->isolate)
+            return vst_fail(err, VST_E_UNSUPPORTED,
+                            "%s: this plugin format cannot run isolated (in a host process)", path);
+        if (!(full = strdup(path)))
+            return vst_fail(err, VST_E_NOMEM, "out of memory");
+        rc = VST_E_INVALID;
+        remote = cfg->open_effect(cfg->open_ctx, path, cfg, vst_host_callback, &rc, err);
+        if (!remote) {
+            free(full);
+            return rc;
+        }
+        goto opened;
+    }
+    rc = vst_confine(path, confined, sizeof confined, err);
     if (rc != VST_OK)
         return rc;
     path = confined;
@@ -136,13 +156,10 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
         return rc;
 
     /* A name without a slash would make dlopen search the library path. */
-    char *full = realpath(path, NULL);
+    full = realpath(path, NULL);
     if (!full)
         return vst_fail(err, VST_E_NOT_FOUND, "cannot resolve %s: %s", path, strerror(errno));
 
-    void *dl = NULL;
-    VstPluginMainProc entry = NULL;
-    AEffect *remote = NULL;
     if (cfg->isolate) {
         /* Its code runs in a host process; we get a proxy. */
         remote = vst_remote_open(full, cfg, &rc, err);
@@ -171,6 +188,7 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
         }
     }
 
+opened:;
     vst_instance *inst = calloc(1, sizeof *inst);
     if (!inst) {
         if (dl)

@@ -41,6 +41,7 @@ const char *vst_status_name(int status)
     case VST_E_NOMEM: return "out_of_memory";
     case VST_E_INVALID: return "invalid";
     case VST_E_DENIED: return "denied";
+    case VST_E_UNSUPPORTED: return "unsupported";
     default: return "unknown";
     }
 }

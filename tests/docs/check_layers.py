@@ -24,6 +24,7 @@ LAYERS = [
     ["net"],         # connections: sockets, frames, requests, replies, events
     ["base"],        # the daemon's struct, log, options, config, notify
     ["rt"],          # the audio thread's own code
+    ["lv2"],         # LV2 plugins, hosted behind the VST2 layer's AEffect
     ["vst", "csound"],  # the hosted engines, usable without the daemon
     ["queue", "file"],  # lock-free ring and heap; opening only regular files
     ["rtcheck"],     # realtime-checker markers

@@ -1,0 +1,133 @@
+/* lv2.h - sonod's LV2 host library (the public API).
+ *
+ * An LV2 plugin is loaded through lilv and presented to the VST2 layer as
+ * an AEffect: vst_load with cfg.open_effect = lv2_open_effect and the
+ * plugin's URI as the path gives a vst_instance on which every vst_* call
+ * works (parameters = control input ports, normalised 0..1 over the port's
+ * range; programs = presets; chunk = the plugin's state as Turtle; MIDI in
+ * and out = atom sequence ports; the transport = time:Position objects).
+ * The functions here add what only LV2 has.  Threads as in vst.h:
+ * control, rt, any. */
+#ifndef SONOD_LV2_LV2_H
+#define SONOD_LV2_LV2_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lv2/urid/urid.h>
+
+#include "daemon/vst/vst.h"
+
+struct AEffect;
+struct file_roots;
+typedef struct lv2_fx lv2_fx;
+
+/* Whether target names an LV2 plugin rather than a VST2 file: a URI (a
+ * scheme such as http: or urn:, not a path) or a folder (an LV2 bundle,
+ * usually *.lv2).  any */
+bool lv2_is_target(const char *target);
+
+/* Confinement: when set, bundles are read only from these folders (the
+ * world's LV2_PATH is made of them), and a bundle path must resolve inside
+ * them.  Set once at start, before any other call.  NULL (the default):
+ * LV2_PATH or lilv's defaults, and a bundle anywhere. */
+void lv2_set_roots(const struct file_roots *r);
+
+/* The LV2 plugin path searched: the roots when confined, else LV2_PATH
+ * or ~/.lv2:/usr/local/lib/lv2:/usr/lib/lv2.  The standard folders, for
+ * the confinement's defaults. */
+extern const char *const lv2_standard_dirs[];
+
+/* target (a URI, or a bundle folder holding one plugin) -> the plugin's
+ * URI.  VST_E_NOT_FOUND (no such plugin), VST_E_DENIED (bundle outside the
+ * roots), VST_E_INVALID (a bundle with several plugins: name one by URI).
+ * control (any thread; the world has a lock). */
+int lv2_resolve(const char *target, char *uri, size_t len, char *err);
+
+/* The process's URID map (and unmap), shared by every plugin: mapping a
+ * new URI takes a mutex, looking up a known one takes no lock.  any */
+LV2_URID_Map *lv2_urid_map(void);
+LV2_URID_Unmap *lv2_urid_unmap(void);
+
+/* The vst_config.open_effect of LV2 plugins: path is the URI.  Checks the
+ * required features (VST_E_UNSUPPORTED names the first missing one, and
+ * CV ports are refused the same way), instantiates at cfg->sample_rate
+ * with cfg->max_block as the bounded block length, allocates every
+ * buffer, starts the worker.  control */
+struct AEffect *lv2_open_effect(void *ctx, const char *path, const vst_config *cfg,
+                                vst_host_fn host, int *rc, char *err);
+
+/* The LV2 plugin behind an AEffect, or NULL for a VST2 plugin.  any */
+lv2_fx *lv2_of(struct AEffect *e);
+const char *lv2_uri(const lv2_fx *fx);
+
+/* Control ports.  Index i of the parameters is the i-th control input
+ * port; outputs are numbered apart.  control */
+typedef struct lv2_param_info {
+    const char *symbol;
+    const char *name;
+    const char *unit;       /* "" when none */
+    float min, max, def;
+    float value;            /* plain (in the port's units) */
+    bool integer, toggled, enumeration, logarithmic;
+} lv2_param_info;
+int lv2_param_count(const lv2_fx *fx);
+int lv2_param_get_info(lv2_fx *fx, int index, lv2_param_info *out);
+/* The input with this symbol, or -1. */
+int lv2_param_by_symbol(const lv2_fx *fx, const char *symbol);
+/* plain value -> normalised 0..1 for vst_param_set / vst_rt_set_param;
+ * VST_E_PARAM_VALUE when outside the port's range. */
+int lv2_param_normalise(const lv2_fx *fx, int index, double plain, float *norm);
+int lv2_output_count(const lv2_fx *fx);
+int lv2_output_get_info(lv2_fx *fx, int index, lv2_param_info *out);
+int lv2_output_by_symbol(const lv2_fx *fx, const char *symbol);
+
+/* Properties (patch:writable parameters that are not control ports: a
+ * file, a number, a string), set with patch:Set at the next block.
+ * str is the value for a Path, String or URI range (num for the numeric
+ * ranges); VST_E_PARAM_VALUE when it does not fit the range, VST_E_FULL
+ * when too many wait.  A path should be confined first (lv2_confine or the
+ * file roots).  control */
+typedef struct lv2_property {
+    const char *uri, *label, *range;   /* range: an atom type URI, or "" */
+} lv2_property;
+int lv2_property_count(const lv2_fx *fx);
+int lv2_property_get(const lv2_fx *fx, int i, lv2_property *out);
+int lv2_property_find(const lv2_fx *fx, const char *uri);
+int lv2_patch_set(lv2_fx *fx, int i, const char *str, double num, char *err);
+/* path resolved inside the LV2 path's folders (when confined), as for
+ * bundles.  any */
+int lv2_confine(const char *path, char *real, size_t len, char *err);
+
+/* Control outputs that changed since the last call (compared with what
+ * the last call returned): up to max, each once with its latest value.
+ * control */
+typedef struct lv2_output_change {
+    int index;
+    float value;
+} lv2_output_change;
+unsigned lv2_take_output_changes(lv2_fx *fx, lv2_output_change *out, unsigned max);
+
+/* The no-cap MIDI promise: make the MIDI-in buffer hold `events` short
+ * messages per block (a bigger buffer goes to the audio thread by
+ * pointer; the old one comes back to lv2_reclaim).  control */
+int lv2_reserve_events(lv2_fx *fx, unsigned events);
+unsigned lv2_reclaim(lv2_fx *fx);
+/* MIDI events that did not fit into the atom buffer; requests the worker
+ * ring refused.  Since the last call.  control */
+uint32_t lv2_take_overflow(lv2_fx *fx);
+uint32_t lv2_take_worker_dropped(lv2_fx *fx);
+/* Whether the plugin has a worker (work:interface). */
+bool lv2_has_worker(const lv2_fx *fx);
+
+/* Scan: every plugin of the world, with what a VST2 scan gives (name,
+ * vendor, audio ports as inputs/outputs, control inputs as params, presets
+ * as programs, is_synth for instruments), or the reason it cannot load
+ * here (unsupported features).  No plugin code runs: lilv reads only the
+ * bundles' data.  control */
+typedef void (*lv2_scan_cb)(void *ud, const char *uri, const char *bundle, int status,
+                            const vst_info *info, const char *err);
+unsigned lv2_scan(lv2_scan_cb cb, void *ud);
+
+#endif

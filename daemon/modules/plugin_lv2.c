@@ -1,0 +1,128 @@
+/* plugin_lv2.c - see plugin_lv2.h. */
+#include "daemon/modules/plugin_lv2.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <lv2/atom/atom.h>
+
+#include "daemon/file/file.h"
+#include "protocol/errors.h"
+#include "protocol/wire.h"
+
+#define LV2_FIELDS 9
+
+unsigned plugin_lv2_param_fields(const pnode *n) { return n != NULL && n->lv2 != NULL ? LV2_FIELDS : 0; }
+
+void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i) {
+  lv2_param_info in;
+
+  if (n == NULL || n->lv2 == NULL)
+    return;
+  if (lv2_param_get_info(n->lv2, i, &in) != VST_OK)
+    in = (lv2_param_info){.symbol = "", .name = "", .unit = ""};
+  sono_pack_key_str(pk, "symbol", in.symbol);
+  sono_pack_key_double(pk, "min", in.min);
+  sono_pack_key_double(pk, "max", in.max);
+  sono_pack_key_double(pk, "default", in.def);
+  sono_pack_key_double(pk, "plain", in.value);
+  sono_pack_key_str(pk, "unit", in.unit);
+  sono_pack_key_bool(pk, "integer", in.integer);
+  sono_pack_key_bool(pk, "toggled", in.toggled);
+  sono_pack_key_bool(pk, "enumeration", in.enumeration);
+}
+
+unsigned plugin_lv2_outputs(const pnode *n) {
+  return n->lv2 != NULL ? (unsigned)lv2_output_count(n->lv2) : 0;
+}
+
+void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
+  lv2_param_info in;
+
+  if (lv2_output_get_info(n->lv2, k, &in) != VST_OK)
+    in = (lv2_param_info){.symbol = "", .name = "", .unit = ""};
+  msgpack_pack_map(pk, 8);
+  sono_pack_key_int(pk, "index", k);
+  sono_pack_key_str(pk, "symbol", in.symbol);
+  sono_pack_key_str(pk, "name", in.name);
+  sono_pack_key_double(pk, "value", in.value);
+  sono_pack_key_double(pk, "min", in.min);
+  sono_pack_key_double(pk, "max", in.max);
+  sono_pack_key_str(pk, "unit", in.unit);
+  sono_pack_key_bool(pk, "output", true);
+}
+
+int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *value,
+                            const char **code, char *err, size_t errlen) {
+  char verr[VST_ERR_LEN], str[PATH_MAX], real[PATH_MAX], why[256];
+  lv2_property pr;
+  double num = 0;
+  bool is_str;
+  int i;
+
+  *code = SONO_E_UNKNOWN_PARAM;
+  if (n->lv2 == NULL || (i = lv2_property_find(n->lv2, uri)) < 0) {
+    snprintf(err, errlen, "node %u has no property %s (plugin.params lists them)", n->id, uri);
+    return -1;
+  }
+  lv2_property_get(n->lv2, i, &pr);
+  *code = SONO_E_BAD_VALUE;
+  is_str = value != NULL && value->type == MSGPACK_OBJECT_STR;
+  if (value == NULL || (!is_str && value->type != MSGPACK_OBJECT_FLOAT64 &&
+                        value->type != MSGPACK_OBJECT_FLOAT32 &&
+                        value->type != MSGPACK_OBJECT_POSITIVE_INTEGER &&
+                        value->type != MSGPACK_OBJECT_NEGATIVE_INTEGER &&
+                        value->type != MSGPACK_OBJECT_BOOLEAN)) {
+    snprintf(err, errlen, "'value' must be a string or a number");
+    return -1;
+  }
+  if (is_str) {
+    if (value->via.str.size >= sizeof str || memchr(value->via.str.ptr, 0, value->via.str.size)) {
+      snprintf(err, errlen, "'value' is too long or holds a NUL");
+      return -1;
+    }
+    memcpy(str, value->via.str.ptr, value->via.str.size);
+    str[value->via.str.size] = '\0';
+    if (strcmp(pr.range, LV2_ATOM__Path) == 0) {
+      /* A file the plugin will open: inside the file roots or the LV2
+       * path, like every file a client names. */
+      if (file_roots_resolve(file_get_roots(), str, real, sizeof real, why, sizeof why) != 0 &&
+          lv2_confine(str, real, sizeof real, verr) != VST_OK) {
+        *code = SONO_E_DENIED;
+        snprintf(err, errlen, "%s", why);
+        return -1;
+      }
+      snprintf(str, sizeof str, "%s", real);
+    }
+  } else if (value->type == MSGPACK_OBJECT_BOOLEAN) {
+    num = value->via.boolean ? 1 : 0;
+  } else if (value->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    num = (double)value->via.u64;
+  } else if (value->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+    num = (double)value->via.i64;
+  } else {
+    num = value->via.f64;
+  }
+  int rc = lv2_patch_set(n->lv2, i, is_str ? str : NULL, num, verr);
+  if (rc != VST_OK) {
+    *code = rc == VST_E_FULL ? SONO_E_QUEUE_FULL : SONO_E_BAD_VALUE;
+    snprintf(err, errlen, "%s", verr);
+    return -1;
+  }
+  return 0;
+}
+
+void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n) {
+  int i, count = n->lv2 != NULL ? lv2_property_count(n->lv2) : 0;
+  lv2_property pr;
+
+  msgpack_pack_array(pk, (uint32_t)count);
+  for (i = 0; i < count; i++) {
+    lv2_property_get(n->lv2, i, &pr);
+    msgpack_pack_map(pk, 3);
+    sono_pack_key_str(pk, "uri", pr.uri);
+    sono_pack_key_str(pk, "label", pr.label);
+    sono_pack_key_str(pk, "range", pr.range);
+  }
+}

@@ -1,0 +1,33 @@
+/* plugin_lv2.h - what plugin nodes add when they host an LV2 plugin: the
+ * control ports' symbols, ranges and plain values in replies.  Control
+ * thread. */
+#ifndef SONOD_PLUGIN_LV2_H
+#define SONOD_PLUGIN_LV2_H
+
+#include <msgpack.h>
+
+#include "daemon/modules/plugin_ctl.h"
+
+/* How many fields plugin_lv2_pack_param adds to a parameter's map: 0 for
+ * a VST2 node. */
+unsigned plugin_lv2_param_fields(const pnode *n);
+/* symbol, min, max, default, plain (the value in the port's units),
+ * unit, integer, toggled, enumeration of parameter (control input) i. */
+void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i);
+
+/* An LV2 node's control output k: {index, symbol, name, value (plain),
+ * min, max, unit, output: true}.  The number of outputs is
+ * plugin_lv2_outputs (0 for VST2). */
+unsigned plugin_lv2_outputs(const pnode *n);
+void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k);
+
+/* plugin.set {property, value} on an LV2 node: value a string for a
+ * path, string or URI property (a path must resolve inside the file roots
+ * or the LV2 path), a number otherwise; queued as patch:Set for the next
+ * block.  0, or -1 with a protocol error code and message. */
+int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *value,
+                            const char **code, char *err, size_t errlen);
+/* The node's properties: [{uri, label, range}] (an empty array for VST2). */
+void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n);
+
+#endif

@@ -1,0 +1,451 @@
+/* Integration: LV2 plugins in the running daemon (offline backend), over
+ * the real protocol: plugin.load {uri}, format in replies, parameters by
+ * symbol, a sample-exact note, an LV2 and a VST2 plugin in one chain with
+ * a measured transfer, the session round trip, refusals (a missing
+ * feature, isolation, outside the LV2 path), and plugin.scan listing LV2
+ * plugins.  Debian's mda-lv2 and x42-plugins (scripts/setup.sh) and the
+ * test bundle built in tests/lv2 (LV2_PATH). */
+#include <check.h>
+#include <math.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+#define DX10 "http://drobilla.net/plugins/mda/DX10"
+#define BALANCE "http://gareus.org/oss/lv2/balance"
+#define NEEDS_FEATURE "urn:sonod:test:needs-feature"
+#define SINE "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\nouts asig, asig\n"
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static char home[300];
+static uint64_t next_id = 1000;
+
+static void start(void) {
+  const char *args[12];
+  int n = 0;
+
+  home_make(home, sizeof home, "lv2");
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-lv2-%d-%ld.wav", getpid(), random());
+  args[n++] = "--backend";
+  args[n++] = "offline";
+  args[n++] = "--output";
+  args[n++] = out_path;
+  args[n++] = "--block-size";
+  args[n++] = "256";
+  args[n] = NULL;
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static void finish(void) {
+  daemon_shutdown(&dp, &c);
+  home_remove(home);
+}
+
+static const msgpack_object *ok_of(uint64_t id) { return conn_ok(&c, id); }
+
+static void expect_error(uint64_t id, const char *code) { conn_expect_error(&c, id, code); }
+
+static void render(uint64_t frames) { ok_of(conn_request(&c, "render", "u", "frames", frames)); }
+
+static uint64_t load_uri(const char *uri) {
+  const msgpack_object *ok = ok_of(conn_request(&c, "plugin.load", "s", "uri", uri));
+  ck_assert(msg_str_is(ok, "format", "lv2"));
+  ck_assert(msg_str_is(ok, "uri", uri));
+  return msg_uint(ok, "node");
+}
+
+static void note(uint64_t node, const char *type, uint64_t at) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, 1);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_str(&pk, "type", type);
+  sono_pack_key_uint(&pk, "channel", 0);
+  sono_pack_key_uint(&pk, "note", 60);
+  sono_pack_key_uint(&pk, "velocity", 100);
+  sono_pack_key_uint(&pk, "at", at);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+}
+
+/* A string field as a C string (static buffer), "" when absent. */
+static const char *str_of(const msgpack_object *m, const char *key) {
+  static char buf[1024];
+  const msgpack_object *v = sono_map_get(m, key);
+  size_t n;
+
+  buf[0] = '\0';
+  if (v != NULL && v->type == MSGPACK_OBJECT_STR) {
+    n = v->via.str.size < sizeof buf - 1 ? v->via.str.size : sizeof buf - 1;
+    memcpy(buf, v->via.str.ptr, n);
+    buf[n] = '\0';
+  }
+  return buf;
+}
+
+static const msgpack_object *param(uint64_t node, const char *name) {
+  return ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", name));
+}
+
+/* An instrument by URI: described, listed with its format, parameters by
+ * symbol with ranges, and a note at frame 1000 (inside a 256-frame block)
+ * sounds from exactly that frame. */
+START_TEST(instrument_by_uri) {
+  const uint64_t n1 = 1000;
+  const msgpack_object *ok, *arr;
+  uint64_t node;
+  sf_count_t frames, i;
+  float *wav;
+  bool sound = false;
+
+  start();
+  node = load_uri(DX10);
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  arr = sono_map_get(ok, "nodes");
+  ck_assert_uint_eq(arr->via.array.size, 1);
+  ck_assert(msg_str_is(&arr->via.array.ptr[0], "format", "lv2"));
+  ck_assert(msg_str_is(&arr->via.array.ptr[0], "path", DX10));
+  ok = ok_of(conn_request(&c, "status", ""));
+  arr = sono_map_get(ok, "plugins");
+  ck_assert(msg_str_is(&arr->via.array.ptr[0], "format", "lv2"));
+  ok = ok_of(conn_request(&c, "plugin.programs", "u", "node", node));
+  ck_assert_uint_eq(sono_map_get(ok, "programs")->via.array.size, 32);
+  /* A parameter by its port symbol, with its range. */
+  ok = param(node, "Attack");
+  ck_assert(msg_str_is(ok, "symbol", "attack"));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "attack", "value", 0.5));
+  ok = param(node, "attack");
+  ck_assert(msg_str_is(ok, "name", "Attack"));
+  ck_assert(fabs(msg_double(ok, "value") - 0.5) < 1e-6);
+  ck_assert(msg_double(ok, "max") > msg_double(ok, "min"));
+  ck_assert(fabs(msg_double(ok, "plain") -
+                 (msg_double(ok, "min") + 0.5 * (msg_double(ok, "max") - msg_double(ok, "min")))) <
+            1e-4);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "attack", "value", 0.0));
+  note(node, "note_on", n1);
+  note(node, "note_off", n1 + 4000);
+  render(n1 + 8000);
+  finish();
+
+  wav = wav_read_stereo(out_path, &frames);
+  ck_assert_int_eq(frames, (sf_count_t)(n1 + 8000));
+  for (i = 0; i < (sf_count_t)n1; i++)
+    ck_assert_msg(wav[2 * i] == 0.0f && wav[2 * i + 1] == 0.0f, "sound at %ld before %lu", (long)i,
+                  (unsigned long)n1);
+  for (i = (sf_count_t)n1; i < (sf_count_t)n1 + 8; i++)
+    sound = sound || wav[2 * i] != 0.0f;
+  ck_assert_msg(sound, "no sound within 8 frames of %lu", (unsigned long)n1);
+  free(wav);
+  unlink(out_path);
+}
+END_TEST
+
+static void connect_(const char *from, const char *to) {
+  ok_of(conn_request(&c, "graph.connect", "ss", "from", from, "to", to));
+}
+
+static void disconnect(const char *from, const char *to) {
+  ok_of(conn_request(&c, "graph.disconnect", "ss", "from", from, "to", to));
+}
+
+static void port(char *buf, size_t len, uint64_t node, const char *p) {
+  snprintf(buf, len, "%llu:%s", (unsigned long long)node, p);
+}
+
+/* csound sine (0.5) -> LV2 balance (trim -6.02 dB: x0.5) -> VST2 test
+ * plugin (x2 x param 0.75 = x1.5) -> out: a peak of 0.375. */
+START_TEST(lv2_and_vst2_in_one_chain) {
+  uint64_t lv2, vst, id = next_id++;
+  const char *testplug = getenv("TESTPLUG");
+  char a[32], b[32];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  sf_count_t frames, i;
+  float *wav;
+  double pk0 = 0, pk1 = 0;
+
+  ck_assert_ptr_nonnull(testplug);
+  start();
+  lv2 = load_uri(BALANCE);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", lv2, "name", "trim", "value",
+                     (-20.0 * log10(2.0) + 20.0) / 40.0));
+  vst = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", testplug)), "node");
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", vst, "index", (uint64_t)0, "value", 0.75));
+  /* Both plugins were connected to out; Csound too: rewire. */
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  port(a, sizeof a, lv2, "out_1");
+  disconnect(a, "out:in_1");
+  port(a, sizeof a, lv2, "out_2");
+  disconnect(a, "out:in_2");
+  port(b, sizeof b, lv2, "in_1");
+  connect_("csound:out_1", b);
+  port(b, sizeof b, lv2, "in_2");
+  connect_("csound:out_2", b);
+  port(a, sizeof a, lv2, "out_1");
+  port(b, sizeof b, vst, "in_1");
+  connect_(a, b);
+  port(a, sizeof a, lv2, "out_2");
+  port(b, sizeof b, vst, "in_2");
+  connect_(a, b);
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+                     (int64_t)1));
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "synth.start");
+  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_uint(&pk, "at", 0);
+  sono_pack_key_double(&pk, "dur", 2.0);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+  render(RATE * 3 / 2);
+  finish();
+  wav = wav_read_stereo(out_path, &frames);
+  ck_assert_int_eq(frames, RATE * 3 / 2);
+  for (i = RATE; i < frames; i++) {
+    pk0 = fmax(pk0, fabs(wav[2 * i]));
+    pk1 = fmax(pk1, fabs(wav[2 * i + 1]));
+  }
+  ck_assert_msg(fabs(pk0 - 0.375) < 0.004 && fabs(pk1 - 0.375) < 0.004, "peaks %g %g, want 0.375",
+                pk0, pk1);
+  free(wav);
+  unlink(out_path);
+}
+END_TEST
+
+/* Control outputs: x42's true-peak meter fed a 0.5 sine reads 0.5 at its
+ * "peak" output (plugin.get {output}), plugin.params lists its outputs,
+ * and a subscriber gets plugin.output events as they move. */
+START_TEST(control_outputs) {
+  const msgpack_object *ok, *m;
+  uint64_t node, id = next_id++;
+  char b[32];
+  const char *kinds[] = {"plugin"};
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  bool seen = false;
+  int tries;
+
+  start();
+  node = load_uri("http://gareus.org/oss/lv2/meters#dBTPmono");
+  port(b, sizeof b, node, "in_1");
+  connect_("csound:out_1", b);
+  conn_subscribe(&c, next_id++, kinds, 1);
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+                     (int64_t)1));
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "synth.start");
+  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_uint(&pk, "at", 0);
+  sono_pack_key_double(&pk, "dur", 2.0);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+  render(RATE / 2);
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "output", "peak"));
+  ck_assert(sono_map_get(ok, "output")->via.boolean);
+  ck_assert_msg(fabs(msg_double(ok, "value") - 0.5) < 0.005, "peak %g", msg_double(ok, "value"));
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  ck_assert_uint_ge(sono_map_get(ok, "outputs")->via.array.size, 2);
+  expect_error(conn_request(&c, "plugin.get", "us", "node", node, "output", "nothing"),
+               "unknown_param");
+  /* The poll (25 Hz) reports outputs that moved. */
+  for (tries = 0; tries < 100 && !seen; tries++) {
+    m = conn_recv(&c, 100);
+    if (m != NULL && msg_str_is(m, "event", "plugin.output"))
+      seen = msg_uint(sono_map_get(m, "data") ? sono_map_get(m, "data") : m, "node") == node;
+  }
+  ck_assert_msg(seen, "no plugin.output event");
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+/* A property (patch:Set) names a file: convoLV2 loads the impulse
+ * response (on the offline backend its worker runs at once), and the
+ * sine comes out at the IR's gain (0.5 x 0.5).  A path outside the file
+ * roots and the LV2 path is refused. */
+START_TEST(property_sets_a_file) {
+  const char *ir = "/usr/lib/lv2/zeroconvo.lv2/ir/delta-48k.wav";
+  const char *prop = "http://gareus.org/oss/lv2/convoLV2#impulse";
+  const msgpack_object *ok;
+  uint64_t node, id = next_id++;
+  char b[32];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  sf_count_t frames, i;
+  float *wav;
+  double p0 = 0;
+
+  start();
+  node = load_uri("http://gareus.org/oss/lv2/convoLV2#Mono");
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  ck_assert_uint_eq(sono_map_get(ok, "properties")->via.array.size, 1);
+  ck_assert(msg_str_is(&sono_map_get(ok, "properties")->via.array.ptr[0], "uri", prop));
+  expect_error(conn_request(&c, "plugin.set", "uss", "node", node, "property", prop, "value",
+                            "/etc/passwd"),
+               "denied");
+  expect_error(conn_request(&c, "plugin.set", "uss", "node", node, "property", "urn:nothing",
+                            "value", ir),
+               "unknown_param");
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  port(b, sizeof b, node, "in_1");
+  connect_("csound:out_1", b);
+  ok_of(conn_request(&c, "plugin.set", "uss", "node", node, "property", prop, "value", ir));
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+                     (int64_t)1));
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "synth.start");
+  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_uint(&pk, "at", 0);
+  sono_pack_key_double(&pk, "dur", 2.0);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+  render(RATE / 2);
+  finish();
+  wav = wav_read_stereo(out_path, &frames);
+  for (i = frames - RATE / 4; i < frames; i++)
+    p0 = fmax(p0, fabs(wav[2 * i]));
+  ck_assert_msg(fabs(p0 - 0.25) < 0.003, "peak %g, want 0.25", p0);
+  free(wav);
+  unlink(out_path);
+}
+END_TEST
+
+/* The session file keeps an LV2 node by URI with its state: a fresh
+ * daemon loading it has the same plugin and values. */
+START_TEST(session_round_trip) {
+  char saved[400];
+  const msgpack_object *ok, *arr;
+  uint64_t node;
+  double trim, bal;
+
+  start();
+  snprintf(saved, sizeof saved, "%s/lv2.sonod", home);
+  node = load_uri(BALANCE);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "trim", "value", 0.3));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "balance", "value", 0.8));
+  render(512);
+  trim = msg_double(param(node, "trim"), "plain");
+  bal = msg_double(param(node, "balance"), "plain");
+  ck_assert(fabs(trim - (-20.0 + 0.3 * 40.0)) < 1e-3);
+  ok_of(conn_request(&c, "state.save", "s", "path", saved));
+  daemon_shutdown(&dp, &c);
+
+  {
+    const char *args[] = {"--backend", "offline", "--output", out_path, NULL};
+    daemon_start(&dp, args);
+    conn_open(&c, dp.socket);
+  }
+  ok_of(conn_request(&c, "state.load", "s", "path", saved));
+  ok = ok_of(conn_request(&c, "plugin.list", ""));
+  arr = sono_map_get(ok, "nodes");
+  ck_assert_uint_eq(arr->via.array.size, 1);
+  ck_assert(msg_str_is(&arr->via.array.ptr[0], "format", "lv2"));
+  ck_assert(msg_str_is(&arr->via.array.ptr[0], "path", BALANCE));
+  node = msg_uint(&arr->via.array.ptr[0], "node");
+  ck_assert(fabs(msg_double(param(node, "trim"), "plain") - trim) < 1e-3);
+  ck_assert(fabs(msg_double(param(node, "balance"), "plain") - bal) < 1e-3);
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+/* Refusals, each with its code, and the daemon carries on. */
+START_TEST(refusals) {
+  const msgpack_object *m;
+  uint64_t id;
+
+  start();
+  id = conn_request(&c, "plugin.load", "s", "uri", NEEDS_FEATURE);
+  m = conn_reply(&c, id, 10000);
+  ck_assert_str_eq(msg_error_code(m), "not_supported");
+  m = sono_map_get(m, "error");
+  ck_assert_msg(strstr(str_of(m, "message"), "urn:sonod:test:no-host-has-this") != NULL, "%s",
+                str_of(m, "message"));
+  expect_error(conn_request(&c, "plugin.load", "sb", "uri", DX10, "isolate", true),
+               "not_supported");
+  expect_error(conn_request(&c, "plugin.load", "s", "uri", "urn:sonod:test:nothing"),
+               "load_failed");
+  expect_error(conn_request(&c, "plugin.load", "s", "path", "/opt/elsewhere/x.lv2"), "denied");
+  expect_error(conn_request(&c, "plugin.load", "ss", "uri", DX10, "path", "/x"), "bad_request");
+  load_uri(DX10);
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+/* plugin.scan lists LV2 plugins (beside VST2 ones; here only LV2). */
+START_TEST(scan_lists_lv2) {
+  const msgpack_object *ok, *arr;
+  uint32_t i, lv2 = 0;
+  bool dx10 = false, needs = false;
+
+  start();
+  ok = conn_reply(&c, conn_request(&c, "plugin.scan", "s", "format", "lv2"), 60000);
+  ck_assert_ptr_nonnull(msg_ok(ok));
+  arr = sono_map_get(msg_ok(ok), "plugins");
+  for (i = 0; i < arr->via.array.size; i++) {
+    const msgpack_object *e = &arr->via.array.ptr[i];
+    ck_assert(msg_str_is(e, "format", "lv2"));   /* only what was asked */
+    lv2++;
+    if (msg_str_is(e, "uri", DX10))
+      dx10 = sono_map_get(e, "ok")->via.boolean;
+    if (msg_str_is(e, "uri", NEEDS_FEATURE))
+      needs = !sono_map_get(e, "ok")->via.boolean && msg_str_is(e, "error", "unsupported");
+  }
+  ck_assert_uint_gt(lv2, 50);
+  ck_assert(dx10);
+  ck_assert(needs);
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("lv2");
+  TCase *tc = tcase_create("lv2");
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, instrument_by_uri);
+  tcase_add_test(tc, lv2_and_vst2_in_one_chain);
+  tcase_add_test(tc, session_round_trip);
+  tcase_add_test(tc, control_outputs);
+  tcase_add_test(tc, property_sets_a_file);
+  tcase_add_test(tc, refusals);
+  tcase_add_test(tc, scan_lists_lv2);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(suite)
