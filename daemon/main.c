@@ -26,6 +26,7 @@
 #include "daemon/modules/meter_ctl.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/modules/plugin_state.h"
+#include "daemon/modules/capture_ctl.h"
 #include "daemon/modules/record_ctl.h"
 #include "daemon/ops/ops.h"
 #include "daemon/rt/rt_pool.h"
@@ -196,6 +197,7 @@ static void on_restored(sonod *d) {
 static const engine_module *const modules[] = {
   &meter_ctl_module,
   &record_ctl_module,
+  &capture_ctl_module,
   &graph_ctl_module,
   &busnode_ctl_module,
   &plugin_ctl_module,

@@ -39,6 +39,7 @@
 #define SONO_E_NOT_CONNECTED       "not_connected"
 /* Recording (PROTOCOL.md, "Recording"): record.stop with none running. */
 #define SONO_E_NOT_RECORDING       "not_recording"
+#define SONO_E_UNKNOWN_CAPTURE     "unknown_capture"
 /* TCP with a token (PROTOCOL.md, "Authentication"): a request before a
  * successful hello, or a hello without the right token. */
 #define SONO_E_UNAUTHORIZED        "unauthorized"

@@ -272,6 +272,17 @@ void sono_pack_key_bool(msgpack_packer *pk, const char *key, bool val) {
     msgpack_pack_false(pk);
 }
 
+void sono_pack_audio(msgpack_packer *pk, const float *base, size_t stride, unsigned channels,
+                     size_t frames) {
+  unsigned k;
+
+  msgpack_pack_array(pk, channels);
+  for (k = 0; k < channels; k++) {
+    msgpack_pack_bin(pk, frames * sizeof(float));
+    msgpack_pack_bin_body(pk, base + (size_t)k * stride, frames * sizeof(float));
+  }
+}
+
 void sono_pack_error_reply(msgpack_sbuffer *sb, bool has_id, uint64_t id,
                            const char *code, const char *message) {
   msgpack_packer pk;

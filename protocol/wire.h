@@ -63,6 +63,11 @@ void sono_pack_key_uint(msgpack_packer *pk, const char *key, uint64_t val);
 void sono_pack_key_int(msgpack_packer *pk, const char *key, int64_t val);
 void sono_pack_key_double(msgpack_packer *pk, const char *key, double val);
 void sono_pack_key_bool(msgpack_packer *pk, const char *key, bool val);
+/* Audio as data: an array of `channels` bins, bin k the `frames` float32
+ * samples at base + k × stride (non-interleaved; little-endian, as the
+ * hosts are). */
+void sono_pack_audio(msgpack_packer *pk, const float *base, size_t stride, unsigned channels,
+                     size_t frames);
 
 /* A complete error reply frame: {id, error: {code, message}}.  has_id false
  * packs id as nil. */

@@ -10,6 +10,8 @@
 
 #include "daemon/base/sonod.h"
 
+struct render_io;
+
 typedef struct backend_ops {
   const char *name;
   /* Begins calling engine_process.  Control thread. */
@@ -22,9 +24,11 @@ typedef struct backend_ops {
   void (*destroy)(backend *b);
   /* Offline only (NULL elsewhere): render `frames` more frames (none
    * rendered for 0; RENDER_TO_LENGTH: up to the configured length), then
-   * answer request req_id of client. */
+   * answer request req_id of client.  io (NULL: none) asks for the audio
+   * back in the reply and feeds the capture ports; the backend takes
+   * io->input, also when it refuses. */
   int (*render)(backend *b, uint32_t client, uint64_t req_id, uint64_t frames,
-                char *err, size_t errlen);
+                struct render_io *io, char *err, size_t errlen);
   /* Optional: a command was just sent to the audio thread.  The offline
    * driver, which runs no cycles while idle, uses it to take the command. */
   void (*kick)(backend *b);
@@ -64,8 +68,19 @@ typedef struct backend_hooks {
   void (*drain)(sonod *d);
 } backend_hooks;
 
-/* render's failures. */
-enum { RENDER_BUSY = -1, RENDER_NO_LENGTH = -2 };
+/* What a render exchanges with its client besides the file (the render
+ * op's `return` and `input`). */
+typedef struct render_io {
+  bool ret;          /* the reply carries the rendered audio */
+  float *input;      /* ninput channels of nframes floats, one after the
+                      * other (malloc'd; the backend frees it), or NULL */
+  unsigned ninput;
+  uint64_t nframes;
+} render_io;
+
+/* render's failures.  RENDER_TOO_LARGE: the audio would not fit a reply
+ * frame (err names the most frames that do). */
+enum { RENDER_BUSY = -1, RENDER_NO_LENGTH = -2, RENDER_TOO_LARGE = -3 };
 #define RENDER_TO_LENGTH UINT64_MAX
 
 struct backend {

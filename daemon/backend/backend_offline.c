@@ -4,6 +4,7 @@
  * then runs engine cycles back to back and writes each block to the file.
  * Waiting and writing happen between cycles, outside the realtime section;
  * the engine cycle itself is the same code JACK runs. */
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <sndfile.h>
@@ -24,6 +25,21 @@
 #include "daemon/rt/csound_rt.h"
 #include "daemon/queue/heap.h"
 #include "protocol/errors.h"
+#include "protocol/frame.h"
+#include "protocol/wire.h"
+
+/* A render that returns its audio, takes input, or both: it holds
+ * nothing back (renders exactly to its target). */
+typedef struct render_job {
+  float *ret;                 /* channels × cap frames, one channel after the other */
+  uint64_t cap;
+  uint64_t len;               /* frames copied into ret */
+  uint64_t start;             /* engine frame of ret's first frame */
+  float *input;               /* ninput × in_frames, fed from frame in_start */
+  unsigned ninput;
+  uint64_t in_frames;
+  uint64_t in_start;
+} render_job;
 
 typedef struct offline_backend {
   backend base;
@@ -50,6 +66,14 @@ typedef struct offline_backend {
   uint64_t req_id;
   uint64_t pending_until;
 
+  /* The pending render's audio exchange (render's io): `job` is set up by
+   * the control thread and taken under lock with the target; `run` is the
+   * render thread's copy for the render it runs (zero otherwise), whose
+   * results it stores back into job before it publishes `reached`. */
+  render_job job;
+  render_job run;
+  const float *inptr[64];     /* render thread: this block's input pointers */
+
   float *mem;
   float *bufs[64];
   float *interleaved;
@@ -57,8 +81,9 @@ typedef struct offline_backend {
 
 /* Backpressure, offline only: before each cycle, room for everything the
  * cycle may push into the rings the control side drains -- a meter
- * snapshot (and the old plan's partial one, should the plan change) and a
- * block of recording.  Live backends never wait: there the snapshot ring
+ * snapshot (and the old plan's partial one, should the plan change), a
+ * block of recording and of every capture (whose control side drops what
+ * a slow client cannot take, so this wait ends too).  Live backends never wait: there the snapshot ring
  * coalesces and the recorder counts drops.  Offline, waiting costs only
  * speed, and keeps meters exactly per interval and recordings whole. */
 #define OFFLINE_METER_MARGIN 64
@@ -72,7 +97,7 @@ static bool room_for_cycle(engine *e, unsigned n) {
     return false;
   if (e->rec != NULL && (rec_space(e->rec) < n || spsc_space(e->rec->gaps) == 0))
     return false;
-  return true;
+  return capture_rt_room(&e->caps, n);
 }
 
 /* Between cycles, outside the realtime section: wake the control thread
@@ -86,14 +111,39 @@ static void wait_for_room(offline_backend *ob, engine *e, unsigned n) {
   }
 }
 
+/* The block just rendered goes to the file (when there is one) and, for a
+ * render that returns its audio, into the reply's buffer. */
 static void write_frames(offline_backend *ob, unsigned n) {
   unsigned ch, i;
 
+  render_job *j = &ob->run;
+
+  if (j->ret != NULL && j->len + n <= j->cap) {
+    for (ch = 0; ch < ob->channels; ch++)
+      memcpy(j->ret + (size_t)ch * j->cap + j->len, ob->bufs[ch], n * sizeof(float));
+    j->len += n;
+  }
+  if (ob->file == NULL)
+    return;
   for (i = 0; i < n; i++)
     for (ch = 0; ch < ob->channels; ch++)
       ob->interleaved[(size_t)i * ob->channels + ch] = ob->bufs[ch][i];
   if (sf_writef_float(ob->file, ob->interleaved, n) != n)
     atomic_store(&ob->write_error, 1);
+}
+
+/* The client's input for frames [done, done + n), when the render has
+ * some there: the `in` node's and Csound's inputs for the next cycle. */
+static void feed_input(offline_backend *ob, engine *e, uint64_t done, unsigned n) {
+  const render_job *j = &ob->run;
+  unsigned k;
+
+  if (j->input == NULL || done < j->in_start || done + n > j->in_start + j->in_frames)
+    return;
+  for (k = 0; k < j->ninput; k++)
+    ob->inptr[k] = j->input + (size_t)k * j->in_frames + (done - j->in_start);
+  e->in = ob->inptr;
+  e->nin = j->ninput;
 }
 
 /* Renders [*done, stop) in blocks and writes them. */
@@ -108,6 +158,7 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
      * so every interval the render completes is sent before its reply. */
     if (*done + n == stop)
       e->meters.snap_at_end = true;
+    feed_input(ob, e, *done, n);
     engine_process(e, ob->bufs, ob->channels, n);
     write_frames(ob, n);
     *done += n;
@@ -130,7 +181,8 @@ static void render_span(offline_backend *ob, engine *e, uint64_t *done, uint64_t
  * and a WAV read meanwhile said 0 frames).  On the render thread, the
  * file's only writer. */
 static void update_header(offline_backend *ob) {
-  sf_command(ob->file, SFC_UPDATE_HEADER_NOW, NULL, 0);
+  if (ob->file != NULL)
+    sf_command(ob->file, SFC_UPDATE_HEADER_NOW, NULL, 0);
 }
 
 static void render_held(offline_backend *ob, engine *e, uint64_t *done, uint64_t reached) {
@@ -179,7 +231,7 @@ static void *render_thread(void *arg) {
 
   for (;;) {
     uint64_t target;
-    bool kicked;
+    bool kicked, exact;
 
     pthread_mutex_lock(&ob->lock);
     while (!ob->quit && (ob->held > 0 || (ob->target <= reached && !ob->kicked)))
@@ -188,6 +240,9 @@ static void *render_thread(void *arg) {
     kicked = ob->kicked;
     ob->kicked = false;
     ob->busy = true;
+    exact = target > reached && (ob->job.ret != NULL || ob->job.input != NULL);
+    if (exact)
+      ob->run = ob->job;
     pthread_mutex_unlock(&ob->lock);
     if (ob->quit || atomic_load(&ob->abort))
       break;
@@ -204,8 +259,21 @@ static void *render_thread(void *arg) {
       continue;
     }
 
-    render_span(ob, e, &done, render_stop(ob, e, done, target));
+    /* A render that returns its audio or takes input renders exactly its
+     * frames: first what the previous render held back (returned with
+     * these, without input), then all of its own. */
+    if (exact) {
+      ob->run.start = done;
+      if (reached > done)
+        render_held(ob, e, &done, reached);
+    }
+    render_span(ob, e, &done, exact ? target : render_stop(ob, e, done, target));
     update_header(ob);
+    if (exact) {
+      ob->job.len = ob->run.len;
+      ob->job.start = ob->run.start;
+      memset(&ob->run, 0, sizeof ob->run);
+    }
     set_idle(ob);
     reached = atomic_load_explicit(&ob->abort, memory_order_relaxed) ? done : target;
     atomic_store_explicit(&e->stand, reached, memory_order_relaxed);
@@ -246,10 +314,90 @@ static void offline_stop(backend *b) {
   b->state = "stopped";
 }
 
-static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint64_t frames,
-                          char *err, size_t errlen) {
-  offline_backend *ob = (offline_backend *)b;
+/* The reply frame around the audio: {id, ok: {frame, start, frames,
+ * channels, audio: [bin...]}} takes well under this. */
+#define RETURN_OVERHEAD 1024
+
+/* Control thread, between renders: the buffers of the render being set up
+ * (io's input is taken), or a refusal when its audio would not fit a reply. */
+static int setup_io(offline_backend *ob, uint64_t until, render_io *io, char *err,
+                    size_t errlen) {
+  uint64_t reached = atomic_load(&ob->reached);
+  /* The frames the previous render held back come first (< ksmps). */
+  uint64_t cap = until - reached + ob->align;
+  uint64_t per_frame = (uint64_t)ob->channels * sizeof(float);
+  uint64_t fit = (SONO_FRAME_MAX - RETURN_OVERHEAD) / per_frame;
+
+  if (io->ret && cap > fit) {
+    snprintf(err, errlen, "%" PRIu64 " frames of %u channels would not fit a reply; "
+             "at most %" PRIu64 " frames per render with return", until - reached,
+             ob->channels, fit - ob->align);
+    return RENDER_TOO_LARGE;
+  }
+  render_job j;
+
+  memset(&j, 0, sizeof j);
+  if (io->ret) {
+    j.ret = malloc(cap * per_frame);
+    if (j.ret == NULL) {
+      snprintf(err, errlen, "out of memory for %" PRIu64 " frames", cap);
+      return RENDER_TOO_LARGE;
+    }
+    j.cap = cap;
+  }
+  j.start = reached;
+  j.input = io->input;
+  j.ninput = io->ninput;
+  j.in_frames = io->nframes;
+  j.in_start = reached;
+  io->input = NULL;
+  pthread_mutex_lock(&ob->lock);
+  ob->job = j;
+  pthread_mutex_unlock(&ob->lock);
+  return 0;
+}
+
+/* The render's reply to req_id: its frame, and job j's audio when asked. */
+static void reply_render(const offline_backend *ob, const render_job *j, client *c,
+                         uint64_t req_id, uint64_t reached) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (j->ret == NULL) {
+    reply_ok_frame(c, req_id, reached);
+    return;
+  }
+  reply_begin(&sb, &pk, req_id);
+  msgpack_pack_map(&pk, 5);
+  sono_pack_key_uint(&pk, "frame", reached);
+  sono_pack_key_uint(&pk, "start", j->start);
+  sono_pack_key_uint(&pk, "frames", j->len);
+  sono_pack_key_uint(&pk, "channels", ob->channels);
+  sono_pack_cstr(&pk, "audio");
+  sono_pack_audio(&pk, j->ret, j->cap, ob->channels, j->len);
+  reply_end(c, &sb);
+}
+
+/* Control thread: takes the render's job out (its buffers are the
+ * caller's to free); the next render starts without one. */
+static void take_job(offline_backend *ob, render_job *j) {
+  pthread_mutex_lock(&ob->lock);
+  *j = ob->job;
+  memset(&ob->job, 0, sizeof ob->job);
+  pthread_mutex_unlock(&ob->lock);
+}
+
+static void free_job(render_job *j) {
+  free(j->ret);
+  free(j->input);
+  memset(j, 0, sizeof *j);
+}
+
+/* offline_render's work; io's input is taken when set up (NULL then). */
+static int offline_schedule(offline_backend *ob, uint32_t client_id, uint64_t req_id,
+                            uint64_t frames, render_io *io, char *err, size_t errlen) {
   uint64_t until = 0;
+  int rc;
 
   if (ob->pending) {
     snprintf(err, errlen, "another render is still running");
@@ -265,6 +413,9 @@ static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint6
     until = ob->length;
   if (ob->length > 0 && until > ob->length)
     until = ob->length;
+  if (io != NULL && (io->ret || io->input != NULL) &&
+      (rc = setup_io(ob, until, io, err, errlen)) != 0)
+    return rc;
   ob->pending = true;
   ob->client = client_id;
   ob->req_id = req_id;
@@ -278,6 +429,17 @@ static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint6
   if (until <= atomic_load(&ob->reached))
     ob->base.d->eng.wake(ob->base.d->eng.wake_ctx);
   return 0;
+}
+
+static int offline_render(backend *b, uint32_t client_id, uint64_t req_id, uint64_t frames,
+                          render_io *io, char *err, size_t errlen) {
+  int rc = offline_schedule((offline_backend *)b, client_id, req_id, frames, io, err, errlen);
+
+  if (io != NULL) {
+    free(io->input);   /* NULL once taken */
+    io->input = NULL;
+  }
+  return rc;
 }
 
 static void offline_kick(backend *b) {
@@ -328,6 +490,7 @@ static void offline_poll(backend *b) {
   offline_backend *ob = (offline_backend *)b;
   uint64_t reached = atomic_load_explicit(&ob->reached, memory_order_acquire), req_id;
   uint32_t client_id;
+  render_job job;
   client *c;
 
   if (!ob->pending || reached < ob->pending_until)
@@ -335,7 +498,11 @@ static void offline_poll(backend *b) {
   ob->pending = false;
   client_id = ob->client;
   req_id = ob->req_id;
-  sf_write_sync(ob->file);
+  /* The render's buffers, taken before the drain below (which may start
+   * another render, a Csound k-cycle for a session's compile). */
+  take_job(ob, &job);
+  if (ob->file != NULL)
+    sf_write_sync(ob->file);
   /* Everything the thread published before `reached` (acquired above)
    * goes out before the reply: the wake-up's drain may have run just
    * before the render ended. */
@@ -347,18 +514,22 @@ static void offline_poll(backend *b) {
       reply_error(c, true, req_id, SONO_E_INTERNAL, "writing the output file failed: %s",
                   sf_strerror(ob->file));
     else
-      reply_ok_frame(c, req_id, reached);
+      reply_render(ob, &job, c, req_id, reached);
   }
+  free_job(&job);
   if (ob->length > 0 && reached >= ob->length)
     sonod_shutdown(b->d, "the offline render reached its length");
 }
 
 static void offline_destroy(backend *b) {
   offline_backend *ob = (offline_backend *)b;
+  render_job job;
 
   offline_stop(b);
   if (ob->file != NULL)
     sf_close(ob->file);
+  take_job(ob, &job);
+  free_job(&job);
   pthread_mutex_destroy(&ob->lock);
   pthread_cond_destroy(&ob->cond);
   free(ob->mem);
@@ -371,11 +542,20 @@ static const backend_ops offline_ops = {
   offline_kick, NULL, NULL, NULL, offline_hold, offline_release,
 };
 
-static int format_for(const char *path) {
+/* The file's format: its type by the name, its samples by --output-format
+ * (float WAV and 24-bit FLAC unless told). */
+static int format_for(const char *path, const char *sample, char *err, size_t errlen) {
   const char *dot = strrchr(path, '.');
+  bool flac = dot != NULL && strcasecmp(dot, ".flac") == 0;
 
-  if (dot != NULL && strcasecmp(dot, ".flac") == 0)
-    return SF_FORMAT_FLAC | SF_FORMAT_PCM_24;
+  if (strcmp(sample, "pcm16") == 0)
+    return (flac ? SF_FORMAT_FLAC : SF_FORMAT_WAV) | SF_FORMAT_PCM_16;
+  if (strcmp(sample, "pcm24") == 0 || (flac && sample[0] == '\0'))
+    return (flac ? SF_FORMAT_FLAC : SF_FORMAT_WAV) | SF_FORMAT_PCM_24;
+  if (flac) {
+    snprintf(err, errlen, "--output-format float: FLAC holds no floats (pcm16 or pcm24)");
+    return -1;
+  }
   return SF_FORMAT_WAV | SF_FORMAT_FLOAT;
 }
 
@@ -409,10 +589,18 @@ backend *backend_offline_create(sonod *d, char *err, size_t errlen) {
   for (ch = 0; ch < ob->channels; ch++)
     ob->bufs[ch] = ob->mem + (size_t)ch * ob->base.block_size;
 
+  if (strcmp(d->opt.output, "none") == 0) {
+    log_info("offline: rendering to no file (render's return hands the audio back)");
+    return &ob->base;
+  }
   memset(&info, 0, sizeof info);
   info.samplerate = (int)d->opt.sample_rate;
   info.channels = (int)ob->channels;
-  info.format = format_for(d->opt.output);
+  info.format = format_for(d->opt.output, d->opt.output_format, err, errlen);
+  if (info.format < 0) {
+    offline_destroy(&ob->base);
+    return NULL;
+  }
   fd = file_open_write_any(d->opt.output, why, sizeof why);   /* the operator's */
   if (fd < 0) {
     snprintf(err, errlen, "cannot write %s", why);

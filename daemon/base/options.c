@@ -38,7 +38,10 @@ static const char usage[] =
   "  --jack-name NAME          JACK client name (default sonod)\n"
   "  --jack-server NAME        JACK server to connect to (default: the default)\n"
   "  --autoconnect             connect outputs to the system playback ports\n"
-  "  --output FILE             offline: WAV or FLAC file to write\n"
+  "  --output FILE|none        offline: WAV or FLAC file to write (none: no file;\n"
+  "                            render's `return` hands the audio back instead)\n"
+  "  --output-format F         offline: float (WAV's default), pcm16 or pcm24\n"
+  "                            (FLAC's default; FLAC holds no floats)\n"
   "  --length SECONDS          offline: render this long, then exit\n"
   "  --state-dir DIR          autosave the session to DIR/session.sonod and\n"
   "                            restore it at start ($STATE_DIRECTORY wins)\n"
@@ -80,7 +83,7 @@ enum {
   OPT_CONFIG, OPT_NO_CONFIG, OPT_VERSION, OPT_HELP, OPT_KSMPS, OPT_INPUTS, OPT_STATE_DIR, OPT_NO_RESTORE,
   OPT_TCP_TOKEN_FILE, OPT_MAX_CLIENTS, OPT_ISOLATE, OPT_ISOLATE_DEADLINE,
   OPT_FILE_ROOT, OPT_ALLOW_ANY_PATH, OPT_PLUGIN_PATH, OPT_ALLOW_ANY_PLUGIN, OPT_CSOUND_UNSAFE,
-  OPT_WORKERS, OPT_PARALLEL_MIN,
+  OPT_WORKERS, OPT_PARALLEL_MIN, OPT_OUTPUT_FORMAT,
 };
 
 static const struct option long_opts[] = {
@@ -98,6 +101,7 @@ static const struct option long_opts[] = {
   { "jack-server", required_argument, NULL, OPT_JACK_SERVER },
   { "autoconnect", no_argument, NULL, OPT_AUTOCONNECT },
   { "output", required_argument, NULL, OPT_OUTPUT },
+  { "output-format", required_argument, NULL, OPT_OUTPUT_FORMAT },
   { "length", required_argument, NULL, OPT_LENGTH },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
@@ -299,6 +303,13 @@ static int set_output(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
+static int set_output_format(options *o, const char *v, char *err, size_t errlen) {
+  if (strcmp(v, "float") != 0 && strcmp(v, "pcm16") != 0 && strcmp(v, "pcm24") != 0)
+    BAD("'%s' is not one of float, pcm16, pcm24", v);
+  snprintf(o->output_format, sizeof o->output_format, "%s", v);
+  return 0;
+}
+
 static int set_length(options *o, const char *v, char *err, size_t errlen) {
   char *end;
   double len = strtod(v, &end);
@@ -408,6 +419,7 @@ static const struct {
   { "jack-server", set_jack_server },
   { "autoconnect", set_autoconnect },
   { "output", set_output },
+  { "output-format", set_output_format },
   { "length", set_length },
   { "verbose", set_verbose },
   { "state-dir", set_state_dir },
@@ -427,7 +439,7 @@ static const struct {
 
 const char *options_names(void) {
   return "backend, socket, tcp, tcp-token-file, max-clients, sample-rate, block-size, channels, inputs, ksmps, jack-name, jack-server, "
-         "autoconnect, output, length, verbose, state-dir, restore, isolate-plugins, "
+         "autoconnect, output, output-format, length, verbose, state-dir, restore, isolate-plugins, "
          "isolate-deadline-ms, file-root, allow-any-path, plugin-path, allow-any-plugin, "
          "csound-unsafe, workers, parallel-min-us";
 }
@@ -449,8 +461,9 @@ int options_set(options *o, const char *name, const char *value, char *err, size
 int options_check(const options *o, char *err, size_t errlen) {
   if (o->backend == BACKEND_OFFLINE && o->output[0] == '\0')
     BAD("--backend offline needs --output FILE");
-  if (o->backend != BACKEND_OFFLINE && (o->output[0] != '\0' || o->length > 0))
-    BAD("--output and --length apply only to --backend offline");
+  if (o->backend != BACKEND_OFFLINE &&
+      (o->output[0] != '\0' || o->length > 0 || o->output_format[0] != '\0'))
+    BAD("--output, --output-format and --length apply only to --backend offline");
   return 0;
 }
 
@@ -474,7 +487,7 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
     switch (c) {
     case OPT_BACKEND: case OPT_SOCKET: case OPT_TCP: case OPT_RATE: case OPT_BLOCK:
     case OPT_CHANNELS: case OPT_JACK_NAME: case OPT_JACK_SERVER: case OPT_OUTPUT:
-    case OPT_LENGTH: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
+    case OPT_LENGTH: case OPT_OUTPUT_FORMAT: case OPT_KSMPS: case OPT_INPUTS: case OPT_STATE_DIR:
     case OPT_TCP_TOKEN_FILE: case OPT_MAX_CLIENTS: case OPT_ISOLATE_DEADLINE:
     case OPT_FILE_ROOT: case OPT_PLUGIN_PATH: case OPT_WORKERS: case OPT_PARALLEL_MIN:
       if (set_from_argv(o, idx, err, errlen) != OPTIONS_RUN)

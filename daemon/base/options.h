@@ -27,7 +27,8 @@ typedef struct options {
   char jack_name[64];
   char jack_server[64];    /* empty: the default server */
   int autoconnect;
-  char output[4096];       /* offline output file */
+  char output[4096];       /* offline output file; "none": no file */
+  char output_format[8];   /* offline: "float", "pcm16", "pcm24"; empty: by the file's type */
   double length;           /* offline: seconds to render, 0 = until told */
   int verbose;
   char config_path[4096];  /* --config; empty: the default file if it exists */

@@ -259,7 +259,7 @@ static void offline_kcycle(sonod *d, cs_engine *eng) {
 
   if (d->be->ops->render != NULL) {
     d->be->ops->poll(d->be);
-    d->be->ops->render(d->be, 0, 0, cs_engine_ksmps(eng), err, sizeof err);
+    d->be->ops->render(d->be, 0, 0, cs_engine_ksmps(eng), NULL, err, sizeof err);
   }
 }
 

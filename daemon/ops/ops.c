@@ -11,6 +11,8 @@ const op_entry ops_table[] = {
   { "meter.unsubscribe", op_meter_unsubscribe },
   { "record.start", op_record_start },
   { "record.stop", op_record_stop },
+  { "capture.start", op_capture_start },
+  { "capture.stop", op_capture_stop },
   { "sync", op_sync },
   { "schedule.list", op_schedule_list },
   { "schedule.cancel", op_schedule_cancel },

@@ -34,6 +34,10 @@ void op_meter_unsubscribe(request *r);
 void op_record_start(request *r);
 void op_record_stop(request *r);
 
+/* ops_capture.c */
+void op_capture_start(request *r);
+void op_capture_stop(request *r);
+
 /* ops_plugin.c */
 void op_plugin_load(request *r);
 void op_plugin_unload(request *r);
@@ -117,5 +121,8 @@ void op_node_delete(request *r);
 void op_node_bypass(request *r);
 void op_node_gain(request *r);
 void op_node_mute(request *r);
+/* Reads "node": an id, or "out" / "in" / "csound".  Replies unknown_node
+ * (or a type error) and returns NULL when there is no such node. */
+struct gnode *node_arg(request *r);
 
 #endif

@@ -1,7 +1,9 @@
 /* ops_engine.c - operations on the engine itself: engine.tone (the test
  * tone), engine.freewheel (JACK's freewheel mode) and render (offline
  * rendering). */
+#include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon/backend/backend.h"
@@ -45,21 +47,78 @@ void op_engine_tone(request *r) {
   engine_ctl_send(r, &cmd);
 }
 
+/* render's `input`: one bin of float32 per capture channel, all the same
+ * length, copied into one buffer (io->input, io->nframes).  False after
+ * replying bad_value/bad_type. */
+static bool render_input(request *r, const msgpack_object_array *in, render_io *io) {
+  unsigned k, want = r->d->opt.inputs;
+  uint32_t len;
+
+  if (want == 0) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "render: 'input' given, but this daemon has no capture channels (--inputs 0)");
+    return false;
+  }
+  if (in->size != want) {
+    reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                "render: 'input' must have one bin per capture channel: %u, not %u", want,
+                in->size);
+    return false;
+  }
+  for (k = 0; k < in->size; k++)
+    if (in->ptr[k].type != MSGPACK_OBJECT_BIN) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_TYPE,
+                  "render: 'input'[%u] must be a bin of float32 samples", k);
+      return false;
+    }
+  len = in->ptr[0].via.bin.size;
+  for (k = 0; k < in->size; k++) {
+    if (in->ptr[k].via.bin.size % sizeof(float) != 0) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                  "render: 'input'[%u] is %u bytes, not a whole number of float32 samples", k,
+                  in->ptr[k].via.bin.size);
+      return false;
+    }
+    if (in->ptr[k].via.bin.size != len) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                  "render: 'input' channels differ in length: [0] has %u frames, [%u] %u",
+                  len / (unsigned)sizeof(float), k,
+                  in->ptr[k].via.bin.size / (unsigned)sizeof(float));
+      return false;
+    }
+  }
+  io->nframes = len / sizeof(float);
+  io->ninput = want;
+  io->input = malloc((size_t)len * want + 1);
+  if (io->input == NULL) {
+    reply_error(r->c, true, r->id, SONO_E_INTERNAL, "render: out of memory");
+    return false;
+  }
+  /* The wire's float32 is little-endian, as the hosts sonod runs on. */
+  for (k = 0; k < want; k++)
+    memcpy(io->input + (size_t)k * io->nframes, in->ptr[k].via.bin.ptr, len);
+  return true;
+}
+
 void op_render(request *r) {
   sonod *d = r->d;
   bool has_frames = sono_map_get(r->args, "frames") != NULL;
   bool has_seconds = sono_map_get(r->args, "seconds") != NULL;
+  const msgpack_object_array *in = NULL;
   uint64_t frames = 0;
   double seconds = 0;
+  render_io io;
   char err[256];
   int rc;
 
+  memset(&io, 0, sizeof io);
   if (d->be->ops->render == NULL) {
     reply_error(r->c, true, r->id, SONO_E_NOT_SUPPORTED,
                 "render: only the offline backend renders; this is %s", d->be->ops->name);
     return;
   }
-  if (!arg_uint(r, "frames", false, &frames) || !arg_double(r, "seconds", false, &seconds))
+  if (!arg_uint(r, "frames", false, &frames) || !arg_double(r, "seconds", false, &seconds) ||
+      !arg_bool(r, "return", false, &io.ret) || !arg_array(r, "input", false, &in))
     return;
   /* Given is given: 0 frames renders none (and answers where the engine
    * stands); neither renders to --length. */
@@ -75,9 +134,24 @@ void op_render(request *r) {
     frames = (uint64_t)llround(seconds * d->eng.sample_rate);
   else if (!has_frames)
     frames = RENDER_TO_LENGTH;
-  rc = d->be->ops->render(d->be, r->c->id, r->id, frames, err, sizeof err);
+  if (in != NULL) {
+    if (!render_input(r, in, &io))
+      return;
+    if (frames == RENDER_TO_LENGTH)
+      frames = io.nframes;
+    else if (frames != io.nframes) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE,
+                  "render: %" PRIu64 " frames asked, but 'input' holds %" PRIu64, frames,
+                  io.nframes);
+      free(io.input);
+      return;
+    }
+  }
+  rc = d->be->ops->render(d->be, r->c->id, r->id, frames, &io, err, sizeof err);
   if (rc == RENDER_BUSY)
     reply_error(r->c, true, r->id, SONO_E_BUSY, "render: %s", err);
+  else if (rc == RENDER_TOO_LARGE)
+    reply_error(r->c, true, r->id, SONO_E_REPLY_TOO_LARGE, "render: %s", err);
   else if (rc != 0)
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "render: %s", err);
 }

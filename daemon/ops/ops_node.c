@@ -18,8 +18,7 @@
 
 #define GAIN_CHANNELS_MAX 64
 
-/* Reads "node": an id, or "out" / "in" / "csound".  Replies on error. */
-static gnode *arg_gnode(request *r) {
+gnode *node_arg(request *r) {
   const msgpack_object *o = sono_map_get(r->args, "node");
   uint32_t id = 0, port;
   bool is_out;
@@ -120,7 +119,7 @@ void op_node_new(request *r) {
 }
 
 void op_node_delete(request *r) {
-  gnode *n = arg_gnode(r);
+  gnode *n = node_arg(r);
 
   if (n == NULL)
     return;
@@ -154,7 +153,7 @@ void op_node_delete(request *r) {
 }
 
 void op_node_bypass(request *r) {
-  gnode *n = arg_gnode(r);
+  gnode *n = node_arg(r);
   bool on;
 
   if (n == NULL || !arg_bool(r, "on", true, &on))
@@ -169,7 +168,7 @@ void op_node_bypass(request *r) {
 }
 
 void op_node_mute(request *r) {
-  gnode *n = arg_gnode(r);
+  gnode *n = node_arg(r);
   bool on;
 
   if (n == NULL || !arg_bool(r, "on", true, &on))
@@ -179,7 +178,7 @@ void op_node_mute(request *r) {
 }
 
 void op_node_gain(request *r) {
-  gnode *n = arg_gnode(r);
+  gnode *n = node_arg(r);
   double gain;
   rt_cmd cmd;
 

@@ -2,7 +2,8 @@
  *
  * The one ring of the daemon: control -> audio commands, audio -> control
  * messages and meters, Csound's command, note and message rings and its idle
- * voices, a plugin's MIDI output and the recording ring (rt/rec.h).
+ * voices, a plugin's MIDI output, the recording ring (rt/rec.h) and the
+ * capture rings (rt/capture.h).
  *
  * Exactly one producer thread and one consumer thread.  Each side owns one
  * index (head: producer, tail: consumer) and only reads the other's, with

@@ -29,6 +29,9 @@ typedef enum {
   RT_CMD_RECORD_START, /* u.ptr: an rt_rec to fill from this frame on (always at_kind NOW) */
   RT_CMD_RECORD_STOP,  /* stop; the ack, sent at the block's end, carries the rt_rec as garbage */
   RT_CMD_CANCEL,       /* u.cancel: remove a client's timed commands from the heap */
+  /* Streaming a node's audio (rt/capture.h). */
+  RT_CMD_CAPTURE_START,/* u.ptr: an rt_capture to fill from this frame on (always at_kind NOW) */
+  RT_CMD_CAPTURE_STOP, /* u.ptr: that rt_capture; the ack carries it back as garbage */
 } rt_cmd_type;
 
 /* How rt_cmd.at is to be read. */
@@ -88,7 +91,7 @@ typedef enum {
   RT_ERR_LATE,         /* value = how many frames late */
   RT_ERR_HEAP_FULL,
   RT_ERR_UNKNOWN_NODE, /* value = node id */
-  RT_ERR_BUSY,         /* a recording is already running */
+  RT_ERR_BUSY,         /* a recording is already running; the capture table is full */
 } rt_err;
 
 typedef struct rt_msg {

@@ -139,7 +139,8 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
 
   if (c->at_kind == RT_AT_NOW && !nodes_owns_reply(c) && c->type != RT_CMD_GRAPH_PLAN &&
       c->type != RT_CMD_MIDI_ROUTES && c->type != RT_CMD_RECORD_START &&
-      c->type != RT_CMD_RECORD_STOP && c->type != RT_CMD_CANCEL)
+      c->type != RT_CMD_RECORD_STOP && c->type != RT_CMD_CANCEL &&
+      c->type != RT_CMD_CAPTURE_START && c->type != RT_CMD_CAPTURE_STOP)
     reply(cy, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0,
           notifies(c) ? 1 : RT_MSG_SLOTS_PER_CMD);
 
@@ -251,6 +252,26 @@ static void apply(cycle *cy, const rt_cmd *c, uint64_t frame) {
     e->rec->stop_client = c->client;
     e->rec->stop_req = c->req_id;
     break;
+  case RT_CMD_CAPTURE_START:
+  case RT_CMD_CAPTURE_STOP: {
+    bool start = c->type == RT_CMD_CAPTURE_START;
+    bool done = start ? capture_rt_add(&e->caps, c->u.ptr) : capture_rt_remove(&e->caps, c->u.ptr);
+
+    memset(&m, 0, sizeof m);
+    m.type = start && !done ? RT_MSG_ERROR : RT_MSG_ACK;
+    m.code = start && !done ? RT_ERR_BUSY : RT_ERR_NONE;
+    m.client = c->client;
+    m.req_id = c->req_id;
+    m.frame = frame;
+    m.value = done;
+    m.release = RT_MSG_SLOTS_PER_CMD;
+    m.cmd_type = c->type;
+    /* The capture itself, to find it by (garbage_free NULL: capture_ctl
+     * frees it once it is back). */
+    m.garbage = c->u.ptr;
+    say(cy, &m);
+    break;
+  }
   default:
     nodes_apply(&e->nodes, c, frame);
     break;
@@ -417,6 +438,8 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
     rt_pool_cycle_end(e->pool, e->graph.plan, nframes, e->sample_rate, cy.work_ns);
 
   rec_block(&cy, out, nchannels, nframes);
+  if (e->caps.n > 0 && capture_rt_block(&e->caps, e->graph.plan, out, nchannels, nframes, cy.start))
+    cy.said = true;
   meter_rt_block(&e->meters, &e->graph, out, nchannels, nframes, cy.start + nframes,
                  e->sample_rate);
   e->frame += nframes;

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "daemon/rt/capture.h"
 #include "daemon/rt/cmd.h"
 #include "daemon/rt/graph.h"
 #include "daemon/queue/heap.h"
@@ -55,6 +56,7 @@ typedef struct engine {
   rt_xport xport;            /* the transport (rt/xport.c) */
   rt_midi_routes *routes;    /* where live MIDI goes, or NULL */
   rt_rec *rec;               /* the recording in progress, or NULL (rt/rec.c) */
+  rt_captures caps;          /* the nodes streamed to clients (rt/capture.c) */
   /* Set by the backend before each engine_process (zero: none). */
   const float *const *in;    /* nin input buffers of nframes */
   unsigned nin;
