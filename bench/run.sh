@@ -13,6 +13,8 @@
 #   bench/run.sh queue [bench_queue options]  # only bench_queue: the SPSC ring
 #                                             # across two threads and the heap,
 #                                             # each against a baseline (seconds)
+#   bench/run.sh capture                      # only bench_capture: capture.start's
+#                                             # cost to the audio thread per cycle
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +33,17 @@ if [ "${1:-}" = graph ]; then
   echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   exec "$build/bench/bench_graph" --sonod "$build/daemon/sonod" "$@"
+fi
+if [ "${1:-}" = capture ]; then
+  shift
+  ninja -C "$build" bench/bench_capture >/dev/null
+  echo "## sonod capture benchmark (daemon/rt/capture.c)"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: \`$(uname -a)\`, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  echo
+  exec "$build/bench/bench_capture" "$@"
 fi
 if [ "${1:-}" = queue ]; then
   shift
