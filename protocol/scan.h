@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 
+#include "protocol/utf8.h"   /* sono_utf8_valid, which the scan applies to strings */
+
 /* Containers inside containers, the outermost map counting 1. */
 #define SONO_SCAN_MAX_DEPTH 32
 /* Every value counts one: scalars, strings, arrays, maps (a map entry is
@@ -41,14 +43,5 @@ int sono_scan(const char *buf, size_t len, sono_scan_result *res);
 
 /* A sentence for a failure code, for error replies. */
 const char *sono_scan_strerror(int code);
-
-/* 1 when s[0..len) is valid UTF-8 (no overlongs, no surrogates, nothing
- * past U+10FFFF), else 0. */
-int sono_utf8_valid(const char *s, size_t len);
-
-/* Writes s[0..len) to out as valid UTF-8: valid sequences as they are,
- * every other byte read as Latin-1 (two bytes each).  out must have room
- * for 2 * len bytes.  Returns the bytes written. */
-size_t sono_utf8_repair(const char *s, size_t len, char *out);
 
 #endif

@@ -20,9 +20,11 @@ PACKAGES="
 # LV2: lilv (the host library) and the LV2 headers; mda-lv2 and x42-plugins
 # are the LV2 bundles the tests play (small, few dependencies).
 # lsp-plugins-vst: about a hundred VST2 files in a subfolder of
-# /usr/lib/vst.
+# /usr/lib/vst.  zam-plugins (a 38 MB package): ZaMultiComp, whose
+# parameters' short names repeat (tests/integration/test_plugin_meta.c,
+# skipped without it).
 EXTRAS="
-  lsp-plugins-vst
+  lsp-plugins-vst zam-plugins
   locales tzdata
 "
 

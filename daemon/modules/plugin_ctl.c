@@ -536,6 +536,13 @@ static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config
   if (!cfg->isolate)
     turn_take();
   rc = vst_load(path, cfg, inst, verr);
+  /* The parameters' names and properties, read here rather than at the
+   * first request on the control loop (an isolated plugin answers each
+   * question with a round trip to its host). */
+  if (rc == VST_OK && (rc = vst_params_prepare(*inst, verr)) != VST_OK) {
+    vst_unload(*inst);
+    *inst = NULL;
+  }
   if (!cfg->isolate)
     turn_give();
   if (rc != VST_OK) {

@@ -503,7 +503,15 @@ static void program_fn(void *arg) {
   if (j->program >= 0)
     j->rc = vst_program_set(j->inst, (int)j->program, j->err);
   j->cur = vst_program_get(j->inst);
-  vst_program_name(j->inst, j->cur, j->name, sizeof j->name, NULL);
+  vst_program_name(j->inst, j->cur, j->name, sizeof j->name, &j->known, NULL);
+}
+
+/* A program's name, nil when the plugin does not tell it. */
+static void pack_program_name(msgpack_packer *pk, bool known, const char *name) {
+  if (known)
+    sono_pack_cstr(pk, name);
+  else
+    msgpack_pack_nil(pk);
 }
 
 static void program_done(sonod *d, void *arg, plugin_call_end end) {
@@ -520,7 +528,8 @@ static void program_done(sonod *d, void *arg, plugin_call_end end) {
     reply_begin(&sb, &pk, j->id);
     msgpack_pack_map(&pk, 2);
     sono_pack_key_int(&pk, "program", j->cur);
-    sono_pack_key_str(&pk, "name", j->name);
+    sono_pack_cstr(&pk, "name");
+    pack_program_name(&pk, j->known, j->name);
     reply_end(c, &sb);
   }
   plugin_job_free(j, end);
@@ -548,30 +557,40 @@ void op_plugin_program(request *r) {
                   program_done);
 }
 
+typedef struct program_view {
+  char name[VST_STR_LEN];
+  bool known;
+} program_view;
+
 static void programs_fn(void *arg) {
   plugin_job *j = arg;
-  char (*names)[VST_STR_LEN] = j->data;
+  program_view *p = j->data;
 
   j->cur = vst_program_get(j->inst);
+  j->indexed = vst_program_names_indexed(j->inst);
+  /* Without indexed names only the current program can be named: the
+   * others stay unknown without asking the plugin 3 584 times. */
   for (int i = 0; i < j->count; i++)
-    vst_program_name(j->inst, i, names[i], VST_STR_LEN, NULL);
+    if (j->indexed || i == j->cur)
+      vst_program_name(j->inst, i, p[i].name, VST_STR_LEN, &p[i].known, NULL);
 }
 
 static void programs_done(sonod *d, void *arg, plugin_call_end end) {
   plugin_job *j = arg;
   client *c = plugin_job_client(d, j, end, "effGetProgramName");
-  char (*names)[VST_STR_LEN] = j->data;
+  const program_view *p = j->data;
   msgpack_sbuffer sb;
   msgpack_packer pk;
 
   if (c != NULL) {
     reply_begin(&sb, &pk, j->id);
-    msgpack_pack_map(&pk, 2);
+    msgpack_pack_map(&pk, 3);
     sono_pack_key_int(&pk, "current", j->cur);
+    sono_pack_key_bool(&pk, "indexed", j->indexed);
     sono_pack_cstr(&pk, "programs");
     msgpack_pack_array(&pk, (uint32_t)j->count);
     for (int i = 0; i < j->count; i++)
-      sono_pack_cstr(&pk, names[i]);
+      pack_program_name(&pk, p[i].known, p[i].name);
     reply_end(c, &sb);
   }
   plugin_job_free(j, end);
@@ -586,7 +605,7 @@ void op_plugin_programs(request *r) {
     return;
   count = vst_program_count(n->inst);
   j->count = count > 0 ? count : 0;
-  if ((j->data = calloc((size_t)j->count + 1, VST_STR_LEN)) == NULL) {
+  if ((j->data = calloc((size_t)j->count + 1, sizeof(program_view))) == NULL) {
     reply_error(r->c, true, r->id, SONO_E_INTERNAL, "plugin.programs: out of memory");
     free(j);
     return;
@@ -597,9 +616,15 @@ void op_plugin_programs(request *r) {
 /* ---- parameters: names, labels, displays, values ---- */
 
 typedef struct param_view {
-  char name[VST_STR_LEN], label[VST_STR_LEN], display[VST_STR_LEN];
+  char name[VST_STR_LEN], short_name[VST_STR_LEN], label[VST_STR_LEN], display[VST_STR_LEN];
+  char category[VST_STR_LEN];
+  vst_param_info info;   /* its strings point into the view, not the instance */
   float value;
 } param_view;
+
+static void copy_str(char *dst, const char *src) {
+  snprintf(dst, VST_STR_LEN, "%s", src != NULL ? src : "");
+}
 
 /* j->data: j->count views from index j->cur on. */
 static void params_fn(void *arg) {
@@ -607,16 +632,72 @@ static void params_fn(void *arg) {
   param_view *p = j->data;
 
   for (int i = 0; i < j->count; i++) {
-    vst_param_name(j->inst, j->cur + i, p[i].name, VST_STR_LEN, NULL);
+    const vst_param_info *in = vst_param_info_get(j->inst, j->cur + i);
+
+    if (in != NULL)
+      p[i].info = *in;
+    copy_str(p[i].name, in != NULL ? in->name : NULL);
+    copy_str(p[i].short_name, in != NULL ? in->short_name : NULL);
+    copy_str(p[i].category, in != NULL ? in->category : NULL);
+    p[i].info.category = in != NULL && in->category != NULL ? p[i].category : NULL;
     vst_param_label(j->inst, j->cur + i, p[i].label, VST_STR_LEN, NULL);
     vst_param_display(j->inst, j->cur + i, p[i].display, VST_STR_LEN, NULL);
     vst_param_get(j->inst, j->cur + i, &p[i].value, NULL);
   }
 }
 
-/* plugin.params lists index, name, label, display, value; plugin.get
- * answers index, name, value, display, label (the orders clients see). */
+/* A field the plugin may not give: its value, or nil. */
+static void pack_opt_int(msgpack_packer *pk, const char *key, bool have, int64_t v) {
+  sono_pack_cstr(pk, key);
+  if (have)
+    msgpack_pack_int64(pk, v);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_opt_double(msgpack_packer *pk, const char *key, bool have, double v) {
+  sono_pack_cstr(pk, key);
+  if (have)
+    msgpack_pack_double(pk, v);
+  else
+    msgpack_pack_nil(pk);
+}
+
+/* plugin.params' entry for a VST2 parameter: every field PROTOCOL.md
+ * names, in its order. */
+static void pack_vst_param(msgpack_packer *pk, int index, const param_view *p) {
+  const vst_param_info *in = &p->info;
+
+  msgpack_pack_map(pk, 15);
+  sono_pack_key_int(pk, "index", index);
+  sono_pack_key_str(pk, "name", p->name);
+  sono_pack_key_str(pk, "short_name", p->short_name);
+  sono_pack_key_str(pk, "label", p->label);
+  sono_pack_key_str(pk, "display", p->display);
+  sono_pack_key_double(pk, "value", p->value);
+  sono_pack_key_bool(pk, "automatable", in->automatable);
+  sono_pack_key_bool(pk, "switch", in->is_switch);
+  pack_opt_int(pk, "min", in->has_range, in->min);
+  pack_opt_int(pk, "max", in->has_range, in->max);
+  pack_opt_double(pk, "step", in->has_step, in->step);
+  pack_opt_double(pk, "large_step", in->has_step, in->large_step);
+  pack_opt_int(pk, "int_step", in->has_int_step, in->int_step);
+  pack_opt_int(pk, "int_large_step", in->has_int_step, in->int_large_step);
+  sono_pack_cstr(pk, "category");
+  if (in->category != NULL)
+    sono_pack_cstr(pk, in->category);
+  else
+    msgpack_pack_nil(pk);
+}
+
+/* plugin.params lists index, name, label, display, value (a VST2 node's
+ * more, above); plugin.get answers index, name, value, display, label (the
+ * orders clients see). */
 static void pack_param(msgpack_packer *pk, pnode *n, int index, const param_view *p, bool single) {
+  if (!single && n != NULL && n->lv2 == NULL) {
+    pack_vst_param(pk, index, p);
+    return;
+  }
   msgpack_pack_map(pk, 5 + plugin_lv2_param_fields(n));
   sono_pack_key_int(pk, "index", index);
   sono_pack_key_str(pk, "name", p->name);

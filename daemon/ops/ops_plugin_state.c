@@ -90,6 +90,15 @@ static void state_set_fn(void *arg) {
   j->rc = vst_state_set(j->inst, j->data, j->len, j->err);
 }
 
+/* A state refused by the checks is the client's (bad_value); an isolated
+ * plugin whose host is gone (crashed) or did not answer in time (timeout)
+ * could not be given it. */
+static const char *state_set_code(int rc) {
+  return rc == VST_E_CRASHED   ? SONO_E_CRASHED
+         : rc == VST_E_TIMEOUT ? SONO_E_TIMEOUT
+                               : SONO_E_BAD_VALUE;
+}
+
 static void state_set_done(sonod *d, void *arg, plugin_call_end end) {
   plugin_job *j = arg;
   client *c = plugin_job_client(d, j, end, "effSetChunk");
@@ -99,7 +108,7 @@ static void state_set_done(sonod *d, void *arg, plugin_call_end end) {
   if (end == PLUGIN_CALL_DONE && j->rc == VST_OK)
     session_changed(d);
   if (c != NULL && j->rc != VST_OK) {
-    reply_error(c, true, j->id, SONO_E_BAD_VALUE, "plugin.state.set: %s", j->err);
+    reply_error(c, true, j->id, state_set_code(j->rc), "plugin.state.set: %s", j->err);
   } else if (c != NULL && j->pieces) {
     reply_begin(&sb, &pk, j->id);
     msgpack_pack_map(&pk, 2);

@@ -22,6 +22,7 @@ typedef struct plugin_job {
   int64_t program;       /* plugin.program: the one to select, -1 none */
   int count, cur;        /* programs, and the current one; parameters, the first */
   bool single;           /* plugin.get: one parameter's map, not {params} */
+  bool indexed, known;   /* programs: names by index; program: its name is known */
   char name[VST_STR_LEN];
   bool host_alive;       /* isolated, and its host was running when the call began */
 } plugin_job;

@@ -209,14 +209,58 @@ struct AEffect *vst_get_effect(vst_instance *inst);
 /* Parameters (control unless marked rt).  Values are normalised 0..1.  */
 
 int vst_param_count(const vst_instance *inst);
+
+/* What a parameter is, read once (vst_params_prepare) and kept: strings
+ * are UTF-8 (a plugin's Latin-1 bytes converted), trailing spaces cut.
+ *   name        unique among the plugin's parameters and stable for the
+ *               instance: the long name (effGetParameterProperties' label,
+ *               else effGetParamName, else "Parameter <index>"); a name
+ *               already taken (ignoring case) by a lower index gets " #2",
+ *               " #3", ... (the first free one), so every parameter can be
+ *               reached by name.
+ *   short_name  what effGetParamName answers (an internal id for LSP, the
+ *               name cut to 15 bytes for DPF); may repeat or be empty.
+ * The rest comes from effGetParameterProperties (all false/0/NULL when the
+ * plugin does not answer it), each value only when its flag says the
+ * plugin gives it:
+ *   is_switch   kVstParameterIsSwitch: on/off
+ *   min, max    has_range (UsesIntegerMinMax): the integer range the
+ *               plugin maps 0..1 to
+ *   step, small_step, large_step      has_step (UsesFloatStep), normalised
+ *   int_step, int_large_step          has_int_step (UsesIntStep)
+ *   category    SupportsDisplayCategory: its category's label, else NULL
+ * automatable: effCanBeAutomated said yes. */
+typedef struct vst_param_info {
+    const char *name;
+    const char *short_name;
+    const char *category;
+    bool has_properties;       /* effGetParameterProperties answered */
+    bool automatable;
+    bool is_switch, has_range, has_step, has_int_step;
+    int32_t flags;             /* the kVstParameter* bits as given */
+    int32_t min, max, int_step, int_large_step;
+    float step, small_step, large_step;
+} vst_param_info;
+
+/* Reads every parameter's description (a few dispatcher calls each) unless
+ * done already; the functions below call it when needed.  Call it right
+ * after vst_load on a worker to keep the first request quick.  control */
+int vst_params_prepare(vst_instance *inst, char *err);
+/* The description of parameter index, or NULL when out of range. */
+const vst_param_info *vst_param_info_get(vst_instance *inst, int index);
+
+/* The unique name (vst_param_info.name). */
 int vst_param_name(vst_instance *inst, int index, char *buf, size_t len, char *err);
+/* Asked of the plugin at each call: the unit (effGetParamLabel: "dB") and
+ * the text for the current value (effGetParamDisplay). */
 int vst_param_label(vst_instance *inst, int index, char *buf, size_t len, char *err);
 int vst_param_display(vst_instance *inst, int index, char *buf, size_t len, char *err);
 int vst_param_get(vst_instance *inst, int index, float *value, char *err);
 /* Sets now, from the control thread (VST2 allows setParameter from a
  * non-audio thread).  A value outside 0..1 is VST_E_PARAM_VALUE. */
 int vst_param_set(vst_instance *inst, int index, float value, char *err);
-/* Index of the parameter with this name: exact match first, then ignoring
+/* Index of the parameter called `name`: its unique name, else its short
+ * name (the lowest index having it), each exactly first, then ignoring
  * case.  Returns the index (>= 0) or VST_E_PARAM_NAME. */
 int vst_param_find(vst_instance *inst, const char *name, char *err);
 /* Validation only: what vst_rt_set_param would accept.  any */
@@ -231,9 +275,16 @@ int vst_rt_set_param(vst_instance *inst, int index, float value);
 /* Programs and state (control).                                       */
 
 int vst_program_count(const vst_instance *inst);
-/* Name of program index (effGetProgramNameIndexed; for the current program
- * falls back to effGetProgramName; otherwise an empty name). */
-int vst_program_name(vst_instance *inst, int index, char *buf, size_t len, char *err);
+/* Name of program index: effGetProgramNameIndexed when the plugin answers
+ * it (known, perhaps empty); otherwise the current program's
+ * effGetProgramName (known when not empty), and for the others an empty
+ * name that is not known: the plugin is never switched to another program
+ * to read its name.  *known (may be NULL) says which. */
+int vst_program_name(vst_instance *inst, int index, char *buf, size_t len, bool *known,
+                     char *err);
+/* Whether the plugin answers effGetProgramNameIndexed (asked once, of
+ * program 0): when not, only the current program's name can be known. */
+bool vst_program_names_indexed(vst_instance *inst);
 int vst_program_get(vst_instance *inst);
 int vst_program_set(vst_instance *inst, int index, char *err);
 

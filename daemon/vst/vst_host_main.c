@@ -246,6 +246,17 @@ static void on_dispatch(vr_msg *m, char *payload) {
     m->value = e->dispatcher(e, m->opcode, m->index, (VstIntPtr)m->value, buf, m->opt);
     buf[sizeof buf - 1] = '\0';
     reply(m, VST_OK, buf, (uint32_t)strlen(buf));
+  } else if (vr_struct_op(m->opcode) > 0) {
+    /* Zeroed, with room to spare for a plugin that writes past the end. */
+    union {
+      VstParameterProperties pp;
+      char bytes[VST2_STRING_BUFFER];
+    } out;
+
+    _Static_assert(sizeof(VstParameterProperties) <= VST2_STRING_BUFFER, "struct buffer");
+    memset(&out, 0, sizeof out);
+    m->value = e->dispatcher(e, m->opcode, m->index, (VstIntPtr)m->value, &out, m->opt);
+    reply(m, VST_OK, &out, (uint32_t)vr_struct_op(m->opcode));
   } else if (m->opcode == effGetChunk) {
     void *chunk = NULL;
     VstIntPtr size = e->dispatcher(e, effGetChunk, m->index, 0, &chunk, 0.0f);

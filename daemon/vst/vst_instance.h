@@ -55,6 +55,9 @@ struct vst_instance {
     bool use_double;
     bool running;              /* between resume and suspend */
     int32_t proc_in, proc_out; /* channel counts the buffers are sized for */
+    vst_param_info *params;    /* vst_params_prepare: nparams entries, or NULL */
+    int nparams;
+    int8_t indexed_names;      /* effGetProgramNameIndexed: 1 works, 0 not, -1 untried */
 
     /* Audio thread, preallocated. */
     vst_event_buf *events;
@@ -134,7 +137,9 @@ static inline VstIntPtr vst_dispatch(vst_instance *inst, VstInt32 op, VstInt32 i
 
 
 /* Copy a plugin-written string buffer into buf (len bytes), stripping
- * trailing spaces and making sure it is terminated. */
+ * trailing spaces, converting it to UTF-8 (bytes that are not UTF-8 are
+ * read as Latin-1), cutting it at a character boundary to fit and making
+ * sure it is terminated. */
 void vst_copy_string(char *buf, size_t len, const char *src, size_t srclen);
 
 /* Internal: (re)allocate the processing buffers for the current channel
@@ -150,8 +155,14 @@ void vst_find_helper(const char *env, const char *override, const char *name, ch
 
 /* Internal: the proxy AEffect of an isolated plugin (vst_remote.c). */
 AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char *err);
+/* Internal: whether an isolated plugin's last dispatcher call reached its
+ * host and came back (VST_OK), else why not; VST_OK for others. */
+int vst_remote_last_status(vst_instance *inst);
 
 /* Internal: query the plugin description (vst_info.c). */
 void vst_info_query(vst_instance *inst);
+
+/* Internal: free what vst_params_prepare read (vst_param.c). */
+void vst_params_free(vst_instance *inst);
 
 #endif

@@ -83,6 +83,7 @@ static void free_instance_memory(vst_instance *inst)
     free(inst->auto_dirty);
     free(inst->editing);
     free(inst->auto_value);
+    vst_params_free(inst);
     free(inst->path);
     free(inst);
 }
@@ -204,6 +205,7 @@ opened:;
     inst->max_block = cfg->max_block;
     inst->offline = cfg->offline;
     inst->float_only = cfg->float_only;
+    inst->indexed_names = -1;
     atomic_init(&inst->reclaim, NULL);
 
     /* The plugin may call back with a NULL effect while it builds itself. */

@@ -49,6 +49,15 @@ bool vr_string_op(int32_t op) {
   }
 }
 
+size_t vr_struct_op(int32_t op) {
+  switch (op) {
+  case effGetParameterProperties:
+    return sizeof(VstParameterProperties);
+  default:
+    return 0;
+  }
+}
+
 int vr_read_full(int fd, void *buf, size_t n) {
   unsigned char *p = buf;
 
@@ -394,6 +403,7 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
   vr_msg m;
   void *out = NULL;
   VstIntPtr ret = 0;
+  uint32_t sent;
 
   switch (op) {
   case effProcessEvents:   /* audio thread: taken with the coming process call */
@@ -425,9 +435,10 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
     return 0;   /* the host's own instance went through these */
   case effGetChunk: case effSetChunk: case effSetProgram: case effGetProgram:
   case effGetVendorVersion: case effGetVstVersion: case effGetPlugCategory:
+  case effCanBeAutomated:
     break;
   default:
-    if (!vr_string_op(op))
+    if (!vr_string_op(op) && vr_struct_op(op) == 0)
       return 0;
   }
   memset(&m, 0, sizeof m);
@@ -438,13 +449,19 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
   m.opt = opt;
   if (op == effSetChunk && ptr != NULL && value > 0 && (uint64_t)value <= VR_MAX_PAYLOAD)
     m.len = (uint32_t)value;
+  sent = m.len;
   pthread_mutex_lock(&r->lock);
-  if (call(r, &m, ptr, &out, NULL) == VST_OK) {
+  r->last_status = call(r, &m, ptr, &out, NULL);
+  if (r->last_status == VST_OK) {
     ret = (VstIntPtr)m.value;
     if (vr_string_op(op) && ptr != NULL) {
       size_t n = m.len < VST2_STRING_BUFFER - 1 ? m.len : VST2_STRING_BUFFER - 1;
       memcpy(ptr, out, n);
       ((char *)ptr)[n] = '\0';
+    } else if (vr_struct_op(op) > 0 && ptr != NULL) {
+      size_t size = vr_struct_op(op);
+
+      memcpy(ptr, out, m.len < size ? m.len : size);
     } else if (op == effGetChunk && ptr != NULL) {
       free(r->chunk_out);
       r->chunk_out = out;
@@ -452,8 +469,9 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
       *(void **)ptr = r->chunk_out;
       ret = (VstIntPtr)m.len;
       remember_chunk(r, r->chunk_out, m.len);
-    } else if (op == effSetChunk && m.len > 0) {
-      remember_chunk(r, ptr, m.len);
+    } else if (op == effSetChunk && sent > 0) {
+      /* m holds the reply now: what was sent is `sent`. */
+      remember_chunk(r, ptr, sent);
     }
   } else if (op == effGetChunk && ptr != NULL) {
     /* A dead host's state is the last one seen: a session saved while
@@ -656,6 +674,18 @@ int vst_isolated_restart(vst_instance *inst, char *err) {
   }
   if (rc == VST_OK)
     atomic_store(&r->alive, true);
+  pthread_mutex_unlock(&r->lock);
+  return rc;
+}
+
+int vst_remote_last_status(vst_instance *inst) {
+  vst_remote *r = remote(inst);
+  int rc;
+
+  if (r == NULL)
+    return VST_OK;
+  pthread_mutex_lock(&r->lock);
+  rc = r->last_status;
   pthread_mutex_unlock(&r->lock);
   return rc;
 }

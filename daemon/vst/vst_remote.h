@@ -119,6 +119,10 @@ typedef struct vr_loaded {
  * string back in its reply and the proxy copies it to the caller.  Both
  * sides must agree, so this is the one list. */
 bool vr_string_op(int32_t op);
+/* The size of the struct a dispatcher opcode fills at ptr (the host sends
+ * those bytes back and the proxy copies them), else 0.  The one list, as
+ * for strings. */
+size_t vr_struct_op(int32_t op);
 
 /* Reads or writes exactly n bytes (EINTR retried); -1 on error or EOF. */
 int vr_read_full(int fd, void *buf, size_t n);
@@ -163,6 +167,7 @@ typedef struct vst_remote {
   void *chunk;               /* last chunk seen (get or set): restored on restart */
   size_t chunk_len;
   void *chunk_out;           /* effGetChunk's answer, kept until the next */
+  int last_status;           /* the last forwarded dispatcher call: VST_OK or why not */
   _Atomic uint32_t *values;  /* last value seen per parameter (float bits) */
   _Atomic uint8_t *known;
 

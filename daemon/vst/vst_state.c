@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon/vst/vst_instance.h"
+#include "daemon/vst/vst_remote.h"
 
 #define SNAPSHOT_MAGIC "SVP1"
 #define SNAPSHOT_HEADER 8
@@ -44,21 +45,44 @@ int vst_program_set(vst_instance *inst, int index, char *err)
     return VST_OK;
 }
 
-int vst_program_name(vst_instance *inst, int index, char *buf, size_t len, char *err)
+bool vst_program_names_indexed(vst_instance *inst)
 {
+    if (inst->indexed_names < 0) {
+        char tmp[VST2_STRING_BUFFER] = {0};
+        inst->indexed_names = inst->effect->numPrograms > 0 &&
+                              vst_dispatch(inst, effGetProgramNameIndexed, 0, -1, tmp, 0.0f) == 1;
+    }
+    return inst->indexed_names == 1;
+}
+
+int vst_program_name(vst_instance *inst, int index, char *buf, size_t len, bool *known,
+                     char *err)
+{
+    if (known)
+        *known = false;
+    if (buf && len > 0)
+        buf[0] = '\0';
     int rc = check_program(inst, index, err);
     if (rc != VST_OK)
         return rc;
     char tmp[VST2_STRING_BUFFER] = {0};
-    if (vst_dispatch(inst, effGetProgramNameIndexed, index, -1, tmp, 0.0f) != 1) {
+    bool got = false;
+    if (vst_program_names_indexed(inst))
+        got = vst_dispatch(inst, effGetProgramNameIndexed, index, -1, tmp, 0.0f) == 1;
+    if (!got) {
         /* Older plugins only name the current program.  Switching programs
-         * to read a name would change the sound, so others stay unnamed. */
+         * to read a name would change the sound, so the others stay
+         * unnamed (not known). */
         memset(tmp, 0, sizeof tmp);
-        if (index == vst_program_get(inst))
+        if (index == vst_program_get(inst)) {
             vst_dispatch(inst, effGetProgramName, 0, 0, tmp, 0.0f);
+            got = tmp[0] != '\0';
+        }
     }
     tmp[sizeof tmp - 1] = '\0';
     vst_copy_string(buf, len, tmp, sizeof tmp);
+    if (known)
+        *known = got;
     return VST_OK;
 }
 
@@ -119,7 +143,12 @@ int vst_state_set(vst_instance *inst, const void *data, size_t len, char *err)
         return vst_fail(err, VST_E_STATE, "empty state");
     if (inst->effect->flags & effFlagsProgramChunks) {
         if (len > INT32_MAX)
-            return vst_fail(err, VST_E_STATE, "state too large");
+            return vst_fail(err, VST_E_STATE, "state too large (%zu bytes; at most %d)", len,
+                            INT32_MAX);
+        if (vst_is_isolated(inst) && len > VR_MAX_PAYLOAD)
+            return vst_fail(err, VST_E_STATE,
+                            "state too large for an isolated plugin (%zu bytes; at most %u)", len,
+                            VR_MAX_PAYLOAD);
         /* The plugin takes a non-const pointer: give it a private copy, with
          * a NUL after the end because text-chunk plugins (amsynth) run
          * strlen over it. */
@@ -128,8 +157,16 @@ int vst_state_set(vst_instance *inst, const void *data, size_t len, char *err)
             return vst_fail(err, VST_E_NOMEM, "out of memory");
         memcpy(copy, data, len);
         copy[len] = '\0';
+        /* What effSetChunk returns is no verdict: JUCE plugins return 0
+         * when they took the chunk, others 0 when they did not.  What is
+         * known is that the call returned (for an isolated plugin: that
+         * its host answered). */
         vst_dispatch(inst, effSetChunk, 0, (VstIntPtr)len, copy, 0.0f);
         free(copy);
+        int rc = vst_remote_last_status(inst);
+        if (rc != VST_OK)
+            return vst_fail(err, rc, "the plugin's host did not answer (%s): the state was not "
+                            "given to the plugin", vst_status_name(rc));
         return VST_OK;
     }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "daemon/vst/vst_instance.h"
+#include "protocol/utf8.h"
 
 int vst_fail(char *err, int status, const char *fmt, ...)
 {
@@ -62,10 +63,23 @@ void vst_copy_string(char *buf, size_t len, const char *src, size_t srclen)
     if (!buf || len == 0)
         return;
     size_t n = strnlen(src, srclen);
-    if (n > len - 1)
-        n = len - 1;
-    memcpy(buf, src, n);
-    while (n > 0 && buf[n - 1] == ' ')
+    while (n > 0 && src[n - 1] == ' ')
         n--;
+    char fixed[2 * VST2_STRING_BUFFER];
+    if (!sono_utf8_valid(src, n)) {
+        /* Latin-1 (or a character cut short): every stray byte read as
+         * Latin-1, never sent on as it is. */
+        if (n > VST2_STRING_BUFFER)
+            n = VST2_STRING_BUFFER;
+        n = sono_utf8_repair(src, n, fixed);
+        src = fixed;
+    }
+    if (n > len - 1) {
+        n = len - 1;
+        /* Not in the middle of a character. */
+        while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+            n--;
+    }
+    memcpy(buf, src, n);
     buf[n] = '\0';
 }

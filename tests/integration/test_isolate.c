@@ -56,9 +56,7 @@ static const msgpack_object *ok_of(uint64_t id) {
 }
 
 static uint64_t load(const char *path, bool isolate) {
-  const msgpack_object *ok =
-      ok_of(conn_request(&c, "plugin.load", "sb", "path", path, "isolate", (int)isolate));
-  return msg_uint(ok, "node");
+  return conn_plugin_load(&c, path, isolate);
 }
 
 static void render(uint64_t frames) {

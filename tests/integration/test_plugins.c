@@ -161,22 +161,7 @@ static uint64_t send_note_field(uint64_t node, const char *key, int64_t value) {
 }
 
 static uint64_t send_state(uint64_t node, const void *data, size_t len) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  uint64_t id = next_id++;
-
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.state.set");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "data");
-  msgpack_pack_bin(&pk, len);
-  msgpack_pack_bin_body(&pk, data, len);
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return id;
+  return conn_state_set(&c, next_id++, node, data, len);
 }
 
 static double get_value(uint64_t node, const char *name) {

@@ -254,7 +254,7 @@ START_TEST(presets_are_programs)
         vst_param_get(inst, i, &a[i], NULL);
     ck_assert_int_eq(vst_program_set(inst, 5, err), VST_OK);
     ck_assert_int_eq(vst_program_get(inst), 5);
-    ck_assert_int_eq(vst_program_name(inst, 5, name, sizeof name, err), VST_OK);
+    ck_assert_int_eq(vst_program_name(inst, 5, name, sizeof name, NULL, err), VST_OK);
     ck_assert_str_eq(name, "E.Piano Pad");
     for (int i = 0; i < np; i++) {
         vst_param_get(inst, i, &b[i], NULL);

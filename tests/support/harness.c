@@ -477,6 +477,31 @@ const msgpack_object *conn_ok(conn *c, uint64_t id) {
   return ok;
 }
 
+uint64_t conn_plugin_load(conn *c, const char *path, bool isolate) {
+  const msgpack_object *ok =
+      conn_ok(c, conn_request(c, "plugin.load", "sb", "path", path, "isolate", (int)isolate));
+
+  return msg_uint(ok, "node");
+}
+
+uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.state.set");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "data");
+  msgpack_pack_bin(&pk, (uint32_t)len);
+  msgpack_pack_bin_body(&pk, data, len);
+  conn_send_payload(c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  return id;
+}
+
 void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds) {
   msgpack_sbuffer sb;
   msgpack_packer pk;

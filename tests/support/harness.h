@@ -97,6 +97,11 @@ const msgpack_object *conn_ok(conn *c, uint64_t id);
 /* subscribe (an array conn_request cannot build) with request id `id`;
  * fails the test unless the reply lists nkinds kinds. */
 void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds);
+/* plugin.load {path, isolate}; fails the test on an error; the node. */
+uint64_t conn_plugin_load(conn *c, const char *path, bool isolate);
+/* plugin.state.set {node, data} (a bin, which conn_request cannot build),
+ * whole, with request id `id`; returns id. */
+uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len);
 /* Checks that the reply to id (within 30 s) is the error code; returns
  * the error map. */
 const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code);

@@ -273,6 +273,62 @@ START_TEST(test_params)
 }
 END_TEST
 
+/* Descriptions: long names from effGetParameterProperties made unique,
+ * short names kept, ranges and steps only with their flags, Latin-1
+ * converted; a name cut to a buffer is cut between characters. */
+START_TEST(test_param_descriptions)
+{
+    vst_instance *inst = vt_load(vt_env("TESTPLUG_PROPS"), RATE, BLOCK, 0);
+    char buf[VST_STR_LEN], err[VST_ERR_LEN], small[5];
+    bool known = false;
+
+    ck_assert_int_eq(vst_params_prepare(inst, err), VST_OK);
+    const vst_param_info *p0 = vst_param_info_get(inst, 0);
+    const vst_param_info *p1 = vst_param_info_get(inst, 1);
+    const vst_param_info *p2 = vst_param_info_get(inst, 2);
+    ck_assert_ptr_nonnull(p0);
+    ck_assert_ptr_null(vst_param_info_get(inst, 3));
+    ck_assert_ptr_null(vst_param_info_get(inst, -1));
+    ck_assert_str_eq(p0->name, "Drive");
+    ck_assert_str_eq(p1->name, "Drive #2");
+    ck_assert_str_eq(p2->name, "drive #3");
+    ck_assert_str_eq(p0->short_name, "Gain");
+    ck_assert_str_eq(p1->short_name, "\xc3\x89" "cho");
+    ck_assert(p0->has_properties && p0->has_range && !p0->has_step && !p0->is_switch);
+    ck_assert_int_eq(p0->min, -24);
+    ck_assert_int_eq(p0->max, 24);
+    ck_assert_str_eq(p0->category, "\xc3\x89tage");
+    ck_assert(p1->has_step && !p1->has_range);
+    ck_assert(fabsf(p1->step - 0.01f) < 1e-6f && fabsf(p1->large_step - 0.1f) < 1e-6f);
+    ck_assert_ptr_null(p1->category);
+    ck_assert(p2->is_switch && p2->has_int_step && !p2->automatable && p0->automatable);
+    ck_assert_int_eq(vst_param_name(inst, 1, buf, sizeof buf, err), VST_OK);
+    ck_assert_str_eq(buf, "Drive #2");
+    ck_assert_int_eq(vst_param_find(inst, "drive #2", err), 1);
+    ck_assert_int_eq(vst_param_find(inst, "\xc3\x89" "cho", err), 1);
+    ck_assert_int_eq(vst_param_find(inst, "GAIN", err), 0);
+    ck_assert_int_eq(vst_param_find(inst, "Drive #4", err), VST_E_PARAM_NAME);
+    ck_assert_int_eq(vst_param_label(inst, 0, buf, sizeof buf, err), VST_OK);
+    ck_assert_str_eq(buf, "\xc2\xb0");
+    /* "Cl\xe4r" is "Cl\xc3\xa4r" (5 bytes): 4 bytes of room keep "Cl". */
+    ck_assert_int_eq(vst_program_name(inst, 1, buf, sizeof buf, &known, err), VST_OK);
+    ck_assert_str_eq(buf, "Cl\xc3\xa4r");
+    ck_assert(known);
+    ck_assert_int_eq(vst_program_name(inst, 1, small, 4, &known, err), VST_OK);
+    ck_assert_str_eq(small, "Cl");
+    ck_assert_str_eq(vst_get_info(inst)->name, "B\xc3\xa4ss test plugin");
+    vst_unload(inst);
+
+    /* A plugin without properties: the long name is effGetParamName's. */
+    inst = load_testplug();
+    p2 = vst_param_info_get(inst, 2);
+    ck_assert(!p2->has_properties && !p2->has_range && p2->category == NULL);
+    ck_assert_str_eq(p2->name, "A Parameter With A Very Long Name Indeed");
+    ck_assert_str_eq(p2->short_name, p2->name);
+    vst_unload(inst);
+}
+END_TEST
+
 START_TEST(test_param_errors)
 {
     vst_instance *inst = load_testplug();
@@ -321,9 +377,12 @@ START_TEST(test_programs)
     char buf[VST_STR_LEN], err[VST_ERR_LEN];
     static const char *names[] = {"Init", "Bright", "Dark", "Long"};
     ck_assert_int_eq(vst_program_count(inst), 4);
+    ck_assert(vst_program_names_indexed(inst));
     for (int i = 0; i < 4; i++) {
-        ck_assert_int_eq(vst_program_name(inst, i, buf, sizeof buf, err), VST_OK);
+        bool known = false;
+        ck_assert_int_eq(vst_program_name(inst, i, buf, sizeof buf, &known, err), VST_OK);
         ck_assert_str_eq(buf, names[i]);
+        ck_assert(known);
     }
     ck_assert_int_eq(vst_program_get(inst), 0);
     ck_assert_int_eq(vst_program_set(inst, 2, err), VST_OK);
@@ -335,7 +394,7 @@ START_TEST(test_programs)
     ck_assert_int_eq(vst_refresh_info(inst), 0);   /* counts unchanged */
     ck_assert_int_eq(vst_program_set(inst, 4, err), VST_E_PROGRAM);
     ck_assert_int_eq(vst_program_set(inst, -1, err), VST_E_PROGRAM);
-    ck_assert_int_eq(vst_program_name(inst, 4, buf, sizeof buf, err), VST_E_PROGRAM);
+    ck_assert_int_eq(vst_program_name(inst, 4, buf, sizeof buf, NULL, err), VST_E_PROGRAM);
     ck_assert_int_eq(vst_program_get(inst), 3);
     vst_unload(inst);
 }
@@ -1230,7 +1289,7 @@ static Suite *host_suite(void)
         {"load", {test_info, test_host_answers, test_call_order, test_call_order_double,
                   test_main_fallback, test_two_instances, test_reconfigure, test_reconfigure_block_only,
                   test_load_errors}},
-        {"params", {test_params, test_param_errors, test_programs, test_state_snapshot,
+        {"params", {test_params, test_param_errors, test_param_descriptions, test_programs, test_state_snapshot,
                     test_automation, test_automation_partial_take}},
         {"midi", {test_midi_builders, test_midi_queue_errors, test_ten_thousand_events_in_order,
                   test_events_sorted_stably, test_event_overflow_reported,

@@ -127,8 +127,17 @@ START_TEST(test_amsynth_state_roundtrip)
      * what it has right after loading: select a factory program first. */
     ck_assert_int_eq(vst_program_set(inst, 0, err), VST_OK);
     ck_assert_int_eq(vst_program_get(inst), 0);
-    ck_assert_int_eq(vst_program_name(inst, 0, name, sizeof name, err), VST_OK);
+    /* amsynth names only its current program (no indexed names): that
+     * one is known, the others are not, and asking does not switch. */
+    bool known = false;
+    ck_assert(!vst_program_names_indexed(inst));
+    ck_assert_int_eq(vst_program_name(inst, 0, name, sizeof name, &known, err), VST_OK);
     ck_assert_msg(name[0] != '\0', "program 0 has no name");
+    ck_assert(known);
+    ck_assert_int_eq(vst_program_name(inst, 1, name, sizeof name, &known, err), VST_OK);
+    ck_assert(!known);
+    ck_assert_str_eq(name, "");
+    ck_assert_int_eq(vst_program_get(inst), 0);
     ck_assert_int_eq(vst_param_set(inst, 0, 0.5f, err), VST_OK);
     vst_param_get(inst, 0, &v, err);
     float saved = v;

@@ -10,7 +10,13 @@
  *   TP_IN/TP_OUT channel counts (default 2/2)
  *   TP_CHUNK_BYTES  program chunks of that size (effGetChunk), and any chunk
  *                   effSetChunk gives is kept and given back
- *   TP_LATIN1    1: its name and parameter 0's label in Latin-1, not UTF-8
+ *   TP_LATIN1    1: its name, parameter 0's label, parameter 1's name and
+ *                program 1's name in Latin-1, not UTF-8 (and with TP_PROPS
+ *                parameter 0's category)
+ *   TP_PROPS     1: answers effGetParameterProperties: long names "Drive",
+ *                "Drive", "drive" (repeats, for the host to tell apart),
+ *                parameter 0 an integer range -24..24 in category "Stage",
+ *                1 float steps 0.01/0.1, 2 a switch with integer steps 1/1
  *   TP_CRASH_AFTER  N > 0: SIGSEGV in processReplacing after N calls
  *   TP_SLEEP_AFTER  N > 0: from call N on, processReplacing sleeps
  *                   TP_SLEEP_MS (default 300) ms first
@@ -72,6 +78,9 @@
  * returns, so a round trip shows every byte arrived. */
 #ifndef TP_LATIN1
 #define TP_LATIN1 0
+#endif
+#ifndef TP_PROPS
+#define TP_PROPS 0
 #endif
 #ifndef TP_CHUNK_BYTES
 #define TP_CHUNK_BYTES 0
@@ -141,9 +150,39 @@ static void log_call(plug *p, char c)
 }
 
 static const char *const param_names[TP_NUM_PARAMS] = {
-    "Gain", "Echo", "A Parameter With A Very Long Name Indeed",
+    "Gain", TP_LATIN1 ? "\xc9" "cho" : "Echo", "A Parameter With A Very Long Name Indeed",
 };
-static const char *const program_names[TP_NUM_PROGRAMS] = {"Init", "Bright", "Dark", "Long"};
+static const char *const program_names[TP_NUM_PROGRAMS] = {
+    "Init", TP_LATIN1 ? "Cl\xe4r" : "Bright", "Dark", "Long",
+};
+
+#if TP_PROPS
+static VstIntPtr properties(VstInt32 index, VstParameterProperties *pp)
+{
+    static const char *const labels[TP_NUM_PARAMS] = {"Drive", "Drive", "drive"};
+    if (index < 0 || index >= TP_NUM_PARAMS)
+        return 0;
+    strcpy(pp->label, labels[index]);
+    if (index == 0) {
+        pp->flags = kVstParameterUsesIntegerMinMax | kVstParameterSupportsDisplayCategory;
+        pp->minInteger = -24;
+        pp->maxInteger = 24;
+        strcpy(pp->categoryLabel, TP_LATIN1 ? "\xc9tage" : "Stage");
+        pp->category = 1;
+        pp->numParametersInCategory = 1;
+    } else if (index == 1) {
+        pp->flags = kVstParameterUsesFloatStep;
+        pp->stepFloat = 0.01f;
+        pp->smallStepFloat = 0.001f;
+        pp->largeStepFloat = 0.1f;
+    } else {
+        pp->flags = kVstParameterIsSwitch | kVstParameterUsesIntStep;
+        pp->stepInteger = 1;
+        pp->largeStepInteger = 1;
+    }
+    return 1;
+}
+#endif
 
 static void set_parameter(AEffect *e, VstInt32 index, float value)
 {
@@ -423,6 +462,12 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
             return 0;
         strcpy(ptr, param_names[index]);   /* deliberately ignores the 8-byte limit */
         return 0;
+#if TP_PROPS
+    case effGetParameterProperties:
+        return properties(index, ptr);
+#endif
+    case effCanBeAutomated:
+        return index != 2;
     case effGetParamLabel:
         strcpy(ptr, index != 0 ? "" : TP_LATIN1 ? "\xb0" : "x");   /* Latin-1 degree sign */
         return 0;
