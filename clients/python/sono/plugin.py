@@ -9,7 +9,8 @@ from ._base import Node, Op, Req, _timing, op
 class Params:
     """A plugin's parameters by name or index.
 
-    ``plugin.params["amp_attack"]`` reads a value (0..1), ``plugin.params[3] =
+    ``plugin.params["amp_attack"]`` reads a value (0..1) by its unique name
+    or its short name, ``plugin.params[3] =
     0.5`` sets one now; ``set(key, value, delay=...)`` sets one later,
     sample-exact.  ``len()``, iteration (names) and ``names`` come from the
     list read at load time.  With the asyncio client, await reads
@@ -69,7 +70,9 @@ class Params:
 
     @op
     def all(self) -> Op[List[Dict[str, Any]]]:
-        """Every parameter: ``[{index, name, label, display, value}]``."""
+        """Every parameter: ``[{index, name, short_name, label, display,
+        value, automatable, switch, min, max, step, large_step, int_step,
+        int_large_step, category}]`` (PROTOCOL.md, ``plugin.params``)."""
         r = yield {"op": "plugin.params", "node": self._plugin.id}
         return r["params"]
 
@@ -150,9 +153,9 @@ class Plugin(Node):
         return (yield from self._one("pitch_bend", delta, at, delay, value=value, channel=channel))
 
     @op
-    def program(self, program: Optional[int] = None) -> Op[Tuple[int, str]]:
+    def program(self, program: Optional[int] = None) -> Op[Tuple[int, Optional[str]]]:
         """Select a program (when given); returns ``(number, name)`` of the
-        current one."""
+        current one (name None when the plugin does not tell it)."""
         req: Req = {"op": "plugin.program", "node": self.id}
         if program is not None:
             req["program"] = program
@@ -160,8 +163,9 @@ class Plugin(Node):
         return r["program"], r["name"]
 
     @op
-    def programs(self) -> Op[List[str]]:
-        """The names of the plugin's programs."""
+    def programs(self) -> Op[List[Optional[str]]]:
+        """The names of the plugin's programs; None for a name the plugin
+        does not tell (amsynth names only its current program)."""
         r = yield {"op": "plugin.programs", "node": self.id}
         return r["programs"]
 
