@@ -54,7 +54,7 @@ class OfflineProcess:
         self.output = os.path.abspath(output) if output else os.path.join(self.dir, "out.wav")
         self.ksmps = ksmps if ksmps is not None else 32
         argv: List[str] = [exe, "--backend", "offline", "--output", self.output,
-                           "--socket", self.socket, "--config", "/dev/null",
+                           "--socket", self.socket, "--no-config",
                            "--sample-rate", str(sr), "--block-size", str(block),
                            "--channels", str(channels)]
         if ksmps is not None:

@@ -53,8 +53,8 @@ def live(sonod, tmp_path):
     env = dict(os.environ)
     env.pop("STATE_DIRECTORY", None)
     with open(tmp_path / "sonod.log", "wb") as log:
-        proc = subprocess.Popen([sonod, "--backend", "null", "--socket", str(sock), "--config",
-                                 "/dev/null", "--sample-rate", "48000", "--block-size", "256"],
+        proc = subprocess.Popen([sonod, "--backend", "null", "--socket", str(sock), "--no-config",
+                                 "--sample-rate", "48000", "--block-size", "256"],
                                 stdout=log, stderr=log, env=env)
     try:
         deadline = time.monotonic() + 10
