@@ -145,6 +145,18 @@ typedef struct deferred_req {
   char payload[];
 } deferred_req;
 
+/* A copy of one request's frame, to handle later; NULL when out of memory. */
+static deferred_req *deferred_new(const char *payload, size_t len) {
+  deferred_req *q = malloc(sizeof *q + len);
+
+  if (q != NULL) {
+    q->next = NULL;
+    q->len = len;
+    memcpy(q->payload, payload, len);
+  }
+  return q;
+}
+
 static void on_frame(void *ud, const char *payload, size_t len) {
   client *c = ud;
   deferred_req *q;
@@ -156,14 +168,11 @@ static void on_frame(void *ud, const char *payload, size_t len) {
     request_handle(c, payload, len);
     return;
   }
-  if ((q = malloc(sizeof *q + len)) == NULL) {
+  if ((q = deferred_new(payload, len)) == NULL) {
     log_warn("client %u: out of memory for a request; disconnecting", c->id);
     client_close(c);
     return;
   }
-  q->next = NULL;
-  q->len = len;
-  memcpy(q->payload, payload, len);
   if (c->deferred_tail != NULL)
     c->deferred_tail->next = q;
   else
@@ -177,12 +186,10 @@ void client_hold(client *c) {
 }
 
 int client_retry_later(client *c, const char *payload, size_t len) {
-  deferred_req *q = malloc(sizeof *q + len);
+  deferred_req *q = deferred_new(payload, len);
 
   if (q == NULL)
     return -1;
-  q->len = len;
-  memcpy(q->payload, payload, len);
   if ((q->next = c->deferred) == NULL)
     c->deferred_tail = q;
   c->deferred = q;

@@ -60,10 +60,6 @@ unsigned cs_room_need(const request *r) {
   return need;
 }
 
-static size_t room(const cs_engine *eng) {
-  return cs_engine_cmd_space(eng);
-}
-
 static void on_tick(uv_timer_t *t) {
   sonod *d = t->data;
   cs_engine *eng = csound_ctl_engine();
@@ -84,11 +80,11 @@ static void on_tick(uv_timer_t *t) {
       c->room_mark = pos;
       c->room_mark_ns = now;
     }
-    if (eng != NULL && room(eng) < c->room_need && now - c->room_mark_ns < CS_ROOM_STALL_MS) {
+    if (eng != NULL && cs_engine_cmd_space(eng) < c->room_need && now - c->room_mark_ns < CS_ROOM_STALL_MS) {
       waiting = true;
       continue;
     }
-    c->room_expired = eng == NULL || room(eng) < c->room_need;
+    c->room_expired = eng == NULL || cs_engine_cmd_space(eng) < c->room_need;
     if (c->room_expired) {
       stalled = true;
       stalled_pos = pos;
@@ -116,7 +112,7 @@ bool cs_room_admit(request *r, cs_engine *eng) {
   }
   /* A request bigger than half the ring could wait for ever behind a
    * steady stream: it runs now, and is refused in part if the ring fills. */
-  if (need > cap / 2 || room(eng) >= need)
+  if (need > cap / 2 || cs_engine_cmd_space(eng) >= need)
     return true;
   if (stalled && cs_engine_frame(eng) == stalled_pos)
     return true;   /* the engine stands still: refused at once */
