@@ -124,7 +124,7 @@ int ctl_cmd_graph(ctl *g, int argc, char **argv);   /* also connect, disconnect,
 int ctl_cmd_connect(ctl *g, int argc, char **argv);
 int ctl_cmd_node(ctl *g, int argc, char **argv);
 /* compile, instr, synth, bus, table, channel, event, score (by argv[0]),
- * and the local .csd render behind `render FILE -o OUT` (sonoctl_csound.c). */
+ * and the local .csd render behind `render FILE -o OUT` (sonoctl_render.c). */
 int ctl_cmd_csound(ctl *g, int argc, char **argv);
 int ctl_csd_render(ctl *g, const char *csd, const char *out);
 /* `render SCRIPT.jsonl -o OUT.wav` (sonoctl_script.c): argv as for render. */

@@ -1,6 +1,6 @@
 /* sonoctl_engine.c - subcommands that act on the engine: tone, render,
  * shutdown.  `render PIECE.csd -o OUT.wav` is passed on to the local .csd
- * renderer (sonoctl_csound.c). */
+ * renderer (sonoctl_render.c). */
 #include "sonoctl.h"
 
 #include <getopt.h>
