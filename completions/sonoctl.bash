@@ -13,7 +13,7 @@ _sonoctl() {
     prev=${COMP_WORDS[COMP_CWORD - 1]}
   fi
 
-  local commands="status hello ping sync monitor tone render record top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
+  local commands="status hello ping sync monitor tone render record capture top shutdown call plugin state graph connect disconnect node compile instr synth bus table channel event score transport midi freewheel"
   local global_opts="-s --socket -C --connect -j --json -t --timeout -k --token-file -w --wait -g --get -h --help -V --version"
   local i cmd="" cmd_at=0
 
@@ -73,6 +73,15 @@ _sonoctl() {
         _sonoctl_files
       else
         COMPREPLY=($(compgen -W "-o --seconds --format --channels --help" -- "$cur"))
+      fi ;;
+    capture)
+      case "$prev" in --seconds|--frames|--block) return ;; --port) COMPREPLY=($(compgen -W "out in" -- "$cur")); return ;; esac
+      if [[ $prev == -o || $prev == --output ]]; then
+        _sonoctl_files
+      elif [[ $cur == -* ]]; then
+        COMPREPLY=($(compgen -W "--port --seconds --frames --block -o --output --help" -- "$cur"))
+      else
+        COMPREPLY=($(compgen -W "out in csound" -- "$cur"))
       fi ;;
     top)
       [[ $prev == --rate ]] && return

@@ -133,6 +133,7 @@ int ctl_script_render(ctl *g, int argc, char **argv);
 int ctl_cmd_top(ctl *g, int argc, char **argv);
 /* `record` (sonoctl_record.c). */
 int ctl_cmd_record(ctl *g, int argc, char **argv);
+int ctl_cmd_capture(ctl *g, int argc, char **argv);
 /* transport, midi, freewheel (sonoctl_jack.c). */
 int ctl_cmd_transport(ctl *g, int argc, char **argv);
 int ctl_cmd_midi(ctl *g, int argc, char **argv);
