@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "bench/bench_util.h"
+#include "bench/bench_daemon.h"
 #include "clients/c/sono.h"
 #include "daemon/vst/vst.h"
 #include "daemon/vst/vst2_abi.h"
@@ -49,108 +50,40 @@
 static const char *sonod_path;
 static char dir[256];
 
-static void die(const char *what, const sono_error *e) {
-  fprintf(stderr, "bench_graph: %s: %s%s%s\n", what, e != NULL ? e->code : "",
-          e != NULL ? ": " : "", e != NULL ? e->message : "");
-  exit(1);
-}
-
 /* ------------------------------------------------------------- daemon */
 
-typedef struct dproc {
-  pid_t pid;
-  sono_conn *c;
-} dproc;
+static const char *const block256[] = { "--block-size", "256", NULL };
 
-static void sonod_start(dproc *d) {
-  char sock[300], out[300], uri[310];
-  sono_error e;
-  int i;
-
-  snprintf(sock, sizeof sock, "%s/sonod.sock", dir);
-  snprintf(out, sizeof out, "%s/out.wav", dir);
-  unlink(sock);
-  d->pid = fork();
-  if (d->pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(sonod_path, sonod_path, "--no-config", "--backend", "offline", "--socket",
-          sock, "--output", out, "--sample-rate", "48000", "--block-size", "256",
-          "--no-restore", (char *)NULL);
-    _exit(127);
-  }
-  snprintf(uri, sizeof uri, "unix:%s", sock);
-  for (i = 0; i < 1000; i++) {
-    d->c = sono_connect(uri, &e);
-    if (d->c != NULL)
-      break;
-    usleep(10000);
-  }
-  if (d->c == NULL)
-    die("could not connect to the daemon", &e);
-  sono_set_timeout(d->c, 600000);
-}
-
-static void sonod_stop(dproc *d) {
-  sono_reply *r = NULL;
-  sono_error e;
-  int st;
-
-  if (sono_call(d->c, "shutdown", NULL, &r, &e) == 0)
-    sono_reply_free(r);
-  sono_close(d->c);
-  waitpid(d->pid, &st, 0);
-}
-
-static sono_reply *call(dproc *d, const char *op, sono_args *a) {
-  sono_reply *r = NULL;
-  sono_error e;
-
-  if (sono_call(d->c, op, a, &r, &e) != 0) {
-    char what[200];
-
-    snprintf(what, sizeof what, "%s", op);
-    die(what, &e);
-  }
-  if (a != NULL)
-    sono_args_clear(a);
-  return r;
-}
-
-static void call0(dproc *d, const char *op, sono_args *a) {
-  sono_reply_free(call(d, op, a));
-}
-
-static void connect_ports(dproc *d, sono_args *a, const char *op, const char *from,
+static void connect_ports(bench_daemon *d, sono_args *a, const char *op, const char *from,
                           const char *to) {
   sono_args_str(a, "from", from);
   sono_args_str(a, "to", to);
-  call0(d, op, a);
+  bench_call0(d, op, a);
 }
 
 /* Wall-clock time of rendering `seconds` of audio. */
-static double render(dproc *d, double seconds) {
+static double render(bench_daemon *d, double seconds) {
   sono_args *a = sono_args_new();
   double t0, t;
 
   /* One block first, so that what was queued is applied before timing. */
   sono_args_uint(a, "frames", BLOCK);
-  call0(d, "render", a);
+  bench_call0(d, "render", a);
   sono_args_uint(a, "frames", BLOCK + (uint64_t)(seconds * RATE));
   t0 = bench_now();
-  call0(d, "render", a);
+  bench_call0(d, "render", a);
   t = bench_now() - t0;
   sono_args_free(a);
   return t;
 }
 
-static uint64_t load_plugin(dproc *d, sono_args *a, const char *path) {
+static uint64_t load_plugin(bench_daemon *d, sono_args *a, const char *path) {
   sono_reply *r;
   uint64_t node = 0;
 
   sono_args_str(a, "path", path);
   sono_args_uint(a, "timeout", 60000);
-  r = call(d, "plugin.load", a);
+  r = bench_call(d, "plugin.load", a);
   sono_reply_uint(r, "node", &node);
   sono_reply_free(r);
   return node;
@@ -187,14 +120,14 @@ static double bare_chain(uint64_t blocks) {
 }
 
 static double daemon_graph(double seconds, bool chain) {
-  dproc d;
+  bench_daemon d;
   sono_args *a;
   char from[64], to[64];
   uint64_t g[CHAIN];
   int k, ch;
   double t;
 
-  sonod_start(&d);
+  bench_daemon_start(&d, sonod_path, dir, block256);
   a = sono_args_new();
   if (chain) {
     for (k = 0; k < CHAIN; k++) {
@@ -202,12 +135,12 @@ static double daemon_graph(double seconds, bool chain) {
 
       sono_args_str(a, "kind", "gain");
       sono_args_uint(a, "channels", 2);
-      r = call(&d, "node.new", a);
+      r = bench_call(&d, "node.new", a);
       sono_reply_uint(r, "node", &g[k]);
       sono_reply_free(r);
       sono_args_uint(a, "node", g[k]);
       sono_args_double(a, "gain", GAIN);
-      call0(&d, "node.gain", a);
+      bench_call0(&d, "node.gain", a);
     }
     for (ch = 1; ch <= 2; ch++) {
       snprintf(from, sizeof from, "csound:out_%d", ch);
@@ -227,7 +160,7 @@ static double daemon_graph(double seconds, bool chain) {
   }
   sono_args_free(a);
   t = render(&d, seconds);
-  sonod_stop(&d);
+  bench_daemon_stop(&d);
   return t;
 }
 
@@ -268,7 +201,7 @@ static void bench_graph(int runs, double seconds) {
 static const char *freeverb = "/usr/lib/vst/MaFreeverb-vst.so";
 
 static double session_once(double seconds) {
-  dproc d;
+  bench_daemon d;
   sono_args *a = sono_args_new();
   static const double freqs[] = {110.0, 164.81, 220.0, 277.18};
   uint64_t fv = 0;
@@ -277,19 +210,19 @@ static double session_once(double seconds) {
   int ch;
   double t;
 
-  sonod_start(&d);
+  bench_daemon_start(&d, sonod_path, dir, block256);
   sono_args_str(a, "name", "pad");
   sono_args_str(a, "body", "|kfreq=220, kamp=0.1|\n"
                            "a1 vco2 kamp, kfreq\n"
                            "a2 moogladder a1, 1800, 0.4\n"
                            "outs a2, a2\n");
-  call0(&d, "instr.define", a);
+  bench_call0(&d, "instr.define", a);
   for (k = 0; k < 4; k++) {
     sono_args_str(a, "instr", "pad");
     sono_args_begin_map(a, "args");
     sono_args_double(a, "kfreq", freqs[k]);
     sono_args_end(a);
-    call0(&d, "synth.start", a);
+    bench_call0(&d, "synth.start", a);
   }
   if (access(freeverb, R_OK) == 0) {
     fv = load_plugin(&d, a, freeverb);
@@ -305,7 +238,7 @@ static double session_once(double seconds) {
   }
   sono_args_free(a);
   t = render(&d, seconds);
-  sonod_stop(&d);
+  bench_daemon_stop(&d);
   return t;
 }
 
@@ -381,13 +314,13 @@ static double bare_host(vst_instance **inst, uint64_t blocks) {
 
 static double daemon_host(double seconds) {
   uint64_t blocks = (uint64_t)(seconds * RATE) / BLOCK, k, node[NPLUG];
-  dproc d;
+  bench_daemon d;
   sono_args *a = sono_args_new();
   char from[64], to[64];
   int p, ch;
   double t;
 
-  sonod_start(&d);
+  bench_daemon_start(&d, sonod_path, dir, block256);
   for (p = 0; p < NPLUG; p++)
     node[p] = load_plugin(&d, a, host_paths[p]);
   /* amsynth -> gigaverb -> eq -> out; csound and the first two off out. */
@@ -420,10 +353,10 @@ static double daemon_host(double seconds) {
     sono_args_end(a);
   }
   sono_args_end(a);
-  call0(&d, "plugin.midi", a);
+  bench_call0(&d, "plugin.midi", a);
   sono_args_free(a);
   t = render(&d, seconds);
-  sonod_stop(&d);
+  bench_daemon_stop(&d);
   return t;
 }
 
@@ -493,6 +426,8 @@ int main(int argc, char **argv) {
   double seconds = 20;
   bool graph = false, session = false, host = false;
   char home[300];
+
+  bench_daemon_name("bench_graph");
 
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--sonod") == 0 && i + 1 < argc)

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "bench/bench_util.h"
+#include "bench/bench_daemon.h"
 #include "clients/c/sono.h"
 
 #define RATE 48000
@@ -46,76 +47,17 @@ static const char *freeverb = "/usr/lib/vst/MaFreeverb-vst.so";
 static const char *eq = "/usr/lib/vst/3BandEQ-vst.so";
 static char dir[256];
 
-static void die(const char *what, const sono_error *e) {
-  fprintf(stderr, "bench_parallel: %s: %s%s%s\n", what, e != NULL ? e->code : "",
-          e != NULL ? ": " : "", e != NULL ? e->message : "");
-  exit(1);
-}
+/* A private offline daemon with BLOCK frames a block and W workers. */
+static void start(bench_daemon *d, unsigned block, unsigned workers) {
+  char bs[16], ws[16];
+  const char *const extra[] = { "--block-size", bs, "--ksmps", "16", "--workers", ws, NULL };
 
-typedef struct dproc {
-  pid_t pid;
-  sono_conn *c;
-} dproc;
-
-static void sonod_start(dproc *d, unsigned block, unsigned workers) {
-  char sock[300], out[300], uri[310], bs[16], ws[16];
-  sono_error e;
-  int i;
-
-  snprintf(sock, sizeof sock, "%s/sonod.sock", dir);
-  snprintf(out, sizeof out, "%s/out.wav", dir);
   snprintf(bs, sizeof bs, "%u", block);
   snprintf(ws, sizeof ws, "%u", workers);
-  unlink(sock);
-  fflush(stdout);   /* the child must not print our buffered lines again */
-  d->pid = fork();
-  if (d->pid == 0) {
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execl(sonod_path, sonod_path, "--no-config", "--backend", "offline", "--socket",
-          sock, "--output", out, "--sample-rate", "48000", "--block-size", bs, "--ksmps", "16",
-          "--workers", ws, "--no-restore", (char *)NULL);
-    _exit(127);
-  }
-  snprintf(uri, sizeof uri, "unix:%s", sock);
-  for (i = 0; i < 1000; i++) {
-    d->c = sono_connect(uri, &e);
-    if (d->c != NULL)
-      break;
-    usleep(10000);
-  }
-  if (d->c == NULL)
-    die("could not connect to the daemon", &e);
-  sono_set_timeout(d->c, 600000);
+  bench_daemon_start(d, sonod_path, dir, extra);
 }
 
-static void sonod_stop(dproc *d) {
-  sono_reply *r = NULL;
-  sono_error e;
-  int st;
-
-  if (sono_call(d->c, "shutdown", NULL, &r, &e) == 0)
-    sono_reply_free(r);
-  sono_close(d->c);
-  waitpid(d->pid, &st, 0);
-}
-
-static sono_reply *call(dproc *d, const char *op, sono_args *a) {
-  sono_reply *r = NULL;
-  sono_error e;
-
-  if (sono_call(d->c, op, a, &r, &e) != 0)
-    die(op, &e);
-  if (a != NULL)
-    sono_args_clear(a);
-  return r;
-}
-
-static void call0(dproc *d, const char *op, sono_args *a) {
-  sono_reply_free(call(d, op, a));
-}
-
-static void wire(dproc *d, sono_args *a, const char *op, uint64_t from, unsigned fp, uint64_t to,
+static void wire(bench_daemon *d, sono_args *a, const char *op, uint64_t from, unsigned fp, uint64_t to,
                  unsigned tp) {
   char f[64], t[64];
 
@@ -129,16 +71,16 @@ static void wire(dproc *d, sono_args *a, const char *op, uint64_t from, unsigned
     snprintf(t, sizeof t, "%llu:in_%u", (unsigned long long)to, tp);
   sono_args_str(a, "from", f);
   sono_args_str(a, "to", t);
-  call0(d, op, a);
+  bench_call0(d, op, a);
 }
 
-static uint64_t load(dproc *d, sono_args *a, const char *path, uint64_t *nin, uint64_t *nout) {
+static uint64_t load(bench_daemon *d, sono_args *a, const char *path, uint64_t *nin, uint64_t *nout) {
   sono_reply *r;
   uint64_t node = 0;
 
   sono_args_str(a, "path", path);
   sono_args_uint(a, "timeout", 60000);
-  r = call(d, "plugin.load", a);
+  r = bench_call(d, "plugin.load", a);
   sono_reply_uint(r, "node", &node);
   sono_reply_uint(r, "inputs", nin);
   sono_reply_uint(r, "outputs", nout);
@@ -147,7 +89,7 @@ static uint64_t load(dproc *d, sono_args *a, const char *path, uint64_t *nin, ui
 }
 
 /* A held chord from the second block on. */
-static void chord(dproc *d, sono_args *a, uint64_t node, unsigned block, unsigned k) {
+static void chord(bench_daemon *d, sono_args *a, uint64_t node, unsigned block, unsigned k) {
   static const unsigned notes[4] = { 48, 55, 60, 64 };
   unsigned i;
 
@@ -162,13 +104,13 @@ static void chord(dproc *d, sono_args *a, uint64_t node, unsigned block, unsigne
     sono_args_end(a);
   }
   sono_args_end(a);
-  call0(d, "plugin.midi", a);
+  bench_call0(d, "plugin.midi", a);
 }
 
 /* Plugin p (pout outputs) feeds q (qin inputs): stereo to stereo, mono
  * to both, both into mono; p no longer goes to out directly (a mono
  * output went to both out inputs). */
-static void chain_to(dproc *d, sono_args *a, uint64_t p, uint64_t pout, uint64_t q,
+static void chain_to(bench_daemon *d, sono_args *a, uint64_t p, uint64_t pout, uint64_t q,
                      uint64_t qin) {
   unsigned ch;
 
@@ -188,7 +130,7 @@ typedef struct result {
   uint64_t parallel; /* blocks on the pool */
 } result;
 
-static result render(dproc *d, unsigned block, double seconds) {
+static result render(bench_daemon *d, unsigned block, double seconds) {
   sono_args *a = sono_args_new();
   uint64_t blocks = (uint64_t)(seconds * RATE) / block, par = 0;
   double t0, t, worst = 0;
@@ -196,13 +138,13 @@ static result render(dproc *d, unsigned block, double seconds) {
   result res;
 
   sono_args_uint(a, "frames", block);
-  call0(d, "render", a);
-  call0(d, "status", NULL);   /* resets dsp_load_max */
+  bench_call0(d, "render", a);
+  bench_call0(d, "status", NULL);   /* resets dsp_load_max */
   sono_args_uint(a, "frames", blocks * block);
   t0 = bench_now();
-  call0(d, "render", a);
+  bench_call0(d, "render", a);
   t = bench_now() - t0;
-  r = call(d, "status", NULL);
+  r = bench_call(d, "status", NULL);
   sono_reply_double(r, "dsp_load_max", &worst);
   sono_reply_uint(r, "parallel_cycles", &par);
   sono_reply_free(r);
@@ -216,11 +158,11 @@ static result render(dproc *d, unsigned block, double seconds) {
 
 static result chains(unsigned block, unsigned workers, unsigned n, double seconds) {
   sono_args *a = sono_args_new();
-  dproc d;
+  bench_daemon d;
   unsigned k;
   result r;
 
-  sonod_start(&d, block, workers);
+  start(&d, block, workers);
   for (k = 0; k < n; k++) {
     uint64_t sin, sout, fin, fout, s = load(&d, a, amsynth, &sin, &sout),
                                    f = load(&d, a, freeverb, &fin, &fout);
@@ -230,26 +172,26 @@ static result chains(unsigned block, unsigned workers, unsigned n, double second
   }
   sono_args_free(a);
   r = render(&d, block, seconds);
-  sonod_stop(&d);
+  bench_daemon_stop(&d);
   return r;
 }
 
 static result serial(unsigned block, unsigned workers, double seconds) {
   sono_args *a = sono_args_new();
   uint64_t nin, nout, pout = 2, prev, node;
-  dproc d;
+  bench_daemon d;
   unsigned k;
   result r;
 
-  sonod_start(&d, block, workers);
+  start(&d, block, workers);
   sono_args_str(a, "name", "saw");
   sono_args_str(a, "body", "asig vco2 0.3, 110\nouts asig, asig\n");
-  call0(&d, "instr.define", a);
+  bench_call0(&d, "instr.define", a);
   sono_args_uint(a, "frames", block);
-  call0(&d, "render", a);   /* the definition is merged in the next k-cycle */
+  bench_call0(&d, "render", a);   /* the definition is merged in the next k-cycle */
   sono_args_str(a, "instr", "saw");
   sono_args_double(a, "dur", -1);
-  call0(&d, "synth.start", a);
+  bench_call0(&d, "synth.start", a);
   /* csound -> 8 plugins -> out: Csound's block first, then the chain,
    * one after another. */
   prev = 0;
@@ -261,7 +203,7 @@ static result serial(unsigned block, unsigned workers, double seconds) {
   }
   sono_args_free(a);
   r = render(&d, block, seconds);
-  sonod_stop(&d);
+  bench_daemon_stop(&d);
   if (getenv("BENCH_KEEP") != NULL) {
     char from[300], to[600];
 
@@ -326,6 +268,8 @@ int main(int argc, char **argv) {
   unsigned n = 16, maxw = 0, w;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   bool do_chains = false, do_cap = false, do_serial = false;
+
+  bench_daemon_name("bench_parallel");
 
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--sonod") == 0 && i + 1 < argc)

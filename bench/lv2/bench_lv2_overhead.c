@@ -15,7 +15,8 @@
  * layer: control targets, atom sequences with sample-exact MIDI and the
  * transport check, audio ports connected per call, run, MIDI out, control
  * outputs).  Short paired rounds in alternating order, timed in the
- * thread's CPU time; the median of the per-round ratios is the figure. */
+ * thread's CPU time (bench_chain.h); the median of the per-round ratios is
+ * the figure. */
 #include <lilv/lilv.h>
 #include <lv2/atom/atom.h>
 #include <lv2/core/lv2.h>
@@ -27,11 +28,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench/bench_chain.h"
 #include "daemon/lv2/lv2.h"
 #include "daemon/vst/vst.h"
 
-#define NPLUG 3
-static const char *const uris[NPLUG] = {
+static const char *const uris[BENCH_CHAIN_NPLUG] = {
     "http://drobilla.net/plugins/mda/DX10",
     "http://drobilla.net/plugins/mda/Delay",
     "http://gareus.org/oss/lv2/fil4#stereo",
@@ -46,18 +47,6 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return (a > b) - (a < b);
-}
-
-static vst_midi_msg note_for(int b)
-{
-    int key = 48 + (b / 50) % 24;
-    return (b / 50) % 2 ? vst_midi_note_off(0, key, 0) : vst_midi_note_on(0, key, 100);
 }
 
 /* The bare host: one plugin's instance and what its ports point at. */
@@ -157,11 +146,29 @@ static void bare_atoms(bare *b, const vst_midi_msg *m)
     }
 }
 
+/* The bare loop's block k: the atom buffers rewritten, then each run. */
+typedef struct bare_chain {
+    bare *bp;
+    unsigned n;
+} bare_chain;
+
+static void bare_block(void *ud, int k)
+{
+    bare_chain *bc = ud;
+    vst_midi_msg note = bench_chain_note(k);
+
+    for (int p = 0; p < BENCH_CHAIN_NPLUG; p++) {
+        bare_atoms(&bc->bp[p], p == 0 && k % 50 == 0 ? &note : NULL);
+        lilv_instance_run(bc->bp[p].inst, bc->n);
+    }
+}
+
 int main(int argc, char **argv)
 {
     int blocks = argc > 1 ? atoi(argv[1]) : 200;
     unsigned n = argc > 2 ? (unsigned)atoi(argv[2]) : 256;
     const double rate = 48000.0;
+    enum { ROUNDS = 101 };
     LV2_URID_Map *m = lv2_urid_map();
     map_midi = m->map(m->handle, LV2_MIDI__MidiEvent);
     map_seq = m->map(m->handle, LV2_ATOM__Sequence);
@@ -170,82 +177,34 @@ int main(int argc, char **argv)
     vst_config cfg;
     vst_config_init(&cfg);
     cfg.sample_rate = rate;
-    cfg.max_block = n;
     cfg.open_effect = lv2_open_effect;
-    vst_instance *inst[NPLUG];
-    for (int p = 0; p < NPLUG; p++) {
-        char err[VST_ERR_LEN];
-        if (vst_load(uris[p], &cfg, &inst[p], err) != VST_OK) {
-            fprintf(stderr, "%s\n", err);
-            return 1;
-        }
-    }
+    bench_chain ch;
+    bench_chain_open(&ch, uris, &cfg, n);
     LilvWorld *w = lilv_world_new();
     lilv_world_load_all(w);
-    bare bp[NPLUG];
-    for (int p = 0; p < NPLUG; p++)
+    bare bp[BENCH_CHAIN_NPLUG];
+    for (int p = 0; p < BENCH_CHAIN_NPLUG; p++)
         bare_open(w, uris[p], rate, &bp[p]);
 
-    float *mem = calloc(6 * n, sizeof(float));
-    float *a[2] = {mem, mem + n}, *b[2] = {mem + 2 * n, mem + 3 * n},
-          *c[2] = {mem + 4 * n, mem + 5 * n};
-    bare_connect(&bp[0], NULL, a);
-    bare_connect(&bp[1], a, b);
-    bare_connect(&bp[2], b, c);
+    /* Both sides work in the same buffers. */
+    bare_connect(&bp[0], NULL, ch.a);
+    bare_connect(&bp[1], ch.a, ch.b);
+    bare_connect(&bp[2], ch.b, ch.c);
 
-    enum { ROUNDS = 101 };
-    double ratio[ROUNDS], best_bare = 1e9, best_host = 1e9;
-    int k0 = 0;
-    for (int r = 0; r < ROUNDS; r++) {
-        double tb = 0.0, th = 0.0;
-        for (int side = 0; side < 2; side++) {
-            bool do_host = (side == 0) == (r % 2 == 1);
-            double t0 = now();
-            if (!do_host) {
-                for (int k = k0; k < k0 + blocks; k++) {
-                    vst_midi_msg note = note_for(k);
-                    for (int p = 0; p < NPLUG; p++) {
-                        bare_atoms(&bp[p], p == 0 && k % 50 == 0 ? &note : NULL);
-                        lilv_instance_run(bp[p].inst, n);
-                    }
-                }
-                tb = now() - t0;
-            } else {
-                for (int k = k0; k < k0 + blocks; k++) {
-                    vst_transport t = {.frame = (int64_t)k * n, .sample_pos = (double)k * n,
-                                       .tempo = 120.0, .time_sig_num = 4, .time_sig_den = 4,
-                                       .playing = true};
-                    for (int p = 0; p < NPLUG; p++)
-                        vst_rt_set_transport(inst[p], &t);
-                    if (k % 50 == 0)
-                        vst_rt_queue_midi(inst[0], 7, note_for(k));
-                    vst_rt_process(inst[0], NULL, 0, a, 2, n);
-                    vst_rt_process(inst[1], (const float *const *)a, 2, b, 2, n);
-                    vst_rt_process(inst[2], (const float *const *)b, 2, c, 2, n);
-                }
-                th = now() - t0;
-            }
-        }
-        k0 += blocks;
-        ratio[r] = th / tb;
-        if (tb < best_bare)
-            best_bare = tb;
-        if (th < best_host)
-            best_host = th;
-    }
-    qsort(ratio, ROUNDS, sizeof ratio[0], cmp_double);
+    bare_chain bc = {bp, n};
+    bench_rounds res;
+    bench_chain_rounds(&ch, ROUNDS, blocks, bare_block, &bc, now, &res);
     printf("chain: DX10 -> mda Delay -> fil4 stereo, %d rounds x %d blocks of %u frames\n", ROUNDS,
            blocks, n);
-    printf("bare lilv %.3f us/block (best round)\n", best_bare / blocks * 1e6);
-    printf("sonod     %.3f us/block (best round)\n", best_host / blocks * 1e6);
+    printf("bare lilv %.3f us/block (best round)\n", res.best_bare / blocks * 1e6);
+    printf("sonod     %.3f us/block (best round)\n", res.best_host / blocks * 1e6);
     printf("ratio %.4f (median of paired rounds; quartiles %.4f .. %.4f; best rounds %.4f)\n",
-           ratio[ROUNDS / 2], ratio[ROUNDS / 4], ratio[3 * ROUNDS / 4], best_host / best_bare);
-    for (int p = 0; p < NPLUG; p++) {
-        vst_unload(inst[p]);
+           res.median, res.q1, res.q3, res.best_host / res.best_bare);
+    bench_chain_close(&ch);
+    for (int p = 0; p < BENCH_CHAIN_NPLUG; p++) {
         lilv_instance_deactivate(bp[p].inst);
         lilv_instance_free(bp[p].inst);
     }
     lilv_world_free(w);
-    free(mem);
     return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst_events_rt.h"
+#include "daemon/vst/vst_finite_rt.h"
 
 static void copy_or_silence(float *dst, const float *src, unsigned n)
 {
@@ -113,12 +114,14 @@ static void run_double(vst_instance *inst, unsigned n)
 static void silence_non_finite(vst_instance *inst, float *const *out, unsigned nout, unsigned n)
 {
     bool bad = false;
-    for (unsigned j = 0; out && j < nout; j++)
+    for (unsigned j = 0; out && j < nout; j++) {
+        if (!vst_any_non_finite(out[j], n))
+            continue;
         for (unsigned f = 0; f < n; f++)
-            if (!__builtin_isfinite(out[j][f])) {
+            if (!__builtin_isfinite(out[j][f]))
                 out[j][f] = 0.0f;
-                bad = true;
-            }
+        bad = true;
+    }
     if (bad)
         atomic_fetch_add_explicit(&inst->non_finite, 1, memory_order_relaxed);
 }

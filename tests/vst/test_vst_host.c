@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/vst/vst_finite_rt.h"
 #include "tests/vst/vst_test_util.h"
 
 #define RATE 44100.0
@@ -1282,6 +1283,32 @@ START_TEST(test_info_format)
 }
 END_TEST
 
+/* The block-wide test every plugin output passes (vst_finite_rt.h): a
+ * single NaN or infinity found at every position of every length from 1 to
+ * 67 (the vector lanes and the tail), and no finite value taken for one. */
+START_TEST(test_non_finite_scan)
+{
+    const float bad[] = {__builtin_nanf(""), -__builtin_nanf(""), __builtin_inff(),
+                         -__builtin_inff()};
+    const float good[] = {0.0f, -0.0f, 1.0f, -3.4028235e38f, 3.4028235e38f, 1e-45f, -1e-40f};
+    float x[67];
+
+    for (unsigned n = 1; n <= 67; n++) {
+        for (unsigned i = 0; i < n; i++)
+            x[i] = good[i % (sizeof good / sizeof good[0])];
+        ck_assert_msg(!vst_any_non_finite(x, n), "finite block of %u taken for non-finite", n);
+        for (unsigned p = 0; p < n; p++)
+            for (unsigned b = 0; b < sizeof bad / sizeof bad[0]; b++) {
+                float keep = x[p];
+                x[p] = bad[b];
+                ck_assert_msg(vst_any_non_finite(x, n), "value %u at %u of %u missed", b, p, n);
+                x[p] = keep;
+            }
+    }
+    ck_assert(!vst_any_non_finite(x, 0));
+}
+END_TEST
+
 static Suite *host_suite(void)
 {
     Suite *s = suite_create("vst-host");
@@ -1298,7 +1325,7 @@ static Suite *host_suite(void)
                   test_midi_out_ring_full, test_transport}},
         {"audio", {test_process_float_stereo, test_process_double,
                    test_mapping_mono_in_stereo_plugin, test_mapping_mono_plugin,
-                   test_in_place_buffers, test_block_too_large}},
+                   test_in_place_buffers, test_block_too_large, test_non_finite_scan}},
         {"scan", {test_scan_ok, test_scan_crash, test_scan_hang, test_scan_failures_leave_others_playing, test_scan_bad_files,
                   test_scan_cache, test_scan_dir, test_info_format}},
     };
