@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "daemon/vst/vst.h"
 
@@ -86,6 +87,15 @@ static inline void bench_chain_host_block(bench_chain *ch, int k)
     vst_rt_process(ch->inst[0], NULL, 0, ch->a, 2, n);
     vst_rt_process(ch->inst[1], (const float *const *)ch->a, 2, ch->b, 2, n);
     vst_rt_process(ch->inst[2], (const float *const *)ch->b, 2, ch->c, 2, n);
+}
+
+/* This thread's CPU time in seconds: on a shared, loaded machine the time
+ * others take the CPU away does not count against either side. */
+static inline double bench_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static inline int bench_chain_cmp(const void *x, const void *y)

@@ -40,15 +40,6 @@ static const char *const uris[BENCH_CHAIN_NPLUG] = {
 
 #define SEQ_BYTES 8192
 
-/* This thread's CPU time: on a shared, loaded machine the time others
- * take the CPU away does not count against either side. */
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* The bare host: one plugin's instance and what its ports point at. */
 typedef struct bare {
     LilvInstance *inst;
@@ -193,7 +184,7 @@ int main(int argc, char **argv)
 
     bare_chain bc = {bp, n};
     bench_rounds res;
-    bench_chain_rounds(&ch, ROUNDS, blocks, bare_block, &bc, now, &res);
+    bench_chain_rounds(&ch, ROUNDS, blocks, bare_block, &bc, bench_cpu_now, &res);
     printf("chain: DX10 -> mda Delay -> fil4 stereo, %d rounds x %d blocks of %u frames\n", ROUNDS,
            blocks, n);
     printf("bare lilv %.3f us/block (best round)\n", res.best_bare / blocks * 1e6);

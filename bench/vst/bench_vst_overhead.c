@@ -8,13 +8,12 @@
  * and calls processReplacing with fixed buffers, the least a host can do;
  * "sonod" goes through vst_rt_set_transport, vst_rt_queue_midi and
  * vst_rt_process (input copy, event sort, callback bookkeeping).  Both run
- * on the same plugin instances, in short paired rounds (bench_chain.h);
- * the median ratio is reported. */
+ * on the same plugin instances, in short paired rounds timed in the
+ * thread's CPU time (bench_chain.h); the median ratio is reported. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench/bench_chain.h"
 #include "daemon/vst/vst.h"
@@ -25,13 +24,6 @@ static const char *const paths[BENCH_CHAIN_NPLUG] = {
     "/usr/lib/vst/MaGigaverb-vst.so",
     "/usr/lib/vst/3BandEQ-vst.so",
 };
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* The bare loop: the plugins' own entry points on fixed buffers. */
 typedef struct bare {
@@ -80,7 +72,7 @@ int main(int argc, char **argv)
     b.list.num = 1;
     b.list.events[0] = (VstEvent *)&b.ev;
     b.none[0] = ch.a[0];
-    bench_chain_rounds(&ch, ROUNDS, blocks, bare_block, &b, now, &res);
+    bench_chain_rounds(&ch, ROUNDS, blocks, bare_block, &b, bench_cpu_now, &res);
     printf("chain: amsynth -> MaGigaverb -> 3BandEQ, %d rounds x %d blocks of %u frames\n",
            ROUNDS, blocks, n);
     printf("bare  %.3f us/block (best round)\n", res.best_bare / blocks * 1e6);
