@@ -1,9 +1,9 @@
 /* cs_bus.c - audio and control buses (control thread).
  *
- * Bus ids: 0..audio_buses-1 are audio buses (ksmps doubles each, cleared at
- * the start of every k-cycle, so synths mix into them with sonod_abusout and
- * a later-priority instrument reads the sum with sonod_abusin in the same
- * cycle); the following control_buses ids are control buses (one value).
+ * Bus ids: 0..audio_buses-1 are audio buses (ksmps doubles each, holding
+ * only the current k-cycle's sum: synths mix into them with sonod_abusout
+ * and a later-priority instrument reads the sum with sonod_abusin in the
+ * same cycle; the cycle's first writer starts from silence); the following control_buses ids are control buses (one value).
  * Lifetime is decided on the audio thread, which sees who uses a bus: the
  * client's reference plus one per synth that touched it.  cs_bus_free drops
  * the client's reference; the id returns here with CS_NOTICE_BUS_FREED. */

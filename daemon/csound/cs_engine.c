@@ -160,6 +160,7 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     /* Audio buses are ksmps long: sized once Csound has told us ksmps (a
      * .csd brings its own). */
     eng->abus = calloc((size_t)cfg.audio_buses * eng->ksmps + 1, sizeof(double));
+    eng->abus_stamp = calloc((size_t)cfg.audio_buses + 1, sizeof(uint64_t));
     /* The FIFO for blocks that are not a multiple of ksmps: one k-cycle of
      * every output and every tap (cs_process_rt.c). */
     eng->ahead = calloc((size_t)eng->nchnls * eng->ksmps + 1, sizeof(float));
@@ -169,7 +170,7 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     if (eng->ahead && eng->ahead_out)
         for (unsigned c = 0; c < eng->nchnls; c++)
             eng->ahead_out[c] = eng->ahead + (size_t)c * eng->ksmps;
-    if (!eng->abus || !eng->ahead || !eng->ahead_out || !eng->tap_ahead || !eng->in_hist) {
+    if (!eng->abus || !eng->abus_stamp || !eng->ahead || !eng->ahead_out || !eng->tap_ahead || !eng->in_hist) {
         cs_engine_destroy(eng);
         return cs_seterr(err, CS_ENOMEM, "out of memory");
     }
@@ -243,7 +244,7 @@ void cs_engine_destroy(cs_engine *eng)
     minheap_free(&eng->heap);
     free(eng->defer); free(eng->fired); free(eng->slots);
     free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->slot_voice); free(eng->free_slots);
-    free(eng->abus); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
+    free(eng->abus); free(eng->abus_stamp); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
     free(eng->in_hist);
     free(eng->kbus); free(eng->bus_rt); free(eng->bus_ctl);
     free(eng);

@@ -285,6 +285,12 @@ struct cs_engine {
 
     /* buses */
     double *abus;                          /* [A] audio_buses * ksmps */
+    /* A bus holds this k-cycle's sum only when its stamp is this cycle's
+     * number: nothing clears the buses, the first write of a cycle does
+     * (256 buses cleared every k-cycle were a third of a light .csd's
+     * render). */
+    uint64_t *abus_stamp;                  /* [A] audio_buses: cycle last written */
+    uint64_t abus_cycle;                   /* [A] this k-cycle's number, from 1 */
     /* One k-cycle rendered ahead for a block that is not a multiple of
      * ksmps: nahead frames wait at the front of each buffer. */
     float *ahead;                          /* [A] nchnls * ksmps */

@@ -23,6 +23,7 @@
 #include "daemon/rtcheck/rtcheck.h"
 
 #include <math.h>
+#include <string.h>
 
 typedef struct { OPDS h; MYFLT *kstop, *islot; cs_engine *eng; cs_slot *s; uint64_t id; int first; } SYNTH;
 typedef struct { OPDS h; MYFLT *kout, *islot, *iidx; cs_engine *eng; cs_slot *s; unsigned idx; uint64_t id; } PARAM;
@@ -240,6 +241,10 @@ static int abusin_perf(CSOUND *csound, BUSIN *p)
     uint32_t n = CS_KSMPS, off = p->h.insdshead->ksmps_offset, early = p->h.insdshead->ksmps_no_end;
     const double *src = p->eng->abus + (size_t)p->bus * p->eng->ksmps;
     (void)csound;
+    if (p->eng->abus_stamp[p->bus] != p->eng->abus_cycle) {
+        memset(p->out, 0, n * sizeof(MYFLT));   /* nothing wrote it this cycle */
+        return OK;
+    }
     for (uint32_t i = 0; i < n; i++)
         p->out[i] = (i < off || i >= n - early) ? 0.0 : src[i];
     return OK;
@@ -256,6 +261,11 @@ static int abusout_perf(CSOUND *csound, BUSOUT *p)
     uint32_t n = CS_KSMPS, off = p->h.insdshead->ksmps_offset, early = p->h.insdshead->ksmps_no_end;
     double *dst = p->eng->abus + (size_t)p->bus * p->eng->ksmps;
     (void)csound;
+    /* The cycle's first writer starts the sum from silence. */
+    if (p->eng->abus_stamp[p->bus] != p->eng->abus_cycle) {
+        memset(dst, 0, p->eng->ksmps * sizeof(double));
+        p->eng->abus_stamp[p->bus] = p->eng->abus_cycle;
+    }
     for (uint32_t i = off; i < n - early; i++)
         dst[i] += p->in[i];
     return OK;

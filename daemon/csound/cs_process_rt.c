@@ -2,7 +2,8 @@
  *
  * For each k-cycle of a block:
  *   1. move new commands from the control ring into the timed heap;
- *   2. clear the audio buses;
+ *   2. start a new bus cycle (every audio bus silent until written: the
+ *      buses are not cleared, their stamps tell);
  *   3. apply every command whose frame falls inside this k-cycle (synth
  *      starts become Csound events fired with the synchronous API, which on
  *      this thread takes Csound's API lock uncontended);
@@ -234,8 +235,8 @@ static void tap_remove(cs_engine *eng, unsigned slot)
     eng->taps[slot].buf = NULL;
 }
 
-/* After the perf pass: each tapped bus holds this k-cycle's sum (buses are
- * cleared before it), copied at the cycle's place in the block, or into
+/* After the perf pass: each tapped bus's k-cycle sum (silence when nothing
+ * wrote it this cycle), copied at the cycle's place in the block, or into
  * the FIFO for a cycle rendered ahead. */
 static void taps_copy(cs_engine *eng, unsigned base, int ahead)
 {
@@ -247,8 +248,11 @@ static void taps_copy(cs_engine *eng, unsigned base, int ahead)
         float *dst = ahead ? eng->tap_ahead + (size_t)eng->tap_live[i] * ksmps : t->buf + base;
         if (!ahead && base + ksmps > t->len)
             continue;
-        for (unsigned f = 0; f < ksmps; f++)
-            dst[f] = (float)(src[f] * scale);
+        if (eng->abus_stamp[t->bus] != eng->abus_cycle)
+            memset(dst, 0, ksmps * sizeof(float));
+        else
+            for (unsigned f = 0; f < ksmps; f++)
+                dst[f] = (float)(src[f] * scale);
     }
 }
 
@@ -431,6 +435,34 @@ static double input_frame(const cs_engine *eng, const float *const *in, unsigned
     return in[c][i];
 }
 
+/* Csound's input for one k-cycle, frame f of channel c from input_frame's
+ * place ibase + f.  Channel by channel, the source's checks made once: a
+ * .csd rendered without input fills zeros here every k-cycle, and the
+ * per-sample checks cost more than the rest of the cycle's own work. */
+static void spin_fill(cs_engine *eng, const float *const *in, unsigned nin, unsigned nframes,
+                      long ibase)
+{
+    const unsigned ksmps = eng->ksmps, nchi = eng->nchnls_i;
+
+    for (unsigned c = 0; c < nchi; c++) {
+        const float *src = in != NULL && c < nin ? in[c] : NULL;
+        double *dst = eng->spin + c;
+        unsigned f = 0;
+
+        for (; f < ksmps && ibase + (long)f < 0; f++)
+            dst[(size_t)f * nchi] = input_frame(eng, in, nin, nframes, c, ibase + (long)f);
+        if (src == NULL) {
+            for (; f < ksmps; f++)
+                dst[(size_t)f * nchi] = 0.0;
+            continue;
+        }
+        for (; f < ksmps; f++) {
+            unsigned long i = (unsigned long)(ibase + (long)f);
+            dst[(size_t)f * nchi] = i < nframes ? src[i] : 0.0;
+        }
+    }
+}
+
 /* Keeps the block's last ksmps input frames (fewer: shifted in) for the
  * next block's delayed input. */
 static void input_keep(cs_engine *eng, const float *const *in, unsigned nin, unsigned nframes)
@@ -456,18 +488,16 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
                           unsigned pos, float *const *out, unsigned nout, unsigned obase,
                           int ahead)
 {
-    const unsigned ksmps = eng->ksmps, nch = eng->nchnls, nchi = eng->nchnls_i;
+    const unsigned ksmps = eng->ksmps, nch = eng->nchnls;
     const long ibase = (long)pos - (long)eng->in_delay;
 
     eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
-    memset(eng->abus, 0, (size_t)eng->cfg.audio_buses * ksmps * sizeof(double));
+    eng->abus_cycle++;   /* every audio bus silent until written (abus_stamp) */
     /* A finished .csd is not called again (its commands are freed with it). */
     if (!atomic_load_explicit(&eng->finished, memory_order_relaxed))
         schedule(eng);
 
-    for (unsigned f = 0; f < ksmps; f++)
-        for (unsigned c = 0; c < nchi; c++)
-            eng->spin[f * nchi + c] = input_frame(eng, in, nin, nframes, c, ibase + (long)f);
+    spin_fill(eng, in, nin, nframes, ibase);
 
     int done = atomic_load_explicit(&eng->finished, memory_order_relaxed);
     if (!done) {

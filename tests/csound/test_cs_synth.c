@@ -244,6 +244,47 @@ START_TEST(test_bus_priorities)
 }
 END_TEST
 
+/* An audio bus holds only this k-cycle's sum: two writers add up, the same
+ * every cycle (not growing), and when they stop writing (alive, silent by a
+ * branch, so no release ramp leaves zeros behind) the bus is silent for its
+ * reader and its tap, though nothing clears it: the first writer of a cycle
+ * starts from silence (cs_internal.h abus_stamp). */
+START_TEST(test_bus_sum_per_cycle)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    int bus, tap;
+    float *buf = calloc(H_BLOCK, sizeof(float));
+    ck_assert_int_eq(cs_bus_new(h->eng, CS_BUS_AUDIO, &bus, &err), 0);
+    ck_assert_int_eq(cs_bus_tap(h->eng, bus, buf, H_BLOCK, &tap, &err), 0);
+    define(h, "reader", "|ibus=0|\nasig sonod_abusin ibus\nout asig*0.5\n", 2);
+    define(h, "dc", "|ibus=0, klevel=0|\nif klevel != 0 then\n"
+                    "  sonod_abusout ibus, a(klevel)\nendif\n", 1);
+    uint64_t F = cs_engine_frame(h->eng);
+    size_t base = h->len;
+    cs_arg r = { "ibus", bus };
+    cs_arg a[2] = { { "ibus", bus }, { "klevel", 0.1 } }, b[2] = { { "ibus", bus }, { "klevel", 0.25 } };
+    cs_arg off = { "klevel", 0 };
+    start(h, "reader", &r, 1, F, -1);
+    cs_synth_id s1 = start(h, "dc", a, 2, F, -1);
+    cs_synth_id s2 = start(h, "dc", b, 2, F, -1);
+    h_run(h, 4 * H_BLOCK);
+    for (size_t i = base + H_KSMPS; i < base + 4 * H_BLOCK; i++)
+        ck_assert_msg(fabsf(h->buf[0][i] - 0.175f) < 1e-6f, "frame %zu: %f", i, h->buf[0][i]);
+    ck_assert_float_eq_tol(buf[H_BLOCK - 1], 0.35f, 1e-6f);
+    ck_assert_int_eq(cs_synth_set(h->eng, s2, &off, 1, 0, &err), 0);
+    h_run(h, 2 * H_BLOCK);
+    ck_assert_float_eq_tol(h->buf[0][h->len - 1], 0.05f, 1e-6f);
+    ck_assert_float_eq_tol(h->buf[0][h->len - H_BLOCK], 0.05f, 1e-6f);
+    ck_assert_int_eq(cs_synth_set(h->eng, s1, &off, 1, 0, &err), 0);
+    h_run(h, 2 * H_BLOCK);
+    ck_assert_double_eq(h_peak(h, 0, h->len - H_BLOCK, h->len), 0.0);
+    for (unsigned i = 0; i < H_BLOCK; i++)
+        ck_assert_msg(buf[i] == 0.0f, "tap frame %u: %f", i, buf[i]);
+    h_free(h);                  /* frees the tap and its buffer */
+}
+END_TEST
+
 /* A tapped audio bus is copied out after every k-cycle at its place in the
  * block: the bused source's first sample lands in the tap at exactly its
  * start frame, while the main output (which the source does not write)
@@ -794,6 +835,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_dur);
     tcase_add_test(tc, test_bus_priorities);
     tcase_add_test(tc, test_bus_tap);
+    tcase_add_test(tc, test_bus_sum_per_cycle);
     tcase_add_test(tc, test_control_bus);
     tcase_add_test(tc, test_table_from_wav);
     tcase_add_test(tc, test_thousand_synths);
