@@ -52,7 +52,7 @@ expect "silent before the tone" "$("$WAV_PEAK" "$DIR/cap.wav" 0 1000 | cut -d' '
 expect "the tone from its frame on" "$("$WAV_PEAK" "$DIR/cap.wav" 1000 1013 | cut -d' ' -f4)" 0.500000
 expect "first sample of the tone" "$("$WAV_PEAK" "$DIR/cap.wav" 1000 1001 | cut -d' ' -f4)" 0.000000
 expect "second sample of the tone" "$("$WAV_PEAK" "$DIR/cap.wav" 1001 1002 | cut -d' ' -f4)" \
-  "$(awk 'BEGIN { printf "%.6f", 0.5 * sin(2 * 3.14159265358979 * 1000 / 48000) }')"
+  "$(LC_ALL=C awk 'BEGIN { printf "%.6f", 0.5 * sin(2 * 3.14159265358979 * 1000 / 48000) }')"
 
 # 2. Without -o: a line per block, FRAME FRAMES PEAK PEAK.
 capture_bg "$DIR/c2" capture out --frames 2048 --block 1024
