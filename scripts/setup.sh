@@ -16,7 +16,10 @@ PACKAGES="
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
   python3-msgpack python3-pytest python3-numpy
   liblilv-dev lv2-dev mda-lv2 x42-plugins
+  iproute2
 "
+# iproute2: `ip`, with which tests/jack/test_jack_net.c joins two network
+# namespaces by a veth pair (skipped without it).
 # LV2: lilv (the host library) and the LV2 headers; mda-lv2 and x42-plugins
 # are the LV2 bundles the tests play (small, few dependencies).
 # lsp-plugins-vst: about a hundred VST2 files in a subfolder of

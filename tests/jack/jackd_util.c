@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <jack/jack.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -37,6 +38,10 @@ static jack_client_t *open_client(const char *server, const char *name) {
   jack_set_info_function(quiet);
   return jack_client_open(name, JackServerName | JackNoStartServer | JackUseExactName,
                           &status, server);
+}
+
+jack_client_t *jack_rig_open(const char *server, const char *name) {
+  return open_client(server, name);
 }
 
 bool jack_server_answers(const char *name) {
@@ -72,9 +77,15 @@ void jackd_clean_shm(const char *name) {
   closedir(dir);
 }
 
-static pid_t spawn(const char *name, const char *log, int prio) {
-  char p[16];
+/* Runs `jackd -n name ARGS...` (args NULL-ended, at most 30), inside the
+ * network namespace of process netns_pid when it is > 0. */
+static pid_t spawn(const char *name, const char *log, pid_t netns_pid, const char *const *args) {
+  const char *argv[34] = { "jackd", "-n", name };
+  int n = 3;
 
+  for (; *args != NULL && n < 33; args++)
+    argv[n++] = *args;
+  argv[n] = NULL;
   pid_t pid = fork();
 
   ck_assert_int_ge(pid, 0);
@@ -85,16 +96,32 @@ static pid_t spawn(const char *name, const char *log, int prio) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     dup2(fd, 1);
     dup2(fd, 2);
-    snprintf(p, sizeof p, "%d", prio);
-    if (prio > 0)
-      execlp("jackd", "jackd", "-n", name, "-R", "-P", p, "-d", "dummy", "-r", "48000", "-p",
-             "256", (char *)NULL);
-    else
-      execlp("jackd", "jackd", "-n", name, "-r", "-d", "dummy", "-r", "48000", "-p", "256",
-             (char *)NULL);
+    if (netns_pid > 0) {
+      char path[64];
+      int ns;
+
+      snprintf(path, sizeof path, "/proc/%d/ns/net", (int)netns_pid);
+      ns = open(path, O_RDONLY | O_CLOEXEC);
+      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
+        perror("jackd_util: entering the network namespace");
+        _exit(126);
+      }
+      close(ns);
+    }
+    execvp("jackd", (char *const *)argv);
     _exit(127);
   }
   return pid;
+}
+
+static pid_t spawn_dummy(const char *name, const char *log, int prio) {
+  const char *rt[] = { "-R", "-P", NULL, "-d", "dummy", "-r", "48000", "-p", "256", NULL };
+  const char *nort[] = { "-r", "-d", "dummy", "-r", "48000", "-p", "256", NULL };
+  char p[16];
+
+  snprintf(p, sizeof p, "%d", prio);
+  rt[2] = p;
+  return spawn(name, log, 0, prio > 0 ? rt : nort);
 }
 
 /* 0 once the server answers, -1 if jackd exited or 10 s passed. */
@@ -182,16 +209,33 @@ void jackd_start_rt(jackd_proc *j, const char *name, const char *log, int prio) 
   memset(j, 0, sizeof *j);
   snprintf(j->name, sizeof j->name, "%s", name);
   snprintf(j->log, sizeof j->log, "%s", log);
-  j->pid = spawn(name, log, prio);
+  j->pid = spawn_dummy(name, log, prio);
   if (wait_ready(j) == 0)
     return;
   /* Stale files of an earlier server with this name are the usual cause. */
   jackd_stop(j);
   jackd_clean_shm(name);
-  j->pid = spawn(name, log, prio);
+  j->pid = spawn_dummy(name, log, prio);
   if (wait_ready(j) != 0) {
     jackd_stop(j);
     ck_abort_msg("jackd -n %s did not answer within 10 s (see %s)", name, log);
+  }
+}
+
+void jackd_spawn_in(jackd_proc *j, const char *name, const char *log, pid_t netns_pid,
+                    const char *const *args) {
+  reclaim_slots();
+  jackd_clean_shm(name);
+  memset(j, 0, sizeof *j);
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->log, sizeof j->log, "%s", log);
+  j->pid = spawn(name, log, netns_pid, args);
+}
+
+void jackd_wait_ready(jackd_proc *j) {
+  if (wait_ready(j) != 0) {
+    jackd_stop(j);
+    ck_abort_msg("jackd -n %s did not answer within 10 s (see %s)", j->name, j->log);
   }
 }
 

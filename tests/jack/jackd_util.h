@@ -21,12 +21,23 @@ typedef struct jackd_proc {
 void jackd_start(jackd_proc *j, const char *name, const char *log);
 /* The same with realtime scheduling: `jackd -R -P prio` (prio > 0). */
 void jackd_start_rt(jackd_proc *j, const char *name, const char *log, int prio);
+/* Starts `jackd -n name ARGS...` (args NULL-ended) without waiting for it,
+ * inside the network namespace of process netns_pid when that is > 0 (the
+ * test must be allowed to enter it: root).  Stale files of an earlier
+ * server with this name are removed first. */
+void jackd_spawn_in(jackd_proc *j, const char *name, const char *log, pid_t netns_pid,
+                    const char *const *args);
+/* Waits until a client can connect (fails the test after 10 s). */
+void jackd_wait_ready(jackd_proc *j);
 /* SIGTERM, then waits (SIGKILL after 10 s).  Safe to call twice. */
 void jackd_stop(jackd_proc *j);
 /* Removes the /dev/shm files that carry this server's name; a jackd that
  * was killed hard leaves them behind and they can block a restart. */
 void jackd_clean_shm(const char *name);
 bool jack_server_answers(const char *name);
+/* A JACK client of the test itself on that server (exactly this name, no
+ * server started, the library's messages silenced); NULL if it cannot. */
+jack_client_t *jack_rig_open(const char *server, const char *name);
 
 /* How often a timing test may try again when xruns spoiled its recording.
  * A wrong result without an xrun fails at once, so this only decides how
