@@ -10,6 +10,7 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "daemon/base/log.h"
 
@@ -173,4 +174,80 @@ int plugin_call(sonod *d, pnode *n, const char *what, plugin_call_fn fn, plugin_
     n->busy = what;
   running++;
   return 0;
+}
+
+/* ---- calls waited for on the calling thread (shutdown) ---- */
+
+struct plugin_wait {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  plugin_call_fn fn;
+  void *arg;
+  void (*release)(void *arg);
+  bool done, abandoned;
+};
+
+static void wait_free(plugin_wait *w) {
+  pthread_mutex_destroy(&w->lock);
+  pthread_cond_destroy(&w->cond);
+  free(w);
+}
+
+static void *run_waited(void *arg) {
+  plugin_wait *w = arg;
+  bool abandoned;
+
+  w->fn(w->arg);
+  pthread_mutex_lock(&w->lock);
+  w->done = true;
+  abandoned = w->abandoned;
+  pthread_cond_signal(&w->cond);
+  pthread_mutex_unlock(&w->lock);
+  if (abandoned) {
+    w->release(w->arg);
+    wait_free(w);
+  }
+  return NULL;
+}
+
+plugin_wait *plugin_call_begin(plugin_call_fn fn, void *arg, void (*release)(void *arg)) {
+  pthread_condattr_t ca;
+  pthread_attr_t attr;
+  pthread_t th;
+  plugin_wait *w = calloc(1, sizeof *w);
+  int rc;
+
+  if (w == NULL)
+    return NULL;
+  w->fn = fn;
+  w->arg = arg;
+  w->release = release;
+  pthread_mutex_init(&w->lock, NULL);
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&w->cond, &ca);
+  pthread_condattr_destroy(&ca);
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  rc = pthread_create(&th, &attr, run_waited, w);
+  pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    wait_free(w);
+    return NULL;
+  }
+  return w;
+}
+
+bool plugin_call_join(plugin_wait *w, const struct timespec *until) {
+  bool done;
+
+  pthread_mutex_lock(&w->lock);
+  while (!w->done && pthread_cond_timedwait(&w->cond, &w->lock, until) == 0)
+    ;
+  done = w->done;
+  w->abandoned = !done;
+  pthread_mutex_unlock(&w->lock);
+  if (done)
+    wait_free(w);
+  return done;
 }

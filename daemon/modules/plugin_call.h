@@ -37,6 +37,18 @@ typedef void (*plugin_call_cb)(sonod *d, void *arg, plugin_call_end end);
 int plugin_call(sonod *d, pnode *n, const char *what, plugin_call_fn fn, plugin_call_cb cb,
                 void *arg);
 
+/* When the loop no longer runs its callbacks (the save at shutdown): runs
+ * fn(arg) on a thread of its own, returned as a handle for
+ * plugin_call_join; NULL when no thread could start (nothing was called).
+ * Marks nothing on any node. */
+typedef struct plugin_wait plugin_wait;
+plugin_wait *plugin_call_begin(plugin_call_fn fn, void *arg, void (*release)(void *arg));
+/* Waits for that call until `until` (CLOCK_MONOTONIC) and frees w: true
+ * when fn returned (arg is the caller's again); false when it is still
+ * running: the thread then keeps arg and calls release(arg) if fn ever
+ * returns. */
+bool plugin_call_join(plugin_wait *w, const struct timespec *until);
+
 /* The deadline in force, in milliseconds. */
 unsigned plugin_call_deadline_ms(void);
 

@@ -108,11 +108,105 @@ static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, co
   events_emit(d, EV_PLUGIN, &sb);
 }
 
+/* plugin.param events: the changes the plugin made itself, each with its
+ * display text, which is plugin code: asked on the plugin-call thread with
+ * the deadline (plugin_call), the events sent when it answered.  Past the
+ * deadline, or for a node that hung before, they go with display nil. */
+typedef struct param_job {
+  uint32_t node;
+  vst_instance *inst;
+  unsigned count, cap;
+  vst_param_change *pc;
+  char (*display)[VST_STR_LEN];
+} param_job;
+
+static void param_job_free(param_job *j) {
+  free(j->pc);
+  free(j->display);
+  free(j);
+}
+
+static void param_events(sonod *d, const param_job *j, bool displays) {
+  for (unsigned i = 0; i < j->count; i++) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    events_begin(&sb, &pk, "plugin.param", 4);
+    sono_pack_key_uint(&pk, "node", j->node);
+    sono_pack_key_int(&pk, "index", j->pc[i].index);
+    sono_pack_key_double(&pk, "value", j->pc[i].value);
+    if (displays)
+      sono_pack_key_str(&pk, "display", j->display[i]);
+    else {
+      sono_pack_cstr(&pk, "display");
+      msgpack_pack_nil(&pk);
+    }
+    events_emit(d, EV_PLUGIN, &sb);
+  }
+}
+
+static void displays_fn(void *arg) {
+  param_job *j = arg;
+
+  for (unsigned i = 0; i < j->count; i++)
+    vst_param_display(j->inst, j->pc[i].index, j->display[i], VST_STR_LEN, NULL);
+}
+
+static void displays_done(sonod *d, void *arg, plugin_call_end end) {
+  param_job *j = arg;
+
+  if (end == PLUGIN_CALL_TIMEOUT) {
+    param_events(d, j, false);
+    return;   /* the thread still has j */
+  }
+  if (end == PLUGIN_CALL_DONE)
+    param_events(d, j, true);
+  param_job_free(j);
+}
+
+static void param_changes(sonod *d, pnode *n, bool tell) {
+  vst_param_change pc[POLL_BATCH];
+  param_job *j = tell ? calloc(1, sizeof *j) : NULL;
+  unsigned got;
+
+  if (j != NULL) {
+    j->node = n->id;
+    j->inst = n->inst;
+  }
+  do {
+    got = vst_take_param_changes(n->inst, pc, POLL_BATCH);
+    if (j == NULL || got == 0)
+      continue;
+    if (j->count + got > j->cap) {
+      unsigned cap = j->cap ? 2 * j->cap : POLL_BATCH;
+      vst_param_change *p = realloc(j->pc, cap * sizeof *p);
+
+      if (p == NULL)
+        continue;   /* out of memory: these go untold */
+      j->pc = p;
+      j->cap = cap;
+    }
+    memcpy(j->pc + j->count, pc, got * sizeof *pc);
+    j->count += got;
+  } while (got == POLL_BATCH);
+  if (j == NULL)
+    return;
+  if (j->count == 0) {
+    param_job_free(j);
+    return;
+  }
+  if (n->hung != NULL ||
+      (j->display = calloc(j->count, sizeof *j->display)) == NULL ||
+      plugin_call(d, n, "effGetParamDisplay", displays_fn, displays_done, j) != 0) {
+    param_events(d, j, false);
+    param_job_free(j);
+  }
+}
+
 /* Drains everything the node recorded since the last poll.  The counters
  * and queues are always emptied, listeners or not, so that a client that
  * subscribes later is not flooded with stale news. */
 static void poll_node(sonod *d, pnode *n) {
-  vst_param_change pc[POLL_BATCH];
   vst_midi_out mo[POLL_BATCH];
   bool tell = anyone_listens(d);
   unsigned got, i;
@@ -145,22 +239,10 @@ static void poll_node(sonod *d, pnode *n) {
       error_event(d, n, "worker_dropped", count,
                   "%u requests or answers of the plugin's worker did not fit its ring", count);
   }
-  do {
-    got = vst_take_param_changes(n->inst, pc, POLL_BATCH);
-    for (i = 0; tell && i < got; i++) {
-      msgpack_sbuffer sb;
-      msgpack_packer pk;
-      char display[VST_STR_LEN] = "";
-
-      vst_param_display(n->inst, pc[i].index, display, sizeof display, NULL);
-      events_begin(&sb, &pk, "plugin.param", 4);
-      sono_pack_key_uint(&pk, "node", n->id);
-      sono_pack_key_int(&pk, "index", pc[i].index);
-      sono_pack_key_double(&pk, "value", pc[i].value);
-      sono_pack_key_str(&pk, "display", display);
-      events_emit(d, EV_PLUGIN, &sb);
-    }
-  } while (got == POLL_BATCH);
+  /* While a call runs in the node, its changes wait (they are kept per
+   * parameter, the latest value): their displays are asked after it. */
+  if (!tell || n->busy == NULL)
+    param_changes(d, n, tell);
   do {
     got = vst_take_midi_out(n->inst, mo, POLL_BATCH);
     for (i = 0; tell && i < got; i++) {
@@ -466,6 +548,7 @@ static void node_free(sonod *d, pnode *n) {
     vst_unload(n->inst);
     turn_give();
   }
+  plugin_snapshot_free(n->saved);
   free(n->path);
   free(n);
 }

@@ -15,6 +15,25 @@
 #include "daemon/lv2/lv2.h"
 #include "daemon/base/sonod.h"
 
+/* What the session file keeps of a plugin (plugin_state.c): its program,
+ * every parameter and its state, read on the plugin-call thread with the
+ * deadline (plugin_ctl_snapshot) at each save, and kept on the node, so a
+ * node that cannot be asked at a save (hung, or answering a request) is
+ * written with what it last told. */
+typedef struct plugin_snapshot {
+  int program;             /* -1: none */
+  float *params;
+  int nparams;
+  void *state;             /* NULL: the plugin gave none */
+  size_t state_len;
+  vst_state_kind kind;
+} plugin_snapshot;
+
+/* Reads inst's program, parameters and state into a new snapshot: on the
+ * plugin-call thread (it calls plugin code).  NULL when out of memory. */
+plugin_snapshot *plugin_ctl_snapshot(vst_instance *inst);
+void plugin_snapshot_free(plugin_snapshot *s);
+
 typedef struct pnode {
   struct pnode *next;
   uint32_t id;
@@ -37,6 +56,7 @@ typedef struct pnode {
   const char *busy;        /* a call into it runs off the loop (plugin_call.c): which */
   const char *hung;        /* the call that missed its deadline: the node is unusable */
   const char *killed_for;  /* isolated: the call whose deadline killed its host */
+  plugin_snapshot *saved;  /* its state at the last save that could ask it; NULL before */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual

@@ -7,10 +7,12 @@
  * loading was synchronous.  Control thread only. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/base/log.h"
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/modules/plugin_state.h"
 #include "protocol/wire.h"
@@ -33,8 +35,175 @@ typedef struct staged {
   session_restore *job;
 } staged;
 
+/* ---- gathering: each plugin's state, off the loop ---- */
+
+plugin_snapshot *plugin_ctl_snapshot(vst_instance *inst) {
+  plugin_snapshot *s = calloc(1, sizeof *s);
+  char err[VST_ERR_LEN];
+  int i, np = vst_param_count(inst);
+
+  if (s == NULL)
+    return NULL;
+  s->program = vst_program_get(inst);
+  if (np > 0 && (s->params = calloc((size_t)np, sizeof *s->params)) == NULL) {
+    free(s);
+    return NULL;
+  }
+  s->nparams = np > 0 ? np : 0;
+  for (i = 0; i < s->nparams; i++)
+    vst_param_get(inst, i, &s->params[i], NULL);
+  if (vst_state_get(inst, &s->state, &s->state_len, &s->kind, err) != VST_OK) {
+    s->state = NULL;
+    s->state_len = 0;
+  }
+  return s;
+}
+
+void plugin_snapshot_free(plugin_snapshot *s) {
+  if (s == NULL)
+    return;
+  free(s->params);
+  free(s->state);
+  free(s);
+}
+
+typedef struct snap_job {
+  session_gather *g;          /* NULL once its save went on without it */
+  uint32_t node;
+  vst_instance *inst;
+  plugin_snapshot *snap;
+} snap_job;
+
+static void snap_fn(void *arg) {
+  snap_job *j = arg;
+
+  j->snap = plugin_ctl_snapshot(j->inst);
+}
+
+static void snap_release(void *arg) {
+  snap_job *j = arg;
+
+  plugin_snapshot_free(j->snap);
+  free(j);
+}
+
+/* The snapshot replaces the node's last one. */
+static void snap_keep(snap_job *j) {
+  pnode *n = plugin_ctl_find(j->node);
+
+  if (n != NULL && j->snap != NULL) {
+    plugin_snapshot_free(n->saved);
+    n->saved = j->snap;
+    j->snap = NULL;
+  }
+}
+
+static void snap_done(sonod *d, void *arg, plugin_call_end end) {
+  snap_job *j = arg;
+
+  (void)d;
+  if (end == PLUGIN_CALL_TIMEOUT) {
+    /* The node is hung now (or its host killed); the save goes on. */
+    session_gather_late(j->g, j->node);
+    session_gather_done(j->g);
+    return;   /* the thread still has j */
+  }
+  if (end == PLUGIN_CALL_DONE) {
+    snap_keep(j);
+    session_gather_done(j->g);
+  }
+  snap_release(j);
+}
+
+/* Whether a save may call into n now: not while a request's call runs in
+ * it (busy) or after one hung (it is written with its last snapshot). */
+static bool askable(const pnode *n) {
+  return !n->removing && n->hung == NULL && n->busy == NULL;
+}
+
+/* At shutdown: every askable node at once, each on a thread, all waited
+ * for until one deadline.  A node that misses it is left to its thread
+ * (hung: the unload that follows leaves it alone; isolated, its host is
+ * killed too). */
+static void gather_now(session_gather *g) {
+  struct {
+    plugin_wait *w;
+    snap_job *j;
+  } calls[RT_NODES_MAX];
+  unsigned k, ncalls = 0;
+  struct timespec until;
+  unsigned ms = plugin_call_deadline_ms();
+  pnode *n;
+
+  clock_gettime(CLOCK_MONOTONIC, &until);
+  until.tv_sec += ms / 1000;
+  until.tv_nsec += (long)(ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) {
+    until.tv_sec++;
+    until.tv_nsec -= 1000000000L;
+  }
+  for (n = plugin_ctl_first(); n != NULL && ncalls < RT_NODES_MAX; n = n->next) {
+    snap_job *j;
+
+    if (!askable(n) || (j = calloc(1, sizeof *j)) == NULL)
+      continue;
+    j->node = n->id;
+    j->inst = n->inst;
+    if ((calls[ncalls].w = plugin_call_begin(snap_fn, j, snap_release)) == NULL) {
+      free(j);
+      continue;
+    }
+    calls[ncalls++].j = j;
+  }
+  for (k = 0; k < ncalls; k++) {
+    snap_job *j = calls[k].j;
+    uint32_t id = j->node;
+
+    if (plugin_call_join(calls[k].w, &until)) {
+      snap_keep(j);
+      snap_release(j);
+      continue;
+    }
+    session_gather_late(g, id);
+    if ((n = plugin_ctl_find(id)) != NULL) {
+      log_error("plugin: node %u: effGetChunk did not return within %u ms at shutdown; saved "
+                "with its last state", id, ms);
+      n->hung = "effGetChunk";
+      if (n->isolated)
+        vst_isolated_kill(n->inst);
+    }
+  }
+}
+
+static void gather_plugins(sonod *d, session_gather *g, bool now) {
+  pnode *n;
+
+  if (now) {
+    gather_now(g);
+    session_gather_done(g);
+    return;
+  }
+  for (n = plugin_ctl_first(); n != NULL; n = n->next) {
+    snap_job *j;
+
+    if (!askable(n) || (j = calloc(1, sizeof *j)) == NULL)
+      continue;
+    j->g = g;
+    j->node = n->id;
+    j->inst = n->inst;
+    session_gather_hold(g);
+    if (plugin_call(d, n, "effGetChunk", snap_fn, snap_done, j) != 0) {
+      free(j);
+      session_gather_done(g);
+    }
+  }
+  session_gather_done(g);
+}
+
 /* ---- writing ---- */
 
+/* Each node with what the last save that could ask it got (gathered just
+ * now for every node that answered); a node never asked, by its path. */
 static void pack_plugins(sonod *d, msgpack_packer *pk) {
   pnode *n;
   uint32_t count = 0;
@@ -45,41 +214,29 @@ static void pack_plugins(sonod *d, msgpack_packer *pk) {
       count++;
   msgpack_pack_array(pk, count);
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
-    void *data = NULL;
-    size_t len = 0;
-    vst_state_kind kind;
-    char err[VST_ERR_LEN];
-    /* A node that hung (or is in a call off the loop) is not called into
-     * from here: it is saved by its path alone. */
-    bool reachable = n->hung == NULL && n->busy == NULL;
-    int i, np = reachable ? vst_param_count(n->inst) : 0;
-    bool has_state;
+    const plugin_snapshot *s = n->saved;
+    int i;
 
     if (n->removing)
       continue;
-    has_state = reachable && vst_state_get(n->inst, &data, &len, &kind, err) == VST_OK;
     msgpack_pack_map(pk, 7);
     sono_pack_key_uint(pk, "node", n->id);
     sono_pack_key_bool(pk, "isolated", n->isolated);
     sono_pack_key_str(pk, "path", n->path);
     sono_pack_key_str(pk, "name", vst_get_info(n->inst)->name);
-    sono_pack_key_int(pk, "program", reachable ? vst_program_get(n->inst) : -1);
+    sono_pack_key_int(pk, "program", s != NULL ? s->program : -1);
     sono_pack_cstr(pk, "params");
-    msgpack_pack_array(pk, (uint32_t)(np > 0 ? np : 0));
-    for (i = 0; i < np; i++) {
-      float v = 0;
-      vst_param_get(n->inst, i, &v, NULL);
-      msgpack_pack_double(pk, v);
-    }
+    msgpack_pack_array(pk, (uint32_t)(s != NULL ? s->nparams : 0));
+    for (i = 0; s != NULL && i < s->nparams; i++)
+      msgpack_pack_double(pk, s->params[i]);
     sono_pack_cstr(pk, "state");
-    if (has_state) {
+    if (s != NULL && s->state != NULL) {
       msgpack_pack_map(pk, 2);
-      sono_pack_key_str(pk, "kind", kind == VST_STATE_CHUNK ? "chunk" : "params");
-      session_pack_bin(pk, "data", data, len);
+      sono_pack_key_str(pk, "kind", s->kind == VST_STATE_CHUNK ? "chunk" : "params");
+      session_pack_bin(pk, "data", s->state, s->state_len);
     } else {
       msgpack_pack_nil(pk);
     }
-    free(data);
   }
 }
 
@@ -272,6 +429,7 @@ static const session_tally tallies[] = {
 const session_section plugin_state_section = {
   .key = "plugins",
   .pack = pack_plugins,
+  .gather = gather_plugins,
   .parse = parse_plugins,
   .free = free_plugins,
   .steps = steps,

@@ -54,6 +54,9 @@ void op_plugin_restart(request *r);
 /* Reads "node"; replies and returns NULL when absent or unknown, busy (a
  * call into it runs off the loop) or unusable (one missed its deadline). */
 struct pnode *plugin_arg_node(request *r);
+/* The same, but a busy node is taken: for requests that only send to the
+ * audio thread (plugin.set of a value, plugin.midi). */
+struct pnode *plugin_arg_node_rt(request *r);
 
 /* ops_plugin_midi.c */
 void op_plugin_midi(request *r);

@@ -42,7 +42,7 @@ static void pack_info(msgpack_packer *pk, uint32_t node, const vst_info *in, con
 /* Reads "node"; replies and returns NULL when absent or unknown, when a
  * call into it runs off the loop (busy), or when one missed its deadline
  * (the node is unusable: only plugin.unload, `unload`, still takes it). */
-static pnode *arg_node_for(request *r, bool unload) {
+static pnode *arg_node_for(request *r, bool unload, bool rt_only) {
   uint64_t id;
   pnode *n;
 
@@ -56,7 +56,7 @@ static pnode *arg_node_for(request *r, bool unload) {
     reply_error(r->c, true, r->id, SONO_E_TIMEOUT, "%s: plugin node %u is unusable: its %s "
                 "did not return within %u ms; unload it", r->op, n->id, n->hung,
                 plugin_call_deadline_ms());
-  else if (n->busy != NULL)
+  else if (n->busy != NULL && !rt_only)
     reply_error(r->c, true, r->id, SONO_E_BUSY, "%s: plugin node %u is answering another "
                 "request (%s); retry when it is done", r->op, n->id, n->busy);
   else
@@ -65,7 +65,11 @@ static pnode *arg_node_for(request *r, bool unload) {
 }
 
 pnode *plugin_arg_node(request *r) {
-  return arg_node_for(r, false);
+  return arg_node_for(r, false, false);
+}
+
+pnode *plugin_arg_node_rt(request *r) {
+  return arg_node_for(r, false, true);
 }
 
 /* Reads "index" or "name"; replies and returns -1 when neither or unknown. */
@@ -214,7 +218,7 @@ void op_plugin_load(request *r) {
 }
 
 void op_plugin_unload(request *r) {
-  pnode *n = arg_node_for(r, true);
+  pnode *n = arg_node_for(r, true, false);
   rt_cmd cmd;
 
   if (n == NULL)
@@ -325,7 +329,9 @@ static void set_property(request *r, pnode *n) {
 }
 
 void op_plugin_set(request *r) {
-  pnode *n = plugin_arg_node(r);
+  /* A value goes to the audio thread, not through a call off the loop:
+   * taken while one runs (a save asking the plugin for its state). */
+  pnode *n = sono_map_get(r->args, "property") != NULL ? plugin_arg_node(r) : plugin_arg_node_rt(r);
   rt_cmd cmd;
   double value;
   int index;

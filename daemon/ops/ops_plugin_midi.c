@@ -152,7 +152,7 @@ static int parse_event(request *r, const msgpack_object *m, rt_midi_ev *ev, bool
 }
 
 void op_plugin_midi(request *r) {
-  pnode *n = plugin_arg_node(r);
+  pnode *n = plugin_arg_node_rt(r);
   const msgpack_object_array *arr;
   rt_midi_batch *b;
   rt_midi_ev *tmp;

@@ -34,7 +34,8 @@ static bool path_arg(request *r, const char *op, bool required, char *path, bool
   return true;
 }
 
-static void saved(sonod *d, session_asker who, const char *path, size_t bytes, const char *err) {
+static void saved(sonod *d, session_asker who, const char *path, size_t bytes,
+                  const uint32_t *late, unsigned nlate, const char *err) {
   client *c = client_find(d, who.client);
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -46,13 +47,19 @@ static void saved(sonod *d, session_asker who, const char *path, size_t bytes, c
     return;
   }
   reply_begin(&sb, &pk, who.req_id);
-  msgpack_pack_map(&pk, 2);
+  msgpack_pack_map(&pk, 3);
   sono_pack_key_str(&pk, "path", path);
   sono_pack_key_uint(&pk, "bytes", bytes);
+  /* Plugins that did not give their state within the deadline: saved with
+   * the state they gave the last save that reached them (or by path). */
+  sono_pack_cstr(&pk, "timeout");
+  msgpack_pack_array(&pk, nlate);
+  for (unsigned i = 0; i < nlate; i++)
+    msgpack_pack_uint32(&pk, late[i]);
   reply_end(c, &sb);
 }
 
-/* state.save {path?}: ok {path, bytes} once the file is in place. */
+/* state.save {path?}: ok {path, bytes, timeout} once the file is in place. */
 void op_state_save(request *r) {
   session_asker who = { r->c->id, r->id };
   char path[PATH_MAX_LEN];

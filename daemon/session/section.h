@@ -29,6 +29,9 @@
 
 #include "daemon/base/sonod.h"
 
+/* One save gathering what its sections need (session_section.gather). */
+typedef struct session_gather session_gather;
+
 /* One restore in progress (state.load, or the start-up restore). */
 typedef struct session_restore session_restore;
 
@@ -55,8 +58,19 @@ typedef struct session_tally {
 
 typedef struct session_section {
   const char *key;        /* its key in the payload map */
-  /* Writes the section's value (one msgpack object) from the live session. */
+  /* Writes the section's value (one msgpack object) from the live session,
+   * on the loop: it must call no code that may hang (see gather). */
   void (*pack)(sonod *d, msgpack_packer *pk);
+  /* Optional.  Before every save, gets what pack needs from code that may
+   * hang (a plugin's state: on the plugin-call thread, with its deadline)
+   * and keeps it where pack finds it; then calls session_gather_done(g)
+   * once, on the loop, before returning or later (and once more for each
+   * session_gather_hold).  An item that did not
+   * answer in time is named with session_gather_late (the save still
+   * happens, and its reply lists the item); pack writes it with what it
+   * had.  now: the loop is ending (the save at shutdown): gather waits
+   * here, bounded by the deadline, and is done before it returns. */
+  void (*gather)(sonod *d, session_gather *g, bool now);
   /* Checks and reads the section's value (o NULL when the key is absent)
    * into a staged form in *staged (always one, also for nil).  -1 with the
    * reason in err; whatever was set in *staged is then freed with free. */
@@ -75,6 +89,14 @@ typedef struct session_section {
  * and the summary follow this order.  -1 when SESSION_SECTIONS_MAX are
  * registered already.  Before session_start. */
 int session_register(const session_section *s);
+
+/* ---- during a save ---- */
+
+/* One more thing gathered off the loop: a session_gather_done each. */
+void session_gather_hold(session_gather *g);
+void session_gather_done(session_gather *g);
+/* Item `id` (a plugin node) did not answer within its deadline. */
+void session_gather_late(session_gather *g, uint32_t id);
 
 /* ---- during a restore ---- */
 

@@ -44,12 +44,17 @@ typedef struct session_asker {
   uint64_t req_id;
 } session_asker;
 
-/* Writes the session to path on the thread pool; done (NULL: nobody to
- * tell) runs once the file is in place (err NULL) or not (err the reason).
- * Saving to the autosave file is an autosave, ordered with the others.
- * -1 when the write cannot start.  Not while a load is applied. */
+/* Saves the session to path: first the sections that call code which may
+ * hang gather what they need off the loop (section.h, gather; saves take
+ * their turns at that), then the file is packed on the loop and written on
+ * the thread pool.  done (NULL: nobody to tell) runs once the file is in
+ * place (err NULL) or not (err the reason); late lists the plugin nodes
+ * that did not answer within their deadline, nlate of them (saved with
+ * what they last told, or by their path alone).  Saving to the autosave
+ * file is an autosave, ordered with the others.  -1 when the save cannot
+ * start.  Not while a load is applied. */
 typedef void (*session_saved_cb)(sonod *d, session_asker who, const char *path, size_t bytes,
-                                 const char *err);
+                                 const uint32_t *late, unsigned nlate, const char *err);
 int session_save(sonod *d, const char *path, session_asker who, session_saved_cb done);
 
 /* A load's outcome, for its callback. */

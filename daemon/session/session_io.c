@@ -175,20 +175,41 @@ int session_write_now(const char *path, const char *buf, size_t len, char *msg, 
   return write_atomic(path, buf, len, next_seq++, next_tag++, msg, msglen);
 }
 
-/* ---- saves on the thread pool ---- */
+/* ---- saves: gather, pack, write on the thread pool ---- */
+
+struct session_gather {
+  struct save_job *job;
+  unsigned pending;          /* sections still gathering, + 1 while they start */
+  uint32_t *late;            /* nodes past their deadline */
+  unsigned nlate, late_cap;
+};
 
 typedef struct save_job {
   uv_work_t w;
+  struct save_job *next;     /* waiting for its turn to gather */
   sonod *d;
   char *path;
   char *buf;
   size_t len;
+  bool autosave;
   uint64_t seq, tag;
   int rc;
   char msg[900];
   session_asker who;
   session_saved_cb done;     /* NULL: an autosave, nobody to tell */
+  session_gather g;
 } save_job;
+
+/* One save gathers at a time (its plugins are busy answering it); the
+ * others wait here, in order. */
+static save_job *gathering, *waiting, **waiting_tail = &waiting;
+
+static void save_free(save_job *j) {
+  free(j->path);
+  free(j->buf);
+  free(j->g.late);
+  free(j);
+}
 
 static void save_work(uv_work_t *w) {
   save_job *j = w->data;
@@ -211,14 +232,82 @@ static void save_done(uv_work_t *w, int status) {
     log_info("state: saved %zu bytes to %s", j->len, j->path);
   }
   if (j->done != NULL)
-    j->done(j->d, j->who, j->path, j->len, j->rc != 0 ? j->msg : NULL);
-  free(j->path);
-  free(j->buf);
-  free(j);
+    j->done(j->d, j->who, j->path, j->len, j->g.late, j->g.nlate, j->rc != 0 ? j->msg : NULL);
+  save_free(j);
+}
+
+static void gather_start(save_job *j);
+static void write_start(save_job *j);
+
+/* Every section of j has gathered: its snapshot is taken now, on the loop,
+ * and written on the pool; then the next save may gather. */
+static void gathered(save_job *j) {
+  gathering = NULL;
+  write_start(j);
+  if ((j = waiting) != NULL) {
+    if ((waiting = j->next) == NULL)
+      waiting_tail = &waiting;
+    gather_start(j);
+  }
+}
+
+static void write_start(save_job *j) {
+  if (j->d->stopping) {
+    /* session_shutdown wrote the session already. */
+    snprintf(j->msg, sizeof j->msg, "the daemon is shutting down");
+    if (j->done != NULL)
+      j->done(j->d, j->who, j->path, 0, j->g.late, j->g.nlate, j->msg);
+    save_free(j);
+    return;
+  }
+  j->buf = session_file_pack(j->d, &j->len);
+  /* Numbered when the snapshot is taken: an older one never replaces it. */
+  j->seq = j->autosave ? next_seq++ : 0;
+  j->w.data = j;
+  if (uv_queue_work(j->d->loop, &j->w, save_work, save_done) != 0) {
+    j->rc = -1;
+    snprintf(j->msg, sizeof j->msg, "cannot start the write");
+    save_done(&j->w, 0);
+  }
+}
+
+void session_gather_hold(session_gather *g) {
+  g->pending++;
+}
+
+void session_gather_done(session_gather *g) {
+  if (--g->pending == 0 && g->job != NULL)
+    gathered(g->job);
+}
+
+void session_gather_late(session_gather *g, uint32_t id) {
+  if (g->nlate == g->late_cap) {
+    unsigned cap = g->late_cap ? 2 * g->late_cap : 8;
+    uint32_t *p = realloc(g->late, cap * sizeof *p);
+
+    if (p == NULL)
+      return;
+    g->late = p;
+    g->late_cap = cap;
+  }
+  g->late[g->nlate++] = id;
+}
+
+static void gather_start(save_job *j) {
+  unsigned i;
+
+  gathering = j;
+  j->g.job = j;
+  j->g.pending = 1;
+  for (i = 0; i < session_nsections(); i++)
+    if (session_section_at(i)->gather != NULL) {
+      j->g.pending++;
+      session_section_at(i)->gather(j->d, &j->g, false);
+    }
+  session_gather_done(&j->g);
 }
 
 int session_save(sonod *d, const char *path, session_asker who, session_saved_cb done) {
-  bool autosave = strcmp(path, session_autosave_path()) == 0;
   save_job *j = calloc(1, sizeof *j);
 
   if (j == NULL || (j->path = strdup(path)) == NULL) {
@@ -226,19 +315,37 @@ int session_save(sonod *d, const char *path, session_asker who, session_saved_cb
     return -1;
   }
   j->d = d;
-  j->buf = session_file_pack(d, &j->len);
-  j->seq = autosave ? next_seq++ : 0;
+  j->autosave = strcmp(path, session_autosave_path()) == 0;
   j->tag = next_tag++;
   j->who = who;
   j->done = done;
-  j->w.data = j;
-  if (uv_queue_work(d->loop, &j->w, save_work, save_done) != 0) {
-    free(j->path);
-    free(j->buf);
-    free(j);
-    return -1;
-  }
-  if (autosave)
+  /* A change from now on is not in this save (its plugins are asked
+   * after): it makes the session dirty again. */
+  if (j->autosave)
     session_set_dirty(false);
+  if (gathering != NULL) {
+    *waiting_tail = j;
+    waiting_tail = &j->next;
+  } else {
+    gather_start(j);
+  }
   return 0;
+}
+
+char *session_pack_now(sonod *d, size_t *len) {
+  session_gather g;
+  unsigned i;
+
+  memset(&g, 0, sizeof g);
+  g.pending = 1;
+  for (i = 0; i < session_nsections(); i++)
+    if (session_section_at(i)->gather != NULL) {
+      g.pending++;
+      session_section_at(i)->gather(d, &g, true);
+    }
+  if (g.nlate > 0)
+    log_warn("state: %u plugin%s did not answer in time; saved with what they last told",
+             g.nlate, g.nlate == 1 ? "" : "s");
+  free(g.late);
+  return session_file_pack(d, len);
 }

@@ -297,6 +297,89 @@ START_TEST(crash_names_node_and_call) {
 }
 END_TEST
 
+/* state.save (and the autosave) ask each plugin for its state on the
+ * plugin-call thread: one hanging in effGetChunk does not stop the loop
+ * (the other client is answered all along), and the save is written at
+ * the deadline with the node listed under `timeout`; the others are in the
+ * file (a bystander's parameter comes back with state.load). */
+START_TEST(save_with_a_hung_plugin) {
+  daemon_proc dp;
+  conn a, b;
+  char home[300], saved[400];
+  uint64_t by, hung, id;
+  const msgpack_object *m, *late;
+  long t0;
+
+  home_make(home, sizeof home, "plugin-calls");
+  snprintf(saved, sizeof saved, "%s/s.sonod", home);
+  by = start_two(&dp, &a, &b, "TESTPLUG");
+  hung = load(&a, "TESTPLUG_HANG_CHUNK");
+  conn_ok(&a, conn_request(&a, "plugin.set", "uud", "node", by, "index", (uint64_t)2, "value", 0.25));
+  conn_ok(&a, conn_request(&a, "sync", ""));
+  t0 = now_ms();
+  id = conn_request(&a, "state.save", "s", "path", saved);
+  others_answered(&b, 1500);
+  m = conn_ok(&a, id);
+  ck_assert_int_ge(now_ms() - t0, 900);   /* it waited for the deadline */
+  late = sono_map_get(m, "timeout");
+  ck_assert(late != NULL && late->type == MSGPACK_OBJECT_ARRAY);
+  ck_assert_uint_eq(late->via.array.size, 1);
+  ck_assert_uint_eq(late->via.array.ptr[0].via.u64, hung);
+  /* Hung now: the next save does not ask it again, and is at once. */
+  t0 = now_ms();
+  m = msg_ok(conn_reply(&a, conn_request(&a, "state.save", "s", "path", saved), 800));
+  ck_assert_ptr_nonnull(m);
+  late = sono_map_get(m, "timeout");
+  ck_assert(late != NULL && late->type == MSGPACK_OBJECT_ARRAY);
+  ck_assert_uint_eq(late->via.array.size, 0);
+  conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", hung));
+  conn_ok(&a, conn_request(&a, "plugin.set", "uud", "node", by, "index", (uint64_t)2, "value", 0.75));
+  conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", by));
+  conn_ok(&a, conn_request(&a, "state.load", "s", "path", saved));
+  m = sono_map_get(conn_ok(&a, conn_request(&a, "plugin.list", "")), "nodes");
+  ck_assert_uint_eq(m->via.array.size, 2);
+  by = msg_uint(&m->via.array.ptr[0], "node");
+  m = conn_ok(&a, conn_request(&a, "plugin.get", "uu", "node", by, "index", (uint64_t)2));
+  ck_assert_double_eq_tol(msg_double(m, "value"), 0.25, 1e-6);
+  conn_close(&b);
+  daemon_shutdown(&dp, &a);
+  home_remove(home);
+}
+END_TEST
+
+/* plugin.param events carry the plugin's display text, which is plugin
+ * code: asked on the plugin-call thread.  A plugin that hangs in
+ * effGetParamDisplay does not stop the loop; the event comes at the
+ * deadline with display nil. */
+START_TEST(param_event_display_off_the_loop) {
+  const char *kinds[] = { "plugin" };
+  daemon_proc dp;
+  conn a, b, ev;
+  uint64_t node;
+  const msgpack_object *m;
+  long end;
+
+  node = start_two(&dp, &a, &b, "TESTPLUG_HANG_DISPLAY");
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1, kinds, 1);
+  /* "Echo" (1) moves Gain (0) and tells the host: a plugin.param event. */
+  conn_ok(&a, conn_request(&a, "plugin.set", "uud", "node", node, "index", (uint64_t)1, "value", 0.5));
+  others_answered(&b, 1500);
+  end = now_ms() + 5000;
+  do
+    m = conn_recv(&ev, 5000);
+  while (!msg_str_is(m, "event", "plugin.param") && now_ms() < end);
+  ck_assert(msg_str_is(m, "event", "plugin.param"));
+  ck_assert_uint_eq(msg_uint(m, "node"), node);
+  ck_assert_uint_eq(msg_uint(m, "index"), 0);
+  m = sono_map_get(m, "display");
+  ck_assert(m != NULL && m->type == MSGPACK_OBJECT_NIL);
+  conn_close(&ev);
+  conn_close(&b);
+  daemon_shutdown(&dp, &a);
+}
+END_TEST
+
 static Suite *plugin_calls_suite(void) {
   Suite *s = suite_create("plugin_calls");
   TCase *tc = tcase_create("core");
@@ -310,6 +393,8 @@ static Suite *plugin_calls_suite(void) {
   tcase_add_test(tc, isolated_hang_kills_its_host);
   tcase_add_test(tc, isolated_hosts_die_with_the_daemon);
   tcase_add_test(tc, crash_names_node_and_call);
+  tcase_add_test(tc, save_with_a_hung_plugin);
+  tcase_add_test(tc, param_event_display_off_the_loop);
   suite_add_tcase(s, tc);
   return s;
 }
