@@ -127,25 +127,31 @@ static int v_load(ctl *g, int argc, char **argv) {
   sono_args *a;
   sono_reply *r;
   int rc, i, n = 0, isolate = -1;
+  const char *group = NULL;
 
-  /* --isolate / --in-process (the daemon's isolate-plugins otherwise). */
+  /* --isolate[=GROUP] / --in-process (the daemon's isolate-plugins
+   * otherwise). */
   for (i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--isolate") == 0)
       isolate = 1;
+    else if (strncmp(argv[i], "--isolate=", 10) == 0 && argv[i][10] != '\0')
+      isolate = 1, group = argv[i] + 10;
     else if (strcmp(argv[i], "--in-process") == 0)
       isolate = 0;
     else
       argv[n++] = argv[i];
   }
   argc = n;
-  if ((rc = verb_opts(argc, argv, "PATH [--timeout MS] [--isolate|--in-process]", &timeout)) >= 0 ||
+  if ((rc = verb_opts(argc, argv, "PATH [--timeout MS] [--isolate[=GROUP]|--in-process]", &timeout)) >= 0 ||
       (rc = want_args(argv[0], argc - optind, 1, 1)) >= 0)
     return rc;
   a = sono_args_new();
   sono_args_str(a, "path", argv[optind]);
   if (timeout > 0)
     sono_args_uint(a, "timeout", timeout);
-  if (isolate >= 0)
+  if (group != NULL)
+    sono_args_str(a, "isolate", group);
+  else if (isolate >= 0)
     sono_args_bool(a, "isolate", isolate == 1);
   r = ctl_send(g, "plugin.load", a, &rc);
   return r == NULL ? rc : ctl_print_reply(g, r);
@@ -695,8 +701,8 @@ static int v_scan(ctl *g, int argc, char **argv) {
 /* ---------------------------------------------------------------- entry */
 
 static const verb verbs[] = {
-  {"load", v_load, "PATH|URI [--timeout MS] [--isolate|--in-process]",
-   "load a VST2 plugin (.so) or an LV2 plugin (URI or bundle) as a new node (--isolate: VST2, in a host process of its own)"},
+  {"load", v_load, "PATH|URI [--timeout MS] [--isolate[=GROUP]|--in-process]",
+   "load a VST2 plugin (.so) or an LV2 plugin (URI or bundle) as a new node (--isolate: VST2, in a host process of its own; --isolate=GROUP: in GROUP's one host process)"},
   {"restart", v_restart, "NODE", "bring back an isolated plugin whose host crashed"},
   {"unload", v_unload, "NODE", "remove a node"},
   {"list", v_list, "", "list the loaded nodes"},

@@ -2,6 +2,7 @@
  * per option that the config file (config.c) shares. */
 #include "daemon/base/options.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,8 +47,9 @@ static const char usage[] =
   "  --state-dir DIR          autosave the session to DIR/session.sonod and\n"
   "                            restore it at start ($STATE_DIRECTORY wins)\n"
   "  --no-restore              start empty instead of restoring the session\n"
-  "  --isolate-plugins         run every plugin in a host process of its own\n"
-  "                            unless plugin.load says isolate: false\n"
+  "  --isolate-plugins[=GROUP] run every plugin in a host process of its own\n"
+  "                            (or all in GROUP's one host) unless plugin.load\n"
+  "                            says isolate: false\n"
   "  --isolate-deadline-ms MS  how long the audio thread waits for an isolated\n"
   "                            plugin per block (default: one block; offline 2 s)\n"
   "  --file-root DIR           files clients name (state, recordings, tables)\n"
@@ -105,7 +107,7 @@ static const struct option long_opts[] = {
   { "length", required_argument, NULL, OPT_LENGTH },
   { "state-dir", required_argument, NULL, OPT_STATE_DIR },
   { "no-restore", no_argument, NULL, OPT_NO_RESTORE },
-  { "isolate-plugins", no_argument, NULL, OPT_ISOLATE },
+  { "isolate-plugins", optional_argument, NULL, OPT_ISOLATE },
   { "isolate-deadline-ms", required_argument, NULL, OPT_ISOLATE_DEADLINE },
   { "file-root", required_argument, NULL, OPT_FILE_ROOT },
   { "allow-any-path", no_argument, NULL, OPT_ALLOW_ANY_PATH },
@@ -334,11 +336,27 @@ static int set_restore(options *o, const char *v, char *err, size_t errlen) {
   return 0;
 }
 
-/* --isolate-plugins on the command line; isolate-plugins = true|false in the file. */
+bool options_group_ok(const char *name, size_t len) {
+  size_t i;
+
+  if (len == 0 || len > 63)
+    return false;
+  for (i = 0; i < len; i++)
+    if (!isalnum((unsigned char)name[i]) && name[i] != '.' && name[i] != '_' && name[i] != '-')
+      return false;
+  return true;
+}
+
+/* --isolate-plugins[=GROUP] on the command line; isolate-plugins =
+ * true|false|GROUP in the file. */
 static int set_isolate(options *o, const char *v, char *err, size_t errlen) {
+  o->isolate_group[0] = '\0';
   if (strcmp(v, "true") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "1") == 0) o->isolate_plugins = 1;
   else if (strcmp(v, "false") == 0 || strcmp(v, "no") == 0 || strcmp(v, "0") == 0) o->isolate_plugins = 0;
-  else BAD("'%s' is not true or false", v);
+  else if (options_group_ok(v, strlen(v))) {
+    o->isolate_plugins = 1;
+    snprintf(o->isolate_group, sizeof o->isolate_group, "%s", v);
+  } else BAD("'%s' is not true, false or a host group's name (1 to 63 of A-Z a-z 0-9 . _ -)", v);
   return 0;
 }
 
@@ -510,7 +528,8 @@ options_result options_parse_args(options *o, int argc, char **argv, char *err, 
       o->no_restore = 1;
       break;
     case OPT_ISOLATE:
-      o->isolate_plugins = 1;
+      if (set_isolate(o, optarg != NULL ? optarg : "true", err, errlen) != 0)
+        return OPTIONS_ERROR;
       break;
     case OPT_ALLOW_ANY_PATH:
       o->allow_any_path = 1;

@@ -3,6 +3,7 @@
 #ifndef SONOD_OPTIONS_H
 #define SONOD_OPTIONS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef enum {
@@ -37,6 +38,7 @@ typedef struct options {
   char state_dir[4096];    /* autosave directory; empty: $STATE_DIRECTORY or off */
   int no_restore;          /* do not restore the autosaved session at start */
   int isolate_plugins;     /* plugin.load isolates unless told {isolate: false} */
+  char isolate_group[64];  /* ... in this host group ("": each in a host of its own) */
   unsigned isolate_deadline_ms; /* isolated plugins' wait per block; 0: one block (2 s offline) */
   /* Confinement (README.md, "Threat model"): each list repeats its option. */
 #define OPTIONS_PATHS_MAX 16
@@ -80,5 +82,8 @@ const char *options_names(void);
 /* Whether a config file may give the key more than once (a list). */
 int options_repeatable(const char *name);
 const char *backend_kind_name(backend_kind k);
+
+/* A host group's name: 1 to 63 of A-Z a-z 0-9 . _ - (plugin.load, isolate-plugins). */
+bool options_group_ok(const char *name, size_t len);
 
 #endif

@@ -722,6 +722,7 @@ typedef struct load_job {
   uv_work_t work;
   sonod *d;
   char *path;
+  char *group;                /* the host group, NULL: a host of its own */
   unsigned timeout_ms;
   vst_config cfg;
   vst_instance *inst;
@@ -781,18 +782,24 @@ static void load_after(uv_work_t *w, int status) {
     j->cb(j->d, j->ud, j->path, n, NULL, NULL);
   }
   free(j->path);
+  free(j->group);
   free(j);
 }
 
 int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
                           void *ud, const char **code, char *err, size_t errlen) {
-  return plugin_ctl_load_iso(d, path, timeout_ms, -1, cb, ud, code, err, errlen);
+  return plugin_ctl_load_iso(d, path, timeout_ms, -1, NULL, cb, ud, code, err, errlen);
 }
 
 int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int isolate,
-                        plugin_ctl_load_cb cb, void *ud, const char **code, char *err,
-                        size_t errlen) {
+                        const char *group, plugin_ctl_load_cb cb, void *ud, const char **code,
+                        char *err, size_t errlen) {
   load_job *j;
+
+  if (group != NULL)
+    isolate = 1;
+  else if (isolate < 0 && d->opt.isolate_plugins && d->opt.isolate_group[0] != '\0')
+    group = d->opt.isolate_group;
 
   *code = SONO_E_LOAD_FAILED;
   if (limit_check(code, err, errlen) != 0)
@@ -815,7 +822,10 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
     }
   }
   j = calloc(1, sizeof *j);
-  if (j == NULL || (j->path = strdup(path)) == NULL) {
+  if (j == NULL || (j->path = strdup(path)) == NULL ||
+      (group != NULL && (j->group = strdup(group)) == NULL)) {
+    if (j != NULL)
+      free(j->path);
     free(j);
     *code = SONO_E_INTERNAL;
     snprintf(err, errlen, "out of memory");
@@ -825,6 +835,7 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
   j->d = d;
   j->timeout_ms = timeout_ms;
   config_of(d, &j->cfg, isolate);
+  j->cfg.host_group = j->group;
   if (lv2) {
     j->cfg.isolate = false;
     j->cfg.open_effect = lv2_open_effect;
@@ -837,6 +848,7 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
    * load_after unloads what it brought. */
   if (uv_queue_work(d->loop, &j->work, load_work, load_after) != 0) {
     free(j->path);
+    free(j->group);
     free(j);
     *code = SONO_E_INTERNAL;
     snprintf(err, errlen, "could not queue the load");

@@ -77,13 +77,15 @@ typedef void (*plugin_ctl_load_cb)(sonod *d, void *ud, const char *path, pnode *
 int plugin_ctl_load_async(sonod *d, const char *path, unsigned timeout_ms, plugin_ctl_load_cb cb,
                           void *ud, const char **code, char *err, size_t errlen);
 /* The same with isolation chosen: 1 in a host process, 0 in the daemon,
- * -1 the configured default (isolate-plugins).  An isolated node whose
+ * -1 the configured default (isolate-plugins, and its group).  group (not
+ * NULL: isolated) names the host group: one host process for all its
+ * plugins, which crash together (vst_config.host_group).  An isolated node whose
  * host dies is marked crashed (plugin.crashed event; it gives silence, the
  * graph plays on); a host that misses its deadline gives silence for the
  * block, reported by the poll as plugin.error code "deadline". */
 int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int isolate,
-                        plugin_ctl_load_cb cb, void *ud, const char **code, char *err,
-                        size_t errlen);
+                        const char *group, plugin_ctl_load_cb cb, void *ud, const char **code,
+                        char *err, size_t errlen);
 /* plugin.restart: whether n can be restarted (an isolated node that
  * crashed); -1 with code and message when not.  The restart itself
  * (vst_isolated_restart) runs off the loop with a deadline (plugin_call);

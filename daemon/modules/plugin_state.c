@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/base/log.h"
+#include "daemon/base/options.h"
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/modules/plugin_call.h"
@@ -26,6 +27,7 @@ typedef struct st_plugin {
   float *params;
   unsigned nparams;
   int isolate;                /* 1, 0, or -1: not saved (the config decides) */
+  char *host;                 /* its host group; NULL: a host of its own, or none */
 } st_plugin;
 
 typedef struct staged {
@@ -219,9 +221,11 @@ static void pack_plugins(sonod *d, msgpack_packer *pk) {
 
     if (n->removing)
       continue;
-    msgpack_pack_map(pk, 7);
+    msgpack_pack_map(pk, vst_isolated_group(n->inst) != NULL ? 8 : 7);
     sono_pack_key_uint(pk, "node", n->id);
     sono_pack_key_bool(pk, "isolated", n->isolated);
+    if (vst_isolated_group(n->inst) != NULL)
+      sono_pack_key_str(pk, "host", vst_isolated_group(n->inst));
     sono_pack_key_str(pk, "path", n->path);
     sono_pack_key_str(pk, "name", vst_get_info(n->inst)->name);
     sono_pack_key_int(pk, "program", s != NULL ? s->program : -1);
@@ -248,6 +252,7 @@ static void free_plugins(void *p) {
 
   for (i = 0; i < s->npl; i++) {
     free(s->pl[i].path);
+    free(s->pl[i].host);
     free(s->pl[i].state);
     free(s->pl[i].params);
   }
@@ -285,6 +290,10 @@ static int parse_plugins(const msgpack_object *o, void **out, char *err, size_t 
     if (st != NULL && st->type != MSGPACK_OBJECT_BOOLEAN)
       return session_bad(err, errlen, "plugins[%u].isolated must be a bool", i);
     p->isolate = st == NULL ? -1 : st->via.boolean ? 1 : 0;
+    st = sono_map_get(m, "host");
+    if (st != NULL && (!session_opt_str(st, &p->host) ||
+                       (p->host != NULL && !options_group_ok(p->host, strlen(p->host)))))
+      return session_bad(err, errlen, "plugins[%u].host must be nil or a host group's name", i);
     if ((pa = session_array(sono_map_get(m, "params"))) == NULL)
       return session_bad(err, errlen, "plugins[%u].params must be an array of numbers", i);
     p->params = session_calloc(pa->size, sizeof *p->params);
@@ -395,7 +404,8 @@ static void load_next(staged *s) {
     const char *code;
     char err[600];
 
-    if (plugin_ctl_load_iso(session_sonod(s->job), p->path, 0, p->isolate, on_plugin_loaded, s,
+    if (plugin_ctl_load_iso(session_sonod(s->job), p->path, 0, p->isolate,
+                            p->isolate != 0 ? p->host : NULL, on_plugin_loaded, s,
                             &code, err, sizeof err) == 0)
       return;   /* on_plugin_loaded goes on */
     session_failed(s->job, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);

@@ -7,6 +7,7 @@
 
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/base/options.h"
 #include "daemon/ops/ops.h"
 #include "daemon/ops/plugin_job.h"
 #include "daemon/modules/plugin_call.h"
@@ -186,8 +187,22 @@ void op_plugin_load(request *r) {
     reply_error(r->c, true, r->id, SONO_E_BAD_REQUEST, "plugin.load: give 'path' or 'uri', not both");
     return;
   }
+  const msgpack_object *iso_arg = sono_map_get(r->args, "isolate");
+  char group[64] = "";
+
+  /* isolate: a bool, or a host group's name (several plugins, one host). */
+  if (iso_arg != NULL && iso_arg->type == MSGPACK_OBJECT_STR) {
+    if (!options_group_ok(iso_arg->via.str.ptr, iso_arg->via.str.size)) {
+      reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'isolate' must be a bool or a "
+                  "host group's name (1 to 63 of A-Z a-z 0-9 . _ -)");
+      return;
+    }
+    memcpy(group, iso_arg->via.str.ptr, iso_arg->via.str.size);
+    group[iso_arg->via.str.size] = '\0';
+    isolate = true;
+  }
   if (!arg_str(r, sono_map_get(r->args, "uri") != NULL ? "uri" : "path", true, &path, &len) ||
-      !arg_timeout(r, &timeout) || !arg_bool(r, "isolate", false, &isolate))
+      !arg_timeout(r, &timeout) || (group[0] == '\0' && !arg_bool(r, "isolate", false, &isolate)))
     return;
   if (sono_map_get(r->args, "uri") != NULL && (len == 0 || !lv2_is_target(strndupa(path, len)))) {
     reply_error(r->c, true, r->id, SONO_E_BAD_VALUE, "plugin.load: 'uri' must be an LV2 plugin's URI");
@@ -210,7 +225,8 @@ void op_plugin_load(request *r) {
   lr->id = r->id;
   /* The scan may take up to its timeout and the load runs plugin code:
    * both run in the thread pool, and the reply comes from load_done. */
-  if (plugin_ctl_load_iso(r->d, p, timeout, iso, load_done, lr, &code, err, sizeof err) != 0) {
+  if (plugin_ctl_load_iso(r->d, p, timeout, iso, group[0] != '\0' ? group : NULL, load_done, lr,
+                          &code, err, sizeof err) != 0) {
     reply_error(r->c, true, r->id, code, "plugin.load: %s: %s", p, err);
     free(lr);
   }
@@ -261,7 +277,7 @@ void op_plugin_list(request *r) {
   for (n = plugin_ctl_first(); n != NULL; n = n->next) {
     if (n->removing)
       continue;
-    msgpack_pack_map(&pk, 7);
+    msgpack_pack_map(&pk, 8);
     sono_pack_key_uint(&pk, "node", n->id);
     sono_pack_key_str(&pk, "name", vst_get_info(n->inst)->name);
     sono_pack_key_str(&pk, "path", n->path);
@@ -269,6 +285,11 @@ void op_plugin_list(request *r) {
     sono_pack_key_str(&pk, "state", plugin_ctl_state(n));
     sono_pack_key_uint(&pk, "missed", n->missed);
     sono_pack_key_str(&pk, "format", n->lv2 != NULL ? "lv2" : "vst2");
+    sono_pack_cstr(&pk, "host");
+    if (vst_isolated_group(n->inst) != NULL)
+      sono_pack_cstr(&pk, vst_isolated_group(n->inst));
+    else
+      msgpack_pack_nil(&pk);
   }
   reply_end(r->c, &sb);
 }

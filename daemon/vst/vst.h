@@ -128,6 +128,13 @@ typedef struct vst_config {
      * host does not answer within call_timeout_ms (0: 10 s) kills it; the
      * load itself gets 10 s. */
     bool isolate;
+    /* With isolate: the host group.  NULL or "": a host of its own; a
+     * name: the one host process of every isolated instance opened with
+     * that name (started by the first, ended with the last).  They crash
+     * together: any one's crash, or a call past its time, kills the host,
+     * and each instance is then restarted on its own (the first restart
+     * starts a new host for the group, the others join it). */
+    const char *host_group;
     unsigned deadline_us;
     int rt_priority;
     unsigned call_timeout_ms;
@@ -157,6 +164,10 @@ bool vst_isolated_reap(vst_instance *inst, int *wstatus);
  * any */
 void vst_isolated_kill(const vst_instance *inst);
 int vst_isolated_restart(vst_instance *inst, char *err);
+/* The instance's host group, NULL for a host of its own (or in process). */
+const char *vst_isolated_group(const vst_instance *inst);
+/* The pid of the instance's host process, 0 when none runs. */
+long vst_isolated_host_pid(const vst_instance *inst);
 uint32_t vst_take_missed(vst_instance *inst);
 
 /* Fill cfg with the defaults above.  any */

@@ -1,17 +1,21 @@
-/* vst_host_main.c - sonod-plugin-host: runs one isolated plugin for the
- * daemon (see vst_remote.h).
+/* vst_host_main.c - sonod-plugin-host: runs isolated plugins for the
+ * daemon (see vst_remote.h): one, or a host group's.
  *
- *   sonod-plugin-host DAEMON-PID PATH     (fd 3: control socket, fd 4: memfd)
+ *   sonod-plugin-host DAEMON-PID LABEL    (fd 3: control socket)
  *
  * The main thread answers control calls on the socket (load, map, the
- * plugin's dispatcher, parameters, reconfigure, quit) with the ordinary
- * vst library; a processing thread waits on the region's `req` futex, runs
- * one process call per request and publishes `done`.  It dies with the
- * daemon (a thread waits on the daemon's pidfd) and when the socket closes. */
+ * plugin's dispatcher, parameters, reconfigure, quit), each for one slot
+ * (one plugin), with the ordinary vst library; each slot has a processing
+ * thread that waits on its region's `req` futex, runs one process call per
+ * request and publishes `done`.  It dies with the daemon (a thread waits on
+ * the daemon's pidfd), when the socket closes, and when its last plugin is
+ * unloaded.  LABEL (the plugin's path or the group's name) is for ps. */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,23 +29,38 @@
 #include "daemon/vst/vst_instance.h"
 #include "daemon/vst/vst_remote.h"
 
-static vst_instance *inst;
-static vr_shm *shm;
-static unsigned nin, nout;
-static uint32_t first_seen;   /* `req` when the region was mapped: already done */
+#define SX_ARENA (VR_SYSEX_BYTES + VR_EVENTS * (sizeof(vst_sysex) + 16))
 
-/* Sysex into the plugin: each message copied out of the region into this
- * arena, with its vst_sysex header, for the one call (every event queued
- * is delivered by it).  The instance then puts them on its reclaim list,
- * which is simply dropped: nothing is allocated or freed per call. */
-static _Alignas(16) unsigned char sx_arena[VR_SYSEX_BYTES + VR_EVENTS * (sizeof(vst_sysex) + 16)];
+typedef struct slot {
+  vst_instance *inst;
+  vr_shm *shm;
+  size_t shm_size;
+  unsigned nin, nout;
+  uint32_t first_seen;   /* `req` when the region was mapped: already done */
+  int prio;
+  _Atomic bool stop;     /* the processing thread ends (the plugin is unloaded) */
+  pthread_t thread;
+  bool thread_on;
+  /* Sysex into the plugin: each message copied out of the region into
+   * this arena, with its vst_sysex header, for the one call (every event
+   * queued is delivered by it).  The instance then puts them on its
+   * reclaim list, which is simply dropped: nothing is allocated or freed
+   * per call. */
+  unsigned char *sx_arena;
+} slot;
 
-static vst_sysex *sysex_of(const vr_event *ev, size_t *used) {
+static slot *slots[VR_SLOTS];
+static unsigned nslots;
+
+static vst_sysex *sysex_of(slot *s, const vr_event *ev, size_t *used) {
+  vr_shm *shm = s->shm;
+  unsigned char *sx_arena = s->sx_arena;
+  const size_t arena_size = SX_ARENA;
   size_t at = (*used + 15) & ~(size_t)15;
   vst_sysex *sx;
 
   if (ev->sx_len < 2 || ev->sx_off > VR_SYSEX_BYTES || ev->sx_len > VR_SYSEX_BYTES - ev->sx_off ||
-      at + sizeof *sx + ev->sx_len > sizeof sx_arena)
+      at + sizeof *sx + ev->sx_len > arena_size)
     return NULL;
   sx = (vst_sysex *)(sx_arena + at);
   sx->next = NULL;
@@ -56,7 +75,9 @@ static vst_sysex *sysex_of(const vr_event *ev, size_t *used) {
  * (also those it changed in control calls since the last call).  MIDI past
  * VR_MIDI_OUT in one call is counted as dropped, automation past
  * VR_AUTOMATE waits for the next call. */
-static void send_back(void) {
+static void send_back(slot *s) {
+  vst_instance *inst = s->inst;
+  vr_shm *shm = s->shm;
   vst_midi_out mo[VR_MIDI_OUT];
   vst_param_change pc[VR_AUTOMATE];
   unsigned n, i;
@@ -82,7 +103,10 @@ static void send_back(void) {
   shm->non_finite = vst_take_non_finite(inst) > 0;
 }
 
-static void process_one(void) {
+static void process_one(slot *s) {
+  vst_instance *inst = s->inst;
+  vr_shm *shm = s->shm;
+  unsigned nin = s->nin, nout = s->nout;
   const float *in[nin > 0 ? nin : 1];
   float *out[nout > 0 ? nout : 1];
   unsigned i, n = shm->nframes, ne = shm->nevents, np = shm->nparams;
@@ -105,7 +129,7 @@ static void process_one(void) {
     vst_midi_msg m;
 
     if (ev.len == 0) {
-      vst_sysex *sx = sysex_of(&ev, &sx_used);
+      vst_sysex *sx = sysex_of(s, &ev, &sx_used);
 
       if (sx == NULL || vst_rt_queue_sysex(inst, ev.delta, sx) != VST_OK)
         atomic_fetch_add_explicit(&inst->overflow, 1, memory_order_relaxed);
@@ -123,14 +147,15 @@ static void process_one(void) {
     vst_rt_process(inst, in, nin, out, nout, n);
   /* The sysex delivered are in the arena: nothing to free. */
   atomic_store_explicit(&inst->reclaim, NULL, memory_order_relaxed);
-  send_back();
+  send_back(s);
 }
 
 static void *process_thread(void *arg) {
-  uint32_t seen = first_seen;
+  slot *s = arg;
+  vr_shm *shm = s->shm;
+  uint32_t seen = s->first_seen;
 
-  (void)arg;
-  for (;;) {
+  while (!atomic_load(&s->stop)) {
     uint32_t cur = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
 
     if (cur == seen) {
@@ -138,14 +163,14 @@ static void *process_thread(void *arg) {
       continue;
     }
     seen = cur;
-    process_one();
+    process_one(s);
     __atomic_store_n(&shm->done, cur, __ATOMIC_RELEASE);
     vr_futex_wake(&shm->done);
   }
   return NULL;
 }
 
-static int start_thread(int prio) {
+static int start_thread(slot *s, int prio) {
   pthread_t t;
   pthread_attr_t attr;
   struct sched_param sp;
@@ -160,13 +185,15 @@ static int start_thread(int prio) {
     memset(&sp, 0, sizeof sp);
     sp.sched_priority = prio;
     pthread_attr_setschedparam(&attr, &sp);
-    rc = pthread_create(&t, &attr, process_thread, NULL);
+    rc = pthread_create(&t, &attr, process_thread, s);
     pthread_attr_destroy(&attr);
   }
   if (rc != 0)
-    rc = pthread_create(&t, NULL, process_thread, NULL);
-  if (rc == 0)
-    pthread_detach(t);
+    rc = pthread_create(&t, NULL, process_thread, s);
+  if (rc == 0) {
+    s->thread = t;
+    s->thread_on = true;
+  }
   return rc;
 }
 
@@ -182,14 +209,25 @@ static void reply_err(vr_msg *m, int status, const char *err) {
   reply(m, status, err, (uint32_t)strlen(err));
 }
 
-static void on_load(vr_msg *m, const char *path, int prio_unused) {
+static void on_load(vr_msg *m, const char *path) {
   vst_config cfg;
   char err[VST_ERR_LEN] = "";
   vr_loaded ld;
   AEffect *e;
+  slot *s;
   int rc;
 
-  (void)prio_unused;
+  if (m->slot < 0 || m->slot >= VR_SLOTS || slots[m->slot] != NULL) {
+    reply_err(m, VST_E_INVALID, "that slot is taken");
+    return;
+  }
+  if ((s = calloc(1, sizeof *s)) == NULL || (s->sx_arena = aligned_alloc(16, SX_ARENA)) == NULL) {
+    free(s);
+    reply_err(m, VST_E_NOMEM, "out of memory");
+    return;
+  }
+  (void)mlock(s->sx_arena, SX_ARENA);
+  s->prio = m->opcode;
   vst_config_init(&cfg);
   cfg.sample_rate = m->d;
   cfg.max_block = (unsigned)m->index;
@@ -197,14 +235,18 @@ static void on_load(vr_msg *m, const char *path, int prio_unused) {
   cfg.float_only = (m->value & VR_LOAD_FLOAT_ONLY) != 0;
   cfg.event_capacity = VR_EVENTS;   /* all a call can bring */
   cfg.midi_out_capacity = VR_MIDI_OUT * 2;
-  rc = vst_load(path, &cfg, &inst, err);
+  rc = vst_load(path, &cfg, &s->inst, err);
   if (rc != VST_OK) {
+    free(s->sx_arena);
+    free(s);
     reply_err(m, rc, err);
     return;
   }
-  e = vst_get_effect(inst);
-  nin = e->numInputs > 0 ? (unsigned)e->numInputs : 0;
-  nout = e->numOutputs > 0 ? (unsigned)e->numOutputs : 0;
+  slots[m->slot] = s;
+  nslots++;
+  e = vst_get_effect(s->inst);
+  s->nin = e->numInputs > 0 ? (unsigned)e->numInputs : 0;
+  s->nout = e->numOutputs > 0 ? (unsigned)e->numOutputs : 0;
   ld.num_programs = e->numPrograms;
   ld.num_params = e->numParams;
   ld.num_inputs = e->numInputs;
@@ -217,28 +259,73 @@ static void on_load(vr_msg *m, const char *path, int prio_unused) {
   reply(m, VST_OK, &ld, sizeof ld);
 }
 
-static void on_map(vr_msg *m, int prio) {
-  void *p = mmap(NULL, (size_t)m->value, PROT_READ | PROT_WRITE, MAP_SHARED, VR_FD_SHM, 0);
+static void on_map(vr_msg *m, slot *s) {
+  int fd = vr_recv_fd(VR_FD_SOCK);   /* the region's memfd follows the request */
+  void *p = fd >= 0 ? mmap(NULL, (size_t)m->value, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                    : MAP_FAILED;
 
-  if (inst == NULL || p == MAP_FAILED) {
+  if (fd == -2)
+    _exit(0);   /* the daemon is gone */
+  if (fd >= 0)
+    close(fd);
+  if (s->shm != NULL || p == MAP_FAILED) {
+    if (p != MAP_FAILED)
+      munmap(p, (size_t)m->value);
     reply_err(m, VST_E_NOMEM, "cannot map the shared region");
     return;
   }
   (void)mlock(p, (size_t)m->value);
-  shm = p;
+  s->shm = p;
+  s->shm_size = (size_t)m->value;
   /* Read here, before the reply lets the daemon post a call: the thread
    * may start after that call, which it must not take as seen. */
-  first_seen = __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE);
-  if (shm->nin != nin || shm->nout != nout || start_thread(prio) != 0) {
+  s->first_seen = __atomic_load_n(&s->shm->req, __ATOMIC_ACQUIRE);
+  if (s->shm->nin != s->nin || s->shm->nout != s->nout || start_thread(s, s->prio) != 0) {
     reply_err(m, VST_E_INVALID, "the shared region does not fit the plugin");
     return;
   }
   reply(m, VST_OK, NULL, 0);
 }
 
+/* QUIT for a slot: its plugin is unloaded; the last one's host exits.  A
+ * process call still running in it (past its deadline) would race with
+ * effClose: that plugin is left as it is (the host exits if it was the
+ * last). */
+static void on_quit(vr_msg *m) {
+  slot *s = m->slot >= 0 && m->slot < VR_SLOTS ? slots[m->slot] : NULL;
+  bool idle;
 
-static void on_dispatch(vr_msg *m, char *payload) {
-  AEffect *e = vst_get_effect(inst);
+  if (s != NULL) {
+    slots[m->slot] = NULL;
+    nslots--;
+    idle = s->shm == NULL || __atomic_load_n(&s->shm->done, __ATOMIC_ACQUIRE) ==
+                                 __atomic_load_n(&s->shm->req, __ATOMIC_ACQUIRE);
+    if (nslots == 0) {
+      if (idle)
+        vst_unload(s->inst);
+      _exit(0);
+    }
+    if (idle) {
+      if (s->thread_on) {
+        atomic_store(&s->stop, true);
+        __atomic_fetch_add(&s->shm->req, 1, __ATOMIC_SEQ_CST);   /* its wait ends */
+        vr_futex_wake(&s->shm->req);
+        pthread_join(s->thread, NULL);
+      }
+      vst_unload(s->inst);
+      if (s->shm != NULL)
+        munmap(s->shm, s->shm_size);
+      free(s->sx_arena);
+      free(s);
+    }
+  } else if (nslots == 0) {
+    _exit(0);
+  }
+  reply(m, VST_OK, NULL, 0);
+}
+
+static void on_dispatch(vr_msg *m, slot *s, char *payload) {
+  AEffect *e = vst_get_effect(s->inst);
   char buf[VST2_STRING_BUFFER];
 
   if (vr_string_op(m->opcode)) {
@@ -299,7 +386,6 @@ static void die_with(pid_t daemon) {
 }
 
 int main(int argc, char **argv) {
-  int prio = 0;
   pid_t daemon = argc >= 2 ? (pid_t)atol(argv[1]) : 0;
 
   /* Die with the daemon; if it is already gone (checked after the watch
@@ -315,6 +401,7 @@ int main(int argc, char **argv) {
     vr_msg m;
     char *payload;
     char err[VST_ERR_LEN] = "";
+    slot *sl;
 
     if (vr_read_full(VR_FD_SOCK, &m, sizeof m) != 0 || m.len > VR_MAX_PAYLOAD)
       _exit(0);
@@ -322,22 +409,22 @@ int main(int argc, char **argv) {
     if (payload == NULL || (m.len > 0 && vr_read_full(VR_FD_SOCK, payload, m.len) != 0))
       _exit(0);
     payload[m.len] = '\0';
-    if (m.op != VR_LOAD && inst == NULL) {
-      reply_err(&m, VST_E_INVALID, "no plugin loaded");
+    sl = m.slot >= 0 && m.slot < VR_SLOTS ? slots[m.slot] : NULL;
+    if (m.op == VR_QUIT) {
+      on_quit(&m);
+    } else if (m.op == VR_LOAD) {
+      on_load(&m, payload);
+    } else if (sl == NULL) {
+      reply_err(&m, VST_E_INVALID, "no plugin loaded in that slot");
     } else {
+      vst_instance *inst = sl->inst;
+
       switch (m.op) {
-      case VR_LOAD:
-        prio = m.opcode;
-        if (inst != NULL)
-          reply_err(&m, VST_E_INVALID, "already loaded");
-        else
-          on_load(&m, payload, prio);
-        break;
       case VR_MAP:
-        on_map(&m, prio);
+        on_map(&m, sl);
         break;
       case VR_DISPATCH:
-        on_dispatch(&m, payload);
+        on_dispatch(&m, sl, payload);
         break;
       case VR_GET_PARAM: {
         float v = 0.0f;
@@ -369,13 +456,6 @@ int main(int argc, char **argv) {
           reply(&m, VST_OK, NULL, 0);
         break;
       }
-      case VR_QUIT:
-        /* A process call still running (past its deadline) would race
-         * with effClose: then just go. */
-        if (shm == NULL || __atomic_load_n(&shm->done, __ATOMIC_ACQUIRE) ==
-                               __atomic_load_n(&shm->req, __ATOMIC_ACQUIRE))
-          vst_unload(inst);
-        _exit(0);
       default:
         reply_err(&m, VST_E_INVALID, "unknown call");
       }

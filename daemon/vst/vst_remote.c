@@ -88,6 +88,64 @@ int vr_write_full(int fd, const void *buf, size_t n) {
   return 0;
 }
 
+/* One byte, and room for one fd beside it. */
+typedef union {
+  struct cmsghdr h;
+  char buf[CMSG_SPACE(sizeof(int))];
+} fd_ctl;
+
+static void fd_msg(struct msghdr *msg, struct iovec *iov, char *byte, fd_ctl *ctl) {
+  iov->iov_base = byte;
+  iov->iov_len = 1;
+  memset(msg, 0, sizeof *msg);
+  memset(ctl, 0, sizeof *ctl);
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = ctl->buf;
+  msg->msg_controllen = sizeof ctl->buf;
+}
+
+int vr_send_fd(int sock, int fd) {
+  char byte = 'F';
+  struct iovec iov;
+  struct msghdr msg;
+  fd_ctl ctl;
+  struct cmsghdr *c;
+  ssize_t k;
+
+  fd_msg(&msg, &iov, &byte, &ctl);
+  c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  do
+    k = sendmsg(sock, &msg, MSG_NOSIGNAL);
+  while (k < 0 && errno == EINTR);
+  return k == 1 ? 0 : -1;
+}
+
+int vr_recv_fd(int sock) {
+  char byte;
+  struct iovec iov;
+  struct msghdr msg;
+  fd_ctl ctl;
+  struct cmsghdr *c;
+  ssize_t k;
+  int fd = -1;
+
+  fd_msg(&msg, &iov, &byte, &ctl);
+  do
+    k = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  while (k < 0 && errno == EINTR);
+  if (k != 1)
+    return -2;
+  c = CMSG_FIRSTHDR(&msg);
+  if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+    memcpy(&fd, CMSG_DATA(c), sizeof fd);
+  return fd;
+}
+
 int vr_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel) {
   return (int)syscall(SYS_futex, word, FUTEX_WAIT, expect, rel, NULL, 0);
 }
@@ -102,18 +160,19 @@ static void find_host(char *buf, size_t len) {
   vst_find_helper("SONOD_PLUGIN_HOST", NULL, HOST_NAME, buf, len);
 }
 
-static void kill_host(vst_remote *r) {
-  if (r->pid > 0) {
-    kill(r->pid, SIGKILL);
-    while (waitpid(r->pid, &r->status, 0) < 0 && errno == EINTR)
+/* Host lock held. */
+static void kill_host(vr_host *h) {
+  if (h->pid > 0) {
+    kill(h->pid, SIGKILL);
+    while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
       ;
   }
-  r->pid = 0;
-  /* The pidfd stays open: the control side may be polling it (it is
-   * replaced by the next spawn, closed with the instance). */
-  if (r->sock >= 0)
-    close(r->sock);
-  r->sock = -1;
+  h->pid = 0;
+  /* The pidfd stays open until the host is freed: the instances' own
+   * copies may be polled by the control side. */
+  if (h->sock >= 0)
+    close(h->sock);
+  h->sock = -1;
 }
 
 /* The audio thread stops waiting and gives silence from now on. */
@@ -125,9 +184,9 @@ static void mark_dead(vst_remote *r) {
   }
 }
 
-static int spawn_host(vst_remote *r, char *err) {
+static int spawn_host(vr_host *h, const char *label, char *err) {
   char bin[PATH_MAX], ppid[32];
-  int sv[2], rc, child_sock, child_shm;
+  int sv[2], rc, child_sock;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t none, all;
@@ -137,16 +196,12 @@ static int spawn_host(vst_remote *r, char *err) {
     return vst_fail(err, VST_E_SCANNER, "plugin host not found at %s (set SONOD_PLUGIN_HOST)", bin);
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return vst_fail(err, VST_E_SCANNER, "socketpair: %s", strerror(errno));
-  /* The dup2s below must not overwrite each other's sources (a memfd
-   * that is fd 3, say): both sources go above the targets first. */
+  /* Above the target, so that the dup2 cannot overwrite its source. */
   child_sock = fcntl(sv[1], F_DUPFD_CLOEXEC, 10);
-  child_shm = fcntl(r->memfd, F_DUPFD_CLOEXEC, 10);
   close(sv[1]);
-  if (child_sock < 0 || child_shm < 0) {
+  if (child_sock < 0) {
     rc = errno;
     close(sv[0]);
-    if (child_sock >= 0)
-      close(child_sock);
     return vst_fail(err, VST_E_SCANNER, "fcntl: %s", strerror(rc));
   }
   posix_spawn_file_actions_init(&fa);
@@ -154,53 +209,135 @@ static int spawn_host(vst_remote *r, char *err) {
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, 2, 1);   /* plugin chatter goes to our stderr */
   posix_spawn_file_actions_adddup2(&fa, child_sock, VR_FD_SOCK);
-  posix_spawn_file_actions_adddup2(&fa, child_shm, VR_FD_SHM);
   sigemptyset(&none);
   sigfillset(&all);
   /* Its own process group: a terminal's ^C reaches the daemon, which
-   * closes its hosts; PR_SET_PDEATHSIG in the host covers the rest. */
+   * closes its hosts; the host's watch on the daemon covers the rest. */
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
                                       POSIX_SPAWN_SETSIGDEF);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setsigdefault(&attr, &all);
   snprintf(ppid, sizeof ppid, "%ld", (long)getpid());
-  char *argv[] = { bin, ppid, r->path, NULL };
-  rc = posix_spawn(&r->pid, bin, &fa, &attr, argv, environ);
+  char *argv[] = { bin, ppid, (char *)label, NULL };
+  rc = posix_spawn(&h->pid, bin, &fa, &attr, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   close(child_sock);
-  close(child_shm);
   if (rc != 0) {
     close(sv[0]);
-    r->pid = 0;
+    h->pid = 0;
     return vst_fail(err, VST_E_SCANNER, "cannot run the plugin host %s: %s", bin, strerror(rc));
   }
-  r->sock = sv[0];
-  r->status = 0;
-  rc = (int)syscall(SYS_pidfd_open, r->pid, 0);
-  if (rc < 0) {
+  h->sock = sv[0];
+  h->status = 0;
+  h->pidfd = (int)syscall(SYS_pidfd_open, h->pid, 0);
+  if (h->pidfd < 0) {
     rc = errno;
-    kill_host(r);
+    kill_host(h);
     return vst_fail(err, VST_E_SCANNER, "pidfd_open: %s", strerror(rc));
   }
-  /* A restart's pidfd takes the first one's number (dup3 replaces it at
-   * once), so vst_isolated_kill can read it from any thread. */
-  if (r->pidfd < 0) {
-    r->pidfd = rc;
-  } else {
-    dup3(rc, r->pidfd, O_CLOEXEC);
-    close(rc);
-  }
+  fcntl(h->pidfd, F_SETFD, FD_CLOEXEC);
   return VST_OK;
 }
 
-/* One call: request and payload out, reply and payload (malloc'd, NUL
- * after the end) back.  Lock held.  A host that fails to answer within
- * its time (the load's, else the control calls' own) is killed. */
+/* ---- hosts: one per plugin, or one per group ---- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static vr_host *groups;      /* the running hosts of groups */
+
+static void host_free(vr_host *h) {
+  pthread_mutex_lock(&h->lock);
+  kill_host(h);
+  pthread_mutex_unlock(&h->lock);
+  if (h->pidfd >= 0)
+    close(h->pidfd);
+  pthread_mutex_destroy(&h->lock);
+  free(h->group);
+  free(h);
+}
+
+/* A slot on the running host of `group` (NULL: a new host of one's own),
+ * started when none runs.  NULL with err set. */
+static vr_host *host_get(const char *group, const char *label, int32_t *slot, int *rc, char *err) {
+  vr_host *h;
+  int32_t k;
+
+  pthread_mutex_lock(&registry_lock);
+  for (h = group != NULL ? groups : NULL; h != NULL; h = h->next) {
+    bool running;
+
+    if (strcmp(h->group, group) != 0)
+      continue;
+    pthread_mutex_lock(&h->lock);   /* registry lock, then a host's: the one order */
+    running = h->pid > 0 && h->sock >= 0;
+    pthread_mutex_unlock(&h->lock);
+    if (running)
+      break;
+  }
+  if (h == NULL) {
+    if ((h = calloc(1, sizeof *h)) == NULL ||
+        (group != NULL && (h->group = strdup(group)) == NULL)) {
+      free(h);
+      pthread_mutex_unlock(&registry_lock);
+      *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
+      return NULL;
+    }
+    pthread_mutex_init(&h->lock, NULL);
+    h->pidfd = h->sock = -1;
+    if ((*rc = spawn_host(h, group != NULL ? group : label, err)) != VST_OK) {
+      pthread_mutex_unlock(&registry_lock);
+      host_free(h);
+      return NULL;
+    }
+    if (group != NULL) {
+      h->next = groups;
+      groups = h;
+    }
+  }
+  for (k = 0; k < VR_SLOTS && h->slots[k]; k++)
+    ;
+  if (k == VR_SLOTS) {
+    pthread_mutex_unlock(&registry_lock);
+    *rc = vst_fail(err, VST_E_INVALID, "host group %s holds %d plugins already", group, VR_SLOTS);
+    return NULL;
+  }
+  h->slots[k] = true;
+  h->refs++;
+  *slot = k;
+  pthread_mutex_unlock(&registry_lock);
+  return h;
+}
+
+/* The instance lets go of its slot; the last one ends the host. */
+static void host_put(vr_host *h, int32_t slot) {
+  bool last;
+
+  pthread_mutex_lock(&registry_lock);
+  h->slots[slot] = false;
+  last = --h->refs == 0;
+  if (last && h->group != NULL) {
+    vr_host **link;
+
+    for (link = &groups; *link != NULL; link = &(*link)->next)
+      if (*link == h) {
+        *link = h->next;
+        break;
+      }
+  }
+  pthread_mutex_unlock(&registry_lock);
+  if (last)
+    host_free(h);
+}
+
+/* One call: request and payload out (and the region's memfd for VR_MAP),
+ * reply and payload (malloc'd, NUL after the end) back.  The instance's
+ * lock held; takes its host's.  A host that fails to answer within its
+ * time (the load's, else the control calls' own) is killed: with it every
+ * plugin of its group. */
 static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char *err) {
   unsigned ms = m->op == VR_LOAD ? LOAD_TIMEOUT_MS : r->call_ms;
-
+  vr_host *h = r->host;
   struct pollfd p;
   uint32_t len;
   void *buf;
@@ -208,29 +345,37 @@ static int call(vst_remote *r, vr_msg *m, const void *payload, void **out, char 
 
   if (out != NULL)
     *out = NULL;
-  if (r->sock < 0)
+  pthread_mutex_lock(&h->lock);
+  if (h->sock < 0) {
+    pthread_mutex_unlock(&h->lock);
     return vst_fail(err, VST_E_CRASHED, "the plugin's host process is not running");
+  }
+  m->slot = r->slot;
   len = m->len;
-  if (vr_write_full(r->sock, m, sizeof *m) != 0 || (len > 0 && vr_write_full(r->sock, payload, len) != 0))
+  if (vr_write_full(h->sock, m, sizeof *m) != 0 ||
+      (len > 0 && vr_write_full(h->sock, payload, len) != 0) ||
+      (m->op == VR_MAP && vr_send_fd(h->sock, r->memfd) != 0))
     goto broken;
-  p.fd = r->sock;
+  p.fd = h->sock;
   p.events = POLLIN;
   do
     rc = poll(&p, 1, (int)ms);
   while (rc < 0 && errno == EINTR);
   if (rc == 0) {
     mark_dead(r);
-    kill_host(r);
+    kill_host(h);
+    pthread_mutex_unlock(&h->lock);
     return vst_fail(err, VST_E_TIMEOUT, "the plugin's host did not answer within %u ms; killed",
                     ms);
   }
-  if (rc < 0 || vr_read_full(r->sock, m, sizeof *m) != 0 || m->len > VR_MAX_PAYLOAD)
+  if (rc < 0 || vr_read_full(h->sock, m, sizeof *m) != 0 || m->len > VR_MAX_PAYLOAD)
     goto broken;
   buf = malloc((size_t)m->len + 1);
-  if (buf == NULL || (m->len > 0 && vr_read_full(r->sock, buf, m->len) != 0)) {
+  if (buf == NULL || (m->len > 0 && vr_read_full(h->sock, buf, m->len) != 0)) {
     free(buf);
     goto broken;
   }
+  pthread_mutex_unlock(&h->lock);
   ((char *)buf)[m->len] = '\0';
   if (m->status != VST_OK) {
     rc = vst_fail(err, m->status, "%s", (char *)buf);
@@ -246,7 +391,8 @@ broken:
   /* It died (or broke the protocol: it is killed).  The audio thread
    * stops waiting for it at once; the pidfd tells the control side. */
   mark_dead(r);
-  kill_host(r);
+  kill_host(h);
+  pthread_mutex_unlock(&h->lock);
   return vst_fail(err, VST_E_CRASHED, "the plugin's host process is gone");
 }
 
@@ -268,15 +414,33 @@ static int call_simple(vst_remote *r, int op, int32_t opcode, int32_t index, int
   return rc;
 }
 
-/* Spawns the host, loads the plugin there and maps the region (made
- * here the first time, the same one on a restart).  Lock held. */
+/* The instance's pidfd: the host's, at the one number it keeps. */
+static int take_pidfd(vst_remote *r, char *err) {
+  int fd = fcntl(r->host->pidfd, F_DUPFD_CLOEXEC, 0);
+
+  if (fd < 0)
+    return vst_fail(err, VST_E_SCANNER, "dup: %s", strerror(errno));
+  if (r->pidfd < 0) {
+    r->pidfd = fd;
+  } else {
+    dup3(fd, r->pidfd, O_CLOEXEC);
+    close(fd);
+  }
+  return VST_OK;
+}
+
+/* Takes a slot on a host (its own, or the group's running one, started
+ * when none runs), loads the plugin there and maps the region (made here
+ * the first time, the same one on a restart).  Lock held. */
 static int start(vst_remote *r, char *err) {
   vr_msg m;
   vr_loaded *ld = NULL;
   int rc;
 
-  if ((rc = spawn_host(r, err)) != VST_OK)
+  if ((r->host = host_get(r->group, r->path, &r->slot, &rc, err)) == NULL)
     return rc;
+  if ((rc = take_pidfd(r, err)) != VST_OK)
+    goto fail;
   memset(&m, 0, sizeof m);
   m.op = VR_LOAD;
   m.d = r->rate;
@@ -298,12 +462,12 @@ static int start(vst_remote *r, char *err) {
     r->shm_size = vr_shm_size(nin, nout, block);
     if (ftruncate(r->memfd, (off_t)r->shm_size) != 0) {
       rc = vst_fail(err, VST_E_NOMEM, "sizing the shared region: %s", strerror(errno));
-      goto fail;
+      goto fail_loaded;
     }
     p = mmap(NULL, r->shm_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->memfd, 0);
     if (p == MAP_FAILED) {
       rc = vst_fail(err, VST_E_NOMEM, "mapping the shared region: %s", strerror(errno));
-      goto fail;
+      goto fail_loaded;
     }
     (void)mlock(p, r->shm_size);   /* like the engine's memory, when allowed */
     r->shm = p;
@@ -322,19 +486,32 @@ static int start(vst_remote *r, char *err) {
   } else if ((ld->num_inputs > 0 ? (unsigned)ld->num_inputs : 0) != r->shm_in ||
              (ld->num_outputs > 0 ? (unsigned)ld->num_outputs : 0) != r->shm_out) {
     rc = vst_fail(err, VST_E_INVALID, "the plugin came back with other channel counts");
-    goto fail;
+    goto fail_loaded;
   }
-  /* The host maps the region and starts its processing thread, which
-   * takes the current `req` as already seen. */
+  /* The host maps the region and starts the slot's processing thread,
+   * which takes the current `req` as already seen. */
   __atomic_store_n(&r->shm->done, __atomic_load_n(&r->shm->req, __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
   rc = call_simple(r, VR_MAP, 0, 0, (int64_t)r->shm_size, 0.0f, 0.0, NULL, err);
   if (rc != VST_OK)
-    goto fail;
+    goto fail_loaded;
   free(ld);
   return VST_OK;
+fail_loaded:
+  /* Loaded in the host and not usable: a host of its own goes; a group's
+   * host, which serves others, is killed only when it broke (call). */
+  free(ld);
+  ld = NULL;
+  if (r->group == NULL) {
+    pthread_mutex_lock(&r->host->lock);
+    kill_host(r->host);
+    pthread_mutex_unlock(&r->host->lock);
+  } else {
+    (void)call_simple(r, VR_QUIT, 0, 0, 0, 0.0f, 0.0, NULL, NULL);
+  }
 fail:
   free(ld);
-  kill_host(r);
+  host_put(r->host, r->slot);
+  r->host = NULL;
   return rc;
 }
 
@@ -365,23 +542,43 @@ static void remember_param(vst_remote *r, VstInt32 index, float value) {
   atomic_store_explicit(&r->known[index], 1, memory_order_relaxed);
 }
 
-static void close_remote(vst_remote *r) {
+/* Lets go of the host: QUIT for its slot.  A host of its own (or the
+ * group's last plugin) unloads it and exits; a group's host that serves
+ * others unloads it and answers.  Either within QUIT_TIMEOUT_MS, else it
+ * is killed (with the group's other plugins).  The host, which knows how
+ * many plugins it has, decides which: a load into the group meanwhile
+ * cannot make us wait for the wrong one. */
+static void leave_host(vst_remote *r) {
+  vr_host *h = r->host;
   vr_msg m;
-  struct pollfd p;
 
-  pthread_mutex_lock(&r->lock);
-  if (r->sock >= 0) {
+  if (h == NULL)
+    return;
+  pthread_mutex_lock(&h->lock);
+  if (h->sock >= 0) {
+    struct pollfd p[2] = { { .fd = h->sock, .events = POLLIN }, { .fd = h->pidfd, .events = POLLIN } };
+    bool answered = false;
+
     memset(&m, 0, sizeof m);
     m.op = VR_QUIT;
-    /* effClose runs in the host; it gets QUIT_TIMEOUT_MS, then SIGKILL. */
-    if (vr_write_full(r->sock, &m, sizeof m) == 0) {
-      p.fd = r->pidfd;
-      p.events = POLLIN;
-      while (poll(&p, 1, QUIT_TIMEOUT_MS) < 0 && errno == EINTR)
+    m.slot = r->slot;
+    if (vr_write_full(h->sock, &m, sizeof m) == 0) {
+      while (poll(p, 2, QUIT_TIMEOUT_MS) < 0 && errno == EINTR)
         ;
+      /* An answer; or the end of the socket (it exited). */
+      answered = (p[0].revents & POLLIN) && vr_read_full(h->sock, &m, sizeof m) == 0 && m.len == 0;
     }
+    if (!answered)
+      kill_host(h);   /* exited (reaped here), or did not answer in time */
   }
-  kill_host(r);
+  pthread_mutex_unlock(&h->lock);
+  host_put(h, r->slot);
+  r->host = NULL;
+}
+
+static void close_remote(vst_remote *r) {
+  pthread_mutex_lock(&r->lock);
+  leave_host(r);
   pthread_mutex_unlock(&r->lock);
   if (r->pidfd >= 0)
     close(r->pidfd);
@@ -393,6 +590,7 @@ static void close_remote(vst_remote *r) {
   free(r->chunk_out);
   free(r->values);
   free(r->known);
+  free(r->group);
   free(r->path);
   free(r);
 }
@@ -531,7 +729,14 @@ AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char 
     return NULL;
   }
   pthread_mutex_init(&r->lock, NULL);
-  r->pidfd = r->sock = -1;
+  r->pidfd = -1;
+  if (cfg->host_group != NULL && cfg->host_group[0] != '\0' &&
+      (r->group = strdup(cfg->host_group)) == NULL) {
+    free(r->path);
+    free(r);
+    *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
+    return NULL;
+  }
   r->rate = r->want_rate = cfg->sample_rate;
   r->max_block = r->want_block = cfg->max_block;
   r->load_flags = (cfg->offline ? VR_LOAD_OFFLINE : 0) | (cfg->float_only ? VR_LOAD_FLOAT_ONLY : 0);
@@ -598,26 +803,33 @@ bool vst_isolated_alive(const vst_instance *inst) {
 
 bool vst_isolated_reap(vst_instance *inst, int *wstatus) {
   vst_remote *r = remote(inst);
+  vr_host *h;
   int st = 0;
   pid_t got;
 
   if (r == NULL)
     return false;
   pthread_mutex_lock(&r->lock);
-  if (r->pid > 0) {
-    do
-      got = waitpid(r->pid, &st, WNOHANG);
-    while (got < 0 && errno == EINTR);
-    if (got == 0) {
-      pthread_mutex_unlock(&r->lock);
-      return false;   /* still running */
+  if ((h = r->host) != NULL) {
+    pthread_mutex_lock(&h->lock);
+    if (h->pid > 0) {
+      do
+        got = waitpid(h->pid, &st, WNOHANG);
+      while (got < 0 && errno == EINTR);
+      if (got == 0) {
+        pthread_mutex_unlock(&h->lock);
+        pthread_mutex_unlock(&r->lock);
+        return false;   /* still running */
+      }
+      h->pid = 0;
+      h->status = st;
+    } else {
+      st = h->status;   /* reaped already: by kill_host, or for another plugin of the group */
     }
-    r->pid = 0;
-  } else {
-    st = r->status;   /* reaped by kill_host already */
+    kill_host(h);   /* closes the socket */
+    pthread_mutex_unlock(&h->lock);
   }
   mark_dead(r);
-  kill_host(r);   /* closes the socket */
   pthread_mutex_unlock(&r->lock);
   if (wstatus != NULL)
     *wstatus = st;
@@ -633,6 +845,22 @@ void vst_isolated_kill(const vst_instance *inst) {
     (void)syscall(SYS_pidfd_send_signal, r->pidfd, SIGKILL, NULL, 0);
 }
 
+/* h's pid, 0 when it is not running (or h is NULL). */
+static pid_t host_pid(vr_host *h) {
+  pid_t pid = 0;
+
+  if (h != NULL) {
+    pthread_mutex_lock(&h->lock);
+    pid = h->pid;
+    pthread_mutex_unlock(&h->lock);
+  }
+  return pid;
+}
+
+static bool host_running(vr_host *h) {
+  return host_pid(h) > 0;
+}
+
 int vst_isolated_restart(vst_instance *inst, char *err) {
   vst_remote *r = remote(inst);
   int rc;
@@ -640,9 +868,15 @@ int vst_isolated_restart(vst_instance *inst, char *err) {
   if (r == NULL)
     return vst_fail(err, VST_E_INVALID, "the plugin is not isolated");
   pthread_mutex_lock(&r->lock);
-  if (atomic_load(&r->alive) || r->pid > 0) {
+  if (atomic_load(&r->alive) || host_running(r->host)) {
     pthread_mutex_unlock(&r->lock);
     return vst_fail(err, VST_E_INVALID, "the plugin's host is running");
+  }
+  /* The dead host is let go of; the group's running one (or a new one)
+   * takes the plugin. */
+  if (r->host != NULL) {
+    host_put(r->host, r->slot);
+    r->host = NULL;
   }
   r->max_block = r->want_block;
   r->rate = r->want_rate;
@@ -670,12 +904,30 @@ int vst_isolated_restart(vst_instance *inst, char *err) {
         }
     }
     if (rc != VST_OK)
-      kill_host(r);
+      leave_host(r);
   }
   if (rc == VST_OK)
     atomic_store(&r->alive, true);
   pthread_mutex_unlock(&r->lock);
   return rc;
+}
+
+const char *vst_isolated_group(const vst_instance *inst) {
+  vst_remote *r = remote(inst);
+
+  return r != NULL ? r->group : NULL;
+}
+
+long vst_isolated_host_pid(const vst_instance *inst) {
+  vst_remote *r = remote(inst);
+  long pid;
+
+  if (r == NULL)
+    return 0;
+  pthread_mutex_lock(&r->lock);
+  pid = host_pid(r->host);
+  pthread_mutex_unlock(&r->lock);
+  return pid;
 }
 
 int vst_remote_last_status(vst_instance *inst) {

@@ -24,9 +24,11 @@
 #include "daemon/vst/vst.h"
 #include "daemon/vst/vst2_abi.h"
 
-/* Host file descriptors (set up by the daemon before exec). */
+/* The host's control socket (set up by the daemon before exec).  Each
+ * plugin's region comes with its VR_MAP call (SCM_RIGHTS on one byte after
+ * the request): a group's host gets plugins after it started. */
 #define VR_FD_SOCK 3
-#define VR_FD_SHM 4
+#define VR_SLOTS 256        /* plugins per host */
 
 #define VR_EVENTS 4096      /* MIDI events per process call */
 #define VR_PARAMS 64        /* parameter changes per call (the daemon sends one at a time) */
@@ -85,12 +87,12 @@ static inline float *vr_out(vr_shm *s, unsigned c) {
 
 enum {
   VR_LOAD = 1,   /* payload: path; d: rate; index: max block; value: flags; opcode: rt prio */
-  VR_MAP,        /* value: region size: map VR_FD_SHM, start the processing thread */
+  VR_MAP,        /* value: region size; the memfd follows: map it, start the slot's processing thread */
   VR_DISPATCH,   /* opcode, index, value, opt; payload in (effSetChunk); payload out */
   VR_GET_PARAM,  /* index -> opt */
   VR_SET_PARAM,  /* index, opt */
   VR_RECONF,     /* d: rate (0 = same), index: max block */
-  VR_QUIT,       /* unload the plugin and exit */
+  VR_QUIT,       /* unload the slot's plugin; the last one: exit (no reply), else reply */
 };
 
 #define VR_LOAD_OFFLINE 1
@@ -98,6 +100,7 @@ enum {
 
 typedef struct vr_msg {
   int32_t op;
+  int32_t slot;       /* which of the host's plugins (0..VR_SLOTS-1) */
   int32_t opcode;
   int32_t index;
   int32_t status;     /* reply: VST_OK or a VST_E_* code (payload: the message) */
@@ -128,6 +131,12 @@ size_t vr_struct_op(int32_t op);
 int vr_read_full(int fd, void *buf, size_t n);
 int vr_write_full(int fd, const void *buf, size_t n);
 
+/* A file descriptor with one byte over the socket (SCM_RIGHTS): 0 or -1;
+ * the fd received, -1 when none came with the byte, -2 when the socket
+ * broke. */
+int vr_send_fd(int sock, int fd);
+int vr_recv_fd(int sock);
+
 /* futex(2) on a word of the shared region (not FUTEX_PRIVATE: two processes). */
 int vr_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel);
 void vr_futex_wake(uint32_t *word);
@@ -141,9 +150,24 @@ void vr_futex_wake(uint32_t *word);
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* A host process, of one plugin or of a group's (vst_remote.c). */
+typedef struct vr_host {
+  struct vr_host *next;      /* the registry of groups' hosts */
+  char *group;               /* NULL: one plugin's own */
+  unsigned refs;             /* instances that use it (registry lock) */
+  bool slots[VR_SLOTS];      /* taken (registry lock) */
+  pthread_mutex_t lock;      /* one call at a time on the socket; pid, status, sock */
+  pid_t pid;                 /* 0 once killed or reaped */
+  int status;                /* its wait status once reaped */
+  int pidfd, sock;
+} vr_host;
+
 typedef struct vst_remote {
   AEffect fx;                /* the proxy the instance calls; fx.object = this */
   char *path;
+  char *group;               /* NULL: a host of its own */
+  vr_host *host;             /* the current one (also once dead, until a restart) */
+  int32_t slot;              /* its place in the host */
   double rate;
   unsigned max_block;
   uint32_t load_flags;
@@ -151,11 +175,10 @@ typedef struct vst_remote {
   uint64_t deadline_ns;      /* the audio thread's wait, per call */
   unsigned call_ms;          /* a control call's wait for the host's answer */
 
-  /* Control side (lock held for calls to the host). */
+  /* Control side (lock held for calls to the host; then the host's lock). */
   pthread_mutex_t lock;
-  pid_t pid;
-  int status;                /* the host's wait status, once kill_host reaped it */
-  int pidfd, sock, memfd;    /* pidfd: one fd number for the instance's life (vst_isolated_kill) */
+  int pidfd, memfd;          /* pidfd: the host's, one fd number for the instance's life
+                              * (vst_isolated_kill; its own dup, a restart dup3s over it) */
   vr_shm *shm;
   size_t shm_size;
   unsigned shm_in, shm_out;  /* the region's audio buffers (our copy: the host can write it) */

@@ -189,21 +189,6 @@ static void restart(uint64_t node) {
   ck_assert(listed_as(node, "running"));
 }
 
-/* The daemon's child processes (its plugin hosts, once loads are answered). */
-static unsigned hosts(pid_t *out, unsigned max) {
-  char cmd[128];
-  long pid;
-  unsigned n = 0;
-  FILE *p;
-
-  snprintf(cmd, sizeof cmd, "cat /proc/%d/task/*/children", (int)dp.pid);
-  ck_assert_ptr_nonnull(p = popen(cmd, "r"));
-  while (n < max && fscanf(p, "%ld", &pid) == 1)
-    out[n++] = (pid_t)pid;
-  pclose(p);
-  return n;
-}
-
 START_TEST(hang_in_get_chunk) {
   uint64_t b, h, id;
   const msgpack_object *m;
@@ -258,7 +243,7 @@ START_TEST(hang_in_close) {
   start(NULL);
   b = load("TESTPLUG", false);
   h = load("TESTPLUG_HANG_CLOSE", true);
-  n = hosts(kids, 4);
+  n = daemon_children(&dp, kids, 4);
   ck_assert_uint_eq(n, 1);
   play(b);
   t0 = now_ms();

@@ -162,15 +162,20 @@ static float *same_both_ways(float *(*part)(bool, sf_count_t *), sf_count_t fram
   return in;
 }
 
-START_TEST(amsynth_same_isolated_and_in_process) {
-  float *iso, *in = same_both_ways(amsynth_render, 24000, &iso);
+/* An amsynth part rendered both ways: the same samples, and sound. */
+static void amsynth_same_both_ways(float *(*part)(bool, sf_count_t *), sf_count_t frames) {
+  float *iso, *in = same_both_ways(part, frames, &iso);
   double energy = 0.0;
 
-  for (sf_count_t i = 0; i < 2 * 24000; i++)
+  for (sf_count_t i = 0; i < 2 * frames; i++)
     energy += in[i] * in[i];
   ck_assert_msg(energy > 1.0, "amsynth made no sound (energy %g)", energy);
   free(in);
   free(iso);
+}
+
+START_TEST(amsynth_same_isolated_and_in_process) {
+  amsynth_same_both_ways(amsynth_render, 24000);
 }
 END_TEST
 
@@ -354,13 +359,183 @@ START_TEST(missed_deadline_is_silence_and_counted) {
 }
 END_TEST
 
+/* ---- host groups: several plugins in one host process ---- */
+
+static uint64_t load_in(const char *path, const char *group) {
+  return msg_uint(ok_of(conn_request(&c, "plugin.load", "ss", "path", path, "isolate", group)),
+                  "node");
+}
+
+/* The daemon's plugin hosts. */
+static unsigned host_count(void) {
+  return daemon_children(&dp, NULL, 0);
+}
+
+/* Two plugins, in process or both in host group "pair": the test plugin's
+ * impulses (with a parameter set between them) and the plugin that reads
+ * the host's time, under a transport that starts and changes tempo. */
+static float *pair_render(bool isolate, sf_count_t *frames) {
+  const uint64_t at[6] = { 100, 4000, 4001, 9000, 15000, 15555 };
+  const char *tp = getenv("TESTPLUG"), *tt = getenv("TESTPLUG_TIME");
+  uint64_t a, b;
+
+  ck_assert_ptr_nonnull(tp);
+  ck_assert_ptr_nonnull(tt);
+  start(NULL);
+  a = isolate ? load_in(tp, "pair") : load(tp, false);
+  b = isolate ? load_in(tt, "pair") : load(tt, false);
+  if (isolate) {
+    ck_assert_uint_eq(host_count(), 1);
+    ck_assert(msg_str_is(list_entry(a), "host", "pair"));
+    ck_assert(msg_str_is(list_entry(b), "host", "pair"));
+  } else {
+    ck_assert(sono_map_get(list_entry(a), "host")->type == MSGPACK_OBJECT_NIL);
+  }
+  notes(a, 6, at, 1, 127);
+  ok_of(conn_request(&c, "plugin.set", "uudu", "node", a, "index", (uint64_t)0, "value", 0.3,
+                     "at", (uint64_t)8000));
+  ok_of(conn_request(&c, "transport.set", "d", "tempo", 90.0));
+  ok_of(conn_request(&c, "transport.set", "bdu", "playing", 1, "tempo", 123.0, "at",
+                     (uint64_t)10240));
+  render(20480);
+  return finish(frames);
+}
+
+START_TEST(group_same_as_in_process) {
+  float *iso, *in = same_both_ways(pair_render, 20480, &iso);
+
+  ck_assert(impulse(in, 100, 1.0f));
+  ck_assert_float_eq_tol(in[2 * 5000 + 1], -0.090f, 1e-6f);
+  free(in);
+  free(iso);
+}
+END_TEST
+
+/* Two amsynths in one host, against two in process. */
+static float *two_amsynths(bool isolate, sf_count_t *frames) {
+  const uint64_t on[3] = { 300, 301, 5000 }, off[3] = { 9000, 9001, 12000 };
+  uint64_t a, b;
+
+  start(NULL);
+  a = isolate ? load_in(AMSYNTH, "synths") : load(AMSYNTH, false);
+  b = isolate ? load_in(AMSYNTH, "synths") : load(AMSYNTH, false);
+  if (isolate)
+    ck_assert_uint_eq(host_count(), 1);
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", a, "program", (uint64_t)3));
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", b, "program", (uint64_t)7));
+  notes(a, 3, on, 1, 100);
+  notes(b, 3, on, 1, 90);
+  notes(a, 3, off, 0, 0);
+  notes(b, 3, off, 0, 0);
+  render(16000);
+  return finish(frames);
+}
+
+START_TEST(group_amsynths_same_as_in_process) {
+  amsynth_same_both_ways(two_amsynths, 16000);
+}
+END_TEST
+
+/* `count` impulses of 1.0 for each of three nodes, 1000 frames apart from
+ * `from`: the first's at + 100, the second's at + 300, the third's at +
+ * 600; then renders them. */
+static void three_play(uint64_t a, uint64_t g, uint64_t by, uint64_t from, unsigned count) {
+  const uint64_t nodes[3] = { a, g, by }, offset[3] = { 100, 300, 600 };
+  uint64_t at[20];
+
+  for (unsigned i = 0; i < 3; i++) {
+    for (unsigned k = 0; k < count; k++)
+      at[k] = from + offset[i] + 1000 * k;
+    notes(nodes[i], count, at, 1, 127);
+  }
+  render(1000 * count);
+}
+
+/* A crash in one plugin of a group takes the group's host down: both of
+ * its nodes are crashed, the bystander in the daemon plays on; each is
+ * restarted (the first starts a new host for the group, the second joins
+ * it) and comes back with its state. */
+START_TEST(group_crashes_together) {
+  const char *crashy = getenv("TESTPLUG_CRASH_AFTER");
+  const char *tp = getenv("TESTPLUG");
+  uint64_t a, g, by;
+  sf_count_t frames;
+  float *wav;
+  conn ev;
+  unsigned k;
+
+  ck_assert_ptr_nonnull(crashy);
+  ck_assert_ptr_nonnull(tp);
+  start(NULL);
+  conn_open(&ev, dp.socket);
+  subscribe(&ev);
+  a = load_in(crashy, "grp");   /* SIGSEGV in its 41st process call: frame 10240 */
+  g = load_in(tp, "grp");
+  by = load(tp, false);
+  ck_assert_uint_eq(host_count(), 1);
+  /* g's state to come back with (read once: the daemon remembers it). */
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", g, "index", (uint64_t)2, "value", 0.7));
+  ok_of(conn_request(&c, "sync", ""));
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", g, "index",
+                                               (uint64_t)2)), "value") - 0.7) < 1e-6);
+  /* Impulses of 1.0: a at 100 + 1000 k, g at 300 + 1000 k, by at 600 + 1000 k. */
+  three_play(a, g, by, 0, 20);
+  /* Both crashed events, in either order. */
+  for (bool seen_a = false, seen_g = false; !seen_a || !seen_g;) {
+    const msgpack_object *m = conn_recv(&ev, 10000);
+
+    if (msg_str_is(m, "event", "plugin.crashed")) {
+      seen_a = seen_a || msg_uint(m, "node") == a;
+      seen_g = seen_g || msg_uint(m, "node") == g;
+    }
+  }
+  ck_assert(msg_str_is(list_entry(a), "state", "crashed"));
+  ck_assert(msg_str_is(list_entry(g), "state", "crashed"));
+  ck_assert(msg_str_is(list_entry(by), "state", "running"));
+  ck_assert_uint_eq(host_count(), 0);
+  ok_of(conn_request(&c, "plugin.restart", "u", "node", g));
+  ok_of(conn_request(&c, "plugin.restart", "u", "node", a));
+  ck_assert(msg_str_is(list_entry(a), "state", "running"));
+  ck_assert(msg_str_is(list_entry(g), "state", "running"));
+  ck_assert_uint_eq(host_count(), 1);   /* one host for the group again */
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", g, "index",
+                                               (uint64_t)2)), "value") - 0.7) < 1e-6);
+  three_play(a, g, by, 20000, 5);
+  /* Unloading one leaves the other's host running. */
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", a));
+  ck_assert(msg_str_is(list_entry(g), "state", "running"));
+  ck_assert(fabs(msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", g, "index",
+                                               (uint64_t)2)), "value") - 0.7) < 1e-6);
+  ck_assert_uint_eq(host_count(), 1);
+  conn_close(&ev);
+  wav = finish(&frames);
+  ck_assert_int_eq(frames, 25000);
+  for (k = 0; k < 20; k++) {
+    /* Before the crash block all three sound; from it on only by. */
+    uint64_t fa = 100 + 1000 * k, fg = 300 + 1000 * k, fb = 600 + 1000 * k;
+    float live = fa < 10240 ? 1.0f : 0.0f;
+
+    ck_assert_msg(impulse(wav, fa, live), "frame %lu: %g", (unsigned long)fa, wav[2 * fa]);
+    ck_assert_msg(impulse(wav, fg, fg < 10240 ? 1.0f : 0.0f), "frame %lu: %g", (unsigned long)fg,
+                  wav[2 * fg]);
+    ck_assert_msg(impulse(wav, fb, 1.0f), "frame %lu: %g", (unsigned long)fb, wav[2 * fb]);
+  }
+  for (k = 0; k < 5; k++) {
+    ck_assert(impulse(wav, 20100 + 1000 * k, 1.0f));
+    ck_assert(impulse(wav, 20300 + 1000 * k, 1.0f));
+    ck_assert(impulse(wav, 20600 + 1000 * k, 1.0f));
+  }
+  free(wav);
+}
+END_TEST
+
 /* The session file records isolation: a saved isolated node comes back
  * isolated, with its parameters, beside one that was not. */
 START_TEST(session_keeps_isolation) {
   const char *tp = getenv("TESTPLUG");
   char saved[400];
-  uint64_t a, b, ids[2];
-  bool iso[2];
+  uint64_t a, b, g, ids[3];
+  bool iso[3], in_s[3];
   const msgpack_object *nodes;
   unsigned isolated = 0;
 
@@ -369,20 +544,25 @@ START_TEST(session_keeps_isolation) {
   snprintf(saved, sizeof saved, "%s/s.sonod", home);
   a = load(tp, true);
   b = load(tp, false);
+  g = load_in(tp, "s");   /* and one in a host group */
   ok_of(conn_request(&c, "plugin.set", "uud", "node", a, "index", (uint64_t)2, "value", 0.3));
+  ok_of(conn_request(&c, "plugin.set", "uud", "node", g, "index", (uint64_t)2, "value", 0.3));
   render(256);
   ok_of(conn_request(&c, "state.save", "s", "path", saved));
   ok_of(conn_request(&c, "plugin.unload", "u", "node", a));
   ok_of(conn_request(&c, "plugin.unload", "u", "node", b));
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", g));
   ok_of(conn_request(&c, "state.load", "s", "path", saved));
   nodes = sono_map_get(ok_of(conn_request(&c, "plugin.list", "")), "nodes");
-  ck_assert_uint_eq(nodes->via.array.size, 2);
+  ck_assert_uint_eq(nodes->via.array.size, 3);
   /* (A reply lives until the next request: take what is needed first.) */
-  for (uint32_t i = 0; i < 2; i++) {
+  for (uint32_t i = 0; i < 3; i++) {
     ids[i] = msg_uint(&nodes->via.array.ptr[i], "node");
     iso[i] = sono_map_get(&nodes->via.array.ptr[i], "isolated")->via.boolean;
+    in_s[i] = msg_str_is(&nodes->via.array.ptr[i], "host", "s");
   }
-  for (uint32_t i = 0; i < 2; i++) {
+  ck_assert(!in_s[0] && !in_s[1] && in_s[2] && iso[2]);
+  for (uint32_t i = 0; i < 3; i++) {
     double v = msg_double(ok_of(conn_request(&c, "plugin.get", "uu", "node", ids[i], "index",
                                              (uint64_t)2)), "value");
 
@@ -390,7 +570,7 @@ START_TEST(session_keeps_isolation) {
     if (iso[i])
       ck_assert_msg(fabs(v - 0.3) < 1e-6, "restored isolated node: index 2 = %g", v);
   }
-  ck_assert_uint_eq(isolated, 1);
+  ck_assert_uint_eq(isolated, 2);
   render(256);
   free(finish(&(sf_count_t){ 0 }));
 }
@@ -409,6 +589,10 @@ static Suite *suite(void) {
   tcase_add_test(tc, crash_leaves_the_rest_playing);
   tcase_add_test(tc, missed_deadline_is_silence_and_counted);
   tcase_add_test(tc, session_keeps_isolation);
+  tcase_add_test(tc, group_same_as_in_process);
+  if (access(AMSYNTH, R_OK) == 0)
+    tcase_add_test(tc, group_amsynths_same_as_in_process);
+  tcase_add_test(tc, group_crashes_together);
   suite_add_tcase(s, tc);
   return s;
 }

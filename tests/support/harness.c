@@ -168,6 +168,23 @@ int daemon_stop(daemon_proc *dp) {
   return daemon_wait(dp, 10000);
 }
 
+unsigned daemon_children(const daemon_proc *dp, pid_t *out, unsigned max) {
+  char cmd[128];
+  long pid;
+  unsigned n = 0;
+  FILE *p;
+
+  snprintf(cmd, sizeof cmd, "cat /proc/%d/task/*/children", (int)dp->pid);
+  ck_assert_ptr_nonnull(p = popen(cmd, "r"));
+  while (fscanf(p, "%ld", &pid) == 1) {
+    if (out != NULL && n < max)
+      out[n] = (pid_t)pid;
+    n++;
+  }
+  pclose(p);
+  return n;
+}
+
 bool daemon_log_contains(const daemon_proc *dp, const char *needle) {
   char buf[65536];
   FILE *f = fopen(dp->log, "r");

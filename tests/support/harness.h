@@ -32,6 +32,10 @@ int daemon_stop(daemon_proc *dp);
 /* Waits for the daemon to exit on its own; returns as daemon_stop. */
 int daemon_wait(daemon_proc *dp, int timeout_ms);
 bool daemon_log_contains(const daemon_proc *dp, const char *needle);
+/* The daemon's child processes (its plugin hosts, once loads are
+ * answered): how many, and up to max of their pids into out (NULL: only
+ * count). */
+unsigned daemon_children(const daemon_proc *dp, pid_t *out, unsigned max);
 
 typedef struct conn {
   int fd;

@@ -120,6 +120,36 @@ START_TEST(confinement_lists_and_flags) {
 }
 END_TEST
 
+/* isolate-plugins: on, off, or on in a host group, on the command line
+ * and in the config file. */
+START_TEST(isolate_plugins_group) {
+  options o;
+  char err[256], conf[] = "/tmp/sonod-options-XXXXXX";
+  const char *own[] = { "--isolate-plugins", NULL };
+  const char *grp[] = { "--isolate-plugins=synths", NULL };
+  const char *bad[] = { "--isolate-plugins=a/b", NULL };
+  int fd, loaded;
+
+  ck_assert_int_eq(parse(&o, err, own), OPTIONS_RUN);
+  ck_assert_int_eq(o.isolate_plugins, 1);
+  ck_assert_str_eq(o.isolate_group, "");
+  ck_assert_int_eq(parse(&o, err, grp), OPTIONS_RUN);
+  ck_assert_int_eq(o.isolate_plugins, 1);
+  ck_assert_str_eq(o.isolate_group, "synths");
+  ck_assert_int_eq(parse(&o, err, bad), OPTIONS_ERROR);
+  ck_assert_ptr_nonnull(strstr(err, "host group"));
+  fd = mkstemp(conf);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_gt(dprintf(fd, "isolate-plugins = fx.bus-1\n"), 0);
+  close(fd);
+  options_defaults(&o);
+  ck_assert_msg(config_load(&o, conf, 1, &loaded, err, sizeof err) == 0, "%s", err);
+  unlink(conf);
+  ck_assert_int_eq(o.isolate_plugins, 1);
+  ck_assert_str_eq(o.isolate_group, "fx.bus-1");
+}
+END_TEST
+
 static void expect_error(const char *const *args, const char *fragment) {
   options o;
   char err[256];
@@ -166,6 +196,7 @@ static Suite *options_suite(void) {
   tcase_add_test(tc, no_config_last_one_counts);
   tcase_add_test(tc, bad_values_are_named);
   tcase_add_test(tc, confinement_lists_and_flags);
+  tcase_add_test(tc, isolate_plugins_group);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -267,10 +267,12 @@ class Ops:
     # ---- plugins and graph
 
     @op
-    def load_plugin(self, path: str, *, isolate: Optional[bool] = None,
+    def load_plugin(self, path: str, *, isolate: Union[bool, str, None] = None,
                     timeout: Optional[int] = None) -> Op[Plugin]:
         """Load a VST2 plugin (it is checked in a child process first) and
-        return it.  Its outputs go to ``out``."""
+        return it.  Its outputs go to ``out``.  ``isolate``: True for a host
+        process of its own, a host group's name to share that group's one
+        host process."""
         req: Req = {"op": "plugin.load", "path": str(path)}
         if isolate is not None:
             req["isolate"] = isolate
@@ -282,7 +284,7 @@ class Ops:
 
     @op
     def plugins(self) -> Op[List[Dict[str, Any]]]:
-        """``[{node, name, path, isolated, state, missed}]``."""
+        """``[{node, name, path, isolated, host, state, missed}]``."""
         r = yield {"op": "plugin.list"}
         return r["nodes"]
 
