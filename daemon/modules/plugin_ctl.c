@@ -203,6 +203,30 @@ static void param_changes(sonod *d, pnode *n, bool tell) {
   }
 }
 
+/* The sysex the plugin sent: a plugin.midi event each, its whole message. */
+static void sysex_events(sonod *d, pnode *n, bool tell) {
+  static uint8_t buf[VST_SYSEX_OUT_MAX];
+  int64_t frame;
+  int32_t delta;
+  size_t len;
+
+  while ((len = vst_take_sysex_out(n->inst, &frame, &delta, buf, sizeof buf)) > 0 &&
+         len <= sizeof buf) {
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    if (!tell)
+      continue;
+    events_begin(&sb, &pk, "plugin.midi", 3);
+    sono_pack_key_uint(&pk, "node", n->id);
+    sono_pack_key_uint(&pk, "frame", frame < 0 ? 0 : (uint64_t)frame);
+    sono_pack_cstr(&pk, "bytes");
+    msgpack_pack_bin(&pk, len);
+    msgpack_pack_bin_body(&pk, buf, len);
+    events_emit(d, EV_PLUGIN, &sb);
+  }
+}
+
 /* Drains everything the node recorded since the last poll.  The counters
  * and queues are always emptied, listeners or not, so that a client that
  * subscribes later is not flooded with stale news. */
@@ -258,6 +282,7 @@ static void poll_node(sonod *d, pnode *n) {
       events_emit(d, EV_PLUGIN, &sb);
     }
   } while (got == POLL_BATCH);
+  sysex_events(d, n, tell);
   if ((count = vst_take_overflow(n->inst)) > 0)
     error_event(d, n, "midi_overflow", count,
                 "%u MIDI events did not fit the plugin's event buffer and were dropped", count);
@@ -275,8 +300,8 @@ static void poll_node(sonod *d, pnode *n) {
                 "%u MIDI events were due after their block and went to its last frame", count);
   if ((count = vst_take_midi_out_dropped(n->inst)) > 0)
     error_event(d, n, "midi_out_dropped", count,
-                "%u MIDI events the plugin sent were dropped (queue full, sysex, or sent "
-                "outside its process call)", count);
+                "%u MIDI events the plugin sent were dropped (queue full, sysex longer than "
+                "%u bytes, or sent outside its process call)", count, VST_SYSEX_OUT_MAX);
 }
 
 static void on_poll(uv_timer_t *t) {

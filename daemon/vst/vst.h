@@ -439,13 +439,21 @@ unsigned vst_take_notifications(vst_instance *inst);
 typedef struct vst_midi_out {
     int64_t frame;       /* transport frame of the block + deltaFrames */
     int32_t delta;
-    uint8_t len;         /* 1-3; sysex is not carried (counted as dropped) */
+    uint8_t len;         /* 1-3 (sysex: vst_take_sysex_out) */
     uint8_t data[3];
 } vst_midi_out;
 /* Pops up to max events; returns the number popped. */
 unsigned vst_take_midi_out(vst_instance *inst, vst_midi_out *out, unsigned max);
-/* MIDI-out events lost (ring full, sysex, or sent from a non-audio
- * thread) since the last call. */
+/* Sysex the plugin sent from its process call, up to VST_SYSEX_OUT_MAX
+ * bytes a message (longer ones are dropped, counted), in a ring of twice
+ * that.  Pops the next message into buf and returns its length, its
+ * engine frame in *frame and its deltaFrames in *delta; 0 when there is
+ * none; more than cap (nothing popped) when it does not fit in buf. */
+#define VST_SYSEX_OUT_MAX 65536
+size_t vst_take_sysex_out(vst_instance *inst, int64_t *frame, int32_t *delta, uint8_t *buf,
+                          size_t cap);
+/* MIDI-out events lost (ring full, sysex too long, or sent from a
+ * non-audio thread) since the last call. */
 uint32_t vst_take_midi_out_dropped(vst_instance *inst);
 
 /* Same-cycle MIDI out [audio]: while a sink is set, every short MIDI

@@ -94,8 +94,44 @@ static void edit_gesture(vst_instance *inst, int index, bool begin)
         atomic_fetch_and_explicit(&inst->editing[index / 64], ~bit, memory_order_relaxed);
 }
 
-/* MIDI from the plugin.  The ring has one producer, the audio thread, so
- * events sent from any other thread are counted as dropped. */
+/* n bytes into the byte ring r at free-running position pos. */
+static void ring_write(spsc_ring *r, size_t pos, const void *src, size_t n)
+{
+    size_t first = spsc_capacity(r) - (pos & (spsc_capacity(r) - 1));
+
+    if (first > n)
+        first = n;
+    memcpy(spsc_slot(r, pos), src, first);
+    memcpy(spsc_slot(r, pos + first), (const uint8_t *)src + first, n - first);
+}
+
+/* A sysex message into the sysex-out ring: its header, then its bytes, in
+ * one publish.  -1 when it is empty, too long or does not fit now. */
+static int sysex_out(vst_instance *inst, const VstMidiSysexEvent *x)
+{
+    spsc_ring *r = inst->sysex_out;
+    uint8_t head[16];
+    int64_t frame = inst->block_frame + x->deltaFrames;
+    int32_t delta = x->deltaFrames;
+    uint32_t len = x->dumpBytes > 0 ? (uint32_t)x->dumpBytes : 0;
+    size_t pos;
+
+    if (r == NULL || len == 0 || len > VST_SYSEX_OUT_MAX || x->sysexDump == NULL ||
+        spsc_space(r) < sizeof head + len)
+        return -1;
+    memcpy(head, &frame, 8);
+    memcpy(head + 8, &delta, 4);
+    memcpy(head + 12, &len, 4);
+    pos = spsc_write_pos(r);
+    ring_write(r, pos, head, sizeof head);
+    ring_write(r, pos + sizeof head, x->sysexDump, len);
+    spsc_publish(r, sizeof head + len);
+    return 0;
+}
+
+/* MIDI from the plugin.  The rings have one producer, the audio thread, so
+ * events sent from any other thread are counted as dropped.  Sysex goes to
+ * its own ring (not to the same-cycle sink: routes carry short messages). */
 static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
 {
     if (!inst || !evs || !inst->midi_out)
@@ -105,6 +141,11 @@ static VstIntPtr midi_out(vst_instance *inst, const VstEvents *evs)
         const VstEvent *e = evs->events[i];
         if (!e)
             continue;
+        if (producer && e->type == kVstSysExType) {
+            if (sysex_out(inst, (const VstMidiSysexEvent *)e) != 0)
+                atomic_fetch_add_explicit(&inst->midi_out_dropped, 1, memory_order_relaxed);
+            continue;
+        }
         if (!producer || e->type != kVstMidiType) {
             atomic_fetch_add_explicit(&inst->midi_out_dropped, 1, memory_order_relaxed);
             continue;

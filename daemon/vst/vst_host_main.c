@@ -75,6 +75,29 @@ static vst_sysex *sysex_of(slot *s, const vr_event *ev, size_t *used) {
  * (also those it changed in control calls since the last call).  MIDI past
  * VR_MIDI_OUT in one call is counted as dropped, automation past
  * VR_AUTOMATE waits for the next call. */
+/* The sysex the plugin sent, into the region: as many whole messages as
+ * fit (VR_SYSEX_OUT, VR_SYSEX_BYTES); the rest wait in the instance's ring
+ * for the next call. */
+static void send_sysex(vst_instance *inst, vr_shm *shm) {
+  size_t used = 0, len;
+  unsigned k = 0;
+  int64_t frame;
+  int32_t delta;
+
+  while (k < VR_SYSEX_OUT &&
+         (len = vst_take_sysex_out(inst, &frame, &delta, shm->sysex_out_bytes + used,
+                                   VR_SYSEX_BYTES - used)) > 0 &&
+         len <= VR_SYSEX_BYTES - used) {
+    shm->sysex_out[k].delta = delta;
+    shm->sysex_out[k].len = 0;
+    shm->sysex_out[k].sx_off = (uint32_t)used;
+    shm->sysex_out[k].sx_len = (uint32_t)len;
+    used += len;
+    k++;
+  }
+  shm->nsysex_out = k;
+}
+
 static void send_back(slot *s) {
   vst_instance *inst = s->inst;
   vr_shm *shm = s->shm;
@@ -90,6 +113,7 @@ static void send_back(slot *s) {
     memcpy(shm->midi_out[i].data, mo[i].data, 3);
   }
   shm->nmidi_out = n;
+  send_sysex(inst, shm);
   lost = vst_take_midi_out_dropped(inst);
   while (vst_take_midi_out(inst, mo, 1) == 1)
     lost++;

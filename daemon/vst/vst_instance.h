@@ -86,6 +86,10 @@ struct vst_instance {
     _Atomic uint32_t *auto_value;   /* float bits */
     _Atomic uint64_t *editing;
     spsc_ring *midi_out;            /* of vst_midi_out; producer = audio thread */
+    /* Sysex the plugin sent, a byte ring: per message a 16-byte header
+     * (int64 frame, int32 delta, uint32 length) and its bytes; producer =
+     * audio thread (vst_callback_rt.c), consumer vst_take_sysex_out. */
+    spsc_ring *sysex_out;
     _Atomic(struct vst_sysex *) reclaim;
 };
 

@@ -80,6 +80,8 @@ static void free_instance_memory(vst_instance *inst)
     vst_reclaim(inst);
     spsc_destroy(inst->midi_out);
     inst->midi_out = NULL;
+    spsc_destroy(inst->sysex_out);
+    inst->sysex_out = NULL;
     free(inst->auto_dirty);
     free(inst->editing);
     free(inst->auto_value);
@@ -247,7 +249,8 @@ opened:;
     inst->events = vst_event_buf_new(cap);
     if (!inst->events || alloc_automation(inst) != VST_OK || vst_buffers_alloc(inst) != VST_OK ||
         !(inst->midi_out = spsc_create(cfg->midi_out_capacity ? cfg->midi_out_capacity : 1024,
-                                       sizeof(vst_midi_out)))) {
+                                       sizeof(vst_midi_out))) ||
+        !(inst->sysex_out = spsc_create(2 * VST_SYSEX_OUT_MAX, 1))) {
         rc = vst_fail(err, VST_E_NOMEM, "out of memory preparing %s", path);
         goto fail_close;
     }

@@ -53,6 +53,39 @@ unsigned vst_take_midi_out(vst_instance *inst, vst_midi_out *out, unsigned max)
     return n;
 }
 
+/* n bytes of the byte ring r from free-running position pos. */
+static void ring_read(spsc_ring *r, size_t pos, void *dst, size_t n)
+{
+    size_t first = spsc_capacity(r) - (pos & (spsc_capacity(r) - 1));
+
+    if (first > n)
+        first = n;
+    memcpy(dst, spsc_slot(r, pos), first);
+    memcpy((uint8_t *)dst + first, spsc_slot(r, pos + first), n - first);
+}
+
+size_t vst_take_sysex_out(vst_instance *inst, int64_t *frame, int32_t *delta, uint8_t *buf,
+                          size_t cap)
+{
+    spsc_ring *r = inst->sysex_out;
+    uint8_t head[16];
+    uint32_t len;
+    size_t pos;
+
+    if (r == NULL || spsc_count(r) < sizeof head)
+        return 0;
+    pos = spsc_read_pos(r);
+    ring_read(r, pos, head, sizeof head);
+    memcpy(frame, head, 8);
+    memcpy(delta, head + 8, 4);
+    memcpy(&len, head + 12, 4);
+    if (len > cap)
+        return len;
+    ring_read(r, pos + sizeof head, buf, len);
+    spsc_release(r, sizeof head + len);
+    return len;
+}
+
 uint32_t vst_take_midi_out_dropped(vst_instance *inst)
 {
     return (uint32_t)atomic_exchange_explicit(&inst->midi_out_dropped, 0, memory_order_relaxed);

@@ -34,7 +34,8 @@
 #define VR_PARAMS 64        /* parameter changes per call (the daemon sends one at a time) */
 #define VR_MIDI_OUT 256     /* MIDI the plugin sent, per process call */
 #define VR_AUTOMATE 256     /* parameter changes the plugin reported, per call */
-#define VR_SYSEX_BYTES 65536 /* sysex bytes into the plugin, per process call */
+#define VR_SYSEX_BYTES 65536 /* sysex bytes into the plugin, per process call; out of it too */
+#define VR_SYSEX_OUT 64     /* sysex messages the plugin sent, per process call */
 #define VR_MIN_BLOCK 8192   /* the region holds at least this many frames */
 #define VR_DEAD 0xFFFFFFFFu /* `done` when the control side saw the host die */
 
@@ -71,7 +72,10 @@ typedef struct vr_shm {
   vr_event events[VR_EVENTS];
   vr_event midi_out[VR_MIDI_OUT];
   vr_param automate[VR_AUTOMATE];
+  uint32_t nsysex_out;      /* host -> daemon: sysex the plugin sent (its place in sysex_out_bytes) */
+  vr_event sysex_out[VR_SYSEX_OUT];
   uint8_t sysex[VR_SYSEX_BYTES];
+  uint8_t sysex_out_bytes[VR_SYSEX_BYTES];
   float audio[];            /* nin x block inputs, then nout x block outputs */
 } vr_shm;
 
@@ -212,6 +216,12 @@ typedef struct vst_remote {
     VstIntPtr reserved;
     VstEvent *events[VR_MIDI_OUT];
   } mo_list;
+  VstMidiSysexEvent sx_ev[VR_SYSEX_OUT];   /* its sysex: bytes in the region */
+  struct {
+    VstInt32 numEvents;
+    VstIntPtr reserved;
+    VstEvent *events[VR_SYSEX_OUT];
+  } sx_list;
 } vst_remote;
 
 /* The proxy AEffect for `path`, its host started and the plugin loaded

@@ -77,6 +77,37 @@ static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
  * and its own parameter changes go where an in-process plugin's would
  * (vst_callback_rt.c: the MIDI-out ring and same-cycle sink, the
  * automation bits).  The counts are the host's: clamped. */
+/* The sysex the plugin sent in the call, handed on as the plugin would:
+ * each message's bytes stay in the region (its place clamped to it) while
+ * the instance copies them into its own ring. */
+static void take_sysex(vst_remote *r, vst_instance *inst) {
+  vr_shm *s = r->shm;
+  uint32_t n = __atomic_load_n(&s->nsysex_out, __ATOMIC_RELAXED), i, k = 0;
+
+  if (n > VR_SYSEX_OUT)
+    n = VR_SYSEX_OUT;
+  for (i = 0; i < n; i++) {
+    vr_event ev = s->sysex_out[i];   /* the host's: read once */
+    VstMidiSysexEvent *x = &r->sx_ev[k];
+
+    if (ev.sx_len == 0 || ev.sx_off > VR_SYSEX_BYTES || ev.sx_len > VR_SYSEX_BYTES - ev.sx_off) {
+      atomic_fetch_add_explicit(&inst->midi_out_dropped, 1, memory_order_relaxed);
+      continue;
+    }
+    memset(x, 0, sizeof *x);
+    x->type = kVstSysExType;
+    x->byteSize = (VstInt32)sizeof *x;
+    x->deltaFrames = ev.delta;
+    x->dumpBytes = (VstInt32)ev.sx_len;
+    x->sysexDump = (char *)s->sysex_out_bytes + ev.sx_off;
+    r->sx_list.events[k++] = (VstEvent *)x;
+  }
+  if (k > 0) {
+    r->sx_list.numEvents = (VstInt32)k;
+    vst_rt_plugin_midi_out(inst, (const VstEvents *)&r->sx_list);
+  }
+}
+
 static void take_back(vst_remote *r, vst_instance *inst) {
   vr_shm *s = r->shm;
   uint32_t n = __atomic_load_n(&s->nmidi_out, __ATOMIC_RELAXED);
@@ -102,6 +133,7 @@ static void take_back(vst_remote *r, vst_instance *inst) {
     r->mo_list.numEvents = (VstInt32)n;
     vst_rt_plugin_midi_out(inst, (const VstEvents *)&r->mo_list);
   }
+  take_sysex(r, inst);
   for (i = 0; i < na; i++)
     vst_rt_plugin_automate(inst, s->automate[i].index, s->automate[i].value);
   if (lost > 0)

@@ -344,7 +344,7 @@ typedef struct pev {
   int64_t index;
   double value;
   char display[64], code[32];
-  uint8_t bytes[4];
+  uint8_t bytes[16];
   size_t nbytes;
 } pev;
 
@@ -468,13 +468,24 @@ START_TEST(plugin_events) {
   ck_assert_uint_eq(midi->bytes[1], 72);
   ck_assert_uint_eq(midi->bytes[2], 100);
 
-  /* Sysex in, at its frame; nothing lost. */
+  /* Sysex in, at its frame; nothing lost.  The plugin echoes it as sysex
+   * out: one plugin.midi event with the whole message, at its frame. */
   ok_of(send_sysex(node, sysex, sizeof sysex, sysex_at));
   render(256);
   nevs = 0;
+  nmidi = 0;
   collect_events(&ev, 300);
-  for (k = 0; k < nevs; k++)
+  for (k = 0; k < nevs; k++) {
     ck_assert_msg(strcmp(evs[k].kind, "plugin.error") != 0, "plugin.error %s", evs[k].code);
+    if (strcmp(evs[k].kind, "plugin.midi") == 0) {
+      nmidi++;
+      midi = &evs[k];
+    }
+  }
+  ck_assert_uint_eq(nmidi, 1);
+  ck_assert_uint_eq(midi->frame, sysex_at);
+  ck_assert_uint_eq(midi->nbytes, sizeof sysex);
+  ck_assert_mem_eq(midi->bytes, sysex, sizeof sysex);
 
   ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
   conn_close(&ev);

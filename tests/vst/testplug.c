@@ -25,7 +25,8 @@
  *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
  *   TP_HANG_PROGRAM N: sleep N seconds in effSetProgram
  *   TP_HANG_DISPLAY N: sleep N seconds in effGetParamDisplay
- *   TP_SYSEX_OUT 1: sysex is heard (sysex_value below)
+ *   TP_SYSEX_OUT 1: sysex is heard (sysex_value below) and echoed as
+ *                sysex out (its first 16 bytes)
  *   TP_NAN_AFTER N > 0: from call N on, every output sample is NaN, but
  *                for the first of each block: +infinity
  *
@@ -118,10 +119,12 @@ typedef struct plug {
     int resumed;        /* between effMainsChanged(1) and (0) */
     unsigned long long frames;   /* frames processed since load */
     VstMidiEvent echo[8];
+    VstMidiSysexEvent sx_echo[8];
+    char sx_bytes[8][16];
     struct {
         VstInt32 numEvents;
         VstIntPtr reserved;
-        VstEvent *events[8];
+        VstEvent *events[16];
     } echo_list;
     tp_stats st;
 } plug;
@@ -248,7 +251,9 @@ static void ask_time(plug *p)
     p->st.time_flags = ti->flags;
 }
 
-/* Echo up to 8 note-ons of the block, an octave up, as MIDI out. */
+/* Echo up to 8 note-ons of the block, an octave up, as MIDI out; with
+ * TP_SYSEX_OUT its sysex messages too (up to 16 bytes each), at their
+ * frames. */
 static void echo_notes(plug *p)
 {
     if (p->block_events > 8)
@@ -256,9 +261,22 @@ static void echo_notes(plug *p)
     int n = 0;
     for (int i = 0; i < p->block_events; i++) {
         const tp_event *r = &p->st.events[i];
+        if (TP_SYSEX_OUT && r->type == kVstSysExType && r->sysex_len > 0) {
+            VstMidiSysexEvent *x = &p->sx_echo[i];
+            int len = r->sysex_len < 16 ? r->sysex_len : 16;
+            memset(x, 0, sizeof *x);
+            memcpy(p->sx_bytes[i], r->sysex, (size_t)len);
+            x->type = kVstSysExType;
+            x->byteSize = sizeof *x;
+            x->deltaFrames = r->delta;
+            x->dumpBytes = len;
+            x->sysexDump = p->sx_bytes[i];
+            p->echo_list.events[n++] = (VstEvent *)x;
+            continue;
+        }
         if (r->type != kVstMidiType || (r->data[0] & 0xF0) != 0x90)
             continue;
-        VstMidiEvent *m = &p->echo[n];
+        VstMidiEvent *m = &p->echo[i];
         memset(m, 0, sizeof *m);
         m->type = kVstMidiType;
         m->byteSize = sizeof *m;
