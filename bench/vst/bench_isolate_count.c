@@ -8,9 +8,11 @@
  * three-note chord); after each, `cycles` cycles run as the audio thread
  * runs them: every instance's transport and process call, one after the
  * other, a cycle every period, on a SCHED_FIFO 10 thread when allowed (the
- * hosts' processing threads get the same).  A count fits when the 99th percentile of the
- * cycle's time is under the period at 48 kHz; the first count that does
- * not ends that way's ramp.  Deadlines are 1 s: we measure, not judge. */
+ * hosts' processing threads get the same).  A count fits when the 99th
+ * percentile of the cycle's time is under the period at 48 kHz (and, for
+ * the capacity without the machine's noise, when its median is); a way's
+ * ramp ends when the median reaches the period.  Deadlines are 1 s: we
+ * measure, not judge. */
 #include <pthread.h>
 #include <sched.h>
 #include <stdbool.h>
@@ -34,8 +36,11 @@ typedef struct way {
   const char *group;
 } way;
 
-/* Ramps one way up; returns the most instances that fit. */
-static int ramp(const way *w, const char *path, int max, int cycles, unsigned n, int prio) {
+/* Ramps one way up until the median cycle reaches the period (or max);
+ * *fit_p99: the most instances whose cycle's 99th percentile was under the
+ * period, *fit_median: the same for its median. */
+static void ramp(const way *w, const char *path, int max, int cycles, unsigned n, int prio,
+                 int *fit_p99, int *fit_median) {
   vst_instance *inst[MAX_INST];
   vst_config cfg;
   char err[VST_ERR_LEN];
@@ -43,10 +48,11 @@ static int ramp(const way *w, const char *path, int max, int cycles, unsigned n,
   float *out[2] = { mem, mem + n };
   double *t = calloc((size_t)cycles, sizeof *t);
   double period_us = n / 48000.0 * 1e6;
-  int count = 0, fit = 0;
+  int count, loaded = 0;
   int64_t frame = 0;
   uint32_t missed = 0;
 
+  *fit_p99 = *fit_median = 0;
   vst_config_init(&cfg);
   cfg.sample_rate = 48000.0;
   cfg.max_block = n;
@@ -61,7 +67,7 @@ static int ramp(const way *w, const char *path, int max, int cycles, unsigned n,
       fprintf(stderr, "%s: instance %d: %s\n", w->name, count, err);
       break;
     }
-    inst[count - 1] = v;
+    inst[loaded++] = v;
     for (int k = 0; k < 3; k++)
       vst_rt_queue_midi(v, k, vst_midi_note_on(0, 48 + 4 * k + count % 12, 90));
     for (int c = 0; c < cycles; c++) {
@@ -84,16 +90,16 @@ static int ramp(const way *w, const char *path, int max, int cycles, unsigned n,
       clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
     }
     qsort(t, (size_t)cycles, sizeof *t, bench_cmp_double);
-    printf("%-22s %3d instances: cycle median %7.1f us, p99 %7.1f us (period %.0f us)\n",
+    printf("%-16s %3d instances: cycle median %7.1f us, p99 %7.1f us (period %.0f us)\n",
            w->name, count, t[cycles / 2], t[cycles * 99 / 100], period_us);
     fflush(stdout);
-    if (t[cycles * 99 / 100] >= period_us) {
-      count++;
+    if (t[cycles * 99 / 100] < period_us)
+      *fit_p99 = count;
+    if (t[cycles / 2] >= period_us)
       break;
-    }
-    fit = count;
+    *fit_median = count;
   }
-  for (int i = 0; i < count - 1 && i < max; i++) {
+  for (int i = 0; i < loaded; i++) {
     missed += vst_take_missed(inst[i]);
     vst_unload(inst[i]);
   }
@@ -101,11 +107,10 @@ static int ramp(const way *w, const char *path, int max, int cycles, unsigned n,
     printf("%s: %u deadlines missed\n", w->name, missed);
   free(t);
   free(mem);
-  return fit;
 }
 
 int main(int argc, char **argv) {
-  int max = argc > 1 ? atoi(argv[1]) : 64;
+  int max = argc > 1 ? atoi(argv[1]) : MAX_INST;
   int cycles = argc > 2 ? atoi(argv[2]) : 400;
   unsigned n = argc > 3 ? (unsigned)atoi(argv[3]) : 256;
   const char *path = argc > 4 ? argv[4] : "/usr/lib/vst/amsynth_vst.so";
@@ -114,7 +119,7 @@ int main(int argc, char **argv) {
     { "own host each", true, NULL },
     { "one group host", true, "bench" },
   };
-  int fits[3];
+  int fit_p99[3], fit_median[3];
   char load[64] = "?";
   FILE *f;
   struct sched_param sp = { .sched_priority = 10 };
@@ -132,8 +137,9 @@ int main(int argc, char **argv) {
   printf("%s, %u frames (period %.0f us at 48 kHz), %d cycles per count, %s, load %s", path, n,
          n / 48000.0 * 1e6, cycles, fifo ? "SCHED_FIFO 10" : "normal scheduling", load);
   for (int i = 0; i < 3; i++)
-    fits[i] = ramp(&ways[i], path, max, cycles, n, fifo ? 10 : 0);
+    ramp(&ways[i], path, max, cycles, n, fifo ? 10 : 0, &fit_p99[i], &fit_median[i]);
   for (int i = 0; i < 3; i++)
-    printf("fit (p99 under the period): %-16s %d\n", ways[i].name, fits[i]);
+    printf("%-16s fit: %d with the cycle's p99 under the period, %d with its median\n",
+           ways[i].name, fit_p99[i], fit_median[i]);
   return 0;
 }
