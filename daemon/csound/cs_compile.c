@@ -251,8 +251,8 @@ struct cs_compile_job {
     cs_capture cap;         /* what Csound printed meanwhile */
 };
 
-static int job_begin(cs_engine *eng, const char *code, int line_shift, cs_compile_job **out,
-                     cs_error *err)
+int cs_compile_job_begin(cs_engine *eng, const char *code, int line_shift, cs_compile_job **out,
+                         cs_error *err)
 {
     int rc = wait_merged(eng, err);
     if (rc)
@@ -293,7 +293,7 @@ void cs_compile_run(cs_compile_job *j)
         eng->cfg.release(eng->cfg.hold_ctx);
 }
 
-static int job_end(cs_compile_job *j, uint64_t *mark, cs_error *err)
+int cs_compile_job_end(cs_compile_job *j, uint64_t *mark, cs_error *err)
 {
     cs_engine *eng = j->eng;
     int rc = 0;
@@ -331,11 +331,11 @@ int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64
                         cs_error *err)
 {
     cs_compile_job *j;
-    int rc = job_begin(eng, code, line_shift, &j, err);
+    int rc = cs_compile_job_begin(eng, code, line_shift, &j, err);
     if (rc)
         return rc;
     cs_compile_run(j);
-    return job_end(j, mark, err);
+    return cs_compile_job_end(j, mark, err);
 }
 
 int cs_compile_begin(cs_engine *eng, const char *code, cs_compile_job **job, cs_error *err)
@@ -343,12 +343,12 @@ int cs_compile_begin(cs_engine *eng, const char *code, cs_compile_job **job, cs_
     if (!code)
         return cs_seterr(err, CS_EINVAL, "no code");
     int rc = check_instr_numbers(code, err);
-    return rc ? rc : job_begin(eng, code, 0, job, err);
+    return rc ? rc : cs_compile_job_begin(eng, code, 0, job, err);
 }
 
 int cs_compile_end(cs_compile_job *job, cs_error *err)
 {
-    return job_end(job, NULL, err);
+    return cs_compile_job_end(job, NULL, err);
 }
 
 void cs_compile_discard(cs_compile_job *job)

@@ -195,6 +195,22 @@ typedef struct cs_param {
 int cs_instr_define(cs_engine *eng, const char *name, const char *body,
                     const cs_param *params, unsigned nparams,
                     const char *init, int priority, cs_error *err);
+/* cs_instr_define in three steps, for a parse off the control thread (as
+ * cs_compile_begin/run/end): begin [control] checks and, when there is code
+ * to compile, gives a job (else *job is NULL and the definition is done:
+ * the same code redefined compiles nothing); run [any one thread] parses;
+ * end [control] puts the new template in place (the old one serves until
+ * then, and stays when the compile fails) and frees the job.  Meanwhile
+ * every other compile is CS_EBUSY, and so are a definition or an undefine
+ * of the same name. */
+typedef struct cs_define_job cs_define_job;
+int cs_instr_define_begin(cs_engine *eng, const char *name, const char *body,
+                          const cs_param *params, unsigned nparams, const char *init,
+                          int priority, cs_define_job **job, cs_error *err);
+void cs_instr_define_run(cs_define_job *job);
+int cs_instr_define_end(cs_define_job *job, cs_error *err);
+/* Frees a job whose engine was destroyed after run. [control] */
+void cs_instr_define_discard(cs_define_job *job);
 int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err);
 /* Iterates templates: returns the name of template i or NULL past the end. */
 const char *cs_instr_name(const cs_engine *eng, unsigned i);

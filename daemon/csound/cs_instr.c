@@ -133,19 +133,20 @@ static void template_clear(cs_template *tp)
     memset(tp, 0, sizeof *tp);
 }
 
-/* Compiles template t at priority prio. */
-int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
+/* The code of template tp at priority prio, with its number there (taken
+ * now when it had none: *fresh). */
+static int template_code(cs_engine *eng, cs_template *tp, int prio, char **out, int *shift,
+                         int *fresh, cs_error *err)
 {
-    cs_template *tp = &eng->tmpl[t];
-    const int fresh = tp->num[prio] == 0;
-    if (fresh && number_take(eng, tp, prio))
+    *fresh = tp->num[prio] == 0;
+    if (*fresh && number_take(eng, tp, prio))
         return cs_seterr(err, CS_ELIMIT, "%d instruments are already compiled at priority %d "
                          "(its Csound instrument numbers are used up); undefine some or use "
                          "another priority", CS_INSTR_BAND, prio);
     size_t cap = strlen(tp->body) + (tp->init ? strlen(tp->init) : 0) + 256 + 96 * tp->nparams;
     char *code = malloc(cap);
     if (!code) {
-        if (fresh)
+        if (*fresh)
             number_give_back(eng, tp, prio);
         return cs_seterr(err, CS_ENOMEM, "out of memory");
     }
@@ -154,24 +155,61 @@ int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
     for (unsigned i = 0; i < tp->nparams; i++)
         n += snprintf(code + n, cap - (size_t)n, "%s %s isonod_slot__, %u\n", tp->pname[i],
                       tp->pname[i][0] == 'k' ? "sonod_param" : "sonod_parami", i);
-    int shift = 3 + (int)tp->nparams;
+    *shift = 3 + (int)tp->nparams;
     if (tp->init && *tp->init) {
         n += snprintf(code + n, cap - (size_t)n, "%s\n", tp->init);
-        shift += count_lines(tp->init);
+        *shift += count_lines(tp->init);
     }
     /* No blank line after the body: Csound reports a syntax error at the
      * end of a line on the last of a run of newlines. */
     size_t bl = strlen(tp->body);
     snprintf(code + n, cap - (size_t)n, "%s%sif ksonod_stop__ != 0 then\nturnoff\nendif\nendin\n",
              tp->body, bl && tp->body[bl - 1] == '\n' ? "" : "\n");
-    uint64_t mark = 0;
-    int rc = cs_compile_internal(eng, code, shift, &mark, err);
+    *out = code;
+    return 0;
+}
+
+/* The compile of template tp at priority prio, begun (cs_compile.c's three
+ * steps); *fresh as template_code says. */
+static int template_job_begin(cs_engine *eng, cs_template *tp, int prio, int *fresh,
+                              cs_compile_job **job, cs_error *err)
+{
+    char *code = NULL;
+    int shift = 0;
+    int rc = template_code(eng, tp, prio, &code, &shift, fresh, err);
+    if (rc)
+        return rc;
+    rc = cs_compile_job_begin(eng, code, shift, job, err);
     free(code);
+    if (rc && *fresh)
+        number_give_back(eng, tp, prio);
+    return rc;
+}
+
+/* Its end: the compile's mark into tp, or the number it took given back. */
+static int template_job_end(cs_engine *eng, cs_template *tp, int prio, int fresh,
+                            cs_compile_job *job, cs_error *err)
+{
+    uint64_t mark = 0;
+    int rc = cs_compile_job_end(job, &mark, err);
     if (rc == 0)
         tp->compiled[prio] = mark;
     else if (fresh)
         number_give_back(eng, tp, prio);
     return rc;
+}
+
+/* Compiles template t at priority prio, here. */
+int cs_template_compile(cs_engine *eng, int t, int prio, cs_error *err)
+{
+    cs_template *tp = &eng->tmpl[t];
+    cs_compile_job *job;
+    int fresh;
+    int rc = template_job_begin(eng, tp, prio, &fresh, &job, err);
+    if (rc)
+        return rc;
+    cs_compile_run(job);
+    return template_job_end(eng, tp, prio, fresh, job, err);
 }
 
 static int same_text(const char *a, const char *b)
@@ -191,37 +229,28 @@ static int same_code(const cs_template *a, const cs_template *b)
     return 1;
 }
 
-/* A redefinition with the code template t already has: the defaults and the
- * priority change, nothing is compiled where it already was (each compile
- * costs Csound ~240 kB it never returns, for identical code).  tp is used
- * up. */
-static int redefine_same(cs_engine *eng, int t, cs_template *tp, cs_error *err)
-{
-    cs_template *cur = &eng->tmpl[t];
-    double pdef[CS_MAX_PARAMS];
-    int prio = cur->priority;
-    memcpy(pdef, cur->pdef, sizeof pdef);
-    memcpy(cur->pdef, tp->pdef, sizeof pdef);
-    cur->priority = tp->priority;
-    int rc = cur->compiled[tp->priority] ? 0 : cs_template_compile(eng, t, tp->priority, err);
-    if (rc) {
-        memcpy(cur->pdef, pdef, sizeof pdef);
-        cur->priority = prio;
-    }
-    template_clear(tp);
-    return rc;
-}
+/* An instr.define whose code is being parsed: the new template waits here
+ * and takes index t's place at the end. */
+struct cs_define_job {
+    cs_engine *eng;
+    int t, prio, fresh;
+    cs_template tp;
+    cs_compile_job *job;
+};
 
-int cs_instr_define(cs_engine *eng, const char *name, const char *body,
-                    const cs_param *params, unsigned nparams, const char *init,
-                    int priority, cs_error *err)
+int cs_instr_define_begin(cs_engine *eng, const char *name, const char *body,
+                          const cs_param *params, unsigned nparams, const char *init,
+                          int priority, cs_define_job **job, cs_error *err)
 {
+    *job = NULL;
     if (!name || !*name || !body)
         return cs_seterr(err, CS_EINVAL, "instr.define needs a name and a body");
     if (priority == 0)
         priority = 1;
     if (priority < 1 || priority > CS_MAX_PRIORITY)
         return cs_seterr(err, CS_EINVAL, "priority must be 1..%d", CS_MAX_PRIORITY);
+    if (eng->defining && !strcmp(eng->defining->tp.name, name))
+        return cs_seterr(err, CS_EBUSY, "instrument '%s' is being defined", name);
     cs_template tp = { 0 };
     tp.priority = priority;
     char *clean = NULL;
@@ -251,7 +280,9 @@ int cs_instr_define(cs_engine *eng, const char *name, const char *body,
     }
     int t = cs_template_find(eng, name);
     if (!rc && !t) {
-        for (t = 1; t <= CS_MAX_TEMPLATES && eng->tmpl[t].name; t++)
+        /* The first free index, not the one a definition being parsed will take. */
+        for (t = 1; t <= CS_MAX_TEMPLATES && (eng->tmpl[t].name ||
+                                              (eng->defining && eng->defining->t == t)); t++)
             ;
         if (t > CS_MAX_TEMPLATES)
             rc = cs_seterr(err, CS_EAGAIN, "too many instruments (max %d)", CS_MAX_TEMPLATES);
@@ -264,24 +295,84 @@ int cs_instr_define(cs_engine *eng, const char *name, const char *body,
     tp.name = strdup(name);
     tp.body = clean;
     tp.init = init ? strdup(init) : NULL;
-    if (eng->tmpl[t].name && same_code(&eng->tmpl[t], &tp))
-        return redefine_same(eng, t, &tp, err);
-    /* A redefinition keeps the old one's Csound numbers: its next compile at
-     * a priority replaces the old code there. */
-    memcpy(tp.num, eng->tmpl[t].num, sizeof tp.num);
-    /* Compile into a scratch index first so a failed redefinition keeps the
-     * old template. */
-    cs_template old = eng->tmpl[t];
-    eng->tmpl[t] = tp;
-    rc = cs_template_compile(eng, t, priority, err);
-    if (rc) {       /* numbers it took were given back; the old keeps its own */
-        template_clear(&eng->tmpl[t]);
-        eng->tmpl[t] = old;
+    cs_template *cur = &eng->tmpl[t];
+    if (cur->name && same_code(cur, &tp)) {
+        if (cur->compiled[priority]) {
+            /* The very same code, compiled at this priority already: the
+             * new defaults and priority, nothing compiled (each compile
+             * costs Csound ~240 kB it never returns, for identical code). */
+            memcpy(cur->pdef, tp.pdef, sizeof tp.pdef);
+            cur->priority = priority;
+            template_clear(&tp);
+            return 0;
+        }
+        /* Compiled elsewhere: kept there, compiled at this priority too. */
+        memcpy(tp.compiled, cur->compiled, sizeof tp.compiled);
+    }
+    /* A redefinition keeps the old one's Csound numbers: its next compile
+     * at a priority replaces the old code there.  The old template serves
+     * until the new one is compiled; a failed compile keeps it. */
+    memcpy(tp.num, cur->num, sizeof tp.num);
+    cs_define_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        template_clear(&tp);
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    }
+    j->eng = eng;
+    j->t = t;
+    j->prio = priority;
+    j->tp = tp;
+    rc = template_job_begin(eng, &j->tp, priority, &j->fresh, &j->job, err);
+    if (rc) {
+        template_clear(&j->tp);
+        free(j);
         return rc;
     }
-    /* A redefinition replaces the other priorities lazily: forget them. */
-    template_clear(&old);
+    eng->defining = j;
+    *job = j;
     return 0;
+}
+
+void cs_instr_define_run(cs_define_job *j)
+{
+    cs_compile_run(j->job);
+}
+
+int cs_instr_define_end(cs_define_job *j, cs_error *err)
+{
+    cs_engine *eng = j->eng;
+    eng->defining = NULL;
+    int rc = template_job_end(eng, &j->tp, j->prio, j->fresh, j->job, err);
+    if (rc) {
+        template_clear(&j->tp);
+    } else {
+        /* A changed body replaces the other priorities lazily: they are
+         * forgotten (not compiled in tp). */
+        cs_template old = eng->tmpl[j->t];
+        eng->tmpl[j->t] = j->tp;
+        template_clear(&old);
+    }
+    free(j);
+    return rc;
+}
+
+void cs_instr_define_discard(cs_define_job *j)
+{
+    cs_compile_discard(j->job);
+    template_clear(&j->tp);
+    free(j);
+}
+
+int cs_instr_define(cs_engine *eng, const char *name, const char *body,
+                    const cs_param *params, unsigned nparams, const char *init,
+                    int priority, cs_error *err)
+{
+    cs_define_job *j;
+    int rc = cs_instr_define_begin(eng, name, body, params, nparams, init, priority, &j, err);
+    if (rc || !j)
+        return rc;
+    cs_instr_define_run(j);
+    return cs_instr_define_end(j, err);
 }
 
 int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err)
@@ -289,6 +380,8 @@ int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err)
     int t = cs_template_find(eng, name);
     if (!t)
         return cs_seterr(err, CS_ENOENT, "no instrument named '%s'", name);
+    if (eng->defining && eng->defining->t == t)
+        return cs_seterr(err, CS_EBUSY, "instrument '%s' is being redefined", name);
     for (unsigned s = 0; s < eng->nslots; s++)
         if (eng->slot_ctl[s] && eng->slot_tmpl[s] == t)
             return cs_seterr(err, CS_EBUSY, "instrument '%s' has live synths or a MIDI route",

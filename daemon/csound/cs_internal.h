@@ -326,6 +326,7 @@ struct cs_engine {
     cs_capture cap;
     uint64_t compile_mark;                 /* last mark handed out */
     int job_running;                       /* [C] a cs_compile_job is between begin and end */
+    struct cs_define_job *defining;        /* [C] the instr.define being parsed, or NULL */
     cs_template tmpl[CS_MAX_TEMPLATES + 1];
     uint8_t instr_used[CS_MAX_PRIORITY + 1][CS_INSTR_BAND]; /* template numbers taken */
     int *slot_ctl;                         /* SLOTC_* */
@@ -402,6 +403,11 @@ static inline int cs_instr_number(const cs_engine *eng, int t, int prio)
 /* cs_compile.c */
 int cs_compile_internal(cs_engine *eng, const char *code, int line_shift, uint64_t *mark,
                         cs_error *err);
+/* cs_compile_internal in three steps (begin and end [control], run [any]):
+ * end gives the compile mark; line_shift as above. */
+int cs_compile_job_begin(cs_engine *eng, const char *code, int line_shift, cs_compile_job **job,
+                         cs_error *err);
+int cs_compile_job_end(cs_compile_job *job, uint64_t *mark, cs_error *err);
 
 /* cs_pool.c: a drained end notice of a pool slot; 1 if it was one. */
 int cs_pool_voice_ended(cs_engine *eng, unsigned slot, uint64_t id, int failed);

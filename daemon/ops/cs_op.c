@@ -12,6 +12,7 @@
 
 #include "daemon/modules/csound_ctl.h"
 #include "daemon/ops/cs_room.h"
+#include "daemon/net/client.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
@@ -421,6 +422,8 @@ static bool exec(cs_cx *x, msgpack_packer *pk) {
       return false;
   if (row->call != NULL && !row->call(x, a))
     return false;
+  if (x->deferred)   /* packed when it ends */
+    return true;
   for (o = row->out; o->kind != CS_OUT_END; o++)
     n++;
   msgpack_pack_map(pk, n);
@@ -464,19 +467,87 @@ static void send_error(client *c, uint64_t id, const cs_cx *x) {
   reply_end(c, &sb);
 }
 
-void cs_op_finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_error *e) {
+/* The deferred answer to request id of client c: row's reply from io when
+ * rc is 0, else the engine's refusal e as row's error. */
+static void finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_error *e,
+                   cs_io *io) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  const cs_out *o;
+  uint32_t n = 0;
   cs_cx x;
 
-  if (rc == 0) {
-    reply_ok_empty(c, id);
-    return;
-  }
   memset(&x, 0, sizeof x);
   x.op = row->name;
   x.row = row;
-  x.e = *e;
-  cs_ok(&x, rc);
-  send_error(c, id, &x);
+  x.eng = csound_ctl_engine();
+  if (rc != 0) {
+    x.e = *e;
+    cs_ok(&x, rc);
+    send_error(c, id, &x);
+    return;
+  }
+  reply_begin(&sb, &pk, id);
+  for (o = row->out; o->kind != CS_OUT_END; o++)
+    n++;
+  msgpack_pack_map(&pk, n);
+  for (o = row->out; o->kind != CS_OUT_END; o++)
+    pack_out(&x, io, o, &pk);
+  reply_end(c, &sb);
+}
+
+static void deferred_run(uv_work_t *work) {
+  cs_deferred *w = work->data;
+
+  w->run(w);
+  csound_ctl_work_end();
+}
+
+static void deferred_after(uv_work_t *work, int status) {
+  cs_deferred *w = work->data;
+  client *c = client_find(w->d, w->client);
+  cs_error e;
+  cs_io io;
+  int rc;
+
+  (void)status;
+  memset(&e, 0, sizeof e);
+  memset(&io, 0, sizeof io);
+  if (csound_ctl_engine() == NULL) {   /* shut down meanwhile */
+    w->discard(w);
+  } else {
+    rc = w->end(w, &io, &e);
+    if (c != NULL)
+      finish(c, w->id, w->row, rc, &e, &io);
+    csound_ctl_poll(w->d);   /* what Csound printed */
+  }
+  if (c != NULL)
+    client_resume(c);
+  w->release(w);
+}
+
+bool cs_op_defer(cs_cx *x, cs_deferred *w) {
+  cs_io io;
+  int rc;
+
+  w->work.data = w;
+  w->d = x->r->d;
+  w->client = x->r->c->id;
+  w->id = x->r->id;
+  w->row = x->row;
+  csound_ctl_work_begin();
+  if (uv_queue_work(x->r->d->loop, &w->work, deferred_run, deferred_after) == 0) {
+    client_hold(x->r->c);
+    x->deferred = true;
+    return true;
+  }
+  csound_ctl_work_end();
+  /* No worker: here. */
+  memset(&io, 0, sizeof io);
+  w->run(w);
+  rc = w->end(w, &io, &x->e);
+  w->release(w);
+  return cs_ok(x, rc);
 }
 
 void cs_op_run(request *r, const cs_op *row) {

@@ -149,7 +149,7 @@ struct cs_cx {
   char msg[2048];
   int line;                    /* csound_error: line, 0 = none */
   cs_error e;                  /* for the engine call */
-  bool deferred;               /* the call answers later (cs_op_finish) */
+  bool deferred;               /* the call answers later (cs_op_defer) */
   char *dups[CS_OP_MAX_DUPS];
   unsigned ndups;
   cs_io io;
@@ -159,11 +159,35 @@ struct cs_cx {
 extern const cs_op cs_synth_start_op, cs_synth_set_op, cs_synth_automate_op, cs_synth_stop_op;
 
 /* Answers request r with row: the whole of a Csound op handler.  A call
- * that sets x->deferred answers later, with cs_op_finish. */
+ * may hand its work to cs_op_defer, which answers later. */
 void cs_op_run(request *r, const cs_op *row);
-/* The deferred answer to request id of client c: {} when rc is 0, else the
- * engine's refusal e as row's error. */
-void cs_op_finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_error *e);
+
+/* A call that parses Csound code (seconds for a big orchestra) runs it off
+ * the loop: the row's call fills the fields of a struct that begins with a
+ * cs_deferred and hands it to cs_op_defer.  run goes on a libuv worker while
+ * the loop serves every client; end, back on the loop, finishes the engine's
+ * part and returns its result (0, or a CS_E* code with e), filling io with
+ * what the row's reply packs.  This client's later requests wait for the
+ * reply (client_hold), so they apply in the order it sent them.  The
+ * daemon's shutdown waits for run (csound_ctl_work_*); discard replaces end
+ * when the engine is gone meanwhile; release frees the struct, always
+ * last. */
+typedef struct cs_deferred cs_deferred;
+struct cs_deferred {
+  uv_work_t work;
+  sonod *d;
+  uint32_t client;
+  uint64_t id;
+  const cs_op *row;
+  void (*run)(cs_deferred *w);
+  int (*end)(cs_deferred *w, cs_io *io, cs_error *e);
+  void (*discard)(cs_deferred *w);
+  void (*release)(cs_deferred *w);
+};
+/* Queues w for row x (x->deferred: the reply comes later).  Without a
+ * worker it runs here and answers as the call would: false with the error
+ * recorded in x.  w is released either way. */
+bool cs_op_defer(cs_cx *x, cs_deferred *w);
 
 /* Runs row against map args inside a bundle at the bundle's time, packing
  * {ok: ...} or {error: {...}} into pk. */

@@ -7,87 +7,57 @@
 
 #include "daemon/modules/csound_ctl.h"
 #include "daemon/modules/csound_state.h"
-#include "daemon/net/client.h"
 #include "protocol/errors.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static const cs_op compile_op;
-
-/* csound.compile off the loop: Csound parses on a libuv worker (seconds for
- * a big orchestra) while the loop serves every client; this client's later
- * requests wait for the reply (client_hold), so they still apply in the
- * order it sent them. */
+/* csound.compile runs off the loop (cs_op_defer). */
 typedef struct compile_work {
-  uv_work_t work;
-  sonod *d;
-  uint32_t client;
-  uint64_t id;
+  cs_deferred base;
   cs_compile_job *job;
-  char *code;
+  char *code;             /* for the session, once compiled */
 } compile_work;
 
-static void compile_run(uv_work_t *w) {
-  compile_work *cw = w->data;
-
-  cs_compile_run(cw->job);
-  csound_ctl_work_end();
+static void compile_run(cs_deferred *w) {
+  cs_compile_run(((compile_work *)w)->job);
 }
 
-static void compile_after(uv_work_t *w, int status) {
-  compile_work *cw = w->data;
-  cs_error e;
-  client *c = client_find(cw->d, cw->client);
-  int rc;
+static int compile_end(cs_deferred *w, cs_io *io, cs_error *e) {
+  compile_work *cw = (compile_work *)w;
+  int rc = cs_compile_end(cw->job, e);
 
-  (void)status;
-  memset(&e, 0, sizeof e);
-  if (csound_ctl_engine() == NULL) {   /* shut down meanwhile */
-    cs_compile_discard(cw->job);
-  } else {
-    rc = cs_compile_end(cw->job, &e);
-    if (rc == 0)
-      state_note_compile(cw->d, cw->code);
-    if (c != NULL)
-      cs_op_finish(c, cw->id, &compile_op, rc, &e);
-    csound_ctl_poll(cw->d);   /* what Csound printed */
-  }
-  if (c != NULL)
-    client_resume(c);
-  free(cw->code);
-  free(cw);
+  (void)io;
+  if (rc == 0)
+    state_note_compile(w->d, cw->code);
+  return rc;
+}
+
+static void compile_discard(cs_deferred *w) {
+  cs_compile_discard(((compile_work *)w)->job);
+}
+
+static void compile_release(cs_deferred *w) {
+  free(((compile_work *)w)->code);
+  free(w);
 }
 
 static bool call_compile(cs_cx *x, cs_io *a) {
-  compile_work *cw;
-  cs_compile_job *job;
+  compile_work *cw = calloc(1, sizeof *cw);
 
-  if (!cs_ok(x, cs_compile_begin(x->eng, a->code, &job, &x->e)))
-    return false;
-  cw = calloc(1, sizeof *cw);
-  if (cw != NULL && (cw->code = strdup(a->code)) != NULL) {
-    cw->work.data = cw;
-    cw->d = x->r->d;
-    cw->client = x->r->c->id;
-    cw->id = x->r->id;
-    cw->job = job;
-    csound_ctl_work_begin();
-    if (uv_queue_work(x->r->d->loop, &cw->work, compile_run, compile_after) == 0) {
-      client_hold(x->r->c);
-      x->deferred = true;
-      return true;
-    }
-    csound_ctl_work_end();
-    free(cw->code);
+  if (cw == NULL || (cw->code = strdup(a->code)) == NULL) {
+    free(cw);
+    return cs_op_fail(x, SONO_E_INTERNAL, "out of memory");
   }
-  free(cw);
-  /* No worker: parse here. */
-  cs_compile_run(job);
-  if (!cs_ok(x, cs_compile_end(job, &x->e)))
+  cw->base.run = compile_run;
+  cw->base.end = compile_end;
+  cw->base.discard = compile_discard;
+  cw->base.release = compile_release;
+  if (!cs_ok(x, cs_compile_begin(x->eng, a->code, &cw->job, &x->e))) {
+    compile_release(&cw->base);
     return false;
-  state_note_compile(x->r->d, a->code);
-  return true;
+  }
+  return cs_op_defer(x, &cw->base);
 }
 
 static bool call_event(cs_cx *x, cs_io *a) {

@@ -8,25 +8,101 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static bool check_priority(cs_cx *x, cs_io *a) {
   if (a->priority < 1 || a->priority > 99)
     return cs_op_fail(x, SONO_E_BAD_VALUE, "'priority' must be 1..99");
   return true;
 }
 
-static bool call_define(cs_cx *x, cs_io *a) {
-  cs_param p[CS_OP_MAX_ARGS];
-  unsigned i;
+/* instr.define with code to compile runs off the loop (cs_op_defer); what
+ * the session and the MIDI routes note is kept until the end. */
+typedef struct define_work {
+  cs_deferred base;
+  cs_define_job *job;
+  char *name, *body, *init;
+  cs_param p[CS_OP_MAX_ARGS];   /* names owned */
+  unsigned np;
+  int priority;
+} define_work;
 
-  for (i = 0; i < a->nargs; i++) {
-    p[i].name = a->args[i].name;
-    p[i].value = a->args[i].value;
+static void define_run(cs_deferred *w) {
+  cs_instr_define_run(((define_work *)w)->job);
+}
+
+/* The definition is in place: the session and the MIDI routes learn it. */
+static void defined(sonod *d, define_work *dw) {
+  state_note_instr(d, dw->name, dw->body, dw->p, dw->np, dw->init, dw->priority);
+  midi_cs_instr_defined(d, dw->name);
+}
+
+static int define_end(cs_deferred *w, cs_io *io, cs_error *e) {
+  define_work *dw = (define_work *)w;
+  int rc = cs_instr_define_end(dw->job, e);
+
+  if (rc == 0) {
+    defined(w->d, dw);
+    io->name = io->instr = dw->name;   /* the reply: its name and params */
   }
-  if (!cs_ok(x, cs_instr_define(x->eng, a->name, a->body, p, a->nargs, a->init,
-                                (int)a->priority, &x->e)))
+  return rc;
+}
+
+static void define_discard(cs_deferred *w) {
+  cs_instr_define_discard(((define_work *)w)->job);
+}
+
+static void define_release(cs_deferred *w) {
+  define_work *dw = (define_work *)w;
+
+  free(dw->name);
+  free(dw->body);
+  free(dw->init);
+  while (dw->np > 0)
+    free((char *)dw->p[--dw->np].name);
+  free(dw);
+}
+
+static define_work *define_work_new(const cs_io *a) {
+  define_work *dw = calloc(1, sizeof *dw);
+  bool ok;
+
+  if (dw == NULL)
+    return NULL;
+  dw->base.run = define_run;
+  dw->base.end = define_end;
+  dw->base.discard = define_discard;
+  dw->base.release = define_release;
+  dw->priority = (int)a->priority;
+  ok = (dw->name = strdup(a->name)) != NULL && (dw->body = strdup(a->body)) != NULL &&
+       (a->init == NULL || (dw->init = strdup(a->init)) != NULL);
+  for (; ok && dw->np < a->nargs; dw->np++) {
+    dw->p[dw->np].value = a->args[dw->np].value;
+    ok = (dw->p[dw->np].name = strdup(a->args[dw->np].name)) != NULL;
+  }
+  if (!ok) {
+    define_release(&dw->base);
+    return NULL;
+  }
+  return dw;
+}
+
+static bool call_define(cs_cx *x, cs_io *a) {
+  define_work *dw = define_work_new(a);
+
+  if (dw == NULL)
+    return cs_op_fail(x, SONO_E_INTERNAL, "out of memory");
+  if (!cs_ok(x, cs_instr_define_begin(x->eng, dw->name, dw->body, dw->p, dw->np, dw->init,
+                                      dw->priority, &dw->job, &x->e))) {
+    define_release(&dw->base);
     return false;
-  state_note_instr(x->r->d, a->name, a->body, p, a->nargs, a->init, (int)a->priority);
-  midi_cs_instr_defined(x->r->d, a->name);
+  }
+  if (dw->job != NULL)
+    return cs_op_defer(x, &dw->base);
+  /* The same code again: nothing to compile, done here. */
+  defined(x->r->d, dw);
+  define_release(&dw->base);
   a->instr = a->name;   /* for its params in the reply */
   return true;
 }

@@ -675,19 +675,26 @@ END_TEST
  * pings are answered while it runs (before its reply), and the compiling
  * client's own next request is answered after it, as sent.  20000 lines
  * take Csound seconds to parse; before, every client waited for them. */
-START_TEST(big_compile_off_the_loop) {
+/* head, 20000 lines that take Csound seconds to parse, tail (malloc'd). */
+static char *big_code(const char *head, const char *tail) {
   enum { LINES = 20000 };
-  size_t cap = (size_t)LINES * 32 + 64, n = 0;
+  size_t cap = (size_t)LINES * 32 + strlen(head) + strlen(tail) + 1, n = 0;
   char *code = malloc(cap);
+
+  n += (size_t)snprintf(code + n, cap - n, "%s", head);
+  for (int i = 0; i < LINES; i++)
+    n += (size_t)snprintf(code + n, cap - n, "kv%d = %d\n", i, i);
+  snprintf(code + n, cap - n, "%s", tail);
+  return code;
+}
+
+START_TEST(big_compile_off_the_loop) {
+  char *code = big_code("instr 9\n", "out oscili(0.25, 1000)\nendin\n");
   uint64_t compile_id, ping_id;
   const msgpack_object *m;
   conn b;
   int i;
 
-  n += (size_t)snprintf(code + n, cap - n, "instr 9\n");
-  for (i = 0; i < LINES; i++)
-    n += (size_t)snprintf(code + n, cap - n, "kv%d = %d\n", i, i);
-  snprintf(code + n, cap - n, "out oscili(0.25, 1000)\nendin\n");
   start();
   conn_open(&b, dp.socket);
   compile_id = conn_request(&c, "csound.compile", "s", "code", code);
@@ -713,6 +720,61 @@ START_TEST(big_compile_off_the_loop) {
   ck_assert_float_ne(d[2 * 260], 0.0f);
   free(d);
   free(code);
+  unlink(out_path);
+}
+END_TEST
+
+/* A big instr.define is parsed off the control loop, as a big
+ * csound.compile is: another client gets its pongs within a second each
+ * while 20000 lines are parsed (before, every client waited for them), the
+ * instrument being redefined cannot be undefined or defined by another
+ * meanwhile (busy), the old definition serves until the new one is
+ * compiled, and the defining client's own next request is answered after
+ * it, as sent.  The new code plays. */
+START_TEST(big_define_off_the_loop) {
+  char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
+  uint64_t define_id, ping_id;
+  const msgpack_object *m;
+  sf_count_t frames, i;
+  float *d;
+  conn b;
+
+  start();
+  conn_open(&b, dp.socket);
+  define("big", DC, 1);
+  define_id = conn_request(&c, "instr.define", "ssi", "name", "big", "body", body, "priority",
+                           (int64_t)1);
+  ping_id = conn_request(&c, "ping", "");
+  for (int k = 0; k < 5; k++)
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&b, conn_request(&b, "ping", ""), 1000)));
+  conn_expect_error(&b, conn_request(&b, "instr.undefine", "s", "name", "big"), "busy");
+  conn_expect_error(&b, conn_request(&b, "instr.define", "ss", "name", "big", "body", DC), "busy");
+  /* The old definition is still there. */
+  m = msg_ok(conn_reply(&b, conn_request(&b, "instr.list", ""), 1000));
+  ck_assert_ptr_nonnull(m);
+  ck_assert_double_eq_tol(
+      sono_map_get(sono_map_get(&sono_map_get(m, "instrs")->via.array.ptr[0], "params"), "kamp")
+          ->via.f64, 0.1, 1e-12);
+  /* All that while the definition was parsed: its reply has not come. */
+  ck_assert_msg(conn_silent(&c, 0), "the definition was answered before another client's pings");
+  m = conn_recv(&c, 120000);
+  ck_assert_uint_eq(msg_uint(m, "id"), define_id);
+  ck_assert_double_eq_tol(sono_map_get(sono_map_get(msg_ok(m), "params"), "kamp")->via.f64, 0.3,
+                          1e-12);
+  m = conn_recv(&c, 10000);
+  ck_assert_uint_eq(msg_uint(m, "id"), ping_id);
+  /* The new code plays: its default amplitude from frame 256 on. */
+  synth_start("big", NULL, 0, 256, 0.01);
+  render(1024);
+  conn_close(&b);
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 1024);
+  ck_assert_float_eq(d[2 * 255], 0.0f);
+  for (i = 256; i < 256 + 480; i++)
+    ck_assert_msg(fabs(d[2 * i] - 0.3) < 1e-6, "frame %ld: %f", (long)i, d[2 * i]);
+  free(d);
+  free(body);
   unlink(out_path);
 }
 END_TEST
@@ -887,6 +949,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, every_priority);
   tcase_add_test(tc, exits_are_survived);
   tcase_add_test(tc, big_compile_off_the_loop);
+  tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
