@@ -93,7 +93,9 @@ static int refuse(cs_error *err, int line, const char *fmt, const char *s, size_
     return CS_EDENIED;
 }
 
-/* A quoted path the engine may read: absolute, inside the file roots. */
+/* A quoted path the engine may read: absolute, inside the file roots, and
+ * a regular file if anything is there (Csound opens it blocking: a FIFO
+ * would stop the thread that merges or inits, the audio thread). */
 static int path_ok(const tok *t)
 {
     char path[PATH_MAX], real[PATH_MAX], why[PATH_MAX + 128];
@@ -103,8 +105,9 @@ static int path_ok(const tok *t)
     memcpy(path, t->s, t->len);
     path[t->len] = '\0';
     if (r == NULL || r->any)
-        return 1;
-    return path[0] == '/' && file_roots_resolve(r, path, real, sizeof real, why, sizeof why) == 0;
+        return file_regular_or_absent(path, why, sizeof why) == 0;
+    return path[0] == '/' && file_roots_resolve(r, path, real, sizeof real, why, sizeof why) == 0 &&
+           file_regular_or_absent(real, why, sizeof why) == 0;
 }
 
 /* Whether a string holds a score f statement (at its start or a line's). */
@@ -177,7 +180,8 @@ static int check_statement(const tok *toks, int n, cs_error *err)
                     strings++;
                     if (!path_ok(&toks[j]))
                         return refuse(err, t->line, "opcode %s: the file must be a quoted "
-                                      "absolute path inside the daemon's file roots",
+                                      "absolute path inside the daemon's file roots, "
+                                      "a regular file if it exists",
                                       t->s, t->len);
                 }
             if (strings == 0)
@@ -195,7 +199,8 @@ static int check_statement(const tok *toks, int n, cs_error *err)
                     strings++;
                     if (!path_ok(&toks[j]))
                         return refuse(err, t->line, "opcode %s: a GEN's file must be a quoted "
-                                      "absolute path inside the daemon's file roots",
+                                      "absolute path inside the daemon's file roots, "
+                                      "a regular file if it exists",
                                       t->s, t->len);
                 }
             if ((gen == 0 && !named) || (reads && strings == 0))

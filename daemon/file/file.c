@@ -257,6 +257,14 @@ int file_open_write_any(const char *path, char *why, size_t whylen) {
   return open_write(NULL, path, why, whylen);
 }
 
+int file_regular_or_absent(const char *path, char *why, size_t whylen) {
+  struct stat st;
+
+  if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+    return 0;
+  return refuse(path, st.st_mode, why, whylen);
+}
+
 int file_may_replace(const char *path, char *why, size_t whylen) {
   char real[PATH_MAX];
   struct stat st;

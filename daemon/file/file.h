@@ -63,6 +63,12 @@ int file_open_write(const char *path, char *why, size_t whylen);
  * offline backend's --output), never for a client's. */
 int file_open_write_any(const char *path, char *why, size_t whylen);
 
+/* Whether a file named now for a later read (Csound code's sound files) is
+ * harmless to open then: 0 when nothing is there or a regular file is
+ * (symlinks followed), else -1 with why set ("... is a FIFO, not a regular
+ * file").  Looks with stat, never opens. */
+int file_regular_or_absent(const char *path, char *why, size_t whylen);
+
 /* Whether rename(tmp, path) may replace what path names: 0 when nothing
  * is there or a regular file is (not a symlink, a device, a FIFO...), else
  * -1 with why set. */

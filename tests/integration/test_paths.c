@@ -170,6 +170,39 @@ START_TEST(stale_save_temps_are_removed) {
 }
 END_TEST
 
+/* Csound code that names a file to read (a GEN 1 table, a sound file
+ * from disk): Csound opens it, blocking, where it merges or inits the
+ * code, on the audio thread, which a FIFO would stop for good.  A named
+ * path that is anything but a regular file is denied at compile, at once;
+ * one that names nothing yet is not. */
+static void code_denied(const char *fmt, const char *path, const char *opcode) {
+  char code[600];
+  const msgpack_object *m;
+
+  snprintf(code, sizeof code, fmt, path);
+  m = conn_reply(&c, conn_request(&c, "csound.compile", "s", "code", code), 5000);
+  ck_assert_str_eq(msg_error_code(m), "denied");
+  ck_assert_msg(strstr(message_of(m), opcode) != NULL && strstr(message_of(m), "regular file"),
+                "%s", message_of(m));
+}
+
+START_TEST(csound_code_reads_only_regular_files) {
+  char none[300], code[600];
+
+  start(NULL);
+  code_denied("gi1 ftgen 0, 0, 0, 1, \"%s\", 0, 0, 0\n", fifo, "ftgen");
+  code_denied("instr 1\n  a1 diskin2 \"%s\", 1\n  out a1\nendin\n", fifo, "diskin2");
+  code_denied("instr 1\n  a1 soundin \"%s\"\n  out a1\nendin\n", dir, "soundin");
+  code_denied("gi1 ftgen 0, 0, 0, 1, \"%s\", 0, 0, 0\n", sock, "ftgen");
+  snprintf(none, sizeof none, "%s/later.wav", home);
+  snprintf(code, sizeof code, "instr 1\n  a1 diskin2 \"%s\", 1\n  out a1\nendin\n", none);
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "csound.compile", "s", "code",
+                                                           code), 5000)));
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "ping", ""), 5000)));
+  daemon_shutdown(&dp, &c);
+}
+END_TEST
+
 /* The offline backend's output: sonod refuses to start (exit 1, the reason
  * in its log) instead of blocking on the FIFO before it listens. */
 START_TEST(offline_output_must_be_a_regular_file) {
@@ -192,6 +225,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, recordings_write_only_regular_files);
   tcase_add_test(tc, session_files_are_regular_files);
   tcase_add_test(tc, stale_save_temps_are_removed);
+  tcase_add_test(tc, csound_code_reads_only_regular_files);
   tcase_add_test(tc, offline_output_must_be_a_regular_file);
   suite_add_tcase(s, tc);
   return s;
