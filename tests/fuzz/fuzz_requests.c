@@ -19,7 +19,12 @@
  *     plugins are linked in;
  *   - `render` is capped at one second of audio, and all renders of a run
  *     at RENDER_BUDGET frames (the output file grows with every render);
- *   - `shutdown` is not passed on (the daemon would stop serving).
+ *   - `shutdown` is not passed on (the daemon would stop serving);
+ *   - requests that may compile Csound code (csound.compile, instr.define,
+ *     state.load, and synth.start or bundle with a `priority`) are capped
+ *     at COMPILE_BUDGET per run: every compile keeps memory Csound never
+ *     gives back (PROTOCOL.md, the documented cost of a changed body), so
+ *     without a cap the run's RSS grows until the limit stops it.
  * Requests outside the fence are skipped, not answered.  Everything else
  * reaches the daemon unchanged. */
 #include <dirent.h>
@@ -58,11 +63,13 @@
 #define SAMPLE_RATE 8000u
 #define RENDER_MAX SAMPLE_RATE                     /* frames per render */
 #define RENDER_BUDGET (600ull * SAMPLE_RATE)       /* frames per run: 10 minutes */
+#define COMPILE_BUDGET 1000u                        /* requests that may compile, per run */
 
 static sonod D;
 static client *C;
 static char sandbox[] = SANDBOX_TEMPLATE;
 static uint64_t rendered;
+static unsigned compiling;
 
 static void fail(const char *what) {
   fprintf(stderr, "fuzz_requests: %s\n", what);
@@ -242,6 +249,32 @@ static uint64_t render_frames(const msgpack_object *m) {
   return 0;   /* a type the daemon refuses */
 }
 
+/* Whether o holds the key `priority` at any depth. */
+static bool has_priority(const msgpack_object *o, unsigned depth) {
+  if (depth > SONO_SCAN_MAX_DEPTH + 1)
+    return false;
+  if (o->type == MSGPACK_OBJECT_ARRAY) {
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      if (has_priority(&o->via.array.ptr[i], depth + 1))
+        return true;
+  } else if (o->type == MSGPACK_OBJECT_MAP) {
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+      if (str_is(&o->via.map.ptr[i].key, "priority") ||
+          has_priority(&o->via.map.ptr[i].val, depth + 1))
+        return true;
+  }
+  return false;
+}
+
+/* Whether request m may make Csound compile code. */
+static bool may_compile(const msgpack_object *m, const msgpack_object *op) {
+  if (op == NULL)
+    return false;
+  if (str_is(op, "csound.compile") || str_is(op, "instr.define") || str_is(op, "state.load"))
+    return true;
+  return (str_is(op, "synth.start") || str_is(op, "bundle")) && has_priority(m, 1);
+}
+
 /* Whether the daemon may see this frame. */
 static bool allowed(const char *payload, size_t len) {
   msgpack_unpacked msg;
@@ -258,6 +291,8 @@ static bool allowed(const char *payload, size_t len) {
 
     if (op != NULL && str_is(op, "shutdown"))
       ok = false;
+    else if (may_compile(&msg.data, op))
+      ok = compiling < COMPILE_BUDGET;
     else if (op != NULL && str_is(op, "render")) {
       uint64_t n = render_frames(&msg.data);
 
@@ -268,6 +303,8 @@ static bool allowed(const char *payload, size_t len) {
     }
     if (ok)
       ok = fenced(&msg.data, 1);
+    if (ok && may_compile(&msg.data, op))
+      compiling++;
   }
   msgpack_unpacked_destroy(&msg);
   return ok;
