@@ -211,6 +211,13 @@ void cs_instr_define_run(cs_define_job *job);
 int cs_instr_define_end(cs_define_job *job, cs_error *err);
 /* Frees a job whose engine was destroyed after run. [control] */
 void cs_instr_define_discard(cs_define_job *job);
+/* A template's first use at a priority it is not compiled at (synth.start
+ * {priority}) as such a job: the template's own definition compiled at
+ * priority (0: its own), run and ended as above.  *job is NULL when there
+ * is nothing to compile (compiled there already, or no such instrument or
+ * priority: cs_synth_start says why). */
+int cs_instr_use_begin(cs_engine *eng, const char *name, int priority, cs_define_job **job,
+                       cs_error *err);
 int cs_instr_undefine(cs_engine *eng, const char *name, cs_error *err);
 /* Iterates templates: returns the name of template i or NULL past the end. */
 const char *cs_instr_name(const cs_engine *eng, unsigned i);

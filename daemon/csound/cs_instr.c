@@ -238,6 +238,30 @@ struct cs_define_job {
     cs_compile_job *job;
 };
 
+/* Compiles tp at prio for index t (tp is the job's, or cleared on failure). */
+static int define_job_begin(cs_engine *eng, int t, int prio, cs_template *tp,
+                            cs_define_job **job, cs_error *err)
+{
+    cs_define_job *j = calloc(1, sizeof *j);
+    if (!j) {
+        template_clear(tp);
+        return cs_seterr(err, CS_ENOMEM, "out of memory");
+    }
+    j->eng = eng;
+    j->t = t;
+    j->prio = prio;
+    j->tp = *tp;
+    int rc = template_job_begin(eng, &j->tp, prio, &j->fresh, &j->job, err);
+    if (rc) {
+        template_clear(&j->tp);
+        free(j);
+        return rc;
+    }
+    eng->defining = j;
+    *job = j;
+    return 0;
+}
+
 int cs_instr_define_begin(cs_engine *eng, const char *name, const char *body,
                           const cs_param *params, unsigned nparams, const char *init,
                           int priority, cs_define_job **job, cs_error *err)
@@ -313,24 +337,42 @@ int cs_instr_define_begin(cs_engine *eng, const char *name, const char *body,
      * at a priority replaces the old code there.  The old template serves
      * until the new one is compiled; a failed compile keeps it. */
     memcpy(tp.num, cur->num, sizeof tp.num);
-    cs_define_job *j = calloc(1, sizeof *j);
-    if (!j) {
-        template_clear(&tp);
+    return define_job_begin(eng, t, priority, &tp, job, err);
+}
+
+/* A copy of template src that owns its strings; -1 when out of memory. */
+static int template_copy(cs_template *dst, const cs_template *src)
+{
+    int ok = 1;
+    *dst = *src;
+    dst->name = strdup(src->name);
+    dst->body = strdup(src->body);
+    dst->init = src->init ? strdup(src->init) : NULL;
+    ok = dst->name && dst->body && (!src->init || dst->init);
+    for (unsigned i = 0; i < src->nparams; i++)
+        ok = (dst->pname[i] = strdup(src->pname[i])) != NULL && ok;
+    if (!ok)
+        template_clear(dst);
+    return ok ? 0 : -1;
+}
+
+int cs_instr_use_begin(cs_engine *eng, const char *name, int priority, cs_define_job **job,
+                       cs_error *err)
+{
+    int t = name ? cs_template_find(eng, name) : 0;
+    *job = NULL;
+    if (!t)
+        return 0;
+    if (priority == 0)
+        priority = eng->tmpl[t].priority;
+    if (priority < 1 || priority > CS_MAX_PRIORITY || eng->tmpl[t].compiled[priority])
+        return 0;
+    if (eng->defining && eng->defining->t == t)
+        return cs_seterr(err, CS_EBUSY, "instrument '%s' is being defined", name);
+    cs_template tp;
+    if (template_copy(&tp, &eng->tmpl[t]))
         return cs_seterr(err, CS_ENOMEM, "out of memory");
-    }
-    j->eng = eng;
-    j->t = t;
-    j->prio = priority;
-    j->tp = tp;
-    rc = template_job_begin(eng, &j->tp, priority, &j->fresh, &j->job, err);
-    if (rc) {
-        template_clear(&j->tp);
-        free(j);
-        return rc;
-    }
-    eng->defining = j;
-    *job = j;
-    return 0;
+    return define_job_begin(eng, t, priority, &tp, job, err);
 }
 
 void cs_instr_define_run(cs_define_job *j)

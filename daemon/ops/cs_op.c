@@ -526,6 +526,24 @@ static void deferred_after(uv_work_t *work, int status) {
   w->release(w);
 }
 
+bool cs_op_args_copy(cs_arg *to, const cs_arg *from, unsigned n) {
+  unsigned i;
+
+  for (i = 0; i < n; i++) {
+    to[i].value = from[i].value;
+    if ((to[i].name = strdup(from[i].name)) == NULL) {
+      cs_op_args_free(to, i);
+      return false;
+    }
+  }
+  return true;
+}
+
+void cs_op_args_free(cs_arg *a, unsigned n) {
+  while (n > 0)
+    free((char *)a[--n].name);
+}
+
 bool cs_op_defer(cs_cx *x, cs_deferred *w) {
   cs_io io;
   int rc;

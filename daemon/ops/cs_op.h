@@ -184,6 +184,10 @@ struct cs_deferred {
   void (*discard)(cs_deferred *w);
   void (*release)(cs_deferred *w);
 };
+/* Copies of n args with their names, for a deferred call; false when out
+ * of memory (nothing left to free).  cs_op_args_free frees them. */
+bool cs_op_args_copy(cs_arg *to, const cs_arg *from, unsigned n);
+void cs_op_args_free(cs_arg *a, unsigned n);
 /* Queues w for row x (x->deferred: the reply comes later).  Without a
  * worker it runs here and answers as the call would: false with the error
  * recorded in x.  w is released either way. */

@@ -23,7 +23,7 @@ typedef struct define_work {
   cs_deferred base;
   cs_define_job *job;
   char *name, *body, *init;
-  cs_param p[CS_OP_MAX_ARGS];   /* names owned */
+  cs_arg p[CS_OP_MAX_ARGS];   /* names owned */
   unsigned np;
   int priority;
 } define_work;
@@ -34,7 +34,14 @@ static void define_run(cs_deferred *w) {
 
 /* The definition is in place: the session and the MIDI routes learn it. */
 static void defined(sonod *d, define_work *dw) {
-  state_note_instr(d, dw->name, dw->body, dw->p, dw->np, dw->init, dw->priority);
+  cs_param p[CS_OP_MAX_ARGS];
+  unsigned i;
+
+  for (i = 0; i < dw->np; i++) {
+    p[i].name = dw->p[i].name;
+    p[i].value = dw->p[i].value;
+  }
+  state_note_instr(d, dw->name, dw->body, p, dw->np, dw->init, dw->priority);
   midi_cs_instr_defined(d, dw->name);
 }
 
@@ -59,14 +66,12 @@ static void define_release(cs_deferred *w) {
   free(dw->name);
   free(dw->body);
   free(dw->init);
-  while (dw->np > 0)
-    free((char *)dw->p[--dw->np].name);
+  cs_op_args_free(dw->p, dw->np);
   free(dw);
 }
 
 static define_work *define_work_new(const cs_io *a) {
   define_work *dw = calloc(1, sizeof *dw);
-  bool ok;
 
   if (dw == NULL)
     return NULL;
@@ -75,25 +80,28 @@ static define_work *define_work_new(const cs_io *a) {
   dw->base.discard = define_discard;
   dw->base.release = define_release;
   dw->priority = (int)a->priority;
-  ok = (dw->name = strdup(a->name)) != NULL && (dw->body = strdup(a->body)) != NULL &&
-       (a->init == NULL || (dw->init = strdup(a->init)) != NULL);
-  for (; ok && dw->np < a->nargs; dw->np++) {
-    dw->p[dw->np].value = a->args[dw->np].value;
-    ok = (dw->p[dw->np].name = strdup(a->args[dw->np].name)) != NULL;
-  }
-  if (!ok) {
+  if ((dw->name = strdup(a->name)) == NULL || (dw->body = strdup(a->body)) == NULL ||
+      (a->init != NULL && (dw->init = strdup(a->init)) == NULL) ||
+      !cs_op_args_copy(dw->p, a->args, a->nargs)) {
     define_release(&dw->base);
     return NULL;
   }
+  dw->np = a->nargs;
   return dw;
 }
 
 static bool call_define(cs_cx *x, cs_io *a) {
   define_work *dw = define_work_new(a);
+  cs_param p[CS_OP_MAX_ARGS];
+  unsigned i;
 
   if (dw == NULL)
     return cs_op_fail(x, SONO_E_INTERNAL, "out of memory");
-  if (!cs_ok(x, cs_instr_define_begin(x->eng, dw->name, dw->body, dw->p, dw->np, dw->init,
+  for (i = 0; i < dw->np; i++) {
+    p[i].name = dw->p[i].name;
+    p[i].value = dw->p[i].value;
+  }
+  if (!cs_ok(x, cs_instr_define_begin(x->eng, dw->name, dw->body, p, dw->np, dw->init,
                                       dw->priority, &dw->job, &x->e))) {
     define_release(&dw->base);
     return false;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/modules/csound_ctl.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -22,9 +23,88 @@ static bool check_start(cs_cx *x, cs_io *a) {
   return true;
 }
 
+/* A synth's first start at a priority its instrument is not compiled at
+ * compiles it there off the loop (cs_op_defer), then starts it. */
+typedef struct start_work {
+  cs_deferred base;
+  cs_define_job *job;
+  char *instr;
+  cs_arg args[CS_OP_MAX_ARGS];   /* names owned */
+  unsigned nargs;
+  uint64_t at, frame;
+  double dur;
+  int priority;
+} start_work;
+
+static void start_run(cs_deferred *w) {
+  cs_instr_define_run(((start_work *)w)->job);
+}
+
+static int start_end(cs_deferred *w, cs_io *io, cs_error *e) {
+  start_work *sw = (start_work *)w;
+  cs_engine *eng = csound_ctl_engine();
+  int rc = cs_instr_define_end(sw->job, e);
+
+  if (rc == 0)
+    rc = cs_synth_start(eng, sw->instr, sw->args, sw->nargs, sw->at, sw->dur, sw->priority,
+                        &io->synth, e);
+  io->frame = sw->frame;
+  return rc;
+}
+
+static void start_discard(cs_deferred *w) {
+  cs_instr_define_discard(((start_work *)w)->job);
+}
+
+static void start_release(cs_deferred *w) {
+  start_work *sw = (start_work *)w;
+
+  free(sw->instr);
+  cs_op_args_free(sw->args, sw->nargs);
+  free(sw);
+}
+
+static start_work *start_work_new(const cs_io *a, cs_define_job *job) {
+  start_work *sw = calloc(1, sizeof *sw);
+
+  if (sw == NULL)
+    return NULL;
+  if ((sw->instr = strdup(a->instr)) == NULL || !cs_op_args_copy(sw->args, a->args, a->nargs)) {
+    free(sw->instr);
+    free(sw);
+    return NULL;
+  }
+  sw->job = job;
+  sw->nargs = a->nargs;
+  sw->at = a->at;
+  sw->frame = a->frame;
+  sw->dur = a->dur;
+  sw->priority = (int)a->priority;
+  sw->base.run = start_run;
+  sw->base.end = start_end;
+  sw->base.discard = start_discard;
+  sw->base.release = start_release;
+  return sw;
+}
+
 static bool call_start(cs_cx *x, cs_io *a) {
-  return cs_ok(x, cs_synth_start(x->eng, a->instr, a->args, a->nargs, a->at, a->dur,
-                                 (int)a->priority, &a->synth, &x->e));
+  cs_define_job *job = NULL;
+  start_work *sw = NULL;
+
+  /* A bundle's members start in one go, here. */
+  if (!x->in_bundle &&
+      !cs_ok(x, cs_instr_use_begin(x->eng, a->instr, (int)a->priority, &job, &x->e)))
+    return false;
+  if (job != NULL && (sw = start_work_new(a, job)) == NULL) {
+    cs_instr_define_run(job);   /* no memory to defer it: here */
+    if (!cs_ok(x, cs_instr_define_end(job, &x->e)))
+      return false;
+    job = NULL;
+  }
+  if (job == NULL)
+    return cs_ok(x, cs_synth_start(x->eng, a->instr, a->args, a->nargs, a->at, a->dur,
+                                   (int)a->priority, &a->synth, &x->e));
+  return cs_op_defer(x, &sw->base);
 }
 
 static bool check_set(cs_cx *x, cs_io *a) {

@@ -724,19 +724,39 @@ START_TEST(big_compile_off_the_loop) {
 }
 END_TEST
 
+/* While "big" is parsed for c: another client gets its pongs within a
+ * second each and cannot undefine the instrument (busy). */
+static void others_served_meanwhile(conn *b) {
+  for (int k = 0; k < 5; k++)
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(b, conn_request(b, "ping", ""), 1000)));
+  conn_expect_error(b, conn_request(b, "instr.undefine", "s", "name", "big"), "busy");
+}
+
+/* After a render of 1024 frames: nothing before frame 256, then amp. */
+static void finish_with_dc_from_256(double amp) {
+  sf_count_t frames, i;
+  float *d;
+
+  finish();
+  d = read_wav(&frames);
+  ck_assert_int_eq(frames, 1024);
+  ck_assert_float_eq(d[2 * 255], 0.0f);
+  for (i = 256; i < 256 + 480; i++)
+    ck_assert_msg(fabs(d[2 * i] - amp) < 1e-6, "frame %ld: %f", (long)i, d[2 * i]);
+  free(d);
+  unlink(out_path);
+}
+
 /* A big instr.define is parsed off the control loop, as a big
- * csound.compile is: another client gets its pongs within a second each
- * while 20000 lines are parsed (before, every client waited for them), the
- * instrument being redefined cannot be undefined or defined by another
- * meanwhile (busy), the old definition serves until the new one is
- * compiled, and the defining client's own next request is answered after
- * it, as sent.  The new code plays. */
+ * csound.compile is: another client is served meanwhile (before, every
+ * client waited for the 20000 lines), cannot define the name either, the
+ * old definition serves until the new one is compiled, and the defining
+ * client's own next request is answered after it, as sent.  The new code
+ * plays. */
 START_TEST(big_define_off_the_loop) {
   char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
   uint64_t define_id, ping_id;
   const msgpack_object *m;
-  sf_count_t frames, i;
-  float *d;
   conn b;
 
   start();
@@ -745,9 +765,7 @@ START_TEST(big_define_off_the_loop) {
   define_id = conn_request(&c, "instr.define", "ssi", "name", "big", "body", body, "priority",
                            (int64_t)1);
   ping_id = conn_request(&c, "ping", "");
-  for (int k = 0; k < 5; k++)
-    ck_assert_ptr_nonnull(msg_ok(conn_reply(&b, conn_request(&b, "ping", ""), 1000)));
-  conn_expect_error(&b, conn_request(&b, "instr.undefine", "s", "name", "big"), "busy");
+  others_served_meanwhile(&b);
   conn_expect_error(&b, conn_request(&b, "instr.define", "ss", "name", "big", "body", DC), "busy");
   /* The old definition is still there. */
   m = msg_ok(conn_reply(&b, conn_request(&b, "instr.list", ""), 1000));
@@ -767,15 +785,45 @@ START_TEST(big_define_off_the_loop) {
   synth_start("big", NULL, 0, 256, 0.01);
   render(1024);
   conn_close(&b);
-  finish();
-  d = read_wav(&frames);
-  ck_assert_int_eq(frames, 1024);
-  ck_assert_float_eq(d[2 * 255], 0.0f);
-  for (i = 256; i < 256 + 480; i++)
-    ck_assert_msg(fabs(d[2 * i] - 0.3) < 1e-6, "frame %ld: %f", (long)i, d[2 * i]);
-  free(d);
+  finish_with_dc_from_256(0.3);
   free(body);
-  unlink(out_path);
+}
+END_TEST
+
+/* A synth's first start at a priority its instrument is not compiled at
+ * compiles the instrument there, off the control loop too: another client
+ * is served meanwhile, the starting client's reply {synth, frame} comes
+ * when it is compiled, its pipelined ping after.  The synth plays from its
+ * frame. */
+START_TEST(big_first_start_at_a_priority_off_the_loop) {
+  char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
+  uint64_t start_id, ping_id;
+  const msgpack_object *m;
+  req q;
+  msgpack_packer *pk;
+  conn b;
+
+  start();
+  conn_open(&b, dp.socket);
+  define("big", body, 1);   /* compiled at priority 1 only */
+  pk = req_begin(&q, "synth.start", 3);
+  sono_pack_key_str(pk, "instr", "big");
+  sono_pack_key_uint(pk, "priority", 7);
+  sono_pack_key_uint(pk, "at", 256);
+  start_id = req_send(&q);
+  ping_id = conn_request(&c, "ping", "");
+  others_served_meanwhile(&b);
+  ck_assert_msg(conn_silent(&c, 0), "the start was answered before another client's pings");
+  m = conn_recv(&c, 120000);
+  ck_assert_uint_eq(msg_uint(m, "id"), start_id);
+  ck_assert_uint_eq(msg_uint(msg_ok(m), "frame"), 256);
+  ck_assert_uint_ne(msg_uint(msg_ok(m), "synth"), 0);
+  m = conn_recv(&c, 10000);
+  ck_assert_uint_eq(msg_uint(m, "id"), ping_id);
+  render(1024);
+  conn_close(&b);
+  finish_with_dc_from_256(0.3);
+  free(body);
 }
 END_TEST
 
@@ -950,6 +998,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, exits_are_survived);
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
+  tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
