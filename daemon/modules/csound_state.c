@@ -7,7 +7,8 @@
  * let go of their synth slots, undefines and frees what the file does not
  * define, compiles the file's code blocks and instruments one at a time,
  * each once Csound merged the one before (a 1 ms poll, given up after
- * 3 s), then makes its tables and buses.  Control thread only. */
+ * 3 s) and each parsed on a libuv worker (restore_work), then makes its
+ * tables and buses.  Control thread, but for the parse. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -178,18 +179,29 @@ static int parse_csound(const msgpack_object *o, void **out, char *err, size_t e
 
 /* ---- restoring ---- */
 
-/* Compile i of the file: its code blocks, then its instruments.  Csound
- * takes one compile at a time, so the caller waited for the previous
- * one's merge. */
-static void compile_one(session_restore *j, const cs_session *s, cs_engine *eng, unsigned i) {
+/* Compile i of the file (its code blocks, then its instruments) runs on a
+ * libuv worker: Csound parses a big one for seconds, and the loop serves
+ * every client meanwhile (as csound.compile and instr.define do). */
+typedef struct restore_work {
+  uv_work_t work;
+  staged *st;
+  sonod *d;
+  unsigned i;
+  cs_compile_job *code;       /* a code block's, or */
+  cs_define_job *instr;       /* an instrument's */
+} restore_work;
+
+static void compile_next(staged *st);
+
+/* Compile i is over (rc, e): the session's record learns it, or it failed. */
+static void compile_done(session_restore *j, const cs_session *s, unsigned i, int rc,
+                         const cs_error *e) {
   sonod *d = session_sonod(j);
-  cs_error e;
   unsigned k;
 
-  memset(&e, 0, sizeof e);
   if (i < s->ncode) {
-    if (cs_compile(eng, s->code[i], &e) != 0) {
-      session_failed(j, "csound.code[%u] not compiled: %s", i, e.msg);
+    if (rc != 0) {
+      session_failed(j, "csound.code[%u] not compiled: %s", i, e->msg);
       return;
     }
     state_note_compile(d, s->code[i]);
@@ -198,18 +210,106 @@ static void compile_one(session_restore *j, const cs_session *s, cs_engine *eng,
     const st_instr *in = &s->in[i - s->ncode];
     cs_param p[128];
 
+    if (rc != 0) {
+      session_failed(j, "instrument '%s' not defined: %s", in->name, e->msg);
+      return;
+    }
     for (k = 0; k < in->np && k < 128; k++) {
       p[k].name = in->p[k].name;
       p[k].value = in->p[k].value;
-    }
-    if (cs_instr_define(eng, in->name, in->body, p, k, in->init, in->prio, &e) != 0) {
-      session_failed(j, "instrument '%s' not defined: %s", in->name, e.msg);
-      return;
     }
     state_note_instr(d, in->name, in->body, p, k, in->init, in->prio);
     midi_cs_instr_defined(d, in->name);
     session_count(j, "instrs");
   }
+}
+
+static void restore_run(uv_work_t *w) {
+  restore_work *rw = w->data;
+
+  if (rw->code != NULL)
+    cs_compile_run(rw->code);
+  else
+    cs_instr_define_run(rw->instr);
+  csound_ctl_work_end();
+}
+
+/* Ends rw's compile; its result in e. */
+static int restore_end(restore_work *rw, cs_error *e) {
+  return rw->code != NULL ? cs_compile_end(rw->code, e) : cs_instr_define_end(rw->instr, e);
+}
+
+static void restore_after(uv_work_t *w, int status) {
+  restore_work *rw = w->data;
+  staged *st = rw->st;
+  cs_error e;
+  int rc;
+
+  (void)status;   /* never cancelled */
+  if (rw->d->stopping || csound_ctl_engine() == NULL) {
+    /* The restore was abandoned and st is gone with it. */
+    if (rw->code != NULL)
+      cs_compile_discard(rw->code);
+    else
+      cs_instr_define_discard(rw->instr);
+    free(rw);
+    return;
+  }
+  memset(&e, 0, sizeof e);
+  rc = restore_end(rw, &e);
+  compile_done(st->job, &st->s, rw->i, rc, &e);
+  free(rw);
+  csound_ctl_poll(session_sonod(st->job));   /* what Csound printed */
+  compile_next(st);
+}
+
+/* Begins compile i of the file.  Returns true when a worker has it
+ * (restore_after goes on), false when it is over already. */
+static bool compile_one(staged *st, cs_engine *eng, unsigned i) {
+  const cs_session *s = &st->s;
+  sonod *d = session_sonod(st->job);
+  restore_work *rw = calloc(1, sizeof *rw);
+  cs_error e;
+  int rc;
+
+  memset(&e, 0, sizeof e);
+  if (rw == NULL) {
+    snprintf(e.msg, sizeof e.msg, "out of memory");
+    compile_done(st->job, s, i, CS_ENOMEM, &e);
+    return false;
+  }
+  if (i < s->ncode) {
+    rc = cs_compile_begin(eng, s->code[i], &rw->code, &e);
+  } else {
+    const st_instr *in = &s->in[i - s->ncode];
+    cs_param p[128];
+    unsigned k;
+
+    for (k = 0; k < in->np && k < 128; k++) {
+      p[k].name = in->p[k].name;
+      p[k].value = in->p[k].value;
+    }
+    rc = cs_instr_define_begin(eng, in->name, in->body, p, k, in->init, in->prio, &rw->instr,
+                               &e);
+  }
+  if (rc != 0 || (rw->code == NULL && rw->instr == NULL)) {   /* refused, or nothing to do */
+    compile_done(st->job, s, i, rc, &e);
+    free(rw);
+    return false;
+  }
+  rw->work.data = rw;
+  rw->st = st;
+  rw->d = d;
+  rw->i = i;
+  csound_ctl_work_begin();
+  if (uv_queue_work(d->loop, &rw->work, restore_run, restore_after) == 0)
+    return true;
+  /* No worker: here. */
+  restore_run(&rw->work);
+  rc = restore_end(rw, &e);
+  compile_done(st->job, s, i, rc, &e);
+  free(rw);
+  return false;
 }
 
 /* Tables and buses, after the compiles. */
@@ -279,7 +379,8 @@ static void compile_next(staged *st) {
       offline_kcycle(d, eng);
       return;
     }
-    compile_one(j, &st->s, eng, st->next++);
+    if (compile_one(st, eng, st->next++))
+      return;   /* restore_after goes on */
   }
   csound_data(j, &st->s, eng);
   session_step_done(j);

@@ -675,7 +675,8 @@ END_TEST
  * pings are answered while it runs (before its reply), and the compiling
  * client's own next request is answered after it, as sent.  20000 lines
  * take Csound seconds to parse; before, every client waited for them. */
-/* head, 20000 lines that take Csound seconds to parse, tail (malloc'd). */
+/* head, 20000 lines that take Csound over a second to parse, tail
+ * (malloc'd). */
 static char *big_code(const char *head, const char *tail) {
   enum { LINES = 20000 };
   size_t cap = (size_t)LINES * 32 + strlen(head) + strlen(tail) + 1, n = 0;
@@ -686,6 +687,14 @@ static char *big_code(const char *head, const char *tail) {
     n += (size_t)snprintf(code + n, cap - n, "kv%d = %d\n", i, i);
   snprintf(code + n, cap - n, "%s", tail);
   return code;
+}
+
+/* Defines "big" at priority 1 from body, waiting as long as a loaded
+ * machine may need for its parse. */
+static void define_big(const char *body) {
+  ck_assert_ptr_nonnull(msg_ok(conn_reply(&c, conn_request(&c, "instr.define", "ssi", "name",
+                                                           "big", "body", body, "priority",
+                                                           (int64_t)1), 120000)));
 }
 
 START_TEST(big_compile_off_the_loop) {
@@ -805,7 +814,7 @@ START_TEST(big_first_start_at_a_priority_off_the_loop) {
 
   start();
   conn_open(&b, dp.socket);
-  define("big", body, 1);   /* compiled at priority 1 only */
+  define_big(body);   /* compiled at priority 1 only */
   pk = req_begin(&q, "synth.start", 3);
   sono_pack_key_str(pk, "instr", "big");
   sono_pack_key_uint(pk, "priority", 7);
@@ -823,6 +832,43 @@ START_TEST(big_first_start_at_a_priority_off_the_loop) {
   render(1024);
   conn_close(&b);
   finish_with_dc_from_256(0.3);
+  free(body);
+}
+END_TEST
+
+/* state.load compiles the session's code and instruments off the control
+ * loop too: another client pinging every 50 ms while a session with a
+ * 20000-line instrument is restored gets every pong within a second
+ * (before, the loop stood still for the whole parse); the restored
+ * instrument plays. */
+START_TEST(big_session_restored_off_the_loop) {
+  char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
+  char saved[420];
+  uint64_t load_id;
+  const msgpack_object *m;
+  unsigned pings = 0;
+  conn b;
+
+  start();
+  snprintf(saved, sizeof saved, "%s.sonod", out_path);
+  conn_open(&b, dp.socket);
+  define_big(body);
+  ok_of(conn_request(&c, "state.save", "s", "path", saved));
+  define("big", DC, 1);   /* the file's body must be compiled again */
+  load_id = conn_request(&c, "state.load", "s", "path", saved);
+  do {
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(&b, conn_request(&b, "ping", ""), 1000)));
+    pings++;
+  } while (conn_silent(&c, 50));
+  m = conn_recv(&c, 120000);
+  ck_assert_uint_eq(msg_uint(m, "id"), load_id);
+  ck_assert_uint_eq(msg_uint(msg_ok(m), "instrs"), 1);
+  ck_assert_uint_ge(pings, 5);   /* the parse took a while: pinged throughout */
+  synth_start("big", NULL, 0, 256, 0.01);
+  render(1024);
+  conn_close(&b);
+  finish_with_dc_from_256(0.3);
+  unlink(saved);
   free(body);
 }
 END_TEST
@@ -999,6 +1045,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
+  tcase_add_test(tc, big_session_restored_off_the_loop);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
