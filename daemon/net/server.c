@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -19,19 +20,41 @@
 #include "daemon/net/client.h"
 #include "daemon/base/log.h"
 
+/* Says why connections are refused, at most once a second. */
+static void refusal(sonod *d, const char *why) {
+  uint64_t now = sonod_now_ns();
+
+  if (now - d->refusal_logged_ns >= 1000000000ull) {
+    log_warn("accept: %s", why);
+    d->refusal_logged_ns = now;
+  }
+}
+
+/* Whether fd, just accepted, took the last file descriptor: the table
+ * fills from the lowest number, so every lower one is in use.  libuv then
+ * closes the next connections unanswered without calling on_connection
+ * (its EMFILE trick), so this is the one moment to say so. */
+static bool last_fd(int fd, unsigned long long *limit) {
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    return false;
+  *limit = (unsigned long long)rl.rlim_cur;
+  return (unsigned long long)fd + 1 >= *limit;
+}
+
 static void on_connection(uv_stream_t *server, int status) {
   sonod *d = server->data;
   bool tcp = server == (uv_stream_t *)&d->tcp_server;
+  unsigned long long limit;
+  char why[160];
   client *c;
+  uv_os_fd_t fd;
 
   if (status < 0) {
-    /* EMFILE and the like: say so, at most once a second. */
-    uint64_t now = sonod_now_ns();
-
-    if (now - d->refusal_logged_ns >= 1000000000ull) {
-      log_warn("accept: %s (the file descriptor limit? see LimitNOFILE)", uv_strerror(status));
-      d->refusal_logged_ns = now;
-    }
+    snprintf(why, sizeof why, "%s (the file descriptor limit? see LimitNOFILE)",
+             uv_strerror(status));
+    refusal(d, why);
     return;
   }
   c = client_new(d, tcp);
@@ -45,6 +68,11 @@ static void on_connection(uv_stream_t *server, int status) {
   }
   if (tcp)
     uv_tcp_nodelay(&c->h.tcp, 1);
+  if (uv_fileno(&c->h.handle, &fd) == 0 && last_fd(fd, &limit)) {
+    snprintf(why, sizeof why, "all %llu file descriptors are in use (LimitNOFILE, ulimit -n): "
+             "new connections are closed unanswered until some are freed", limit);
+    refusal(d, why);
+  }
   if (d->nclients > d->opt.max_clients) {
     char why[96];
 
