@@ -711,6 +711,69 @@ START_TEST(test_identical_redefinition)
 }
 END_TEST
 
+/* A definition in three steps (begin/run/end, the parse off the control
+ * thread): meanwhile the old definition serves, the same name cannot be
+ * defined or undefined (busy), another compile is busy, and another name
+ * with the same code as one defined is answered at once; a compile that
+ * fails keeps the old definition.  A first use at a new priority is such
+ * a job too, and puts the template at that priority in place at its end. */
+START_TEST(test_define_in_steps)
+{
+    harness *h = h_new(1, 16);
+    cs_error err = { 0 };
+    cs_define_job *job = NULL;
+    const char *dc1 = "|kamp=0.25|\nasig upsamp kamp\nout asig\n";
+    const char *dc2 = "|kamp=0.5|\nasig upsamp kamp * 2\nout asig\n";
+    define(h, "dc", dc1, 1);
+    define(h, "other", dc1, 1);
+
+    ck_assert_int_eq(cs_instr_define_begin(h->eng, "dc", dc2, NULL, 0, NULL, 1, &job, &err), 0);
+    ck_assert_ptr_nonnull(job);
+    ck_assert_int_eq(cs_instr_define(h->eng, "dc", dc1, NULL, 0, NULL, 1, &err), CS_EBUSY);
+    ck_assert_int_eq(cs_instr_undefine(h->eng, "dc", &err), CS_EBUSY);
+    ck_assert_int_eq(cs_compile(h->eng, "instr 3\nendin\n", &err), CS_EBUSY);
+    /* The same code again for another name needs no compile. */
+    ck_assert_int_eq(cs_instr_define(h->eng, "other", dc1, NULL, 0, NULL, 1, &err), 0);
+    /* The old definition serves meanwhile: its default, its code. */
+    uint64_t f = cs_engine_frame(h->eng) + 100;
+    start(h, "dc", NULL, 0, f, 0.01);
+    h_run(h, 2 * H_BLOCK);
+    ck_assert_double_eq_tol(h->buf[0][f + 10], 0.25, 1e-9);
+    cs_instr_define_run(job);
+    ck_assert_int_eq(cs_instr_define_end(job, &err), 0);
+    /* The new one from now on. */
+    f = cs_engine_frame(h->eng) + 100;
+    start(h, "dc", NULL, 0, f, 0.01);
+    h_run(h, 2 * H_BLOCK);
+    ck_assert_double_eq_tol(h->buf[0][f + 10], 1.0, 1e-9);
+
+    /* A body Csound refuses: the definition before it stays. */
+    ck_assert_int_eq(cs_instr_define_begin(h->eng, "dc", "|kamp=0.1|\nasig nosuchopcode kamp\n",
+                                           NULL, 0, NULL, 1, &job, &err), 0);
+    cs_instr_define_run(job);
+    ck_assert_int_eq(cs_instr_define_end(job, &err), CS_ECOMPILE);
+    const char *pn;
+    double def;
+    ck_assert_int_eq(cs_instr_param(h->eng, "dc", 0, &pn, &def), 0);
+    ck_assert_double_eq_tol(def, 0.5, 1e-12);
+    ck_assert_int_eq(cs_instr_define(h->eng, "dc", dc2, NULL, 0, NULL, 1, &err), 0);
+
+    /* A first use at priority 9: nothing at 1 (compiled), a job at 9. */
+    ck_assert_int_eq(cs_instr_use_begin(h->eng, "dc", 1, &job, &err), 0);
+    ck_assert_ptr_null(job);
+    ck_assert_int_eq(cs_instr_use_begin(h->eng, "dc", 9, &job, &err), 0);
+    ck_assert_ptr_nonnull(job);
+    ck_assert_int_eq(cs_instr_undefine(h->eng, "dc", &err), CS_EBUSY);
+    cs_instr_define_run(job);
+    ck_assert_int_eq(cs_instr_define_end(job, &err), 0);
+    ck_assert_int_eq(cs_instr_use_begin(h->eng, "dc", 9, &job, &err), 0);
+    ck_assert_ptr_null(job);   /* compiled there now */
+    h_run(h, H_BLOCK);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_FAILED), 0);
+    h_free(h);
+}
+END_TEST
+
 /* Code that stops Csound: refused with its line where it says so, and
  * survived where it gets through.  Csound longjmps out of its k-cycle on
  * exitnow (6.18 then returned with its API lock held: the engine was
@@ -845,6 +908,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_instr_numbers);
     tcase_add_test(tc, test_render_csd);
     tcase_add_test(tc, test_identical_redefinition);
+    tcase_add_test(tc, test_define_in_steps);
     tcase_add_test(tc, test_exits);
     suite_add_tcase(s, tc);
     return s;
