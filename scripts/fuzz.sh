@@ -6,7 +6,10 @@
 # then the request harness for REQUEST_SECONDS (default 3600).  New inputs
 # and findings go to build-fuzz/tests/fuzz/; the committed corpus is only
 # read.  FUZZ_BUILD (default build-fuzz) lets a long run keep its own
-# build directory while scripts/test.sh rebuilds build-fuzz.  Exits non-zero on any crash, sanitizer report, timeout or RSS over
+# build directory while scripts/test.sh rebuilds build-fuzz.  FUZZ_TIMEOUT
+# (default 20) is the seconds one input of the request harness may take, by
+# the wall clock: a run at nice 19 on a busy machine needs more (300), and
+# inputs over 20 s are then reported (slow-unit files) without stopping it.  Exits non-zero on any crash, sanitizer report, timeout or RSS over
 # the limit; the last lines give executions, peak RSS and the result.
 set -eu
 cd "$(dirname "$0")/.."
@@ -32,7 +35,7 @@ tests/fuzz/run.sh "$out/fuzz_frame" "$out/long-frame" tests/fuzz/corpus/frame \
 grep -E '^(Done|stat::peak_rss_mb|stat::number_of_executed_units)' "$out/long-frame.log"
 echo "== fuzz_requests: $request_seconds s"
 tests/fuzz/run.sh "$out/fuzz_requests" "$out/long-requests" tests/fuzz/corpus/requests \
-  -max_total_time="$request_seconds" -rss_limit_mb=2048 -max_len=4096 -timeout=20 \
-  -print_final_stats=1 2>"$out/long-requests.log"
+  -max_total_time="$request_seconds" -rss_limit_mb=2048 -max_len=4096 \
+  -timeout="${FUZZ_TIMEOUT:-20}" -report_slow_units=20 -print_final_stats=1 2>"$out/long-requests.log"
 grep -E '^(Done|stat::peak_rss_mb|stat::number_of_executed_units)' "$out/long-requests.log"
 echo "== no crash, no sanitizer report, RSS within the limits"
