@@ -45,6 +45,13 @@ extern const char *const lv2_standard_dirs[];
  * control (any thread; the world has a lock). */
 int lv2_resolve(const char *target, char *uri, size_t len, char *err);
 
+/* Isolation (an LV2 plugin in sonod-plugin-host, vst_config.open_arg):
+ * what the host needs to see the world the daemon sees (its LV2 path when
+ * confined, the plugin's bundle), malloc'd, or NULL.  control */
+char *lv2_isolate_arg(const char *uri);
+/* In the host, before the first load: makes its world from that. */
+int lv2_host_prepare(const char *arg, char *err);
+
 /* The process's URID map (and unmap), shared by every plugin: mapping a
  * new URI takes a mutex, looking up a known one takes no lock.  any */
 LV2_URID_Map *lv2_urid_map(void);
@@ -89,13 +96,30 @@ int lv2_output_by_symbol(const lv2_fx *fx, const char *symbol);
  * ranges); VST_E_PARAM_VALUE when it does not fit the range, VST_E_FULL
  * when too many wait.  A path should be confined first (lv2_confine or the
  * file roots).  control */
+typedef enum lv2_value_kind { LV2V_NONE, LV2V_STRING, LV2V_NUMBER, LV2V_BOOL } lv2_value_kind;
 typedef struct lv2_property {
     const char *uri, *label, *range;   /* range: an atom type URI, or "" */
+    bool writable;                     /* patch:writable (else only patch:readable) */
+    /* The value the plugin last reported (patch:Set on its output): none
+     * until it reports one; str for a path, string or URI, num else. */
+    lv2_value_kind kind;
+    const char *str;
+    double num;
 } lv2_property;
 int lv2_property_count(const lv2_fx *fx);
 int lv2_property_get(const lv2_fx *fx, int i, lv2_property *out);
 int lv2_property_find(const lv2_fx *fx, const char *uri);
+/* VST_E_PARAM_VALUE also for a property that is only readable. */
 int lv2_patch_set(lv2_fx *fx, int i, const char *str, double num, char *err);
+/* patch:Get: asks the plugin for the property's value (i -1: every
+ * property), at the next block; its answer arrives on its output and is
+ * read by lv2_take_property_changes.  Sent for every property at load
+ * and after a state or preset is restored.  control */
+int lv2_patch_get(lv2_fx *fx, int i, char *err);
+/* Reads what the plugin reported since the last call (patch:Set messages
+ * on its atom outputs) into the properties' values; the properties whose
+ * value it reported, each once (up to max).  control */
+unsigned lv2_take_property_changes(lv2_fx *fx, int *out, unsigned max);
 /* path resolved inside the LV2 path's folders (when confined), as for
  * bundles.  any */
 int lv2_confine(const char *path, char *real, size_t len, char *err);

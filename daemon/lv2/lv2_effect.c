@@ -302,7 +302,11 @@ static void map_urids(lv2_fx *fx)
         [U_TIME_SPEED] = LV2_TIME__speed,       [U_TIME_BPM] = LV2_TIME__beatsPerMinute,
         [U_TIME_BAR] = LV2_TIME__bar,           [U_TIME_BARBEAT] = LV2_TIME__barBeat,
         [U_TIME_BPB] = LV2_TIME__beatsPerBar,   [U_TIME_BEATUNIT] = LV2_TIME__beatUnit,
+        [U_PATCH_SET] = LV2_PATCH__Set,         [U_PATCH_PROPERTY] = LV2_PATCH__property,
+        [U_PATCH_VALUE] = LV2_PATCH__value,     [U_ATOM_URID] = LV2_ATOM__URID,
     };
+    _Static_assert(sizeof uris / sizeof uris[0] <= sizeof fx->urid_cache / sizeof fx->urid_cache[0],
+                   "urid_cache");
     LV2_URID_Map *m = lv2_urid_map();
     for (unsigned i = 0; i < sizeof uris / sizeof uris[0]; i++)
         fx->urid_cache[i] = m->map(m->handle, uris[i]);

@@ -63,9 +63,18 @@ typedef struct lv2_seqbuf {
     LV2_Atom_Sequence *seq[];
 } lv2_seqbuf;
 
-/* A patch:writable property of the plugin. */
+#define LV2_PATCH_MAX 4096u      /* the largest patch message either way */
+
+/* A patch:writable or patch:readable property of the plugin, with the
+ * value it last reported (control side). */
 typedef struct lv2_prop {
     char *uri, *label, *range;
+    LV2_URID urid;
+    bool writable;
+    lv2_value_kind kind;
+    char *str;           /* LV2V_STRING: a path, string or URI */
+    double num;          /* LV2V_NUMBER, LV2V_BOOL */
+    bool changed;        /* reported since lv2_take_property_changes */
 } lv2_prop;
 
 /* A lock-free single-producer single-consumer byte ring of records
@@ -115,8 +124,10 @@ struct lv2_fx {
     int32_t patch_port;          /* the atom input taking patch:Message, -1 none */
     lv2_prop *props;             /* patch:writable properties */
     unsigned nprops;
-    lv2_ring patches;            /* control -> audio: patch:Set atoms */
+    lv2_ring patches;            /* control -> audio: patch:Set and patch:Get atoms */
     uint8_t *patch_scratch;      /* audio thread: one message */
+    lv2_ring reports;            /* audio -> control: the plugin's patch:Set answers */
+    uint8_t *report_scratch;     /* control side: one answer */
     uint32_t *mports;            /* MIDI atom ports (midi_port first if any): midi_buf's */
     uint32_t nmports;
     uint32_t midi_cap;           /* control side: the largest MIDI buffers made */
@@ -162,7 +173,7 @@ struct lv2_fx {
     float pos_speed;
     double pos_bpm;
     int32_t pos_num, pos_den;
-    uint32_t urid_cache[16];     /* atom/time/midi URIDs, mapped at load */
+    uint32_t urid_cache[24];     /* atom/time/midi/patch URIDs, mapped at load */
     LV2_Atom_Forge forge;
 
     /* Shared. */
@@ -189,7 +200,8 @@ struct lv2_fx {
 enum {
     U_ATOM_SEQUENCE, U_ATOM_CHUNK, U_ATOM_OBJECT, U_ATOM_FLOAT, U_ATOM_DOUBLE, U_ATOM_INT,
     U_ATOM_LONG, U_MIDI_EVENT, U_TIME_POSITION, U_TIME_FRAME, U_TIME_SPEED, U_TIME_BPM,
-    U_TIME_BAR, U_TIME_BARBEAT, U_TIME_BPB, U_TIME_BEATUNIT,
+    U_TIME_BAR, U_TIME_BARBEAT, U_TIME_BPB, U_TIME_BEATUNIT, U_PATCH_SET, U_PATCH_PROPERTY,
+    U_PATCH_VALUE, U_ATOM_URID,
 };
 
 /* The world (lv2_world.c): one lilv world for the process, guarded by a
@@ -206,6 +218,9 @@ void lv2_describe(LilvWorld *w, const LilvPlugin *p, vst_info *info);
 /* patch:Set (lv2_patch.c).  World locked for load. */
 int lv2_patch_load(struct lv2_fx *fx, LilvWorld *w);
 void lv2_patch_free(struct lv2_fx *fx);
+/* Audio thread: the plugin's patch:Set messages on its atom outputs
+ * (answers to patch:Get, or values it changed itself) into `reports`. */
+void lv2_rt_take_reports(struct lv2_fx *fx);
 
 /* The worker (lv2_worker.c). */
 int lv2_worker_start(struct lv2_fx *fx, char *err);

@@ -282,6 +282,27 @@ static void take_midi_out(lv2_fx *fx, int32_t off)
     send_out(fx, n);
 }
 
+void lv2_rt_take_reports(lv2_fx *fx)
+{
+    for (uint32_t k = 0; k < fx->natout; k++) {
+        lv2_port *q = &fx->ports[fx->atout[k]];
+        if (q->seq->atom.type != fx->urid_cache[U_ATOM_SEQUENCE] ||
+            q->seq->atom.size > sizeof(LV2_Atom_Sequence_Body) + q->seq_cap)
+            continue;   /* nothing written, or past its buffer: not ours to read */
+        LV2_ATOM_SEQUENCE_FOREACH (q->seq, ev) {
+            const LV2_Atom_Object *o = (const LV2_Atom_Object *)&ev->body;
+            if (ev->body.type != fx->urid_cache[U_ATOM_OBJECT] ||
+                ev->body.size < sizeof(LV2_Atom_Object_Body) ||
+                o->body.otype != fx->urid_cache[U_PATCH_SET] ||
+                ev->body.size > LV2_PATCH_MAX - sizeof(LV2_Atom))
+                continue;
+            /* A full ring drops it: the value is asked again after the
+             * next state, preset or property change. */
+            (void)lv2_ring_write(&fx->reports, &ev->body, (uint32_t)sizeof(LV2_Atom) + ev->body.size);
+        }
+    }
+}
+
 void lv2_rt_process(AEffect *e, float **in, float **out, VstInt32 nframes)
 {
     lv2_fx *fx = lv2_fx_of(e);
@@ -305,7 +326,6 @@ void lv2_rt_process(AEffect *e, float **in, float **out, VstInt32 nframes)
                                          : NULL;
     double frame = 0.0;
     bool tell_time = ti && time_changed(fx, ti, &frame);
-    deliver_responses(fx);
     for (uint32_t k = 0; k < fx->ncin; k++)
         fx->ctl[fx->cin[k]] = lv2_load_f(&fx->target[k]);
 
@@ -326,7 +346,17 @@ void lv2_rt_process(AEffect *e, float **in, float **out, VstInt32 nframes)
         RT_FOREIGN_END();
         if (fx->natout)
             take_midi_out(fx, (int32_t)off);
+        if (fx->report_scratch && !last)
+            lv2_rt_take_reports(fx);
         off += c;
+    }
+    /* The worker's answers after run(), as the worker specification has
+     * it: a plugin may write to its outputs in work_response() (convoLV2
+     * reports its new impulse response there). */
+    if (n > 0) {
+        deliver_responses(fx);
+        if (fx->report_scratch)
+            lv2_rt_take_reports(fx);
     }
     fx->pos_off += n;
     for (uint32_t k = 0; k < fx->ncout; k++)

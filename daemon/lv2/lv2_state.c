@@ -67,6 +67,8 @@ static void restore(lv2_fx *fx, LilvState *state)
     lilv_state_restore(state, fx->instance, set_value, fx, 0,
                        (const LV2_Feature *const *)fx->state_features);
     lv2_release(fx);
+    /* Its properties may hold other values now: asked again. */
+    (void)lv2_patch_get(fx, -1, NULL);
 }
 
 /* ---- presets ---- */

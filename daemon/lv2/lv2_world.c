@@ -129,6 +129,8 @@ static char *roots_path(void)
     return p;
 }
 
+static char *host_path;   /* sonod-plugin-host: the LV2 path the daemon gave */
+
 LilvWorld *lv2_world_lock(void)
 {
     pthread_mutex_lock(&world_mutex);
@@ -138,7 +140,12 @@ LilvWorld *lv2_world_lock(void)
             pthread_mutex_unlock(&world_mutex);
             return NULL;
         }
-        if (confined()) {
+        if (host_path) {
+            /* The plugin host: the daemon's world's path. */
+            LilvNode *n = lilv_new_string(world, host_path);
+            lilv_world_set_option(world, LILV_OPTION_LV2_PATH, n);
+            lilv_node_free(n);
+        } else if (confined()) {
             char *p = roots_path();
             LilvNode *n = lilv_new_string(world, p ? p : "");
             lilv_world_set_option(world, LILV_OPTION_LV2_PATH, n);
@@ -274,6 +281,52 @@ int lv2_resolve(const char *target, char *uri, size_t len, char *err)
         rc = check_binary(lv2_world_plugin(w, uri), err);
     lv2_world_unlock();
     return rc;
+}
+
+/* ---- isolation: the plugin host's world ---- */
+
+char *lv2_isolate_arg(const char *uri)
+{
+    LilvWorld *w = lv2_world_lock();
+    const LilvPlugin *p = w ? lv2_world_plugin(w, uri) : NULL;
+    const char *bundle = p ? lilv_node_as_uri(lilv_plugin_get_bundle_uri(p)) : "";
+    char *path = confined() ? roots_path() : NULL;
+    size_t len = (path ? strlen(path) : 0) + strlen(bundle) + 2;
+    char *arg = malloc(len);
+    if (arg)
+        snprintf(arg, len, "%s\n%s", path ? path : "", bundle);
+    free(path);
+    lv2_world_unlock();
+    return arg;
+}
+
+int lv2_host_prepare(const char *arg, char *err)
+{
+    const char *nl = strchr(arg, '\n');
+    size_t plen = nl ? (size_t)(nl - arg) : strlen(arg);
+    /* A host group's host loads several plugins: the world is made once,
+     * from the first one's path (the daemon gives each the same). */
+    if (plen > 0 && !host_path && !(host_path = strndup(arg, plen)))
+        return fail(err, VST_E_NOMEM, "out of memory");
+    LilvWorld *w = lv2_world_lock();
+    if (!w) {
+        lv2_world_unlock();
+        return fail(err, VST_E_NOMEM, "cannot create the LV2 world");
+    }
+    if (nl && nl[1]) {
+        /* A bundle the daemon read outside the path (unconfined). */
+        LilvNode *b = lilv_new_uri(w, nl + 1);
+        const LilvPlugins *all = lilv_world_get_all_plugins(w);
+        bool have = false;
+        LILV_FOREACH (plugins, i, all)
+            if (lilv_node_equals(lilv_plugin_get_bundle_uri(lilv_plugins_get(all, i)), b))
+                have = true;
+        if (b && !have)
+            lilv_world_load_bundle(w, b);
+        lilv_node_free(b);
+    }
+    lv2_world_unlock();
+    return VST_OK;
 }
 
 /* ---- features ---- */

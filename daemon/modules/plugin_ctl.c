@@ -19,6 +19,7 @@
 #include "daemon/net/events.h"
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/modules/plugin_call.h"
+#include "daemon/modules/plugin_lv2.h"
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
 #include "protocol/errors.h"
@@ -256,6 +257,7 @@ static void poll_node(sonod *d, pnode *n) {
         events_emit(d, EV_PLUGIN, &sb);
       }
     } while (got == POLL_BATCH);
+    plugin_lv2_poll_properties(d, n, tell);
     if ((count = lv2_take_overflow(n->lv2)) > 0)
       error_event(d, n, "midi_overflow", count,
                   "%u MIDI events did not fit the plugin's atom buffer and were dropped", count);
@@ -623,9 +625,11 @@ static int scan_and_load(const char *path, unsigned timeout_ms, const vst_config
   if (cfg->open_effect != NULL) {
     /* LV2: no scan child (lilv reads only data until instantiation); the
      * URI was resolved and confined by the caller. */
-    turn_take();
+    if (!cfg->isolate)
+      turn_take();
     rc = vst_load(path, cfg, inst, verr);
-    turn_give();
+    if (!cfg->isolate)
+      turn_give();
     if (rc != VST_OK) {
       snprintf(err, errlen, "%s (%s)", verr, vst_status_name(rc));
       return rc;
@@ -734,6 +738,7 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
   poll_start(d);
   n->isolated = vst_is_isolated(inst);
   n->lv2 = lv2_of(vst_get_effect(inst));
+  n->is_lv2 = n->lv2 != NULL || lv2_is_target(path);
   if (n->isolated)
     watch_start(d, n);
   log_info("plugin: loaded %s as node %u", path, n->id);
@@ -750,6 +755,7 @@ typedef struct load_job {
   char *group;                /* the host group, NULL: a host of its own */
   unsigned timeout_ms;
   vst_config cfg;
+  char *open_arg;          /* an isolated LV2 plugin: what its host is told */
   vst_instance *inst;
   int rc;
   char err[512];
@@ -774,6 +780,11 @@ static void load_work(uv_work_t *w) {
     }
     free(j->path);
     j->path = copy;
+    if (j->cfg.isolate && (j->cfg.open_arg = j->open_arg = lv2_isolate_arg(uri)) == NULL) {
+      j->rc = VST_E_NOMEM;
+      snprintf(j->err, sizeof j->err, "out of memory (%s)", vst_status_name(j->rc));
+      return;
+    }
   }
   j->rc = scan_and_load(j->path, j->timeout_ms, &j->cfg, &j->inst, j->err, sizeof j->err);
 }
@@ -806,6 +817,7 @@ static void load_after(uv_work_t *w, int status) {
   } else {
     j->cb(j->d, j->ud, j->path, n, NULL, NULL);
   }
+  free(j->open_arg);
   free(j->path);
   free(j->group);
   free(j);
@@ -830,12 +842,6 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
   if (limit_check(code, err, errlen) != 0)
     return -1;
   bool lv2 = lv2_is_target(path);
-  if (lv2 && (isolate > 0 || (isolate < 0 && d->opt.isolate_plugins))) {
-    *code = SONO_E_NOT_SUPPORTED;
-    snprintf(err, errlen, "LV2 plugins cannot run isolated (in a host process) yet%s",
-             isolate < 0 ? "; isolate-plugins is on: load it with {isolate: false}" : "");
-    return -1;
-  }
   if (!lv2) {
     /* Refused here already (the worker checks again before the scanner
      * child runs the file): outside the plugin paths, nothing is queued. */
@@ -861,10 +867,8 @@ int plugin_ctl_load_iso(sonod *d, const char *path, unsigned timeout_ms, int iso
   j->timeout_ms = timeout_ms;
   config_of(d, &j->cfg, isolate);
   j->cfg.host_group = j->group;
-  if (lv2) {
-    j->cfg.isolate = false;
-    j->cfg.open_effect = lv2_open_effect;
-  }
+  if (lv2)
+    j->cfg.open_effect = lv2_open_effect;   /* isolated: the host's own (lv2_host_main.c) */
   j->cb = cb;
   j->ud = ud;
   j->work.data = j;

@@ -40,7 +40,8 @@ typedef struct pnode {
   vst_instance *inst;
   rt_node *rt;
   char *path;              /* VST2: the file; LV2: the plugin's URI */
-  lv2_fx *lv2;             /* the LV2 plugin behind inst, NULL for VST2 */
+  lv2_fx *lv2;             /* the LV2 plugin behind inst, NULL for VST2 and isolated LV2 */
+  bool is_lv2;             /* an LV2 plugin, in the daemon or isolated */
   bool removing;           /* unload sent; the audio thread still has it */
   uint64_t outstanding;    /* MIDI events sent and not yet reported done */
   unsigned evcap;          /* capacity of the event buffer installed */

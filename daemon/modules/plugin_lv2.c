@@ -8,6 +8,7 @@
 #include <lv2/atom/atom.h>
 
 #include "daemon/file/file.h"
+#include "daemon/net/events.h"
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
@@ -113,6 +114,71 @@ int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *val
   return 0;
 }
 
+static void pack_value(msgpack_packer *pk, const lv2_property *pr) {
+  sono_pack_cstr(pk, "value");
+  if (pr->kind == LV2V_STRING)
+    sono_pack_cstr(pk, pr->str);
+  else if (pr->kind == LV2V_BOOL)
+    pr->num != 0 ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  else if (pr->kind == LV2V_NUMBER)
+    msgpack_pack_double(pk, pr->num);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_property(msgpack_packer *pk, const lv2_property *pr) {
+  msgpack_pack_map(pk, 5);
+  sono_pack_key_str(pk, "uri", pr->uri);
+  sono_pack_key_str(pk, "label", pr->label);
+  sono_pack_key_str(pk, "range", pr->range);
+  sono_pack_key_bool(pk, "writable", pr->writable);
+  pack_value(pk, pr);
+}
+
+/* What the plugin reported since the last look; events when tell. */
+static void take_changes(sonod *d, pnode *n, bool tell) {
+  int changed[32];
+  unsigned got, k;
+  lv2_property pr;
+
+  do {
+    got = lv2_take_property_changes(n->lv2, changed, 32);
+    for (k = 0; tell && k < got; k++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+
+      lv2_property_get(n->lv2, changed[k], &pr);
+      events_begin(&sb, &pk, "plugin.property", 3);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_str(&pk, "property", pr.uri);
+      pack_value(&pk, &pr);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == 32);
+}
+
+void plugin_lv2_poll_properties(sonod *d, pnode *n, bool tell) {
+  if (n->lv2 != NULL)
+    take_changes(d, n, tell);
+}
+
+int plugin_lv2_get_property(msgpack_packer *pk, pnode *n, const char *uri, const char **code,
+                            char *err, size_t errlen) {
+  lv2_property pr;
+  int i;
+
+  *code = SONO_E_UNKNOWN_PARAM;
+  if (n->lv2 == NULL || (i = lv2_property_find(n->lv2, uri)) < 0) {
+    snprintf(err, errlen, "node %u has no property %s (plugin.params lists them)", n->id, uri);
+    return -1;
+  }
+  /* Read what it reported so far; the poll still sends the events. */
+  (void)lv2_take_property_changes(n->lv2, NULL, 0);
+  lv2_property_get(n->lv2, i, &pr);
+  pack_property(pk, &pr);
+  return 0;
+}
+
 void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n) {
   int i, count = n->lv2 != NULL ? lv2_property_count(n->lv2) : 0;
   lv2_property pr;
@@ -120,9 +186,6 @@ void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n) {
   msgpack_pack_array(pk, (uint32_t)count);
   for (i = 0; i < count; i++) {
     lv2_property_get(n->lv2, i, &pr);
-    msgpack_pack_map(pk, 3);
-    sono_pack_key_str(pk, "uri", pr.uri);
-    sono_pack_key_str(pk, "label", pr.label);
-    sono_pack_key_str(pk, "range", pr.range);
+    pack_property(pk, &pr);
   }
 }

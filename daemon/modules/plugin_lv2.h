@@ -27,7 +27,17 @@ void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k);
  * block.  0, or -1 with a protocol error code and message. */
 int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *value,
                             const char **code, char *err, size_t errlen);
-/* The node's properties: [{uri, label, range}] (an empty array for VST2). */
+/* The node's properties: [{uri, label, range, writable, value}] (an empty
+ * array for VST2); value as plugin_lv2_pack_property. */
 void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n);
+/* plugin.get {property}: the property's map {uri, label, range, writable,
+ * value}: value what the plugin last reported (patch:Set on its output,
+ * read now), a string, number or bool, nil before it reported one.  0, or
+ * -1 with a protocol error code and message (unknown_param). */
+int plugin_lv2_get_property(msgpack_packer *pk, pnode *n, const char *uri, const char **code,
+                            char *err, size_t errlen);
+/* The poll: a plugin.property event {node, property, value} for each
+ * property the plugin reported since (when tell). */
+void plugin_lv2_poll_properties(sonod *d, pnode *n, bool tell);
 
 #endif

@@ -86,7 +86,7 @@ void plugin_ctl_pack_prepared(msgpack_packer *pk) {
       continue;
     msgpack_pack_map(pk, 3);
     sono_pack_key_uint(pk, "node", n->id);
-    sono_pack_key_str(pk, "format", n->lv2 != NULL ? "lv2" : "vst2");
+    sono_pack_key_str(pk, "format", n->is_lv2 ? "lv2" : "vst2");
     sono_pack_key_uint(pk, "block_size", vst_get_max_block(n->inst));
   }
 }

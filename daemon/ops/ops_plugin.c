@@ -164,7 +164,7 @@ static void load_done(sonod *d, void *ud, const char *path, pnode *n, const char
     session_changed(d);
     if (c != NULL) {
       reply_begin(&sb, &pk, lr->id);
-      pack_info(&pk, n->id, vst_get_info(n->inst), n->lv2 != NULL ? n->path : NULL);
+      pack_info(&pk, n->id, vst_get_info(n->inst), n->is_lv2 ? n->path : NULL);
       reply_end(c, &sb);
     }
   }
@@ -284,7 +284,7 @@ void op_plugin_list(request *r) {
     sono_pack_key_bool(&pk, "isolated", n->isolated);
     sono_pack_key_str(&pk, "state", plugin_ctl_state(n));
     sono_pack_key_uint(&pk, "missed", n->missed);
-    sono_pack_key_str(&pk, "format", n->lv2 != NULL ? "lv2" : "vst2");
+    sono_pack_key_str(&pk, "format", n->is_lv2 ? "lv2" : "vst2");
     sono_pack_cstr(&pk, "host");
     if (vst_isolated_group(n->inst) != NULL)
       sono_pack_cstr(&pk, vst_isolated_group(n->inst));
@@ -822,10 +822,35 @@ static void get_output(request *r, pnode *n) {
   reply_end(r->c, &sb);
 }
 
+/* plugin.get {node, property}: an LV2 property's value as the plugin
+ * last reported it (no plugin call). */
+static void get_property(request *r, pnode *n) {
+  const char *uri, *code;
+  size_t len;
+  char buf[1024], err[1024];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  if (!arg_str(r, "property", true, &uri, &len))
+    return;
+  snprintf(buf, sizeof buf, "%.*s", (int)len, uri);
+  reply_begin(&sb, &pk, r->id);
+  if (plugin_lv2_get_property(&pk, n, buf, &code, err, sizeof err) != 0) {
+    msgpack_sbuffer_destroy(&sb);
+    reply_error(r->c, true, r->id, code, "plugin.get: %s", err);
+    return;
+  }
+  reply_end(r->c, &sb);
+}
+
 void op_plugin_get(request *r) {
   pnode *n = plugin_arg_node(r);
   int index;
 
+  if (n != NULL && sono_map_get(r->args, "property") != NULL) {
+    get_property(r, n);
+    return;
+  }
   if (n != NULL && n->lv2 != NULL && sono_map_get(r->args, "output") != NULL) {
     get_output(r, n);
     return;

@@ -142,10 +142,14 @@ typedef struct vst_config {
      * vst_load takes its AEffect from open_effect(open_ctx, path, cfg, &rc,
      * err) instead of dlopen; path is then a name (an LV2 URI), not a file,
      * and is neither confined nor checked here (the opener does that).
-     * NULL with rc and err set is a refusal. */
+     * NULL with rc and err set is a refusal.  With isolate too, the
+     * plugin host process opens it instead, with the opener its program
+     * gives vst_host_main, handed path and open_arg (a string the format
+     * needs there; LV2: where its world reads bundles). */
     struct AEffect *(*open_effect)(void *ctx, const char *path, const struct vst_config *cfg,
                                    vst_host_fn host, int *rc, char *err);
     void *open_ctx;
+    const char *open_arg;
 } vst_config;
 
 /* Isolated instances (cfg.isolate).  A host that dies makes its pidfd

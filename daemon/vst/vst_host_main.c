@@ -1,5 +1,7 @@
 /* vst_host_main.c - sonod-plugin-host: runs isolated plugins for the
- * daemon (see vst_remote.h): one, or a host group's.
+ * daemon (see vst_remote.h): one, or a host group's.  The program's main
+ * (daemon/lv2/lv2_host_main.c) calls vst_host_main with the opener of the
+ * other format it hosts (LV2).
  *
  *   sonod-plugin-host DAEMON-PID LABEL    (fd 3: control socket)
  *
@@ -30,6 +32,8 @@
 #include "daemon/vst/vst_remote.h"
 
 #define SX_ARENA (VR_SYSEX_BYTES + VR_EVENTS * (sizeof(vst_sysex) + 16))
+
+static const vst_host_format *other_format;
 
 typedef struct slot {
   vst_instance *inst;
@@ -234,6 +238,7 @@ static void reply_err(vr_msg *m, int status, const char *err) {
 }
 
 static void on_load(vr_msg *m, const char *path) {
+  size_t plen = strlen(path);
   vst_config cfg;
   char err[VST_ERR_LEN] = "";
   vr_loaded ld;
@@ -259,6 +264,21 @@ static void on_load(vr_msg *m, const char *path) {
   cfg.float_only = (m->value & VR_LOAD_FLOAT_ONLY) != 0;
   cfg.event_capacity = VR_EVENTS;   /* all a call can bring */
   cfg.midi_out_capacity = VR_MIDI_OUT * 2;
+  if (m->value & VR_LOAD_OTHER) {
+    /* Another format: "path\0open_arg". */
+    const char *arg = plen < m->len ? path + plen + 1 : "";
+
+    rc = other_format == NULL ? vst_fail(err, VST_E_UNSUPPORTED,
+                                         "this plugin host runs VST2 plugins only")
+                              : other_format->prepare(arg, err);
+    if (rc != VST_OK) {
+      free(s->sx_arena);
+      free(s);
+      reply_err(m, rc, err);
+      return;
+    }
+    cfg.open_effect = other_format->open_effect;
+  }
   rc = vst_load(path, &cfg, &s->inst, err);
   if (rc != VST_OK) {
     free(s->sx_arena);
@@ -409,7 +429,7 @@ static void die_with(pid_t daemon) {
     pthread_detach(t);
 }
 
-int main(int argc, char **argv) {
+int vst_host_main(int argc, char **argv, const vst_host_format *other) {
   pid_t daemon = argc >= 2 ? (pid_t)atol(argv[1]) : 0;
 
   /* Die with the daemon; if it is already gone (checked after the watch
@@ -421,6 +441,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   signal(SIGPIPE, SIG_IGN);
+  other_format = other;
   for (;;) {
     vr_msg m;
     char *payload;

@@ -136,14 +136,13 @@ int vst_load(const char *path, const vst_config *cfg, vst_instance **out, char *
     VstPluginMainProc entry = NULL;
     AEffect *remote = NULL;
     if (cfg->open_effect) {
-        /* Another format: the opener resolves, confines and loads. */
-        if (cfg->isolate)
-            return vst_fail(err, VST_E_UNSUPPORTED,
-                            "%s: this plugin format cannot run isolated (in a host process)", path);
+        /* Another format: the opener resolves, confines and loads; an
+         * isolated one is opened by the host process's opener. */
         if (!(full = strdup(path)))
             return vst_fail(err, VST_E_NOMEM, "out of memory");
         rc = VST_E_INVALID;
-        remote = cfg->open_effect(cfg->open_ctx, path, cfg, vst_host_callback, &rc, err);
+        remote = cfg->isolate ? vst_remote_open(path, cfg, &rc, err)
+                              : cfg->open_effect(cfg->open_ctx, path, cfg, vst_host_callback, &rc, err);
         if (!remote) {
             free(full);
             return rc;

@@ -447,8 +447,24 @@ static int start(vst_remote *r, char *err) {
   m.index = (int32_t)r->max_block;
   m.value = r->load_flags;
   m.opcode = r->rt_priority;
-  m.len = (uint32_t)strlen(r->path);
-  rc = call(r, &m, r->path, (void **)&ld, err);
+  if (r->open_arg != NULL) {
+    /* Another format: "path\0open_arg" (vst_host_main.c). */
+    size_t pl = strlen(r->path), al = strlen(r->open_arg);
+    char *payload = malloc(pl + 1 + al);
+
+    if (payload == NULL) {
+      rc = vst_fail(err, VST_E_NOMEM, "out of memory");
+      goto fail;
+    }
+    memcpy(payload, r->path, pl + 1);
+    memcpy(payload + pl + 1, r->open_arg, al);
+    m.len = (uint32_t)(pl + 1 + al);
+    rc = call(r, &m, payload, (void **)&ld, err);
+    free(payload);
+  } else {
+    m.len = (uint32_t)strlen(r->path);
+    rc = call(r, &m, r->path, (void **)&ld, err);
+  }
   if (rc == VST_OK && m.len < sizeof *ld)
     rc = vst_fail(err, VST_E_CRASHED, "the plugin host answered the load with %u bytes", m.len);
   if (rc != VST_OK)
@@ -591,6 +607,7 @@ static void close_remote(vst_remote *r) {
   free(r->values);
   free(r->known);
   free(r->group);
+  free(r->open_arg);
   free(r->path);
   free(r);
 }
@@ -670,6 +687,12 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
     } else if (op == effSetChunk && sent > 0) {
       /* m holds the reply now: what was sent is `sent`. */
       remember_chunk(r, ptr, sent);
+    } else if (op == effSetProgram) {
+      /* The program's values replace those seen before it: a restart
+       * sets the program, then what was set after it. */
+      r->program = (int32_t)value;
+      for (VstInt32 i = 0; r->known != NULL && i < r->fx.numParams; i++)
+        atomic_store_explicit(&r->known[i], 0, memory_order_relaxed);
     }
   } else if (op == effGetChunk && ptr != NULL) {
     /* A dead host's state is the last one seen: a session saved while
@@ -723,15 +746,21 @@ static void proxy_set_param(AEffect *e, VstInt32 index, float value) {
 AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char *err) {
   vst_remote *r = calloc(1, sizeof *r);
 
-  if (r == NULL || (r->path = strdup(path)) == NULL) {
+  if (r == NULL || (r->path = strdup(path)) == NULL ||
+      (cfg->open_effect != NULL &&
+       (r->open_arg = strdup(cfg->open_arg != NULL ? cfg->open_arg : "")) == NULL)) {
+    if (r != NULL)
+      free(r->path);
     free(r);
     *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
     return NULL;
   }
   pthread_mutex_init(&r->lock, NULL);
   r->pidfd = -1;
+  r->program = -1;
   if (cfg->host_group != NULL && cfg->host_group[0] != '\0' &&
       (r->group = strdup(cfg->host_group)) == NULL) {
+    free(r->open_arg);
     free(r->path);
     free(r);
     *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
@@ -739,7 +768,8 @@ AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char 
   }
   r->rate = r->want_rate = cfg->sample_rate;
   r->max_block = r->want_block = cfg->max_block;
-  r->load_flags = (cfg->offline ? VR_LOAD_OFFLINE : 0) | (cfg->float_only ? VR_LOAD_FLOAT_ONLY : 0);
+  r->load_flags = (cfg->offline ? VR_LOAD_OFFLINE : 0) | (cfg->float_only ? VR_LOAD_FLOAT_ONLY : 0) |
+                  (cfg->open_effect != NULL ? VR_LOAD_OTHER : 0);
   r->rt_priority = cfg->rt_priority;
   r->call_ms = cfg->call_timeout_ms > 0 ? cfg->call_timeout_ms : CALL_TIMEOUT_MS;
   r->deadline_ns = cfg->deadline_us > 0 ? (uint64_t)cfg->deadline_us * 1000u
@@ -749,6 +779,7 @@ AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char 
   r->memfd = (int)syscall(SYS_memfd_create, "sonod-plugin", MFD_CLOEXEC);
   if (r->memfd < 0) {
     *rc = vst_fail(err, VST_E_NOMEM, "memfd_create: %s", strerror(errno));
+    free(r->open_arg);
     free(r->path);
     free(r);
     return NULL;
@@ -894,6 +925,8 @@ int vst_isolated_restart(vst_instance *inst, char *err) {
       m.len = (uint32_t)r->chunk_len;
       rc = call(r, &m, r->chunk, NULL, err);
     } else {
+      if (r->program >= 0)
+        rc = call_simple(r, VR_DISPATCH, effSetProgram, 0, r->program, 0.0f, 0.0, NULL, err);
       for (VstInt32 i = 0; rc == VST_OK && i < r->fx.numParams; i++)
         if (atomic_load_explicit(&r->known[i], memory_order_relaxed)) {
           uint32_t bits = atomic_load_explicit(&r->values[i], memory_order_relaxed);

@@ -101,6 +101,7 @@ enum {
 
 #define VR_LOAD_OFFLINE 1
 #define VR_LOAD_FLOAT_ONLY 2
+#define VR_LOAD_OTHER 4   /* another format (vst_config.open_effect): payload "path\0open_arg" */
 
 typedef struct vr_msg {
   int32_t op;
@@ -145,6 +146,18 @@ int vr_recv_fd(int sock);
 int vr_futex_wait(uint32_t *word, uint32_t expect, const struct timespec *rel);
 void vr_futex_wake(uint32_t *word);
 
+/* The host program (vst_host_main.c).  other: how it opens a plugin of
+ * another format (VR_LOAD_OTHER): prepare(open_arg) first, then
+ * vst_load with open_effect; NULL when the program hosts only VST2.
+ * Returns the exit status.  daemon/lv2/lv2_host_main.c is the
+ * sonod-plugin-host program: its main is this with LV2's opener. */
+typedef struct vst_host_format {
+  int (*prepare)(const char *open_arg, char *err);
+  struct AEffect *(*open_effect)(void *ctx, const char *path, const vst_config *cfg,
+                                 vst_host_fn host, int *rc, char *err);
+} vst_host_format;
+int vst_host_main(int argc, char **argv, const vst_host_format *other);
+
 #endif
 
 /* ---- the daemon's side (vst_remote.c, vst_remote_rt.c) ---- */
@@ -172,6 +185,7 @@ typedef struct vst_remote {
   char *group;               /* NULL: a host of its own */
   vr_host *host;             /* the current one (also once dead, until a restart) */
   int32_t slot;              /* its place in the host */
+  char *open_arg;            /* VR_LOAD_OTHER: what the host's opener is handed */
   double rate;
   unsigned max_block;
   uint32_t load_flags;
@@ -194,6 +208,7 @@ typedef struct vst_remote {
   void *chunk;               /* last chunk seen (get or set): restored on restart */
   size_t chunk_len;
   void *chunk_out;           /* effGetChunk's answer, kept until the next */
+  int32_t program;           /* the last program set (effSetProgram), -1 none: restored on restart */
   int last_status;           /* the last forwarded dispatcher call: VST_OK or why not */
   _Atomic uint32_t *values;  /* last value seen per parameter (float bits) */
   _Atomic uint8_t *known;

@@ -1,0 +1,403 @@
+/* Integration: LV2 plugins isolated (plugin.load {uri, isolate: true}) in
+ * the running daemon, offline backend.  sonod-plugin-host loads the plugin
+ * through the same daemon/lv2 code (lilv, the worker in the host): mda
+ * DX10 (an instrument) and x42 balance (an effect fed through the graph)
+ * render sample-identical isolated and in process; a state moves between
+ * an in-process and an isolated convoLV2 (its impulse response loaded by
+ * the worker in the host) and back; a killed host leaves a `crashed` node
+ * that plugin.restart brings back with its state; the session file keeps
+ * an isolated LV2 node isolated.  Debian's mda-lv2 and x42-plugins
+ * (scripts/setup.sh). */
+#include <check.h>
+#include <math.h>
+#include <signal.h>
+#include <sndfile.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "protocol/wire.h"
+#include "tests/support/check_main.h"
+#include "tests/support/harness.h"
+
+#define RATE 48000
+#define DX10 "http://drobilla.net/plugins/mda/DX10"
+#define BALANCE "http://gareus.org/oss/lv2/balance"
+#define CONVO "http://gareus.org/oss/lv2/convoLV2#Mono"
+#define CONVO_IR "http://gareus.org/oss/lv2/convoLV2#impulse"
+#define IR_FILE "/usr/lib/lv2/zeroconvo.lv2/ir/delta-48k.wav"
+#define SINE "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\nouts asig, asig\n"
+
+static daemon_proc dp;
+static conn c;
+static char out_path[400];
+static char home[300];
+static uint64_t next_id = 1000;
+
+static void start(void) {
+  const char *args[] = {"--backend", "offline", "--output", out_path, "--block-size", "256", NULL};
+
+  home_make(home, sizeof home, "lv2iso");
+  snprintf(out_path, sizeof out_path, "/tmp/sonod-lv2iso-%d-%ld.wav", getpid(), random());
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+}
+
+static float *finish(sf_count_t *frames) {
+  float *wav;
+
+  daemon_shutdown(&dp, &c);
+  home_remove(home);
+  wav = wav_read_stereo(out_path, frames);
+  unlink(out_path);
+  return wav;
+}
+
+static const msgpack_object *ok_of(uint64_t id) { return conn_ok(&c, id); }
+
+static void render(uint64_t frames) { ok_of(conn_request(&c, "render", "u", "frames", frames)); }
+
+static uint64_t load(const char *uri, bool isolate) {
+  const msgpack_object *ok =
+      ok_of(conn_request(&c, "plugin.load", "sb", "uri", uri, "isolate", (int)isolate));
+
+  ck_assert(msg_str_is(ok, "format", "lv2"));
+  ck_assert(msg_str_is(ok, "uri", uri));
+  return msg_uint(ok, "node");
+}
+
+static const msgpack_object *list_entry(uint64_t node) {
+  const msgpack_object *nodes = sono_map_get(ok_of(conn_request(&c, "plugin.list", "")), "nodes");
+
+  for (uint32_t i = 0; i < nodes->via.array.size; i++)
+    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
+      return &nodes->via.array.ptr[i];
+  ck_abort_msg("node %lu not listed", (unsigned long)node);
+  return NULL;
+}
+
+static bool listed_isolated(uint64_t node) {
+  const msgpack_object *e = list_entry(node);
+
+  ck_assert(msg_str_is(e, "format", "lv2"));
+  return sono_map_get(e, "isolated")->via.boolean;
+}
+
+static double get_value(uint64_t node, const char *name) {
+  return msg_double(ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", name)), "value");
+}
+
+static void notes(uint64_t node, unsigned count, const uint64_t *at, bool on) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "plugin.midi");
+  sono_pack_key_uint(&pk, "node", node);
+  sono_pack_cstr(&pk, "events");
+  msgpack_pack_array(&pk, count);
+  for (unsigned i = 0; i < count; i++) {
+    msgpack_pack_map(&pk, 5);
+    sono_pack_key_str(&pk, "type", on ? "note_on" : "note_off");
+    sono_pack_key_uint(&pk, "channel", 0);
+    sono_pack_key_uint(&pk, "note", 60 + i % 12);
+    sono_pack_key_uint(&pk, "velocity", on ? 100 : 0);
+    sono_pack_key_uint(&pk, "at", at[i]);
+  }
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+}
+
+static void rewire(const char *from, const char *to, bool on) {
+  ok_of(conn_request(&c, on ? "graph.connect" : "graph.disconnect", "ss", "from", from, "to", to));
+}
+
+/* Csound's 0.5 sine (2 s from now) into the node's inputs instead of
+ * the output; the node's outputs stay on out. */
+static void sine_into(uint64_t node, int channels) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t id = next_id++;
+  char from[32], to[32];
+
+  for (int ch = 1; ch <= 2; ch++) {
+    snprintf(from, sizeof from, "csound:out_%d", ch);
+    snprintf(to, sizeof to, "out:in_%d", ch);
+    rewire(from, to, false);
+    if (ch <= channels) {
+      snprintf(to, sizeof to, "%llu:in_%d", (unsigned long long)node, ch);
+      rewire(from, to, true);
+    }
+  }
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+                     (int64_t)1));
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", id);
+  sono_pack_key_str(&pk, "op", "synth.start");
+  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_double(&pk, "dur", 2.0);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(id);
+}
+
+/* Renders the same part in process and isolated: the two files must be
+ * `frames` long and equal sample for sample.  Returns the in-process one. */
+static float *same_both_ways(float *(*part)(bool, sf_count_t *), sf_count_t frames) {
+  sf_count_t n_in, n_iso, i;
+  float *in = part(false, &n_in), *iso = part(true, &n_iso);
+
+  ck_assert_int_eq(n_in, frames);
+  ck_assert_int_eq(n_iso, n_in);
+  for (i = 0; i < 2 * n_in; i++)
+    ck_assert_msg(in[i] == iso[i], "sample %ld: %.9g in process, %.9g isolated", (long)i / 2, in[i],
+                  iso[i]);
+  free(iso);
+  return in;
+}
+
+static double energy(const float *wav, sf_count_t from, sf_count_t to) {
+  double e = 0.0;
+
+  for (sf_count_t i = 2 * from; i < 2 * to; i++)
+    e += (double)wav[i] * wav[i];
+  return e;
+}
+
+/* DX10: a preset (program), a parameter by name read back (through the
+ * host when isolated), a chord, a parameter change between the notes. */
+static float *dx10_part(bool isolate, sf_count_t *frames) {
+  const uint64_t on[4] = {300, 301, 5000, 5123}, off[4] = {9000, 9001, 12000, 12345};
+  uint64_t node;
+
+  start();
+  node = load(DX10, isolate);
+  ck_assert(listed_isolated(node) == isolate);
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", node, "program", (uint64_t)3));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Attack", "value", 0.25));
+  ck_assert_msg(fabs(get_value(node, "Attack") - 0.25) < 1e-6, "%s: Attack reads %g",
+                isolate ? "isolated" : "in process", get_value(node, "Attack"));
+  notes(node, 4, on, true);
+  notes(node, 4, off, false);
+  ok_of(conn_request(&c, "plugin.set", "usdu", "node", node, "name", "Mod Init", "value", 0.8, "at",
+                     (uint64_t)7000));
+  render(24000);
+  return finish(frames);
+}
+
+START_TEST(dx10_same_isolated_and_in_process) {
+  float *in = same_both_ways(dx10_part, 24000);
+
+  ck_assert_msg(energy(in, 0, 24000) > 1.0, "DX10 made no sound (energy %g)", energy(in, 0, 24000));
+  free(in);
+}
+END_TEST
+
+/* x42 balance fed a 0.5 sine through the graph, its trim and balance set. */
+static float *balance_part(bool isolate, sf_count_t *frames) {
+  uint64_t node;
+
+  start();
+  node = load(BALANCE, isolate);
+  ck_assert(listed_isolated(node) == isolate);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Trim/Gain [dB]", "value",
+                     (-20.0 * log10(2.0) + 20.0) / 40.0));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Balance L/R", "value", 0.7));
+  sine_into(node, 2);
+  render(RATE / 2);
+  return finish(frames);
+}
+
+START_TEST(balance_same_isolated_and_in_process) {
+  float *in = same_both_ways(balance_part, RATE / 2);
+  double l = 0, r = 0;
+
+  for (sf_count_t i = RATE / 4; i < RATE / 2; i++) {
+    l = fmax(l, fabs(in[2 * i]));
+    r = fmax(r, fabs(in[2 * i + 1]));
+  }
+  /* -6 dB trim on 0.5, balanced towards the right: the left is quieter. */
+  ck_assert_msg(r > 0.2 && r < 0.3 && l < r, "peaks %g %g", l, r);
+  free(in);
+}
+END_TEST
+
+/* A copy of the node's state (plugin.state.get's data). */
+static char *state_of(uint64_t node, size_t *len) {
+  const msgpack_object *d =
+      sono_map_get(ok_of(conn_request(&c, "plugin.state.get", "u", "node", node)), "data");
+  char *copy;
+
+  ck_assert(d != NULL && d->type == MSGPACK_OBJECT_BIN && d->via.bin.size > 0);
+  copy = malloc(d->via.bin.size + 1);
+  memcpy(copy, d->via.bin.ptr, d->via.bin.size);
+  copy[d->via.bin.size] = '\0';
+  *len = d->via.bin.size;
+  return copy;
+}
+
+/* convoLV2's state names its impulse response: made in process (patch:Set),
+ * restored isolated (the host's worker loads the file: the sine comes out
+ * at the IR's gain, 0.5 x 0.5), read back from the host and restored in
+ * process again. */
+START_TEST(state_between_isolated_and_in_process) {
+  uint64_t a, b, d2;
+  char *st, *st2;
+  size_t len, len2;
+  sf_count_t frames;
+  float *wav;
+  double peak = 0;
+
+  start();
+  a = load(CONVO, false);
+  ok_of(conn_request(&c, "plugin.set", "uss", "node", a, "property", CONVO_IR, "value", IR_FILE));
+  render(1024);   /* patch:Set, the worker's load, its response: one block each */
+  st = state_of(a, &len);
+  ck_assert_msg(strstr(st, "delta-48k.wav") != NULL, "the state names no IR: %s", st);
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", a));
+  b = load(CONVO, true);
+  ck_assert(listed_isolated(b));
+  ok_of(conn_state_set(&c, next_id++, b, st, len));
+  render(1024);   /* the worker's answer reaches the plugin in its next run */
+  st2 = state_of(b, &len2);
+  ck_assert_msg(strstr(st2, "delta-48k.wav") != NULL, "the host's state names no IR: %s", st2);
+  /* And back into the daemon. */
+  d2 = load(CONVO, false);
+  ok_of(conn_state_set(&c, next_id++, d2, st2, len2));
+  render(1024);
+  free(st);
+  st = state_of(d2, &len);
+  ck_assert(strstr(st, "delta-48k.wav") != NULL);
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", d2));
+  sine_into(b, 1);
+  render(RATE / 2);
+  wav = finish(&frames);
+  for (sf_count_t i = frames - RATE / 4; i < frames; i++)
+    peak = fmax(peak, fabs(wav[2 * i]));
+  ck_assert_msg(fabs(peak - 0.25) < 0.003, "isolated convoLV2 peak %g, want 0.25", peak);
+  free(st);
+  free(st2);
+  free(wav);
+}
+END_TEST
+
+/* The daemon's children: its plugin hosts. */
+static unsigned children_of(pid_t pid, pid_t *out, unsigned max) {
+  char cmd[96];
+  unsigned n = 0;
+  long v;
+  FILE *f;
+
+  snprintf(cmd, sizeof cmd, "cat /proc/%d/task/*/children", (int)pid);
+  f = popen(cmd, "r");
+  ck_assert_ptr_nonnull(f);
+  while (n < max && fscanf(f, "%ld", &v) == 1)
+    out[n++] = (pid_t)v;
+  pclose(f);
+  return n;
+}
+
+static const msgpack_object *wait_event(conn *ev, const char *kind, uint64_t node) {
+  for (int k = 0; k < 200; k++) {
+    const msgpack_object *m = conn_recv(ev, 10000);
+
+    if (msg_str_is(m, "event", kind) && msg_uint(m, "node") == node)
+      return m;
+  }
+  ck_abort_msg("no %s event for node %lu", kind, (unsigned long)node);
+  return NULL;
+}
+
+/* Its host killed: the node is `crashed` (silent), plugin.restart brings
+ * it back with the state it had, and it plays again. */
+START_TEST(killed_host_crashed_then_restart) {
+  const char *kinds[] = {"plugin"};
+  const uint64_t on1[1] = {100}, on2[1] = {8292};
+  uint64_t node;
+  pid_t kids[4];
+  const msgpack_object *m;
+  sf_count_t frames;
+  float *wav;
+  conn ev;
+
+  start();
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, next_id++, kinds, 1);
+  node = load(DX10, true);
+  ok_of(conn_request(&c, "plugin.program", "uu", "node", node, "program", (uint64_t)5));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Attack", "value", 0.125));
+  notes(node, 1, on1, true);
+  render(4096);
+  ck_assert_uint_eq(children_of(dp.pid, kids, 4), 1);
+  ck_assert_int_eq(kill(kids[0], SIGKILL), 0);
+  m = wait_event(&ev, "plugin.crashed", node);
+  ck_assert(msg_str_is(m, "reason", "killed by signal 9"));
+  ck_assert(msg_str_is(list_entry(node), "state", "crashed"));
+  render(4096);   /* silent */
+  ok_of(conn_request(&c, "plugin.restart", "u", "node", node));
+  ck_assert(msg_str_is(list_entry(node), "state", "running"));
+  ck_assert(listed_isolated(node));
+  ck_assert_msg(fabs(get_value(node, "Attack") - 0.125) < 1e-6, "Attack after restart: %g",
+                get_value(node, "Attack"));
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "plugin.programs", "u", "node", node)), "current"),
+                   5);
+  notes(node, 1, on2, true);
+  render(8192);
+  conn_close(&ev);
+  wav = finish(&frames);
+  ck_assert_int_eq(frames, 16384);
+  ck_assert_msg(energy(wav, 100, 4096) > 0.1, "no sound before the kill");
+  ck_assert_msg(energy(wav, 4096 + 256, 8192) == 0.0, "sound while crashed");
+  ck_assert_msg(energy(wav, 8292, 16384) > 0.1, "no sound after the restart");
+  free(wav);
+}
+END_TEST
+
+/* The session file keeps an isolated LV2 node isolated, with its values. */
+START_TEST(session_keeps_isolation) {
+  char saved[400];
+  uint64_t node;
+  const msgpack_object *nodes;
+
+  start();
+  snprintf(saved, sizeof saved, "%s/s.sonod", home);
+  node = load(BALANCE, true);
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Trim/Gain [dB]", "value", 0.3));
+  render(256);
+  ok_of(conn_request(&c, "state.save", "s", "path", saved));
+  ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
+  ok_of(conn_request(&c, "state.load", "s", "path", saved));
+  nodes = sono_map_get(ok_of(conn_request(&c, "plugin.list", "")), "nodes");
+  ck_assert_uint_eq(nodes->via.array.size, 1);
+  node = msg_uint(&nodes->via.array.ptr[0], "node");
+  ck_assert(listed_isolated(node));
+  ck_assert(msg_str_is(list_entry(node), "path", BALANCE));
+  ck_assert(fabs(get_value(node, "Trim/Gain [dB]") - 0.3) < 1e-6);
+  render(256);
+  free(finish(&(sf_count_t){0}));
+}
+END_TEST
+
+static Suite *suite(void) {
+  Suite *s = suite_create("lv2-isolate");
+  TCase *tc = tcase_create("lv2-isolate");
+
+  tcase_set_timeout(tc, 120);
+  tcase_add_test(tc, dx10_same_isolated_and_in_process);
+  tcase_add_test(tc, balance_same_isolated_and_in_process);
+  tcase_add_test(tc, state_between_isolated_and_in_process);
+  tcase_add_test(tc, killed_host_crashed_then_restart);
+  tcase_add_test(tc, session_keeps_isolation);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+CHECK_MAIN(suite)
