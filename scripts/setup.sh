@@ -15,12 +15,13 @@ PACKAGES="
   clang-19 sox systemd man-db
   amsynth dragonfly-reverb-vst dpf-plugins-vst zynaddsubfx-vst
   python3-msgpack python3-pytest python3-numpy
-  liblilv-dev lv2-dev mda-lv2 x42-plugins
+  liblilv-dev libserd-dev lv2-dev mda-lv2 x42-plugins
   iproute2
 "
 # iproute2: `ip`, with which tests/jack/test_jack_net.c joins two network
 # namespaces by a veth pair (skipped without it).
-# LV2: lilv (the host library) and the LV2 headers; mda-lv2 and x42-plugins
+# LV2: lilv (the host library), serd (its Turtle library: sessions keep a
+# state's files by URI) and the LV2 headers; mda-lv2 and x42-plugins
 # are the LV2 bundles the tests play (small, few dependencies).
 # lsp-plugins-vst: about a hundred VST2 files in a subfolder of
 # /usr/lib/vst.  zam-plugins (a 38 MB package): ZaMultiComp, whose

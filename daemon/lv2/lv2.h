@@ -52,6 +52,18 @@ char *lv2_isolate_arg(const char *uri);
 /* In the host, before the first load: makes its world from that. */
 int lv2_host_prepare(const char *arg, char *err);
 
+/* Sessions (lv2_files.c): the files a state names kept with the session
+ * file at session_path.  to: each file inside the session's folder is
+ * written as a URI relative to it; one outside it and outside the LV2
+ * path is copied into "<session_path>.files/node-<node>/" first (an
+ * up-to-date copy from an earlier save is reused) and written relative
+ * too.  from: relative URIs are read against the session's folder, so a
+ * moved folder restores.  *out is malloc'd.  control */
+int lv2_state_to_session(const char *state, size_t len, const char *session_path,
+                         unsigned node, char **out, size_t *out_len, char *err);
+int lv2_state_from_session(const char *state, size_t len, const char *session_path, char **out,
+                           size_t *out_len, char *err);
+
 /* The process's URID map (and unmap), shared by every plugin: mapping a
  * new URI takes a mutex, looking up a known one takes no lock.  any */
 LV2_URID_Map *lv2_urid_map(void);

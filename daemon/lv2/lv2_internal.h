@@ -209,6 +209,8 @@ enum {
 LilvWorld *lv2_world_lock(void);
 void lv2_world_unlock(void);
 const LilvPlugin *lv2_world_plugin(LilvWorld *w, const char *uri);
+/* The roots lv2_set_roots gave, or NULL. */
+const struct file_roots *lv2_roots(void);
 /* NULL when sonod can host the plugin, else why not (written into why):
  * a required feature it lacks, or a CV port.  World locked. */
 const char *lv2_unsupported(LilvWorld *w, const LilvPlugin *p, char *why, size_t len);

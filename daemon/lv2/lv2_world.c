@@ -30,6 +30,7 @@ static pthread_mutex_t world_mutex = PTHREAD_MUTEX_INITIALIZER;
 static LilvWorld *world;
 
 void lv2_set_roots(const file_roots *r) { roots = r; }
+const file_roots *lv2_roots(void) { return roots; }
 
 static bool confined(void) { return roots != NULL && !roots->any; }
 

@@ -12,10 +12,12 @@
 #include "daemon/base/log.h"
 #include "daemon/base/options.h"
 #include "daemon/engine/engine_ctl.h"
+#include "daemon/lv2/lv2.h"
 #include "daemon/modules/graph_ctl.h"
 #include "daemon/modules/plugin_call.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/modules/plugin_state.h"
+#include "daemon/session/session.h"
 #include "protocol/wire.h"
 
 typedef struct st_plugin {
@@ -204,6 +206,24 @@ static void gather_plugins(sonod *d, session_gather *g, bool now) {
 
 /* ---- writing ---- */
 
+/* An LV2 state's files are kept with the session file (lv2_files.c):
+ * copied beside it when outside its folder, named relative to it.  The
+ * state as written (malloc'd, *len), or NULL: the snapshot's as it is. */
+static char *keep_files(const pnode *n, const plugin_snapshot *s, size_t *len) {
+  const char *path = session_saving_path();
+  char err[VST_ERR_LEN];
+  char *kept;
+
+  if (path == NULL || !n->is_lv2 || s->kind != VST_STATE_CHUNK)
+    return NULL;
+  if (lv2_state_to_session(s->state, s->state_len, path, n->id, &kept, len, err) != VST_OK) {
+    log_warn("state: node %u: its files are named where they are, not kept with %s: %s", n->id,
+             path, err);
+    return NULL;
+  }
+  return kept;
+}
+
 /* Each node with what the last save that could ask it got (gathered just
  * now for every node that answered); a node never asked, by its path. */
 static void pack_plugins(sonod *d, msgpack_packer *pk) {
@@ -235,9 +255,14 @@ static void pack_plugins(sonod *d, msgpack_packer *pk) {
       msgpack_pack_double(pk, s->params[i]);
     sono_pack_cstr(pk, "state");
     if (s != NULL && s->state != NULL) {
+      size_t klen = 0;
+      char *kept = keep_files(n, s, &klen);
+
       msgpack_pack_map(pk, 2);
       sono_pack_key_str(pk, "kind", s->kind == VST_STATE_CHUNK ? "chunk" : "params");
-      session_pack_bin(pk, "data", s->state, s->state_len);
+      session_pack_bin(pk, "data", kept != NULL ? kept : s->state,
+                       kept != NULL ? klen : s->state_len);
+      free(kept);
     } else {
       msgpack_pack_nil(pk);
     }
@@ -371,8 +396,21 @@ static void plugin_restore(session_restore *j, const st_plugin *p, pnode *n) {
 
   if (p->program >= 0 && p->program < vst_program_count(n->inst))
     vst_program_set(n->inst, p->program, verr);
-  if (p->state != NULL && vst_state_set(n->inst, p->state, p->state_len, verr) != VST_OK)
-    log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
+  if (p->state != NULL) {
+    const void *state = p->state;
+    size_t len = p->state_len;
+    char *abs = NULL;
+
+    /* An LV2 state names its files relative to the session's folder. */
+    if (n->is_lv2 &&
+        lv2_state_from_session(p->state, p->state_len, session_path(j), &abs, &len, verr) == VST_OK)
+      state = abs;
+    else
+      len = p->state_len;
+    if (vst_state_set(n->inst, state, len, verr) != VST_OK)
+      log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
+    free(abs);
+  }
   /* Then the parameters, always: some plugins' chunks hold their current
    * preset rather than the edited values (amsynth does). */
   for (k = 0; k < (int)p->nparams && k < vst_param_count(n->inst); k++)

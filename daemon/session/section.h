@@ -137,5 +137,8 @@ void *session_calloc(size_t n, size_t size);
 
 /* key: bin data. */
 void session_pack_bin(msgpack_packer *pk, const char *key, const void *data, size_t len);
+/* While a section packs: the session file it is written for (files that
+ * belong to the session go beside it). */
+const char *session_saving_path(void);
 
 #endif

@@ -56,7 +56,7 @@ void session_shutdown(sonod *d) {
   if (dirty) {
     char msg[900];
     size_t len;
-    char *buf = session_pack_now(d, &len);
+    char *buf = session_pack_now(d, autosave_path, &len);
 
     /* On this thread: the loop is about to end, and a save must not be
      * lost to it. */

@@ -67,7 +67,13 @@ void session_pack_bin(msgpack_packer *pk, const char *key, const void *data, siz
 
 /* ---- writing ---- */
 
-char *session_file_pack(sonod *d, size_t *len) {
+static const char *packing;   /* the file session_file_pack writes for */
+
+const char *session_saving_path(void) {
+  return packing;
+}
+
+char *session_file_pack(sonod *d, const char *path, size_t *len) {
   msgpack_sbuffer body, file;
   msgpack_packer pk;
   unsigned i;
@@ -81,10 +87,12 @@ char *session_file_pack(sonod *d, size_t *len) {
   sono_pack_key_uint(&pk, "sample_rate", d->eng.sample_rate);
   sono_pack_key_uint(&pk, "channels", d->opt.channels);
   sono_pack_key_uint(&pk, "ksmps", d->opt.ksmps);
+  packing = path;
   for (i = 0; i < nsections; i++) {
     sono_pack_cstr(&pk, sections[i]->key);
     sections[i]->pack(d, &pk);
   }
+  packing = NULL;
   /* Reserved for the transport: nil until it exists (STATE.md). */
   sono_pack_cstr(&pk, "transport");
   msgpack_pack_nil(&pk);

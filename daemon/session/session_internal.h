@@ -15,8 +15,9 @@
 unsigned session_nsections(void);
 const session_section *session_section_at(unsigned i);
 /* The whole file for the session as it is now, in a malloc'd buffer (the
- * sections' gathered data as it is: session_pack_now gathers first). */
-char *session_file_pack(sonod *d, size_t *len);
+ * sections' gathered data as it is: session_pack_now gathers first), to
+ * be written at path (session_saving_path while the sections pack). */
+char *session_file_pack(sonod *d, const char *path, size_t *len);
 /* Checks a whole file's bytes and parses every section: one staged form
  * per registered section (session_staged_free frees them), or NULL with
  * the reason in err. */
@@ -32,7 +33,7 @@ char *session_read_whole(const char *path, size_t *len, char *err, size_t errlen
 unsigned session_clean_temps(const char *dir, const char *name);
 /* At shutdown: every section gathers, waiting here (bounded), then the
  * file is packed. */
-char *session_pack_now(sonod *d, size_t *len);
+char *session_pack_now(sonod *d, const char *path, size_t *len);
 /* Writes buf to path now, on this thread, as the newest autosave.  -1 with
  * the reason in msg. */
 int session_write_now(const char *path, const char *buf, size_t len, char *msg, size_t msglen);

@@ -260,7 +260,7 @@ static void write_start(save_job *j) {
     save_free(j);
     return;
   }
-  j->buf = session_file_pack(j->d, &j->len);
+  j->buf = session_file_pack(j->d, j->path, &j->len);
   /* Numbered when the snapshot is taken: an older one never replaces it. */
   j->seq = j->autosave ? next_seq++ : 0;
   j->w.data = j;
@@ -332,7 +332,7 @@ int session_save(sonod *d, const char *path, session_asker who, session_saved_cb
   return 0;
 }
 
-char *session_pack_now(sonod *d, size_t *len) {
+char *session_pack_now(sonod *d, const char *path, size_t *len) {
   session_gather g;
   unsigned i;
 
@@ -347,5 +347,5 @@ char *session_pack_now(sonod *d, size_t *len) {
     log_warn("state: %u plugin%s did not answer in time; saved with what they last told",
              g.nlate, g.nlate == 1 ? "" : "s");
   free(g.late);
-  return session_file_pack(d, len);
+  return session_file_pack(d, path, len);
 }

@@ -496,6 +496,66 @@ static void scan_cb(void *ud, const char *uri, const char *bundle, int status, c
 
 /* The scan lists the world's plugins with what they are, and says which
  * cannot load here, without running any. */
+/* A state's files in a session (lv2_files.c): a file inside the session's
+ * folder becomes a relative IRI, one elsewhere (outside the LV2 path) is
+ * copied beside the session file first, one in the LV2 path stays; IRIs
+ * inside string literals and comments are left alone; loading from another
+ * folder reads the relative ones against it. */
+START_TEST(state_files_in_a_session)
+{
+    char dir[] = "/tmp/sonod-lv2files-XXXXXX", other[] = "/tmp/sonod-lv2files-o-XXXXXX";
+    char in_dir[300], outside[300], session[300], state[4096], err[VST_ERR_LEN], copy[400];
+    char *out = NULL, *back = NULL;
+    size_t len, blen;
+    FILE *f;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_ptr_nonnull(mkdtemp(other));
+    snprintf(in_dir, sizeof in_dir, "%s/take 1.wav", dir);
+    snprintf(outside, sizeof outside, "%s/ir.wav", other);
+    snprintf(session, sizeof session, "%s/s.sonod", dir);
+    ck_assert_ptr_nonnull(f = fopen(in_dir, "w"));
+    fputs("a", f);
+    fclose(f);
+    ck_assert_ptr_nonnull(f = fopen(outside, "w"));
+    fputs("bb", f);
+    fclose(f);
+    snprintf(state, sizeof state,
+             "<urn:sonod:state> a <http://lv2plug.in/ns/ext/presets#Preset> ;\n"
+             "  # a comment <file://%s>\n"
+             "  <urn:x:a> <file://%s/take%%201.wav> ;\n"
+             "  <urn:x:b> <file://%s> ;\n"
+             "  <urn:x:c> <file:///usr/lib/lv2/zeroconvo.lv2/ir/delta-48k.wav> ;\n"
+             "  <urn:x:d> \"\"\"text <file://%s> \\\" \"\"\" .\n",
+             outside, dir, outside, outside);
+    ck_assert_int_eq(lv2_state_to_session(state, strlen(state), session, 7, &out, &len, err),
+                     VST_OK);
+    ck_assert_uint_eq(strlen(out), len);
+    ck_assert_msg(strstr(out, "<urn:x:a> <take%201.wav>") != NULL, "%s", out);
+    ck_assert_msg(strstr(out, "<urn:x:b> <s.sonod.files/node-7/ir.wav>") != NULL, "%s", out);
+    ck_assert(strstr(out, "<file:///usr/lib/lv2/zeroconvo.lv2/ir/delta-48k.wav>") != NULL);
+    /* The comment and the literal are as they were. */
+    snprintf(copy, sizeof copy, "# a comment <file://%s>", outside);
+    ck_assert(strstr(out, copy) != NULL);
+    snprintf(copy, sizeof copy, "text <file://%s>", outside);
+    ck_assert(strstr(out, copy) != NULL);
+    snprintf(copy, sizeof copy, "%s.files/node-7/ir.wav", session);
+    ck_assert_int_eq(access(copy, R_OK), 0);
+    /* Read back from the other folder: relative IRIs are found there. */
+    snprintf(session, sizeof session, "%s/moved.sonod", other);
+    ck_assert_int_eq(lv2_state_from_session(out, len, session, &back, &blen, err), VST_OK);
+    snprintf(copy, sizeof copy, "<urn:x:a> <file://%s/take%%201.wav>", other);
+    ck_assert_msg(strstr(back, copy) != NULL, "%s", back);
+    snprintf(copy, sizeof copy, "<urn:x:b> <file://%s/s.sonod.files/node-7/ir.wav>", other);
+    ck_assert_msg(strstr(back, copy) != NULL, "%s", back);
+    ck_assert(strstr(back, "<urn:sonod:state>") != NULL);
+    free(out);
+    free(back);
+    snprintf(copy, sizeof copy, "rm -rf '%s' '%s'", dir, other);
+    ck_assert_int_eq(system(copy), 0);
+}
+END_TEST
+
 START_TEST(scan_lists_the_world)
 {
     struct seen s = {0};
@@ -521,6 +581,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scan_lists_the_world);
     tcase_add_test(tc, control_outputs_are_readable);
     tcase_add_test(tc, property_sets_a_file);
+    tcase_add_test(tc, state_files_in_a_session);
     suite_add_tcase(s, tc);
     return s;
 }
