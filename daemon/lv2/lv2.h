@@ -70,8 +70,8 @@ LV2_URID_Map *lv2_urid_map(void);
 LV2_URID_Unmap *lv2_urid_unmap(void);
 
 /* The vst_config.open_effect of LV2 plugins: path is the URI.  Checks the
- * required features (VST_E_UNSUPPORTED names the first missing one, and
- * CV ports are refused the same way), instantiates at cfg->sample_rate
+ * required features (VST_E_UNSUPPORTED names the first missing one; a
+ * port of a type sonod does not host likewise), instantiates at cfg->sample_rate
  * with cfg->max_block as the bounded block length, allocates every
  * buffer, starts the worker.  control */
 struct AEffect *lv2_open_effect(void *ctx, const char *path, const vst_config *cfg,
@@ -90,6 +90,8 @@ typedef struct lv2_param_info {
     float min, max, def;
     float value;            /* plain (in the port's units) */
     bool integer, toggled, enumeration, logarithmic;
+    const char *group;      /* its port group's symbol, "" when none */
+    const char *designation;/* lv2:designation's last part ("attack"), "" when none */
 } lv2_param_info;
 int lv2_param_count(const lv2_fx *fx);
 int lv2_param_get_info(lv2_fx *fx, int index, lv2_param_info *out);
@@ -101,6 +103,26 @@ int lv2_param_normalise(const lv2_fx *fx, int index, double plain, float *norm);
 int lv2_output_count(const lv2_fx *fx);
 int lv2_output_get_info(lv2_fx *fx, int index, lv2_param_info *out);
 int lv2_output_by_symbol(const lv2_fx *fx, const char *symbol);
+
+/* Port groups (pg:group): ports that belong together, e.g. a stereo
+ * output ("out", StereoGroup, output, main) or the envelope controls.
+ * control */
+typedef struct lv2_group_info {
+    const char *uri, *symbol, *label;
+    const char *type;       /* the group's class, e.g. "StereoGroup"; "" */
+    const char *direction;  /* "input", "output" or "" */
+    bool main;              /* the plugin's main input or output */
+} lv2_group_info;
+int lv2_group_count(const lv2_fx *fx);
+int lv2_group_get(const lv2_fx *fx, int i, lv2_group_info *out);
+/* Audio port k of the inputs or outputs (the graph's in_<k+1> or
+ * out_<k+1>, CV ports among them in port order): its symbol, name, group
+ * and designation ("left"). */
+typedef struct lv2_audio_info {
+    const char *symbol, *name, *group, *designation;
+    bool cv;                /* a CV port (control values at audio rate) */
+} lv2_audio_info;
+int lv2_audio_get_info(const lv2_fx *fx, bool output, int k, lv2_audio_info *out);
 
 /* Properties (patch:writable parameters that are not control ports: a
  * file, a number, a string), set with patch:Set at the next block.

@@ -114,14 +114,14 @@ static float node_float(const LilvNode *n, float dflt)
 
 /* The classes and properties read_ports asks about, as lilv nodes. */
 enum { N_AUDIO, N_CONTROL, N_ATOM, N_INPUT, N_INTEGER, N_TOGGLED, N_ENUM, N_LOG, N_LATENCY,
-       N_OPTIONAL, N_MIDI, N_TIMEPOS, N_MINSIZE, N_PATCH, N_COUNT };
+       N_OPTIONAL, N_MIDI, N_TIMEPOS, N_MINSIZE, N_PATCH, N_CV, N_COUNT };
 
 static const char *const node_uris[N_COUNT] = {
     LV2_CORE__AudioPort,   LV2_CORE__ControlPort,       LV2_ATOM__AtomPort,
     LV2_CORE__InputPort,   LV2_CORE__integer,           LV2_CORE__toggled,
     LV2_CORE__enumeration, LV2_PORT_PROPS__logarithmic, LV2_CORE__reportsLatency,
     LV2_CORE__connectionOptional, LV2_MIDI__MidiEvent,  LV2_TIME__Position,
-    LV2_RESIZE_PORT__minimumSize, LV2_PATCH__Message,
+    LV2_RESIZE_PORT__minimumSize, LV2_PATCH__Message, LV2_CORE__CVPort,
 };
 
 static int read_ports(LilvWorld *w, lv2_fx *fx, char *err)
@@ -166,7 +166,10 @@ static int read_ports(LilvWorld *w, lv2_fx *fx, char *err)
             rc = fail(err, VST_E_NOMEM, "out of memory");
             goto out;
         }
-        if (lilv_port_is_a(p, port, audio)) {
+        if (lilv_port_is_a(p, port, audio) || lilv_port_is_a(p, port, u[N_CV])) {
+            /* A CV port is an audio-rate buffer of control values: a
+             * graph port like an audio one (in_N / out_N, in port order). */
+            q->cv = !lilv_port_is_a(p, port, audio);
             q->kind = in ? LV2P_AUDIO_IN : LV2P_AUDIO_OUT;
             if (in)
                 fx->ain[fx->nain++] = i;
@@ -385,6 +388,7 @@ static void fx_free(lv2_fx *fx)
     }
     lv2_presets_free(fx);
     lv2_patch_free(fx);
+    lv2_groups_free(fx);
     lv2_path_cleanup(fx);
     lv2_reclaim(fx);
     lv2_seqbuf *pending = atomic_exchange(&fx->next_midi, NULL);
@@ -622,7 +626,8 @@ AEffect *lv2_open_effect(void *ctx, const char *uri, const vst_config *cfg, vst_
     }
     map_urids(fx);
     build_features(fx);
-    if ((*rc = lv2_presets_load(fx, w)) != VST_OK || (*rc = lv2_patch_load(fx, w)) != VST_OK) {
+    if ((*rc = lv2_presets_load(fx, w)) != VST_OK || (*rc = lv2_patch_load(fx, w)) != VST_OK ||
+        (*rc = lv2_groups_load(fx, w)) != VST_OK) {
         fail(err, *rc, "out of memory");
         goto fail;
     }
@@ -672,7 +677,7 @@ int lv2_param_count(const lv2_fx *fx) { return (int)fx->ncin; }
 int lv2_output_count(const lv2_fx *fx) { return (int)fx->ncout; }
 bool lv2_has_worker(const lv2_fx *fx) { return fx->worker != NULL; }
 
-static void fill_info(const lv2_port *q, float value, lv2_param_info *out)
+static void fill_info(const lv2_fx *fx, const lv2_port *q, float value, lv2_param_info *out)
 {
     out->symbol = q->symbol;
     out->name = q->name;
@@ -685,13 +690,15 @@ static void fill_info(const lv2_port *q, float value, lv2_param_info *out)
     out->toggled = q->toggled;
     out->enumeration = q->enumeration;
     out->logarithmic = q->logarithmic;
+    out->group = q->group >= 0 && (unsigned)q->group < fx->ngroups ? fx->groups[q->group].symbol : "";
+    out->designation = q->designation ? q->designation : "";
 }
 
 int lv2_param_get_info(lv2_fx *fx, int index, lv2_param_info *out)
 {
     if (index < 0 || (uint32_t)index >= fx->ncin)
         return VST_E_PARAM_INDEX;
-    fill_info(&fx->ports[fx->cin[index]], load_f(&fx->target[index]), out);
+    fill_info(fx, &fx->ports[fx->cin[index]], load_f(&fx->target[index]), out);
     return VST_OK;
 }
 
@@ -699,7 +706,7 @@ int lv2_output_get_info(lv2_fx *fx, int index, lv2_param_info *out)
 {
     if (index < 0 || (uint32_t)index >= fx->ncout)
         return VST_E_PARAM_INDEX;
-    fill_info(&fx->ports[fx->cout[index]], load_f(&fx->outval[index]), out);
+    fill_info(fx, &fx->ports[fx->cout[index]], load_f(&fx->outval[index]), out);
     return VST_OK;
 }
 

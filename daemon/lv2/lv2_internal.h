@@ -47,6 +47,9 @@ typedef struct lv2_port {
     bool midi;           /* atom port carrying midi:MidiEvent */
     bool time;           /* atom input taking time:Position */
     bool latency;        /* control output reporting latency */
+    bool cv;             /* a CV port, hosted as an audio one */
+    int group;           /* index into lv2_fx.groups, -1 none (lv2_groups.c) */
+    char *designation;   /* lv2:designation's last part ("left", "attack"), or NULL */
     /* Atom ports: their buffer (audio thread). */
     LV2_Atom_Sequence *seq;
     uint32_t seq_cap;    /* bytes after the LV2_Atom header */
@@ -76,6 +79,14 @@ typedef struct lv2_prop {
     double num;          /* LV2V_NUMBER, LV2V_BOOL */
     bool changed;        /* reported since lv2_take_property_changes */
 } lv2_prop;
+
+/* A port group (pg:group): ports that belong together. */
+typedef struct lv2_group {
+    char *uri, *symbol, *label;
+    char *type;            /* e.g. "StereoGroup", "" */
+    const char *direction; /* "input", "output" or "" */
+    bool main;             /* pg:mainInput / pg:mainOutput */
+} lv2_group;
 
 /* A lock-free single-producer single-consumer byte ring of records
  * {uint32 size, bytes}: the worker's requests and responses. */
@@ -122,6 +133,8 @@ struct lv2_fx {
     int32_t midi_port;           /* the atom input MIDI goes to, -1 none */
     bool has_time;               /* an atom input takes time:Position */
     int32_t patch_port;          /* the atom input taking patch:Message, -1 none */
+    lv2_group *groups;           /* port groups */
+    unsigned ngroups;
     lv2_prop *props;             /* patch:writable properties */
     unsigned nprops;
     lv2_ring patches;            /* control -> audio: patch:Set and patch:Get atoms */
@@ -212,10 +225,17 @@ const LilvPlugin *lv2_world_plugin(LilvWorld *w, const char *uri);
 /* The roots lv2_set_roots gave, or NULL. */
 const struct file_roots *lv2_roots(void);
 /* NULL when sonod can host the plugin, else why not (written into why):
- * a required feature it lacks, or a CV port.  World locked. */
+ * a required feature it lacks.  World locked. */
 const char *lv2_unsupported(LilvWorld *w, const LilvPlugin *p, char *why, size_t len);
 /* A vst_info from the plugin's data (no plugin code runs).  World locked. */
 void lv2_describe(LilvWorld *w, const LilvPlugin *p, vst_info *info);
+
+/* Port groups and designations (lv2_groups.c).  World locked for load. */
+int lv2_groups_load(struct lv2_fx *fx, LilvWorld *w);
+void lv2_groups_free(struct lv2_fx *fx);
+/* A port's group symbol and designation, "" when none. */
+const char *lv2_port_group(const struct lv2_fx *fx, uint32_t port);
+const char *lv2_port_designation(const struct lv2_fx *fx, uint32_t port);
 
 /* patch:Set (lv2_patch.c).  World locked for load. */
 int lv2_patch_load(struct lv2_fx *fx, LilvWorld *w);

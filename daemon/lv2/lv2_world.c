@@ -370,20 +370,7 @@ const char *lv2_unsupported(LilvWorld *w, const LilvPlugin *p, char *why, size_t
         }
     }
     lilv_nodes_free(req);
-    if (res)
-        return res;
-    LilvNode *cv = lilv_new_uri(w, LV2_CORE__CVPort);
-    LilvNode *opt = lilv_new_uri(w, LV2_CORE__connectionOptional);
-    for (uint32_t i = 0; i < lilv_plugin_get_num_ports(p) && !res; i++) {
-        const LilvPort *port = lilv_plugin_get_port_by_index(p, i);
-        if (lilv_port_is_a(p, port, cv) && !lilv_port_has_property(p, port, opt)) {
-            snprintf(why, len, "the plugin has a CV port (%s), which sonod does not host",
-                     lilv_node_as_string(lilv_port_get_symbol(p, port)));
-            res = why;
-        }
-    }
-    lilv_node_free(cv);
-    lilv_node_free(opt);
+    (void)w;
     return res;
 }
 
@@ -404,8 +391,13 @@ void lv2_describe(LilvWorld *w, const LilvPlugin *p, vst_info *info)
     LilvNode *control = lilv_new_uri(w, LV2_CORE__ControlPort);
     LilvNode *input = lilv_new_uri(w, LV2_CORE__InputPort);
     LilvNode *output = lilv_new_uri(w, LV2_CORE__OutputPort);
-    info->num_inputs = (int32_t)lilv_plugin_get_num_ports_of_class(p, audio, input, NULL);
-    info->num_outputs = (int32_t)lilv_plugin_get_num_ports_of_class(p, audio, output, NULL);
+    LilvNode *cv = lilv_new_uri(w, LV2_CORE__CVPort);
+    /* CV ports are graph ports like audio ones (lv2_effect.c). */
+    info->num_inputs = (int32_t)(lilv_plugin_get_num_ports_of_class(p, audio, input, NULL) +
+                                 lilv_plugin_get_num_ports_of_class(p, cv, input, NULL));
+    info->num_outputs = (int32_t)(lilv_plugin_get_num_ports_of_class(p, audio, output, NULL) +
+                                  lilv_plugin_get_num_ports_of_class(p, cv, output, NULL));
+    lilv_node_free(cv);
     info->num_params = (int32_t)lilv_plugin_get_num_ports_of_class(p, control, input, NULL);
     lilv_node_free(audio);
     lilv_node_free(control);

@@ -12,7 +12,16 @@
 #include "protocol/errors.h"
 #include "protocol/wire.h"
 
-#define LV2_FIELDS 9
+#define LV2_FIELDS 10
+
+/* "group": a port group's symbol, nil when none. */
+static void pack_group(msgpack_packer *pk, const char *group) {
+  sono_pack_cstr(pk, "group");
+  if (group != NULL && group[0] != '\0')
+    sono_pack_cstr(pk, group);
+  else
+    msgpack_pack_nil(pk);
+}
 
 unsigned plugin_lv2_param_fields(const pnode *n) { return n != NULL && n->lv2 != NULL ? LV2_FIELDS : 0; }
 
@@ -32,6 +41,7 @@ void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i) {
   sono_pack_key_bool(pk, "integer", in.integer);
   sono_pack_key_bool(pk, "toggled", in.toggled);
   sono_pack_key_bool(pk, "enumeration", in.enumeration);
+  pack_group(pk, in.group);
 }
 
 unsigned plugin_lv2_outputs(const pnode *n) {
@@ -43,7 +53,7 @@ void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
 
   if (lv2_output_get_info(n->lv2, k, &in) != VST_OK)
     in = (lv2_param_info){.symbol = "", .name = "", .unit = ""};
-  msgpack_pack_map(pk, 8);
+  msgpack_pack_map(pk, 9);
   sono_pack_key_int(pk, "index", k);
   sono_pack_key_str(pk, "symbol", in.symbol);
   sono_pack_key_str(pk, "name", in.name);
@@ -52,6 +62,53 @@ void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
   sono_pack_key_double(pk, "max", in.max);
   sono_pack_key_str(pk, "unit", in.unit);
   sono_pack_key_bool(pk, "output", true);
+  pack_group(pk, in.group);
+}
+
+void plugin_lv2_pack_groups(msgpack_packer *pk, pnode *n) {
+  int i, count = n->lv2 != NULL ? lv2_group_count(n->lv2) : 0;
+  lv2_group_info g;
+
+  msgpack_pack_array(pk, (uint32_t)count);
+  for (i = 0; i < count; i++) {
+    lv2_group_get(n->lv2, i, &g);
+    msgpack_pack_map(pk, 6);
+    sono_pack_key_str(pk, "uri", g.uri);
+    sono_pack_key_str(pk, "symbol", g.symbol);
+    sono_pack_key_str(pk, "label", g.label);
+    sono_pack_key_str(pk, "type", g.type);
+    sono_pack_key_str(pk, "direction", g.direction);
+    sono_pack_key_bool(pk, "main", g.main);
+  }
+}
+
+void plugin_lv2_pack_audio(msgpack_packer *pk, pnode *n) {
+  const vst_info *info = vst_get_info(n->inst);
+  int nin = info->num_inputs > 0 ? info->num_inputs : 0;
+  int nout = info->num_outputs > 0 ? info->num_outputs : 0;
+  lv2_audio_info a;
+  char port[32];
+
+  msgpack_pack_array(pk, n->lv2 != NULL ? (uint32_t)(nin + nout) : 0);
+  for (int k = 0; n->lv2 != NULL && k < nin + nout; k++) {
+    bool out = k >= nin;
+    int j = out ? k - nin : k;
+
+    if (lv2_audio_get_info(n->lv2, out, j, &a) != VST_OK)
+      a = (lv2_audio_info){"", "", "", "", false};
+    snprintf(port, sizeof port, "%s_%d", out ? "out" : "in", j + 1);
+    msgpack_pack_map(pk, 6);
+    sono_pack_key_str(pk, "port", port);
+    sono_pack_key_str(pk, "symbol", a.symbol);
+    sono_pack_key_str(pk, "name", a.name);
+    sono_pack_key_bool(pk, "cv", a.cv);
+    pack_group(pk, a.group);
+    sono_pack_cstr(pk, "designation");
+    if (a.designation[0] != '\0')
+      sono_pack_cstr(pk, a.designation);
+    else
+      msgpack_pack_nil(pk);
+  }
 }
 
 int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *value,

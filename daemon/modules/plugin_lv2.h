@@ -12,7 +12,8 @@
  * a VST2 node. */
 unsigned plugin_lv2_param_fields(const pnode *n);
 /* symbol, min, max, default, plain (the value in the port's units),
- * unit, integer, toggled, enumeration of parameter (control input) i. */
+ * unit, integer, toggled, enumeration, group (its port group's symbol or
+ * nil) of parameter (control input) i. */
 void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i);
 
 /* An LV2 node's control output k: {index, symbol, name, value (plain),
@@ -20,6 +21,12 @@ void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i);
  * plugin_lv2_outputs (0 for VST2). */
 unsigned plugin_lv2_outputs(const pnode *n);
 void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k);
+/* An LV2 node's port groups: [{uri, symbol, label, type, direction,
+ * main}]; its audio ports in graph order: [{port ("in_1", "out_2"),
+ * symbol, name, group, designation}] (group and designation nil when
+ * none).  Empty arrays for VST2. */
+void plugin_lv2_pack_groups(msgpack_packer *pk, pnode *n);
+void plugin_lv2_pack_audio(msgpack_packer *pk, pnode *n);
 
 /* plugin.set {property, value} on an LV2 node: value a string for a
  * path, string or URI property (a path must resolve inside the file roots

@@ -752,7 +752,7 @@ static void params_done(sonod *d, void *arg, plugin_call_end end) {
   if (c != NULL) {
     reply_begin(&sb, &pk, j->id);
     if (!j->single) {   /* plugin.params: all of them */
-      msgpack_pack_map(&pk, lv2 ? 3 : 1);
+      msgpack_pack_map(&pk, lv2 ? 5 : 1);
       if (lv2) {
         /* An LV2 node's properties (plugin.set {property}) and control
          * outputs (meters, latency), read-only: no plugin call. */
@@ -763,6 +763,10 @@ static void params_done(sonod *d, void *arg, plugin_call_end end) {
         msgpack_pack_array(&pk, nout);
         for (k = 0; k < nout; k++)
           plugin_lv2_pack_output(&pk, n, (int)k);
+        sono_pack_cstr(&pk, "groups");
+        plugin_lv2_pack_groups(&pk, n);
+        sono_pack_cstr(&pk, "audio");
+        plugin_lv2_pack_audio(&pk, n);
       }
       sono_pack_cstr(&pk, "params");
       msgpack_pack_array(&pk, (uint32_t)j->count);

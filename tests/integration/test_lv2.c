@@ -160,6 +160,56 @@ START_TEST(instrument_by_uri) {
 }
 END_TEST
 
+/* The entry of array `key` in m whose field `field` is the string want. */
+static const msgpack_object *entry(const msgpack_object *m, const char *key, const char *field,
+                                   const char *want) {
+  const msgpack_object *a = sono_map_get(m, key);
+
+  ck_assert_msg(a != NULL && a->type == MSGPACK_OBJECT_ARRAY, "no array %s", key);
+  for (uint32_t i = 0; i < a->via.array.size; i++)
+    if (msg_str_is(&a->via.array.ptr[i], field, want))
+      return &a->via.array.ptr[i];
+  ck_abort_msg("no %s with %s %s", key, field, want);
+  return NULL;
+}
+
+/* Port groups: DX10's envelope controls and its main stereo output, the
+ * group of each parameter and audio port, and the audio ports' symbols and
+ * designations in graph order. */
+START_TEST(port_groups_reported) {
+  const msgpack_object *ok, *g;
+  uint64_t node;
+
+  start();
+  node = load_uri(DX10);
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  ck_assert_uint_eq(sono_map_get(ok, "groups")->via.array.size, 2);
+  g = entry(ok, "groups", "symbol", "env");
+  ck_assert(msg_str_is(g, "label", "Envelope"));
+  ck_assert(msg_str_is(g, "direction", "input"));
+  ck_assert(!sono_map_get(g, "main")->via.boolean);
+  g = entry(ok, "groups", "symbol", "out");
+  ck_assert(msg_str_is(g, "type", "StereoGroup"));
+  ck_assert(msg_str_is(g, "direction", "output"));
+  ck_assert(sono_map_get(g, "main")->via.boolean);
+  g = entry(ok, "params", "symbol", "attack");
+  ck_assert(msg_str_is(g, "group", "env"));
+  g = entry(ok, "params", "symbol", "coarse");
+  ck_assert_int_eq(sono_map_get(g, "group")->type, MSGPACK_OBJECT_NIL);
+  ck_assert_uint_eq(sono_map_get(ok, "audio")->via.array.size, 2);
+  g = entry(ok, "audio", "port", "out_1");
+  ck_assert(msg_str_is(g, "symbol", "left_out"));
+  ck_assert(msg_str_is(g, "group", "out"));
+  ck_assert(msg_str_is(g, "designation", "left"));
+  g = entry(ok, "audio", "port", "out_2");
+  ck_assert(msg_str_is(g, "designation", "right"));
+  ok = param(node, "attack");
+  ck_assert(msg_str_is(ok, "group", "env"));
+  finish();
+  unlink(out_path);
+}
+END_TEST
+
 static void connect_(const char *from, const char *to) {
   ok_of(conn_request(&c, "graph.connect", "ss", "from", from, "to", to));
 }
@@ -172,32 +222,36 @@ static void port(char *buf, size_t len, uint64_t node, const char *p) {
   snprintf(buf, len, "%llu:%s", (unsigned long long)node, p);
 }
 
-/* The left channel's peak over the last quarter second of the output. */
-static double tail_peak(void) {
+/* The left channel's peak over the last quarter second of the output
+ * (read, then removed); its last right sample in *right when not NULL. */
+static double tail_peak(float *right) {
   sf_count_t frames, i;
   float *wav = wav_read_stereo(out_path, &frames);
   double peak = 0;
 
   for (i = frames - RATE / 4; i < frames; i++)
     peak = fmax(peak, fabs(wav[2 * i]));
+  if (right != NULL)
+    *right = wav[2 * (frames - 1) + 1];
   free(wav);
   return peak;
 }
 
-/* Csound's 0.5 sine for 2 s, from frame 0 (at0) or from now. */
-static void sine(bool at0) {
+/* Instrument `name` defined with body and played for 2 s, from frame 0
+ * (at0) or from now. */
+static void play(const char *name, const char *body, bool at0) {
   uint64_t id = next_id++;
   msgpack_sbuffer sb;
   msgpack_packer pk;
 
-  ok_of(conn_request(&c, "instr.define", "ssi", "name", "sine", "body", SINE, "priority",
+  ok_of(conn_request(&c, "instr.define", "ssi", "name", name, "body", body, "priority",
                      (int64_t)1));
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, at0 ? 5 : 4);
   sono_pack_key_uint(&pk, "id", id);
   sono_pack_key_str(&pk, "op", "synth.start");
-  sono_pack_key_str(&pk, "instr", "sine");
+  sono_pack_key_str(&pk, "instr", name);
   if (at0)
     sono_pack_key_uint(&pk, "at", 0);
   sono_pack_key_double(&pk, "dur", 2.0);
@@ -205,6 +259,9 @@ static void sine(bool at0) {
   msgpack_sbuffer_destroy(&sb);
   ok_of(id);
 }
+
+/* Csound's 0.5 sine on both outputs. */
+static void sine(bool at0) { play("sine", SINE, at0); }
 
 /* csound sine (0.5) -> LV2 balance (trim -6.02 dB: x0.5) -> VST2 test
  * plugin (x2 x param 0.75 = x1.5) -> out: a peak of 0.375. */
@@ -324,7 +381,7 @@ START_TEST(property_sets_a_file) {
   sine(true);
   render(RATE / 2);
   finish();
-  p0 = tail_peak();
+  p0 = tail_peak(NULL);
   ck_assert_msg(fabs(p0 - 0.25) < 0.003, "peak %g, want 0.25", p0);
   unlink(out_path);
 }
@@ -496,9 +553,49 @@ START_TEST(session_keeps_state_files) {
   sine(false);
   render(RATE / 2);
   daemon_shutdown(&dp, &c);
-  peak = tail_peak();
+  peak = tail_peak(NULL);
   ck_assert_msg(fabs(peak - 0.25) < 0.003, "restored convoLV2 peak %g, want 0.25", peak);
   home_remove(home);
+}
+END_TEST
+
+/* CV ports are graph ports: the test bundle's cv-gain multiplies its
+ * audio input (in_2) by its CV input (in_1) and writes twice the CV to a
+ * CV output (out_2); plugin.params says which port is which. */
+START_TEST(cv_ports_are_graph_ports) {
+  const char *body = "|kfreq=440, kamp=0.5|\nasig oscili kamp, kfreq\naconst = 0.5\n"
+                     "outs asig, aconst\n";
+  const msgpack_object *ok, *a;
+  uint64_t node;
+  char b[32];
+  double peak;
+  float cv;
+
+  start();
+  node = load_uri("urn:sonod:test:cv-gain");
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  ck_assert_uint_eq(sono_map_get(ok, "audio")->via.array.size, 4);
+  a = entry(ok, "audio", "port", "in_1");
+  ck_assert(msg_str_is(a, "symbol", "gain_cv"));
+  ck_assert(sono_map_get(a, "cv")->via.boolean);
+  a = entry(ok, "audio", "port", "in_2");
+  ck_assert(msg_str_is(a, "symbol", "in"));
+  ck_assert(!sono_map_get(a, "cv")->via.boolean);
+  a = entry(ok, "audio", "port", "out_2");
+  ck_assert(msg_str_is(a, "symbol", "cv_out"));
+  ck_assert(sono_map_get(a, "cv")->via.boolean);
+  disconnect("csound:out_1", "out:in_1");
+  disconnect("csound:out_2", "out:in_2");
+  port(b, sizeof b, node, "in_1");
+  connect_("csound:out_2", b);   /* 0.5, constant: the CV */
+  port(b, sizeof b, node, "in_2");
+  connect_("csound:out_1", b);   /* the sine */
+  play("cv", body, true);
+  render(RATE / 2);
+  finish();
+  peak = tail_peak(&cv);
+  ck_assert_msg(fabs(peak - 0.25) < 0.003, "out_1 peak %g, want 0.25", peak);
+  ck_assert_msg(cv == 1.0f, "the CV output is %g, want 1", cv);
 }
 END_TEST
 
@@ -556,6 +653,8 @@ static Suite *suite(void) {
   TCase *tc = tcase_create("lv2");
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, instrument_by_uri);
+  tcase_add_test(tc, port_groups_reported);
+  tcase_add_test(tc, cv_ports_are_graph_ports);
   tcase_add_test(tc, lv2_and_vst2_in_one_chain);
   tcase_add_test(tc, session_round_trip);
   tcase_add_test(tc, control_outputs);
