@@ -77,6 +77,16 @@ LV2_URID_Unmap *lv2_urid_unmap(void);
 struct AEffect *lv2_open_effect(void *ctx, const char *path, const vst_config *cfg,
                                 vst_host_fn host, int *rc, char *err);
 
+/* The ports of the plugin with this URI, from its data alone (no plugin
+ * code runs): for an isolated plugin, whose instance lives in its host.
+ * Only the port calls below (parameters, symbols, groups, audio ports)
+ * work on it; lv2_param_get_info's value is the default.  Free with
+ * lv2_describe_free.  control */
+lv2_fx *lv2_describe_ports(const char *uri, char *err);
+void lv2_describe_free(lv2_fx *fx);
+/* Parameter index's value in its port's units for normalised 0..1. */
+float lv2_param_plain(const lv2_fx *fx, int index, float norm);
+
 /* The LV2 plugin behind an AEffect, or NULL for a VST2 plugin.  any */
 lv2_fx *lv2_of(struct AEffect *e);
 const char *lv2_uri(const lv2_fx *fx);

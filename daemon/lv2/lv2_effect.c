@@ -671,6 +671,48 @@ fail:
     return NULL;
 }
 
+/* ---- a description without an instance ---- */
+
+lv2_fx *lv2_describe_ports(const char *uri, char *err)
+{
+    LilvWorld *w = lv2_world_lock();
+    const LilvPlugin *p = w ? lv2_world_plugin(w, uri) : NULL;
+    lv2_fx *fx = p ? calloc(1, sizeof *fx) : NULL;
+    int rc = VST_E_NOMEM;
+    if (!p) {
+        lv2_world_unlock();
+        fail(err, VST_E_NOT_FOUND, "no LV2 plugin with the URI %s in the LV2 path", uri);
+        return NULL;
+    }
+    if (fx) {
+        fx->plugin = p;
+        fx->uri = strdup(uri);
+        rc = fx->uri ? read_ports(w, fx, err) : VST_E_NOMEM;
+        if (rc == VST_OK)
+            rc = lv2_groups_load(fx, w);
+        if (rc == VST_OK && !(fx->target = calloc(fx->ncin ? fx->ncin : 1, sizeof *fx->target)))
+            rc = VST_E_NOMEM;
+        for (uint32_t k = 0; rc == VST_OK && k < fx->ncin; k++)
+            lv2_store_f(&fx->target[k], fx->ports[fx->cin[k]].def);
+    }
+    lv2_world_unlock();
+    if (rc != VST_OK) {
+        fx_free(fx);
+        fail(err, rc, "%s: cannot describe its ports", uri);
+        return NULL;
+    }
+    return fx;
+}
+
+void lv2_describe_free(lv2_fx *fx) { fx_free(fx); }
+
+float lv2_param_plain(const lv2_fx *fx, int index, float norm)
+{
+    if (index < 0 || (uint32_t)index >= fx->ncin)
+        return 0.0f;
+    return lv2_to_plain(&fx->ports[fx->cin[index]], norm);
+}
+
 /* ---- the library's own calls ---- */
 
 int lv2_param_count(const lv2_fx *fx) { return (int)fx->ncin; }

@@ -576,6 +576,8 @@ static void node_free(sonod *d, pnode *n) {
     turn_give();
   }
   plugin_snapshot_free(n->saved);
+  if (n->lv2_ports != NULL)
+    lv2_describe_free(n->lv2_ports);
   free(n->path);
   free(n);
 }
@@ -739,6 +741,13 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
   n->isolated = vst_is_isolated(inst);
   n->lv2 = lv2_of(vst_get_effect(inst));
   n->is_lv2 = n->lv2 != NULL || lv2_is_target(path);
+  if (n->is_lv2 && n->lv2 == NULL) {
+    /* Isolated: the plugin runs in its host; its ports' symbols, ranges
+     * and groups come from its data here. */
+    char verr[VST_ERR_LEN];
+    if ((n->lv2_ports = lv2_describe_ports(path, verr)) == NULL)
+      log_warn("plugin: node %u: %s", n->id, verr);
+  }
   if (n->isolated)
     watch_start(d, n);
   log_info("plugin: loaded %s as node %u", path, n->id);

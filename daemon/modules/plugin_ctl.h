@@ -42,6 +42,7 @@ typedef struct pnode {
   char *path;              /* VST2: the file; LV2: the plugin's URI */
   lv2_fx *lv2;             /* the LV2 plugin behind inst, NULL for VST2 and isolated LV2 */
   bool is_lv2;             /* an LV2 plugin, in the daemon or isolated */
+  lv2_fx *lv2_ports;       /* isolated LV2: its ports described (lv2_describe_ports), or NULL */
   bool removing;           /* unload sent; the audio thread still has it */
   uint64_t outstanding;    /* MIDI events sent and not yet reported done */
   unsigned evcap;          /* capacity of the event buffer installed */

@@ -23,15 +23,29 @@ static void pack_group(msgpack_packer *pk, const char *group) {
     msgpack_pack_nil(pk);
 }
 
-unsigned plugin_lv2_param_fields(const pnode *n) { return n != NULL && n->lv2 != NULL ? LV2_FIELDS : 0; }
+/* The node's ports: its plugin, or for an isolated one their description. */
+static lv2_fx *ports_of(const pnode *n) {
+  return n == NULL ? NULL : n->lv2 != NULL ? n->lv2 : n->lv2_ports;
+}
 
-void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i) {
+bool plugin_lv2_described(const pnode *n) { return ports_of(n) != NULL; }
+
+int plugin_lv2_param_by_symbol(const pnode *n, const char *symbol) {
+  return ports_of(n) != NULL ? lv2_param_by_symbol(ports_of(n), symbol) : -1;
+}
+
+unsigned plugin_lv2_param_fields(const pnode *n) { return ports_of(n) != NULL ? LV2_FIELDS : 0; }
+
+void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i, double norm) {
+  lv2_fx *fx = ports_of(n);
   lv2_param_info in;
 
-  if (n == NULL || n->lv2 == NULL)
+  if (fx == NULL)
     return;
-  if (lv2_param_get_info(n->lv2, i, &in) != VST_OK)
+  if (lv2_param_get_info(fx, i, &in) != VST_OK)
     in = (lv2_param_info){.symbol = "", .name = "", .unit = ""};
+  else if (n->lv2 == NULL)
+    in.value = lv2_param_plain(fx, i, (float)norm);   /* isolated: from the host's value */
   sono_pack_key_str(pk, "symbol", in.symbol);
   sono_pack_key_double(pk, "min", in.min);
   sono_pack_key_double(pk, "max", in.max);
@@ -66,12 +80,13 @@ void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
 }
 
 void plugin_lv2_pack_groups(msgpack_packer *pk, pnode *n) {
-  int i, count = n->lv2 != NULL ? lv2_group_count(n->lv2) : 0;
+  lv2_fx *fx = ports_of(n);
+  int i, count = fx != NULL ? lv2_group_count(fx) : 0;
   lv2_group_info g;
 
   msgpack_pack_array(pk, (uint32_t)count);
   for (i = 0; i < count; i++) {
-    lv2_group_get(n->lv2, i, &g);
+    lv2_group_get(fx, i, &g);
     msgpack_pack_map(pk, 6);
     sono_pack_key_str(pk, "uri", g.uri);
     sono_pack_key_str(pk, "symbol", g.symbol);
@@ -89,12 +104,14 @@ void plugin_lv2_pack_audio(msgpack_packer *pk, pnode *n) {
   lv2_audio_info a;
   char port[32];
 
-  msgpack_pack_array(pk, n->lv2 != NULL ? (uint32_t)(nin + nout) : 0);
-  for (int k = 0; n->lv2 != NULL && k < nin + nout; k++) {
+  lv2_fx *fx = ports_of(n);
+
+  msgpack_pack_array(pk, fx != NULL ? (uint32_t)(nin + nout) : 0);
+  for (int k = 0; fx != NULL && k < nin + nout; k++) {
     bool out = k >= nin;
     int j = out ? k - nin : k;
 
-    if (lv2_audio_get_info(n->lv2, out, j, &a) != VST_OK)
+    if (lv2_audio_get_info(fx, out, j, &a) != VST_OK)
       a = (lv2_audio_info){"", "", "", "", false};
     snprintf(port, sizeof port, "%s_%d", out ? "out" : "in", j + 1);
     msgpack_pack_map(pk, 6);

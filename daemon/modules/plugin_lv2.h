@@ -8,13 +8,21 @@
 
 #include "daemon/modules/plugin_ctl.h"
 
+/* Whether the node's LV2 ports are known: an LV2 node in the daemon, or
+ * an isolated one whose ports the daemon described from the plugin's data
+ * (pnode.lv2_ports).  The parameter, group and audio-port calls below work
+ * for both; outputs and properties only in the daemon. */
+bool plugin_lv2_described(const pnode *n);
+/* The parameter (control input) with this port symbol, or -1. */
+int plugin_lv2_param_by_symbol(const pnode *n, const char *symbol);
 /* How many fields plugin_lv2_pack_param adds to a parameter's map: 0 for
  * a VST2 node. */
 unsigned plugin_lv2_param_fields(const pnode *n);
-/* symbol, min, max, default, plain (the value in the port's units),
- * unit, integer, toggled, enumeration, group (its port group's symbol or
- * nil) of parameter (control input) i. */
-void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i);
+/* symbol, min, max, default, plain (the value in the port's units: norm,
+ * the 0..1 value, mapped for an isolated node), unit, integer, toggled,
+ * enumeration, group (its port group's symbol or nil) of parameter
+ * (control input) i. */
+void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i, double norm);
 
 /* An LV2 node's control output k: {index, symbol, name, value (plain),
  * min, max, unit, output: true}.  The number of outputs is

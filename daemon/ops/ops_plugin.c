@@ -108,8 +108,8 @@ static int arg_param(request *r, pnode *n) {
   memcpy(buf, name, len);
   buf[len] = '\0';
   rc = vst_param_find(n->inst, buf, err);
-  if (rc < 0 && n->lv2 != NULL)
-    rc = lv2_param_by_symbol(n->lv2, buf);   /* an LV2 port's symbol */
+  if (rc < 0)
+    rc = plugin_lv2_param_by_symbol(n, buf);   /* an LV2 port's symbol */
   if (rc < 0) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM, "%s: node %u has no parameter named '%s'",
                 r->op, n->id, buf);
@@ -721,7 +721,7 @@ static void pack_vst_param(msgpack_packer *pk, int index, const param_view *p) {
  * more, above); plugin.get answers index, name, value, display, label (the
  * orders clients see). */
 static void pack_param(msgpack_packer *pk, pnode *n, int index, const param_view *p, bool single) {
-  if (!single && n != NULL && n->lv2 == NULL) {
+  if (!single && !plugin_lv2_described(n)) {
     pack_vst_param(pk, index, p);
     return;
   }
@@ -737,7 +737,7 @@ static void pack_param(msgpack_packer *pk, pnode *n, int index, const param_view
     sono_pack_key_str(pk, "label", p->label);
   else
     sono_pack_key_double(pk, "value", p->value);
-  plugin_lv2_pack_param(pk, n, index);   /* an LV2 node's symbol, range, plain value */
+  plugin_lv2_pack_param(pk, n, index, p->value);   /* an LV2 node's symbol, range, plain value */
 }
 
 static void params_done(sonod *d, void *arg, plugin_call_end end) {
@@ -745,7 +745,7 @@ static void params_done(sonod *d, void *arg, plugin_call_end end) {
   client *c = plugin_job_client(d, j, end, "effGetParamDisplay");
   const param_view *p = j->data;
   pnode *n = plugin_ctl_find(j->node);   /* NULL if unloaded meanwhile */
-  bool lv2 = n != NULL && n->lv2 != NULL;
+  bool lv2 = plugin_lv2_described(n);
   msgpack_sbuffer sb;
   msgpack_packer pk;
 

@@ -176,15 +176,25 @@ static double energy(const float *wav, sf_count_t from, sf_count_t to) {
  * host when isolated), a chord, a parameter change between the notes. */
 static float *dx10_part(bool isolate, sf_count_t *frames) {
   const uint64_t on[4] = {300, 301, 5000, 5123}, off[4] = {9000, 9001, 12000, 12345};
+  const msgpack_object *ok;
   uint64_t node;
 
   start();
   node = load(DX10, isolate);
   ck_assert(listed_isolated(node) == isolate);
   ok_of(conn_request(&c, "plugin.program", "uu", "node", node, "program", (uint64_t)3));
-  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Attack", "value", 0.25));
-  ck_assert_msg(fabs(get_value(node, "Attack") - 0.25) < 1e-6, "%s: Attack reads %g",
-                isolate ? "isolated" : "in process", get_value(node, "Attack"));
+  /* By port symbol, read back with its plain value and group; the port
+   * groups listed (isolated: described from the plugin's data). */
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "attack", "value", 0.25));
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "name", "attack"));
+  ck_assert_msg(fabs(msg_double(ok, "value") - 0.25) < 1e-6, "%s: attack reads %g",
+                isolate ? "isolated" : "in process", msg_double(ok, "value"));
+  ck_assert(msg_str_is(ok, "symbol", "attack"));
+  ck_assert(msg_str_is(ok, "group", "env"));
+  ck_assert(fabs(msg_double(ok, "plain") - 0.25) < 1e-6);
+  ok = ok_of(conn_request(&c, "plugin.params", "u", "node", node));
+  ck_assert_uint_eq(sono_map_get(ok, "groups")->via.array.size, 2);
+  ck_assert_uint_eq(sono_map_get(ok, "audio")->via.array.size, 2);
   notes(node, 4, on, true);
   notes(node, 4, off, false);
   ok_of(conn_request(&c, "plugin.set", "usdu", "node", node, "name", "Mod Init", "value", 0.8, "at",
@@ -208,9 +218,9 @@ static float *balance_part(bool isolate, sf_count_t *frames) {
   start();
   node = load(BALANCE, isolate);
   ck_assert(listed_isolated(node) == isolate);
-  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Trim/Gain [dB]", "value",
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "trim", "value",
                      (-20.0 * log10(2.0) + 20.0) / 40.0));
-  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Balance L/R", "value", 0.7));
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "balance", "value", 0.7));
   sine_into(node, 2);
   render(RATE / 2);
   return finish(frames);
