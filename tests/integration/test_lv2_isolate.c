@@ -6,7 +6,8 @@
  * an in-process and an isolated convoLV2 (its impulse response loaded by
  * the worker in the host) and back; a killed host leaves a `crashed` node
  * that plugin.restart brings back with its state; the session file keeps
- * an isolated LV2 node isolated.  Debian's mda-lv2 and x42-plugins
+ * an isolated LV2 node isolated; DX10 into balance in one host group's
+ * process sounds as in process.  Debian's mda-lv2 and x42-plugins
  * (scripts/setup.sh). */
 #include <check.h>
 #include <math.h>
@@ -371,6 +372,51 @@ START_TEST(killed_host_crashed_then_restart) {
 }
 END_TEST
 
+static uint64_t load_in_group(const char *uri, const char *group) {
+  const msgpack_object *ok =
+      ok_of(conn_request(&c, "plugin.load", "ss", "uri", uri, "isolate", group));
+
+  ck_assert(msg_str_is(ok, "format", "lv2"));
+  return msg_uint(ok, "node");
+}
+
+/* DX10 into x42 balance; isolated: both in one host group's process. */
+static float *group_part(bool isolate, sf_count_t *frames) {
+  const uint64_t on[2] = {100, 3000}, off[2] = {6000, 9000};
+  uint64_t synth, bal;
+  pid_t kids[4];
+  char a[32], b[32];
+
+  start();
+  synth = isolate ? load_in_group(DX10, "lv2s") : load(DX10, false);
+  bal = isolate ? load_in_group(BALANCE, "lv2s") : load(BALANCE, false);
+  if (isolate) {
+    ck_assert_uint_eq(children_of(dp.pid, kids, 4), 1);
+    ck_assert(msg_str_is(list_entry(synth), "host", "lv2s"));
+    ck_assert(msg_str_is(list_entry(bal), "host", "lv2s"));
+  }
+  ok_of(conn_request(&c, "plugin.set", "usd", "node", bal, "name", "trim", "value", 0.4));
+  for (int ch = 1; ch <= 2; ch++) {
+    snprintf(a, sizeof a, "%llu:out_%d", (unsigned long long)synth, ch);
+    snprintf(b, sizeof b, "out:in_%d", ch);
+    rewire(a, b, false);
+    snprintf(b, sizeof b, "%llu:in_%d", (unsigned long long)bal, ch);
+    rewire(a, b, true);
+  }
+  notes(synth, 2, on, true);
+  notes(synth, 2, off, false);
+  render(12000);
+  return finish(frames);
+}
+
+START_TEST(host_group_of_lv2_plugins) {
+  float *in = same_both_ways(group_part, 12000);
+
+  ck_assert_msg(energy(in, 0, 12000) > 0.1, "no sound through the chain");
+  free(in);
+}
+END_TEST
+
 /* The session file keeps an isolated LV2 node isolated, with its values. */
 START_TEST(session_keeps_isolation) {
   char saved[400];
@@ -406,6 +452,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, state_between_isolated_and_in_process);
   tcase_add_test(tc, killed_host_crashed_then_restart);
   tcase_add_test(tc, session_keeps_isolation);
+  tcase_add_test(tc, host_group_of_lv2_plugins);
   suite_add_tcase(s, tc);
   return s;
 }
