@@ -1,9 +1,12 @@
 /* main.c - sonod: start up, run the control loop, shut down. */
 #include <sched.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "daemon/net/auth.h"
@@ -238,6 +241,48 @@ static void follow_priority(sonod *d) {
                    d->be->ops->rt_priority != NULL ? d->be->ops->rt_priority(d->be) : 0);
 }
 
+/* Does this process hold CAP_IPC_LOCK (no limit on locked memory)? */
+static bool can_lock_any(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long long eff = 0;
+  bool found = false;
+
+  if (f == NULL)
+    return false;
+  while (!found && fgets(line, sizeof line, f) != NULL)
+    found = sscanf(line, "CapEff: %llx", &eff) == 1;
+  fclose(f);
+  return found && (eff & (1ull << 14)) != 0;   /* CAP_IPC_LOCK */
+}
+
+/* Every page the process has and will map stays in RAM: the audio thread
+ * never waits for a page to come back from swap or to be first mapped
+ * (ARCHITECTURE.md, "Memory the audio thread touches").  Only when the
+ * limit allows locking everything: with MCL_FUTURE under a finite
+ * RLIMIT_MEMLOCK, allocations would start failing once it is reached.
+ * Not under AddressSanitizer, whose terabytes of shadow mappings cannot be
+ * locked. */
+static void lock_memory(void) {
+#if defined(__SANITIZE_ADDRESS__)
+  log_info("memory not locked: AddressSanitizer build");
+#else
+  struct rlimit rl;
+
+  if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0 || (rl.rlim_cur != RLIM_INFINITY && !can_lock_any())) {
+    log_warn("memory not locked (RLIMIT_MEMLOCK is %llu KiB; the service unit sets "
+             "LimitMEMLOCK=infinity): the audio thread may wait for page faults",
+             (unsigned long long)rl.rlim_cur / 1024);
+    return;
+  }
+  if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
+    log_warn("memory not locked: mlockall: %s", strerror(errno));
+    return;
+  }
+  log_info("memory locked (mlockall)");
+#endif
+}
+
 static int run(sonod *d) {
   char err[512];
 
@@ -249,6 +294,7 @@ static int run(sonod *d) {
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
     session_register(sections[i]);
   d->started_ns = sonod_now_ns();
+  lock_memory();
   /* Catch SIGINT/SIGTERM before the socket accepts anyone: a signal that
    * arrives during start-up waits for the loop instead of killing us. */
   uv_signal_init(d->loop, &d->sigint);

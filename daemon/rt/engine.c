@@ -18,6 +18,7 @@
 
 #include "daemon/rt/csound_rt.h"
 #include "daemon/rt/rt_pool.h"
+#include "daemon/rt/fpu.h"
 #include "daemon/rtcheck/rtcheck.h"
 
 typedef struct cycle {
@@ -357,6 +358,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   rt_msg m;
 
   RT_CYCLE_BEGIN();
+  rt_fpu_flush_denormals();
   t0 = now_ns();
 
   while (spsc_pop(e->to_rt, &c) == 0)
@@ -374,6 +376,7 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
    * block: started and stopped at their own frames, in this block. */
   if (e->csound != NULL)
     csound_rt_midi(e->csound, e->live, e->nlive);
+  e->nodes.sample_rate = e->sample_rate;
   nodes_begin(&e->nodes, cy.start, nframes, &tr);
   e->graph.in = e->in;
   e->graph.nin = e->nin;

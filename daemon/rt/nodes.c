@@ -104,6 +104,8 @@ static void queue_due(rt_node *n, uint64_t first, uint64_t until) {
     if (ev == NULL) {
       rt_midi_batch **tail = &n->done;
 
+      if (n->tail == &b->next)
+        n->tail = link;
       /* Finished: said by nodes_flush, on the audio thread. */
       *link = b->next;
       b->next = NULL;
@@ -152,7 +154,13 @@ static void queue_live(const rt_nodes *ns, rt_node *n, unsigned from, unsigned l
 static void process_one(const rt_nodes *ns, rt_node *n, float **in, unsigned nin, float **out,
                         unsigned nout, unsigned from, unsigned len, vst_midi_sink *sink) {
   uint64_t first = ns->start + from;
+  vst_transport t;
 
+  /* Its own time: a block split at command frames is several calls, and
+   * each sees the song position (and its MIDI output is stamped) at its
+   * own first frame, not the block's. */
+  xport_vst_at(&ns->tr, first, ns->sample_rate, &t);
+  vst_rt_set_transport(n->inst, &t);
   queue_due(n, first, first + len);
   queue_live(ns, n, from, len);
   sink->base = (int32_t)from;
@@ -240,10 +248,7 @@ void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_trans
 }
 
 void nodes_transport(rt_nodes *ns, const vst_transport *t) {
-  unsigned i;
-
-  for (i = 0; i < ns->n; i++)
-    vst_rt_set_transport(ns->node[i]->inst, t);
+  ns->tr = *t;
 }
 
 static void add(rt_nodes *ns, const rt_cmd *c) {
@@ -254,6 +259,7 @@ static void add(rt_nodes *ns, const rt_cmd *c) {
     return;
   n->batches = NULL;
   n->done = NULL;
+  n->tail = &n->batches;
   ns->node[ns->n++] = n;
 }
 
@@ -285,7 +291,7 @@ static void param(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
 }
 
 static void midi(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
-  rt_midi_batch *b = c->u.ptr, **link;
+  rt_midi_batch *b = c->u.ptr;
   int i = find(ns, b->node);
   rt_node *n;
 
@@ -302,9 +308,11 @@ static void midi(rt_nodes *ns, const rt_cmd *c, uint64_t frame) {
   b->iabs = b->irel = 0;
   b->queued = b->refused = 0;
   b->next = NULL;
-  for (link = &n->batches; *link != NULL; link = &(*link)->next)
-    ;
-  *link = b;
+  /* Appended at the tail: thousands of pending batches cost no walk. */
+  if (n->tail == NULL)
+    n->tail = &n->batches;
+  *n->tail = b;
+  n->tail = &b->next;
   /* One slot for this acknowledgement, one for RT_MSG_DONE. */
   msg(ns, c, RT_MSG_ACK, RT_ERR_NONE, frame, 0, 1, NULL);
 }

@@ -56,6 +56,7 @@ typedef struct rt_node {
    * segment, in plan order, since a node may render on a worker thread
    * (rt/rt_pool.h) and from_rt has one producer. */
   rt_midi_batch *done;
+  rt_midi_batch **tail;         /* the last batch's next (or &batches): appending is O(1) */
   /* The control side re-prepares a plugin (new block size) while the
    * audio thread may be running, without a lock: it sets hold, then waits
    * until busy is clear; the audio thread sets busy, then skips the node
@@ -73,6 +74,10 @@ typedef struct rt_nodes {
   /* The current block. */
   uint64_t start;
   unsigned nframes;
+  unsigned sample_rate;         /* set by the engine */
+  /* The transport plugins see, as at frame tr.frame: each process call
+   * gets it moved on to its own first frame (xport_vst_at). */
+  vst_transport tr;
   const rt_live_ev *live;       /* the backend's MIDI input, by offset */
   unsigned nlive;
   const rt_midi_routes *routes; /* which nodes get it */
@@ -87,8 +92,8 @@ typedef struct rt_nodes {
 bool nodes_owns_reply(const rt_cmd *c);
 /* Starts a block; every plugin gets the transport t. */
 void nodes_begin(rt_nodes *ns, uint64_t start, unsigned nframes, const vst_transport *t);
-/* The transport changed inside the block: plugins see t from their next
- * process call. */
+/* The transport changed inside the block: plugins see t (moved on to the
+ * frame of each call) from their next process call. */
 void nodes_transport(rt_nodes *ns, const vst_transport *t);
 /* A plugin command is due at frame (within the current block). */
 void nodes_apply(rt_nodes *ns, const rt_cmd *c, uint64_t frame);

@@ -54,23 +54,36 @@ void xport_follow(rt_xport *x, const rt_xport_ext *ext, uint64_t f) {
   }
 }
 
-void xport_vst(rt_xport *x, uint64_t f, unsigned sample_rate, vst_transport *t) {
-  uint64_t pos = xport_pos(x, f);
-  double ppq = sample_rate > 0 ? (double)pos / sample_rate * x->tempo / 60.0 : 0.0;
+/* The musical position of song position pos (samples). */
+static void musical(vst_transport *t, double pos, unsigned sample_rate) {
+  double ppq = sample_rate > 0 ? pos / sample_rate * t->tempo / 60.0 : 0.0;
   /* A bar is num notes of 1/den: num * 4 / den quarter notes. */
-  double bar = x->den > 0 ? (double)x->num * 4.0 / (double)x->den : 4.0;
+  double bar = t->time_sig_den > 0 ? (double)t->time_sig_num * 4.0 / (double)t->time_sig_den : 4.0;
 
-  memset(t, 0, sizeof *t);
-  t->frame = (int64_t)f;
-  t->sample_pos = (double)pos;
-  t->tempo = x->tempo;
+  t->sample_pos = pos;
   t->ppq_pos = ppq;
   t->bar_start_ppq = bar > 0.0 ? floor(ppq / bar) * bar : 0.0;
+}
+
+void xport_vst(rt_xport *x, uint64_t f, unsigned sample_rate, vst_transport *t) {
+  memset(t, 0, sizeof *t);
+  t->frame = (int64_t)f;
+  t->tempo = x->tempo;
   t->time_sig_num = x->num;
   t->time_sig_den = x->den;
+  musical(t, (double)xport_pos(x, f), sample_rate);
   t->playing = x->playing;
   t->changed = x->changed;
   x->changed = false;
+}
+
+void xport_vst_at(const vst_transport *t, uint64_t f, unsigned sample_rate, vst_transport *o) {
+  *o = *t;
+  if (f <= (uint64_t)t->frame)
+    return;
+  o->frame = (int64_t)f;
+  if (t->playing)
+    musical(o, t->sample_pos + (double)(f - (uint64_t)t->frame), sample_rate);
 }
 
 void xport_publish(const rt_xport *x, rt_xport_pub *p, uint64_t f) {

@@ -92,6 +92,11 @@ void xport_apply(rt_xport *x, uint32_t mask, double tempo, int32_t num, int32_t 
 void xport_follow(rt_xport *x, const rt_xport_ext *ext, uint64_t f);
 /* What plugins see at engine frame f; clears `changed`. */
 void xport_vst(rt_xport *x, uint64_t f, unsigned sample_rate, vst_transport *t);
+/* t (what plugins saw at frame t->frame) moved on to frame f >= t->frame:
+ * the song position advances while playing, everything else is kept.  A
+ * block split at command frames gives each segment's process call its own
+ * time (nodes.c process_one). */
+void xport_vst_at(const vst_transport *t, uint64_t f, unsigned sample_rate, vst_transport *o);
 void xport_publish(const rt_xport *x, rt_xport_pub *p, uint64_t f);
 
 #endif

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "protocol/frame.h"
@@ -213,6 +214,36 @@ static unsigned char *big_request(uint64_t id, const char *op, size_t bytes, siz
   *len = sb.size;
   return (unsigned char *)sb.data;
 }
+
+/* Could this process (and so the daemon it started) lock all its memory? */
+static bool may_lock_all(void) {
+  struct rlimit rl;
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  unsigned long long eff = 0;
+  bool cap = false;
+
+  while (f != NULL && !cap && fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "CapEff: %llx", &eff) == 1)
+      cap = (eff & (1ull << 14)) != 0;   /* CAP_IPC_LOCK */
+  if (f != NULL)
+    fclose(f);
+  return cap || (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY);
+}
+
+/* The daemon locks its memory when the limit allows (no page of the audio
+ * thread's waits for swap or first mapping), and says so when it does not. */
+START_TEST(memory_is_locked_when_allowed) {
+#if defined(__SANITIZE_ADDRESS__)
+  ck_assert(daemon_log_contains(&dp, "memory not locked"));
+#else
+  if (may_lock_all())
+    ck_assert_msg(proc_kib(dp.pid, "VmLck") > 1024, "VmLck %lu KiB", proc_kib(dp.pid, "VmLck"));
+  else
+    ck_assert(daemon_log_contains(&dp, "memory not locked"));
+#endif
+}
+END_TEST
 
 /* A client that sends requests and reads no replies: once its unread
  * replies pass 8 MiB the daemon stops reading from it (its writes block),
@@ -822,6 +853,7 @@ static Suite *protocol_suite(void) {
   tcase_set_timeout(tc, 60);
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, hello_reports_the_server);
+  tcase_add_test(tc, memory_is_locked_when_allowed);
   tcase_add_test(tc, status_clock_advances);
   tcase_add_test(tc, malformed_msgpack);
   tcase_add_test(tc, count_bombs_cost_nothing);

@@ -4,7 +4,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "daemon/modules/graph_plan.h"
 #include "daemon/rt/engine.h"
+#include "daemon/rt/fpu.h"
 #include "tests/support/check_main.h"
 
 #define RATE 48000
@@ -223,6 +225,50 @@ START_TEST(full_heap_still_takes_commands_for_now) {
 }
 END_TEST
 
+/* A denormal input through a gain node comes out as zero, whatever the
+ * thread's floating-point state was: engine_process sets FTZ|DAZ on the
+ * thread that runs it (rt/fpu.h), as a fresh JACK or clock thread has
+ * neither. */
+START_TEST(denormals_are_flushed_through_a_gain_node) {
+  static float in0[BLOCK];
+  const float *ins[1] = { in0 };
+  graph g;
+  rt_plan *p;
+  rt_cmd c;
+  int i;
+
+  for (i = 0; i < BLOCK; i++)
+    in0[i] = 1e-39f;   /* denormal */
+  ck_assert(in0[0] != 0.0f);
+  graph_init(&g);
+  ck_assert_ptr_nonnull(graph_add_node(&g, GRAPH_ID_OUT, GN_OUT, "out", 2, 0));
+  ck_assert_ptr_nonnull(graph_add_node(&g, GRAPH_ID_IN, GN_IN, "in", 0, 1));
+  ck_assert_ptr_nonnull(graph_add_node(&g, 1, GN_GAIN, "g", 1, 1));
+  graph_node(&g, 1)->gain = 0.75f;
+  graph_add_conn(&g, GRAPH_ID_IN, 0, 1, 0, 1, false);
+  graph_add_conn(&g, 1, 0, GRAPH_ID_OUT, 0, 1, false);
+  p = graph_plan_build(&g, BLOCK);
+  ck_assert_ptr_nonnull(p);
+  memset(&c, 0, sizeof c);
+  c.type = RT_CMD_GRAPH_PLAN;
+  c.at_kind = RT_AT_NOW;
+  c.u.ptr = p;
+  send_cmd(&c);
+
+  rt_fpu_clear();
+  ck_assert(!rt_fpu_flushing());
+  e.in = ins;
+  e.nin = 1;
+  engine_process(&e, bufs, 2, BLOCK);
+  for (i = 0; i < BLOCK; i++)
+    ck_assert_msg(buf_l[i] == 0.0f, "frame %d: %g", i, (double)buf_l[i]);
+  ck_assert(rt_fpu_flushing());
+  rt_fpu_clear();
+  graph_plan_free(graph_rt_swap(&e.graph, NULL));
+  graph_free(&g);
+}
+END_TEST
+
 START_TEST(tone_on_one_channel) {
   rt_cmd on = tone_cmd(true, RT_AT_NOW, 0, 1);
   int i;
@@ -263,6 +309,7 @@ static Suite *engine_suite(void) {
   tcase_add_test(tc, full_heap_still_takes_commands_for_now);
   tcase_add_test(tc, tone_on_one_channel);
   tcase_add_test(tc, transport_published_before_the_first_block);
+  tcase_add_test(tc, denormals_are_flushed_through_a_gain_node);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -242,6 +242,8 @@ static void ask_time(plug *p)
     if (!ti)
         return;
     p->st.time_sample_pos = ti->samplePos;
+    if (p->st.ntime_log >= 0 && p->st.ntime_log < TP_TIME_LOG)
+        p->st.time_log[p->st.ntime_log++] = ti->samplePos;
     p->st.time_sample_rate = ti->sampleRate;
     p->st.time_tempo = ti->tempo;
     p->st.time_ppq = ti->ppqPos;

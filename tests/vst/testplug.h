@@ -9,6 +9,7 @@
 #define TP_MAX_EVENTS 20000
 #define TP_NUM_PARAMS 3
 #define TP_NUM_PROGRAMS 4
+#define TP_TIME_LOG 64
 #define TP_UNIQUE_ID 0x736e7470   /* 'sntp' */
 
 typedef struct tp_event {
@@ -51,6 +52,10 @@ typedef struct tp_stats {
     int have_time;
     double time_sample_pos, time_sample_rate, time_tempo, time_ppq, time_bar;
     int32_t time_num, time_den, time_flags;
+    /* samplePos at each process call, the first TP_TIME_LOG since the test
+     * last set ntime_log to 0. */
+    int ntime_log;
+    double time_log[TP_TIME_LOG];
     /* The events of the last effProcessEvents call. */
     int events_calls;
     int nevents;
