@@ -140,6 +140,7 @@ static void on_tick(uv_timer_t *t) {
     midi_out_event(d, atomic_load(&d->be->midi_out_dropped));
   midi_cs_tick(d);
   clients_tick(d);
+  meter_ctl_tick(d);
   for (c = d->clients; c != NULL; c = c->next)
     if (c->lost > 0 && client_backlog(c) < CLIENT_EVENT_BACKLOG)
       client_report_lost(c);

@@ -1,5 +1,6 @@
 /* graph_ctl.c - the routing graph in the daemon.  See graph_ctl.h. */
 #include "daemon/modules/graph_ctl.h"
+#include "daemon/modules/meter_ctl.h"
 
 #include "daemon/engine/module.h"
 
@@ -246,6 +247,7 @@ static void graph_ctl_msg(sonod *d, client *c, const rt_msg *m) {
   }
   if (c != NULL && m->type == RT_MSG_ACK)
     reply_ok_frame(c, m->req_id, m->frame);
+  meter_ctl_take_nonfinite(m->garbage);   /* its last counts */
   graph_plan_free(m->garbage);
 }
 

@@ -100,7 +100,7 @@ static void add_port(msub *s, const rt_meter_rec *r) {
     m->sumsq = 0.0;
   }
   m = &s->acc[i];
-  if (r->u.v.peak > m->peak)
+  if (r->u.v.peak > m->peak || isnan(r->u.v.peak))   /* NaN stays NaN */
     m->peak = r->u.v.peak;
   m->sumsq += r->u.v.sumsq;
 }
@@ -267,6 +267,77 @@ void meter_ctl_unsubscribe(sonod *d, uint32_t client_id) {
   update(d);
 }
 
+/* ---- nodes that gave NaN or infinity (rt/graph_rt.c guard) ---- */
+
+#define NONFINITE_EVENT_NS 1000000000ull   /* at most one event a second per node */
+
+typedef struct nfnode {
+  uint32_t gid;
+  uint64_t total;          /* blocks silenced since start */
+  uint64_t reported;       /* total when the last event went out */
+  uint64_t last_ns;        /* when it went out */
+} nfnode;
+
+static nfnode *nf;
+static unsigned nnf, capnf;
+
+static nfnode *nf_find(uint32_t gid, bool add) {
+  unsigned i;
+
+  for (i = 0; i < nnf; i++)
+    if (nf[i].gid == gid)
+      return &nf[i];
+  if (!add)
+    return NULL;
+  if (nnf == capnf) {
+    unsigned cap = capnf ? 2 * capnf : 8;
+    nfnode *p = realloc(nf, cap * sizeof *p);
+
+    if (p == NULL)
+      return NULL;
+    nf = p;
+    capnf = cap;
+  }
+  memset(&nf[nnf], 0, sizeof nf[nnf]);
+  nf[nnf].gid = gid;
+  return &nf[nnf++];
+}
+
+void meter_ctl_take_nonfinite(rt_plan *p) {
+  unsigned i;
+
+  for (i = 0; p != NULL && i < p->nnodes; i++) {
+    uint32_t n = atomic_exchange_explicit(&p->node[i].nonfinite, 0, memory_order_relaxed);
+    nfnode *x = n > 0 ? nf_find(p->node[i].gid, true) : NULL;
+
+    if (x != NULL)
+      x->total += n;
+  }
+}
+
+void meter_ctl_tick(sonod *d) {
+  uint64_t now = sonod_now_ns();
+  unsigned i;
+
+  meter_ctl_take_nonfinite(atomic_load_explicit(&d->eng.graph.live, memory_order_acquire));
+  for (i = 0; i < nnf; i++) {
+    nfnode *x = &nf[i];
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+
+    if (x->total == x->reported || (x->last_ns != 0 && now - x->last_ns < NONFINITE_EVENT_NS))
+      continue;
+    events_begin(&sb, &pk, "node.nonfinite", 3);
+    sono_pack_cstr(&pk, "node");
+    meter_ctl_pack_node(&pk, x->gid);
+    sono_pack_key_uint(&pk, "blocks", x->total - x->reported);
+    sono_pack_key_uint(&pk, "total", x->total);
+    events_emit(d, EV_NODE, &sb);
+    x->reported = x->total;
+    x->last_ns = now;
+  }
+}
+
 void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
   rt_plan *p = atomic_load_explicit(&d->eng.graph.live, memory_order_acquire);
   unsigned i;
@@ -275,9 +346,12 @@ void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
     msgpack_pack_array(pk, 0);
     return;
   }
+  meter_ctl_take_nonfinite(p);
   msgpack_pack_array(pk, p->nnodes);
   for (i = 0; i < p->nnodes; i++) {
-    msgpack_pack_map(pk, 3);
+    const nfnode *x = nf_find(p->node[i].gid, false);
+
+    msgpack_pack_map(pk, 4);
     sono_pack_cstr(pk, "node");
     meter_ctl_pack_node(pk, p->node[i].gid);
     sono_pack_key_double(pk, "load",
@@ -287,10 +361,14 @@ void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk) {
                        p->sched != NULL
                            ? atomic_load_explicit(&p->sched->ran_on[i], memory_order_relaxed)
                            : 0);
+    sono_pack_key_uint(pk, "nonfinite", x != NULL ? x->total : 0);
   }
 }
 
 static void meter_ctl_shutdown(sonod *d) {
+  free(nf);
+  nf = NULL;
+  nnf = capnf = 0;
   while (subs != NULL) {
     msub *s = subs;
     subs = s->next;

@@ -9,8 +9,17 @@
 
 #include "daemon/base/sonod.h"
 
-/* Packs status's `nodes` value: [{node, load}] for the plan in use. */
+/* Packs status's `nodes` value: [{node, load, nonfinite}] for the plan in
+ * use. */
 void meter_ctl_pack_loads(sonod *d, msgpack_packer *pk);
+/* Nodes that gave NaN or infinity: counts the blocks the audio thread
+ * silenced (rt_gnode.nonfinite) of plan p (the live one, or one that came
+ * back as garbage, before it is freed). */
+struct rt_plan;
+void meter_ctl_take_nonfinite(struct rt_plan *p);
+/* Every control tick: takes the live plan's counts and sends a coalesced
+ * `node.nonfinite` event per node, at most one a second. */
+void meter_ctl_tick(sonod *d);
 
 /* Subscribes client_id to `meter` events at rate Hz for
  * nodes[0..n) (ids in the graph; owned by the subscription from then on),

@@ -18,6 +18,7 @@ static const struct {
   { "synth", EV_SYNTH },
   { "csound", EV_CSOUND },
   { "plugin", EV_PLUGIN },
+  { "node", EV_NODE },
 };
 
 #define NKINDS (sizeof kinds / sizeof kinds[0])

@@ -16,6 +16,7 @@ typedef enum {
   EV_SYNTH = 1u << 5,     /* synth.started, synth.ended */
   EV_CSOUND = 1u << 6,    /* csound.message */
   EV_PLUGIN = 1u << 7,    /* plugin.param, plugin.output, plugin.midi, plugin.error, plugin.prepared */
+  EV_NODE = 1u << 8,      /* node.nonfinite */
 } event_kind;
 
 /* The mask bit of a kind named by obj, or 0 for an unknown kind. */

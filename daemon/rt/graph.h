@@ -90,6 +90,11 @@ typedef struct rt_gnode {
   uint64_t load_ns;   /* audio thread: time spent in this block */
   float load;         /* audio thread: smoothed share of the period */
   _Atomic uint32_t load_ppm;  /* published: load in parts per million */
+  bool bad;           /* the thread that renders it (audio or worker): gave a NaN or
+                       * infinity in this block; read by the audio thread after it */
+  /* Published: blocks in which it gave a NaN or infinity (its output was
+   * silenced for them); the control side takes it with an exchange. */
+  _Atomic uint32_t nonfinite;
 } rt_gnode;
 
 typedef struct rt_plan {

@@ -252,13 +252,47 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
   advance(&p->ramp[n->gain_ramp], len);
 }
 
+/* True when x[0..len) holds a NaN or an infinity (exponent all ones):
+ * integer work the compiler vectorizes. */
+static bool nonfinite(const float *x, unsigned len) {
+  uint32_t bad = 0, u;
+  unsigned i;
+
+  for (i = 0; i < len; i++) {
+    memcpy(&u, &x[i], sizeof u);
+    bad |= (u & 0x7F800000u) == 0x7F800000u;
+  }
+  return bad != 0;
+}
+
+/* A node whose output holds a NaN or an infinity would carry it into
+ * every node downstream and into the mix, which then stays NaN for good
+ * (a filter's state keeps it): its outputs are silenced for the segment
+ * and the block is counted for the control side, which names the node. */
+static void guard(rt_gnode *n, unsigned from, unsigned len) {
+  unsigned k;
+  bool bad = false;
+
+  for (k = 0; k < n->nout && !bad; k++)
+    bad = nonfinite(n->outbuf[k] + from, len);
+  if (!bad)
+    return;
+  for (k = 0; k < n->nout; k++)
+    memset(n->outbuf[k] + from, 0, len * sizeof(float));
+  n->bad = true;
+}
+
 void graph_rt_node(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *const *out,
                    unsigned nchannels, unsigned from, unsigned len, vst_midi_sink *sink) {
   gather(p, n, from, len);
   process(g, p, ns, n, out, nchannels, from, len, sink);
-  /* out is metered on the final buffers at the block's end. */
+  /* out is metered on the final buffers at the block's end.  The meter
+   * sees what the node gave, a NaN or infinity included; what goes on
+   * downstream is guarded. */
   if (g->metering && n->kind != GN_OUT)
     meter_rt_ports(p, n, from, len);
+  if (n->kind != GN_OUT)
+    guard(n, from, len);
 }
 
 void graph_rt_segment_end(rt_plan *p, rt_nodes *ns, unsigned to) {

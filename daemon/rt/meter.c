@@ -16,9 +16,11 @@ static void measure(rt_meter *mt, const float *x, unsigned len) {
   float peak = mt->peak, sum = 0.0f;
   unsigned i;
 
+  /* A NaN peak stays NaN (and an infinity infinite) until the snapshot:
+   * a meter shows a broken signal as such, not as silence. */
   for (i = 0; i < len; i++) {
     float a = fabsf(x[i]);
-    if (a > peak)
+    if (a > peak || a != a)
       peak = a;
     sum += x[i] * x[i];
   }
@@ -89,6 +91,10 @@ void meter_rt_block(rt_meters *m, rt_graph *g, float *const *out, unsigned nchan
     rt_gnode *n = &p->node[i];
     float x = (float)n->load_ns / period_ns;
 
+    if (n->bad) {
+      atomic_fetch_add_explicit(&n->nonfinite, 1, memory_order_relaxed);
+      n->bad = false;
+    }
     n->load += (x - n->load) * LOAD_SMOOTH;
     n->load_ns = 0;
     atomic_store_explicit(&n->load_ppm, (uint32_t)(n->load * 1e6f), memory_order_relaxed);

@@ -343,6 +343,98 @@ START_TEST(unloading_a_sounding_plugin_fades) {
 }
 END_TEST
 
+/* A node that outputs NaN (and infinity) does not silence the mix: its
+ * output is silenced instead, and the test tone on the outputs still
+ * sounds; the node is named in a node.nonfinite event and in status, and
+ * its meter shows NaN and infinity, not 0.  The node is Csound's (a
+ * plugin's NaN is already made 0 in the plugin's own call, plugin.error
+ * non_finite): without the graph's guard the mix is NaN for good. */
+START_TEST(a_nan_node_does_not_silence_the_mix) {
+  const char *kinds[] = { "node" };
+  const msgpack_object *st, *nodes, *m;
+  uint64_t sub = next_id++;
+  sf_count_t frames, i;
+  bool event = false, named = false, nan_meter = false, rendered = false;
+  uint64_t rid;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  float *d;
+  uint32_t k;
+
+  start();
+  conn_subscribe(&c, sub, kinds, 1);
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", next_id++);
+  sono_pack_key_str(&pk, "op", "meter.subscribe");
+  sono_pack_key_uint(&pk, "rate", 10);
+  sono_pack_cstr(&pk, "nodes");
+  msgpack_pack_array(&pk, 1);
+  sono_pack_cstr(&pk, "csound");
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  /* NaN on out_1, +infinity on out_2, from k-rate arithmetic. */
+  ok_of(conn_request(&c, "csound.compile", "s", "code",
+                     "instr 9\nkz = 0\nkinf = -log(kz)\nknan = kinf - kinf\n"
+                     "a1 upsamp knan\na2 upsamp kinf\nouts a1, a2\nendin\n"));
+  /* After the compile's merge, in the first k-cycle. */
+  ok_of(conn_request(&c, "csound.event", "su", "line", "i 9 0 -1", "at", (uint64_t)1024));
+  ok_of(conn_request(&c, "engine.tone", "bddu", "on", 1, "freq", 1000.0, "amp", 0.5, "at",
+                     (uint64_t)0));
+  rid = conn_request(&c, "render", "u", "frames", (uint64_t)(RATE / 2));
+  /* Meter events come during the render, the event with the control
+   * thread's next tick. */
+  while (!(event && rendered)) {
+    const msgpack_object *mid;
+
+    m = conn_recv(&c, 5000);   /* fails the test when nothing comes */
+    mid = sono_map_get(m, "id");
+    if (mid != NULL && mid->via.u64 == rid) {
+      ck_assert_ptr_nonnull(msg_ok(m));
+      rendered = true;
+    } else if (msg_str_is(m, "event", "node.nonfinite")) {
+      ck_assert(msg_str_is(m, "node", "csound"));
+      ck_assert_uint_gt(msg_uint(m, "blocks"), 0);
+      event = true;
+    } else if (msg_str_is(m, "event", "meter")) {
+      const msgpack_object *ns = sono_map_get(m, "nodes"), *ports;
+
+      ports = ns != NULL && ns->via.array.size > 0 ? sono_map_get(&ns->via.array.ptr[0], "ports")
+                                                 : NULL;
+      if (ports != NULL && ports->via.array.size >= 2) {
+        double p0 = msg_double(&ports->via.array.ptr[0], "peak");
+        double p1 = msg_double(&ports->via.array.ptr[1], "peak");
+
+        nan_meter = nan_meter || (isnan(p0) && isinf(p1));
+      }
+    }
+  }
+  ck_assert_msg(event, "no node.nonfinite event");
+  ck_assert_msg(nan_meter, "the node's meter did not show NaN and infinity");
+  st = ok_of(conn_request(&c, "status", ""));
+  nodes = sono_map_get(st, "nodes");
+  ck_assert_ptr_nonnull(nodes);
+  for (k = 0; k < nodes->via.array.size; k++) {
+    const msgpack_object *n = &nodes->via.array.ptr[k];
+
+    if (msg_str_is(n, "node", "csound")) {
+      ck_assert_uint_gt(msg_uint(n, "nonfinite"), 0);
+      named = true;
+    } else {
+      ck_assert_uint_eq(msg_uint(n, "nonfinite"), 0);
+    }
+  }
+  ck_assert(named);
+  finish();
+  d = read_wav(&frames);
+  for (i = 0; i < 2 * frames; i++)
+    ck_assert_msg(isfinite(d[i]), "sample %ld is %g", (long)i, (double)d[i]);
+  ck_assert_msg(energy(d, 2048, frames) > 10, "the mix was silenced");
+  free(d);
+}
+END_TEST
+
 /* Switching a plugin's bypass crossfades between its output and its input:
  * the test plugin at a tenth of its input against the dry sine, switched
  * eight times while a sine plays, never jumps more than the sine moves. */
@@ -404,6 +496,7 @@ static Suite *graph_suite(void) {
   tcase_add_test(tc, rewiring_under_load_stays_smooth);
   tcase_add_test(tc, unloading_a_sounding_plugin_fades);
   tcase_add_test(tc, bypassing_a_sounding_plugin_crossfades);
+  tcase_add_test(tc, a_nan_node_does_not_silence_the_mix);
   suite_add_tcase(s, tc);
   return s;
 }

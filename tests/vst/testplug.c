@@ -92,6 +92,10 @@
 #ifndef TP_SYSEX_OUT
 #define TP_SYSEX_OUT 0
 #endif
+/* TP_NAN 1: output 1 is all NaN, the others all +infinity. */
+#ifndef TP_NAN
+#define TP_NAN 0
+#endif
 
 #ifndef TP_CRASH_AFTER
 #define TP_CRASH_AFTER 0
@@ -346,6 +350,11 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
         out[1][i] = (float)(p->st.time_tempo / 1000.0) * (playing ? 1.0f : -1.0f);
         out[2][i] = (float)(p->st.time_ppq / 1000.0);
     }
+#endif
+#if TP_NAN
+    for (int c = 0; c < TP_OUT; c++)
+        for (VstInt32 i = 0; i < n; i++)
+            out[c][i] = c == 0 ? __builtin_nanf("") : __builtin_inff();
 #endif
 #if TP_BLOCK_OUT
     for (VstInt32 i = 0; i < n; i++) {
