@@ -264,9 +264,10 @@ static bool can_lock_any(void) {
  * RLIMIT_MEMLOCK, allocations would start failing once it is reached.
  * Not under AddressSanitizer, whose terabytes of shadow mappings cannot be
  * locked. */
-static void lock_memory(void) {
+static bool lock_memory(void) {
 #if defined(__SANITIZE_ADDRESS__)
   log_info("memory not locked: AddressSanitizer build");
+  return false;
 #else
   struct rlimit rl;
 
@@ -274,13 +275,14 @@ static void lock_memory(void) {
     log_warn("memory not locked (RLIMIT_MEMLOCK is %llu KiB; the service unit sets "
              "LimitMEMLOCK=infinity): the audio thread may wait for page faults",
              (unsigned long long)rl.rlim_cur / 1024);
-    return;
+    return false;
   }
   if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0) {
     log_warn("memory not locked: mlockall: %s", strerror(errno));
-    return;
+    return false;
   }
   log_info("memory locked (mlockall)");
+  return true;
 #endif
 }
 
@@ -295,7 +297,9 @@ static int run(sonod *d) {
   for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
     session_register(sections[i]);
   d->started_ns = sonod_now_ns();
-  lock_memory();
+  /* The realtime checker's build: system calls in the audio cycle fail
+   * the daemon, and page faults too when memory is locked. */
+  RT_CHECK_ARM(lock_memory());
   /* Catch SIGINT/SIGTERM before the socket accepts anyone: a signal that
    * arrives during start-up waits for the loop instead of killing us. */
   uv_signal_init(d->loop, &d->sigint);

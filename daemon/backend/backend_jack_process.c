@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon/backend/backend_jack_internal.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst.h"
 
 /* AUDIO THREAD.  This cycle's MIDI input, in JACK's order (by frame):
@@ -94,12 +95,17 @@ int jb_on_process(jack_nframes_t nframes, void *arg) {
   int cs = cancel_off();
   unsigned ch;
 
+  /* The realtime checker's region is the whole callback, ours and
+   * engine_process's (which marks its own too: they nest); all but the
+   * cancellation switch, which must come first (see cancel_off). */
+  RT_CYCLE_BEGIN();
   /* Marked before the gate is read, and the gate set before the mark is
    * read on the other side (both sequentially consistent): either this
    * cycle sees shut_out, or go_lost sees it running and waits. */
   atomic_store(&jb->in_cycle, true);
   if (atomic_load(&jb->shut_out)) {
     atomic_store(&jb->in_cycle, false);
+    RT_CYCLE_END();
     cancel_restore(cs);
     return 0;
   }
@@ -115,6 +121,7 @@ int jb_on_process(jack_nframes_t nframes, void *arg) {
   engine_process(e, jb->bufs, jb->channels, nframes);
   write_midi(jb, &e->nodes.out, nframes);
   atomic_store(&jb->in_cycle, false);
+  RT_CYCLE_END();
   cancel_restore(cs);
   return 0;
 }

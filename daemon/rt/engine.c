@@ -458,7 +458,10 @@ void engine_process(engine *e, float *const *out, unsigned nchannels, unsigned n
   e->graph.in = NULL;
   e->graph.nin = 0;
   publish(e, cy.start, nframes, t0);
-  if (cy.said && e->wake)
+  if (cy.said && e->wake) {
+    RT_SYSCALL_BEGIN();   /* the one system call (ARCHITECTURE.md) */
     e->wake(e->wake_ctx);
+    RT_SYSCALL_END();
+  }
   RT_CYCLE_END();
 }
