@@ -15,6 +15,9 @@
 #                                             # each against a baseline (seconds)
 #   bench/run.sh capture                      # only bench_capture: capture.start's
 #                                             # cost to the audio thread per cycle
+#   bench/run.sh opcost [op_cost options]     # only op_cost: each request's cost
+#                                             # to the audio thread, at 256 and
+#                                             # 64 frames (issue 14)
 set -eu
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,6 +58,21 @@ if [ "${1:-}" = queue ]; then
   echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   exec "$build/bench/bench_queue" "$@"
+fi
+if [ "${1:-}" = opcost ]; then
+  shift
+  ninja -C "$build" bench/op_cost daemon/sonod daemon/vst/sonod-vst-scan tests/vst/testplug.so >/dev/null
+  echo "## What each request costs the audio thread"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: \`$(uname -a)\`, $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  for b in 256 64; do
+    echo
+    "$build/bench/op_cost" --sonod "$build/daemon/sonod" --plugin "$build/tests/vst/testplug.so" \
+      --block "$b" "$@"
+  done
+  exit 0
 fi
 ninja -C "$build" bench/bench_rtt daemon/sonod bench/csound/bench_xanadu >/dev/null
 
