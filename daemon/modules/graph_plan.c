@@ -6,6 +6,7 @@
  * algorithm over them, O((nodes + connections) log nodes), once per change,
  * never on the audio thread. */
 #include "daemon/modules/graph_plan.h"
+#include "daemon/queue/prefault.h"
 
 #include "daemon/rt/rt_pool.h"
 
@@ -421,7 +422,7 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
       pn->inptr == NULL || pn->outptr == NULL)
     return -1;
   if (n->nin > 0) {
-    if ((pn->inbuf[0] = calloc(one * n->nin, sizeof(float))) == NULL)
+    if ((pn->inbuf[0] = prefault_calloc(one * n->nin, sizeof(float))) == NULL)
       return -1;
     for (k = 1; k < n->nin; k++)
       pn->inbuf[k] = pn->inbuf[0] + one * k;
@@ -430,7 +431,7 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
     for (k = 0; k < n->nout; k++)
       pn->outbuf[k] = n->ext_out[k];
   } else if (n->nout > 0) {
-    if ((pn->outbuf[0] = calloc(one * n->nout, sizeof(float))) == NULL)
+    if ((pn->outbuf[0] = prefault_calloc(one * n->nout, sizeof(float))) == NULL)
       return -1;
     for (k = 1; k < n->nout; k++)
       pn->outbuf[k] = pn->outbuf[0] + one * k;
@@ -458,10 +459,10 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   p->gen = ++g->gen;
   p->max_block = max_block;
   p->nnodes = (unsigned)count;
-  p->node = calloc(p->nnodes ? p->nnodes : 1, sizeof *p->node);
+  p->node = prefault_calloc(p->nnodes ? p->nnodes : 1, sizeof *p->node);
   /* One ramp per active node (its gain), one more per plugin (its bypass
    * crossfade) and one per connection between them. */
-  p->ramp = calloc(2 * (size_t)p->nnodes + g->nconns + 1, sizeof *p->ramp);
+  p->ramp = prefault_calloc(2 * (size_t)p->nnodes + g->nconns + 1, sizeof *p->ramp);
   for (i = 0; i < g->nnodes; i++)
     if (!g->node[i].active && g->node[i].kind == GN_PLUGIN)
       nidle++;
@@ -505,7 +506,7 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
     p->node[i].meter0 = p->nmeters;
     p->nmeters += p->node[i].kind == GN_OUT ? p->node[i].nin : p->node[i].nout;
   }
-  if ((p->meter = calloc(p->nmeters ? p->nmeters : 1, sizeof *p->meter)) == NULL)
+  if ((p->meter = prefault_calloc(p->nmeters ? p->nmeters : 1, sizeof *p->meter)) == NULL)
     goto fail;
   p->nramps = nr;
   qsort(p->ramp, nr, sizeof *p->ramp, cmp_ramp);

@@ -2,6 +2,7 @@
  * side: the only allocation a heap ever does.  Push and pop are inline in
  * heap.h. */
 #include "daemon/queue/heap.h"
+#include "daemon/queue/prefault.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,9 @@ int minheap_init(minheap *h, size_t capacity, size_t rec_size) {
   memset(h, 0, sizeof *h);
   if (capacity > UINT32_MAX)
     return -1;
-  h->node = calloc(capacity ? capacity : 1, sizeof *h->node);
-  h->recs = calloc(capacity ? capacity : 1, rec_size ? rec_size : 1);
-  h->free = calloc(capacity ? capacity : 1, sizeof *h->free);
+  h->node = prefault_calloc(capacity ? capacity : 1, sizeof *h->node);
+  h->recs = prefault_calloc(capacity ? capacity : 1, rec_size ? rec_size : 1);
+  h->free = prefault_calloc(capacity ? capacity : 1, sizeof *h->free);
   if (h->node == NULL || h->recs == NULL || h->free == NULL) {
     minheap_free(h);
     return -1;

@@ -1,6 +1,7 @@
 /* spsc.c - creating and destroying the SPSC ring (spsc.h).  Control side:
  * the only allocation a ring ever does. */
 #include "daemon/queue/spsc.h"
+#include "daemon/queue/prefault.h"
 
 #include <stdlib.h>
 
@@ -14,7 +15,7 @@ spsc_ring *spsc_create(size_t capacity, size_t rec_size) {
   if (r == NULL)
     return NULL;
   memset(r, 0, sizeof *r);
-  r->slots = calloc(cap, rec_size);
+  r->slots = prefault_calloc(cap, rec_size);   /* the audio thread pushes or pops */
   if (r->slots == NULL) {
     free(r);
     return NULL;

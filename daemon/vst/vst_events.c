@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/queue/prefault.h"
 #include "daemon/vst/vst_instance.h"
 
 vst_event_buf *vst_event_buf_new(unsigned capacity)
@@ -17,9 +18,10 @@ vst_event_buf *vst_event_buf_new(unsigned capacity)
     if (!b)
         return NULL;
     b->capacity = capacity;
-    b->slots = calloc(capacity, sizeof *b->slots);
-    b->scratch = calloc(capacity, sizeof *b->scratch);
-    b->list = calloc(1, VST2_EVENTS_SIZE(capacity < 2 ? 2 : capacity));
+    /* Every page touched here: the audio thread writes them (prefault.h). */
+    b->slots = prefault_calloc(capacity, sizeof *b->slots);
+    b->scratch = prefault_calloc(capacity, sizeof *b->scratch);
+    b->list = prefault_calloc(1, VST2_EVENTS_SIZE(capacity < 2 ? 2 : capacity));
     if (!b->slots || !b->scratch || !b->list) {
         vst_event_buf_free(b);
         return NULL;

@@ -8,6 +8,7 @@
 
 #include "daemon/modules/graph_plan.h"
 #include "tests/support/check_main.h"
+#include "tests/support/resident.h"
 
 #define OUT GRAPH_ID_OUT
 #define RANDOM_NODES 24
@@ -134,6 +135,33 @@ START_TEST(rendering_sums_and_scales) {
     ck_assert_msg(o1[i] == 0.0f, "out_2[%u] = %g", i, o1[i]);
   }
   graph_plan_free(graph_rt_swap(&rg, NULL));
+}
+END_TEST
+
+/* A plan's buffers are in RAM when it is built, before the hand-over:
+ * the audio thread's first write into them never page-faults
+ * (prefault.h).  Blocks of 65536 frames make buffers calloc maps fresh. */
+START_TEST(plan_buffers_are_prefaulted) {
+  rt_plan *p;
+  size_t total, in;
+  unsigned i;
+
+  resident_no_perturb();
+  graph_add_conn(&g, 1, 0, 2, 0, 1, false);
+  graph_add_conn(&g, 2, 0, OUT, 0, 1, false);
+  p = graph_plan_build(&g, 65536);
+  ck_assert_ptr_nonnull(p);
+  for (i = 0; i < p->nnodes; i++) {
+    if (p->node[i].nin > 0) {
+      in = resident_pages(p->node[i].inbuf[0], 65536 * sizeof(float) * p->node[i].nin, &total);
+      ck_assert_msg(in == total, "node %u inputs: %zu of %zu pages resident", i, in, total);
+    }
+    if (p->node[i].nout > 0) {
+      in = resident_pages(p->node[i].outbuf[0], 65536 * sizeof(float) * p->node[i].nout, &total);
+      ck_assert_msg(in == total, "node %u outputs: %zu of %zu pages resident", i, in, total);
+    }
+  }
+  graph_plan_free(p);
 }
 END_TEST
 
@@ -376,6 +404,7 @@ static Suite *graph_plan_suite(void) {
 
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, chain_order_and_activity);
+  tcase_add_test(tc, plan_buffers_are_prefaulted);
   tcase_add_test(tc, bus_node_outputs_are_its_own_buffers);
   tcase_add_test(tc, unreachable_is_inactive);
   tcase_add_test(tc, fan_in_and_fan_out);

@@ -7,6 +7,23 @@
 
 #include "daemon/queue/spsc.h"
 #include "tests/support/check_main.h"
+#include "tests/support/resident.h"
+
+/* A ring's slots are in RAM when spsc_create returns: the audio thread's
+ * first push or pop into them never page-faults (prefault.h).  4 MiB is
+ * well past the size calloc serves from fresh, untouched mappings. */
+START_TEST(slots_are_prefaulted) {
+  spsc_ring *r;
+  size_t total, in;
+
+  resident_no_perturb();
+  r = spsc_create(1u << 16, 64);
+  ck_assert_ptr_nonnull(r);
+  in = resident_pages(spsc_slot(r, 0), spsc_capacity(r) * 64, &total);
+  ck_assert_msg(in == total, "%zu of %zu pages resident", in, total);
+  spsc_destroy(r);
+}
+END_TEST
 
 START_TEST(capacity_rounds_to_power_of_two) {
   spsc_ring *r = spsc_create(5, sizeof(uint64_t));
@@ -272,6 +289,7 @@ static Suite *ring_suite(void) {
 
   tcase_set_timeout(tc, 100);
   tcase_add_test(tc, capacity_rounds_to_power_of_two);
+  tcase_add_test(tc, slots_are_prefaulted);
   tcase_add_test(tc, head_and_tail_are_on_their_own_cache_lines);
   tcase_add_test(tc, empty_ring_refuses_pop_and_peek);
   tcase_add_test(tc, full_ring_refuses_and_keeps_order);
