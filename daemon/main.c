@@ -242,6 +242,7 @@ static void follow_priority(sonod *d) {
                    d->be->ops->rt_priority != NULL ? d->be->ops->rt_priority(d->be) : 0);
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* Does this process hold CAP_IPC_LOCK (no limit on locked memory)? */
 static bool can_lock_any(void) {
   FILE *f = fopen("/proc/self/status", "r");
@@ -256,6 +257,7 @@ static bool can_lock_any(void) {
   fclose(f);
   return found && (eff & (1ull << 14)) != 0;   /* CAP_IPC_LOCK */
 }
+#endif
 
 /* Every page the process has and will map stays in RAM: the audio thread
  * never waits for a page to come back from swap or to be first mapped
