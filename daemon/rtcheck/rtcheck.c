@@ -55,6 +55,9 @@
 #define WARMUP_CYCLES 8
 
 static atomic_bool armed, faults_armed;
+/* glibc's signal return trampoline (__restore_rt): its rt_sigreturn must
+ * pass even inside the cycle, or a signal delivered there could not return. */
+static void *restorer;
 
 static __thread volatile char sel;    /* SYSCALL_DISPATCH_FILTER_* */
 static __thread int dispatch;         /* 0 not tried, 1 on, -1 unavailable */
@@ -131,6 +134,12 @@ void rtcheck_arm(bool faults) {
   if (sigaction(SIGSYS, &sa, NULL) != 0)
     return;
   {
+    struct sigaction back;
+
+    if (sigaction(SIGSYS, NULL, &back) == 0)
+      restorer = (void *)back.sa_restorer;
+  }
+  {
     /* backtrace loads libgcc on its first call: not in the handler. */
     void *frames[4];
     (void)backtrace(frames, 4);
@@ -145,7 +154,8 @@ void rtcheck_cycle_begin(void) {
     return;
 #if defined(__x86_64__)
   if (dispatch == 0)
-    dispatch = prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, 0, 0, &sel) == 0 ? 1 : -1;
+    dispatch = prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON, (unsigned long)restorer,
+                     restorer != NULL ? 16ul : 0ul, &sel) == 0 ? 1 : -1;
 #else
   dispatch = -1;
 #endif
