@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
+#include "daemon/rtcheck/rtcheck.h"
 #include "daemon/net/client.h"
 #include "daemon/base/log.h"
 #include "daemon/net/reply.h"
@@ -229,6 +230,7 @@ static void *render_thread(void *arg) {
   uint64_t done = 0;      /* frames rendered and written */
   uint64_t reached = 0;   /* where the last render ended: done + frames held back */
 
+  RT_CHECK_THREAD();   /* the realtime checker's half: rtcheck.c */
   for (;;) {
     uint64_t target;
     bool kicked, exact;

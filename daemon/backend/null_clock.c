@@ -5,6 +5,7 @@
 #define _GNU_SOURCE 1   /* pthread_setname_np */
 #endif
 #include "daemon/backend/null_clock.h"
+#include "daemon/rtcheck/rtcheck.h"
 
 #include <sched.h>
 #include <stdlib.h>
@@ -34,6 +35,7 @@ static void *run(void *arg) {
 
   /* Named for top -H, and for bench/op_cost, which reads its counters. */
   (void)pthread_setname_np(pthread_self(), "sonod-audio");
+  RT_CHECK_THREAD();
   /* Realtime priority when the system grants it; plain scheduling works too. */
   if (pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp) == 0)
     atomic_store(&nc->priority, sp.sched_priority);

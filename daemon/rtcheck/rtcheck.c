@@ -60,6 +60,7 @@ static atomic_bool armed, faults_armed;
 static void *restorer;
 
 static __thread volatile char sel;    /* SYSCALL_DISPATCH_FILTER_* */
+static __thread bool enrolled;        /* RT_CHECK_THREAD: checked here */
 static __thread int dispatch;         /* 0 not tried, 1 on, -1 unavailable */
 static __thread unsigned depth;       /* RT_CYCLE nesting (the JACK callback, engine_process) */
 static __thread unsigned foreign;     /* RT_FOREIGN nesting inside the cycle */
@@ -149,8 +150,16 @@ void rtcheck_arm(bool faults) {
   atomic_store(&armed, true);
 }
 
+/* Only sonod's own audio threads enroll.  JACK's process thread does not:
+ * jack2 cancels it asynchronously when the server goes away, and with the
+ * dispatch on it did not finish closing under load (tests/jack, restart);
+ * its callback stays inside RTSan's region. */
+void rtcheck_thread(void) {
+  enrolled = true;
+}
+
 void rtcheck_cycle_begin(void) {
-  if (!atomic_load_explicit(&armed, memory_order_relaxed) || depth++ > 0)
+  if (!enrolled || !atomic_load_explicit(&armed, memory_order_relaxed) || depth++ > 0)
     return;
 #if defined(__x86_64__)
   if (dispatch == 0)

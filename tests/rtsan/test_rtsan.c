@@ -152,6 +152,7 @@ static void run_engine(void (*wake)(void *)) {
   RT_CHECK_INIT();
   if (arm_mode > 0)
     RT_CHECK_ARM(arm_mode == 2);
+  RT_CHECK_THREAD();
   efd = eventfd(0, EFD_NONBLOCK);
   fresh = mmap(NULL, (size_t)CYCLES * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
                -1, 0);
