@@ -257,6 +257,8 @@ static void graph_ctl_drop_cmd(const rt_cmd *c) {
 }
 
 static void graph_ctl_shutdown(sonod *d) {
+  /* Readers of the live plan (status, the non-finite tick) see none. */
+  atomic_store_explicit(&d->eng.graph.live, NULL, memory_order_release);
   graph_plan_free(d->eng.graph.plan);
   d->eng.graph.plan = NULL;
   if (started)

@@ -319,6 +319,8 @@ void meter_ctl_tick(sonod *d) {
   uint64_t now = sonod_now_ns();
   unsigned i;
 
+  if (d->stopping)
+    return;   /* the modules may be shut down: the plan is gone */
   meter_ctl_take_nonfinite(atomic_load_explicit(&d->eng.graph.live, memory_order_acquire));
   for (i = 0; i < nnf; i++) {
     nfnode *x = &nf[i];
