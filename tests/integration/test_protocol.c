@@ -215,6 +215,7 @@ static unsigned char *big_request(uint64_t id, const char *op, size_t bytes, siz
   return (unsigned char *)sb.data;
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* Could this process (and so the daemon it started) lock all its memory? */
 static bool may_lock_all(void) {
   struct rlimit rl;
@@ -230,6 +231,7 @@ static bool may_lock_all(void) {
     fclose(f);
   return cap || (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY);
 }
+#endif
 
 /* The daemon locks its memory when the limit allows (no page of the audio
  * thread's waits for swap or first mapping), and says so when it does not. */
