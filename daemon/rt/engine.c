@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/queue/fpu.h"
 #include "daemon/rt/csound_rt.h"
 #include "daemon/rt/rt_pool.h"
-#include "daemon/rt/fpu.h"
 #include "daemon/rtcheck/rtcheck.h"
 
 typedef struct cycle {

@@ -28,6 +28,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "daemon/queue/fpu.h"
 #include "daemon/vst/vst_instance.h"
 #include "daemon/vst/vst_remote.h"
 
@@ -140,6 +141,9 @@ static void process_one(slot *s) {
   unsigned i, n = shm->nframes, ne = shm->nevents, np = shm->nparams;
   size_t sx_used = 0;
 
+  /* Denormals flushed like on the engine's threads (queue/fpu.h), every
+   * call: the plugin may have cleared them in the last one. */
+  rt_fpu_flush_denormals();
   if (n > shm->block || n > vst_rt_max_block(inst))
     n = 0;
   if (ne > VR_EVENTS)

@@ -6,7 +6,7 @@
 
 #include "daemon/modules/graph_plan.h"
 #include "daemon/rt/engine.h"
-#include "daemon/rt/fpu.h"
+#include "daemon/queue/fpu.h"
 #include "tests/support/check_main.h"
 
 #define RATE 48000
@@ -227,7 +227,7 @@ END_TEST
 
 /* A denormal input through a gain node comes out as zero, whatever the
  * thread's floating-point state was: engine_process sets FTZ|DAZ on the
- * thread that runs it (rt/fpu.h), as a fresh JACK or clock thread has
+ * thread that runs it (queue/fpu.h), as a fresh JACK or clock thread has
  * neither. */
 START_TEST(denormals_are_flushed_through_a_gain_node) {
   static float in0[BLOCK];

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/queue/fpu.h"
 #include "daemon/rt/nodes.h"
 #include "tests/vst/vst_test_util.h"
 
@@ -192,6 +193,25 @@ START_TEST(test_midi_batches_tail)
 }
 END_TEST
 
+/* ns with the one node n for a split block at engine frame 13568, song
+ * position 1000, playing at 120 BPM 4/4 (t). */
+static rt_midi_routes *split_setup(rt_node *n, uint32_t id, vst_instance *inst, rt_live_ev *live,
+                                   vst_transport *t)
+{
+    rt_midi_routes *routes;
+
+    memset(&ns, 0, sizeof ns);
+    routes = one_node(n, id, inst, live);
+    ns.sample_rate = (unsigned)RATE;
+    memset(t, 0, sizeof *t);
+    t->frame = 13568;
+    t->sample_pos = 1000.0;
+    t->tempo = 120.0;
+    t->time_sig_num = t->time_sig_den = 4;
+    t->playing = true;
+    return routes;
+}
+
 /* A block split at command frames: every process call sees the song
  * position at its own first frame, and MIDI the plugin sends is stamped
  * with its own frame. */
@@ -206,15 +226,7 @@ START_TEST(test_split_block_time)
     vst_transport t;
     rt_node n;
 
-    memset(&ns, 0, sizeof ns);
-    routes = one_node(&n, 5, inst, &note);
-    ns.sample_rate = (unsigned)RATE;
-    memset(&t, 0, sizeof t);
-    t.frame = 13568;
-    t.sample_pos = 1000.0;
-    t.tempo = 120.0;
-    t.time_sig_num = t.time_sig_den = 4;
-    t.playing = true;
+    routes = split_setup(&n, 5, inst, &note, &t);
     st->ntime_log = 0;
 
     /* Three segments: [0, 100), [100, 128), [128, 256). */
@@ -260,6 +272,64 @@ START_TEST(test_split_block_time)
 }
 END_TEST
 
+/* The same for an isolated plugin (its host process runs it): every call
+ * of a split block sees its own song position, through the shared region,
+ * and the host's processing thread flushes denormals like the engine's
+ * threads.  testplug_probe: output 1 = samplePos + offset in the call,
+ * output 2 = 0.5 exactly when denormals flush.  In process, on this
+ * thread with FTZ/DAZ cleared, the probe reads more than 0.5: it works. */
+START_TEST(test_split_block_time_isolated)
+{
+    bool isolate = _i == 1;
+    vst_config cfg;
+    vst_instance *inst;
+    float *in[2] = {i0, i1}, *out[2] = {o0, o1};
+    static rt_midi_routes *routes;
+    vst_transport t;
+    rt_node n;
+
+    vst_config_init(&cfg);
+    cfg.sample_rate = RATE;
+    cfg.max_block = PERIOD;
+    cfg.isolate = isolate;
+    cfg.deadline_us = 2000000;   /* a loaded machine: no silence for a late host */
+    inst = vt_load_cfg(vt_env("TESTPLUG_PROBE"), &cfg);
+    routes = split_setup(&n, 9, inst, NULL, &t);
+    ns.nlive = 0;
+    memset(o0, 0, sizeof o0);
+    memset(o1, 0, sizeof o1);
+
+    rt_fpu_clear();
+    VT_RT_BEGIN();
+    nodes_begin(&ns, 13568, PERIOD, &t);
+    nodes_process(&ns, &n, in, 2, out, 2, 0, 100, NULL);
+    for (unsigned k = 0; k < 2; k++) {
+        in[k] += 100;
+        out[k] += 100;
+    }
+    nodes_process(&ns, &n, in, 2, out, 2, 100, 28, NULL);
+    for (unsigned k = 0; k < 2; k++) {
+        in[k] += 28;
+        out[k] += 28;
+    }
+    nodes_process(&ns, &n, in, 2, out, 2, 128, 128, NULL);
+    VT_RT_END();
+    ck_assert(vst_is_isolated(inst) == isolate);
+    for (unsigned f = 0; f < PERIOD; f++) {
+        ck_assert_msg(o0[f] == 1000.0f + (float)f, "%s: frame %u at song position %g",
+                      isolate ? "isolated" : "in process", f, o0[f]);
+        if (isolate)
+            ck_assert_msg(o1[f] == 0.5f, "frame %u: the host does not flush denormals (%.9g)", f,
+                          o1[f]);
+        else
+            ck_assert_msg(o1[f] > 0.5f, "frame %u: the probe reads %.9g with FTZ cleared", f,
+                          o1[f]);
+    }
+    vst_unload(inst);
+    free(routes);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("vst-nodes");
@@ -269,6 +339,7 @@ int main(void)
     tcase_add_test(tc, test_split_and_hold);
     tcase_add_test(tc, test_midi_batches_tail);
     tcase_add_test(tc, test_split_block_time);
+    tcase_add_loop_test(tc, test_split_block_time_isolated, 0, 2);
     suite_add_tcase(s, tc);
     return vt_run(s);
 }

@@ -29,6 +29,7 @@
  *                sysex out (its first 16 bytes)
  *   TP_NAN_AFTER N > 0: from call N on, every output sample is NaN, but
  *                for the first of each block: +infinity
+ *   TP_PROBE_OUT 1: outputs the song position and whether denormals flush
  *
  * Audio: out[c] = in[c mod TP_IN] * 2 * param0, plus for every note-on an
  * impulse of velocity/127 at the event's deltaFrames on every output.
@@ -95,6 +96,13 @@
 /* TP_NAN 1: output 1 is all NaN, the others all +infinity. */
 #ifndef TP_NAN
 #define TP_NAN 0
+#endif
+
+/* TP_PROBE_OUT 1: output 1 carries the samplePos audioMasterGetTime gave
+ * this call plus the frame's offset in it; output 2 is 0.5 exactly when
+ * the thread running the call flushes denormals (FTZ), more otherwise. */
+#ifndef TP_PROBE_OUT
+#define TP_PROBE_OUT 0
 #endif
 
 #ifndef TP_CRASH_AFTER
@@ -355,6 +363,23 @@ static void process_replacing(AEffect *e, float **in, float **out, VstInt32 n)
     for (int c = 0; c < TP_OUT; c++)
         for (VstInt32 i = 0; i < n; i++)
             out[c][i] = c == 0 ? __builtin_nanf("") : __builtin_inff();
+#endif
+#if TP_PROBE_OUT
+    {
+        /* 1e-30 * 1e-10 is a denormal (about 1e-40), or 0 under FTZ;
+         * volatile keeps the compiler from folding it. */
+        volatile float tiny = 1e-30f, small = 1e-10f;
+        float probe = 0.5f + (tiny * small) * 1e30f * 1e9f;
+
+        (void)probe;
+
+        for (VstInt32 i = 0; i < n; i++) {
+            out[0][i] = (float)(p->st.time_sample_pos + (double)i);
+#if TP_OUT > 1
+            out[1][i] = probe;
+#endif
+        }
+    }
 #endif
 #if TP_BLOCK_OUT
     for (VstInt32 i = 0; i < n; i++) {

@@ -6,10 +6,12 @@
  * clock thread, the offline renderer) gets FTZ (results flushed) and DAZ
  * (inputs read as zero) at the start of every cycle, from engine_process:
  * so it holds on whichever thread calls it, and a plugin that clears the
- * bits gets them back at the next cycle.  One register read per cycle, and a
+ * bits gets them back at the next cycle.  An isolated plugin's processing
+ * thread (sonod-plugin-host) sets them before every call it runs.  Here in
+ * the bottom layer so that both the engine and the plugin host use it.  One register read per cycle, and a
  * write only when something changed them. */
-#ifndef SONOD_RT_FPU_H
-#define SONOD_RT_FPU_H
+#ifndef SONOD_QUEUE_FPU_H
+#define SONOD_QUEUE_FPU_H
 
 #include <stdbool.h>
 #include <stdint.h>
