@@ -105,12 +105,19 @@ struct rt_pool {
 
 /* ------------------------------------------------------------ futex */
 
+/* The pool's waits and wake-ups are system calls the audio thread makes on
+ * purpose (ARCHITECTURE.md, "Worker pool"): allowed by the realtime
+ * checker like the control thread's wake-up (rtcheck.h). */
 static void futex_wait(_Atomic uint32_t *word, uint32_t expect) {
+  RT_SYSCALL_BEGIN();
   (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expect, NULL, NULL, 0);
+  RT_SYSCALL_END();
 }
 
 static void futex_wake(_Atomic uint32_t *word, int n) {
+  RT_SYSCALL_BEGIN();
   (void)syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+  RT_SYSCALL_END();
 }
 
 static inline void cpu_relax(void) {
