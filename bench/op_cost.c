@@ -41,7 +41,7 @@
 
 static const char *sonod_path, *plugin_path;
 static unsigned block = 256;
-static char dir[256];
+static char dir[256], plugin_dir[256];
 
 typedef struct dproc {
   pid_t pid;
@@ -180,8 +180,11 @@ static void sonod_start(dproc *d) {
   if (d->pid == 0) {
     if (freopen("/dev/null", "w", stdout) == NULL || freopen("/dev/null", "w", stderr) == NULL)
       _exit(126);
+    /* Confinement (issue 16): the test plugin's folder and the fixtures'
+     * are the only places it may load from and read. */
     execl(sonod_path, sonod_path, "--config", "/dev/null", "--backend", "null", "--socket", sock,
-          "--sample-rate", "48000", "--block-size", bs, "--no-restore", (char *)NULL);
+          "--sample-rate", "48000", "--block-size", bs, "--no-restore", "--plugin-path",
+          plugin_dir, "--file-root", dir, (char *)NULL);
     _exit(127);
   }
   snprintf(uri, sizeof uri, "unix:%s", sock);
@@ -319,20 +322,32 @@ static void op_compile_table(dproc *d, fixture *fx) {
   sono_args_free(a);
 }
 
-static void op_score(dproc *d, fixture *fx) {
-  size_t cap = 2000 * 40, len = 0;
+/* 2 000 notes from 0.2 s on, `gap` seconds apart (0: all at one time),
+ * in one csound.score; waits until they played. */
+static void score(dproc *d, double gap) {
+  size_t cap = 2000 * 48, len = 0;
   char *text = malloc(cap);
   sono_args *a = sono_args_new();
   unsigned i;
 
-  (void)fx;
   for (i = 0; i < 2000; i++)
-    len += (size_t)snprintf(text + len, cap - len, "i 1 0.2 0.1 %u\n", 200 + i);
+    len += (size_t)snprintf(text + len, cap - len, "i 1 %.4f 0.1 %u\n", 0.2 + i * gap, 200 + i);
   sono_args_str(a, "text", text);
   call0(d, "csound.score", a);
   sono_args_free(a);
   free(text);
-  sleep_ms(500);
+  sleep_ms(500 + (unsigned)(2000 * gap * 1000));
+}
+
+static void op_score(dproc *d, fixture *fx) {
+  (void)fx;
+  score(d, 0.0);
+}
+
+/* The same 2 000 notes one millisecond apart: what a long score costs. */
+static void op_score_spread(dproc *d, fixture *fx) {
+  (void)fx;
+  score(d, 0.001);
 }
 
 static void op_plugin_load(dproc *d, fixture *fx) {
@@ -432,6 +447,7 @@ static const op ops[] = {
   { "table.read", "table.read of a 60 s stereo WAV", op_table_read },
   { "csound.compile", "csound.compile `gi ftgen 0,0,2^22,10,1`", op_compile_table },
   { "csound.score", "csound.score, 2 000 notes at one time", op_score },
+  { "csound.score.spread", "csound.score, 2 000 notes 1 ms apart", op_score_spread },
   { "plugin.load", "plugin.load + plugin.unload", op_plugin_load },
   { "graph", "20 × (node.new, 2 graph.connect, node.delete)", op_graph_edits },
   { "record", "record.start, 300 ms, record.stop", op_record },
@@ -552,6 +568,11 @@ int main(int argc, char **argv) {
       if (strcmp(argv[i], ops[k].name) == 0)
         want[k] = true;
   }
+  snprintf(plugin_dir, sizeof plugin_dir, "%s", plugin_path);
+  if (strrchr(plugin_dir, '/') != NULL)
+    *strrchr(plugin_dir, '/') = '\0';
+  else
+    snprintf(plugin_dir, sizeof plugin_dir, ".");
   snprintf(dir, sizeof dir, "/tmp/sonod-opcost-XXXXXX");
   if (mkdtemp(dir) == NULL)
     die("mkdtemp", NULL);

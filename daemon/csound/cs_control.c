@@ -2,6 +2,7 @@
  * draining the audio thread's replies (which is where synth slots, MIDI
  * voices, buses, tables and handed-over memory are reclaimed). */
 #include "cs_internal.h"
+#include "cs_core.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,6 +69,11 @@ int cs_notice_pop(cs_engine *eng, cs_notice *out)
             if (n.id < CS_MAX_TAPS)
                 eng->tap_ctl[n.id] = 0;
             continue;
+        case NOTE_FREE_FUNC:
+            cs_core_ftable_free(eng->cs, n.ptr);
+            if (eng->ptrs_in_flight)
+                eng->ptrs_in_flight--;
+            continue;
         case NOTE_POOL_CLOSED:
             cs_pool_closed(eng, (unsigned)n.id);
             continue;
@@ -82,10 +88,18 @@ int cs_notice_pop(cs_engine *eng, cs_notice *out)
                 eng->bus_ctl[n.id] = 0;
             break;
         case CS_NOTICE_TABLE_READY:
+            /* The command's pointer is back; ptr is a FUNC to free (one
+             * that was at this number, or this one when it failed). */
+            cs_core_ftable_free(eng->cs, n.ptr);
+            if (eng->ptrs_in_flight)
+                eng->ptrs_in_flight--;
             if (n.id < CS_MAX_TABLES && eng->tab_ctl[n.id] == 1) {
                 eng->tab_ctl[n.id] = n.code ? 0 : 2;
-                eng->tab_cptr[n.id] = n.ptr;
-                eng->tab_clen[n.id] = n.len;
+                if (n.code) {
+                    eng->tab_func[n.id] = NULL;
+                    eng->tab_cptr[n.id] = NULL;
+                    eng->tab_clen[n.id] = 0;
+                }
             }
             n.id += CS_TABLE_BASE;
             break;

@@ -145,6 +145,11 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     }
     if (!rc && csoundStart(eng->cs) != 0)
         rc = cs_seterr(err, CS_ECSOUND, "csoundStart failed: %s", eng->cap.buf);
+    /* Room in Csound's list for our table numbers (and one past them, where
+     * the library's longest table is measured), so that putting a table in
+     * place on the audio thread never grows the list (cs_table.c). */
+    if (!rc && cs_core_tables_init(eng->cs, CS_TABLE_BASE + CS_MAX_TABLES, &eng->tab_maxlen) != 0)
+        rc = cs_seterr(err, CS_ECSOUND, "cannot make room for sonod's tables in Csound's list");
     cs_capture_end(eng);
     if (rc) {
         cs_engine_destroy(eng);
@@ -185,12 +190,28 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     return 0;
 }
 
+/* A command's handed-over pointer, freed after csoundDestroy: tables are
+ * Csound's memory, gone with it. */
+static void cmd_free(cs_cmd *c)
+{
+    if (c->type != CMD_TABLE_NEW && c->type != CMD_TABLE_FREE)
+        free(c->ptr);
+}
+
 static void drain_frees(cs_engine *eng)
 {
     cs_note n;
     while (eng->note_ring && spsc_pop(eng->note_ring, &n) == 0)
         if (n.kind == NOTE_FREE_PTR || n.kind == NOTE_TAP_FREED)
             free(n.ptr);
+}
+
+uint64_t cs_engine_score_over(const cs_engine *eng, uint64_t *events)
+{
+    uint64_t n = atomic_load_explicit(&eng->score_over, memory_order_acquire);
+    if (events)
+        *events = atomic_load_explicit(&eng->score_over_events, memory_order_relaxed);
+    return n;
 }
 
 uint64_t cs_engine_exits(const cs_engine *eng, int *last)
@@ -216,16 +237,14 @@ void cs_engine_destroy(cs_engine *eng)
     drain_frees(eng);
     cs_cmd c;
     while (eng->cmd_ring && spsc_pop(eng->cmd_ring, &c) == 0)
-        free(c.ptr);
+        cmd_free(&c);
     while (minheap_pop(&eng->heap, &c) == 0)
-        free(c.ptr);
+        cmd_free(&c);
     for (size_t i = 0; i < eng->ndefer; i++)
-        free(eng->defer[i].ptr);
+        cmd_free(&eng->defer[i]);
     for (unsigned i = 0; eng->slots && i < eng->nslots; i++)
         for (unsigned p = 0; p < CS_MAX_PARAMS; p++)
             free(eng->slots[i].autom[p]);
-    for (unsigned i = 0; i < eng->nfills; i++)
-        free(eng->fills[i].data);
     for (unsigned i = 0; i < CS_MAX_TAPS; i++)
         free(eng->taps[i].buf);
     for (unsigned p = 0; p < CS_MAX_POOLS; p++) {

@@ -438,6 +438,15 @@ int cs_engine_finished(const cs_engine *eng);
 enum { CS_EXIT_END = 1, CS_EXIT_JUMP = 2 };
 uint64_t cs_engine_exits(const cs_engine *eng, int *last);
 
+/* Score events (cs_score, cs_event) are given to Csound in the k-cycle of
+ * their start, never earlier nor later.  The k-cycles in which more than
+ * 32 fell due (a chord of more than 32 notes, say), all given there anyway;
+ * *events (may be NULL) gets the events beyond 32 in them.  Csound's cost
+ * for notes of one instrument starting in one k-cycle grows with their
+ * square (each start walks the instrument's instances and the active
+ * list): 2 000 at once take about 25 periods of 256 frames. [any] */
+uint64_t cs_engine_score_over(const cs_engine *eng, uint64_t *events);
+
 /* Renders a whole .csd (orchestra and score) through an engine built with its
  * own settings and cs_rt_process, block by block, into a sound file whose
  * format follows out_path's name (.wav/.aif(f)/.caf/.w64 float, .flac 24-bit;

@@ -23,12 +23,16 @@
 #define CS_CAPTURE_BYTES   16384
 #define CS_MAX_TABLES      1024
 #define CS_TABLE_BASE      20001  /* Csound table numbers we hand out */
-#define CS_PENDING_FILLS   64
 #define CS_SYNTH_SLOT_BITS 16     /* synth id = serial << 16 | slot */
 #define CS_MAX_CHANNELS    1024   /* named control channels sonod touches */
 #define CS_CHAN_NAME       64     /* bytes per channel name, NUL included */
 #define CS_MAX_TAPS        256    /* audio buses copied out to the host */
 #define CS_MAX_POOLS       32     /* MIDI voice pools, open or closing (cs_pool.c) */
+/* Score events (csound.score) due in one k-cycle beyond which the cycle is
+ * counted (score_over): all are given to Csound in that k-cycle anyway,
+ * never later, and Csound's cost for them grows with their square
+ * (cs_process_rt.c apply_events). */
+#define CS_SCORE_PER_CYCLE 32
 
 /* Csound instrument numbers of templates (cs_instr.c): priority p owns the
  * band CS_INSTR_BASE + (p-1)*CS_INSTR_BAND ... + CS_INSTR_BAND-1, a number
@@ -103,6 +107,7 @@ enum {                          /* internal kinds, never returned by cs_notice_p
     NOTE_FREE_PTR = 100,        /* free ptr on the control side */
     NOTE_TAP_FREED,             /* the same for a tap's buffer; frees the tap slot (id) */
     NOTE_POOL_CLOSED,           /* id = pool: the audio thread let go of it */
+    NOTE_FREE_FUNC,             /* a Csound table (FUNC) out of Csound's list: free it */
 };
 
 typedef struct cs_note {
@@ -232,11 +237,6 @@ typedef struct cs_capture {
     size_t len;
 } cs_capture;
 
-typedef struct cs_pending_fill {            /* [A] */
-    int tabnum, idx;
-    cs_tabdata *data;
-} cs_pending_fill;
-
 struct cs_engine {
     CSOUND *cs;
     cs_config cfg;
@@ -267,6 +267,9 @@ struct cs_engine {
     uint32_t *fired;                       /* [A] slots fired this cycle */
     size_t nfired;
     uint64_t mark_this_cycle;              /* [A] */
+    unsigned score_handed;                 /* [A] score events given in this k-cycle */
+    _Atomic uint64_t score_over;           /* [A] k-cycles given more than the bound */
+    _Atomic uint64_t score_over_events;    /* [A] events given beyond it in those */
     _Atomic uint64_t merged_mark;          /* [A] last merged compile mark */
 
     /* audio-side message line being assembled */
@@ -313,8 +316,6 @@ struct cs_engine {
     unsigned ntaps;                        /* [A] */
 
     /* tables */
-    cs_pending_fill fills[CS_PENDING_FILLS];/* [A] */
-    unsigned nfills;
     double *tab_ptr[CS_MAX_TABLES];        /* [A] */
     size_t tab_len[CS_MAX_TABLES];         /* [A] */
 
@@ -342,6 +343,8 @@ struct cs_engine {
     int tab_ctl[CS_MAX_TABLES];            /* 0 free, 1 creating, 2 ready */
     double *tab_cptr[CS_MAX_TABLES];       /* control copy of table pointers */
     size_t tab_clen[CS_MAX_TABLES];
+    void *tab_func[CS_MAX_TABLES];         /* the FUNC built for each (cs_table.c) */
+    long tab_maxlen;                       /* Csound's longest table (MAXLEN) */
 };
 
 /* A fresh synth id for slot s.  One atomic counter: the audio thread (MIDI

@@ -9,10 +9,11 @@
  *      this thread takes Csound's API lock uncontended);
  *   4. interleave input into spin, csoundPerformKsmps, deinterleave spout,
  *      copy the tapped audio buses out (cs_bus_tap);
- *   5. look at what the cycle did (compile merged, failed starts, table fills).
+ *   5. look at what the cycle did (compile merged, failed starts).
  * Nothing here allocates, frees, locks or prints; calls into Csound are
  * bracketed with RT_FOREIGN_BEGIN/END (they are outside our promise). */
 #include "cs_internal.h"
+#include "cs_core.h"
 #include "daemon/rtcheck/rtcheck.h"
 
 #include <fenv.h>
@@ -110,22 +111,20 @@ static void apply_automate(cs_engine *eng, cs_cmd *c)
     s->autom[c->a] = a;
 }
 
+/* The table was built on the control side (cs_table.c): it only goes into
+ * Csound's list, usable from this k-cycle's perf pass on.  The notice
+ * carries what the control side frees: a table that was at this number
+ * (user code put one there), or this one if it could not go in. */
 static void apply_table_new(cs_engine *eng, cs_cmd *c)
 {
-    if (eng->nfills == CS_PENDING_FILLS) {      /* try again next cycle */
-        cs_cmd d = *c;
-        d.frame = eng->cycle_frame + eng->ksmps;
-        eng->defer[eng->ndefer++] = d;
-        return;
+    int ok;
+    void *old = cs_core_ftable_swap(eng->cs, CS_TABLE_BASE + (int)c->slot, c->ptr, &ok);
+    if (ok) {
+        eng->tab_ptr[c->slot] = cs_core_ftable_data(c->ptr);
+        eng->tab_len[c->slot] = (size_t)c->v;
     }
-    int tabnum = CS_TABLE_BASE + (int)c->slot;
-    /* A negative size asks for exactly that many values: with a positive
-     * odd size Csound takes one as a guard point (size 5 gives 4). */
-    MYFLT p[5] = { (MYFLT)tabnum, 0, -c->v, -2, 0 };
-    eng->fills[eng->nfills++] = (cs_pending_fill){ tabnum, (int)c->slot, c->ptr };
-    RT_FOREIGN_BEGIN();
-    csoundScoreEvent(eng->cs, 'f', p, 5);
-    RT_FOREIGN_END();
+    cs_rt_note(eng, CS_NOTICE_TABLE_READY, c->slot, eng->cycle_frame, ok ? 0 : 1,
+               ok ? old : c->ptr, 0);
 }
 
 /* Csound's time of an event whose p2 counts from frame `base`: base/sr + p2,
@@ -155,7 +154,12 @@ static double event_time(double sr, unsigned ksmps, uint64_t base, double p2, in
 /* Gives Csound the block's events whose start sample is due: those at this
  * command's frame now, in score order.  The block goes back into the heap
  * at the next event's sample (later in this k-cycle: popped again in this
- * cycle, in frame order with other commands; later: waits there).
+ * cycle, in frame order with other commands; later: waits there).  So
+ * Csound gets each event in the k-cycle of its start, never earlier (it
+ * then holds no more than what is due: one 16 KB event node each) and never
+ * later.  The events of one call go into Csound's list without its walk
+ * per event (cs_core_events_*): n events due in one k-cycle cost n steps,
+ * not n^2/2.
  *
  * Csound with --sample-accurate starts an event at sample (int64)(p2 * sr)
  * (insert.c sets ksmps_offset from it) in the k-cycle in which the event
@@ -171,6 +175,9 @@ static void apply_events(cs_engine *eng, cs_cmd *c)
     cs_events *e = c->ptr;
     double *vals = cs_events_vals(e);
     const uint64_t end = eng->cycle_frame + eng->ksmps;
+    void *saved = NULL, *head = NULL, *tail = NULL;
+    int detached = 0;
+    uint64_t again = 0;
 
     if (!e->based) {
         e->base = c->frame > eng->cycle_frame ? c->frame : eng->cycle_frame;
@@ -182,19 +189,31 @@ static void apply_events(cs_engine *eng, cs_cmd *c)
         double t = event_time(eng->sr, eng->ksmps, e->base, p[1], &start);
         uint64_t at = start > (int64_t)eng->cycle_frame ? (uint64_t)start : eng->cycle_frame;
         if (at > c->frame || at >= end) {
-            cs_cmd d = *c;
-            d.frame = at;
-            cs_heap_push(eng, &d);      /* the slot it was popped from */
-            return;
+            again = at;
+            break;
         }
         p[1] = t;
         RT_FOREIGN_BEGIN();
+        if (!detached) {
+            saved = cs_core_events_detach(eng->cs);
+            detached = 1;
+        }
         int mode = fegetround();
         fesetround(FE_DOWNWARD);
         csoundScoreEventAbsolute(eng->cs, (char)e->ev[e->next].type, p,
                                  e->ev[e->next].count, 0.0);
         fesetround(mode);
+        cs_core_events_take(eng->cs, &head, &tail);
         RT_FOREIGN_END();
+        eng->score_handed++;
+    }
+    if (detached)
+        cs_core_events_attach(eng->cs, saved, head);
+    if (e->next < e->nevents) {
+        cs_cmd d = *c;
+        d.frame = again;
+        cs_heap_push(eng, &d);          /* the slot it was popped from */
+        return;
     }
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
 }
@@ -323,12 +342,12 @@ static void apply(cs_engine *eng, cs_cmd *c)
         break;
     }
     case CMD_TABLE_FREE: {
-        MYFLT p[2] = { -(MYFLT)(CS_TABLE_BASE + (int)c->slot), 0 };
+        /* Out of Csound's list; freed on the control side. */
+        int ok;
+        void *old = cs_core_ftable_swap(eng->cs, CS_TABLE_BASE + (int)c->slot, NULL, &ok);
         eng->tab_ptr[c->slot] = NULL;
         eng->tab_len[c->slot] = 0;
-        RT_FOREIGN_BEGIN();
-        csoundScoreEvent(eng->cs, 'f', p, 2);
-        RT_FOREIGN_END();
+        cs_rt_note(eng, NOTE_FREE_FUNC, 0, 0, 0, old, 0);
         break;
     }
     case CMD_EVENTS:
@@ -400,24 +419,6 @@ static void after_cycle(cs_engine *eng)
         }
     }
     eng->nfired = 0;
-    for (unsigned i = 0; i < eng->nfills; i++) {
-        cs_pending_fill *f = &eng->fills[i];
-        MYFLT *tab = NULL;
-        RT_FOREIGN_BEGIN();
-        int len = csoundGetTable(eng->cs, &tab, f->tabnum);
-        RT_FOREIGN_END();
-        if (len > 0 && tab) {
-            if (f->data && f->data->n <= (size_t)len)
-                memcpy(tab, f->data->d, f->data->n * sizeof(double));
-            eng->tab_ptr[f->idx] = tab;
-            eng->tab_len[f->idx] = (size_t)len;
-        }
-        cs_rt_note(eng, CS_NOTICE_TABLE_READY, (uint64_t)f->idx, eng->cycle_frame,
-                   len > 0 ? 0 : 1, len > 0 ? tab : NULL, len > 0 ? (size_t)len : 0);
-        if (f->data)
-            cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, f->data, 0);
-    }
-    eng->nfills = 0;
     for (size_t i = 0; i < eng->ndefer; i++)
         cs_heap_push(eng, &eng->defer[i]);
     eng->ndefer = 0;
@@ -494,8 +495,15 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
     eng->cycle_frame = atomic_load_explicit(&eng->frame, memory_order_relaxed);
     eng->abus_cycle++;   /* every audio bus silent until written (abus_stamp) */
     /* A finished .csd is not called again (its commands are freed with it). */
+    eng->score_handed = 0;
     if (!atomic_load_explicit(&eng->finished, memory_order_relaxed))
         schedule(eng);
+    if (eng->score_handed > CS_SCORE_PER_CYCLE) {
+        /* Events due in this k-cycle that could not be given earlier. */
+        atomic_fetch_add_explicit(&eng->score_over_events,
+                                  eng->score_handed - CS_SCORE_PER_CYCLE, memory_order_relaxed);
+        atomic_fetch_add_explicit(&eng->score_over, 1, memory_order_release);
+    }
 
     spin_fill(eng, in, nin, nframes, ibase);
 

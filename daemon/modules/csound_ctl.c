@@ -30,7 +30,7 @@ void csound_ctl_work_end(void) {
   atomic_fetch_sub(&working, 1);
 }
 static rt_csound the_rt;
-static uint64_t odd_reported, large_reported, exits_reported;
+static uint64_t odd_reported, large_reported, exits_reported, over_reported;
 
 cs_engine *csound_ctl_engine(void) {
   return the_eng;
@@ -195,6 +195,28 @@ static void exits_poll(sonod *d) {
   exits_reported = n;
 }
 
+/* k-cycles in which more than 32 score events fell due (a big chord): all
+ * were given to Csound then, none late or dropped, but Csound's cost for
+ * them grows with their square: the log and a csound.score_over event say
+ * so, once per poll. */
+static void score_over_poll(sonod *d) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t events = 0, n = cs_engine_score_over(the_eng, &events);
+
+  if (n == over_reported)
+    return;
+  log_warn("csound: %llu k-cycle(s) had more than 32 score events due at once (%llu beyond "
+           "32 in all): all were started on time, but Csound's cost grows with their square "
+           "and may overrun the audio period", (unsigned long long)n, (unsigned long long)events);
+  events_begin(&sb, &pk, "csound.score_over", 3);
+  sono_pack_key_uint(&pk, "count", n - over_reported);
+  sono_pack_key_uint(&pk, "total", n);
+  sono_pack_key_uint(&pk, "events", events);
+  events_emit(d, EV_CSOUND, &sb);
+  over_reported = n;
+}
+
 void csound_ctl_poll(sonod *d) {
   cs_notice n;
   char line[1024];
@@ -228,6 +250,7 @@ void csound_ctl_poll(sonod *d) {
     odd_reported = odd;
   }
   exits_poll(d);
+  score_over_poll(d);
   large = atomic_load_explicit(&the_rt.too_large, memory_order_acquire);
   if (large != large_reported) {
     log_error("csound: %llu blocks larger than %u frames left Csound silent",

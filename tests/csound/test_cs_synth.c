@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* A cosine (phase 0.25) so the very first sample of a synth is nonzero. */
@@ -412,6 +413,57 @@ START_TEST(test_table_from_wav)
 }
 END_TEST
 
+/* A table of 2^22 values (32 MB) is built, filled and touched on the
+ * control side: the block that puts it in place costs the audio thread
+ * (this thread, inside h_run) no page faults; before, Csound allocated it
+ * there and the values were copied in after the cycle, one fault per 4 KB
+ * page (8192).  Csound plays it: oscil at sr/ftlen reads value i at sample
+ * i, which checks ftlen, the phase constants of a power-of-two table and
+ * the values.  table.free takes it out of Csound's list: an instrument
+ * using it then fails at init and stays silent. */
+START_TEST(test_big_table_built_off_the_audio_thread)
+{
+    enum { N = 1 << 22 };
+    harness *h = h_new(1, 0);
+    double *data = malloc(N * sizeof *data);
+    cs_error err;
+    int tab;
+    struct rusage r0, r1;
+
+    ck_assert_ptr_nonnull(data);
+    for (int i = 0; i < N; i++)
+        data[i] = (double)(i % 1000) / 1024.0 - 0.25;   /* exact in float */
+    define(h, "osc", "|itab=0|\nasig oscil 1, sr / ftlen(itab), itab\nout asig\n", 1);
+    h_run(h, 8 * H_BLOCK);
+    ck_assert_int_eq(cs_table_new(h->eng, N, data, &tab, &err), 0);
+    getrusage(RUSAGE_THREAD, &r0);
+    h_run(h, H_BLOCK);
+    getrusage(RUSAGE_THREAD, &r1);
+    long faults = (r1.ru_minflt - r0.ru_minflt) + (r1.ru_majflt - r0.ru_majflt);
+    ck_assert_msg(faults < 64, "the block that put the table in place faulted %ld times", faults);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_TABLE_READY), 1);
+    ck_assert_int_eq(cs_table_size(h->eng, tab, &err), N);
+
+    uint64_t F = cs_engine_frame(h->eng) + 100 + 5;
+    cs_arg a = { "itab", tab };
+    start(h, "osc", &a, 1, F, 4096.0 / H_SR);
+    h_run(h, 8192);
+    for (int i = 0; i < 4096; i++)
+        ck_assert_msg(h->buf[0][F + i] == (float)data[i], "sample %d: %.9g, want %.9g", i,
+                      h->buf[0][F + i], data[i]);
+
+    ck_assert_int_eq(cs_table_free(h->eng, tab, &err), 0);
+    h_run(h, H_BLOCK);
+    uint64_t G = cs_engine_frame(h->eng) + 64;
+    start(h, "osc", &a, 1, G, 0.01);
+    h_run(h, 4 * H_BLOCK);
+    ck_assert_msg(h_peak(h, 0, G, h->len) == 0.0, "a freed table still plays at %zu",
+                  h_first_nonzero(h, 0, G));
+    free(data);
+    h_free(h);
+}
+END_TEST
+
 START_TEST(test_thousand_synths)
 {
     harness *h = h_new(1, 0);
@@ -585,6 +637,72 @@ START_TEST(test_raw_event_p3_and_length)
     ck_assert_float_eq(h->buf[0][G + 47999], 1.0f);
     ck_assert_msg(h_peak(h, 0, G + 48000, h->len) == 0.0, "1 s note sounds at frame %zu",
                   h_first_nonzero(h, 0, G + 48000));
+    h_free(h);
+}
+END_TEST
+
+/* Score events go to Csound in the k-cycle of their start, each at its own
+ * exact frame, many at once without Csound's walk per event: 1000 notes
+ * 1/2048 s apart (at most two per k-cycle) leave no k-cycle over the bound
+ * of 32; then a chord of 1000 and one of 2000 notes at one frame each are
+ * all given in their k-cycle, none dropped or late, and each such k-cycle
+ * is counted (cs_engine_score_over), with the events beyond 32.  Each note
+ * adds 1/4096 while it plays, so the output counts the notes sounding. */
+START_TEST(test_score_burst_exact_and_counted)
+{
+    enum { NOTES = 2000 };
+    harness *h = h_new(1, 0);
+    cs_error err;
+    uint64_t over_events = 0;
+    size_t cap = NOTES * 48, len = 0;
+    char *text = malloc(cap);
+
+    ck_assert_ptr_nonnull(text);
+    ck_assert_int_eq(cs_compile(h->eng, "instr 6\nk1 = 1/4096\nasig upsamp k1\nout asig\nendin\n",
+                                &err), 0);
+    h_run(h, H_BLOCK);
+    /* 1000 notes 1/2048 s apart from 0.25 s (frame 12000 + 23.4375 k:
+     * times exact in binary, so each note's frame is exactly the truncated
+     * p2 * sr), then a chord of 1000 at 0.8125 s (frame 39000); all last
+     * 1 s. */
+    for (unsigned i = 0; i < NOTES; i++)
+        len += (size_t)snprintf(text + len, cap - len, "i 6 %.17g 1\n",
+                                i < NOTES / 2 ? 0.25 + (double)i / 2048 : 0.8125);
+    uint64_t F = (cs_engine_frame(h->eng) / H_KSMPS + 4) * H_KSMPS + 3;
+    ck_assert_int_eq(cs_score(h->eng, text, F, &err), 0);
+    h_run(h, (F + 38000 - h->len) / H_BLOCK * H_BLOCK);
+    ck_assert_uint_lt(h->len, F + 39000);
+    ck_assert_uint_eq(cs_engine_score_over(h->eng, &over_events), 0);
+    ck_assert_uint_eq(over_events, 0);
+    ck_assert(h->buf[0][F + 11999] == 0.0f);
+    for (unsigned k = 0; k < NOTES / 2; k++) {
+        uint64_t f = F + 12000 + (uint64_t)(23.4375 * k);
+        ck_assert_msg(h->buf[0][f - 1] == (float)k / 4096 && h->buf[0][f] == (float)(k + 1) / 4096,
+                      "note %u at frame %llu: %.9g then %.9g", k, (unsigned long long)f,
+                      h->buf[0][f - 1], h->buf[0][f]);
+    }
+    h_run(h, 4096);
+    ck_assert_uint_eq(cs_engine_score_over(h->eng, &over_events), 1);
+    ck_assert_uint_eq(over_events, NOTES / 2 - 32);
+    ck_assert_msg(h->buf[0][F + 38999] == 1000.0f / 4096 && h->buf[0][F + 39000] == 2000.0f / 4096,
+                  "the chord at %llu: %.9g then %.9g", (unsigned long long)(F + 39000),
+                  h->buf[0][F + 38999], h->buf[0][F + 39000]);
+
+    /* 2000 at the request's own frame, once all those ended. */
+    h_run(h, 2 * (size_t)H_SR / H_BLOCK * H_BLOCK);
+    len = 0;
+    for (unsigned i = 0; i < NOTES; i++)
+        len += (size_t)snprintf(text + len, cap - len, "i 6 0 0.1\n");
+    uint64_t G = (cs_engine_frame(h->eng) / H_KSMPS + 4) * H_KSMPS + 5;
+    ck_assert_int_eq(cs_score(h->eng, text, G, &err), 0);
+    h_run(h, 8192);
+    ck_assert_uint_eq(cs_engine_score_over(h->eng, &over_events), 2);
+    ck_assert_uint_eq(over_events, NOTES / 2 - 32 + NOTES - 32);
+    ck_assert_msg(h->buf[0][G - 1] == 0.0f && h->buf[0][G] == 2000.0f / 4096 &&
+                      h->buf[0][G + 4799] == 2000.0f / 4096 && h->buf[0][G + 4800] == 0.0f,
+                  "2000 notes at frame %llu: %.9g, %.9g .. %.9g, %.9g", (unsigned long long)G,
+                  h->buf[0][G - 1], h->buf[0][G], h->buf[0][G + 4799], h->buf[0][G + 4800]);
+    free(text);
     h_free(h);
 }
 END_TEST
@@ -901,10 +1019,12 @@ static Suite *suite(void)
     tcase_add_test(tc, test_bus_sum_per_cycle);
     tcase_add_test(tc, test_control_bus);
     tcase_add_test(tc, test_table_from_wav);
+    tcase_add_test(tc, test_big_table_built_off_the_audio_thread);
     tcase_add_test(tc, test_thousand_synths);
     tcase_add_test(tc, test_bad_input);
     tcase_add_test(tc, test_messages_and_raw_events);
     tcase_add_test(tc, test_raw_event_p3_and_length);
+    tcase_add_test(tc, test_score_burst_exact_and_counted);
     tcase_add_test(tc, test_instr_numbers);
     tcase_add_test(tc, test_render_csd);
     tcase_add_test(tc, test_identical_redefinition);

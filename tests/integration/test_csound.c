@@ -671,6 +671,54 @@ START_TEST(exits_are_survived) {
 }
 END_TEST
 
+/* A chord of 40 score notes at one frame, over the bound of 32 events due
+ * in one k-cycle: all 40 sound from that frame (each adds 1/64), and the
+ * k-cycle is reported: a csound.score_over event with the events beyond
+ * 32, status.csound_score_over, the log.  24 notes at another frame are
+ * within the bound: nothing more is reported. */
+START_TEST(score_over_the_bound_is_reported) {
+  static const char *const kinds[] = { "csound" };
+  const msgpack_object *m;
+  char text[40 * 16 + 1];
+  size_t len = 0;
+  conn ev;
+  float *d;
+  sf_count_t frames;
+
+  start();
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1, kinds, 1);
+  ok_of(conn_request(&c, "csound.compile", "s", "code",
+                     "instr 6\nk1 = 1/64\nasig upsamp k1\nout asig\nendin\n"));
+  render(256);
+  for (int i = 0; i < 40; i++)
+    len += (size_t)snprintf(text + len, sizeof text - len, "i 6 0 0.01\n");
+  ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)1000));
+  len = 0;
+  for (int i = 0; i < 24; i++)
+    len += (size_t)snprintf(text + len, sizeof text - len, "i 6 0 0.01\n");
+  ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)3003));
+  render(4096);
+  do
+    m = conn_recv(&ev, 10000);
+  while (!msg_str_is(m, "event", "csound.score_over"));
+  ck_assert_uint_eq(msg_uint(m, "count"), 1);
+  ck_assert_uint_eq(msg_uint(m, "total"), 1);
+  ck_assert_uint_eq(msg_uint(m, "events"), 8);
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "csound_score_over"), 1);
+  conn_close(&ev);
+  finish();
+  ck_assert(daemon_log_contains(&dp, "had more than 32 score events due at once"));
+  d = read_wav(&frames);
+  ck_assert_float_eq(d[2 * 999], 0.0f);
+  ck_assert_float_eq(d[2 * 1000], 40.0f / 64);
+  ck_assert_float_eq(d[2 * 3002], 0.0f);
+  ck_assert_float_eq(d[2 * 3003], 24.0f / 64);
+  free(d);
+  unlink(out_path);
+}
+END_TEST
+
 /* A big csound.compile is parsed off the control loop: another client's
  * pings are answered while it runs (before its reply), and the compiling
  * client's own next request is answered after it, as sent.  20000 lines
@@ -1042,6 +1090,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, channels);
   tcase_add_test(tc, every_priority);
   tcase_add_test(tc, exits_are_survived);
+  tcase_add_test(tc, score_over_the_bound_is_reported);
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
