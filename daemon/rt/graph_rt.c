@@ -19,6 +19,7 @@
 
 #include "daemon/rt/meter.h"
 #include "daemon/rt/nodes.h"
+#include "daemon/vst/vst_finite_rt.h"
 
 static void ramp_to(rt_gramp *r, float target) {
   r->target = target;
@@ -252,19 +253,6 @@ static void process(rt_graph *g, rt_plan *p, rt_nodes *ns, rt_gnode *n, float *c
   advance(&p->ramp[n->gain_ramp], len);
 }
 
-/* True when x[0..len) holds a NaN or an infinity (exponent all ones):
- * integer work the compiler vectorizes. */
-static bool nonfinite(const float *x, unsigned len) {
-  uint32_t bad = 0, u;
-  unsigned i;
-
-  for (i = 0; i < len; i++) {
-    memcpy(&u, &x[i], sizeof u);
-    bad |= (u & 0x7F800000u) == 0x7F800000u;
-  }
-  return bad != 0;
-}
-
 /* A node whose output holds a NaN or an infinity would carry it into
  * every node downstream and into the mix, which then stays NaN for good
  * (a filter's state keeps it): its outputs are silenced for the segment
@@ -274,7 +262,7 @@ static void guard(rt_gnode *n, unsigned from, unsigned len) {
   bool bad = false;
 
   for (k = 0; k < n->nout && !bad; k++)
-    bad = nonfinite(n->outbuf[k] + from, len);
+    bad = vst_any_non_finite(n->outbuf[k] + from, len);
   if (!bad)
     return;
   for (k = 0; k < n->nout; k++)
