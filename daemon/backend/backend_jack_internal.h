@@ -33,6 +33,7 @@ typedef struct jack_backend {
   jack_port_t *midi_in, *midi_out;
   rt_live_ev live[RT_LIVE_MIDI_MAX];  /* audio thread: this cycle's MIDI input */
   _Atomic bool gone;          /* set by JACK's shutdown callback */
+  _Atomic int gone_tid;       /* the thread that called it (0: none yet) */
   /* The server died: JACK's threads must stay out of the engine from now
    * on (set by go_lost, cleared before a new client is activated), and
    * in_cycle says whether the process thread is inside it. */

@@ -6,7 +6,9 @@
  * (backend_jack.c, report_changes); the period change also waits, bounded,
  * for the control thread to re-prepare the plugins. */
 #include <errno.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/backend/backend_jack_internal.h"
 #include "daemon/base/log.h"
@@ -118,6 +120,8 @@ void jb_on_shutdown(jack_status_t code, const char *reason, void *arg) {
 
   (void)code;
   (void)reason;
+  /* For close_lost_client, which lets this thread end before it closes. */
+  atomic_store(&jb->gone_tid, (int)syscall(SYS_gettid));
   atomic_store(&jb->gone, true);
   jb->base.d->eng.wake(jb->base.d->eng.wake_ctx);
   cancel_restore(cs);
