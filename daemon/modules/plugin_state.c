@@ -389,49 +389,135 @@ static void unload_plugins(session_restore *j, void *p) {
   session_step_done(j);
 }
 
-/* A saved plugin just loaded as node n: its program, chunk, parameters. */
-static void plugin_restore(session_restore *j, const st_plugin *p, pnode *n) {
+/* A saved plugin just loaded: its program, chunk and parameters, given on
+ * the plugin-call thread with the deadline (plugin_call), from a copy of
+ * what the file says (the thread may outlive the restore). */
+typedef struct restore_job {
+  staged *s;
+  sonod *d;
+  uint32_t saved, node;
+  vst_instance *inst;
+  int program;
+  void *state;
+  size_t state_len;
+  float *params;
+  unsigned nparams;
+  bool refused;               /* the plugin refused the chunk */
+  char err[VST_ERR_LEN];
+} restore_job;
+
+static void restore_job_free(restore_job *j) {
+  free(j->state);
+  free(j->params);
+  free(j);
+}
+
+static void restore_fn(void *arg) {
+  restore_job *j = arg;
   char verr[VST_ERR_LEN];
   int k;
 
-  if (p->program >= 0 && p->program < vst_program_count(n->inst))
-    vst_program_set(n->inst, p->program, verr);
-  if (p->state != NULL) {
-    const void *state = p->state;
-    size_t len = p->state_len;
-    char *abs = NULL;
-
-    /* An LV2 state names its files relative to the session's folder. */
-    if (n->is_lv2 &&
-        lv2_state_from_session(p->state, p->state_len, session_path(j), &abs, &len, verr) == VST_OK)
-      state = abs;
-    else
-      len = p->state_len;
-    if (vst_state_set(n->inst, state, len, verr) != VST_OK)
-      log_warn("state: %s refused its saved chunk (%s); restoring its parameters", p->path, verr);
-    free(abs);
-  }
+  if (j->program >= 0 && j->program < vst_program_count(j->inst))
+    vst_program_set(j->inst, j->program, verr);
+  if (j->state != NULL && vst_state_set(j->inst, j->state, j->state_len, j->err) != VST_OK)
+    j->refused = true;
   /* Then the parameters, always: some plugins' chunks hold their current
    * preset rather than the edited values (amsynth does). */
-  for (k = 0; k < (int)p->nparams && k < vst_param_count(n->inst); k++)
-    vst_param_set(n->inst, k, p->params[k], verr);
-  session_count_id(j, "plugins", p->node, n->id);
+  for (k = 0; k < (int)j->nparams && k < vst_param_count(j->inst); k++)
+    vst_param_set(j->inst, k, j->params[k], verr);
 }
 
 static void load_next(staged *s);
+
+static void restore_done(sonod *d, void *arg, plugin_call_end end) {
+  restore_job *j = arg;
+  staged *s = j->s;
+
+  if (end == PLUGIN_CALL_LATE || d->stopping) {
+    /* Late: the restore went on without it.  Stopping: the restore is
+     * gone (session_restore_abandon). */
+    if (end != PLUGIN_CALL_TIMEOUT)
+      restore_job_free(j);
+    return;
+  }
+  if (end == PLUGIN_CALL_TIMEOUT) {
+    session_failed(s->job, "plugin node %u (saved node %u): its program, state and parameters "
+                   "were not all given: the plugin did not return within %u ms (the node is "
+                   "unusable)", j->node, j->saved, plugin_call_deadline_ms());
+  } else {
+    if (j->refused)
+      log_warn("state: node %u refused its saved chunk (%s); its parameters were restored",
+               j->node, j->err);
+    session_count_id(s->job, "plugins", j->saved, j->node);
+  }
+  s->next++;
+  load_next(s);
+  if (end == PLUGIN_CALL_DONE)
+    restore_job_free(j);
+}
+
+/* Starts giving node n what the file saved for it; false when it could
+ * not start (out of memory, no thread): then nothing was given. */
+static bool plugin_restore(sonod *d, staged *s, const st_plugin *p, pnode *n) {
+  restore_job *j = calloc(1, sizeof *j);
+
+  if (j == NULL)
+    return false;
+  j->s = s;
+  j->d = d;
+  j->saved = p->node;
+  j->node = n->id;
+  j->inst = n->inst;
+  j->program = p->program;
+  j->nparams = p->nparams;
+  if (p->nparams > 0 && (j->params = malloc(p->nparams * sizeof *j->params)) == NULL) {
+    restore_job_free(j);
+    return false;
+  }
+  if (p->state != NULL) {
+    const void *state = p->state;
+    size_t len = p->state_len;
+    char *abs = NULL, verr[VST_ERR_LEN];
+
+    /* An LV2 state names its files relative to the session's folder. */
+    if (n->is_lv2 &&
+        lv2_state_from_session(p->state, p->state_len, session_path(s->job), &abs, &len, verr) ==
+            VST_OK)
+      state = abs;
+    else
+      len = p->state_len;
+    if ((j->state = malloc(len ? len : 1)) != NULL)
+      memcpy(j->state, state, len);
+    j->state_len = len;
+    free(abs);
+    if (j->state == NULL) {
+      restore_job_free(j);
+      return false;
+    }
+  }
+  if (p->nparams > 0)
+    memcpy(j->params, p->params, p->nparams * sizeof *j->params);
+  if (plugin_call(d, n, "effSetProgram or effSetChunk", restore_fn, restore_done, j) != 0) {
+    restore_job_free(j);
+    return false;
+  }
+  return true;
+}
 
 static void on_plugin_loaded(sonod *d, void *ud, const char *path, pnode *node, const char *code,
                              const char *err) {
   staged *s = ud;
   const st_plugin *p = &s->pl[s->next];
 
-  (void)d;
   (void)path;
   (void)code;
+  if (node != NULL && plugin_restore(d, s, p, node))
+    return;   /* restore_done goes on */
   if (node == NULL)
     session_failed(s->job, "plugin %s (saved node %u) not loaded: %s", p->path, p->node, err);
   else
-    plugin_restore(s->job, p, node);
+    session_failed(s->job, "plugin %s (saved node %u): its state could not be given (out of "
+                   "memory)", p->path, p->node);
   s->next++;
   load_next(s);
 }

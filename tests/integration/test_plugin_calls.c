@@ -297,6 +297,21 @@ START_TEST(crash_names_node_and_call) {
 }
 END_TEST
 
+/* After a state.load of two plugins: the one listed at `at` has its
+ * parameter 2 at 0.25 again; then the daemon is shut down. */
+static void restored_and_end(daemon_proc *dp, conn *a, conn *b, uint32_t at, const char *home) {
+  const msgpack_object *m = sono_map_get(conn_ok(a, conn_request(a, "plugin.list", "")), "nodes");
+  uint64_t by;
+
+  ck_assert_uint_eq(m->via.array.size, 2);
+  by = msg_uint(&m->via.array.ptr[at], "node");
+  m = conn_ok(a, conn_request(a, "plugin.get", "uu", "node", by, "index", (uint64_t)2));
+  ck_assert_double_eq_tol(msg_double(m, "value"), 0.25, 1e-6);
+  conn_close(b);
+  daemon_shutdown(dp, a);
+  home_remove(home);
+}
+
 /* state.save (and the autosave) ask each plugin for its state on the
  * plugin-call thread: one hanging in effGetChunk does not stop the loop
  * (the other client is answered all along), and the save is written at
@@ -336,14 +351,35 @@ START_TEST(save_with_a_hung_plugin) {
   conn_ok(&a, conn_request(&a, "plugin.set", "uud", "node", by, "index", (uint64_t)2, "value", 0.75));
   conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", by));
   conn_ok(&a, conn_request(&a, "state.load", "s", "path", saved));
-  m = sono_map_get(conn_ok(&a, conn_request(&a, "plugin.list", "")), "nodes");
-  ck_assert_uint_eq(m->via.array.size, 2);
-  by = msg_uint(&m->via.array.ptr[0], "node");
-  m = conn_ok(&a, conn_request(&a, "plugin.get", "uu", "node", by, "index", (uint64_t)2));
-  ck_assert_double_eq_tol(msg_double(m, "value"), 0.25, 1e-6);
-  conn_close(&b);
-  daemon_shutdown(&dp, &a);
-  home_remove(home);
+  restored_and_end(&dp, &a, &b, 0, home);
+}
+END_TEST
+
+/* state.load gives each plugin it loads its program, state and parameters
+ * on the plugin-call thread: one that hangs in effSetProgram does not stop
+ * the loop; the load ends at the deadline with load_failed naming it, and
+ * the other plugin of the file is restored with its parameter. */
+START_TEST(load_with_a_hung_plugin) {
+  daemon_proc dp;
+  conn a, b;
+  char home[300], saved[400];
+  uint64_t by, hung, id;
+  const msgpack_object *m;
+
+  home_make(home, sizeof home, "plugin-calls");
+  snprintf(saved, sizeof saved, "%s/s.sonod", home);
+  hung = start_two(&dp, &a, &b, "TESTPLUG_HANG_PROGRAM");
+  by = load(&a, "TESTPLUG");
+  conn_ok(&a, conn_request(&a, "plugin.set", "uud", "node", by, "index", (uint64_t)2, "value", 0.25));
+  conn_ok(&a, conn_request(&a, "sync", ""));
+  conn_ok(&a, conn_request(&a, "state.save", "s", "path", saved));
+  conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", hung));
+  conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", by));
+  id = conn_request(&a, "state.load", "s", "path", saved);
+  others_answered(&b, 1500);
+  m = conn_expect_error(&a, id, "load_failed");
+  ck_assert(str_has(m, "message", "did not return within 1000 ms"));
+  restored_and_end(&dp, &a, &b, 1, home);
 }
 END_TEST
 
@@ -394,6 +430,7 @@ static Suite *plugin_calls_suite(void) {
   tcase_add_test(tc, isolated_hosts_die_with_the_daemon);
   tcase_add_test(tc, crash_names_node_and_call);
   tcase_add_test(tc, save_with_a_hung_plugin);
+  tcase_add_test(tc, load_with_a_hung_plugin);
   tcase_add_test(tc, param_event_display_off_the_loop);
   suite_add_tcase(s, tc);
   return s;
