@@ -60,12 +60,17 @@ int ctl_print_frame(ctl *g, sono_reply *r, const char *what) {
 int ctl_send_print(ctl *g, const char *op, sono_args *a, const char *what) {
   sono_reply *r;
   uint64_t frame = 0;
+  const char *warning;
+  size_t wlen;
   int rc;
 
   if ((r = ctl_send(g, op, a, &rc)) == NULL)
     return rc;
   if (what == NULL)
     return ctl_print_reply(g, r);
+  /* A warning that came with the ok (csound.compile's global code). */
+  if (!g->json && sono_reply_str(r, "warning", &warning, &wlen) == 0)
+    fprintf(stderr, "sonoctl: warning: %.*s\n", (int)wlen, warning);
   if (g->json)
     ctl_print_json(sono_reply_body(r));
   else if (sono_reply_uint(r, "frame", &frame) == 0)

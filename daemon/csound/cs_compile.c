@@ -73,7 +73,7 @@ static int error_line(const char *text)
     return 0;
 }
 
-static const char *header_names[] = { "sr", "kr", "ksmps", "nchnls", "nchnls_i", "0dbfs" };
+const char *const cs_header_names[] = { "sr", "kr", "ksmps", "nchnls", "nchnls_i", "0dbfs", NULL };
 
 /* Checks one line.  Returns 1 if it is a header statement agreeing with the
  * engine (caller blanks it), 0 if not a header, or an error code. */
@@ -94,7 +94,7 @@ static int check_header_line(cs_engine *eng, const char *line, size_t len, int l
     while (isalnum((unsigned char)p[nl]) || p[nl] == '_') nl++;
     int which = -1;
     for (int i = 0; i < 6; i++)
-        if (strlen(header_names[i]) == nl && !strncmp(p, header_names[i], nl))
+        if (strlen(cs_header_names[i]) == nl && !strncmp(p, cs_header_names[i], nl))
             which = i;
     if (which < 0)
         return 0;
@@ -109,7 +109,7 @@ static int check_header_line(cs_engine *eng, const char *line, size_t len, int l
     if (end == q || *end) {
         cs_seterr(err, CS_EHEADER, "line %d: header statement %s must be a plain number "
                   "(the engine runs sr=%g ksmps=%u nchnls=%u nchnls_i=%u 0dbfs=1)",
-                  lineno, header_names[which], eng->sr, eng->ksmps, eng->nchnls, eng->nchnls_i);
+                  lineno, cs_header_names[which], eng->sr, eng->ksmps, eng->nchnls, eng->nchnls_i);
         if (err) err->line = lineno;
         return CS_EHEADER;
     }
@@ -124,8 +124,8 @@ static int check_header_line(cs_engine *eng, const char *line, size_t len, int l
     }
     if (fabs(v - want) > 1e-9 * fabs(want)) {
         cs_seterr(err, CS_EHEADER, "line %d: %s = %g disagrees with the running engine (%s = %g); "
-                  "the live engine cannot change it", lineno, header_names[which], v,
-                  header_names[which], want);
+                  "the live engine cannot change it", lineno, cs_header_names[which], v,
+                  cs_header_names[which], want);
         if (err) err->line = lineno;
         return CS_EHEADER;
     }

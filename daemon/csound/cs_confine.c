@@ -11,6 +11,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,8 +156,9 @@ static int gen_number(const tok *toks, int n, int at, int *named)
     return sign * atoi(toks[i].s);
 }
 
-static int check_statement(const tok *toks, int n, cs_error *err)
+static int check_statement(const tok *toks, int n, void *ctx, cs_error *err)
 {
+    (void)ctx;
     for (int i = 0; i < n; i++) {
         const tok *t = &toks[i];
         if (t->kind == T_MACRO && ((i > 0 && t->joined && (toks[i - 1].kind == T_ID ||
@@ -219,9 +221,11 @@ static int check_statement(const tok *toks, int n, cs_error *err)
     return 0;
 }
 
+typedef int (*statement_fn)(const tok *toks, int n, void *ctx, cs_error *err);
+
 /* Reads the code into statements (one per line outside {{strings}} and
- * comments) and checks each. */
-int cs_confine(const char *code, cs_error *err)
+ * comments) and hands each to fn, until fn returns nonzero. */
+static int each_statement(const char *code, statement_fn fn, void *ctx, cs_error *err)
 {
     tok *toks = malloc(MAX_TOKS * sizeof *toks);
     if (!toks)
@@ -232,7 +236,7 @@ int cs_confine(const char *code, cs_error *err)
         char c = *p;
         int end_stmt = c == '\0' || c == '\n';
         if (end_stmt) {
-            rc = check_statement(toks, n, err);
+            rc = fn(toks, n, ctx, err);
             n = 0;
             if (c == '\0')
                 break;
@@ -309,5 +313,101 @@ int cs_confine(const char *code, cs_error *err)
         prev_end = p;
     }
     free(toks);
+    return rc;
+}
+
+int cs_confine(const char *code, cs_error *err)
+{
+    return each_statement(code, check_statement, NULL, err);
+}
+
+/* ---- global code (cs_global_scan) ---- */
+
+static int is_word(const tok *t, const char *w)
+{
+    return t->kind == T_ID && strlen(w) == t->len && !strncmp(t->s, w, t->len);
+}
+
+/* The value of the argument starting at toks[i] when it is a literal number,
+ * a power (2^22) or a product of those; -1 when it is anything else (a
+ * variable, an expression, a negative size: GEN 1's size from its file). */
+static double literal_size(const tok *toks, int n, int i)
+{
+    double v = 1;
+    for (;;) {
+        if (i >= n || toks[i].kind != T_NUM)
+            return -1;
+        double f = strtod(toks[i++].s, NULL);
+        if (i < n && toks[i].kind == T_OTHER && toks[i].s[0] == '^') {
+            if (++i >= n || toks[i].kind != T_NUM)
+                return -1;
+            f = pow(f, strtod(toks[i++].s, NULL));
+        }
+        v *= f;
+        if (i >= n || toks[i].kind == T_COMMA)
+            return v;
+        if (toks[i].kind != T_OTHER || toks[i].s[0] != '*')
+            return -1;
+        i++;
+    }
+}
+
+typedef struct global_ctx {
+    int depth;                  /* inside instr..endin or opcode..endop */
+    cs_global_info *info;
+} global_ctx;
+
+static int global_statement(const tok *toks, int n, void *ctx, cs_error *err)
+{
+    global_ctx *g = ctx;
+    (void)err;
+    if (n == 0)
+        return 0;
+    if (is_word(&toks[0], "instr") || is_word(&toks[0], "opcode")) {
+        g->depth = 1;
+        return 0;
+    }
+    if (is_word(&toks[0], "endin") || is_word(&toks[0], "endop")) {
+        g->depth = 0;
+        return 0;
+    }
+    if (g->depth)
+        return 0;
+    /* Header statements are the engine's own (dropped or refused). */
+    if (n >= 2 && in_list(cs_header_names, toks[0].s, toks[0].len) &&
+        toks[1].kind == T_OTHER && toks[1].s[0] == '=')
+        return 0;
+    if (g->info->statements == 0)
+        g->info->first_line = toks[0].line;
+    g->info->statements++;
+    for (int i = 0; i < n; i++) {
+        if (toks[i].kind != T_ID)
+            continue;
+        if (in_list(gen_ops, toks[i].s, toks[i].len)) {
+            int named, gen = gen_number(toks, n, i, &named), reads = 0;
+            for (size_t k = 0; k < sizeof file_gens / sizeof file_gens[0]; k++)
+                if (gen == file_gens[k] || gen == -file_gens[k])
+                    reads = 1;
+            double size = literal_size(toks, n, arg_at(toks, n, i, 2));
+            if (reads || size < 0 || size > CS_GLOBAL_TABLE_POINTS) {
+                if (g->info->tables == 0)
+                    g->info->table_line = toks[i].line;
+                g->info->tables++;
+            }
+        } else if (is_word(&toks[i], "ftload") || is_word(&toks[i], "ftsamplebank")) {
+            if (g->info->tables == 0)
+                g->info->table_line = toks[i].line;
+            g->info->tables++;
+        }
+    }
+    return 0;
+}
+
+int cs_global_scan(const char *code, cs_global_info *info)
+{
+    global_ctx g = { 0, info };
+    memset(info, 0, sizeof *info);
+    int rc = each_statement(code, global_statement, &g, NULL);
+    info->heavy = info->tables > 0 || info->statements > CS_GLOBAL_STATEMENTS;
     return rc;
 }

@@ -10,6 +10,7 @@
  * break the sample-exact start done in our sonod_synth opcode. */
 #include "cs_core.h"
 #include "cs_internal.h"
+#include "daemon/queue/prefault.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,17 +45,21 @@ static int alloc_all(cs_engine *eng)
     eng->note_ring = spsc_create(notes, sizeof(cs_note));
     eng->msg_ring = spsc_create(CS_MSG_LINES, sizeof(cs_msg_rec));
     if (!eng->cmd_ring || !eng->note_ring || !eng->msg_ring ||
-        minheap_init(&eng->heap, c->cmd_capacity * 2, sizeof(cs_cmd)))
+        minheap_init(&eng->heap, (size_t)c->cmd_capacity * 2 + 2u * c->max_synths,
+                     sizeof(cs_cmd)))
         return -1;
-    eng->defer = calloc(minheap_capacity(&eng->heap), sizeof(cs_cmd));
-    eng->fired = calloc(eng->nslots, sizeof(uint32_t));
-    eng->slots = calloc(eng->nslots, sizeof(cs_slot));
+    /* Client commands take at most twice the ring; every slot may be a pool
+     * voice, with a start and a stop queued (cs_pool_rt.c). */
+    eng->client_heap = (size_t)c->cmd_capacity * 2;
+    eng->defer = prefault_calloc(minheap_capacity(&eng->heap), sizeof(cs_cmd));
+    eng->fired = prefault_calloc(eng->nslots, sizeof(uint32_t));
+    eng->slots = prefault_calloc(eng->nslots, sizeof(cs_slot));
     eng->slot_ctl = calloc(eng->nslots, sizeof(int));
     eng->slot_tmpl = calloc(eng->nslots, sizeof(int));
     eng->slot_voice = calloc(eng->nslots, sizeof(uint32_t));
     eng->free_slots = calloc(eng->nslots, sizeof(unsigned));
-    eng->kbus = calloc(eng->nbuses, sizeof(*eng->kbus));
-    eng->bus_rt = calloc(eng->nbuses, sizeof(cs_bus_rt));
+    eng->kbus = prefault_calloc(eng->nbuses, sizeof(*eng->kbus));
+    eng->bus_rt = prefault_calloc(eng->nbuses, sizeof(cs_bus_rt));
     eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
     if (!eng->defer || !eng->fired || !eng->slots ||
         !eng->slot_ctl || !eng->slot_tmpl || !eng->slot_voice || !eng->free_slots ||
@@ -164,14 +169,14 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     eng->out_scale = 1.0 / csoundGet0dBFS(eng->cs);
     /* Audio buses are ksmps long: sized once Csound has told us ksmps (a
      * .csd brings its own). */
-    eng->abus = calloc((size_t)cfg.audio_buses * eng->ksmps + 1, sizeof(double));
-    eng->abus_stamp = calloc((size_t)cfg.audio_buses + 1, sizeof(uint64_t));
+    eng->abus = prefault_calloc((size_t)cfg.audio_buses * eng->ksmps + 1, sizeof(double));
+    eng->abus_stamp = prefault_calloc((size_t)cfg.audio_buses + 1, sizeof(uint64_t));
     /* The FIFO for blocks that are not a multiple of ksmps: one k-cycle of
      * every output and every tap (cs_process_rt.c). */
-    eng->ahead = calloc((size_t)eng->nchnls * eng->ksmps + 1, sizeof(float));
-    eng->ahead_out = calloc(eng->nchnls + 1, sizeof(float *));
-    eng->tap_ahead = calloc((size_t)CS_MAX_TAPS * eng->ksmps, sizeof(float));
-    eng->in_hist = calloc((size_t)eng->nchnls_i * eng->ksmps + 1, sizeof(float));
+    eng->ahead = prefault_calloc((size_t)eng->nchnls * eng->ksmps + 1, sizeof(float));
+    eng->ahead_out = prefault_calloc(eng->nchnls + 1, sizeof(float *));
+    eng->tap_ahead = prefault_calloc((size_t)CS_MAX_TAPS * eng->ksmps, sizeof(float));
+    eng->in_hist = prefault_calloc((size_t)eng->nchnls_i * eng->ksmps + 1, sizeof(float));
     if (eng->ahead && eng->ahead_out)
         for (unsigned c = 0; c < eng->nchnls; c++)
             eng->ahead_out[c] = eng->ahead + (size_t)c * eng->ksmps;

@@ -177,6 +177,27 @@ void cs_compile_discard(cs_compile_job *job);
  * The words are found as Csound's lexer finds names: outside comments and
  * strings.  [any] */
 int cs_confine(const char *code, cs_error *err);
+
+/* Global code (statements outside instr..endin and opcode..endop, header
+ * statements not counted) runs its init pass, instr 0, on the audio thread:
+ * Csound 6.18 does it inside the merge (merge_state: engineState_merge then
+ * init0, neither exported), which a live engine can only run on the thread
+ * that performs, or on another thread while that one waits for the API lock.
+ * cs_global_scan, a pure function over the code text like cs_confine,
+ * counts what makes that pass long: every statement (about 1.5 us each with
+ * its merge, a `gk init`, measured: bench/RESULTS.md) and the table generators whose
+ * size is over CS_GLOBAL_TABLE_POINTS, not a literal number (2^22 and
+ * products are read), or read from a file (GEN 1, 23, 28, 43, 49, ftload,
+ * ftsamplebank).  heavy: more than CS_GLOBAL_STATEMENTS statements or any
+ * such table.  Lines are the code's, from 1.  [any] */
+#define CS_GLOBAL_STATEMENTS 256
+#define CS_GLOBAL_TABLE_POINTS 16384
+typedef struct cs_global_info {
+    unsigned statements, tables;
+    int first_line, table_line;     /* the first of each, 0 = none */
+    int heavy;
+} cs_global_info;
+int cs_global_scan(const char *code, cs_global_info *info);
 /* 1 while the last compile is being parsed (cs_compile_begin..end) or is
  * not merged yet (merges happen in the next audio block). */
 int cs_compile_pending(const cs_engine *eng);

@@ -261,6 +261,10 @@ struct cs_engine {
 
     /* audio-side scheduling */
     minheap heap;                          /* [A] of cs_cmd on (frame, seq) */
+    size_t client_heap;                    /* [set at create] entries client commands
+                                            * may fill; the rest (two per slot) is
+                                            * the MIDI pools' room for starts and
+                                            * stops: a note-off is never refused */
     uint64_t seq;
     cs_cmd *defer;                         /* [A] re-queued next cycle */
     size_t ndefer;
@@ -369,6 +373,8 @@ int cs_engine_create_ex(const cs_config *cfg, const char *csd, cs_engine **out,
 
 /* cs_msg.c / cs_msg_rt.c */
 void cs_msg_callback(CSOUND *cs, int attr, const char *format, va_list args);
+/* The header statements a compile drops or refuses (cs_compile.c). */
+extern const char *const cs_header_names[];
 void cs_capture_begin(cs_engine *eng);
 /* The same into another buffer (a compile job on a worker thread). */
 void cs_capture_begin_into(cs_capture *cap);

@@ -90,8 +90,9 @@ void cs_rt_midi(cs_engine *eng, const unsigned char *msg, unsigned len, unsigned
         cs_pool *pl = &eng->pools[p];
         if (pool_state(pl) != POOL_OPEN || (pl->channel >= 0 && (unsigned)pl->channel != ch))
             continue;
-        /* Room for a stop and a start: a full heap refuses the note whole
-         * (a note-off then stays held until the next one or the close). */
+        /* Room for a stop and a start.  Client commands never take the
+         * pools' share of the heap (two per slot, cs_engine.c), so this
+         * holds unless a voice's commands wait far beyond their block. */
         if (minheap_len(&eng->heap) + 2 > minheap_capacity(&eng->heap)) {
             atomic_fetch_add_explicit(&pl->dropped, 1, memory_order_relaxed);
             continue;

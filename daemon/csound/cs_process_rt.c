@@ -379,10 +379,12 @@ static void apply(cs_engine *eng, cs_cmd *c)
 
 static void schedule(cs_engine *eng)
 {
-    /* Take in what the control thread sent; leave the rest in the ring if the
-     * heap is full (the control side then sees a full ring: backpressure). */
+    /* Take in what the control thread sent; leave the rest in the ring when
+     * client commands fill their share of the heap (the control side then
+     * sees a full ring: backpressure).  The rest of the heap is the MIDI
+     * pools' (cs_pool_rt.c). */
     const cs_cmd *peek;
-    while (minheap_len(&eng->heap) < minheap_capacity(&eng->heap) &&
+    while (minheap_len(&eng->heap) < eng->client_heap &&
            (peek = spsc_peek(eng->cmd_ring))) {
         cs_cmd c = *peek;
         spsc_release(eng->cmd_ring, 1);

@@ -379,9 +379,26 @@ static bool read_in(cs_cx *x, cs_io *a, const cs_in *in) {
   return true;
 }
 
+/* Whether entry o is in the reply (an empty OUT_TEXT_OPT is left out). */
+static bool out_present(cs_io *a, const cs_out *o) {
+  return o->kind != CS_OUT_TEXT_OPT || ((const char *)field(a, o->off))[0] != '\0';
+}
+
+/* The number of entries of row's reply. */
+static uint32_t out_count(cs_io *a, const cs_op *row) {
+  const cs_out *o;
+  uint32_t n = 0;
+
+  for (o = row->out; o->kind != CS_OUT_END; o++)
+    n += out_present(a, o);
+  return n;
+}
+
 static void pack_out(cs_cx *x, cs_io *a, const cs_out *o, msgpack_packer *pk) {
   void *f = field(a, o->off);
 
+  if (!out_present(a, o))
+    return;
   sono_pack_cstr(pk, o->key);
   switch (o->kind) {
   case CS_OUT_U64:
@@ -402,6 +419,9 @@ static void pack_out(cs_cx *x, cs_io *a, const cs_out *o, msgpack_packer *pk) {
   case CS_OUT_PACK:
     o->pack(x, a, pk);
     break;
+  case CS_OUT_TEXT_OPT:
+    sono_pack_cstr(pk, (const char *)f);
+    break;
   case CS_OUT_END:
     break;
   }
@@ -413,7 +433,6 @@ static bool exec(cs_cx *x, msgpack_packer *pk) {
   cs_io *a = &x->io;
   const cs_in *in;
   const cs_out *o;
-  uint32_t n = 0;
 
   for (in = row->in; in->kind != CS_IN_END; in++)
     set_default(a, in);
@@ -424,9 +443,7 @@ static bool exec(cs_cx *x, msgpack_packer *pk) {
     return false;
   if (x->deferred)   /* packed when it ends */
     return true;
-  for (o = row->out; o->kind != CS_OUT_END; o++)
-    n++;
-  msgpack_pack_map(pk, n);
+  msgpack_pack_map(pk, out_count(a, row));
   for (o = row->out; o->kind != CS_OUT_END; o++)
     pack_out(x, a, o, pk);
   return true;
@@ -474,7 +491,6 @@ static void finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_er
   msgpack_sbuffer sb;
   msgpack_packer pk;
   const cs_out *o;
-  uint32_t n = 0;
   cs_cx x;
 
   memset(&x, 0, sizeof x);
@@ -488,9 +504,7 @@ static void finish(client *c, uint64_t id, const cs_op *row, int rc, const cs_er
     return;
   }
   reply_begin(&sb, &pk, id);
-  for (o = row->out; o->kind != CS_OUT_END; o++)
-    n++;
-  msgpack_pack_map(&pk, n);
+  msgpack_pack_map(&pk, out_count(io, row));
   for (o = row->out; o->kind != CS_OUT_END; o++)
     pack_out(&x, io, o, &pk);
   reply_end(c, &sb);

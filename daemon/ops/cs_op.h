@@ -52,6 +52,7 @@ typedef struct cs_io {
   unsigned channels;
   unsigned sr;                    /* Hz: an integer, as every rate sonod reports */
   uint64_t at, frame;             /* TIME: the module's frame, the engine's */
+  char warning[400];              /* csound.compile's, "" = none (OUT_TEXT_OPT) */
 } cs_io;
 
 typedef struct cs_cx cs_cx;
@@ -87,7 +88,7 @@ typedef struct cs_in {
 } cs_in;
 
 typedef enum { CS_OUT_END = 0, CS_OUT_U64, CS_OUT_INT, CS_OUT_UNSIGNED, CS_OUT_DOUBLE, CS_OUT_STR,
-               CS_OUT_PACK } cs_out_kind;
+               CS_OUT_PACK, CS_OUT_TEXT_OPT } cs_out_kind;
 
 typedef struct cs_out {
   cs_out_kind kind;
@@ -135,6 +136,8 @@ typedef struct cs_op {
                      unsigned: CS_OUT_UNSIGNED, double: CS_OUT_DOUBLE, const char *: CS_OUT_STR), \
     .key = #f, .off = offsetof(cs_io, f) }
 #define OUT_PACK(key_, f) { .kind = CS_OUT_PACK, .key = key_, .pack = (f) }
+/* A char array of cs_io, in the reply only when not empty. */
+#define OUT_TEXT_OPT(f) { .kind = CS_OUT_TEXT_OPT, .key = #f, .off = offsetof(cs_io, f) }
 
 /* The state of one op while it runs. */
 struct cs_cx {

@@ -5,10 +5,12 @@
 #include "daemon/ops/cs_op.h"
 #include "daemon/ops/ops.h"
 
+#include "daemon/base/log.h"
 #include "daemon/modules/csound_ctl.h"
 #include "daemon/modules/csound_state.h"
 #include "protocol/errors.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,19 +19,44 @@ typedef struct compile_work {
   cs_deferred base;
   cs_compile_job *job;
   char *code;             /* for the session, once compiled */
+  cs_global_info global;  /* what its global part costs the merge */
 } compile_work;
 
 static void compile_run(cs_deferred *w) {
-  cs_compile_run(((compile_work *)w)->job);
+  compile_work *cw = (compile_work *)w;
+
+  cs_compile_run(cw->job);
+  if (cs_global_scan(cw->code, &cw->global) != 0)
+    memset(&cw->global, 0, sizeof cw->global);
+}
+
+/* The reply's warning when the code's global part would hold the audio
+ * thread up at the merge (cs_global_scan: Csound 6.18 runs instr 0's init
+ * pass there and nowhere else while it performs); also logged. */
+static void global_warning(const cs_global_info *g, char *w, size_t n) {
+  if (g->tables > 0)
+    snprintf(w, n, "global code runs its init pass on the audio thread when Csound merges "
+             "it: %u table%s of over %d points, of a size not written as a number, or read "
+             "from a file (line %d) will interrupt the audio; make big tables with "
+             "table.new or table.read, which are built off the audio thread",
+             g->tables, g->tables == 1 ? "" : "s", CS_GLOBAL_TABLE_POINTS, g->table_line);
+  else
+    snprintf(w, n, "global code runs its init pass on the audio thread when Csound merges "
+             "it: %u statements outside instruments (over %d, from line %d) may interrupt "
+             "the audio; keep global code short (values: channel.set, tables: table.new)",
+             g->statements, CS_GLOBAL_STATEMENTS, g->first_line);
+  log_warn("csound.compile: %s", w);
 }
 
 static int compile_end(cs_deferred *w, cs_io *io, cs_error *e) {
   compile_work *cw = (compile_work *)w;
   int rc = cs_compile_end(cw->job, e);
 
-  (void)io;
-  if (rc == 0)
+  if (rc == 0) {
     state_note_compile(w->d, cw->code);
+    if (cw->global.heavy)
+      global_warning(&cw->global, io->warning, sizeof io->warning);
+  }
   return rc;
 }
 
@@ -71,6 +98,7 @@ static bool call_score(cs_cx *x, cs_io *a) {
 static const cs_op compile_op = {
   .name = "csound.compile", .in = { STR(code) },
   .call = call_compile, .enoent = SONO_E_INTERNAL,
+  .out = { OUT_TEXT_OPT(warning) },
 };
 static const cs_op event_op = {
   .name = "csound.event", .in = { STR(line), TIME },

@@ -91,6 +91,9 @@ check "bus free" 0 '^freed$' bus free "$BUS"
 
 printf 'instr 1\nasig oscili 0.25, 1000\nouts asig, asig\nendin\n' >"$DIR/one.orc"
 check "compile" 0 '^compiled$' compile "$DIR/one.orc"
+# Global code that makes a big table: compiled, with the daemon's warning.
+printf 'giBig ftgen 0, 0, 2^20, 10, 1\n' >"$DIR/big.orc"
+check "compile with a warning" 0 '^sonoctl: warning: global code runs .*table\.new' compile "$DIR/big.orc"
 check "render after compile" 0 '^rendered up to frame 72256$' render --frames 256
 check "event" 0 '^queued at frame 96000$' event "i 1 0 0.1" --at 96000
 printf 'i 1 0 0.05\n' >"$DIR/score.sco"

@@ -291,6 +291,62 @@ START_TEST(test_pool_odd_blocks)
 }
 END_TEST
 
+/* Fills the engine's command path (ring and timed heap) with client
+ * commands for a minute ahead, as many as it takes (cs_synth_set answers
+ * CS_EAGAIN when the ring is full and stays full after a block). */
+static unsigned fill_commands(harness *h, cs_synth_id target)
+{
+    cs_arg g = { "kgain", 1 };
+    cs_error err;
+    uint64_t later = cs_engine_frame(h->eng) + (uint64_t)(60 * H_SR);
+    unsigned queued = 0, round;
+    do {
+        round = 0;
+        while (cs_synth_set(h->eng, target, &g, 1, later, &err) == 0)
+            round++;
+        ck_assert_int_eq(cs_synth_set(h->eng, target, &g, 1, later, &err), CS_EAGAIN);
+        queued += round;
+        h_run(h, H_BLOCK);
+    } while (round > 0);
+    return queued;
+}
+
+START_TEST(test_pool_full_heap)
+{
+    /* Live notes share the timed heap with client commands; a heap full of
+     * client commands must never refuse a note-off (the note would stick)
+     * nor a note-on: room is kept for the pools' voices. */
+    harness *h = h_new(2, 0);
+    define(h, "note", NOTE);
+    int p = open_pool(h, -1, 4);
+    cs_synth_id target;
+    cs_error err;
+    ck_assert_int_eq(cs_synth_start(h->eng, "note", NULL, 0, 0, -1, 0, &target, &err), 0);
+    const midi on[] = { { { 0x90, 60, 127 }, 10 } };
+    block(h, on, 1);
+    near(h, 0, h->len - 1, 1.0);
+    unsigned queued = fill_commands(h, target);
+    ck_assert_uint_ge(queued, cs_engine_cmd_capacity(h->eng));
+    uint64_t B = cs_engine_frame(h->eng);
+    const midi off[] = { { { 0x80, 60, 0 }, 20 }, { { 0x90, 62, 100 }, 30 } };
+    block(h, off, 2);
+    near(h, 0, B + 19, 1.0);
+    near(h, 0, B + 20, 0.0);                  /* stopped at its note-off */
+    near(h, 0, B + 30, 100.0 / 127);          /* and a new note starts */
+    uint64_t C = cs_engine_frame(h->eng);
+    const midi off2[] = { { { 0x80, 62, 0 }, 40 } };
+    block(h, off2, 1);
+    near(h, 0, C + 39, 100.0 / 127);
+    ck_assert_double_eq(h_peak(h, 0, C + 40, h->len), 0.0);
+    expect_stats(h, p, 0, 0);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_ENDED), 2);
+    /* The client's commands were all kept: the ring is still full. */
+    cs_arg g = { "kgain", 1 };
+    ck_assert_int_eq(cs_synth_set(h->eng, target, &g, 1, 0, &err), CS_EAGAIN);
+    h_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("csound-pool");
@@ -303,6 +359,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_pool_close_idle);
     tcase_add_test(tc, test_pool_bad_input);
     tcase_add_test(tc, test_pool_odd_blocks);
+    tcase_add_test(tc, test_pool_full_heap);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1000,6 +1000,50 @@ START_TEST(test_render_csd)
 }
 END_TEST
 
+START_TEST(test_global_scan)
+{
+    /* What makes a compile's global init pass (instr 0, run on the audio
+     * thread at the merge) long: statements outside instruments and UDOs,
+     * and big or file-read tables.  Instrument bodies, UDOs, header
+     * statements and comments do not count. */
+    cs_global_info g;
+    ck_assert_int_eq(cs_global_scan("sr = 48000\n0dbfs = 1\n; gk1 init 0\n"
+                                    "instr 1\n gk2 init 0\n out oscili(0.1, 440)\nendin\n"
+                                    "opcode Twice, k, k\n kx xin\n xout kx*2\nendop\n"
+                                    "giSine ftgen 0, 0, 8192, 10, 1\n", &g), 0);
+    ck_assert_uint_eq(g.statements, 1);
+    ck_assert_int_eq(g.first_line, 12);
+    ck_assert_uint_eq(g.tables, 0);
+    ck_assert_int_eq(g.heavy, 0);
+
+    ck_assert_int_eq(cs_global_scan("gi1 ftgen 0, 0, 2^22, 10, 1\n", &g), 0);
+    ck_assert_uint_eq(g.tables, 1);
+    ck_assert_int_eq(g.table_line, 1);
+    ck_assert_int_eq(g.heavy, 1);
+    ck_assert_int_eq(cs_global_scan("gi1 ftgen 0, 0, 2^14, 10, 1\n"
+                                    "gi2 ftgenonce 0, 0, 4*4096, 7, 0, 16384, 1\n", &g), 0);
+    ck_assert_uint_eq(g.tables, 0);
+    ck_assert_int_eq(cs_global_scan("gi1 ftgen 0, 0, 2^14 + 1, 10, 1\n"           /* not literal */
+                                    "gi2 ftgen 0, 0, giN, 10, 1\n"                /* a variable */
+                                    "gi3 ftgen 0, 0, 0, 1, \"/x.wav\", 0, 0, 0\n"  /* a file */
+                                    "gi4 ftgen 0, 0, 65537, 10, 1\n", &g), 0);
+    ck_assert_uint_eq(g.tables, 4);
+    ck_assert_int_eq(g.heavy, 1);
+
+    /* Statements: up to CS_GLOBAL_STATEMENTS is fine, one more is heavy. */
+    char code[CS_GLOBAL_STATEMENTS * 32 + 64];
+    size_t len = 0;
+    for (unsigned i = 0; i < CS_GLOBAL_STATEMENTS; i++)
+        len += (size_t)snprintf(code + len, sizeof code - len, "gk%u init %u\n", i, i);
+    ck_assert_int_eq(cs_global_scan(code, &g), 0);
+    ck_assert_uint_eq(g.statements, CS_GLOBAL_STATEMENTS);
+    ck_assert_int_eq(g.heavy, 0);
+    snprintf(code + len, sizeof code - len, "gkmore init 1\n");
+    ck_assert_int_eq(cs_global_scan(code, &g), 0);
+    ck_assert_int_eq(g.heavy, 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("csound");
@@ -1030,6 +1074,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_identical_redefinition);
     tcase_add_test(tc, test_define_in_steps);
     tcase_add_test(tc, test_exits);
+    tcase_add_test(tc, test_global_scan);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -719,6 +719,38 @@ START_TEST(score_over_the_bound_is_reported) {
 }
 END_TEST
 
+/* Global code runs its init pass on the audio thread when Csound merges it
+ * (Csound 6.18 allows it nowhere else while it performs): a compile whose
+ * global part is long, or makes a big table, is answered with a warning
+ * (and logged); short global code and instruments get {}. */
+START_TEST(global_code_warning) {
+  const msgpack_object *ok, *w;
+  char code[300 * 24];
+  size_t len = 0;
+
+  start();
+  ok = ok_of(conn_request(&c, "csound.compile", "s", "code",
+                          "giSmall ftgen 0, 0, 8192, 10, 1\ngkv init 0\n"
+                          "instr 4\nk1 init 0\nout oscili(0.1, 440, giSmall)\nendin\n"));
+  ck_assert_uint_eq(ok->via.map.size, 0);
+  ok = ok_of(conn_request(&c, "csound.compile", "s", "code",
+                          "\ngiBig ftgen 0, 0, 2^22, 10, 1\n"));
+  w = sono_map_get(ok, "warning");
+  ck_assert_ptr_nonnull(w);
+  ck_assert(memmem(w->via.str.ptr, w->via.str.size, "table.new", 9) != NULL);
+  ck_assert(memmem(w->via.str.ptr, w->via.str.size, "(line 2)", 8) != NULL);
+  for (int i = 0; i < 300; i++)
+    len += (size_t)snprintf(code + len, sizeof code - len, "gkw%d init %d\n", i, i);
+  ok = ok_of(conn_request(&c, "csound.compile", "s", "code", code));
+  w = sono_map_get(ok, "warning");
+  ck_assert_ptr_nonnull(w);
+  ck_assert(memmem(w->via.str.ptr, w->via.str.size, "300 statements", 14) != NULL);
+  finish();
+  ck_assert(daemon_log_contains(&dp, "csound.compile: global code runs"));
+  unlink(out_path);
+}
+END_TEST
+
 /* A big csound.compile is parsed off the control loop: another client's
  * pings are answered while it runs (before its reply), and the compiling
  * client's own next request is answered after it, as sent.  20000 lines
@@ -1095,6 +1127,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
   tcase_add_test(tc, big_session_restored_off_the_loop);
+  tcase_add_test(tc, global_code_warning);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
   tcase_add_test(tc, request_for_now_after_a_render_inside_a_k_cycle);
   suite_add_tcase(s, tc);
