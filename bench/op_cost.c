@@ -322,32 +322,65 @@ static void op_compile_table(dproc *d, fixture *fx) {
   sono_args_free(a);
 }
 
-/* 2 000 notes from 0.2 s on, `gap` seconds apart (0: all at one time),
- * in one csound.score; waits until they played. */
-static void score(dproc *d, double gap) {
-  size_t cap = 2000 * 48, len = 0;
+/* `lines` global `gk... init` statements in one csound.compile: instr 0's
+ * init pass, which Csound runs in the merge, on the audio thread. */
+static void compile_globals(dproc *d, unsigned lines) {
+  size_t cap = (size_t)lines * 32 + 1, len = 0;
+  char *code = malloc(cap);
+  sono_args *a = sono_args_new();
+  unsigned i;
+
+  for (i = 0; i < lines; i++)
+    len += (size_t)snprintf(code + len, cap - len, "gk_g%u init %u\n", i, i);
+  sono_args_str(a, "code", code);
+  call0(d, "csound.compile", a);
+  sono_args_free(a);
+  free(code);
+}
+
+static void op_compile_globals(dproc *d, fixture *fx) {
+  (void)fx;
+  compile_globals(d, 5000);
+}
+
+/* As many as csound.compile takes without a warning (CS_GLOBAL_STATEMENTS). */
+static void op_compile_globals_256(dproc *d, fixture *fx) {
+  (void)fx;
+  compile_globals(d, 256);
+}
+
+/* `n` notes from 0.2 s on, `gap` seconds apart (0: all at one time), in
+ * one csound.score; waits until they played. */
+static void score(dproc *d, unsigned n, double gap) {
+  size_t cap = (size_t)n * 48, len = 0;
   char *text = malloc(cap);
   sono_args *a = sono_args_new();
   unsigned i;
 
-  for (i = 0; i < 2000; i++)
+  for (i = 0; i < n; i++)
     len += (size_t)snprintf(text + len, cap - len, "i 1 %.4f 0.1 %u\n", 0.2 + i * gap, 200 + i);
   sono_args_str(a, "text", text);
   call0(d, "csound.score", a);
   sono_args_free(a);
   free(text);
-  sleep_ms(500 + (unsigned)(2000 * gap * 1000));
+  sleep_ms(500 + (unsigned)(n * gap * 1000));
 }
 
 static void op_score(dproc *d, fixture *fx) {
   (void)fx;
-  score(d, 0.0);
+  score(d, 2000, 0.0);
+}
+
+/* A chord within the bound that is reported (32 due in one k-cycle). */
+static void op_score_32(dproc *d, fixture *fx) {
+  (void)fx;
+  score(d, 32, 0.0);
 }
 
 /* The same 2 000 notes one millisecond apart: what a long score costs. */
 static void op_score_spread(dproc *d, fixture *fx) {
   (void)fx;
-  score(d, 0.001);
+  score(d, 2000, 0.001);
 }
 
 static void op_plugin_load(dproc *d, fixture *fx) {
@@ -446,7 +479,10 @@ static const op ops[] = {
   { "synth.start", "500 synth.start at once", op_synth_start },
   { "table.read", "table.read of a 60 s stereo WAV", op_table_read },
   { "csound.compile", "csound.compile `gi ftgen 0,0,2^22,10,1`", op_compile_table },
+  { "csound.compile.globals", "csound.compile of 5 000 `gk init` lines", op_compile_globals },
+  { "csound.compile.globals256", "csound.compile of 256 `gk init` lines", op_compile_globals_256 },
   { "csound.score", "csound.score, 2 000 notes at one time", op_score },
+  { "csound.score.32", "csound.score, 32 notes at one time", op_score_32 },
   { "csound.score.spread", "csound.score, 2 000 notes 1 ms apart", op_score_spread },
   { "plugin.load", "plugin.load + plugin.unload", op_plugin_load },
   { "graph", "20 × (node.new, 2 graph.connect, node.delete)", op_graph_edits },
