@@ -566,9 +566,18 @@ static void node_free(sonod *d, pnode *n) {
     free(n->rt);
   }
   watch_stop(n);
-  if (n->hung != NULL)
+  if (n->hung != NULL) {
     log_warn("plugin: node %u hung in %s: its instance is left behind, not closed", n->id, n->hung);
-  else if ((uj = calloc(1, sizeof *uj)) == NULL ||
+  } else if (n->busy != NULL) {
+    /* A call still runs in the instance on its thread (a session save's
+     * snapshot when state.load or shutdown unloads everything): closing it
+     * now would free what that thread reads.  It is left behind like a
+     * hung one; an isolated one's host is stopped, which ends the call. */
+    log_warn("plugin: node %u unloaded while its %s runs: its instance is left behind, not "
+             "closed", n->id, n->busy);
+    if (n->isolated)
+      vst_isolated_kill(n->inst);
+  } else if ((uj = calloc(1, sizeof *uj)) == NULL ||
            (uj->inst = n->inst, plugin_call(d, NULL, "effClose", unload_fn, unload_done, uj)) != 0) {
     free(uj);
     turn_take();
