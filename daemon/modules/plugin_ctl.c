@@ -112,7 +112,8 @@ static void error_event(sonod *d, pnode *n, const char *code, uint32_t count, co
 /* plugin.param events: the changes the plugin made itself, each with its
  * display text, which is plugin code: asked on the plugin-call thread with
  * the deadline (plugin_call), the events sent when it answered.  Past the
- * deadline, or for a node that hung before, they go with display nil. */
+ * deadline, or for a node that hung before or is being unloaded, they go
+ * with display nil. */
 typedef struct param_job {
   uint32_t node;
   vst_instance *inst;
@@ -196,7 +197,8 @@ static void param_changes(sonod *d, pnode *n, bool tell) {
     param_job_free(j);
     return;
   }
-  if (n->hung != NULL ||
+  /* A node being unloaded is not asked: its instance is closed next. */
+  if (n->hung != NULL || n->removing ||
       (j->display = calloc(j->count, sizeof *j->display)) == NULL ||
       plugin_call(d, n, "effGetParamDisplay", displays_fn, displays_done, j) != 0) {
     param_events(d, j, false);
