@@ -90,29 +90,7 @@ static double get_value(uint64_t node, const char *name) {
 }
 
 static void notes(uint64_t node, unsigned count, const uint64_t *at, bool on) {
-  msgpack_sbuffer sb;
-  msgpack_packer pk;
-  uint64_t id = next_id++;
-
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, count);
-  for (unsigned i = 0; i < count; i++) {
-    msgpack_pack_map(&pk, 5);
-    sono_pack_key_str(&pk, "type", on ? "note_on" : "note_off");
-    sono_pack_key_uint(&pk, "channel", 0);
-    sono_pack_key_uint(&pk, "note", 60 + i % 12);
-    sono_pack_key_uint(&pk, "velocity", on ? 100 : 0);
-    sono_pack_key_uint(&pk, "at", at[i]);
-  }
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  ok_of(id);
+  ok_of(conn_send_notes(&c, next_id++, node, count, at, on, on ? 100 : 0));
 }
 
 static void rewire(const char *from, const char *to, bool on) {

@@ -106,6 +106,12 @@ uint64_t conn_plugin_load(conn *c, const char *path, bool isolate);
 /* plugin.state.set {node, data} (a bin, which conn_request cannot build),
  * whole, with request id `id`; returns id. */
 uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len);
+/* plugin.midi {node, events} (an array of maps, which conn_request cannot
+ * build) with request id `id`: a note on (velocity) or off (velocity 0
+ * sent as given) on channel 0 at each frame of at[0 .. count), note
+ * 60 + i mod 12; returns id. */
+uint64_t conn_send_notes(conn *c, uint64_t id, uint64_t node, unsigned count, const uint64_t *at,
+                         bool on, int velocity);
 /* Checks that the reply to id (within 30 s) is the error code; returns
  * the error map. */
 const msgpack_object *conn_expect_error(conn *c, uint64_t id, const char *code);
