@@ -7,6 +7,8 @@
  * nothing it says is lost. */
 #include "daemon/engine/engine_ctl.h"
 
+#include <stdlib.h>
+
 #include "daemon/backend/backend.h"
 #include "daemon/base/log.h"
 #include "daemon/engine/module.h"
@@ -161,7 +163,12 @@ void engine_ctl_drain(sonod *d) {
       d->modules[i]->poll(d);
 }
 
+/* A command the audio thread never took, at shutdown: what it carries is
+ * freed by whoever made it.  The MIDI routing table is the engine's own
+ * (engine.c swaps it in, engine_destroy frees the one in place). */
 static void drop_cmd(sonod *d, const rt_cmd *cmd) {
+  if (cmd->type == RT_CMD_MIDI_ROUTES)
+    free(cmd->u.ptr);
   for (unsigned i = 0; i < d->nmodules; i++)
     if (d->modules[i]->drop_cmd != NULL)
       d->modules[i]->drop_cmd(d, cmd);

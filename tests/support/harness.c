@@ -124,6 +124,8 @@ void daemon_start_strict(daemon_proc *dp, const char *const *args) {
   strict_roots = false;
 }
 
+static void daemon_log_dump(const daemon_proc *dp);
+
 void daemon_start(daemon_proc *dp, const char *const *args) {
   long deadline;
   int fd;
@@ -134,12 +136,36 @@ void daemon_start(daemon_proc *dp, const char *const *args) {
     int status;
     if (waitpid(dp->pid, &status, WNOHANG) == dp->pid) {
       dp->pid = 0;
+      daemon_log_dump(dp);
       ck_abort_msg("sonod exited during start-up (see %s)", dp->log);
     }
     ck_assert_msg(now_ms() < deadline, "sonod did not listen within 10 s");
     usleep(10000);
   }
   close(fd);
+}
+
+/* A daemon that ended badly says why in its log, which lives in a folder
+ * the suite removes: copy its last lines to the test's output (the CI log),
+ * where a sanitizer's report or the daemon's last error can be read. */
+static void daemon_log_dump(const daemon_proc *dp) {
+  char buf[16384];
+  FILE *f = fopen(dp->log, "r");
+  long size;
+  size_t n;
+
+  if (f == NULL)
+    return;
+  fseek(f, 0, SEEK_END);
+  size = ftell(f);
+  if (size > (long)sizeof buf - 1)
+    fseek(f, size - (long)(sizeof buf - 1), SEEK_SET);
+  else
+    rewind(f);
+  n = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[n] = '\0';
+  fprintf(stderr, "--- last %zu bytes of %s ---\n%s--- end of daemon log ---\n", n, dp->log, buf);
 }
 
 int daemon_wait(daemon_proc *dp, int timeout_ms) {
@@ -153,11 +179,14 @@ int daemon_wait(daemon_proc *dp, int timeout_ms) {
       kill(dp->pid, SIGKILL);
       waitpid(dp->pid, &status, 0);
       dp->pid = 0;
+      daemon_log_dump(dp);
       ck_abort_msg("sonod did not exit within %d ms", timeout_ms);
     }
     usleep(5000);
   }
   dp->pid = 0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    daemon_log_dump(dp);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
