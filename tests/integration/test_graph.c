@@ -16,6 +16,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 #define DRAGONFLY_ROOM "/usr/lib/lxvst/DragonflyRoomReverb-vst.so"
@@ -23,36 +24,21 @@
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 static uint64_t next_id = 1000;
 
 static void start(void) {
-  const char *args[12];
-  int n = 0;
+  const char *const extra[] = { "--ksmps", "32", NULL };
 
-  home_make(home, sizeof home, "graph");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-graph-%d-%ld.wav", getpid(), random());
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out_path;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  args[n++] = "--ksmps";
-  args[n++] = "32";
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "graph", extra);
 }
 
 static void finish(void) {
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
+  offline_finish(&dp, &c, &P);
 }
 
 static float *read_wav(sf_count_t *frames) {
-  return wav_read_stereo(out_path, frames);
+  return wav_read_stereo(P.out, frames);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {

@@ -90,14 +90,7 @@ static void bystander_notes(uint64_t node, uint64_t from) {
   msgpack_packer pk;
   uint64_t id = next_id++;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, NOTES);
+  midi_begin(&sb, &pk, id, node, NOTES);
   for (unsigned k = 0; k < NOTES; k++) {
     msgpack_pack_map(&pk, 5);
     sono_pack_key_str(&pk, "type", "note_on");
@@ -106,9 +99,7 @@ static void bystander_notes(uint64_t node, uint64_t from) {
     sono_pack_key_uint(&pk, "velocity", 127);
     sono_pack_key_uint(&pk, "at", from + 1000 * k + 100);
   }
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  conn_ok(&c, id);
+  conn_ok(&c, midi_send(&c, &sb, id));
 }
 
 static unsigned stretches;

@@ -16,6 +16,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 #define DX10 "http://drobilla.net/plugins/mda/DX10"
@@ -25,30 +26,15 @@
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 static uint64_t next_id = 1000;
 
 static void start(void) {
-  const char *args[12];
-  int n = 0;
-
-  home_make(home, sizeof home, "lv2");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-lv2-%d-%ld.wav", getpid(), random());
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out_path;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "lv2", NULL);
 }
 
 static void finish(void) {
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
+  offline_finish(&dp, &c, &P);
 }
 
 static const msgpack_object *ok_of(uint64_t id) { return conn_ok(&c, id); }
@@ -69,23 +55,14 @@ static void note(uint64_t node, const char *type, uint64_t at) {
   msgpack_packer pk;
   uint64_t id = next_id++;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, 1);
+  midi_begin(&sb, &pk, id, node, 1);
   msgpack_pack_map(&pk, 5);
   sono_pack_key_str(&pk, "type", type);
   sono_pack_key_uint(&pk, "channel", 0);
   sono_pack_key_uint(&pk, "note", 60);
   sono_pack_key_uint(&pk, "velocity", 100);
   sono_pack_key_uint(&pk, "at", at);
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  ok_of(id);
+  ok_of(midi_send(&c, &sb, id));
 }
 
 /* A string field as a C string (static buffer), "" when absent. */
@@ -147,7 +124,7 @@ START_TEST(instrument_by_uri) {
   render(n1 + 8000);
   finish();
 
-  wav = wav_read_stereo(out_path, &frames);
+  wav = wav_read_stereo(P.out, &frames);
   ck_assert_int_eq(frames, (sf_count_t)(n1 + 8000));
   for (i = 0; i < (sf_count_t)n1; i++)
     ck_assert_msg(wav[2 * i] == 0.0f && wav[2 * i + 1] == 0.0f, "sound at %ld before %lu", (long)i,
@@ -156,7 +133,7 @@ START_TEST(instrument_by_uri) {
     sound = sound || wav[2 * i] != 0.0f;
   ck_assert_msg(sound, "no sound within 8 frames of %lu", (unsigned long)n1);
   free(wav);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -206,7 +183,7 @@ START_TEST(port_groups_reported) {
   ok = param(node, "attack");
   ck_assert(msg_str_is(ok, "group", "env"));
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -226,7 +203,7 @@ static void port(char *buf, size_t len, uint64_t node, const char *p) {
  * (read, then removed); its last right sample in *right when not NULL. */
 static double tail_peak(float *right) {
   sf_count_t frames, i;
-  float *wav = wav_read_stereo(out_path, &frames);
+  float *wav = wav_read_stereo(P.out, &frames);
   double peak = 0;
 
   for (i = frames - RATE / 4; i < frames; i++)
@@ -300,7 +277,7 @@ START_TEST(lv2_and_vst2_in_one_chain) {
   sine(true);
   render(RATE * 3 / 2);
   finish();
-  wav = wav_read_stereo(out_path, &frames);
+  wav = wav_read_stereo(P.out, &frames);
   ck_assert_int_eq(frames, RATE * 3 / 2);
   for (i = RATE; i < frames; i++) {
     pk0 = fmax(pk0, fabs(wav[2 * i]));
@@ -309,7 +286,7 @@ START_TEST(lv2_and_vst2_in_one_chain) {
   ck_assert_msg(fabs(pk0 - 0.375) < 0.004 && fabs(pk1 - 0.375) < 0.004, "peaks %g %g, want 0.375",
                 pk0, pk1);
   free(wav);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -346,7 +323,7 @@ START_TEST(control_outputs) {
   }
   ck_assert_msg(seen, "no plugin.output event");
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -383,7 +360,7 @@ START_TEST(property_sets_a_file) {
   finish();
   p0 = tail_peak(NULL);
   ck_assert_msg(fabs(p0 - 0.25) < 0.003, "peak %g, want 0.25", p0);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -428,7 +405,7 @@ START_TEST(property_read_back) {
   }
   ck_assert_msg(seen, "no plugin.property event");
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -441,7 +418,7 @@ START_TEST(session_round_trip) {
   double trim, bal;
 
   start();
-  snprintf(saved, sizeof saved, "%s/lv2.sonod", home);
+  snprintf(saved, sizeof saved, "%s/lv2.sonod", P.home);
   node = load_uri(BALANCE);
   ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "trim", "value", 0.3));
   ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "balance", "value", 0.8));
@@ -453,7 +430,7 @@ START_TEST(session_round_trip) {
   daemon_shutdown(&dp, &c);
 
   {
-    const char *args[] = {"--backend", "offline", "--output", out_path, NULL};
+    const char *args[] = {"--backend", "offline", "--output", P.out, NULL};
     daemon_start(&dp, args);
     conn_open(&c, dp.socket);
   }
@@ -467,7 +444,7 @@ START_TEST(session_round_trip) {
   ck_assert(fabs(msg_double(param(node, "trim"), "plain") - trim) < 1e-3);
   ck_assert(fabs(msg_double(param(node, "balance"), "plain") - bal) < 1e-3);
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -496,16 +473,16 @@ START_TEST(session_keeps_state_files) {
 
   /* Strict roots: the suites' /tmp is not in the LV2 path (files inside
    * it stay where they are). */
-  home_make(home, sizeof home, "lv2");
-  snprintf(out_path, sizeof out_path, "%s/out.wav", home);
+  home_make(P.home, sizeof P.home, "lv2");
+  snprintf(P.out, sizeof P.out, "%s/out.wav", P.home);
   {
-    const char *args[] = {"--backend", "offline", "--output", out_path, "--block-size", "256", NULL};
+    const char *args[] = {"--backend", "offline", "--output", P.out, "--block-size", "256", NULL};
     daemon_start_strict(&dp, args);
     conn_open(&c, dp.socket);
   }
-  snprintf(irs, sizeof irs, "%s/irs", home);
+  snprintf(irs, sizeof irs, "%s/irs", P.home);
   snprintf(ir, sizeof ir, "%s/my-ir.wav", irs);
-  snprintf(proj, sizeof proj, "%s/proj", home);
+  snprintf(proj, sizeof proj, "%s/proj", P.home);
   snprintf(saved, sizeof saved, "%s/song.sonod", proj);
   snprintf(cmd, sizeof cmd, "mkdir -p '%s' '%s' && cp /usr/lib/lv2/zeroconvo.lv2/ir/delta-48k.wav '%s'",
            irs, proj, ir);
@@ -526,12 +503,12 @@ START_TEST(session_keeps_state_files) {
   ck_assert(access(cmd, F_OK) != 0);
   daemon_shutdown(&dp, &c);
 
-  snprintf(moved, sizeof moved, "%s/elsewhere", home);
+  snprintf(moved, sizeof moved, "%s/elsewhere", P.home);
   snprintf(cmd, sizeof cmd, "rm -r '%s' && mv '%s' '%s'", irs, proj, moved);
   ck_assert_int_eq(system(cmd), 0);
   snprintf(saved, sizeof saved, "%s/song.sonod", moved);
   {
-    const char *args[] = {"--backend", "offline", "--output", out_path, "--block-size", "256", NULL};
+    const char *args[] = {"--backend", "offline", "--output", P.out, "--block-size", "256", NULL};
     daemon_start_strict(&dp, args);
     conn_open(&c, dp.socket);
   }
@@ -555,7 +532,7 @@ START_TEST(session_keeps_state_files) {
   daemon_shutdown(&dp, &c);
   peak = tail_peak(NULL);
   ck_assert_msg(fabs(peak - 0.25) < 0.003, "restored convoLV2 peak %g, want 0.25", peak);
-  home_remove(home);
+  home_remove(P.home);
 }
 END_TEST
 
@@ -617,7 +594,7 @@ START_TEST(refusals) {
   expect_error(conn_request(&c, "plugin.load", "ss", "uri", DX10, "path", "/x"), "bad_request");
   load_uri(DX10);
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -644,7 +621,7 @@ START_TEST(scan_lists_lv2) {
   ck_assert(dx10);
   ck_assert(needs);
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 

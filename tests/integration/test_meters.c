@@ -22,34 +22,20 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 
 static void start(void) {
-  const char *args[12];
-  int n = 0;
-
-  home_make(home, sizeof home, "meters");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-meters-%d-%ld.wav", getpid(), random());
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out_path;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "meters", NULL);
 }
 
 static void finish(void) {
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
+  offline_finish(&dp, &c, &P);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
@@ -201,7 +187,7 @@ START_TEST(tone_is_metered_at_the_rate) {
     }
   }
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -214,7 +200,7 @@ START_TEST(meter_requests_are_checked) {
   m = conn_reply(&c, conn_request(&c, "meter.subscribe", "u", "rate", (uint64_t)61), 10000);
   ck_assert_str_eq(msg_error_code(m), "bad_value");
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -337,7 +323,7 @@ START_TEST(script_renders_are_identical_and_match_live_requests) {
   ok_of(conn_request(&c, "render", "u", "frames", (uint64_t)RATE));
   finish();
   da = read_all(a, &na);
-  dh = read_all(out_path, &nh);
+  dh = read_all(P.out, &nh);
   ck_assert_int_eq(na, nh);
   ck_assert_msg(memcmp(da, dh, sizeof(float) * (size_t)na) == 0,
                 "the script and the same requests by hand sound different");
@@ -349,7 +335,7 @@ START_TEST(script_renders_are_identical_and_match_live_requests) {
   unlink(a);
   unlink(b);
   unlink(script);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -371,7 +357,7 @@ START_TEST(top_once_prints_the_nodes) {
   ck_assert_ptr_nonnull(strstr(buf, "\nout "));
   ck_assert_ptr_null(strstr(buf, "\033["));
   finish();
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 

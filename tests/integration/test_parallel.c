@@ -23,6 +23,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define BLOCK "256"
 #define FRAMES 48000u
@@ -30,8 +31,7 @@
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 static uint64_t next_id = 7000;
 
 /* ------------------------------------------------------------ helpers */
@@ -44,12 +44,10 @@ static uint32_t rnd(uint32_t n) {
 }
 
 static void start(const char *workers) {
-  const char *args[] = { "--backend", "offline", "--output", out_path, "--block-size", BLOCK,
-                         "--ksmps", "32", "--workers", workers, "--parallel-min-us", "0",
-                         NULL };
+  const char *const extra[] = { "--block-size", BLOCK, "--ksmps", "32", "--workers", workers,
+                                "--parallel-min-us", "0", NULL };
 
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "parallel", extra);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
@@ -87,22 +85,13 @@ static void notes(uint64_t node, uint64_t at, unsigned note) {
   msgpack_packer pk;
   uint64_t id = next_id++;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, 1);
+  midi_begin(&sb, &pk, id, node, 1);
   msgpack_pack_map(&pk, 4);
   sono_pack_key_str(&pk, "type", "note_on");
   sono_pack_key_uint(&pk, "note", note);
   sono_pack_key_uint(&pk, "velocity", 90);
   sono_pack_key_uint(&pk, "at", at);
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  ok_of(id);
+  ok_of(midi_send(&c, &sb, id));
 }
 
 /* Csound: a sine to its outputs and a saw to audio bus `ibus`. */
@@ -256,13 +245,10 @@ static float *render_with(uint32_t seed, const char *workers, sf_count_t *frames
                           uint64_t *parallel) {
   float *d;
 
-  home_make(home, sizeof home, "parallel");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-parallel-%d-%ld.wav", getpid(), random());
   start(workers);
   *parallel = build_and_render(seed);
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
-  d = wav_read_stereo(out_path, frames);
+  offline_finish(&dp, &c, &P);
+  d = wav_read_stereo(P.out, frames);
   return d;
 }
 
@@ -342,7 +328,7 @@ START_TEST(workers_exist_with_the_audio_threads_policy) {
   struct sched_param sp = { .sched_priority = 1 };
   bool rt_allowed;
 
-  home_make(home, sizeof home, "parallel");
+  home_make(P.home, sizeof P.home, "parallel");
   daemon_start(&dp, args);
   conn_open(&c, dp.socket);
   n = threads_named(dp.pid, "sonod-w", tids, 8);
@@ -383,7 +369,7 @@ START_TEST(workers_exist_with_the_audio_threads_policy) {
     printf("workers_exist_with_the_audio_threads_policy: SCHED_FIFO is not allowed here "
            "(RLIMIT_RTPRIO 0, no CAP_SYS_NICE): checked the fallback to SCHED_OTHER only\n");
   daemon_shutdown(&dp, &c);
-  home_remove(home);
+  home_remove(P.home);
 }
 END_TEST
 

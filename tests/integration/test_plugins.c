@@ -18,6 +18,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 #define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
@@ -25,33 +26,20 @@
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 
 static void start(const char *block) {
-  const char *args[16];
-  int n = 0;
+  const char *const extra[] = { "--block-size", block, NULL };
 
-  home_make(home, sizeof home, "plugins");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-plugins-%d-%ld.wav", getpid(), random());
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out_path;
-  args[n++] = "--block-size";
-  args[n++] = block;
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "plugins", extra);
 }
 
 static void finish(void) {
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
+  offline_finish(&dp, &c, &P);
 }
 
 static float *read_wav(sf_count_t *frames) {
-  return wav_read_stereo(out_path, frames);
+  return wav_read_stereo(P.out, frames);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
@@ -92,23 +80,14 @@ static uint64_t send_sysex(uint64_t node, const uint8_t *data, size_t len, uint6
   msgpack_packer pk;
   uint64_t id = next_id++;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, 1);
+  midi_begin(&sb, &pk, id, node, 1);
   msgpack_pack_map(&pk, 3);
   sono_pack_key_str(&pk, "type", "sysex");
   sono_pack_cstr(&pk, "data");
   msgpack_pack_bin(&pk, len);
   msgpack_pack_bin_body(&pk, data, len);
   sono_pack_key_uint(&pk, "at", at);
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return id;
+  return midi_send(&c, &sb, id);
 }
 
 /* plugin.midi with one note_on whose `key` is `value` (the rest valid). */
@@ -118,23 +97,14 @@ static uint64_t send_note_field(uint64_t node, const char *key, int64_t value) {
   uint64_t id = next_id++;
   const char *keys[] = { "channel", "note", "velocity" };
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, 1);
+  midi_begin(&sb, &pk, id, node, 1);
   msgpack_pack_map(&pk, 4);
   sono_pack_key_str(&pk, "type", "note_on");
   for (int k = 0; k < 3; k++) {
     sono_pack_cstr(&pk, keys[k]);
     msgpack_pack_int64(&pk, strcmp(keys[k], key) == 0 ? value : k == 0 ? 0 : 60);
   }
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return id;
+  return midi_send(&c, &sb, id);
 }
 
 static uint64_t send_state(uint64_t node, const void *data, size_t len) {
@@ -179,7 +149,7 @@ START_TEST(amsynth_end_to_end) {
   /* Bad input: coded errors, and the daemon carries on. */
   /* Outside the plugin paths (confinement): refused before any scan. */
   expect_error(conn_request(&c, "plugin.load", "s", "path", "/nonexistent/x.so"), "denied");
-  snprintf(fake, sizeof fake, "%s/fake.so", home);
+  snprintf(fake, sizeof fake, "%s/fake.so", P.home);
   f = fopen(fake, "w");
   fputs("this is not a plugin\n", f);
   fclose(f);
@@ -272,7 +242,7 @@ START_TEST(dragonfly_loads) {
   ok_of(conn_request(&c, "plugin.unload", "u", "node", node));
   finish();
   free(NULL);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 
@@ -480,7 +450,7 @@ START_TEST(plugin_events) {
     if (k != sysex_at && k != 256 + 77)
       ck_assert_msg(wav[2 * k] == 0.0f, "frame %u sounds: %g", k, wav[2 * k]);
   free(wav);
-  unlink(out_path);
+  unlink(P.out);
 }
 END_TEST
 

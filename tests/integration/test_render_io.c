@@ -14,40 +14,24 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 #define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 static uint64_t next_id = 5000;
 
 /* An offline daemon writing to `output` (NULL: a fresh WAV path), with
  * extra arguments (NULL-terminated, may be NULL). */
 static void start(const char *output, const char *const *extra) {
-  const char *args[24];
-  int n = 0;
-
-  home_make(home, sizeof home, "render-io");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-render-io-%d-%ld.wav", getpid(), random());
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = output != NULL ? output : out_path;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  while (extra != NULL && *extra != NULL)
-    args[n++] = *extra++;
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start_to(&dp, &c, &P, "render-io", output, extra);
 }
 
 static void finish(void) {
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
+  offline_finish(&dp, &c, &P);
 }
 
 static const msgpack_object *ok_of(uint64_t id) {
@@ -143,7 +127,7 @@ START_TEST(return_is_the_file) {
   render_return(2048, 1877, 2048, l, r, &have);
   finish();
 
-  file = wav_read_stereo(out_path, &frames);
+  file = wav_read_stereo(P.out, &frames);
   ck_assert_int_eq(frames, 3925);
   for (i = 96; i < (uint64_t)frames; i++) {
     double want = i >= 50 ? 0.5 * sin(2 * M_PI * 997.0 * (double)(i - 50) / RATE) : 0.0;
@@ -179,23 +163,14 @@ START_TEST(amsynth_note_at_frame_3) {
   node = msg_uint(ok_of(conn_request(&c, "plugin.load", "s", "path", AMSYNTH)), "node");
   ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "amp_attack", "value", 0.0));
   id = next_id++;
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, 1);
+  midi_begin(&sb, &pk, id, node, 1);
   msgpack_pack_map(&pk, 5);
   sono_pack_key_str(&pk, "type", "note_on");
   sono_pack_key_uint(&pk, "channel", 0);
   sono_pack_key_uint(&pk, "note", 69);
   sono_pack_key_uint(&pk, "velocity", 100);
   sono_pack_key_uint(&pk, "at", 3);
-  conn_send_payload(&c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  ok_of(id);
+  ok_of(midi_send(&c, &sb, id));
 
   ok = ok_of(send_render(512, true, NULL, 0, NULL));
   ck_assert_uint_eq(msg_uint(ok, "start"), 0);
@@ -333,12 +308,12 @@ START_TEST(pcm16_header_right_between_renders) {
   start(NULL, extra);
   ok_of(conn_request(&c, "engine.tone", "bd", "on", 1, "amp", 0.5));
   ok_of(send_render(1000, false, NULL, 0, NULL));
-  check_wav_header(out_path, 992);   /* 8 frames held for Csound's k-cycle */
+  check_wav_header(P.out, 992);   /* 8 frames held for Csound's k-cycle */
   ok_of(send_render(2000, true, NULL, 0, NULL));
-  check_wav_header(out_path, 3000);
+  check_wav_header(P.out, 3000);
   finish();
-  check_wav_header(out_path, 3000);
-  unlink(out_path);
+  check_wav_header(P.out, 3000);
+  unlink(P.out);
 }
 END_TEST
 

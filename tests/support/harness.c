@@ -552,20 +552,31 @@ uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, s
   return id;
 }
 
+void midi_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint64_t id, uint64_t node,
+                uint32_t nevents) {
+  msgpack_sbuffer_init(sb);
+  msgpack_packer_init(pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(pk, 4);
+  sono_pack_key_uint(pk, "id", id);
+  sono_pack_key_str(pk, "op", "plugin.midi");
+  sono_pack_key_uint(pk, "node", node);
+  sono_pack_cstr(pk, "events");
+  msgpack_pack_array(pk, nevents);
+}
+
+uint64_t midi_send(conn *c, msgpack_sbuffer *sb, uint64_t id) {
+  conn_send_payload(c, sb->data, sb->size);
+  msgpack_sbuffer_destroy(sb);
+  return id;
+}
+
 uint64_t conn_send_notes(conn *c, uint64_t id, uint64_t node, unsigned count, const uint64_t *at,
                          bool on, int velocity) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
   unsigned i;
 
-  msgpack_sbuffer_init(&sb);
-  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-  msgpack_pack_map(&pk, 4);
-  sono_pack_key_uint(&pk, "id", id);
-  sono_pack_key_str(&pk, "op", "plugin.midi");
-  sono_pack_key_uint(&pk, "node", node);
-  sono_pack_cstr(&pk, "events");
-  msgpack_pack_array(&pk, count);
+  midi_begin(&sb, &pk, id, node, count);
   for (i = 0; i < count; i++) {
     msgpack_pack_map(&pk, 5);
     sono_pack_key_str(&pk, "type", on ? "note_on" : "note_off");
@@ -574,9 +585,7 @@ uint64_t conn_send_notes(conn *c, uint64_t id, uint64_t node, unsigned count, co
     sono_pack_key_uint(&pk, "velocity", (uint64_t)velocity);
     sono_pack_key_uint(&pk, "at", at[i]);
   }
-  conn_send_payload(c, sb.data, sb.size);
-  msgpack_sbuffer_destroy(&sb);
-  return id;
+  return midi_send(c, &sb, id);
 }
 
 void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds) {

@@ -106,6 +106,13 @@ uint64_t conn_plugin_load(conn *c, const char *path, bool isolate);
 /* plugin.state.set {node, data} (a bin, which conn_request cannot build),
  * whole, with request id `id`; returns id. */
 uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len);
+/* A plugin.midi request built by hand: midi_begin starts {id, op, node,
+ * events: [...]} in sb/pk for nevents events, which the caller packs;
+ * midi_send sends it on c, frees sb and returns id. */
+void midi_begin(msgpack_sbuffer *sb, msgpack_packer *pk, uint64_t id, uint64_t node,
+                uint32_t nevents);
+uint64_t midi_send(conn *c, msgpack_sbuffer *sb, uint64_t id);
+
 /* plugin.midi {node, events} (an array of maps, which conn_request cannot
  * build) with request id `id`: a note on (velocity) or off (velocity 0
  * sent as given) on channel 0 at each frame of at[0 .. count), note
