@@ -21,6 +21,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
 #define NOTE_LEN 8000
@@ -43,24 +44,8 @@ static void remove_home(void) {
 
 /* An offline daemon writing to a new file in home; state_dir may be NULL. */
 static void start(const char *state_dir) {
-  const char *args[16];
-  int n = 0;
-
   snprintf(out_path, sizeof out_path, "%s/out-%d.wav", home, nout++);
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out_path;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  args[n++] = "-v";
-  if (state_dir != NULL) {
-    args[n++] = "--state-dir";
-    args[n++] = state_dir;
-  }
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start_state(&dp, &c, out_path, state_dir);
 }
 
 static void finish(void) {

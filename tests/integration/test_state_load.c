@@ -16,6 +16,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 /* ZynAddSubFX takes seconds to check and load (twice that for both): the
  * load cannot end before the requests the tests send meanwhile arrive. */
@@ -34,27 +35,19 @@ static char home[300];
 static char session_path[400];
 
 static void start(const char *backend, const char *state_dir) {
-  const char *args[16];
   char out[400];
-  int n = 0;
 
-  args[n++] = "--backend";
-  args[n++] = backend;
   if (strcmp(backend, "offline") == 0) {
     snprintf(out, sizeof out, "%s/out.wav", home);
-    args[n++] = "--output";
-    args[n++] = out;
-    args[n++] = "--block-size";
-    args[n++] = "256";
+    offline_start_state(&dp, &c, out, state_dir);
+  } else {
+    const char *args[] = { "--backend", backend, "-v", "--state-dir", state_dir, NULL };
+
+    if (state_dir == NULL)
+      args[3] = NULL;
+    daemon_start(&dp, args);
+    conn_open(&c, dp.socket);
   }
-  args[n++] = "-v";
-  if (state_dir != NULL) {
-    args[n++] = "--state-dir";
-    args[n++] = state_dir;
-  }
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
 }
 
 /* The session every test loads: NPLUG plugins (node ids 1..NPLUG in that

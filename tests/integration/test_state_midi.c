@@ -19,6 +19,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define AMSYNTH "/usr/lib/vst/amsynth_vst.so"
 #define MNOTE "|inote=0, ivel=0|\na1 upsamp ivel\na2 upsamp inote / 128\nouts a1, a2\n"
@@ -28,25 +29,10 @@ static conn c;
 static char home[300];
 
 static void start(const char *state_dir) {
-  const char *args[16];
   char out[400];
-  int n = 0;
 
   snprintf(out, sizeof out, "%s/out.wav", home);
-  args[n++] = "--backend";
-  args[n++] = "offline";
-  args[n++] = "--output";
-  args[n++] = out;
-  args[n++] = "--block-size";
-  args[n++] = "256";
-  args[n++] = "-v";
-  if (state_dir != NULL) {
-    args[n++] = "--state-dir";
-    args[n++] = state_dir;
-  }
-  args[n] = NULL;
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start_state(&dp, &c, out, state_dir);
   /* Clients are held until the start-up restore is done, and its log
    * line is written before: after this reply the log has it. */
   ck_assert_ptr_nonnull(conn_ok(&c, conn_request(&c, "ping", "")));

@@ -35,6 +35,16 @@ void offline_start(daemon_proc *dp, conn *c, offline_paths *p, const char *name,
   offline_start_to(dp, c, p, name, NULL, extra);
 }
 
+void offline_start_state(daemon_proc *dp, conn *c, const char *output, const char *state_dir) {
+  const char *args[] = { "--backend", "offline", "--output", output, "--block-size", "256", "-v",
+                         "--state-dir", state_dir, NULL };
+
+  if (state_dir == NULL)
+    args[7] = NULL;
+  daemon_start(dp, args);
+  conn_open(c, dp->socket);
+}
+
 void offline_finish(daemon_proc *dp, conn *c, offline_paths *p) {
   daemon_shutdown(dp, c);
   home_remove(p->home);

@@ -22,6 +22,11 @@ void offline_start(daemon_proc *dp, conn *c, offline_paths *p, const char *name,
 void offline_start_to(daemon_proc *dp, conn *c, offline_paths *p, const char *name,
                       const char *output, const char *const *extra);
 
+/* The session suites' daemon, restarted over one $HOME: the offline
+ * backend rendering to `output`, 256-frame blocks, -v, and --state-dir
+ * state_dir unless NULL; connects c. */
+void offline_start_state(daemon_proc *dp, conn *c, const char *output, const char *state_dir);
+
 /* shutdown (the daemon must exit 0), then the $HOME folder removed. */
 void offline_finish(daemon_proc *dp, conn *c, offline_paths *p);
 
