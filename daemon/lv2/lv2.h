@@ -177,6 +177,15 @@ typedef struct lv2_output_change {
 } lv2_output_change;
 unsigned lv2_take_output_changes(lv2_fx *fx, lv2_output_change *out, unsigned max);
 
+/* An isolated plugin's control outputs cross the process boundary as
+ * values: lv2_output_values reads them in the host process after each
+ * call (up to max, the count; the plugin's AEffect; any thread, reads
+ * only), lv2_output_store puts one into the daemon's description of the
+ * node (lv2_describe_ports), where lv2_output_get_info and
+ * lv2_take_output_changes find it.  control */
+unsigned lv2_output_values(struct AEffect *e, float *out, unsigned max);
+void lv2_output_store(lv2_fx *fx, unsigned index, float value);
+
 /* The no-cap MIDI promise: make the MIDI-in buffer hold `events` short
  * messages per block (a bigger buffer goes to the audio thread by
  * pointer; the old one comes back to lv2_reclaim).  control */

@@ -692,6 +692,11 @@ lv2_fx *lv2_describe_ports(const char *uri, char *err)
             rc = lv2_groups_load(fx, w);
         if (rc == VST_OK && !(fx->target = calloc(fx->ncin ? fx->ncin : 1, sizeof *fx->target)))
             rc = VST_E_NOMEM;
+        /* Control outputs: the values an isolated host sends back
+         * (lv2_output_store). */
+        if (rc == VST_OK && (!(fx->outval = calloc(fx->ncout ? fx->ncout : 1, sizeof *fx->outval)) ||
+                             !(fx->reported = calloc(fx->ncout ? fx->ncout : 1, sizeof *fx->reported))))
+            rc = VST_E_NOMEM;
         for (uint32_t k = 0; rc == VST_OK && k < fx->ncin; k++)
             lv2_store_f(&fx->target[k], fx->ports[fx->cin[k]].def);
     }
@@ -813,6 +818,22 @@ uint32_t lv2_take_overflow(lv2_fx *fx) { return (uint32_t)atomic_exchange(&fx->o
 uint32_t lv2_take_worker_dropped(lv2_fx *fx)
 {
     return (uint32_t)atomic_exchange(&fx->worker_dropped, 0);
+}
+
+unsigned lv2_output_values(struct AEffect *e, float *out, unsigned max)
+{
+    lv2_fx *fx = lv2_of(e);
+    unsigned n = 0;
+
+    for (; fx && n < fx->ncout && n < max; n++)
+        out[n] = load_f(&fx->outval[n]);
+    return n;
+}
+
+void lv2_output_store(lv2_fx *fx, unsigned index, float value)
+{
+    if (index < fx->ncout)
+        store_f(&fx->outval[index], value);
 }
 
 unsigned lv2_take_output_changes(lv2_fx *fx, lv2_output_change *out, unsigned max)

@@ -9,6 +9,7 @@ int main(int argc, char **argv) {
   static const vst_host_format lv2 = {
       .prepare = lv2_host_prepare,
       .open_effect = lv2_open_effect,
+      .control_outputs = lv2_output_values,
   };
 
   return vst_host_main(argc, argv, &lv2);

@@ -240,25 +240,9 @@ static void poll_node(sonod *d, pnode *n) {
   uint32_t count;
 
   vst_reclaim(n->inst);
+  plugin_lv2_poll_outputs(d, n, tell);
   if (n->lv2 != NULL) {
-    lv2_output_change oc[POLL_BATCH];
     lv2_reclaim(n->lv2);
-    do {
-      got = lv2_take_output_changes(n->lv2, oc, POLL_BATCH);
-      for (i = 0; tell && i < got; i++) {
-        msgpack_sbuffer sb;
-        msgpack_packer pk;
-        lv2_param_info info;
-
-        lv2_output_get_info(n->lv2, oc[i].index, &info);
-        events_begin(&sb, &pk, "plugin.output", 4);
-        sono_pack_key_uint(&pk, "node", n->id);
-        sono_pack_key_int(&pk, "index", oc[i].index);
-        sono_pack_key_str(&pk, "symbol", info.symbol);
-        sono_pack_key_double(&pk, "value", oc[i].value);
-        events_emit(d, EV_PLUGIN, &sb);
-      }
-    } while (got == POLL_BATCH);
     plugin_lv2_poll_properties(d, n, tell);
     if ((count = lv2_take_overflow(n->lv2)) > 0)
       error_event(d, n, "midi_overflow", count,

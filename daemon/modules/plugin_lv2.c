@@ -58,14 +58,65 @@ void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i, double norm) {
   pack_group(pk, in.group);
 }
 
-unsigned plugin_lv2_outputs(const pnode *n) {
-  return n->lv2 != NULL ? (unsigned)lv2_output_count(n->lv2) : 0;
+/* The node's control outputs: its plugin's, or for an isolated node its
+ * description, given the values its host sent after its last block (the
+ * first OUTPUTS_MAX outputs; VR_CTL_OUT in daemon/vst/vst_remote.h). */
+#define OUTPUTS_MAX 256
+
+static lv2_fx *outputs_of(pnode *n) {
+  lv2_fx *fx = ports_of(n);
+  float v[OUTPUTS_MAX];
+  unsigned k, got;
+
+  if (fx != NULL && n->lv2 == NULL) {
+    got = vst_isolated_outputs(n->inst, v, OUTPUTS_MAX);
+    for (k = 0; k < got; k++)
+      lv2_output_store(fx, k, v[k]);
+  }
+  return fx;
+}
+
+unsigned plugin_lv2_outputs(pnode *n) {
+  lv2_fx *fx = outputs_of(n);
+
+  return fx != NULL ? (unsigned)lv2_output_count(fx) : 0;
+}
+
+int plugin_lv2_output_by_symbol(pnode *n, const char *symbol) {
+  lv2_fx *fx = outputs_of(n);
+
+  return fx != NULL ? lv2_output_by_symbol(fx, symbol) : -1;
+}
+
+void plugin_lv2_poll_outputs(sonod *d, pnode *n, bool tell) {
+  lv2_fx *fx = outputs_of(n);
+  lv2_output_change oc[32];
+  unsigned got, i;
+
+  if (fx == NULL)
+    return;
+  do {
+    got = lv2_take_output_changes(fx, oc, 32);
+    for (i = 0; tell && i < got; i++) {
+      msgpack_sbuffer sb;
+      msgpack_packer pk;
+      lv2_param_info info;
+
+      lv2_output_get_info(fx, oc[i].index, &info);
+      events_begin(&sb, &pk, "plugin.output", 4);
+      sono_pack_key_uint(&pk, "node", n->id);
+      sono_pack_key_int(&pk, "index", oc[i].index);
+      sono_pack_key_str(&pk, "symbol", info.symbol);
+      sono_pack_key_double(&pk, "value", oc[i].value);
+      events_emit(d, EV_PLUGIN, &sb);
+    }
+  } while (got == 32);
 }
 
 void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
   lv2_param_info in;
 
-  if (lv2_output_get_info(n->lv2, k, &in) != VST_OK)
+  if (ports_of(n) == NULL || lv2_output_get_info(ports_of(n), k, &in) != VST_OK)
     in = (lv2_param_info){.symbol = "", .name = "", .unit = ""};
   msgpack_pack_map(pk, 9);
   sono_pack_key_int(pk, "index", k);

@@ -10,8 +10,9 @@
 
 /* Whether the node's LV2 ports are known: an LV2 node in the daemon, or
  * an isolated one whose ports the daemon described from the plugin's data
- * (pnode.lv2_ports).  The parameter, group and audio-port calls below work
- * for both; outputs and properties only in the daemon. */
+ * (pnode.lv2_ports).  The parameter, output, group and audio-port calls
+ * below work for both (an isolated node's control outputs are the values
+ * its host sent after its last block); properties only in the daemon. */
 bool plugin_lv2_described(const pnode *n);
 /* The parameter (control input) with this port symbol, or -1. */
 int plugin_lv2_param_by_symbol(const pnode *n, const char *symbol);
@@ -26,9 +27,14 @@ void plugin_lv2_pack_param(msgpack_packer *pk, pnode *n, int i, double norm);
 
 /* An LV2 node's control output k: {index, symbol, name, value (plain),
  * min, max, unit, output: true}.  The number of outputs is
- * plugin_lv2_outputs (0 for VST2). */
-unsigned plugin_lv2_outputs(const pnode *n);
+ * plugin_lv2_outputs (0 for VST2), which also brings an isolated node's
+ * values up to date, as plugin_lv2_output_by_symbol does (-1: none). */
+unsigned plugin_lv2_outputs(pnode *n);
+int plugin_lv2_output_by_symbol(pnode *n, const char *symbol);
 void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k);
+/* The poll: a plugin.output event {node, index, symbol, value} for each
+ * control output that moved since (when tell). */
+void plugin_lv2_poll_outputs(sonod *d, pnode *n, bool tell);
 /* An LV2 node's port groups: [{uri, symbol, label, type, direction,
  * main}]; its audio ports in graph order: [{port ("in_1", "out_2"),
  * symbol, name, group, designation}] (group and designation nil when

@@ -816,7 +816,7 @@ static void get_output(request *r, pnode *n) {
   if (!arg_str(r, "output", true, &sym, &len))
     return;
   snprintf(buf, sizeof buf, "%.*s", (int)len, sym);
-  if ((k = lv2_output_by_symbol(n->lv2, buf)) < 0) {
+  if ((k = plugin_lv2_output_by_symbol(n, buf)) < 0) {
     reply_error(r->c, true, r->id, SONO_E_UNKNOWN_PARAM, "%s: node %u has no control output '%s'",
                 r->op, n->id, buf);
     return;
@@ -855,7 +855,7 @@ void op_plugin_get(request *r) {
     get_property(r, n);
     return;
   }
-  if (n != NULL && n->lv2 != NULL && sono_map_get(r->args, "output") != NULL) {
+  if (n != NULL && plugin_lv2_described(n) && sono_map_get(r->args, "output") != NULL) {
     get_output(r, n);
     return;
   }

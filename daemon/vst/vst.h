@@ -173,6 +173,9 @@ const char *vst_isolated_group(const vst_instance *inst);
 /* The pid of the instance's host process, 0 when none runs. */
 long vst_isolated_host_pid(const vst_instance *inst);
 uint32_t vst_take_missed(vst_instance *inst);
+/* An isolated instance's control output values as its host last sent them
+ * (LV2 control outputs; VST2 has none), up to max; the count.  control */
+unsigned vst_isolated_outputs(const vst_instance *inst, float *out, unsigned max);
 
 /* Fill cfg with the defaults above.  any */
 void vst_config_init(vst_config *cfg);

@@ -130,6 +130,9 @@ static void send_back(slot *s) {
   }
   shm->nautomate = n;
   shm->non_finite = vst_take_non_finite(inst) > 0;
+  shm->nctl_out = other_format != NULL && other_format->control_outputs != NULL
+                      ? other_format->control_outputs(inst->effect, shm->ctl_out, VR_CTL_OUT)
+                      : 0;
 }
 
 static void process_one(slot *s) {

@@ -867,6 +867,25 @@ bool vst_isolated_reap(vst_instance *inst, int *wstatus) {
   return true;
 }
 
+unsigned vst_isolated_outputs(const vst_instance *inst, float *out, unsigned max) {
+  vst_remote *r = remote(inst);
+  unsigned n;
+
+  /* The region is mapped from the first load to the close, both on this
+   * thread, and a restart keeps it; the host writes it after every call,
+   * so a value may be a block newer than the count: both are only read,
+   * and the count is the host's, so bounded here. */
+  if (r == NULL || r->shm == NULL)
+    return 0;
+  n = __atomic_load_n(&r->shm->nctl_out, __ATOMIC_ACQUIRE);
+  if (n > VR_CTL_OUT)
+    n = VR_CTL_OUT;
+  if (n > max)
+    n = max;
+  memcpy(out, r->shm->ctl_out, n * sizeof *out);
+  return n;
+}
+
 void vst_isolated_kill(const vst_instance *inst) {
   vst_remote *r = remote(inst);
 

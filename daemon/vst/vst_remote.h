@@ -36,6 +36,7 @@
 #define VR_AUTOMATE 256     /* parameter changes the plugin reported, per call */
 #define VR_SYSEX_BYTES 65536 /* sysex bytes into the plugin, per process call; out of it too */
 #define VR_SYSEX_OUT 64     /* sysex messages the plugin sent, per process call */
+#define VR_CTL_OUT 256      /* control output values (LV2's meters, latency) after each call */
 #define VR_MIN_BLOCK 8192   /* the region holds at least this many frames */
 #define VR_DEAD 0xFFFFFFFFu /* `done` when the control side saw the host die */
 
@@ -76,6 +77,8 @@ typedef struct vr_shm {
   vr_event sysex_out[VR_SYSEX_OUT];
   uint8_t sysex[VR_SYSEX_BYTES];
   uint8_t sysex_out_bytes[VR_SYSEX_BYTES];
+  uint32_t nctl_out;        /* host -> daemon: control outputs' values after the call */
+  float ctl_out[VR_CTL_OUT];
   float audio[];            /* nin x block inputs, then nout x block outputs */
 } vr_shm;
 
@@ -155,6 +158,9 @@ typedef struct vst_host_format {
   int (*prepare)(const char *open_arg, char *err);
   struct AEffect *(*open_effect)(void *ctx, const char *path, const vst_config *cfg,
                                  vst_host_fn host, int *rc, char *err);
+  /* The plugin's control output values after a process call, up to max;
+   * the count.  Processing thread: reads only.  NULL: none. */
+  unsigned (*control_outputs)(struct AEffect *e, float *out, unsigned max);
 } vst_host_format;
 int vst_host_main(int argc, char **argv, const vst_host_format *other);
 

@@ -420,6 +420,59 @@ START_TEST(session_keeps_isolation) {
 }
 END_TEST
 
+/* Control outputs both ways: x42's true-peak meter fed the 0.5 sine reads
+ * the same peak at its "peak" output in process and isolated (the host
+ * sends the values back after each block), plugin.params lists the same
+ * outputs, and a subscriber gets plugin.output events as they move. */
+#define METER "http://gareus.org/oss/lv2/meters#dBTPmono"
+
+static double meter_peak(bool isolate) {
+  const char *kinds[] = {"plugin"};
+  const msgpack_object *ok, *m;
+  uint64_t node;
+  double peak, listed = -1;
+  bool seen = false;
+  sf_count_t frames;
+  const msgpack_object *outs;
+
+  start();
+  node = load(METER, isolate);
+  ck_assert(listed_isolated(node) == isolate);
+  conn_subscribe(&c, next_id++, kinds, 1);
+  sine_into(node, 1);
+  render(RATE / 2);
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "output", "peak"));
+  ck_assert(sono_map_get(ok, "output")->via.boolean);
+  peak = msg_double(ok, "value");
+  outs = sono_map_get(ok_of(conn_request(&c, "plugin.params", "u", "node", node)), "outputs");
+  ck_assert_uint_ge(outs->via.array.size, 2);
+  for (uint32_t i = 0; i < outs->via.array.size; i++)
+    if (msg_str_is(&outs->via.array.ptr[i], "symbol", "peak"))
+      listed = msg_double(&outs->via.array.ptr[i], "value");
+  ck_assert_msg(listed == peak, "%s: plugin.params lists peak %g, plugin.get %g",
+                isolate ? "isolated" : "in process", listed, peak);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, conn_request(&c, "plugin.get", "us", "node", node,
+                                                              "output", "nothing"), 5000)),
+                   "unknown_param");
+  /* The poll (every 40 ms) reports the outputs that moved. */
+  for (int tries = 0; tries < 100 && !seen; tries++) {
+    m = conn_recv(&c, 5000);
+    seen = m != NULL && msg_str_is(m, "event", "plugin.output") && msg_uint(m, "node") == node &&
+           msg_str_is(m, "symbol", "peak");
+  }
+  ck_assert_msg(seen, "%s: no plugin.output event for peak", isolate ? "isolated" : "in process");
+  free(finish(&frames));
+  return peak;
+}
+
+START_TEST(control_outputs_same_isolated_and_in_process) {
+  double in = meter_peak(false), iso = meter_peak(true);
+
+  ck_assert_msg(fabs(in - 0.5) < 0.005, "in process: peak %g, want 0.5", in);
+  ck_assert_msg(iso == in, "isolated peak %.9g, in process %.9g", iso, in);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("lv2-isolate");
   TCase *tc = tcase_create("lv2-isolate");
@@ -427,6 +480,7 @@ static Suite *suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, dx10_same_isolated_and_in_process);
   tcase_add_test(tc, balance_same_isolated_and_in_process);
+  tcase_add_test(tc, control_outputs_same_isolated_and_in_process);
   tcase_add_test(tc, state_between_isolated_and_in_process);
   tcase_add_test(tc, killed_host_crashed_then_restart);
   tcase_add_test(tc, session_keeps_isolation);
