@@ -21,6 +21,7 @@
 #include "protocol/wire.h"
 #include "tests/support/check_main.h"
 #include "tests/support/harness.h"
+#include "tests/support/offline.h"
 
 #define RATE 48000
 #define DX10 "http://drobilla.net/plugins/mda/DX10"
@@ -32,32 +33,25 @@
 
 static daemon_proc dp;
 static conn c;
-static char out_path[400];
-static char home[300];
+static offline_paths P;
 static uint64_t next_id = 1000;
 
 static void start(void) {
-  const char *args[] = {"--backend", "offline", "--output", out_path, "--block-size", "256", NULL};
-
-  home_make(home, sizeof home, "lv2iso");
-  snprintf(out_path, sizeof out_path, "/tmp/sonod-lv2iso-%d-%ld.wav", getpid(), random());
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
+  offline_start(&dp, &c, &P, "lv2iso", NULL);
 }
 
 static float *finish(sf_count_t *frames) {
   float *wav;
 
-  daemon_shutdown(&dp, &c);
-  home_remove(home);
-  wav = wav_read_stereo(out_path, frames);
-  unlink(out_path);
+  offline_finish(&dp, &c, &P);
+  wav = wav_read_stereo(P.out, frames);
+  unlink(P.out);
   return wav;
 }
 
 static const msgpack_object *ok_of(uint64_t id) { return conn_ok(&c, id); }
 
-static void render(uint64_t frames) { ok_of(conn_request(&c, "render", "u", "frames", frames)); }
+static void render(uint64_t frames) { conn_render(&c, frames); }
 
 static uint64_t load(const char *uri, bool isolate) {
   const msgpack_object *ok =
@@ -402,7 +396,7 @@ START_TEST(session_keeps_isolation) {
   const msgpack_object *nodes;
 
   start();
-  snprintf(saved, sizeof saved, "%s/s.sonod", home);
+  snprintf(saved, sizeof saved, "%s/s.sonod", P.home);
   node = load(BALANCE, true);
   ok_of(conn_request(&c, "plugin.set", "usd", "node", node, "name", "Trim/Gain [dB]", "value", 0.3));
   render(256);
