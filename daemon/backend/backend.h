@@ -50,15 +50,24 @@ typedef struct backend_ops {
   void (*release)(backend *b);
 } backend_ops;
 
+/* The end of a re-prepare (backend_hooks.reprepare): how many were
+ * prepared again, how many could not be (failed, or past their call's
+ * deadline).  Control thread. */
+typedef void (*reprepare_done_fn)(sonod *d, void *arg, unsigned prepared, unsigned failed);
+
 /* What a backend tells the layers above it, through pointers the engine
  * hands in (engine_ctl_backend_hooks): the backend knows no module.
  * Control thread. */
 typedef struct backend_hooks {
   /* The period grew to `block` frames: prepare again what was prepared
-   * for a shorter one (plugins).  Returns how many were; failures are
-   * added to *failed.  in_time(ctx) says whether the driver still waits. */
-  unsigned (*reprepare)(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
-                        unsigned *failed);
+   * for a shorter one (plugins).  The calls run off the control thread,
+   * each with its deadline; this returns at once, and done(d, arg, ...)
+   * runs once every call has ended or missed its deadline (possibly before
+   * this returns, when there is nothing to do).  One at a time: the
+   * backend asks again only after done.  in_time(ctx) says whether the
+   * driver still waits (for the messages only). */
+  void (*reprepare)(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                    reprepare_done_fn done, void *arg);
   /* The server's freewheel mode switched. */
   void (*freewheel)(sonod *d, bool on);
   /* Take what the audio thread published so far (meter snapshots, notes):

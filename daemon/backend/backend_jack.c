@@ -138,6 +138,13 @@ static void jb_stop(backend *b) {
 
   if (jb->lost)
     null_clock_stop(&jb->fallback);
+  /* A buffer-size callback waiting for a re-prepare goes on at once: the
+   * plugins' calls end on their own (plugin_prepare.c), and nothing is
+   * served any more. */
+  pthread_mutex_lock(&jb->rp_lock);
+  jb->rp_done = jb->rp_asked;
+  pthread_cond_broadcast(&jb->rp_cond);
+  pthread_mutex_unlock(&jb->rp_lock);
   if (jb->client != NULL) {
     jack_deactivate(jb->client);
     jack_client_close(jb->client);
@@ -263,8 +270,11 @@ static void try_reconnect(jack_backend *jb) {
 }
 
 /* Control thread: the buffer-size callback (backend_jack_notify.c) asked
- * for a re-prepare.  A later
- * request (the period grew again) is served in the same call. */
+ * for a re-prepare.  The plugins' calls run off the control thread with
+ * their deadline (plugin_prepare.c), so the loop serves every client
+ * meanwhile; reprepared ends the request when they all ended, and wakes
+ * the callback.  One request at a time: a later one (the period grew
+ * again meanwhile) is served after it, for the latest period. */
 static bool still_waiting(void *arg) {
   jack_backend *jb = arg;
   bool w;
@@ -275,43 +285,68 @@ static bool still_waiting(void *arg) {
   return w;
 }
 
-static void serve_reprepare(jack_backend *jb, unsigned *count, unsigned *failed,
-                            bool *in_time) {
-  pthread_mutex_lock(&jb->rp_lock);
-  while (jb->rp_done != jb->rp_asked) {
-    unsigned g = jb->rp_asked, block = jb->rp_block, f = 0;
+static void serve_reprepare(jack_backend *jb);
 
-    pthread_mutex_unlock(&jb->rp_lock);
-    *count += jb->base.hooks->reprepare(jb->base.d, block, still_waiting, jb, &f);
-    *failed += f;
-    pthread_mutex_lock(&jb->rp_lock);
-    *in_time = jb->rp_waiting;
-    jb->rp_done = g;
-    pthread_cond_broadcast(&jb->rp_cond);
-  }
+static void reprepared(sonod *d, void *arg, unsigned prepared, unsigned failed) {
+  jack_backend *jb = arg;
+
+  jb->rp_prepared += prepared;
+  jb->rp_failed += failed;
+  pthread_mutex_lock(&jb->rp_lock);
+  if (prepared > 0 && !jb->rp_waiting)
+    jb->rp_late = true;
+  /* Never backwards: a stop may have let the callback go already. */
+  if ((int)(jb->rp_serving - jb->rp_done) > 0)
+    jb->rp_done = jb->rp_serving;
+  pthread_cond_broadcast(&jb->rp_cond);
   pthread_mutex_unlock(&jb->rp_lock);
+  jb->rp_running = false;
+  /* A newer request, and the period's report, on the next poll (this may
+   * run inside serve_reprepare or at shutdown). */
+  d->eng.wake(d->eng.wake_ctx);
+}
+
+static void serve_reprepare(jack_backend *jb) {
+  while (!jb->rp_running) {
+    unsigned block;
+
+    pthread_mutex_lock(&jb->rp_lock);
+    if (jb->rp_done == jb->rp_asked) {
+      pthread_mutex_unlock(&jb->rp_lock);
+      return;
+    }
+    jb->rp_serving = jb->rp_asked;
+    block = jb->rp_block;
+    pthread_mutex_unlock(&jb->rp_lock);
+    jb->rp_running = true;
+    jb->base.hooks->reprepare(jb->base.d, block, still_waiting, jb, reprepared, jb);
+  }
 }
 
 /* Control thread: what JACK's callbacks reported. */
 static void report_changes(jack_backend *jb) {
   sonod *d = jb->base.d;
-  unsigned prepared = 0, failed = 0;
-  bool in_time = true;
-  uint32_t block, rate = atomic_exchange(&jb->new_rate, 0);
+  uint32_t block = 0, rate = atomic_exchange(&jb->new_rate, 0);
   bool fw = atomic_load(&jb->base.freewheeling);
   char msg[400];
 
-  serve_reprepare(jb, &prepared, &failed, &in_time);
-  block = atomic_exchange(&jb->new_block, 0);
+  serve_reprepare(jb);
+  /* The period is reported with what was done for it: once the
+   * re-prepare for it has ended. */
+  if (!jb->rp_running)
+    block = atomic_exchange(&jb->new_block, 0);
   if (block != 0) {
     unsigned ksmps = d->eng.csound != NULL ? d->opt.ksmps : 0;
+    unsigned prepared = jb->rp_prepared, failed = jb->rp_failed;
     char plugins[160] = "";
     size_t len;
 
     if (prepared > 0 || failed > 0)
       snprintf(plugins, sizeof plugins, "; %u plugin%s re-prepared for it%s%s", prepared,
-               prepared == 1 ? "" : "s", in_time ? "" : " after JACK restarted",
+               prepared == 1 ? "" : "s", jb->rp_late ? " after JACK restarted" : "",
                failed > 0 ? ", some could not be (plugin.prepared events)" : "");
+    jb->rp_prepared = jb->rp_failed = 0;
+    jb->rp_late = false;
     if (ksmps != 0 && block % ksmps != 0)
       snprintf(msg, sizeof msg, "JACK's period is now %u frames; followed, Csound through its "
                "FIFO (not a multiple of ksmps %u: up to %u frames ahead)", block, ksmps,

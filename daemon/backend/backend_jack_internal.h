@@ -56,6 +56,13 @@ typedef struct jack_backend {
   unsigned rp_asked, rp_done; /* generations */
   unsigned rp_block;          /* the period of the latest request */
   bool rp_waiting;            /* the callback is still waiting */
+  /* Control thread: the re-prepare being served (its calls run off the
+   * control thread; reprepared in backend_jack.c ends it), and what the
+   * ones since the period was last reported did. */
+  bool rp_running;
+  unsigned rp_serving;        /* its generation */
+  unsigned rp_prepared, rp_failed;
+  bool rp_late;               /* one ended after the callback stopped waiting */
   pthread_t ctl_thread;
   null_clock fallback;
   uint64_t last_attempt_ns;

@@ -13,8 +13,10 @@
 #include "daemon/backend/backend_jack_internal.h"
 #include "daemon/base/log.h"
 
-/* How long the buffer-size callback waits for the control thread to
- * re-prepare the plugins.  jack2 gives a synchronous notification
+/* How long the buffer-size callback waits for the plugins' re-prepare
+ * (the control thread starts it, each plugin's call runs on a thread of
+ * its own with the plugin-call deadline, and the wait ends as soon as all
+ * have returned or passed it).  jack2 gives a synchronous notification
  * SOCKET_TIME_OUT (2 s) before it gives up on the client; the wait must
  * end well before, and also ends a deadlock with a control thread that is
  * itself waiting on the server (which is waiting on us). */
@@ -53,10 +55,11 @@ static bool wait_reprepare(jack_backend *jb, unsigned g) {
  * Plans and Csound's buffers are sized for JACK's largest period (8192),
  * so the engine just follows.  Plugins were prepared for a block size and
  * must be re-prepared for a longer one: that is asked of the control
- * thread, which owns the plugins' dispatchers, and waited for here so it
- * happens while no cycle runs.  If it takes too long the plugins are
- * re-prepared anyway, keeping the audio thread out of each in turn, and
- * until then their calls are split (rt/nodes.c). */
+ * thread, which starts one call per plugin off the loop
+ * (plugin_prepare.c) and answers when they all ended, and waited for here
+ * so that it happens while no cycle runs.  If it takes too long JACK goes
+ * on; the calls still running keep the audio thread out of their plugin,
+ * and the others' calls are split (rt/nodes.c) until their turn. */
 int jb_on_buffer_size(jack_nframes_t nframes, void *arg) {
   jack_backend *jb = arg;
   unsigned old = jb->base.block_size;

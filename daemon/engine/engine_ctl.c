@@ -202,15 +202,44 @@ void engine_ctl_abandon(sonod *d) {
       d->modules[i]->shutdown(d);
 }
 
-/* The backend's news, fanned out to the modules that asked for it. */
-static unsigned hook_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
-                               unsigned *failed) {
-  unsigned n = 0;
+/* The backend's news, fanned out to the modules that asked for it.  A
+ * re-prepare ends when every module's has: one tally per request. */
+typedef struct reprepare_fan {
+  unsigned left, prepared, failed;
+  reprepare_done_fn done;
+  void *arg;
+} reprepare_fan;
 
+static void fan_one(sonod *d, void *arg, unsigned prepared, unsigned failed) {
+  reprepare_fan *f = arg;
+
+  f->prepared += prepared;
+  f->failed += failed;
+  if (--f->left > 0)
+    return;
+  f->done(d, f->arg, f->prepared, f->failed);
+  free(f);
+}
+
+static void hook_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                           reprepare_done_fn done, void *arg) {
+  reprepare_fan *f = calloc(1, sizeof *f);
+
+  if (f == NULL) {
+    log_error("engine: out of memory: nothing is re-prepared for %u frames (split instead)",
+              block);
+    done(d, arg, 0, 0);
+    return;
+  }
+  f->left = 1;   /* this call's own, dropped below */
+  f->done = done;
+  f->arg = arg;
   for (unsigned i = 0; i < d->nmodules; i++)
-    if (d->modules[i]->reprepare != NULL)
-      n += d->modules[i]->reprepare(d, block, in_time, ctx, failed);
-  return n;
+    if (d->modules[i]->reprepare != NULL) {
+      f->left++;
+      d->modules[i]->reprepare(d, block, in_time, ctx, fan_one, f);
+    }
+  fan_one(d, f, 0, 0);
 }
 
 static void hook_freewheel(sonod *d, bool on) {

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "daemon/backend/backend.h"
 #include "daemon/base/sonod.h"
 #include "daemon/net/client.h"
 #include "daemon/rt/cmd.h"
@@ -30,11 +31,12 @@ typedef struct engine_module {
   void (*shutdown)(sonod *d);
   /* Backend news, passed on by the engine (backend.h, backend_hooks):
    * the period grew to `block` frames and whatever was prepared for a
-   * shorter one must be prepared again; returns how many were, and adds
-   * the failures to *failed.  in_time(ctx) says whether the driver still
-   * waits for the answer. */
-  unsigned (*reprepare)(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
-                        unsigned *failed);
+   * shorter one must be prepared again, off the control thread; returns
+   * at once and calls done(d, arg, prepared, failed) exactly once, when
+   * every call it started has ended or missed its deadline.  in_time(ctx)
+   * says whether the driver still waits for the answer. */
+  void (*reprepare)(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                    reprepare_done_fn done, void *arg);
   /* The server's freewheel mode switched. */
   void (*freewheel)(sonod *d, bool on);
 } engine_module;

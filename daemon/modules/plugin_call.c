@@ -77,6 +77,15 @@ static void node_idle(call *c, plugin_call_end end) {
     n->hung = c->what;
 }
 
+/* After the call's callback: the node may take the next call, a
+ * re-prepare that waited for this one (plugin_prepare.c). */
+static void node_next(call *c) {
+  pnode *n = c->node != 0 ? plugin_ctl_find(c->node) : NULL;
+
+  if (n != NULL)
+    plugin_prepare_idle(c->d, n);
+}
+
 static void on_deadline(uv_timer_t *t) {
   call *c = t->data;
   bool done;
@@ -96,6 +105,7 @@ static void on_deadline(uv_timer_t *t) {
   }
   node_idle(c, PLUGIN_CALL_TIMEOUT);
   c->cb(c->d, c->arg, PLUGIN_CALL_TIMEOUT);
+  node_next(c);
   uv_close((uv_handle_t *)&c->deadline, timer_closed);
 }
 
@@ -119,6 +129,7 @@ static void on_wake(uv_async_t *h) {
       c->cb(c->d, c->arg, PLUGIN_CALL_DONE);
       uv_close((uv_handle_t *)&c->deadline, timer_closed);
     }
+    node_next(c);
     unref(c);
   }
 }

@@ -11,7 +11,9 @@
  * plugin.restart brings it back.  If the call ever returns, the
  * callback runs once more (PLUGIN_CALL_LATE) to free what it used.  While a
  * call runs on a node, the node is busy (pnode.busy): one call at a time,
- * as VST2 plugins expect.  Control thread, except fn. */
+ * as VST2 plugins expect; after each call's callback, a re-prepare for a
+ * longer period that waited for the node takes its turn
+ * (plugin_prepare_idle).  Control thread, except fn. */
 #ifndef SONOD_PLUGIN_CALL_H
 #define SONOD_PLUGIN_CALL_H
 

@@ -468,7 +468,7 @@ void plugin_ctl_restarted(sonod *d, pnode *n, bool running) {
 }
 
 const char *plugin_ctl_state(const pnode *n) {
-  return n->crashed ? "crashed" : "running";
+  return n->crashed ? "crashed" : n->hung != NULL ? "hung" : "running";
 }
 
 /* Plugin code runs while it loads (its entry function, effOpen, resume)
@@ -531,11 +531,32 @@ static void unload_done(sonod *d, void *arg, plugin_call_end end) {
   free(j);
 }
 
+/* effClose off the loop; on the loop itself if no thread can start. */
+static void close_instance(sonod *d, vst_instance *inst) {
+  unload_job *uj = calloc(1, sizeof *uj);
+
+  if (uj == NULL ||
+      (uj->inst = inst, plugin_call(d, NULL, "effClose", unload_fn, unload_done, uj)) != 0) {
+    free(uj);
+    turn_take();
+    vst_unload(inst);
+    turn_give();
+  }
+}
+
+void plugin_ctl_close_instance(sonod *d, vst_instance *inst) {
+  close_instance(d, inst);
+}
+
 static void node_free(sonod *d, pnode *n) {
-  unload_job *uj = NULL;
   pnode **link;
+  bool prep_keeps;
 
   plugin_ctl_pieces_drop(n);
+  /* A re-prepare call still running keeps the rt_node (it holds the audio
+   * thread out with it) and the instance: it frees and closes them once
+   * it has returned (plugin_prepare.c). */
+  prep_keeps = plugin_prepare_forget(d, n);
 
   for (link = &nodes; *link != NULL; link = &(*link)->next)
     if (*link == n) {
@@ -549,10 +570,17 @@ static void node_free(sonod *d, pnode *n) {
       next = b->next;
       plugin_ctl_batch_free(b);
     }
-    free(n->rt);
+    n->rt->batches = NULL;
+    if (!prep_keeps)
+      free(n->rt);
   }
   watch_stop(n);
-  if (n->hung != NULL) {
+  if (prep_keeps) {
+    log_warn("plugin: node %u unloaded while its effSetBlockSize runs: its instance is closed "
+             "once that returns", n->id);
+    if (n->isolated)
+      vst_isolated_kill(n->inst);
+  } else if (n->hung != NULL) {
     log_warn("plugin: node %u hung in %s: its instance is left behind, not closed", n->id, n->hung);
   } else if (n->busy != NULL) {
     /* A call still runs in the instance on its thread (a session save's
@@ -563,12 +591,8 @@ static void node_free(sonod *d, pnode *n) {
              "closed", n->id, n->busy);
     if (n->isolated)
       vst_isolated_kill(n->inst);
-  } else if ((uj = calloc(1, sizeof *uj)) == NULL ||
-           (uj->inst = n->inst, plugin_call(d, NULL, "effClose", unload_fn, unload_done, uj)) != 0) {
-    free(uj);
-    turn_take();
-    vst_unload(n->inst);
-    turn_give();
+  } else {
+    close_instance(d, n->inst);
   }
   plugin_snapshot_free(n->saved);
   if (n->lv2_ports != NULL)
@@ -690,11 +714,10 @@ static int attach(sonod *d, const char *path, vst_instance *inst, unsigned evcap
     snprintf(err, errlen, "out of memory");
     return -1;
   }
-  /* Loaded in the thread pool while JACK's period grew past the size it
-   * was configured with: prepare it for the period before the audio
-   * thread sees it (if that fails, its calls are split). */
-  if (vst_get_max_block(inst) < d->be->block_size)
-    (void)vst_reconfigure(inst, 0.0, d->be->block_size, NULL);
+  /* Prepared for the period in the thread pool (load_work); if JACK's
+   * period grew again since, its calls are split until the next
+   * re-prepare (no plugin call on the loop). */
+  n->block = vst_get_max_block(inst);
   /* The graph owns the port buffers (graph_plan.c). */
   rt->nin = vst_get_info(inst)->num_inputs > 0 ? (unsigned)vst_get_info(inst)->num_inputs : 0;
   rt->nout = vst_get_info(inst)->num_outputs > 0 ? (unsigned)vst_get_info(inst)->num_outputs : 0;
@@ -791,6 +814,16 @@ static void load_work(uv_work_t *w) {
     }
   }
   j->rc = scan_and_load(j->path, j->timeout_ms, &j->cfg, &j->inst, j->err, sizeof j->err);
+  if (j->rc == 0) {
+    /* JACK's period grew past the size it was configured with while it
+     * loaded (a re-prepare then did not know it): prepare it for the
+     * period before the audio thread sees it; if that fails, its calls
+     * are split.  The period is written by JACK's notification thread. */
+    unsigned block = __atomic_load_n(&j->d->be->block_size, __ATOMIC_RELAXED);
+
+    if (vst_get_max_block(j->inst) < block)
+      (void)vst_reconfigure(j->inst, 0.0, block, NULL);
+  }
 }
 
 /* The protocol's code for a failed load. */

@@ -13,6 +13,7 @@
 #include "daemon/net/client.h"
 #include "daemon/rt/nodes.h"
 #include "daemon/lv2/lv2.h"
+#include "daemon/backend/backend.h"
 #include "daemon/base/sonod.h"
 
 /* What the session file keeps of a plugin (plugin_state.c): its program,
@@ -59,6 +60,10 @@ typedef struct pnode {
   const char *hung;        /* the call that missed its deadline: the node is unusable */
   const char *killed_for;  /* isolated: the call whose deadline killed its host */
   plugin_snapshot *saved;  /* its state at the last save that could ask it; NULL before */
+  /* Re-preparing for a longer period (plugin_prepare.c). */
+  unsigned block;          /* the block size it is prepared with, as the loop knows it */
+  bool prep_wanted;        /* to re-prepare once the call running in it ends */
+  struct prep_job *prep;   /* its re-prepare call, running (or hung) */
 } pnode;
 
 /* Points the library at sonod-vst-scan: $SONOD_VST_SCAN, else the usual
@@ -113,14 +118,28 @@ void plugin_ctl_unreserve_events(pnode *n, uint64_t count);
 void plugin_ctl_batch_free(rt_midi_batch *b);
 
 /* Re-prepares every loaded plugin whose block size is below `block`
- * (effMainsChanged(0), effSetBlockSize, effMainsChanged(1)), keeping the
- * audio thread out of each while it is done (plugin_prepare.c), and sends
- * a plugin.prepared event for each.  in_time(ctx), when given, says
- * whether JACK is still waiting (its driver stopped): only for the message.
- * Returns how many were re-prepared; *failed counts those that were not
- * (out of memory: they keep their size, longer periods are split). */
-unsigned plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
-                              unsigned *failed);
+ * (effMainsChanged(0), effSetBlockSize, effMainsChanged(1)), each on a
+ * plugin-call thread with the deadline (plugin_call.c), keeping the audio
+ * thread out of it meanwhile (plugin_prepare.c), and sends a
+ * plugin.prepared event for each.  A node busy with another call is
+ * re-prepared after it; a hung one is not called.  in_time(ctx), when
+ * given, says whether JACK is still waiting (its driver stopped): only for
+ * the message.  Returns at once; done(d, arg, prepared, failed) runs once
+ * every node has been answered for (re-prepared; failed, past its deadline
+ * or hung: those keep their size and longer periods are split; unloaded).
+ * One at a time (the backend's requests are). */
+void plugin_ctl_reprepare(sonod *d, unsigned block, bool (*in_time)(void *), void *ctx,
+                          reprepare_done_fn done, void *arg);
+/* plugin_call.c: a call into n has ended (or passed its deadline); a
+ * re-prepare waiting for it may go. */
+void plugin_prepare_idle(sonod *d, pnode *n);
+/* node_free: n goes; a re-prepare waiting for it or running in it lets
+ * go of it.  True when that call keeps n->rt (it may still use it; it
+ * frees it once it has returned). */
+bool plugin_prepare_forget(sonod *d, pnode *n);
+/* Closes an instance whose node is gone (effClose off the loop, with the
+ * deadline; plugin_ctl.c). */
+void plugin_ctl_close_instance(sonod *d, vst_instance *inst);
 /* status: [{node, block_size}] of every loaded plugin. */
 void plugin_ctl_pack_prepared(msgpack_packer *pk);
 

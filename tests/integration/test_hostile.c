@@ -156,13 +156,7 @@ static bool str_has(const msgpack_object *m, const char *key, const char *want) 
 }
 
 static bool listed_as(uint64_t node, const char *state) {
-  const msgpack_object *nodes =
-      sono_map_get(conn_ok(&other, conn_request(&other, "plugin.list", "")), "nodes");
-
-  for (uint32_t i = 0; i < nodes->via.array.size; i++)
-    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
-      return msg_str_is(&nodes->via.array.ptr[i], "state", state);
-  return false;
+  return conn_plugin_listed_as(&other, node, state);
 }
 
 /* plugin.restart, retried while the node is busy (its killed call's thread

@@ -53,16 +53,6 @@ static bool str_has(const msgpack_object *m, const char *key, const char *want) 
          memmem(m->via.str.ptr, m->via.str.size, want, strlen(want)) != NULL;
 }
 
-/* Node's "state" in plugin.list. */
-static bool listed_as(conn *c, uint64_t node, const char *state) {
-  const msgpack_object *nodes = sono_map_get(conn_ok(c, conn_request(c, "plugin.list", "")), "nodes");
-
-  for (uint32_t i = 0; i < nodes->via.array.size; i++)
-    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
-      return msg_str_is(&nodes->via.array.ptr[i], "state", state);
-  return false;
-}
-
 /* A daemon with a one-second deadline, two clients, and the plugin env
  * names loaded over a; returns its node. */
 static uint64_t start_two(daemon_proc *dp, conn *a, conn *b, const char *env) {
@@ -89,6 +79,7 @@ START_TEST(hang_in_get_chunk_times_out) {
   /* Unusable now, with a clear word; it can still be unloaded. */
   conn_expect_error(&a, conn_request(&a, "plugin.params", "u", "node", node), "timeout");
   conn_expect_error(&b, conn_request(&b, "plugin.state.get", "u", "node", node), "timeout");
+  ck_assert(conn_plugin_listed_as(&b, node, "hung"));
   conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", node));
   others_answered(&b, 300);
   conn_close(&b);
@@ -190,7 +181,7 @@ START_TEST(isolated_hang_kills_its_host) {
   ck_assert_uint_eq(msg_uint(m, "node"), node);
   ck_assert_msg(str_has(m, "reason", "effGetChunk did not return within 1000 ms"),
                 "plugin.crashed without the call that killed it");
-  ck_assert(listed_as(&b, node, "crashed"));
+  ck_assert(conn_plugin_listed_as(&b, node, "crashed"));
   /* Busy only until the killed call's thread has returned (at once). */
   for (k = 0; k < 50; k++) {
     m = conn_reply(&a, conn_request(&a, "plugin.restart", "u", "node", node), 5000);
@@ -199,11 +190,11 @@ START_TEST(isolated_hang_kills_its_host) {
     usleep(20000);
   }
   ck_assert_msg(msg_ok(m) != NULL, "plugin.restart: %s", msg_error_code(m));
-  ck_assert(listed_as(&b, node, "running"));
+  ck_assert(conn_plugin_listed_as(&b, node, "running"));
   /* The restart ran on a thread that has ended since: the new host must
    * not die with it (PR_SET_PDEATHSIG would kill it). */
   usleep(300000);
-  ck_assert(listed_as(&b, node, "running"));
+  ck_assert(conn_plugin_listed_as(&b, node, "running"));
   conn_ok(&a, conn_request(&a, "plugin.params", "u", "node", node));
   conn_ok(&a, conn_request(&a, "plugin.unload", "u", "node", node));
   conn_close(&ev);

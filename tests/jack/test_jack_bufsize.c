@@ -7,12 +7,20 @@
  * processed; a call longer than K gives -1, a call while suspended -2.
  * sonod:out_1 is recorded by another JACK client, so the recording shows
  * what the plugin was prepared with, when, and whether any frame was lost,
- * repeated or rendered against the VST2 rules. */
+ * repeated or rendered against the VST2 rules.
+ *
+ * Then a plugin that hangs in effSetBlockSize (TP_HANG_BLOCK), in the
+ * daemon and isolated, beside the block plugin: the re-prepare runs off
+ * the loop with the plugin-call deadline, so another client is answered
+ * within a second all along, the hung node is reported (plugin.prepared
+ * ok false; hung, or crashed and restartable) and the other one is
+ * re-prepared. */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "protocol/wire.h"
@@ -193,6 +201,241 @@ START_TEST(test_period_grows_and_shrinks) {
 }
 END_TEST
 
+/* ---- a plugin that hangs when re-prepared ---- */
+
+static long now_ms(void) {
+  struct timespec ts;
+
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* jack_bufsize in the background: it returns once JACK has asked every
+ * client, which may take a while; the test talks to sonod meanwhile. */
+static void bufsize_bg(unsigned frames) {
+  char cmd[200];
+
+  snprintf(cmd, sizeof cmd, "JACK_DEFAULT_SERVER=%s jack_bufsize %u >/dev/null 2>&1 &", server,
+           frames);
+  ck_assert_int_eq(system(cmd), 0);
+}
+
+/* The other client: every request answered within a second, for ms. */
+static void served(conn *c, long ms) {
+  long end = now_ms() + ms, worst = 0;
+
+  do {
+    long t0 = now_ms();
+
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(c, conn_request(c, "ping", ""), 1000)));
+    ck_assert_ptr_nonnull(msg_ok(conn_reply(c, conn_request(c, "plugin.list", ""), 1000)));
+    if (now_ms() - t0 > worst)
+      worst = now_ms() - t0;
+    usleep(20000);
+  } while (now_ms() < end);
+  fprintf(stderr, "test_jack_bufsize: the other client's slowest ping + plugin.list: %ld ms\n",
+          worst);
+}
+
+/* What the events said about nodes[0] (the block plugin) and nodes[1]
+ * (the hanging one). */
+typedef struct reprepare_news {
+  bool prepared[2], ok[2], crashed, period;
+  unsigned block[2];
+  char msg[2][400], period_msg[400];
+} reprepare_news;
+
+/* Reads events until both nodes' plugin.prepared, the period's backend
+ * event and (want_crash) nodes[1]'s plugin.crashed came. */
+static void news_await(conn *ev, const uint64_t nodes[2], bool want_crash, reprepare_news *r) {
+  memset(r, 0, sizeof *r);
+  while (!r->prepared[0] || !r->prepared[1] || !r->period || (want_crash && !r->crashed)) {
+    const msgpack_object *m = conn_recv(ev, 10000), *e = sono_map_get(m, "event");
+    const msgpack_object *okv;
+    const char *s;
+    size_t n;
+
+    if (e == NULL)
+      continue;
+    if (sono_str_eq(e, "plugin.prepared")) {
+      int k = msg_uint(m, "node") == nodes[0] ? 0 : msg_uint(m, "node") == nodes[1] ? 1 : -1;
+
+      ck_assert_int_ge(k, 0);
+      ck_assert_msg(!r->prepared[k], "two plugin.prepared for node %llu",
+                    (unsigned long long)nodes[k]);
+      r->prepared[k] = true;
+      okv = sono_map_get(m, "ok");
+      ck_assert(okv != NULL && okv->type == MSGPACK_OBJECT_BOOLEAN);
+      r->ok[k] = okv->via.boolean;
+      r->block[k] = (unsigned)msg_uint(m, "block_size");
+      ck_assert_int_eq(sono_get_str(m, "message", &s, &n), SONO_ARG_OK);
+      snprintf(r->msg[k], sizeof r->msg[k], "%.*s", (int)n, s);
+      fprintf(stderr, "test_jack_bufsize: node %llu prepared: %s\n",
+              (unsigned long long)nodes[k], r->msg[k]);
+    } else if (sono_str_eq(e, "plugin.crashed") && msg_uint(m, "node") == nodes[1]) {
+      r->crashed = true;
+    } else if (sono_str_eq(e, "backend") &&
+               sono_get_str(m, "message", &s, &n) == SONO_ARG_OK &&
+               memmem(s, n, "period is now 1024", 18) != NULL) {
+      r->period = true;
+      snprintf(r->period_msg, sizeof r->period_msg, "%.*s", (int)n, s);
+    }
+  }
+}
+
+/* status: the block size node is prepared with. */
+static unsigned prepared_block(conn *c, uint64_t node) {
+  const msgpack_object *o = ok(c, conn_request(c, "status", ""));
+  const msgpack_object_array *arr;
+
+  ck_assert_int_eq(sono_get_array(o, "plugins", &arr), SONO_ARG_OK);
+  for (uint32_t i = 0; i < arr->size; i++)
+    if (msg_uint(&arr->ptr[i], "node") == node)
+      return (unsigned)msg_uint(&arr->ptr[i], "block_size");
+  ck_abort_msg("node %llu is not in status's plugins", (unsigned long long)node);
+  return 0;
+}
+
+/* The block plugin and the hanging one (isolated or not) under a
+ * 500 ms plugin-call deadline; the period grows from 256 to 1024 while
+ * another client keeps asking. */
+static void hang_in_reprepare(bool isolate, jackd_proc *jd, daemon_proc *dp, conn *c,
+                              conn *other, conn *ev, uint64_t nodes[2], reprepare_news *r) {
+  static const char *const kinds[] = { "plugin", "backend" };
+  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
+                         "--channels", "2", NULL };
+
+  setenv("SONOD_PLUGIN_DEADLINE_MS", "500", 1);
+  jackd_start(jd, server, jlog);
+  daemon_start(dp, args);
+  unsetenv("SONOD_PLUGIN_DEADLINE_MS");
+  fprintf(stderr, "test_jack_bufsize: sonod log %s, jackd log %s\n", dp->log, jlog);
+  conn_open(c, dp->socket);
+  conn_open(other, dp->socket);
+  conn_open(ev, dp->socket);
+  conn_subscribe(ev, 1000, kinds, 2);
+  nodes[0] = conn_plugin_load(c, getenv("TESTPLUG_BLOCK"), false);
+  nodes[1] = conn_plugin_load(c, getenv("TESTPLUG_HANG_BLOCK"), isolate);
+  ck_assert_uint_eq(prepared_block(c, nodes[1]), 256);
+
+  bufsize_bg(1024);
+  served(other, 2500);
+  news_await(ev, nodes, isolate, r);
+  /* The block plugin: re-prepared, and it says so. */
+  ck_assert_msg(r->ok[0], "%s", r->msg[0]);
+  ck_assert_uint_eq(r->block[0], 1024);
+  ck_assert_uint_eq(prepared_block(c, nodes[0]), 1024);
+  /* The hanging one: not, with a clear word. */
+  ck_assert(!r->ok[1]);
+  ck_assert_uint_eq(r->block[1], 256);
+  ck_assert_msg(strstr(r->msg[1], "effSetBlockSize") != NULL &&
+                strstr(r->msg[1], "did not return within 500 ms") != NULL, "%s", r->msg[1]);
+  ck_assert_msg(strstr(r->period_msg, "1 plugin re-prepared for it") != NULL &&
+                strstr(r->period_msg, "some could not be") != NULL, "%s", r->period_msg);
+  ck_assert_uint_eq(msg_uint(ok(c, conn_request(c, "status", "")), "block_size"), 1024);
+}
+
+START_TEST(test_hang_in_reprepare) {
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, other, ev;
+  uint64_t nodes[2];
+  reprepare_news r;
+  const msgpack_object *m;
+  const char *s;
+  size_t n;
+
+  hang_in_reprepare(false, &jd, &dp, &c, &other, &ev, nodes, &r);
+  ck_assert_msg(strstr(r.msg[1], "unusable") != NULL, "%s", r.msg[1]);
+  /* Hung: listed so, unusable (a request says which call), silent. */
+  ck_assert(conn_plugin_listed_as(&c, nodes[1], "hung"));
+  ck_assert(conn_plugin_listed_as(&c, nodes[0], "running"));
+  ck_assert_uint_eq(prepared_block(&c, nodes[1]), 256);
+  m = conn_expect_error(&c, conn_request(&c, "plugin.params", "u", "node", nodes[1]), "timeout");
+  ck_assert_int_eq(sono_get_str(m, "message", &s, &n), SONO_ARG_OK);
+  ck_assert_ptr_nonnull(memmem(s, n, "effSetBlockSize", 15));
+  /* The block plugin still answers; the hung one is unloaded while its
+   * call still sleeps (its instance stays with the call). */
+  ok(&c, conn_request(&c, "plugin.params", "u", "node", nodes[0]));
+  ok(&c, conn_request(&c, "plugin.unload", "u", "node", nodes[1]));
+  served(&other, 300);
+  conn_close(&ev);
+  conn_close(&other);
+  daemon_shutdown(&dp, &c);
+  ck_assert(daemon_log_contains(&dp, "effSetBlockSize did not return within 500 ms"));
+  jackd_stop(&jd);
+}
+END_TEST
+
+START_TEST(test_hang_in_reprepare_isolated) {
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, other, ev;
+  uint64_t nodes[2];
+  reprepare_news r;
+
+  hang_in_reprepare(true, &jd, &dp, &c, &other, &ev, nodes, &r);
+  ck_assert_msg(strstr(r.msg[1], "host process is killed") != NULL, "%s", r.msg[1]);
+  /* Its host was killed: crashed, and a restart brings it back, prepared
+   * for the new period. */
+  ck_assert(r.crashed);
+  ck_assert(conn_plugin_listed_as(&c, nodes[1], "crashed"));
+  ok(&c, conn_request(&c, "plugin.restart", "u", "node", nodes[1]));
+  ck_assert(conn_plugin_listed_as(&c, nodes[1], "running"));
+  ok(&c, conn_request(&c, "plugin.params", "u", "node", nodes[1]));
+  ck_assert_uint_eq(prepared_block(&c, nodes[1]), 1024);
+  served(&other, 300);
+  conn_close(&ev);
+  conn_close(&other);
+  daemon_shutdown(&dp, &c);
+  jackd_stop(&jd);
+}
+END_TEST
+
+/* A node answering a request (effGetChunk, 800 ms) when the period grows
+ * is re-prepared after that call, never during it: the plugin counts the
+ * dispatcher calls that came in while its chunk was asked. */
+START_TEST(test_reprepare_waits_for_a_call) {
+  static const char *const kinds[] = { "plugin" };
+  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
+                         "--channels", "2", NULL };
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, other, ev;
+  uint64_t node, id;
+  const msgpack_object *m, *data, *okv;
+  uint32_t overlaps;
+
+  jackd_start(&jd, server, jlog);
+  daemon_start(&dp, args);
+  conn_open(&c, dp.socket);
+  conn_open(&other, dp.socket);
+  conn_open(&ev, dp.socket);
+  conn_subscribe(&ev, 1000, kinds, 1);
+  node = conn_plugin_load(&c, getenv("TESTPLUG_SLOW_CHUNK"), false);
+  id = conn_request(&c, "plugin.state.get", "u", "node", node);
+  usleep(200000);   /* the call runs */
+  bufsize_bg(1024);
+  served(&other, 1500);
+  m = ok(&c, id);
+  data = sono_map_get(m, "data");
+  ck_assert(data != NULL && data->type == MSGPACK_OBJECT_BIN && data->via.bin.size == 4);
+  memcpy(&overlaps, data->via.bin.ptr, 4);
+  ck_assert_msg(overlaps == 0, "%u dispatcher calls came in during effGetChunk", overlaps);
+  do
+    m = conn_recv(&ev, 10000);
+  while (!msg_str_is(m, "event", "plugin.prepared"));
+  okv = sono_map_get(m, "ok");
+  ck_assert(okv != NULL && okv->type == MSGPACK_OBJECT_BOOLEAN && okv->via.boolean);
+  ck_assert_uint_eq(msg_uint(m, "block_size"), 1024);
+  ck_assert_uint_eq(prepared_block(&c, node), 1024);
+  conn_close(&ev);
+  conn_close(&other);
+  daemon_shutdown(&dp, &c);
+  jackd_stop(&jd);
+}
+END_TEST
+
 static void setup_names(void) {
   jack_test_names("bufsize", server, jname, capname, jlog);
 }
@@ -202,7 +445,9 @@ static void teardown_names(void) {
 }
 
 static Suite *make_suite(void) {
-  const TTest *tests[] = { test_period_grows_and_shrinks, NULL };
+  const TTest *tests[] = { test_period_grows_and_shrinks, test_hang_in_reprepare,
+                           test_hang_in_reprepare_isolated, test_reprepare_waits_for_a_call,
+                           NULL };
 
   return jack_suite("jack-bufsize", 90, setup_names, teardown_names, tests);
 }

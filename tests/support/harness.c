@@ -534,6 +534,15 @@ uint64_t conn_plugin_load(conn *c, const char *path, bool isolate) {
   return msg_uint(ok, "node");
 }
 
+bool conn_plugin_listed_as(conn *c, uint64_t node, const char *state) {
+  const msgpack_object *nodes = sono_map_get(conn_ok(c, conn_request(c, "plugin.list", "")), "nodes");
+
+  for (uint32_t i = 0; i < nodes->via.array.size; i++)
+    if (msg_uint(&nodes->via.array.ptr[i], "node") == node)
+      return msg_str_is(&nodes->via.array.ptr[i], "state", state);
+  return false;
+}
+
 uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len) {
   msgpack_sbuffer sb;
   msgpack_packer pk;

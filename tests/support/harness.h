@@ -103,6 +103,8 @@ const msgpack_object *conn_ok(conn *c, uint64_t id);
 void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds);
 /* plugin.load {path, isolate}; fails the test on an error; the node. */
 uint64_t conn_plugin_load(conn *c, const char *path, bool isolate);
+/* Whether plugin.list (over c) lists node with that state. */
+bool conn_plugin_listed_as(conn *c, uint64_t node, const char *state);
 /* plugin.state.set {node, data} (a bin, which conn_request cannot build),
  * whole, with request id `id`; returns id. */
 uint64_t conn_state_set(conn *c, uint64_t id, uint64_t node, const void *data, size_t len);

@@ -25,6 +25,11 @@
  *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
  *   TP_HANG_PROGRAM N: sleep N seconds in effSetProgram
  *   TP_HANG_DISPLAY N: sleep N seconds in effGetParamDisplay
+ *   TP_HANG_BLOCK N: sleep N seconds in effSetBlockSize when it grows the
+ *                block size it was given before (a re-prepare, not the load)
+ *   TP_SLOW_CHUNK_MS N: effGetChunk takes N ms and gives a 4-byte chunk:
+ *                how many dispatcher calls came in meanwhile (uint32 LE), on
+ *                other threads: a host that broke the one-call-at-a-time rule
  *   TP_SYSEX_OUT 1: sysex is heard (sysex_value below) and echoed as
  *                sysex out (its first 16 bytes)
  *   TP_NAN_AFTER N > 0: from call N on, every output sample is NaN, but
@@ -39,6 +44,8 @@
  *   M mainsChanged(1), m mainsChanged(0), S startProcess, s stopProcess,
  *   C close. */
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +448,13 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
                             float opt)
 {
     plug *p = plug_of(e);
+#ifdef TP_SLOW_CHUNK_MS
+    static _Atomic int in_chunk;
+    static _Atomic uint32_t overlaps;
+
+    if (op != effGetChunk && atomic_load(&in_chunk))
+        atomic_fetch_add(&overlaps, 1);
+#endif
     switch (op) {
     case effOpen:
         log_call(p, 'O');
@@ -465,6 +479,22 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         sleep(TP_HANG_CHUNK);
         *(void **)ptr = NULL;
         return 0;
+#elif defined(TP_SLOW_CHUNK_MS)
+    case effGetChunk: {
+        uint32_t n;
+
+        atomic_store(&in_chunk, 1);
+        usleep(TP_SLOW_CHUNK_MS * 1000);
+        atomic_store(&in_chunk, 0);
+        n = atomic_exchange(&overlaps, 0);
+        free(p->chunk);
+        if ((p->chunk = malloc(4)) == NULL)
+            return 0;
+        memcpy(p->chunk, &n, 4);
+        p->chunk_len = 4;
+        *(void **)ptr = p->chunk;
+        return 4;
+    }
 #elif TP_CHUNK_BYTES > 0
     case effGetChunk:
         if (p->chunk == NULL && (p->chunk = malloc(TP_CHUNK_BYTES)) != NULL) {
@@ -492,6 +522,10 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         return 0;
     case effSetBlockSize:
         log_call(p, 'K');
+#ifdef TP_HANG_BLOCK
+        if (p->st.block_size != 0 && value > p->st.block_size)
+            sleep(TP_HANG_BLOCK);
+#endif
         p->st.block_size = value;
         return 0;
     case effSetProcessPrecision:
@@ -643,7 +677,8 @@ static AEffect *create(audioMasterCallback host)
     e->uniqueID = TP_UNIQUE_ID;
     e->version = 3;
     e->processReplacing = process_replacing;
-#if TP_CHUNK_BYTES > 0 || defined(TP_HANG_CHUNK) || defined(TP_CRASH_CHUNK)
+#if TP_CHUNK_BYTES > 0 || defined(TP_HANG_CHUNK) || defined(TP_CRASH_CHUNK) ||                   \
+    defined(TP_SLOW_CHUNK_MS)
     e->flags |= effFlagsProgramChunks;
 #endif
 #if TP_DOUBLE
