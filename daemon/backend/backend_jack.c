@@ -302,8 +302,10 @@ static void reprepared(sonod *d, void *arg, unsigned prepared, unsigned failed) 
   pthread_mutex_unlock(&jb->rp_lock);
   jb->rp_running = false;
   /* A newer request, and the period's report, on the next poll (this may
-   * run inside serve_reprepare or at shutdown). */
-  d->eng.wake(d->eng.wake_ctx);
+   * run inside serve_reprepare; at shutdown, when the nodes go, nothing
+   * is reported any more). */
+  if (!d->stopping)
+    d->eng.wake(d->eng.wake_ctx);
 }
 
 static void serve_reprepare(jack_backend *jb) {

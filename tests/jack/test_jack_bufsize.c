@@ -296,24 +296,39 @@ static unsigned prepared_block(conn *c, uint64_t node) {
   return 0;
 }
 
-/* The block plugin and the hanging one (isolated or not) under a
- * 500 ms plugin-call deadline; the period grows from 256 to 1024 while
- * another client keeps asking. */
-static void hang_in_reprepare(bool isolate, jackd_proc *jd, daemon_proc *dp, conn *c,
-                              conn *other, conn *ev, uint64_t nodes[2], reprepare_news *r) {
+/* A daemon on a fresh jackd with clients c, other and ev (plugin and
+ * backend events). */
+static void start_three(jackd_proc *jd, daemon_proc *dp, conn *c, conn *other, conn *ev) {
   static const char *const kinds[] = { "plugin", "backend" };
   const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
                          "--channels", "2", NULL };
 
-  setenv("SONOD_PLUGIN_DEADLINE_MS", "500", 1);
   jackd_start(jd, server, jlog);
   daemon_start(dp, args);
-  unsetenv("SONOD_PLUGIN_DEADLINE_MS");
   fprintf(stderr, "test_jack_bufsize: sonod log %s, jackd log %s\n", dp->log, jlog);
   conn_open(c, dp->socket);
   conn_open(other, dp->socket);
   conn_open(ev, dp->socket);
   conn_subscribe(ev, 1000, kinds, 2);
+}
+
+/* Another client still answered; then everything stops cleanly. */
+static void finish(jackd_proc *jd, daemon_proc *dp, conn *c, conn *other, conn *ev) {
+  served(other, 300);
+  conn_close(ev);
+  conn_close(other);
+  daemon_shutdown(dp, c);
+  jackd_stop(jd);
+}
+
+/* The block plugin and the hanging one (isolated or not) under a
+ * 500 ms plugin-call deadline; the period grows from 256 to 1024 while
+ * another client keeps asking. */
+static void hang_in_reprepare(bool isolate, jackd_proc *jd, daemon_proc *dp, conn *c,
+                              conn *other, conn *ev, uint64_t nodes[2], reprepare_news *r) {
+  setenv("SONOD_PLUGIN_DEADLINE_MS", "500", 1);
+  start_three(jd, dp, c, other, ev);
+  unsetenv("SONOD_PLUGIN_DEADLINE_MS");
   nodes[0] = conn_plugin_load(c, getenv("TESTPLUG_BLOCK"), false);
   nodes[1] = conn_plugin_load(c, getenv("TESTPLUG_HANG_BLOCK"), isolate);
   ck_assert_uint_eq(prepared_block(c, nodes[1]), 256);
@@ -384,11 +399,7 @@ START_TEST(test_hang_in_reprepare_isolated) {
   ck_assert(conn_plugin_listed_as(&c, nodes[1], "running"));
   ok(&c, conn_request(&c, "plugin.params", "u", "node", nodes[1]));
   ck_assert_uint_eq(prepared_block(&c, nodes[1]), 1024);
-  served(&other, 300);
-  conn_close(&ev);
-  conn_close(&other);
-  daemon_shutdown(&dp, &c);
-  jackd_stop(&jd);
+  finish(&jd, &dp, &c, &other, &ev);
 }
 END_TEST
 
@@ -396,9 +407,6 @@ END_TEST
  * is re-prepared after that call, never during it: the plugin counts the
  * dispatcher calls that came in while its chunk was asked. */
 START_TEST(test_reprepare_waits_for_a_call) {
-  static const char *const kinds[] = { "plugin" };
-  const char *args[] = { "--backend", "jack", "--jack-server", server, "--jack-name", jname,
-                         "--channels", "2", NULL };
   jackd_proc jd;
   daemon_proc dp;
   conn c, other, ev;
@@ -406,12 +414,7 @@ START_TEST(test_reprepare_waits_for_a_call) {
   const msgpack_object *m, *data, *okv;
   uint32_t overlaps;
 
-  jackd_start(&jd, server, jlog);
-  daemon_start(&dp, args);
-  conn_open(&c, dp.socket);
-  conn_open(&other, dp.socket);
-  conn_open(&ev, dp.socket);
-  conn_subscribe(&ev, 1000, kinds, 1);
+  start_three(&jd, &dp, &c, &other, &ev);
   node = conn_plugin_load(&c, getenv("TESTPLUG_SLOW_CHUNK"), false);
   id = conn_request(&c, "plugin.state.get", "u", "node", node);
   usleep(200000);   /* the call runs */
@@ -429,10 +432,67 @@ START_TEST(test_reprepare_waits_for_a_call) {
   ck_assert(okv != NULL && okv->type == MSGPACK_OBJECT_BOOLEAN && okv->via.boolean);
   ck_assert_uint_eq(msg_uint(m, "block_size"), 1024);
   ck_assert_uint_eq(prepared_block(&c, node), 1024);
-  conn_close(&ev);
-  conn_close(&other);
-  daemon_shutdown(&dp, &c);
-  jackd_stop(&jd);
+  finish(&jd, &dp, &c, &other, &ev);
+}
+END_TEST
+
+/* A plugin slow in effSetBlockSize (2 s, under the 5 s deadline) is
+ * unloaded while its re-prepare runs (plugin.unload answers `busy` then;
+ * state.load unloads it all the same): the round ends without it (the
+ * period's report counts only the other plugin), and its instance is
+ * closed when the call returns (ASan's build sees a leak or a use after
+ * free); then a shutdown while another such call runs ends cleanly. */
+START_TEST(test_unload_and_shutdown_during_reprepare) {
+  jackd_proc jd;
+  daemon_proc dp;
+  conn c, other, ev;
+  uint64_t a, slow;
+  char msg[400];
+  const msgpack_object *m, *e;
+  bool prepared_a = false;
+
+  char empty[300];
+
+  start_three(&jd, &dp, &c, &other, &ev);
+  snprintf(empty, sizeof empty, "%s/empty.sonod", dp.dir);
+  ok(&c, conn_request(&c, "state.save", "s", "path", empty));
+  a = conn_plugin_load(&c, getenv("TESTPLUG_BLOCK"), false);
+  slow = conn_plugin_load(&c, getenv("TESTPLUG_SLOW_BLOCK"), false);
+  bufsize_bg(1024);
+  usleep(300000);
+  conn_expect_error(&c, conn_request(&c, "plugin.unload", "u", "node", slow), "busy");
+  /* The other plugin was re-prepared long ago; the slow one goes. */
+  ck_assert_uint_eq(prepared_block(&c, a), 1024);
+  ok(&c, conn_request(&c, "state.load", "s", "path", empty));
+  served(&other, 2500);   /* past the slow call's end */
+  for (;;) {
+    const char *str;
+    size_t n;
+
+    m = conn_recv(&ev, 10000);
+    e = sono_map_get(m, "event");
+    if (e != NULL && sono_str_eq(e, "plugin.prepared")) {
+      ck_assert_msg(msg_uint(m, "node") == a, "plugin.prepared for the unloaded node");
+      prepared_a = true;
+    }
+    if (e != NULL && sono_str_eq(e, "backend") &&
+        sono_get_str(m, "message", &str, &n) == SONO_ARG_OK &&
+        memmem(str, n, "period is now 1024", 18) != NULL) {
+      snprintf(msg, sizeof msg, "%.*s", (int)n, str);
+      break;
+    }
+  }
+  ck_assert(prepared_a);
+  ck_assert_msg(strstr(msg, "1 plugin re-prepared for it") != NULL &&
+                strstr(msg, "could not") == NULL, "%s", msg);
+  ck_assert(daemon_log_contains(&dp, "unloaded while its effSetBlockSize runs"));
+
+  /* Again, slower, and the daemon is stopped meanwhile. */
+  slow = conn_plugin_load(&c, getenv("TESTPLUG_SLOW_BLOCK"), false);
+  ck_assert_uint_eq(prepared_block(&c, slow), 1024);
+  bufsize_bg(2048);
+  usleep(300000);
+  finish(&jd, &dp, &c, &other, &ev);
 }
 END_TEST
 
@@ -447,7 +507,7 @@ static void teardown_names(void) {
 static Suite *make_suite(void) {
   const TTest *tests[] = { test_period_grows_and_shrinks, test_hang_in_reprepare,
                            test_hang_in_reprepare_isolated, test_reprepare_waits_for_a_call,
-                           NULL };
+                           test_unload_and_shutdown_during_reprepare, NULL };
 
   return jack_suite("jack-bufsize", 90, setup_names, teardown_names, tests);
 }
