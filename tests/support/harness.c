@@ -418,6 +418,18 @@ bool conn_silent(conn *c, int timeout_ms) {
   return poll(&pfd, 1, timeout_ms) == 0;
 }
 
+const msgpack_object *conn_event_for(conn *ev, const char *name, uint64_t node,
+                                    const char *symbol, int timeout_ms) {
+  while (!conn_silent(ev, timeout_ms)) {
+    const msgpack_object *m = conn_recv(ev, timeout_ms);
+
+    if (msg_str_is(m, "event", name) && msg_uint(m, "node") == node &&
+        (symbol == NULL || msg_str_is(m, "symbol", symbol)))
+      return m;
+  }
+  return NULL;
+}
+
 const char *msg_error_code(const msgpack_object *m) {
   static char code[64];
   const msgpack_object *err = sono_map_get(m, "error");

@@ -101,6 +101,12 @@ const msgpack_object *conn_ok(conn *c, uint64_t id);
 /* subscribe (an array conn_request cannot build) with request id `id`;
  * fails the test unless the reply lists nkinds kinds. */
 void conn_subscribe(conn *c, uint64_t id, const char *const *kinds, uint32_t nkinds);
+/* On ev, a connection that only listens (conn_reply skips the events it
+ * meets, so a connection that also makes requests loses them): the next
+ * event `name` about `node` (and, unless NULL, port `symbol`), or NULL once
+ * ev stays silent for timeout_ms. */
+const msgpack_object *conn_event_for(conn *ev, const char *name, uint64_t node,
+                                    const char *symbol, int timeout_ms);
 /* plugin.load {path, isolate}; fails the test on an error; the node. */
 uint64_t conn_plugin_load(conn *c, const char *path, bool isolate);
 /* Whether plugin.list (over c) lists node with that state. */
