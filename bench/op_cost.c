@@ -301,6 +301,27 @@ static void op_synth_start(dproc *d, fixture *fx) {
   sleep_ms(500);
 }
 
+/* 32 synth.start in one bundle 0.2 s ahead: a chord on one sample, the
+ * synth.start counterpart of csound.score.32. */
+static void op_synth_chord(dproc *d, fixture *fx) {
+  sono_args *a = sono_args_new();
+  unsigned i;
+
+  (void)fx;
+  sono_args_double(a, "delay", 0.2);
+  sono_args_begin_array(a, "ops");
+  for (i = 0; i < 32; i++) {
+    sono_args_begin_map(a, NULL);
+    sono_args_str(a, "op", "synth.start");
+    make_synth(a, i, NULL);
+    sono_args_end(a);
+  }
+  sono_args_end(a);
+  call0(d, "bundle", a);
+  sono_args_free(a);
+  sleep_ms(700);
+}
+
 static void op_table_read(dproc *d, fixture *fx) {
   sono_args *a = sono_args_new();
   uint64_t t;
@@ -349,16 +370,17 @@ static void op_compile_globals_256(dproc *d, fixture *fx) {
   compile_globals(d, 256);
 }
 
-/* `n` notes from 0.2 s on, `gap` seconds apart (0: all at one time), in
- * one csound.score; waits until they played. */
-static void score(dproc *d, unsigned n, double gap) {
+/* `n` notes of instrument `instr` from 0.2 s on, `gap` seconds apart (0:
+ * all at one time), in one csound.score; waits until they played. */
+static void score(dproc *d, unsigned instr, unsigned n, double gap) {
   size_t cap = (size_t)n * 48, len = 0;
   char *text = malloc(cap);
   sono_args *a = sono_args_new();
   unsigned i;
 
   for (i = 0; i < n; i++)
-    len += (size_t)snprintf(text + len, cap - len, "i 1 %.4f 0.1 %u\n", 0.2 + i * gap, 200 + i);
+    len += (size_t)snprintf(text + len, cap - len, "i %u %.4f 0.1 %u\n", instr,
+                            0.2 + i * gap, 200 + i);
   sono_args_str(a, "text", text);
   call0(d, "csound.score", a);
   sono_args_free(a);
@@ -368,19 +390,28 @@ static void score(dproc *d, unsigned n, double gap) {
 
 static void op_score(dproc *d, fixture *fx) {
   (void)fx;
-  score(d, 2000, 0.0);
+  score(d, 1, 2000, 0.0);
 }
 
-/* A chord within the bound that is reported (32 due in one k-cycle). */
+/* A chord within the bound that is reported (32 due in one k-cycle), on an
+ * instrument of its own (instr 2, instr 1's code): Csound's start of a note
+ * walks every instance the instrument ever had, and the 2 000-note chord
+ * left instr 1 with 2 000. */
 static void op_score_32(dproc *d, fixture *fx) {
   (void)fx;
-  score(d, 32, 0.0);
+  score(d, 2, 32, 0.0);
+}
+
+/* The same chord on instr 1, after the 2 000-note chord. */
+static void op_score_32_i1(dproc *d, fixture *fx) {
+  (void)fx;
+  score(d, 1, 32, 0.0);
 }
 
 /* The same 2 000 notes one millisecond apart: what a long score costs. */
 static void op_score_spread(dproc *d, fixture *fx) {
   (void)fx;
-  score(d, 2000, 0.001);
+  score(d, 1, 2000, 0.001);
 }
 
 static void op_plugin_load(dproc *d, fixture *fx) {
@@ -476,13 +507,15 @@ static const op ops[] = {
   { "idle", "nothing for 1 s (baseline)", op_idle },
   { "plugin.set", "1 000 plugin.set, spread over 100 ms", op_plugin_set },
   { "plugin.midi", "3 000 plugin.midi batches pending at once", op_plugin_midi },
+  { "synth.chord", "a bundle of 32 synth.start (one sample)", op_synth_chord },
   { "synth.start", "500 synth.start at once", op_synth_start },
   { "table.read", "table.read of a 60 s stereo WAV", op_table_read },
   { "csound.compile", "csound.compile `gi ftgen 0,0,2^22,10,1`", op_compile_table },
   { "csound.compile.globals", "csound.compile of 5 000 `gk init` lines", op_compile_globals },
   { "csound.compile.globals256", "csound.compile of 256 `gk init` lines", op_compile_globals_256 },
   { "csound.score", "csound.score, 2 000 notes at one time", op_score },
-  { "csound.score.32", "csound.score, 32 notes at one time", op_score_32 },
+  { "csound.score.32", "csound.score, 32 notes at one time (instr 2)", op_score_32 },
+  { "csound.score.32.i1", "the same on instr 1, after the 2 000", op_score_32_i1 },
   { "csound.score.spread", "csound.score, 2 000 notes 1 ms apart", op_score_spread },
   { "plugin.load", "plugin.load + plugin.unload", op_plugin_load },
   { "graph", "20 × (node.new, 2 graph.connect, node.delete)", op_graph_edits },
@@ -548,7 +581,8 @@ static void setup_fixture(dproc *d, fixture *fx) {
   sono_args_str(a, "name", "sine");
   sono_args_str(a, "body", "|kfreq=440, kamp=0.1|\nasig oscili kamp, kfreq\nouts asig, asig\n");
   call0(d, "instr.define", a);
-  sono_args_str(a, "code", "instr 1\nasig oscili 0.001, p4\nouts asig, asig\nendin\n");
+  sono_args_str(a, "code", "instr 1\nasig oscili 0.001, p4\nouts asig, asig\nendin\n"
+                  "instr 2\nasig oscili 0.001, p4\nouts asig, asig\nendin\n");
   call0(d, "csound.compile", a);
   sono_args_str(a, "path", fx->session);
   call0(d, "state.save", a);

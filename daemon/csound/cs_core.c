@@ -168,9 +168,12 @@ void cs_core_ftable_free(CSOUND *cs, void *ftp)
  * head past every event due at or before the new one's k-cycle: n events
  * for one k-cycle cost n^2/2 steps, 2 million for a 2 000-note chord, each
  * step a node 16 KB from the last.  So the events of a batch go into an
- * empty list, one at a time (no walk), are taken out into a chain in the
- * order given, and the chain is merged into the list once (a node already
- * there first among equals, as Csound orders them). */
+ * empty list, one at a time (no walk), are taken out into a chain kept in
+ * the order Csound's walk would give them (by k-cycle, in the order given
+ * among equals: a node goes after the tail when its k-cycle is not earlier,
+ * the usual case, else after the last node not later than it), and the
+ * chain is merged into the list once (a node already there first among
+ * equals, as Csound orders them). */
 void *cs_core_events_detach(CSOUND *cs)
 {
     EVTNODE *l = cs->OrcTrigEvts;
@@ -181,18 +184,26 @@ void *cs_core_events_detach(CSOUND *cs)
 
 void cs_core_events_take(CSOUND *cs, void **head, void **tail)
 {
-    EVTNODE *e = cs->OrcTrigEvts, *last;
+    EVTNODE *e, **link;
 
-    if (e == NULL)
-        return;
-    cs->OrcTrigEvts = NULL;
-    for (last = e; last->nxt != NULL; last = last->nxt)
-        ;
-    if (*tail != NULL)
-        ((EVTNODE *)*tail)->nxt = e;
-    else
-        *head = e;
-    *tail = last;
+    while ((e = cs->OrcTrigEvts) != NULL) {
+        cs->OrcTrigEvts = e->nxt;
+        e->nxt = NULL;
+        if (*tail == NULL) {
+            *head = *tail = e;
+            continue;
+        }
+        if (((EVTNODE *)*tail)->start_kcnt <= e->start_kcnt) {
+            ((EVTNODE *)*tail)->nxt = e;
+            *tail = e;
+            continue;
+        }
+        for (link = (EVTNODE **)head; *link != NULL && (*link)->start_kcnt <= e->start_kcnt;
+             link = &(*link)->nxt)
+            ;
+        e->nxt = *link;
+        *link = e;
+    }
 }
 
 void cs_core_events_attach(CSOUND *cs, void *saved, void *chain)

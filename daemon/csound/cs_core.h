@@ -38,10 +38,11 @@ void *cs_core_ftable_swap(struct CSOUND_ *cs, int fno, void *ftp, int *ok);
 void cs_core_ftable_free(struct CSOUND_ *cs, void *ftp);
 
 /* Score events given to Csound in a batch without its list's walk per
- * event (cs_process_rt.c apply_events): detach the pending list, give each
+ * event (cs_process_rt.c events_open): detach the pending list, give each
  * event (it lands alone in the empty list), take it into the chain
- * head..tail, and attach: the chain merged into the saved list, in order
- * of k-cycle, saved events first among equals.  Nothing else may give
+ * head..tail (by k-cycle, in the order given among equals: where Csound's
+ * walk would put it), and attach: the chain merged into the saved list, in
+ * order of k-cycle, saved events first among equals.  Nothing else may give
  * Csound events between detach and attach. [audio] */
 void *cs_core_events_detach(struct CSOUND_ *cs);
 void cs_core_events_take(struct CSOUND_ *cs, void **head, void **tail);

@@ -272,6 +272,8 @@ struct cs_engine {
     size_t nfired;
     uint64_t mark_this_cycle;              /* [A] */
     unsigned score_handed;                 /* [A] score events given in this k-cycle */
+    int ev_open;                           /* [A] Csound's events detached (events_open) */
+    void *ev_saved, *ev_head, *ev_tail;    /* [A] the list detached; the chain given */
     _Atomic uint64_t score_over;           /* [A] k-cycles given more than the bound */
     _Atomic uint64_t score_over_events;    /* [A] events given beyond it in those */
     _Atomic uint64_t merged_mark;          /* [A] last merged compile mark */

@@ -707,6 +707,48 @@ START_TEST(test_score_burst_exact_and_counted)
 }
 END_TEST
 
+/* The events given to Csound in one k-cycle (synth starts and score lines)
+ * go into its list in one pass (cs_core_events_*), in the order its own walk
+ * per event gives: by k-cycle, then in the order given.  Here a score
+ * event that Csound counts in the k-cycle before the one it plays in (its
+ * time lies less than 0.5/sr below the boundary: played ksmps-1 late, at
+ * the cycle's last frame, as the command line plays it) is given after a
+ * synth.start at the cycle's first frame: Csound's walk puts it first, so
+ * its init pass runs first; appended after the start, it would run second. */
+START_TEST(test_events_in_csounds_order)
+{
+    harness *h = h_new(1, 0);
+    cs_error err;
+    define(h, "tick", "prints \"synth init\\n\"\n", 1);
+    ck_assert_int_eq(cs_compile(h->eng, "instr 7\nprints \"score init\\n\"\nk1 = 0.25\n"
+                                        "asig upsamp k1\nout asig\nendin\n", &err), 0);
+    h_run(h, H_BLOCK);
+    const uint64_t B = 1024, C = 1014 * H_KSMPS;   /* the k-cycle both play in */
+    ck_assert_uint_lt(cs_engine_frame(h->eng), B);
+    start(h, "tick", NULL, 0, C, -1);
+    /* 31424 / 48000 s after B: 32447.99999999999 * sr, so the frame is
+     * B + 31423 and the k-cycle 1014 (Csound's score reader), played at its
+     * last frame; Csound's k-count of it (llrint downward) is 1013. */
+    ck_assert_int_eq(cs_score(h->eng, "i 7 0.65466666666666662 0.01\n", B, &err), 0);
+    size_t n0 = h->nmsgs;
+    h_run(h, (C + 2 * H_BLOCK) / H_BLOCK * H_BLOCK - h->len);
+    ck_assert_uint_eq(h_first_nonzero(h, 0, 0), C + H_KSMPS - 1);
+    ck_assert_uint_eq(h_count(h, CS_NOTICE_STARTED), 1);
+    ck_assert_uint_eq(h->notes[0].frame, C);
+    int score_at = -1, synth_at = -1;
+    for (size_t i = n0; i < h->nmsgs; i++) {
+        if (strstr(h->msgs[i], "score init") && score_at < 0)
+            score_at = (int)i;
+        if (strstr(h->msgs[i], "synth init") && synth_at < 0)
+            synth_at = (int)i;
+    }
+    ck_assert_msg(score_at >= 0 && synth_at >= 0, "init messages missing (%zu lines)",
+                  h->nmsgs - n0);
+    ck_assert_msg(score_at < synth_at, "the synth's init ran before the score event's");
+    h_free(h);
+}
+END_TEST
+
 /* Template numbers: every priority 1..99 works (priority*1000 + index once
  * overflowed Csound's 16-bit instrument numbers from 33 on and crashed the
  * audio thread), user instruments 1001 and 5001 keep their code next to
@@ -1069,6 +1111,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_messages_and_raw_events);
     tcase_add_test(tc, test_raw_event_p3_and_length);
     tcase_add_test(tc, test_score_burst_exact_and_counted);
+    tcase_add_test(tc, test_events_in_csounds_order);
     tcase_add_test(tc, test_instr_numbers);
     tcase_add_test(tc, test_render_csd);
     tcase_add_test(tc, test_identical_redefinition);
