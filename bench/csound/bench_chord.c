@@ -55,6 +55,12 @@ static double run_blocks(cs_engine *eng, uint64_t until, unsigned frames)
     return worst;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
 static double run_until(cs_engine *eng, uint64_t until)
 {
     return run_blocks(eng, until, BLOCK);
@@ -155,11 +161,18 @@ int main(int argc, char **argv)
         if (!strchr(kinds, '0' + k))
             continue;
         printf("%-34s", kind_name[k]);
-        double next;
+        double next, again[64];
+        int nagain = 0;
         for (int r = 0; r < runs; r++) {
             double w = chord(eng, k, n, &next);
-            printf("  %7.3f (%5.1f)", w * 1e3, w * 1e6 / n);
+            if (r < 6)
+                printf("  %7.3f (%5.1f)", w * 1e3, w * 1e6 / n);
+            if (r > 0 && nagain < 64)
+                again[nagain++] = w;
         }
+        qsort(again, (size_t)nagain, sizeof again[0], cmp_double);
+        if (nagain > 0)
+            printf("  again: min %.3f median %.3f", again[0] * 1e3, again[nagain / 2] * 1e3);
         printf("  next k-cycle %.3f", next * 1e3);
         printf("\n");
     }
