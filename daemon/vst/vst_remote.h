@@ -226,6 +226,8 @@ typedef struct vst_remote {
   uint32_t seq;
   bool stuck;                /* missed its deadline and has not finished since */
   const VstEvents *events;   /* from effProcessEvents, for the coming call */
+  vr_param pend[VR_PARAMS];  /* changes a stuck host could not be given yet, one per index */
+  unsigned npend;
 
   /* Audio thread -> control side. */
   atomic_uint_fast32_t missed;

@@ -25,6 +25,32 @@
 #include "daemon/rtcheck/rtcheck.h"
 #include "daemon/vst/vst_instance.h"
 
+/* A parameter change for the host's next call: a later change of the
+ * same parameter replaces the earlier; false when VR_PARAMS others wait. */
+static bool pend_param(vst_remote *r, VstInt32 index, float value) {
+  unsigned i;
+
+  for (i = 0; i < r->npend; i++)
+    if (r->pend[i].index == index) {
+      r->pend[i].value = value;
+      return true;
+    }
+  if (r->npend == VR_PARAMS)
+    return false;
+  r->pend[r->npend].index = index;
+  r->pend[r->npend].value = value;
+  r->npend++;
+  return true;
+}
+
+/* The waiting changes into the region, for the call about to be made:
+ * the host applies them before it processes. */
+static void give_params(vst_remote *r, vr_shm *s) {
+  memcpy(s->params, r->pend, r->npend * sizeof r->pend[0]);
+  s->nparams = r->npend;
+  r->npend = 0;
+}
+
 /* Copies the call into the region. */
 static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
   vr_shm *s = r->shm;
@@ -34,7 +60,7 @@ static void fill(vst_remote *r, vst_instance *inst, float **in, unsigned n) {
   for (i = 0; i < r->shm_in; i++)
     memcpy(s->audio + (size_t)i * r->shm_block, in[i], n * sizeof(float));
   s->nframes = n;
-  s->nparams = 0;
+  give_params(r, s);
   if (r->events != NULL)
     for (i = 0; i < (unsigned)r->events->numEvents; i++) {
       const VstEvent *e = r->events->events[i];
@@ -202,8 +228,13 @@ static bool post(vst_remote *r) {
 
 /* setParameter on the audio thread (vst_rt_set_param, at the frame the
  * engine split the block at): reaches the plugin at once, like in
- * process, in a call of 0 frames.  Parameter changes are rare next to
- * blocks; a host that cannot take it loses it (counted). */
+ * process, in a call of 0 frames.  A host still busy with a call past its
+ * deadline cannot be given it: it waits, the latest value per parameter,
+ * and goes with the next call the host takes (before that call's audio,
+ * so no later block is processed without it).  A call of 0 frames that
+ * misses the deadline is not counted: the host has the change and applies
+ * it when it gets there; only a change that finds VR_PARAMS others
+ * waiting is lost (counted as missed). */
 void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
   vr_shm *s = r->shm;
 
@@ -215,19 +246,16 @@ void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
     atomic_store_explicit(&r->values[index], bits, memory_order_relaxed);
     atomic_store_explicit(&r->known[index], 1, memory_order_relaxed);
   }
-  /* A host still busy past its deadline loses it: counted as missed. */
-  if (ready(r)) {
+  if (!atomic_load_explicit(&r->alive, memory_order_acquire)) {
+    r->npend = 0;   /* a restart gives the new host every value seen */
+  } else if (!pend_param(r, index, value)) {
+    atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
+  } else if (ready(r)) {
     s->nframes = 0;
     s->nevents = 0;
-    s->params[0].index = index;
-    s->params[0].value = value;
-    s->nparams = 1;
+    give_params(r, s);
     if (post(r))
       take_back(r, (vst_instance *)r->fx.resvd1);   /* an Automate from its setParameter */
-    else
-      atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
-  } else if (atomic_load_explicit(&r->alive, memory_order_acquire)) {
-    atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
   }
   RT_FOREIGN_BEGIN();
 }

@@ -278,6 +278,21 @@ START_TEST(three_periods_per_call) {
   ck_assert_uint_gt(msg_uint(m, "count"), 0);
   served(200);
   play(b);
+  /* A render ends with the host still inside its last call (16 ms against
+   * a 6 ms deadline), and the next, started at once, finds it busy
+   * throughout: a parameter set for it waits, and reaches the plugin with
+   * the host's next call (a render once it is idle) instead of being lost. */
+  for (int k = 1; k <= 5; k++) {
+    double v = 0.125 * k, got;
+
+    conn_ok(&c, conn_request(&c, "plugin.set", "uud", "node", h, "index", (uint64_t)2, "value", v));
+    play(b);
+    usleep(50000);
+    play(b);
+    got = msg_double(conn_ok(&c, conn_request(&c, "plugin.get", "uu", "node", h, "index",
+                                              (uint64_t)2)), "value");
+    ck_assert_msg(fabs(got - v) < 1e-6, "set %g while the host was busy, reads %g", v, got);
+  }
   ck_assert(listed_as(h, "running"));
   finish_intact();
 }
