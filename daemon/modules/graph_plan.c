@@ -1,10 +1,10 @@
 /* graph_plan.c - the routing graph on the control side.  See graph_plan.h
  * and ARCHITECTURE.md, "Routing graph".
  *
- * Lookups by id are linear (a few hundred nodes at most, found once per
- * request); the sort resolves every connection's ends once and runs Kahn's
- * algorithm over them, O((nodes + connections) log nodes), once per change,
- * never on the audio thread. */
+ * Lookups by id for a request are linear (found once per request); the
+ * sort and the plan resolve every connection's ends once, by bisection, so
+ * a change costs O((nodes + connections) log nodes), never on the audio
+ * thread. */
 #include "daemon/modules/graph_plan.h"
 #include "daemon/queue/prefault.h"
 
@@ -439,23 +439,45 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
   return 0;
 }
 
-static int plan_index(const rt_plan *p, const uint32_t *order, uint32_t id) {
+/* Ids to indices, sorted for find_id: the plan's (ids: the plan's order)
+ * or the graph's nodes. */
+static id_index *index_ids(const uint32_t *ids, const gnode *nodes, unsigned n) {
+  id_index *x = malloc((n ? n : 1) * sizeof *x);
   unsigned i;
 
-  for (i = 0; i < p->nnodes; i++)
-    if (order[i] == id)
-      return (int)i;
-  return -1;
+  if (x == NULL)
+    return NULL;
+  for (i = 0; i < n; i++) {
+    x[i].id = ids != NULL ? ids[i] : nodes[i].id;
+    x[i].index = i;
+  }
+  qsort(x, n, sizeof *x, cmp_id);
+  return x;
 }
 
 rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   uint32_t *order = calloc(g->nnodes ? g->nnodes : 1, sizeof *order);
   rt_plan *p = calloc(1, sizeof *p);
+  id_index *in_plan = NULL, *in_graph = NULL;
+  int *cf = NULL, *ct = NULL;   /* each connection's ends in the plan, -1 when out of it */
   unsigned i, j, k, nr = 0, nidle = 0;
   int count;
 
   if (order == NULL || p == NULL || (count = graph_sort(g, order)) < 0)
     goto fail;
+  /* Every lookup below by bisection: linear ones made this nodes ×
+   * connections and worse (the fuzzer's daemon: a node.gain on a graph of
+   * thousands of nodes rebuilt the plan in a large share of its time). */
+  in_plan = index_ids(order, NULL, (unsigned)count);
+  in_graph = index_ids(NULL, g->node, g->nnodes);
+  cf = malloc((g->nconns ? g->nconns : 1) * sizeof *cf);
+  ct = malloc((g->nconns ? g->nconns : 1) * sizeof *ct);
+  if (in_plan == NULL || in_graph == NULL || cf == NULL || ct == NULL)
+    goto fail;
+  for (j = 0; j < g->nconns; j++) {
+    cf[j] = find_id(in_plan, (unsigned)count, g->conn[j].from);
+    ct[j] = find_id(in_plan, (unsigned)count, g->conn[j].to);
+  }
   p->gen = ++g->gen;
   p->max_block = max_block;
   p->nnodes = (unsigned)count;
@@ -474,7 +496,7 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
       p->idle[p->nidle++] = g->node[i].vst;
 
   for (i = 0; i < p->nnodes; i++) {
-    gnode *n = graph_node(g, order[i]);
+    gnode *n = &g->node[find_id(in_graph, g->nnodes, order[i])];
     rt_gramp *r = &p->ramp[nr++];
 
     if (alloc_node(&p->node[i], n, max_block) != 0)
@@ -491,10 +513,9 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   }
   for (j = 0; j < g->nconns; j++) {
     gconn *c = &g->conn[j];
-    int f = plan_index(p, order, c->from), t = plan_index(p, order, c->to);
     rt_gramp *r;
 
-    if (f < 0 || t < 0)
+    if (cf[j] < 0 || ct[j] < 0)
       continue;
     r = &p->ramp[nr++];
     r->key = c->id;
@@ -516,41 +537,49 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
       p->node[i].wet_ramp = (uint32_t)rt_plan_ramp(p, GRAPH_KEY_BYPASS | order[i]);
   }
 
-  /* Input mixing lists.  Fan-in: several sources on one port are summed;
-   * fan-out: several ports read the same output buffer. */
+  /* Input mixing lists.  Fan-in: several sources on one port are summed
+   * (in the order of the connections); fan-out: several ports read the
+   * same output buffer.  Counted first, then filled. */
+  for (j = 0; j < g->nconns; j++)
+    if (cf[j] >= 0 && ct[j] >= 0 && g->conn[j].to_port < p->node[ct[j]].nin)
+      p->node[ct[j]].nsrc[g->conn[j].to_port]++;
   for (i = 0; i < p->nnodes; i++) {
     rt_gnode *pn = &p->node[i];
 
     for (k = 0; k < pn->nin; k++) {
-      unsigned ns = 0;
-
-      for (j = 0; j < g->nconns; j++)
-        if (g->conn[j].to == order[i] && g->conn[j].to_port == k &&
-            plan_index(p, order, g->conn[j].from) >= 0)
-          ns++;
-      if (ns == 0)
+      if (pn->nsrc[k] == 0)
         continue;
-      if ((pn->src[k] = calloc(ns, sizeof *pn->src[k])) == NULL)
+      if ((pn->src[k] = calloc(pn->nsrc[k], sizeof *pn->src[k])) == NULL)
         goto fail;
-      for (j = 0; j < g->nconns; j++) {
-        gconn *c = &g->conn[j];
-        int f;
-
-        if (c->to != order[i] || c->to_port != k || (f = plan_index(p, order, c->from)) < 0)
-          continue;
-        pn->src[k][pn->nsrc[k]].buf = p->node[f].outbuf[c->from_port];
-        pn->src[k][pn->nsrc[k]].ramp = (uint32_t)rt_plan_ramp(p, c->id);
-        pn->nsrc[k]++;
-      }
+      pn->nsrc[k] = 0;
     }
+  }
+  for (j = 0; j < g->nconns; j++) {
+    gconn *c = &g->conn[j];
+    rt_gnode *pn;
+
+    if (cf[j] < 0 || ct[j] < 0 || c->to_port >= p->node[ct[j]].nin)
+      continue;
+    pn = &p->node[ct[j]];
+    pn->src[c->to_port][pn->nsrc[c->to_port]].buf = p->node[cf[j]].outbuf[c->from_port];
+    pn->src[c->to_port][pn->nsrc[c->to_port]].ramp = (uint32_t)rt_plan_ramp(p, c->id);
+    pn->nsrc[c->to_port]++;
   }
   if ((p->sched = rt_sched_build(p)) == NULL)
     goto fail;
   free(order);
+  free(in_plan);
+  free(in_graph);
+  free(cf);
+  free(ct);
   return p;
 
 fail:
   free(order);
+  free(in_plan);
+  free(in_graph);
+  free(cf);
+  free(ct);
   graph_plan_free(p);
   return NULL;
 }

@@ -6,6 +6,9 @@
  *     csound node reports 0; exactly `rate` events per rendered second, the
  *     last at the render's end, before its reply (1 s is not a whole number
  *     of 256-frame blocks: the render's last, short block is published too);
+ *   - a subscription listing nodes out of the plan's order, one twice, gets
+ *     them in its order, each port with its own level, also after a new
+ *     connection reorders the plan;
  *   - status has a load for every node of the plan;
  *   - top --once prints the nodes;
  *   - a script rendered twice gives byte-identical files, and the same
@@ -204,6 +207,174 @@ START_TEST(meter_requests_are_checked) {
 }
 END_TEST
 
+/* One meter event as read: each node's label and its ports' names and peaks. */
+typedef struct mnode {
+  char label[16];
+  unsigned nports;
+  char port[4][16];
+  double peak[4];
+} mnode;
+
+typedef struct mevent {
+  unsigned nnodes;
+  mnode node[8];
+} mevent;
+
+/* Renders frames and keeps the last meter event before the reply. */
+static void render_last_event(uint64_t frames, mevent *ev) {
+  uint64_t id = conn_request(&c, "render", "u", "frames", frames);
+
+  memset(ev, 0, sizeof *ev);
+  for (;;) {
+    const msgpack_object *m = conn_recv(&c, 30000);
+    const msgpack_object *rid = get(m, "id"), *nodes;
+    uint32_t i, k;
+
+    if (rid != NULL && rid->via.u64 == id) {
+      ck_assert_ptr_nonnull(msg_ok(m));
+      return;
+    }
+    if (!msg_str_is(m, "event", "meter"))
+      continue;
+    nodes = get(m, "nodes");
+    ck_assert_ptr_nonnull(nodes);
+    ck_assert_uint_le(nodes->via.array.size, 8);
+    memset(ev, 0, sizeof *ev);
+    ev->nnodes = nodes->via.array.size;
+    for (i = 0; i < ev->nnodes; i++) {
+      const msgpack_object *n = get(&nodes->via.array.ptr[i], "node");
+      const msgpack_object *ports = get(&nodes->via.array.ptr[i], "ports");
+      mnode *x = &ev->node[i];
+
+      ck_assert_ptr_nonnull(n);
+      ck_assert_ptr_nonnull(ports);
+      if (n->type == MSGPACK_OBJECT_STR)
+        snprintf(x->label, sizeof x->label, "%.*s", (int)n->via.str.size, n->via.str.ptr);
+      else
+        snprintf(x->label, sizeof x->label, "%llu", (unsigned long long)n->via.u64);
+      ck_assert_uint_le(ports->via.array.size, 4);
+      x->nports = ports->via.array.size;
+      for (k = 0; k < x->nports; k++) {
+        const msgpack_object *pn = get(&ports->via.array.ptr[k], "port");
+
+        ck_assert_ptr_nonnull(pn);
+        snprintf(x->port[k], sizeof x->port[k], "%.*s", (int)pn->via.str.size, pn->via.str.ptr);
+        x->peak[k] = num(get(&ports->via.array.ptr[k], "peak"));
+      }
+    }
+  }
+}
+
+/* The event holds, in this order, the nodes named by labels, each with
+ * its ports (named prefix_1, prefix_2, ...) at these peaks. */
+static void expect_node(const mevent *ev, unsigned i, const char *label, const char *prefix,
+                        unsigned nports, const double *peaks) {
+  char name[16];
+  unsigned k;
+
+  ck_assert_uint_lt(i, ev->nnodes);
+  ck_assert_str_eq(ev->node[i].label, label);
+  ck_assert_msg(ev->node[i].nports == nports, "node %s: %u ports, not %u", label,
+                ev->node[i].nports, nports);
+  for (k = 0; k < nports; k++) {
+    snprintf(name, sizeof name, "%s_%u", prefix, k + 1);
+    ck_assert_str_eq(ev->node[i].port[k], name);
+    ck_assert_msg(fabs(ev->node[i].peak[k] - peaks[k]) < 1e-4, "node %s %s: peak %g, not %g",
+                  label, name, ev->node[i].peak[k], peaks[k]);
+  }
+}
+
+/* The event of the test below: g3, out, g1, g3, g2 with these levels. */
+static void expect_subscribed(const mevent *ev, const char *s1, const char *s2, const char *s3,
+                              const double *out, const double *g2) {
+  static const double z3[3] = { 0, 0, 0.25 }, gl1[2] = { 0.125, 0.25 };
+
+  ck_assert_uint_eq(ev->nnodes, 5);
+  expect_node(ev, 0, s3, "out", 3, z3);
+  expect_node(ev, 1, "out", "in", 2, out);
+  expect_node(ev, 2, s1, "out", 2, gl1);
+  expect_node(ev, 3, s3, "out", 3, z3);
+  expect_node(ev, 4, s2, "out", 1, g2);
+}
+
+static void wire(const char *from, const char *to) {
+  ok_of(conn_request(&c, "graph.connect", "ss", "from", from, "to", to));
+}
+
+static uint64_t gain_node(unsigned channels) {
+  return msg_uint(ok_of(conn_request(&c, "node.new", "su", "kind", "gain", "channels",
+                                     (uint64_t)channels)),
+                  "node");
+}
+
+/* A subscription listing nodes out of the plan's order and one of them
+ * twice gets them in its own order (twice), each node's ports in order,
+ * each port with its own level; still so after a connection reorders the
+ * plan, so that the audio thread's snapshots list the ports in another
+ * order than the subscription first saw them.  Csound plays DC 0.125 on
+ * out_1 and 0.25 on out_2; g1 (2 channels) takes both, g3 (3) takes out_2
+ * on its third input, g2 (1) takes out_1; g1's and g2's, then g3's outputs
+ * go to out, beside Csound's own connections to it. */
+START_TEST(ports_keep_their_order_and_levels_when_the_plan_reorders) {
+  uint64_t g1, g2, g3;
+  char s1[16], s2[16], s3[16], a[32], b[32];
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  mevent ev;
+  static const double out1[2] = { 0.5, 0.625 }, g2a[1] = { 0.125 }, out2[2] = { 0.5, 0.875 },
+                      g2b[1] = { 0.375 };
+
+  start();
+  ok_of(conn_request(&c, "instr.define", "ss", "name", "dc2", "body",
+                     "a1 upsamp 0.125\na2 upsamp 0.25\nouts a1, a2\n"));
+  ok_of(conn_request(&c, "synth.start", "sud", "instr", "dc2", "at", (uint64_t)0, "dur", 30.0));
+  g1 = gain_node(2);
+  g2 = gain_node(1);
+  g3 = gain_node(3);
+  snprintf(s1, sizeof s1, "%llu", (unsigned long long)g1);
+  snprintf(s2, sizeof s2, "%llu", (unsigned long long)g2);
+  snprintf(s3, sizeof s3, "%llu", (unsigned long long)g3);
+#define PORT(buf, node, port) (snprintf(buf, sizeof buf, "%s:%s", node, port), buf)
+  wire("csound:out_1", PORT(a, s1, "in_1"));
+  wire("csound:out_2", PORT(a, s1, "in_2"));
+  wire("csound:out_2", PORT(a, s3, "in_3"));
+  wire("csound:out_1", PORT(a, s2, "in_1"));
+  wire(PORT(a, s1, "out_1"), "out:in_1");
+  wire(PORT(a, s1, "out_2"), "out:in_2");
+  wire(PORT(a, s2, "out_1"), "out:in_2");
+  wire(PORT(a, s3, "out_3"), "out:in_1");
+  /* The plan: csound, g1, g2, g3, out (creation order where free). */
+
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 4);
+  sono_pack_key_uint(&pk, "id", 78);
+  sono_pack_key_str(&pk, "op", "meter.subscribe");
+  sono_pack_key_uint(&pk, "rate", 10);
+  sono_pack_cstr(&pk, "nodes");
+  msgpack_pack_array(&pk, 5);
+  msgpack_pack_uint64(&pk, g3);
+  sono_pack_cstr(&pk, "out");
+  msgpack_pack_uint64(&pk, g1);
+  msgpack_pack_uint64(&pk, g3);
+  msgpack_pack_uint64(&pk, g2);
+  conn_send_payload(&c, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  ok_of(78);
+
+  render_last_event(RATE / 2, &ev);
+  expect_subscribed(&ev, s1, s2, s3, out1, g2a);
+
+  /* g3 now feeds g2: the plan becomes csound, g1, g3, g2, out. */
+  wire(PORT(a, s3, "out_3"), PORT(b, s2, "in_1"));
+#undef PORT
+  render_last_event(RATE / 2, &ev);
+  expect_subscribed(&ev, s1, s2, s3, out2, g2b);
+  finish();
+  unlink(P.out);
+}
+END_TEST
+
 #define SCRIPT                                                                          \
   "# two tones\n"                                                                       \
   "{\"at\": 0, \"op\": \"engine.tone\", \"on\": true, \"freq\": 440, \"amp\": 0.3}\n"   \
@@ -368,6 +539,7 @@ static Suite *meters_suite(void) {
   tcase_set_timeout(tc, 120);
   tcase_add_test(tc, tone_is_metered_at_the_rate);
   tcase_add_test(tc, meter_requests_are_checked);
+  tcase_add_test(tc, ports_keep_their_order_and_levels_when_the_plan_reorders);
   tcase_add_test(tc, script_renders_are_identical_and_match_live_requests);
   tcase_add_test(tc, top_once_prints_the_nodes);
   suite_add_tcase(s, tc);

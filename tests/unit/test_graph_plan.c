@@ -3,10 +3,12 @@
 #include <check.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/modules/graph_plan.h"
+#include "daemon/rt/rt_pool.h"
 #include "tests/support/check_main.h"
 #include "tests/support/resident.h"
 
@@ -374,6 +376,147 @@ START_TEST(random_graphs_sort_as_the_reference) {
 }
 END_TEST
 
+/* The plan graph_plan_build promises, checked the plain way on random
+ * graphs with several ports, fan-in, fan-out, connections to ports and
+ * ids that do not exist, nodes that reach nothing and plugins left idle:
+ * each node the graph node of its id; each input port's sources the
+ * connections into it from nodes in the plan, in connection order, each
+ * reading its source's output buffer through its own ramp; the ramps one
+ * per node gain, plugin bypass and connection in the plan; the schedule's
+ * in-degrees (distinct nodes read), successor lists (readers later in the
+ * plan, in plan order) and chain test as a node × node matrix gives them.
+ * graph_plan_build and rt_sched_build used to compute exactly this with
+ * linear searches inside their loops; they now resolve ids and buffers
+ * once (the fuzzer's daemon spent a large share of its time rebuilding
+ * plans of a graph of thousands of nodes). */
+static int plain_plan_index(const rt_plan *p, uint32_t gid) {
+  unsigned i;
+
+  for (i = 0; i < p->nnodes; i++)
+    if (p->node[i].gid == gid)
+      return (int)i;
+  return -1;
+}
+
+static void check_plan_plainly(graph *rg, const rt_plan *p, unsigned trial) {
+  unsigned n = p->nnodes, i, j, k, m, ns, nr = 0;
+  uint8_t *pred = calloc((size_t)(n ? n : 1) * (n ? n : 1), 1);
+  bool chain = true;
+
+  ck_assert_ptr_nonnull(pred);
+  for (i = 0; i < n; i++) {
+    const rt_gnode *pn = &p->node[i];
+    const gnode *gn = graph_node(rg, pn->gid);
+
+    ck_assert_ptr_nonnull(gn);
+    ck_assert_uint_eq(pn->kind, gn->kind);
+    ck_assert_uint_eq(pn->nin, gn->nin);
+    ck_assert_uint_eq(pn->nout, gn->nout);
+    ck_assert_ptr_eq(pn->vst, gn->vst);
+    nr += gn->kind == GN_PLUGIN ? 2 : 1;
+    for (k = 0; k < pn->nin; k++) {
+      for (j = 0, ns = 0; j < rg->nconns; j++) {
+        const gconn *c = &rg->conn[j];
+        int f = plain_plan_index(p, c->from);
+
+        if (c->to != pn->gid || c->to_port != k || f < 0)
+          continue;
+        ck_assert_msg(ns < pn->nsrc[k], "trial %u: node %u in_%u has too few sources", trial,
+                      pn->gid, k + 1);
+        ck_assert_ptr_eq(pn->src[k][ns].buf, p->node[f].outbuf[c->from_port]);
+        ck_assert_int_eq((int)pn->src[k][ns].ramp, rt_plan_ramp(p, c->id));
+        ck_assert_int_ge((int)pn->src[k][ns].ramp, 0);
+        ns++;
+        /* Who reads whom, by the owner of the buffer read. */
+        for (m = 0; m < n; m++) {
+          unsigned q;
+          for (q = 0; q < p->node[m].nout; q++)
+            if (p->node[m].outbuf[q] == pn->src[k][ns - 1].buf)
+              break;
+          if (q < p->node[m].nout) {
+            if (m != i)
+              pred[(size_t)i * n + m] = 1;
+            break;
+          }
+        }
+      }
+      ck_assert_msg(ns == pn->nsrc[k], "trial %u: node %u in_%u: %u sources, plainly %u", trial,
+                    pn->gid, k + 1, pn->nsrc[k], ns);
+    }
+  }
+  for (j = 0; j < rg->nconns; j++)
+    if (plain_plan_index(p, rg->conn[j].from) >= 0 && plain_plan_index(p, rg->conn[j].to) >= 0)
+      nr++;
+  ck_assert_uint_eq(p->nramps, nr);
+  ck_assert_ptr_nonnull(p->sched);
+  ck_assert_uint_eq(p->sched->n, n);
+  for (i = 0; i < n; i++) {
+    unsigned indeg = 0, at = p->sched->succ_at[i];
+
+    for (m = 0; m < n; m++)
+      indeg += pred[(size_t)i * n + m];
+    ck_assert_msg(p->sched->indeg[i] == indeg, "trial %u: node %u reads %u nodes, plainly %u",
+                  trial, p->node[i].gid, p->sched->indeg[i], indeg);
+    for (m = i + 1; m < n; m++)
+      if (pred[(size_t)m * n + i]) {
+        ck_assert_uint_lt(at, p->sched->succ_at[i + 1]);
+        ck_assert_uint_eq(p->sched->succ[at], m);
+        at++;
+      }
+    ck_assert_uint_eq(at, p->sched->succ_at[i + 1]);
+    if (i > 0 && !pred[(size_t)i * n + i - 1])
+      chain = false;
+  }
+  if (n <= RT_POOL_MAX_NODES)
+    ck_assert_int_eq(p->sched->parallel, !chain);
+  free(pred);
+}
+
+START_TEST(random_plans_build_as_the_plain_way) {
+  unsigned trial;
+
+  for (trial = 0; trial < 300; trial++) {
+    graph rg;
+    unsigned n = 1 + rng() % RANDOM_NODES, nc = rng() % (4 * n + 1), i, j;
+    rt_plan *p;
+
+    graph_init(&rg);
+    graph_add_node(&rg, OUT, GN_OUT, "out", 2, 0);
+    for (i = 0; i < n; i++) {
+      uint32_t id = 10 + ((i * 7919u + trial) % RANDOM_NODES) * 7 + i * 1000;
+      graph_kind kind = rng() % 3 == 0 ? GN_PLUGIN : GN_GAIN;
+      gnode *gn = graph_add_node(&rg, id, kind, NULL, 1 + rng() % 3, 1 + rng() % 3);
+
+      ck_assert_ptr_nonnull(gn);
+      gn->vst = (struct rt_node *)(uintptr_t)(0x1000 + 16 * i);   /* never dereferenced */
+    }
+    for (j = 0; j < nc; j++) {
+      unsigned a = rng() % n, b = rng() % n;
+      uint32_t from = rg.node[1 + a].id, to;
+      uint32_t fport = rng() % rg.node[1 + a].nout, tport;
+
+      if (rng() % 4 == 0) {
+        to = OUT;
+        tport = rng() % 3;   /* out has 2 inputs: in_3 names none */
+      } else if (a < b) {
+        to = rg.node[1 + b].id;   /* creation order down: no cycle */
+        tport = rng() % (rg.node[1 + b].nin + 1);
+      } else
+        continue;
+      if (rng() % 20 == 0)
+        to = 9;   /* names no node */
+      if (graph_find_conn(&rg, from, fport, to, tport) == NULL)
+        ck_assert_ptr_nonnull(graph_add_conn(&rg, from, fport, to, tport, 0.5f, rng() % 2));
+    }
+    p = graph_plan_build(&rg, 64);
+    ck_assert_ptr_nonnull(p);
+    check_plan_plainly(&rg, p, trial);
+    graph_plan_free(p);
+    graph_free(&rg);
+  }
+}
+END_TEST
+
 /* A long chain created backwards (every node's input created after it):
  * the order is the chain's, whatever the creation order. */
 START_TEST(long_chain_created_backwards) {
@@ -414,6 +557,7 @@ static Suite *graph_plan_suite(void) {
   tcase_add_test(tc, removing_a_node_removes_its_connections);
   tcase_add_test(tc, port_names);
   tcase_add_test(tc, random_graphs_sort_as_the_reference);
+  tcase_add_test(tc, random_plans_build_as_the_plain_way);
   tcase_add_test(tc, long_chain_created_backwards);
   suite_add_tcase(s, tc);
   return s;
