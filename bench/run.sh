@@ -15,6 +15,11 @@
 #                                             # each against a baseline (seconds)
 #   bench/run.sh capture                      # only bench_capture: capture.start's
 #                                             # cost to the audio thread per cycle
+#   bench/run.sh control BASELINE_SONOD [bench_control options]
+#                                             # only bench_control: a big graph's
+#                                             # cost to the control thread (plan
+#                                             # rebuilds, meters), this build's
+#                                             # sonod against BASELINE_SONOD
 #   bench/run.sh opcost [op_cost options]     # only op_cost: each request's cost
 #                                             # to the audio thread, at 256 and
 #                                             # 64 frames (issue 14)
@@ -36,6 +41,18 @@ if [ "${1:-}" = graph ]; then
   echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   exec "$build/bench/bench_graph" --sonod "$build/daemon/sonod" "$@"
+fi
+if [ "${1:-}" = control ]; then
+  baseline=$2
+  shift 2
+  ninja -C "$build" bench/bench_control daemon/sonod >/dev/null
+  echo "## sonod control-thread benchmark (bench_control)"
+  echo
+  echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- Machine: \`$(uname -a)\`, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "- Commit: $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown), baseline $baseline"
+  echo
+  exec "$build/bench/bench_control" --sonod "$build/daemon/sonod" --baseline "$baseline" "$@"
 fi
 if [ "${1:-}" = capture ]; then
   shift

@@ -9,8 +9,13 @@
 # build directory while scripts/test.sh rebuilds build-fuzz.  FUZZ_TIMEOUT
 # (default 20) is the seconds one input of the request harness may take, by
 # the wall clock: a run at nice 19 on a busy machine needs more (300), and
-# inputs over 20 s are then reported (slow-unit files) without stopping it.  Exits non-zero on any crash, sanitizer report, timeout or RSS over
-# the limit; the last lines give executions, peak RSS and the result.
+# inputs over 20 s are then reported (slow-unit files) without stopping it.
+# FUZZ_JOBS=N (default 1) runs the request harness in libFuzzer's fork
+# mode with N processes: each job is a fresh daemon for up to 300 s (its
+# state does not accumulate beyond that), timeouts and RSS over the limit
+# still stop the run; at nice 19, N=2 takes at most one more core.  Exits
+# non-zero on any crash, sanitizer report, timeout or RSS over the limit;
+# the last lines give executions, peak RSS and the result.
 set -eu
 cd "$(dirname "$0")/.."
 frame_runs=${1:-10000000}
@@ -34,8 +39,13 @@ tests/fuzz/run.sh "$out/fuzz_frame" "$out/long-frame" tests/fuzz/corpus/frame \
   2>"$out/long-frame.log"
 grep -E '^(Done|stat::peak_rss_mb|stat::number_of_executed_units)' "$out/long-frame.log"
 echo "== fuzz_requests: $request_seconds s"
+jobs=${FUZZ_JOBS:-1}
+fork=
+[ "$jobs" -gt 1 ] && fork="-fork=$jobs -ignore_timeouts=0 -ignore_ooms=0"
+# shellcheck disable=SC2086  # $fork is empty or several options
 tests/fuzz/run.sh "$out/fuzz_requests" "$out/long-requests" tests/fuzz/corpus/requests \
-  -max_total_time="$request_seconds" -rss_limit_mb=2048 -max_len=4096 \
+  -max_total_time="$request_seconds" -rss_limit_mb=2048 -max_len=4096 $fork \
   -timeout="${FUZZ_TIMEOUT:-20}" -report_slow_units=20 -print_final_stats=1 2>"$out/long-requests.log"
-grep -E '^(Done|stat::peak_rss_mb|stat::number_of_executed_units)' "$out/long-requests.log"
+grep -E '^(Done|stat::peak_rss_mb|stat::number_of_executed_units|INFO: exiting|#[0-9]+: cov)' \
+  "$out/long-requests.log" | tail -n 4
 echo "== no crash, no sanitizer report, RSS within the limits"

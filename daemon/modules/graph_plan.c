@@ -204,6 +204,22 @@ static int find_id(const id_index *ids, unsigned n, uint32_t id) {
   return hit != NULL ? (int)hit->index : -1;
 }
 
+/* Ids to indices, sorted for find_id: the plan's (ids: the plan's order)
+ * or the graph's nodes. */
+static id_index *index_ids(const uint32_t *ids, const gnode *nodes, unsigned n) {
+  id_index *x = malloc((n ? n : 1) * sizeof *x);
+  unsigned i;
+
+  if (x == NULL)
+    return NULL;
+  for (i = 0; i < n; i++) {
+    x[i].id = ids != NULL ? ids[i] : nodes[i].id;
+    x[i].index = i;
+  }
+  qsort(x, n, sizeof *x, cmp_id);
+  return x;
+}
+
 static void sorter_free(sorter *s) {
   free(s->cf);
   free(s->ct);
@@ -235,9 +251,8 @@ static void csr_build(const int *key, unsigned nconns, unsigned n, unsigned *at,
   at[0] = 0;
 }
 
-static int sorter_init(sorter *s, const graph *g) {
-  unsigned n = g->nnodes, c = g->nconns, i, j;
-  id_index *ids = malloc((n ? n : 1) * sizeof *ids);
+static int sorter_init(sorter *s, const graph *g, const id_index *ids) {
+  unsigned n = g->nnodes, c = g->nconns, j;
 
   memset(s, 0, sizeof *s);
   s->cf = malloc((c ? c : 1) * sizeof *s->cf);
@@ -249,23 +264,16 @@ static int sorter_init(sorter *s, const graph *g) {
   s->indeg = calloc(n ? n : 1, sizeof *s->indeg);
   s->heap = malloc((n ? n : 1) * sizeof *s->heap);
   s->stack = malloc((n ? n : 1) * sizeof *s->stack);
-  if (ids == NULL || s->cf == NULL || s->ct == NULL || s->out_at == NULL || s->in_at == NULL ||
+  if (s->cf == NULL || s->ct == NULL || s->out_at == NULL || s->in_at == NULL ||
       s->out_conn == NULL || s->in_conn == NULL || s->indeg == NULL || s->heap == NULL ||
       s->stack == NULL) {
-    free(ids);
     sorter_free(s);
     return -1;
   }
-  for (i = 0; i < n; i++) {
-    ids[i].id = g->node[i].id;
-    ids[i].index = i;
-  }
-  qsort(ids, n, sizeof *ids, cmp_id);
   for (j = 0; j < c; j++) {
     s->cf[j] = find_id(ids, n, g->conn[j].from);
     s->ct[j] = find_id(ids, n, g->conn[j].to);
   }
-  free(ids);
   csr_build(s->cf, c, n, s->out_at, s->out_conn);
   csr_build(s->ct, c, n, s->in_at, s->in_conn);
   return 0;
@@ -319,12 +327,13 @@ static void mark_active(graph *g, sorter *s, int out) {
   }
 }
 
-int graph_sort(graph *g, uint32_t *order) {
+/* graph_sort with the graph's nodes indexed by id (index_ids). */
+static int sort_indexed(graph *g, const id_index *ids, uint32_t *order) {
   unsigned n = g->nnodes, i, j, k, count = 0, nactive = 0;
-  int out = node_index(g, GRAPH_ID_OUT);
+  int out = find_id(ids, n, GRAPH_ID_OUT);
   sorter s;
 
-  if (sorter_init(&s, g) != 0)
+  if (sorter_init(&s, g, ids) != 0)
     return -1;
   mark_active(g, &s, out);
   for (i = 0; i < n; i++)
@@ -357,6 +366,14 @@ int graph_sort(graph *g, uint32_t *order) {
   }
   sorter_free(&s);
   return count == nactive ? (int)count : -1;
+}
+
+int graph_sort(graph *g, uint32_t *order) {
+  id_index *ids = index_ids(NULL, g->node, g->nnodes);
+  int n = ids != NULL ? sort_indexed(g, ids, order) : -1;
+
+  free(ids);
+  return n;
 }
 
 static int cmp_ramp(const void *a, const void *b) {
@@ -439,22 +456,6 @@ static int alloc_node(rt_gnode *pn, const gnode *n, unsigned max_block) {
   return 0;
 }
 
-/* Ids to indices, sorted for find_id: the plan's (ids: the plan's order)
- * or the graph's nodes. */
-static id_index *index_ids(const uint32_t *ids, const gnode *nodes, unsigned n) {
-  id_index *x = malloc((n ? n : 1) * sizeof *x);
-  unsigned i;
-
-  if (x == NULL)
-    return NULL;
-  for (i = 0; i < n; i++) {
-    x[i].id = ids != NULL ? ids[i] : nodes[i].id;
-    x[i].index = i;
-  }
-  qsort(x, n, sizeof *x, cmp_id);
-  return x;
-}
-
 rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   uint32_t *order = calloc(g->nnodes ? g->nnodes : 1, sizeof *order);
   rt_plan *p = calloc(1, sizeof *p);
@@ -463,16 +464,17 @@ rt_plan *graph_plan_build(graph *g, unsigned max_block) {
   unsigned i, j, k, nr = 0, nidle = 0;
   int count;
 
-  if (order == NULL || p == NULL || (count = graph_sort(g, order)) < 0)
+  /* Every lookup below by bisection, in tables made once (the sort's
+   * too): linear ones made this nodes × connections and worse (the
+   * fuzzer's daemon: a node.gain on a graph of thousands of nodes rebuilt
+   * the plan in a large share of its time). */
+  if (order == NULL || p == NULL || (in_graph = index_ids(NULL, g->node, g->nnodes)) == NULL ||
+      (count = sort_indexed(g, in_graph, order)) < 0)
     goto fail;
-  /* Every lookup below by bisection: linear ones made this nodes ×
-   * connections and worse (the fuzzer's daemon: a node.gain on a graph of
-   * thousands of nodes rebuilt the plan in a large share of its time). */
   in_plan = index_ids(order, NULL, (unsigned)count);
-  in_graph = index_ids(NULL, g->node, g->nnodes);
   cf = malloc((g->nconns ? g->nconns : 1) * sizeof *cf);
   ct = malloc((g->nconns ? g->nconns : 1) * sizeof *ct);
-  if (in_plan == NULL || in_graph == NULL || cf == NULL || ct == NULL)
+  if (in_plan == NULL || cf == NULL || ct == NULL)
     goto fail;
   for (j = 0; j < g->nconns; j++) {
     cf[j] = find_id(in_plan, (unsigned)count, g->conn[j].from);

@@ -17,14 +17,24 @@
  *     which the harness replaces with the real one (same length, so the
  *     msgpack stays valid); plugins load from the sandbox, where test
  *     plugins are linked in;
- *   - `render` is capped at one second of audio, and all renders of a run
- *     at RENDER_BUDGET frames (the output file grows with every render);
+ *   - `render` is capped at one second of audio; each time RENDER_BUDGET
+ *     frames went by, every regular file over 64 KiB in the sandbox is
+ *     truncated to nothing (the output file grows with every render, a
+ *     recording with it, saved sessions with every new name; the renderer
+ *     goes on writing past the end, which leaves a sparse file), so
+ *     renders go on all run long;
  *   - `shutdown` is not passed on (the daemon would stop serving);
  *   - requests that may compile Csound code (csound.compile, instr.define,
  *     state.load, and synth.start or bundle with a `priority`) are capped
  *     at COMPILE_BUDGET per run: every compile keeps memory Csound never
  *     gives back (PROTOCOL.md, the documented cost of a changed body), so
- *     without a cap the run's RSS grows until the limit stops it.
+ *     without a cap the run's RSS grows until the limit stops it;
+ *   - `node.new` is skipped while the graph holds NODES_MAX nodes: gain
+ *     nodes have no limit, and every graph change, `state.save`,
+ *     `graph.get` and meter snapshot costs what the graph holds (a run
+ *     without the cap had 8 245 nodes after three minutes and spent its
+ *     time packing them).  NODES_MAX is above RT_POOL_MAX_NODES, so plans
+ *     too big for the worker pool stay reachable.
  * Requests outside the fence are skipped, not answered.  Everything else
  * reaches the daemon unchanged. */
 #include <dirent.h>
@@ -33,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/backend/backend.h"
@@ -62,8 +73,10 @@
 #define SANDBOX_TEMPLATE "/tmp/sonod-fuzz-XXXXXX"
 #define SAMPLE_RATE 8000u
 #define RENDER_MAX SAMPLE_RATE                     /* frames per render */
-#define RENDER_BUDGET (600ull * SAMPLE_RATE)       /* frames per run: 10 minutes */
+#define RENDER_BUDGET (600ull * SAMPLE_RATE)       /* frames between trims: 10 minutes */
+#define TRIM_BYTES (64l << 10)                      /* files larger are trimmed */
 #define COMPILE_BUDGET 1000u                        /* requests that may compile, per run */
+#define NODES_MAX 1100u                             /* node.new skipped from there on */
 
 static sonod D;
 static client *C;
@@ -113,6 +126,20 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 
 static void cleanup(void) {
   nftw(sandbox, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int trim_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)ftw;
+  if (flag == FTW_F && S_ISREG(st->st_mode) && st->st_size > TRIM_BYTES)
+    if (truncate(path, 0) != 0)
+      return 0;   /* left as it is: the next trim tries again */
+  return 0;
+}
+
+/* Empties the big files of the sandbox (symbolic links, as the test
+ * plugins are, are not followed). */
+static void trim_sandbox(void) {
+  nftw(sandbox, trim_entry, 16, FTW_PHYS);
 }
 
 static void on_ready(sonod *d) {
@@ -293,12 +320,19 @@ static bool allowed(const char *payload, size_t len) {
       ok = false;
     else if (may_compile(&msg.data, op))
       ok = compiling < COMPILE_BUDGET;
+    else if (op != NULL && str_is(op, "node.new"))
+      ok = graph_ctl_graph()->nnodes < NODES_MAX;
     else if (op != NULL && str_is(op, "render")) {
       uint64_t n = render_frames(&msg.data);
 
-      if (n != UINT64_MAX && rendered + n <= RENDER_BUDGET)
+      if (n != UINT64_MAX) {
+        if (rendered + n > RENDER_BUDGET) {
+          trim_sandbox();
+          rendered = 0;
+        }
         rendered += n;
-      else if (sono_map_get(&msg.data, "frames") != NULL || sono_map_get(&msg.data, "seconds") != NULL)
+      } else if (sono_map_get(&msg.data, "frames") != NULL ||
+                 sono_map_get(&msg.data, "seconds") != NULL)
         ok = false;
     }
     if (ok)
