@@ -225,7 +225,7 @@ static bool get_nums(cs_cx *x, const char *key, bool required, cs_io *a) {
 static bool get_time(cs_cx *x, uint64_t *at_cs, uint64_t *frame) {
   bool has_at = sono_map_get(x->args, "at") != NULL;
   bool has_delay = sono_map_get(x->args, "delay") != NULL;
-  uint64_t now = csound_ctl_now(x->r->d), at = now;
+  uint64_t now, at;
   double delay = 0;
 
   if (x->in_bundle) {
@@ -234,6 +234,7 @@ static bool get_time(cs_cx *x, uint64_t *at_cs, uint64_t *frame) {
     *frame = x->frame;
     return true;
   }
+  now = at = csound_ctl_now(x->r->d);
   if (has_at && has_delay)
     return fail(x, SONO_E_BAD_REQUEST, "give 'at' or 'delay', not both");
   if (has_at) {
@@ -459,6 +460,8 @@ static void cx_init(cs_cx *x, request *r, const cs_op *row, const msgpack_object
 }
 
 static void cx_done(cs_cx *x) {
+  if (x->ran != NULL)
+    x->ran->release(x->ran);
   while (x->ndups > 0)
     free(x->dups[--x->ndups]);
   free(x->io.data);
@@ -530,6 +533,14 @@ static void deferred_after(uv_work_t *work, int status) {
   if (csound_ctl_engine() == NULL) {   /* shut down meanwhile */
     w->discard(w);
   } else {
+    while (w->again != NULL && w->again(w)) {
+      /* One more parse for the same request: back to a worker. */
+      csound_ctl_work_begin();
+      if (uv_queue_work(w->d->loop, &w->work, deferred_run, deferred_after) == 0)
+        return;   /* its client stays held */
+      csound_ctl_work_end();
+      w->run(w);   /* no worker: here */
+    }
     rc = w->end(w, &io, &e);
     if (c != NULL)
       finish(c, w->id, w->row, rc, &e, &io);
@@ -559,7 +570,6 @@ void cs_op_args_free(cs_arg *a, unsigned n) {
 }
 
 bool cs_op_defer(cs_cx *x, cs_deferred *w) {
-  cs_io io;
   int rc;
 
   w->work.data = w;
@@ -574,11 +584,13 @@ bool cs_op_defer(cs_cx *x, cs_deferred *w) {
     return true;
   }
   csound_ctl_work_end();
-  /* No worker: here. */
-  memset(&io, 0, sizeof io);
+  /* No worker: here, its results in the op's own io (what they point to
+   * is released with the op, once the reply is packed). */
   w->run(w);
-  rc = w->end(w, &io, &x->e);
-  w->release(w);
+  while (w->again != NULL && w->again(w))
+    w->run(w);
+  rc = w->end(w, &x->io, &x->e);
+  x->ran = w;
   return cs_ok(x, rc);
 }
 

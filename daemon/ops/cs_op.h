@@ -53,6 +53,7 @@ typedef struct cs_io {
   unsigned sr;                    /* Hz: an integer, as every rate sonod reports */
   uint64_t at, frame;             /* TIME: the module's frame, the engine's */
   char warning[400];              /* csound.compile's, "" = none (OUT_TEXT_OPT) */
+  const msgpack_sbuffer *results; /* a deferred bundle's results, packed (ops_bundle.c) */
 } cs_io;
 
 typedef struct cs_cx cs_cx;
@@ -153,6 +154,7 @@ struct cs_cx {
   int line;                    /* csound_error: line, 0 = none */
   cs_error e;                  /* for the engine call */
   bool deferred;               /* the call answers later (cs_op_defer) */
+  struct cs_deferred *ran;     /* deferred but ran here (no worker): released with x */
   char *dups[CS_OP_MAX_DUPS];
   unsigned ndups;
   cs_io io;
@@ -174,7 +176,10 @@ void cs_op_run(request *r, const cs_op *row);
  * reply (client_hold), so they apply in the order it sent them.  The
  * daemon's shutdown waits for run (csound_ctl_work_*); discard replaces end
  * when the engine is gone meanwhile; release frees the struct, always
- * last. */
+ * last.  again (may be NULL), back on the loop after each run and before
+ * end, finishes that run's parse and may begin another for the same
+ * request (a bundle's members at several priorities): true sends run to a
+ * worker again. */
 typedef struct cs_deferred cs_deferred;
 struct cs_deferred {
   uv_work_t work;
@@ -186,6 +191,7 @@ struct cs_deferred {
   int (*end)(cs_deferred *w, cs_io *io, cs_error *e);
   void (*discard)(cs_deferred *w);
   void (*release)(cs_deferred *w);
+  bool (*again)(cs_deferred *w);
 };
 /* Copies of n args with their names, for a deferred call; false when out
  * of memory (nothing left to free).  cs_op_args_free frees them. */
@@ -193,11 +199,13 @@ bool cs_op_args_copy(cs_arg *to, const cs_arg *from, unsigned n);
 void cs_op_args_free(cs_arg *a, unsigned n);
 /* Queues w for row x (x->deferred: the reply comes later).  Without a
  * worker it runs here and answers as the call would: false with the error
- * recorded in x.  w is released either way. */
+ * recorded in x, else end's results in x's io.  w is released either way
+ * (then with x). */
 bool cs_op_defer(cs_cx *x, cs_deferred *w);
 
 /* Runs row against map args inside a bundle at the bundle's time, packing
- * {ok: ...} or {error: {...}} into pk. */
+ * {ok: ...} or {error: {...}} into pk.  r may be NULL (a deferred bundle,
+ * whose request is gone): the members need only the engine. */
 void cs_op_member(request *r, const cs_op *row, const msgpack_object *args, uint64_t at_cs,
                   uint64_t frame, msgpack_packer *pk);
 

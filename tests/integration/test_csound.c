@@ -879,6 +879,32 @@ START_TEST(big_define_off_the_loop) {
 }
 END_TEST
 
+/* Sends q (timed at frame 256, compiling "big" somewhere) and a ping
+ * behind it: another client (b) is served while the compile runs, then
+ * q's reply comes, at frame 256 (returned; valid until the next receive). */
+static const msgpack_object *answered_after_others(req *q, conn *b, uint64_t *ping_id) {
+  uint64_t id = req_send(q);
+  const msgpack_object *m;
+
+  *ping_id = conn_request(&c, "ping", "");
+  others_served_meanwhile(b);
+  ck_assert_msg(conn_silent(&c, 0), "answered before another client's pings");
+  m = conn_recv(&c, 240000);
+  ck_assert_uint_eq(msg_uint(m, "id"), id);
+  ck_assert_uint_eq(msg_uint(msg_ok(m), "frame"), 256);
+  return m;
+}
+
+/* Then the ping's reply, and DC at amp from frame 256 on. */
+static void ping_then_dc_from_256(uint64_t ping_id, conn *b, double amp) {
+  const msgpack_object *m = conn_recv(&c, 10000);
+
+  ck_assert_uint_eq(msg_uint(m, "id"), ping_id);
+  render(1024);
+  conn_close(b);
+  finish_with_dc_from_256(amp);
+}
+
 /* A synth's first start at a priority its instrument is not compiled at
  * compiles the instrument there, off the control loop too: another client
  * is served meanwhile, the starting client's reply {synth, frame} comes
@@ -886,7 +912,7 @@ END_TEST
  * frame. */
 START_TEST(big_first_start_at_a_priority_off_the_loop) {
   char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
-  uint64_t start_id, ping_id;
+  uint64_t ping_id;
   const msgpack_object *m;
   req q;
   msgpack_packer *pk;
@@ -899,19 +925,52 @@ START_TEST(big_first_start_at_a_priority_off_the_loop) {
   sono_pack_key_str(pk, "instr", "big");
   sono_pack_key_uint(pk, "priority", 7);
   sono_pack_key_uint(pk, "at", 256);
-  start_id = req_send(&q);
-  ping_id = conn_request(&c, "ping", "");
-  others_served_meanwhile(&b);
-  ck_assert_msg(conn_silent(&c, 0), "the start was answered before another client's pings");
-  m = conn_recv(&c, 120000);
-  ck_assert_uint_eq(msg_uint(m, "id"), start_id);
-  ck_assert_uint_eq(msg_uint(msg_ok(m), "frame"), 256);
+  m = answered_after_others(&q, &b, &ping_id);
   ck_assert_uint_ne(msg_uint(msg_ok(m), "synth"), 0);
-  m = conn_recv(&c, 10000);
-  ck_assert_uint_eq(msg_uint(m, "id"), ping_id);
-  render(1024);
-  conn_close(&b);
-  finish_with_dc_from_256(0.3);
+  ping_then_dc_from_256(ping_id, &b, 0.3);
+  free(body);
+}
+END_TEST
+
+/* A bundle whose starts use "big" at two priorities it is not compiled at
+ * compiles it there off the control loop, one after the other: another
+ * client is served meanwhile (before, the bundle parsed both on the loop),
+ * the bundle's reply comes when both are compiled, with every member's
+ * result (one refused: no such instrument), its client's pipelined ping
+ * after.  Both synths play from the bundle's frame. */
+START_TEST(big_bundle_compiles_off_the_loop) {
+  char *body = big_code("|kamp=0.3|\n", "asig upsamp kamp\nouts asig, asig\n");
+  static const char *const instrs[3] = { "big", "nosuch", "big" };
+  static const unsigned prios[3] = { 7, 8, 9 };
+  const msgpack_object *m, *results;
+  uint64_t ping_id;
+  req q;
+  msgpack_packer *pk;
+  conn b;
+
+  start();
+  conn_open(&b, dp.socket);
+  define_big(body);   /* compiled at priority 1 only */
+  pk = req_begin(&q, "bundle", 2);
+  sono_pack_key_uint(pk, "at", 256);
+  sono_pack_cstr(pk, "ops");
+  msgpack_pack_array(pk, 3);
+  for (int i = 0; i < 3; i++) {
+    msgpack_pack_map(pk, 3);
+    sono_pack_key_str(pk, "op", "synth.start");
+    sono_pack_key_str(pk, "instr", instrs[i]);
+    sono_pack_key_uint(pk, "priority", prios[i]);
+  }
+  m = answered_after_others(&q, &b, &ping_id);
+  results = sono_map_get(msg_ok(m), "results");
+  ck_assert_ptr_nonnull(results);
+  ck_assert_uint_eq(results->via.array.size, 3);
+  ck_assert_uint_ne(msg_uint(sono_map_get(&results->via.array.ptr[0], "ok"), "synth"), 0);
+  ck_assert_ptr_nonnull(sono_map_get(&results->via.array.ptr[1], "error"));
+  ck_assert(msg_str_is(sono_map_get(&results->via.array.ptr[1], "error"), "code",
+                       "unknown_instr"));
+  ck_assert_uint_ne(msg_uint(sono_map_get(&results->via.array.ptr[2], "ok"), "synth"), 0);
+  ping_then_dc_from_256(ping_id, &b, 0.6);
   free(body);
 }
 END_TEST
@@ -1126,6 +1185,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
+  tcase_add_test(tc, big_bundle_compiles_off_the_loop);
   tcase_add_test(tc, big_session_restored_off_the_loop);
   tcase_add_test(tc, global_code_warning);
   tcase_add_test(tc, render_stopping_inside_a_k_cycle);
