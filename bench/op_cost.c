@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bench_daemon.h"
 #include "clients/c/sono.h"
 
 #define RATE 48000
@@ -135,15 +136,11 @@ static void thread_counters(const dproc *d, counters *k) {
 
 /* ------------------------------------------------------------- daemon */
 
+/* The benchmarks' one call-or-die (bench_daemon.c), on this daemon. */
 static sono_reply *call(dproc *d, const char *op, sono_args *a) {
-  sono_reply *r = NULL;
-  sono_error e;
+  bench_daemon b = { d->pid, d->c };
 
-  if (sono_call(d->c, op, a, &r, &e) != 0)
-    die(op, &e);
-  if (a != NULL)
-    sono_args_clear(a);
-  return r;
+  return bench_call(&b, op, a);
 }
 
 static void call0(dproc *d, const char *op, sono_args *a) {
@@ -609,6 +606,7 @@ int main(int argc, char **argv) {
   int runs = 3, r, i, nwant = 0;
   unsigned k;
 
+  bench_daemon_name("op_cost");
   sonod_path = getenv("SONOD");
   for (i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--sonod") == 0 && i + 1 < argc)
