@@ -13,6 +13,7 @@
 #include "protocol/wire.h"
 
 #define LV2_FIELDS 10
+#define POLL_BATCH 32   /* output or property changes taken at a time by the poll */
 
 /* "group": a port group's symbol, nil when none. */
 static void pack_group(msgpack_packer *pk, const char *group) {
@@ -90,13 +91,13 @@ int plugin_lv2_output_by_symbol(pnode *n, const char *symbol) {
 
 void plugin_lv2_poll_outputs(sonod *d, pnode *n, bool tell) {
   lv2_fx *fx = outputs_of(n);
-  lv2_output_change oc[32];
+  lv2_output_change oc[POLL_BATCH];
   unsigned got, i;
 
   if (fx == NULL)
     return;
   do {
-    got = lv2_take_output_changes(fx, oc, 32);
+    got = lv2_take_output_changes(fx, oc, POLL_BATCH);
     for (i = 0; tell && i < got; i++) {
       msgpack_sbuffer sb;
       msgpack_packer pk;
@@ -110,7 +111,7 @@ void plugin_lv2_poll_outputs(sonod *d, pnode *n, bool tell) {
       sono_pack_key_double(&pk, "value", oc[i].value);
       events_emit(d, EV_PLUGIN, &sb);
     }
-  } while (got == 32);
+  } while (got == POLL_BATCH);
 }
 
 void plugin_lv2_pack_output(msgpack_packer *pk, pnode *n, int k) {
@@ -262,12 +263,12 @@ static void pack_property(msgpack_packer *pk, const lv2_property *pr) {
 
 /* What the plugin reported since the last look; events when tell. */
 static void take_changes(sonod *d, pnode *n, bool tell) {
-  int changed[32];
+  int changed[POLL_BATCH];
   unsigned got, k;
   lv2_property pr;
 
   do {
-    got = lv2_take_property_changes(n->lv2, changed, 32);
+    got = lv2_take_property_changes(n->lv2, changed, POLL_BATCH);
     for (k = 0; tell && k < got; k++) {
       msgpack_sbuffer sb;
       msgpack_packer pk;
@@ -279,7 +280,7 @@ static void take_changes(sonod *d, pnode *n, bool tell) {
       pack_value(&pk, &pr);
       events_emit(d, EV_PLUGIN, &sb);
     }
-  } while (got == 32);
+  } while (got == POLL_BATCH);
 }
 
 void plugin_lv2_poll_properties(sonod *d, pnode *n, bool tell) {
