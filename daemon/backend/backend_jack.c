@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon/backend/backend_jack_internal.h"
+#include "daemon/backend/jack_probe.h"
 #include "daemon/base/log.h"
 #include "daemon/net/events.h"
 
@@ -38,8 +39,14 @@ static int jack_open(jack_backend *jb, char *err, size_t errlen) {
   sonod *d = jb->base.d;
   jack_status_t status;
   jack_options_t flags = JackNoStartServer;
+  char sock[256];
   unsigned ch;
 
+  if (!jack_probe_server(d->opt.jack_server, sock, sizeof sock)) {
+    snprintf(err, errlen, "cannot connect to JACK server%s%s: none is running (no %s)",
+             d->opt.jack_server[0] ? " " : "", d->opt.jack_server, sock);
+    return -1;
+  }
   if (d->opt.jack_server[0] != '\0')
     flags |= JackServerName;
   jb->client = jack_client_open(d->opt.jack_name, flags, &status, d->opt.jack_server);
