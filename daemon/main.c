@@ -27,6 +27,7 @@
 #include "daemon/engine/schedule.h"
 #include "daemon/modules/busnode_ctl.h"
 #include "daemon/modules/meter_ctl.h"
+#include "daemon/base/crash_log.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/modules/plugin_state.h"
 #include "daemon/modules/capture_ctl.h"
@@ -44,14 +45,15 @@
 #define TICK_MS 100
 #define MIDI_OUT_EVENT_NS 1000000000ull   /* at most one midi_out drop event a second */
 
-/* A crash inside a plugin says which node and which call before the
- * daemon dies (so its log, and the autosave restart, can say so): one
- * preformatted line by write(2) (vst_crash_report), then the signal again
- * with its default action.  Not under AddressSanitizer, whose own report
- * says more. */
+/* A fatal signal leaves a report in the log before the daemon dies (the
+ * plugin and call it happened in, when it was inside one, the signal,
+ * address, mapping and backtrace: crash_log.c); then the signal again with its default action, so the
+ * exit status and any core dump are the signal's.  Not under
+ * AddressSanitizer, whose own report says more. */
 #ifndef __SANITIZE_ADDRESS__
-static void on_crash(int sig) {
-  vst_crash_report(2);
+static void on_crash(int sig, siginfo_t *si, void *uc) {
+  (void)uc;
+  crash_log_write(2, sig, si);
   signal(sig, SIG_DFL);
   raise(sig);
 }
@@ -63,9 +65,10 @@ static void crash_reports(void) {
   struct sigaction sa;
   size_t i;
 
+  crash_log_prepare();
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_crash;
-  sa.sa_flags = SA_RESETHAND | SA_NODEFER;
+  sa.sa_sigaction = on_crash;
+  sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
   sigemptyset(&sa.sa_mask);
   for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
     sigaction(sigs[i], &sa, NULL);

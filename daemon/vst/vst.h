@@ -58,14 +58,14 @@ typedef enum vst_status {
 } vst_status;
 
 /* Crash reports.  vst_set_label names the instance in them ("node 3
- * (/usr/lib/vst/x.so)"; control side).  vst_crash_report writes one line
- * to fd saying which instance this thread was calling into and which call
- * (processing, or the dispatcher opcode by name), or nothing when it was
- * in none: for a SIGSEGV handler, async-signal-safe (write(2) only).
- * Returns 1 when it wrote a line. */
+ * (/usr/lib/vst/x.so)"; control side).  vst_crash_where puts in buf one
+ * line (no newline) saying which instance this thread was calling into and
+ * which call (processing, or the dispatcher opcode by name); for a signal
+ * handler, async-signal-safe (no library calls).  Returns 0, buf
+ * untouched, when the thread was in no plugin call. */
 struct vst_instance;
 void vst_set_label(struct vst_instance *inst, const char *label);
-int vst_crash_report(int fd);
+int vst_crash_where(char *buf, size_t len);
 
 /* A stable short name for a status ("not_found", "bad_magic", ...), suitable
  * as a protocol error code suffix.  any */

@@ -1,7 +1,6 @@
 /* vst_crash.c - saying which plugin call a crash happened in (any thread;
- * vst_crash_report runs in a signal handler: write(2) and nothing else). */
+ * vst_crash_where runs in a signal handler: no library calls). */
 #include <string.h>
-#include <unistd.h>
 
 #include "daemon/vst/vst_instance.h"
 
@@ -41,27 +40,24 @@ static const char *op_name(VstInt32 op)
     }
 }
 
-static void put(int fd, const char *s)
+/* Appends s to buf (of len bytes, at *at), always terminated. */
+static void cat(char *buf, size_t len, size_t *at, const char *s)
 {
-    size_t n = strlen(s);
-    while (n > 0) {
-        ssize_t w = write(fd, s, n);
-        if (w <= 0)
-            return;
-        s += w;
-        n -= (size_t)w;
-    }
+    while (*s != '\0' && *at + 1 < len)
+        buf[(*at)++] = *s++;
+    buf[*at] = '\0';
 }
 
-int vst_crash_report(int fd)
+int vst_crash_where(char *buf, size_t len)
 {
     const vst_instance *inst = vst_tls_rt ? vst_tls_rt : vst_tls_ctl;
-    if (!inst)
+    size_t at = 0;
+    if (!inst || len == 0)
         return 0;
-    put(fd, "sonod: crashed inside plugin ");
-    put(fd, inst->label[0] ? inst->label : "(unnamed)");
+    cat(buf, len, &at, "crashed inside plugin ");
+    cat(buf, len, &at, inst->label[0] ? inst->label : "(unnamed)");
     if (vst_tls_rt) {
-        put(fd, " while processing audio\n");
+        cat(buf, len, &at, " while processing audio");
         return 1;
     }
     const char *name = op_name(vst_tls_ctl_op);
@@ -74,11 +70,10 @@ int vst_crash_report(int fd)
             v /= 10;
         } while (v && p > num);
         name = p;
-        put(fd, " in dispatcher opcode ");
+        cat(buf, len, &at, " in dispatcher opcode ");
     } else {
-        put(fd, " in ");
+        cat(buf, len, &at, " in ");
     }
-    put(fd, name);
-    put(fd, "\n");
+    cat(buf, len, &at, name);
     return 1;
 }

@@ -102,7 +102,7 @@ extern __thread vst_instance *vst_tls_loading __attribute__((tls_model("initial-
  * (inside a foreign section); NULL elsewhere. */
 extern __thread vst_instance *vst_tls_rt __attribute__((tls_model("initial-exec")));
 /* The instance and dispatcher opcode of the control-side call this thread
- * is in (vst_dispatch), for vst_crash_report. */
+ * is in (vst_dispatch), for vst_crash_where. */
 extern __thread vst_instance *vst_tls_ctl __attribute__((tls_model("initial-exec")));
 extern __thread VstInt32 vst_tls_ctl_op __attribute__((tls_model("initial-exec")));
 

@@ -261,18 +261,28 @@ START_TEST(isolated_hosts_die_with_the_daemon) {
 }
 END_TEST
 
-START_TEST(crash_names_node_and_call) {
-  daemon_proc dp;
+/* Starts a daemon with a bystander plugin and the plugin `env`, asks the
+ * latter for its state (effGetChunk, where it crashes) and waits for the
+ * daemon to die; returns its status, the node in *node. */
+static int crash_in_chunk(daemon_proc *dp, const char *env, uint64_t *node) {
   conn a;
-  uint64_t node;
   int status;
 
-  daemon_start(&dp, args);
-  conn_open(&a, dp.socket);
-  node = load(&a, "TESTPLUG");   /* node 1: a bystander */
-  node = load(&a, "TESTPLUG_CRASH_CHUNK");
-  conn_request(&a, "plugin.state.get", "u", "node", node);
-  status = daemon_wait(&dp, 10000);
+  daemon_start(dp, args);
+  conn_open(&a, dp->socket);
+  (void)load(&a, "TESTPLUG");   /* node 1: a bystander */
+  *node = load(&a, env);
+  conn_request(&a, "plugin.state.get", "u", "node", *node);
+  status = daemon_wait(dp, 10000);
+  conn_close(&a);
+  return status;
+}
+
+START_TEST(crash_names_node_and_call) {
+  daemon_proc dp;
+  uint64_t node;
+  int status = crash_in_chunk(&dp, "TESTPLUG_CRASH_CHUNK", &node);
+
 #ifdef __SANITIZE_ADDRESS__
   ck_assert_int_ne(status, 0);   /* AddressSanitizer reports it and exits */
 #else
@@ -284,7 +294,31 @@ START_TEST(crash_names_node_and_call) {
     ck_assert(daemon_log_contains(&dp, "testplug_int_crash_chunk.so) in effGetChunk"));
   }
 #endif
-  conn_close(&a);
+}
+END_TEST
+
+/* A real fault anywhere in the daemon leaves a report in its log: the
+ * signal, the address and the mapping holding it, a backtrace (here a
+ * plugin's SIGBUS on a memfd page past the file's end, inside a call, so
+ * the plugin's name comes first). */
+START_TEST(crash_report_names_signal_and_mapping) {
+  daemon_proc dp;
+  uint64_t node;
+  int status = crash_in_chunk(&dp, "TESTPLUG_BUS_CHUNK", &node);
+
+#ifdef __SANITIZE_ADDRESS__
+  ck_assert_int_ne(status, 0);   /* AddressSanitizer reports it and exits */
+#else
+  ck_assert_int_eq(status, -SIGBUS);
+  ck_assert(daemon_log_contains(&dp, "testplug_int_bus_chunk.so) in effGetChunk"));
+  ck_assert(daemon_log_contains(&dp, "sonod: fatal SIGBUS (signal 7) in thread "));
+  ck_assert(daemon_log_contains(&dp, ", code 2, at address 0x"));   /* BUS_ADRERR */
+  ck_assert(daemon_log_contains(&dp, "sonod: the address is in the mapping "));
+  ck_assert(daemon_log_contains(&dp, "/memfd:testplug-bus (deleted)"));
+  ck_assert(daemon_log_contains(&dp, "sonod: backtrace:"));
+  ck_assert(daemon_log_contains(&dp, "testplug_int_bus_chunk.so("));
+  ck_assert_uint_eq(node, 2);
+#endif
 }
 END_TEST
 
@@ -420,6 +454,7 @@ static Suite *plugin_calls_suite(void) {
   tcase_add_test(tc, isolated_hang_kills_its_host);
   tcase_add_test(tc, isolated_hosts_die_with_the_daemon);
   tcase_add_test(tc, crash_names_node_and_call);
+  tcase_add_test(tc, crash_report_names_signal_and_mapping);
   tcase_add_test(tc, save_with_a_hung_plugin);
   tcase_add_test(tc, load_with_a_hung_plugin);
   tcase_add_test(tc, param_event_display_off_the_loop);

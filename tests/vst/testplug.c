@@ -22,7 +22,9 @@
  *                   TP_SLEEP_MS (default 300) ms first
  *   TP_HANG_CLOSE, TP_HANG_CHUNK  N: sleep N seconds in effClose, or in
  *                effGetChunk (and offer chunks): a plugin that hangs there
- *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks)
+ *   TP_CRASH_CHUNK 1: crash (SIGSEGV) in effGetChunk (and offer chunks);
+ *                2: a real fault there instead, SIGBUS: a page of a
+ *                memfd ("testplug-bus") mapped past the file's end
  *   TP_HANG_PROGRAM N: sleep N seconds in effSetProgram
  *   TP_HANG_DISPLAY N: sleep N seconds in effGetParamDisplay
  *   TP_HANG_BLOCK N: sleep N seconds in effSetBlockSize when it grows the
@@ -49,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "daemon/vst/vst2_abi.h"
@@ -469,7 +472,15 @@ static VstIntPtr dispatcher(AEffect *e, VstInt32 op, VstInt32 index, VstIntPtr v
         free(p);
         free(e);
         return 0;
-#if defined(TP_CRASH_CHUNK)
+#if defined(TP_CRASH_CHUNK) && TP_CRASH_CHUNK == 2
+    case effGetChunk: {
+        int fd = memfd_create("testplug-bus", 0);
+        volatile char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+        *page = 1;   /* the file is empty: SIGBUS */
+        return 0;
+    }
+#elif defined(TP_CRASH_CHUNK)
     case effGetChunk:
         *(volatile int *)ptr = 0;
         raise(SIGSEGV);
