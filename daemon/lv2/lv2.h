@@ -79,8 +79,8 @@ struct AEffect *lv2_open_effect(void *ctx, const char *path, const vst_config *c
 
 /* The ports of the plugin with this URI, from its data alone (no plugin
  * code runs): for an isolated plugin, whose instance lives in its host.
- * Only the port calls below (parameters, symbols, groups, audio ports)
- * work on it; lv2_param_get_info's value is the default.  Free with
+ * Only the port calls below (parameters, symbols, groups, audio ports,
+ * outputs and properties as their host reports them) work on it; lv2_param_get_info's value is the default.  Free with
  * lv2_describe_free.  control */
 lv2_fx *lv2_describe_ports(const char *uri, char *err);
 void lv2_describe_free(lv2_fx *fx);
@@ -164,6 +164,28 @@ int lv2_patch_get(lv2_fx *fx, int i, char *err);
  * on its atom outputs) into the properties' values; the properties whose
  * value it reported, each once (up to max).  control */
 unsigned lv2_take_property_changes(lv2_fx *fx, int *out, unsigned max);
+/* An isolated plugin's properties cross the process boundary as
+ * messages of LV2's own (no URIDs: each process has its map), through the
+ * VST2 layer's region rings (vst_isolated_send and _receive, the host
+ * format's message_in and message_out); each side's half is bounded and
+ * allocates nothing on the threads that run the plugin.
+ * lv2_patch_message (daemon, control): property i's change, checked as
+ * lv2_patch_set checks it (the same errors), as a message for the host
+ * into out (cap bytes): its length in *len.
+ * lv2_host_message_in (host, processing thread, before a call): the
+ * change as patch:Set and a patch:Get for it, for the plugin's next run;
+ * 0, or -1 when its queue is full now (the message waits).
+ * lv2_host_message_out (host, processing thread, after a call): the next
+ * value the plugin reported (patch:Set on its output) as a message, when
+ * it fits cap: its length, 0 when none or it waits.
+ * lv2_property_message (daemon, control): stores such a value into the
+ * node's description (lv2_describe_ports), where lv2_property_get and
+ * lv2_take_property_changes find it. */
+int lv2_patch_message(lv2_fx *fx, int i, const char *str, double num, void *out, uint32_t cap,
+                      uint32_t *len, char *err);
+int lv2_host_message_in(struct AEffect *e, const void *msg, uint32_t len);
+uint32_t lv2_host_message_out(struct AEffect *e, void *out, uint32_t cap);
+void lv2_property_message(lv2_fx *fx, const void *msg, uint32_t len);
 /* path resolved inside the LV2 path's folders (when confined), as for
  * bundles.  any */
 int lv2_confine(const char *path, char *real, size_t len, char *err);

@@ -294,7 +294,7 @@ static int alloc_buffers(lv2_fx *fx, unsigned events)
     return VST_OK;
 }
 
-static void map_urids(lv2_fx *fx)
+void lv2_map_urids(lv2_fx *fx)
 {
     static const char *const uris[] = {
         [U_ATOM_SEQUENCE] = LV2_ATOM__Sequence, [U_ATOM_CHUNK] = LV2_ATOM__Chunk,
@@ -307,6 +307,9 @@ static void map_urids(lv2_fx *fx)
         [U_TIME_BPB] = LV2_TIME__beatsPerBar,   [U_TIME_BEATUNIT] = LV2_TIME__beatUnit,
         [U_PATCH_SET] = LV2_PATCH__Set,         [U_PATCH_PROPERTY] = LV2_PATCH__property,
         [U_PATCH_VALUE] = LV2_PATCH__value,     [U_ATOM_URID] = LV2_ATOM__URID,
+        [U_PATCH_GET] = LV2_PATCH__Get,         [U_ATOM_PATH] = LV2_ATOM__Path,
+        [U_ATOM_STRING] = LV2_ATOM__String,     [U_ATOM_URI] = LV2_ATOM__URI,
+        [U_ATOM_BOOL] = LV2_ATOM__Bool,
     };
     _Static_assert(sizeof uris / sizeof uris[0] <= sizeof fx->urid_cache / sizeof fx->urid_cache[0],
                    "urid_cache");
@@ -624,7 +627,7 @@ AEffect *lv2_open_effect(void *ctx, const char *uri, const vst_config *cfg, vst_
         fail(err, VST_E_NOMEM, "out of memory");
         goto fail;
     }
-    map_urids(fx);
+    lv2_map_urids(fx);
     build_features(fx);
     if ((*rc = lv2_presets_load(fx, w)) != VST_OK || (*rc = lv2_patch_load(fx, w)) != VST_OK ||
         (*rc = lv2_groups_load(fx, w)) != VST_OK) {
@@ -690,6 +693,12 @@ lv2_fx *lv2_describe_ports(const char *uri, char *err)
         rc = fx->uri ? read_ports(w, fx, err) : VST_E_NOMEM;
         if (rc == VST_OK)
             rc = lv2_groups_load(fx, w);
+        /* Properties: the values an isolated host reports
+         * (lv2_property_message), changes checked here first. */
+        if (rc == VST_OK) {
+            lv2_map_urids(fx);
+            rc = lv2_patch_describe(fx, w);
+        }
         if (rc == VST_OK && !(fx->target = calloc(fx->ncin ? fx->ncin : 1, sizeof *fx->target)))
             rc = VST_E_NOMEM;
         /* Control outputs: the values an isolated host sends back

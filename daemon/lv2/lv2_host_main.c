@@ -10,6 +10,8 @@ int main(int argc, char **argv) {
       .prepare = lv2_host_prepare,
       .open_effect = lv2_open_effect,
       .control_outputs = lv2_output_values,
+      .message_in = lv2_host_message_in,
+      .message_out = lv2_host_message_out,
   };
 
   return vst_host_main(argc, argv, &lv2);

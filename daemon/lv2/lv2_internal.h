@@ -101,6 +101,8 @@ int lv2_ring_init(lv2_ring *r, uint32_t size);
 void lv2_ring_free(lv2_ring *r);
 /* Whole records only: 0, or -1 when it does not fit (nothing written). */
 int lv2_ring_write(lv2_ring *r, const void *data, uint32_t len);
+/* Bytes a record may still have (after its header), 0 when none. */
+uint32_t lv2_ring_room(lv2_ring *r);
 /* Size of the next record, or 0 when empty. */
 uint32_t lv2_ring_peek(lv2_ring *r);
 /* Copies the next record (at most cap bytes are copied; the record is
@@ -186,8 +188,15 @@ struct lv2_fx {
     float pos_speed;
     double pos_bpm;
     int32_t pos_num, pos_den;
-    uint32_t urid_cache[24];     /* atom/time/midi/patch URIDs, mapped at load */
+    uint32_t urid_cache[32];     /* atom/time/midi/patch URIDs, mapped at load */
     LV2_Atom_Forge forge;
+    /* An isolated plugin's host, its processing thread: the property
+     * messages the daemon sent through the region (lv2_host_message_in),
+     * forged there into a ring of their own (the control side writes
+     * `patches`), read by the audio thread (the same thread) after
+     * `patches`. */
+    LV2_Atom_Forge pforge;
+    lv2_ring rpatches;
 
     /* Shared. */
     _Atomic(lv2_seqbuf *) next_midi;   /* control -> audio */
@@ -214,7 +223,7 @@ enum {
     U_ATOM_SEQUENCE, U_ATOM_CHUNK, U_ATOM_OBJECT, U_ATOM_FLOAT, U_ATOM_DOUBLE, U_ATOM_INT,
     U_ATOM_LONG, U_MIDI_EVENT, U_TIME_POSITION, U_TIME_FRAME, U_TIME_SPEED, U_TIME_BPM,
     U_TIME_BAR, U_TIME_BARBEAT, U_TIME_BPB, U_TIME_BEATUNIT, U_PATCH_SET, U_PATCH_PROPERTY,
-    U_PATCH_VALUE, U_ATOM_URID,
+    U_PATCH_VALUE, U_ATOM_URID, U_PATCH_GET, U_ATOM_PATH, U_ATOM_STRING, U_ATOM_URI, U_ATOM_BOOL,
 };
 
 /* The world (lv2_world.c): one lilv world for the process, guarded by a
@@ -237,12 +246,17 @@ void lv2_groups_free(struct lv2_fx *fx);
 const char *lv2_port_group(const struct lv2_fx *fx, uint32_t port);
 const char *lv2_port_designation(const struct lv2_fx *fx, uint32_t port);
 
-/* patch:Set (lv2_patch.c).  World locked for load. */
+/* patch:Set (lv2_patch.c).  World locked for load; describe reads the
+ * properties only (an isolated plugin's description in the daemon). */
 int lv2_patch_load(struct lv2_fx *fx, LilvWorld *w);
+int lv2_patch_describe(struct lv2_fx *fx, LilvWorld *w);
 void lv2_patch_free(struct lv2_fx *fx);
 /* Audio thread: the plugin's patch:Set messages on its atom outputs
  * (answers to patch:Get, or values it changed itself) into `reports`. */
 void lv2_rt_take_reports(struct lv2_fx *fx);
+
+/* The URIDs of urid_cache and the audio thread's forge (lv2_effect.c). */
+void lv2_map_urids(struct lv2_fx *fx);
 
 /* The worker (lv2_worker.c). */
 int lv2_worker_start(struct lv2_fx *fx, char *err);

@@ -205,18 +205,25 @@ static void fill_midi(lv2_fx *fx, int32_t *next, int32_t from, int32_t to, bool 
     }
 }
 
-/* patch:Set messages from the control side, whole, at frame 0; what does
- * not fit waits for the next call. */
-static void forge_patches(lv2_fx *fx)
+/* patch:Set messages from the control side (ring), whole, at frame 0;
+ * what does not fit waits for the next call. */
+static void forge_ring(lv2_fx *fx, lv2_ring *ring)
 {
     LV2_Atom_Forge *f = &fx->forge;
     uint32_t len;
-    while ((len = lv2_ring_peek(&fx->patches)) != 0 &&
+    while ((len = lv2_ring_peek(ring)) != 0 &&
            f->size - f->offset >= sizeof(LV2_Atom_Event) + lv2_atom_pad_size(len)) {
-        lv2_ring_read(&fx->patches, fx->patch_scratch, len);
+        lv2_ring_read(ring, fx->patch_scratch, len);
         lv2_atom_forge_frame_time(f, 0);
         lv2_atom_forge_write(f, fx->patch_scratch, len);
     }
+}
+
+/* Then those an isolated plugin's daemon sent (lv2_host_message_in). */
+static void forge_patches(lv2_fx *fx)
+{
+    forge_ring(fx, &fx->patches);
+    forge_ring(fx, &fx->rpatches);
 }
 
 static void prepare_inputs(lv2_fx *fx, const VstTimeInfo *ti, bool first, bool tell_time,

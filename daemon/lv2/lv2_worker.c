@@ -77,6 +77,15 @@ int lv2_ring_write(lv2_ring *r, const void *data, uint32_t len)
     return 0;
 }
 
+uint32_t lv2_ring_room(lv2_ring *r)
+{
+    uint32_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+    uint32_t room = r->size - (head - tail);
+    room = room > 4u ? room - 4u : 0;
+    return room < RECORD_MAX ? room : RECORD_MAX;
+}
+
 uint32_t lv2_ring_peek(lv2_ring *r)
 {
     uint32_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);

@@ -241,9 +241,9 @@ static void poll_node(sonod *d, pnode *n) {
 
   vst_reclaim(n->inst);
   plugin_lv2_poll_outputs(d, n, tell);
+  plugin_lv2_poll_properties(d, n, tell);
   if (n->lv2 != NULL) {
     lv2_reclaim(n->lv2);
-    plugin_lv2_poll_properties(d, n, tell);
     if ((count = lv2_take_overflow(n->lv2)) > 0)
       error_event(d, n, "midi_overflow", count,
                   "%u MIDI events did not fit the plugin's atom buffer and were dropped", count);

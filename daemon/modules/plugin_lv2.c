@@ -180,20 +180,50 @@ void plugin_lv2_pack_audio(msgpack_packer *pk, pnode *n) {
   }
 }
 
+/* The node's properties: its plugin's, or for an isolated node its
+ * description, given the values its host reported since (messages through
+ * the shared region, read here). */
+static lv2_fx *props_of(pnode *n) {
+  lv2_fx *fx = ports_of(n);
+  unsigned char msg[VST_ISOLATED_MSG_MAX];
+  uint32_t len;
+
+  if (fx != NULL && n->lv2 == NULL)
+    while ((len = vst_isolated_receive(n->inst, msg, sizeof msg)) > 0)
+      lv2_property_message(fx, msg, len);
+  return fx;
+}
+
+/* The change to property i, to the plugin (in the daemon: its ring to the
+ * audio thread; isolated: a message to its host, through the region). */
+static int send_property(pnode *n, lv2_fx *fx, int i, const char *str, double num, char *verr) {
+  unsigned char msg[VST_ISOLATED_MSG_MAX];
+  uint32_t len;
+  int rc;
+
+  if (n->lv2 != NULL)
+    return lv2_patch_set(n->lv2, i, str, num, verr);
+  if ((rc = lv2_patch_message(fx, i, str, num, msg, sizeof msg, &len, verr)) != VST_OK)
+    return rc;
+  rc = vst_isolated_send(n->inst, msg, len, verr);
+  return rc == VST_E_INVALID ? VST_E_PARAM_VALUE : rc;
+}
+
 int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *value,
                             const char **code, char *err, size_t errlen) {
   char verr[VST_ERR_LEN], str[PATH_MAX], real[PATH_MAX], why[256];
+  lv2_fx *fx = props_of(n);
   lv2_property pr;
   double num = 0;
   bool is_str;
   int i;
 
   *code = SONO_E_UNKNOWN_PARAM;
-  if (n->lv2 == NULL || (i = lv2_property_find(n->lv2, uri)) < 0) {
+  if (fx == NULL || (i = lv2_property_find(fx, uri)) < 0) {
     snprintf(err, errlen, "node %u has no property %s (plugin.params lists them)", n->id, uri);
     return -1;
   }
-  lv2_property_get(n->lv2, i, &pr);
+  lv2_property_get(fx, i, &pr);
   *code = SONO_E_BAD_VALUE;
   is_str = value != NULL && value->type == MSGPACK_OBJECT_STR;
   if (value == NULL || (!is_str && value->type != MSGPACK_OBJECT_FLOAT64 &&
@@ -231,7 +261,7 @@ int plugin_lv2_set_property(pnode *n, const char *uri, const msgpack_object *val
   } else {
     num = value->via.f64;
   }
-  int rc = lv2_patch_set(n->lv2, i, is_str ? str : NULL, num, verr);
+  int rc = send_property(n, fx, i, is_str ? str : NULL, num, verr);
   if (rc != VST_OK) {
     *code = rc == VST_E_FULL ? SONO_E_QUEUE_FULL : SONO_E_BAD_VALUE;
     snprintf(err, errlen, "%s", verr);
@@ -266,14 +296,17 @@ static void take_changes(sonod *d, pnode *n, bool tell) {
   int changed[POLL_BATCH];
   unsigned got, k;
   lv2_property pr;
+  lv2_fx *fx = props_of(n);
 
+  if (fx == NULL)
+    return;
   do {
-    got = lv2_take_property_changes(n->lv2, changed, POLL_BATCH);
+    got = lv2_take_property_changes(fx, changed, POLL_BATCH);
     for (k = 0; tell && k < got; k++) {
       msgpack_sbuffer sb;
       msgpack_packer pk;
 
-      lv2_property_get(n->lv2, changed[k], &pr);
+      lv2_property_get(fx, changed[k], &pr);
       events_begin(&sb, &pk, "plugin.property", 3);
       sono_pack_key_uint(&pk, "node", n->id);
       sono_pack_key_str(&pk, "property", pr.uri);
@@ -283,35 +316,34 @@ static void take_changes(sonod *d, pnode *n, bool tell) {
   } while (got == POLL_BATCH);
 }
 
-void plugin_lv2_poll_properties(sonod *d, pnode *n, bool tell) {
-  if (n->lv2 != NULL)
-    take_changes(d, n, tell);
-}
+void plugin_lv2_poll_properties(sonod *d, pnode *n, bool tell) { take_changes(d, n, tell); }
 
 int plugin_lv2_get_property(msgpack_packer *pk, pnode *n, const char *uri, const char **code,
                             char *err, size_t errlen) {
+  lv2_fx *fx = props_of(n);
   lv2_property pr;
   int i;
 
   *code = SONO_E_UNKNOWN_PARAM;
-  if (n->lv2 == NULL || (i = lv2_property_find(n->lv2, uri)) < 0) {
+  if (fx == NULL || (i = lv2_property_find(fx, uri)) < 0) {
     snprintf(err, errlen, "node %u has no property %s (plugin.params lists them)", n->id, uri);
     return -1;
   }
   /* Read what it reported so far; the poll still sends the events. */
-  (void)lv2_take_property_changes(n->lv2, NULL, 0);
-  lv2_property_get(n->lv2, i, &pr);
+  (void)lv2_take_property_changes(fx, NULL, 0);
+  lv2_property_get(fx, i, &pr);
   pack_property(pk, &pr);
   return 0;
 }
 
 void plugin_lv2_pack_properties(msgpack_packer *pk, pnode *n) {
-  int i, count = n->lv2 != NULL ? lv2_property_count(n->lv2) : 0;
+  lv2_fx *fx = props_of(n);
+  int i, count = fx != NULL ? lv2_property_count(fx) : 0;
   lv2_property pr;
 
   msgpack_pack_array(pk, (uint32_t)count);
   for (i = 0; i < count; i++) {
-    lv2_property_get(n->lv2, i, &pr);
+    lv2_property_get(fx, i, &pr);
     pack_property(pk, &pr);
   }
 }

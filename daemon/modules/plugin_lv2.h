@@ -12,7 +12,9 @@
  * an isolated one whose ports the daemon described from the plugin's data
  * (pnode.lv2_ports).  The parameter, output, group and audio-port calls
  * below work for both (an isolated node's control outputs are the values
- * its host sent after its last block); properties only in the daemon. */
+ * its host sent after its last block), and so do the property calls (an
+ * isolated node's changes go to its host and its reported values come back
+ * through the shared region). */
 bool plugin_lv2_described(const pnode *n);
 /* The parameter (control input) with this port symbol, or -1. */
 int plugin_lv2_param_by_symbol(const pnode *n, const char *symbol);

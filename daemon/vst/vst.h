@@ -176,6 +176,18 @@ uint32_t vst_take_missed(vst_instance *inst);
 /* An isolated instance's control output values as its host last sent them
  * (LV2 control outputs; VST2 has none), up to max; the count.  control */
 unsigned vst_isolated_outputs(const vst_instance *inst, float *out, unsigned max);
+/* Messages of another format (LV2's property messages) to and from an
+ * isolated instance's plugin, through its shared region: no call to the
+ * host, nothing waited for.  send: the host hands it to the plugin before
+ * its next process call; VST_OK, VST_E_FULL (the ring holds messages the
+ * host has not taken yet), VST_E_INVALID (longer than a message may be,
+ * VST_ISOLATED_MSG_MAX bytes, or the instance is not isolated).
+ * receive: the next message the host sent back into out (its length, 0
+ * when none; one longer than cap is dropped).  Each from one thread at a
+ * time.  control */
+#define VST_ISOLATED_MSG_MAX 8192u
+int vst_isolated_send(const vst_instance *inst, const void *msg, uint32_t len, char *err);
+uint32_t vst_isolated_receive(const vst_instance *inst, void *out, uint32_t cap);
 
 /* Fill cfg with the defaults above.  any */
 void vst_config_init(vst_config *cfg);

@@ -52,6 +52,7 @@ typedef struct slot {
    * reclaim list, which is simply dropped: nothing is allocated or freed
    * per call. */
   unsigned char *sx_arena;
+  unsigned char msg[VR_MSG_MAX];   /* one message of the format's own, either way */
 } slot;
 
 static slot *slots[VR_SLOTS];
@@ -103,6 +104,33 @@ static void send_sysex(vst_instance *inst, vr_shm *shm) {
   shm->nsysex_out = k;
 }
 
+/* The format's messages from the daemon, to the plugin before the call:
+ * as many as it takes now (the rest wait in the ring).  Its messages for
+ * the daemon after the call, as many as the ring has room for (the rest
+ * wait in the plugin's own queue).  Each through the slot's scratch
+ * (VR_MSG_MAX bytes): nothing allocated, no call. */
+static void take_messages(slot *s) {
+  uint32_t len;
+
+  if (other_format == NULL || other_format->message_in == NULL)
+    return;
+  while ((len = vr_ring_peek(&s->shm->msg_in, s->msg, VR_MSG_MAX)) > 0 &&
+         other_format->message_in(s->inst->effect, s->msg, len) == 0)
+    vr_ring_next(&s->shm->msg_in, len);
+}
+
+static void send_messages(slot *s) {
+  uint32_t len;
+
+  if (other_format == NULL || other_format->message_out == NULL)
+    return;
+  while ((len = other_format->message_out(s->inst->effect, s->msg,
+                                          vr_ring_room(&s->shm->msg_out) < VR_MSG_MAX
+                                              ? vr_ring_room(&s->shm->msg_out)
+                                              : VR_MSG_MAX)) > 0)
+    (void)vr_ring_put(&s->shm->msg_out, s->msg, len);
+}
+
 static void send_back(slot *s) {
   vst_instance *inst = s->inst;
   vr_shm *shm = s->shm;
@@ -133,6 +161,7 @@ static void send_back(slot *s) {
   shm->nctl_out = other_format != NULL && other_format->control_outputs != NULL
                       ? other_format->control_outputs(inst->effect, shm->ctl_out, VR_CTL_OUT)
                       : 0;
+  send_messages(s);
 }
 
 static void process_one(slot *s) {
@@ -159,6 +188,7 @@ static void process_one(slot *s) {
     out[i] = vr_out(shm, i);
   for (i = 0; i < np; i++)
     (void)vst_rt_set_param(inst, shm->params[i].index, shm->params[i].value);
+  take_messages(s);
   for (i = 0; i < ne && n > 0; i++) {
     vr_event ev = shm->events[i];   /* the daemon's: read once */
     vst_midi_msg m;

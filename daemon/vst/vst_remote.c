@@ -154,6 +154,72 @@ void vr_futex_wake(uint32_t *word) {
   syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+/* ---- the message rings (either side) ---- */
+
+static void ring_copy_in(vr_ring *r, uint32_t at, const void *data, uint32_t len) {
+  uint32_t off = at & (VR_MSG_RING - 1), first = VR_MSG_RING - off;
+
+  if (first > len)
+    first = len;
+  memcpy(r->buf + off, data, first);
+  memcpy(r->buf, (const uint8_t *)data + first, len - first);
+}
+
+static void ring_copy_out(const vr_ring *r, uint32_t at, void *out, uint32_t len) {
+  uint32_t off = at & (VR_MSG_RING - 1), first = VR_MSG_RING - off;
+
+  if (first > len)
+    first = len;
+  memcpy(out, r->buf + off, first);
+  memcpy((uint8_t *)out + first, r->buf, len - first);
+}
+
+uint32_t vr_ring_room(const vr_ring *r) {
+  uint32_t used = r->head - __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE);
+
+  if (used > VR_MSG_RING || VR_MSG_RING - used < sizeof(uint32_t))
+    return 0;   /* full, or the consumer's index makes no sense: nothing fits */
+  return VR_MSG_RING - used - (uint32_t)sizeof(uint32_t);
+}
+
+int vr_ring_put(vr_ring *r, const void *data, uint32_t len) {
+  uint32_t head = r->head;
+
+  if (len == 0 || len > VR_MSG_MAX || len > vr_ring_room(r))
+    return -1;
+  ring_copy_in(r, head, &len, sizeof len);
+  ring_copy_in(r, head + (uint32_t)sizeof len, data, len);
+  __atomic_store_n(&r->head, head + (uint32_t)sizeof len + len, __ATOMIC_RELEASE);
+  return 0;
+}
+
+uint32_t vr_ring_peek(vr_ring *r, void *out, uint32_t cap) {
+  uint32_t tail = r->tail, head = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE);
+  uint32_t used = head - tail, len;
+
+  if (used == 0)
+    return 0;
+  if (used < sizeof len || used > VR_MSG_RING) {
+    __atomic_store_n(&r->tail, head, __ATOMIC_RELEASE);   /* nonsense: emptied */
+    return 0;
+  }
+  ring_copy_out(r, tail, &len, sizeof len);
+  if (len == 0 || len > VR_MSG_MAX || len > used - sizeof len) {
+    __atomic_store_n(&r->tail, head, __ATOMIC_RELEASE);
+    return 0;
+  }
+  if (len > cap) {
+    vr_ring_next(r, len);   /* too long for the reader: dropped */
+    return 0;
+  }
+  ring_copy_out(r, tail + (uint32_t)sizeof len, out, len);
+  return len;
+}
+
+void vr_ring_next(vr_ring *r, uint32_t len) {
+  __atomic_store_n(&r->tail, r->tail + (uint32_t)sizeof len + len, __ATOMIC_RELEASE);
+}
+
 /* ---- the host process ---- */
 
 static void find_host(char *buf, size_t len) {
@@ -884,6 +950,42 @@ unsigned vst_isolated_outputs(const vst_instance *inst, float *out, unsigned max
     n = max;
   memcpy(out, r->shm->ctl_out, n * sizeof *out);
   return n;
+}
+
+int vst_isolated_send(const vst_instance *inst, const void *msg, uint32_t len, char *err) {
+  vst_remote *r = remote(inst);
+
+  /* The region lives from the first load to the close (a restart keeps
+   * it, so a message waiting there reaches the new host). */
+  if (r == NULL || r->shm == NULL)
+    return vst_fail(err, VST_E_INVALID, "the plugin is not isolated");
+  if (len == 0 || len > VR_MSG_MAX)
+    return vst_fail(err, VST_E_INVALID,
+                    "a message of %u bytes does not fit the shared region (at most %u)", len,
+                    VR_MSG_MAX);
+  if (vr_ring_put(&r->shm->msg_in, msg, len) != 0)
+    return vst_fail(err, VST_E_FULL,
+                    "the plugin's host has not taken the messages waiting for it yet");
+  return VST_OK;
+}
+
+uint32_t vst_isolated_receive(const vst_instance *inst, void *out, uint32_t cap) {
+  vst_remote *r = remote(inst);
+  uint32_t len, tries;
+
+  if (r == NULL || r->shm == NULL)
+    return 0;
+  /* One dropped for being too long is skipped: the next, if any (a
+   * bounded number of them: the host writes while we read). */
+  for (tries = 0; tries < 64 && __atomic_load_n(&r->shm->msg_out.head, __ATOMIC_ACQUIRE) !=
+                                    r->shm->msg_out.tail;
+       tries++) {
+    if ((len = vr_ring_peek(&r->shm->msg_out, out, cap)) > 0) {
+      vr_ring_next(&r->shm->msg_out, len);
+      return len;
+    }
+  }
+  return 0;
 }
 
 void vst_isolated_kill(const vst_instance *inst) {

@@ -37,6 +37,8 @@
 #define VR_SYSEX_BYTES 65536 /* sysex bytes into the plugin, per process call; out of it too */
 #define VR_SYSEX_OUT 64     /* sysex messages the plugin sent, per process call */
 #define VR_CTL_OUT 256      /* control output values (LV2's meters, latency) after each call */
+#define VR_MSG_RING 65536u  /* bytes of each message ring (a power of two) */
+#define VR_MSG_MAX VST_ISOLATED_MSG_MAX /* the largest message either way, bytes */
 #define VR_MIN_BLOCK 8192   /* the region holds at least this many frames */
 #define VR_DEAD 0xFFFFFFFFu /* `done` when the control side saw the host die */
 
@@ -51,6 +53,27 @@ typedef struct vr_param {
   int32_t index;
   float value;
 } vr_param;
+
+/* A byte ring of the region carrying another format's messages (LV2's
+ * property messages), opaque here: records {uint32 len, len bytes}, each
+ * whole or absent.  One producer writes `head` (release) after the bytes,
+ * one consumer `tail` after reading them; both count bytes freely (mod
+ * 2^32).  Neither side trusts the other's index: a ring whose indices or
+ * record make no sense is emptied by its consumer.  No lock, no call. */
+typedef struct vr_ring {
+  uint32_t head, tail;
+  uint8_t buf[VR_MSG_RING];
+} vr_ring;
+
+/* Producer: writes a record; 0, or -1 when it does not fit now (nothing
+ * written).  The room for a record's bytes, 0 when none. */
+int vr_ring_put(vr_ring *r, const void *data, uint32_t len);
+uint32_t vr_ring_room(const vr_ring *r);
+/* Consumer: the next record's length (copied into out when it fits cap;
+ * else the record is dropped and 0 returned), 0 when empty, without
+ * consuming it; vr_ring_next consumes the record peeked. */
+uint32_t vr_ring_peek(vr_ring *r, void *out, uint32_t cap);
+void vr_ring_next(vr_ring *r, uint32_t len);
 
 typedef struct vr_shm {
   uint32_t req;             /* futex: daemon -> host, the call's sequence number */
@@ -79,6 +102,8 @@ typedef struct vr_shm {
   uint8_t sysex_out_bytes[VR_SYSEX_BYTES];
   uint32_t nctl_out;        /* host -> daemon: control outputs' values after the call */
   float ctl_out[VR_CTL_OUT];
+  vr_ring msg_in;           /* daemon control side -> host processing thread, at its next call */
+  vr_ring msg_out;          /* host processing thread, after each call -> daemon control side */
   float audio[];            /* nin x block inputs, then nout x block outputs */
 } vr_shm;
 
@@ -161,6 +186,14 @@ typedef struct vst_host_format {
   /* The plugin's control output values after a process call, up to max;
    * the count.  Processing thread: reads only.  NULL: none. */
   unsigned (*control_outputs)(struct AEffect *e, float *out, unsigned max);
+  /* Messages of the format's own through the region's rings (LV2: its
+   * properties), on the processing thread, bounded, no allocation:
+   * message_in hands the plugin one from the daemon before a process call
+   * (0 taken or refused for good; -1 no room yet: it stays in the ring for
+   * the next call); message_out the next one for the daemon after the
+   * call, when it fits cap (its length; 0: none, or it waits).  NULL: none. */
+  int (*message_in)(struct AEffect *e, const void *msg, uint32_t len);
+  uint32_t (*message_out)(struct AEffect *e, void *out, uint32_t cap);
 } vst_host_format;
 int vst_host_main(int argc, char **argv, const vst_host_format *other);
 

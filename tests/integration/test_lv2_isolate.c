@@ -4,7 +4,9 @@
  * DX10 (an instrument) and x42 balance (an effect fed through the graph)
  * render sample-identical isolated and in process; a state moves between
  * an in-process and an isolated convoLV2 (its impulse response loaded by
- * the worker in the host) and back; a killed host leaves a `crashed` node
+ * the worker in the host) and back; convoLV2's impulse response set by
+ * its property (patch:Set through the shared region) renders, reads back
+ * and is refused the same both ways; a killed host leaves a `crashed` node
  * that plugin.restart brings back with its state; the session file keeps
  * an isolated LV2 node isolated; DX10 into balance in one host group's
  * process sounds as in process.  Debian's mda-lv2 and x42-plugins
@@ -420,21 +422,29 @@ END_TEST
  * outputs, and a subscriber gets plugin.output events as they move. */
 #define METER "http://gareus.org/oss/lv2/meters#dBTPmono"
 
-static double meter_peak(bool isolate) {
+/* A daemon with the plugin loaded (isolated or not), and ev open and
+ * subscribed to plugin events: a connection of its own, since conn_reply
+ * skips the events that come before a reply. */
+static uint64_t start_listening(conn *ev, const char *uri, bool isolate) {
   const char *kinds[] = {"plugin"};
+  uint64_t node;
+
+  start();
+  conn_open(ev, dp.socket);
+  conn_subscribe(ev, 1, kinds, 1);
+  node = load(uri, isolate);
+  ck_assert(listed_isolated(node) == isolate);
+  return node;
+}
+
+static double meter_peak(bool isolate) {
   const msgpack_object *ok, *outs;
   uint64_t node;
   double peak, listed = -1;
   sf_count_t frames;
   conn ev;
 
-  start();
-  /* Events on a connection of their own: conn_reply skips the events
-   * that come before a reply. */
-  conn_open(&ev, dp.socket);
-  conn_subscribe(&ev, 1, kinds, 1);
-  node = load(METER, isolate);
-  ck_assert(listed_isolated(node) == isolate);
+  node = start_listening(&ev, METER, isolate);
   sine_into(node, 1);
   render(RATE / 2);
   ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "output", "peak"));
@@ -466,6 +476,102 @@ START_TEST(control_outputs_same_isolated_and_in_process) {
 }
 END_TEST
 
+/* convoLV2's impulse response set through its property (patch:Set), in
+ * process and isolated (the message crosses to the host through the
+ * shared region, the host's worker loads the file): the same render sample
+ * for sample, the sine at the IR's gain; the same value read back
+ * (plugin.get {property}, plugin.params, a plugin.property event from the
+ * host's report), nil before; the same refusals: a path outside the roots
+ * (checked in the daemon, nothing sent), an unknown property, and a path
+ * whose message is longer than a property message may be. */
+typedef struct prop_seen {
+  char got[300], listed[300], event[300], too_long[300];
+} prop_seen;
+
+static prop_seen props_seen[2];
+
+/* m's string field key into out (it must be one). */
+static void copy_str(char *out, size_t len, const msgpack_object *m, const char *key) {
+  const char *s;
+  size_t n;
+
+  ck_assert_int_eq(sono_get_str(m, key, &s, &n), SONO_ARG_OK);
+  snprintf(out, len, "%.*s", (int)n, s);
+}
+
+static float *convo_part(bool isolate, sf_count_t *frames) {
+  prop_seen *seen = &props_seen[isolate];
+  const msgpack_object *ok, *props, *m;
+  char deep[4200], cmd[8600];
+  uint64_t node;
+  size_t at;
+  conn ev;
+
+  node = start_listening(&ev, CONVO, isolate);
+  render(512);
+  props = sono_map_get(ok_of(conn_request(&c, "plugin.params", "u", "node", node)), "properties");
+  ck_assert_uint_eq(props->via.array.size, 1);
+  ck_assert(msg_str_is(&props->via.array.ptr[0], "uri", CONVO_IR));
+  ck_assert(sono_map_get(&props->via.array.ptr[0], "writable")->via.boolean);
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "property", CONVO_IR));
+  ck_assert(msg_str_is(ok, "range", "http://lv2plug.in/ns/ext/atom#Path"));
+  ck_assert_int_eq(sono_map_get(ok, "value")->type, MSGPACK_OBJECT_NIL);
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, conn_request(&c, "plugin.set", "uss", "node", node,
+                                                              "property", CONVO_IR, "value",
+                                                              "/etc/passwd"), 5000)),
+                   "denied");
+  ck_assert_str_eq(msg_error_code(conn_reply(&c, conn_request(&c, "plugin.set", "uss", "node", node,
+                                                              "property", "urn:nothing", "value",
+                                                              IR_FILE), 5000)),
+                   "unknown_param");
+  /* A real file (inside the roots) whose path, about 4 070 bytes, fits
+   * PATH_MAX but not a property message (4 096 bytes with its header). */
+  at = (size_t)snprintf(deep, sizeof deep, "%s", P.home);
+  while (at < 3800)
+    at += (size_t)snprintf(deep + at, sizeof deep - at, "/%0200d", 0);
+  snprintf(deep + at, sizeof deep - at, "/%0*d.wav", (int)(4065 - at), 0);
+  snprintf(cmd, sizeof cmd, "mkdir -p '%.*s' && cp %s '%s'", (int)at, deep, IR_FILE, deep);
+  ck_assert_int_eq(system(cmd), 0);
+  ck_assert_int_eq(access(deep, R_OK), 0);
+  m = conn_reply(&c, conn_request(&c, "plugin.set", "uss", "node", node, "property", CONVO_IR,
+                                  "value", deep), 5000);
+  ck_assert_str_eq(msg_error_code(m), "bad_value");
+  copy_str(seen->too_long, sizeof seen->too_long, sono_map_get(m, "error"), "message");
+  sine_into(node, 1);
+  ok_of(conn_request(&c, "plugin.set", "uss", "node", node, "property", CONVO_IR, "value", IR_FILE));
+  render(RATE / 2);
+  ok = ok_of(conn_request(&c, "plugin.get", "us", "node", node, "property", CONVO_IR));
+  copy_str(seen->got, sizeof seen->got, ok, "value");
+  props = sono_map_get(ok_of(conn_request(&c, "plugin.params", "u", "node", node)), "properties");
+  copy_str(seen->listed, sizeof seen->listed, &props->via.array.ptr[0], "value");
+  m = conn_event_for(&ev, "plugin.property", node, NULL, 10000);
+  ck_assert_msg(m != NULL, "%s: no plugin.property event", isolate ? "isolated" : "in process");
+  ck_assert(msg_str_is(m, "property", CONVO_IR));
+  copy_str(seen->event, sizeof seen->event, m, "value");
+  conn_close(&ev);
+  return finish(frames);
+}
+
+START_TEST(properties_same_isolated_and_in_process) {
+  float *in = same_both_ways(convo_part, 512 + RATE / 2);
+  double peak = 0;
+
+  for (sf_count_t i = 512 + RATE / 4; i < 512 + RATE / 2; i++)
+    peak = fmax(peak, fabs(in[2 * i]));
+  ck_assert_msg(fabs(peak - 0.25) < 0.003, "convoLV2 peak %g, want 0.25", peak);
+  for (int k = 0; k < 2; k++) {
+    const prop_seen *s = &props_seen[k];
+
+    ck_assert_str_eq(s->got, IR_FILE);
+    ck_assert_str_eq(s->listed, IR_FILE);
+    ck_assert_str_eq(s->event, IR_FILE);
+    ck_assert_msg(strstr(s->too_long, "too long") != NULL, "%s", s->too_long);
+  }
+  ck_assert_str_eq(props_seen[1].too_long, props_seen[0].too_long);
+  free(in);
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("lv2-isolate");
   TCase *tc = tcase_create("lv2-isolate");
@@ -474,6 +580,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, dx10_same_isolated_and_in_process);
   tcase_add_test(tc, balance_same_isolated_and_in_process);
   tcase_add_test(tc, control_outputs_same_isolated_and_in_process);
+  tcase_add_test(tc, properties_same_isolated_and_in_process);
   tcase_add_test(tc, state_between_isolated_and_in_process);
   tcase_add_test(tc, killed_host_crashed_then_restart);
   tcase_add_test(tc, session_keeps_isolation);

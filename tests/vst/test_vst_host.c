@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/vst/vst_finite_rt.h"
+#include "daemon/vst/vst_remote.h"
 #include "tests/vst/vst_test_util.h"
 
 #define RATE 44100.0
@@ -1309,6 +1310,58 @@ START_TEST(test_non_finite_scan)
 }
 END_TEST
 
+/* The region's message rings (an isolated LV2 plugin's property
+ * messages): whole records in order across the wrap, a full ring and a
+ * message longer than VR_MSG_MAX refused (nothing written), one longer
+ * than the reader takes dropped, nonsense indices emptied; an instance
+ * that is not isolated takes none. */
+START_TEST(test_message_ring)
+{
+    static vr_ring r;
+    static uint8_t msg[VR_MSG_MAX + 1], got[VR_MSG_MAX];
+    uint32_t n = 0, sent = 0, recv = 0, len;
+    char err[VST_ERR_LEN] = "";
+
+    memset(&r, 0, sizeof r);
+    for (unsigned round = 0; round < 40; round++) {
+        /* Fill it with 3000-byte messages, then take all back. */
+        for (n = 0; vr_ring_put(&r, msg, 3000) == 0; n++, sent++)
+            memset(msg, (int)(sent + 1), 3000);
+        ck_assert_uint_eq(n, VR_MSG_RING / 3004);
+        ck_assert_uint_lt(vr_ring_room(&r), 3000);
+        while ((len = vr_ring_peek(&r, got, sizeof got)) > 0) {
+            ck_assert_uint_eq(len, 3000);
+            ck_assert_uint_eq(got[0], (recv & 0xFF));
+            ck_assert_uint_eq(got[2999], (recv & 0xFF));
+            vr_ring_next(&r, len);
+            recv++;
+        }
+        memset(msg, (int)(sent & 0xFF), 3000);
+    }
+    ck_assert_uint_eq(recv, sent);
+    ck_assert_uint_gt(r.head, VR_MSG_RING);   /* it wrapped many times */
+    ck_assert_int_eq(vr_ring_put(&r, msg, VR_MSG_MAX + 1), -1);
+    ck_assert_int_eq(vr_ring_put(&r, msg, 0), -1);
+    ck_assert_uint_eq(vr_ring_peek(&r, got, sizeof got), 0);
+    ck_assert_int_eq(vr_ring_put(&r, msg, VR_MSG_MAX), 0);
+    ck_assert_int_eq(vr_ring_put(&r, msg, 10), 0);
+    ck_assert_uint_eq(vr_ring_peek(&r, got, 100), 0);    /* the long one dropped */
+    ck_assert_uint_eq(vr_ring_peek(&r, got, 100), 10);
+    vr_ring_next(&r, 10);
+    ck_assert_uint_eq(vr_ring_peek(&r, got, sizeof got), 0);
+    r.head = r.tail + VR_MSG_RING + 4;   /* the other side wrote nonsense */
+    ck_assert_uint_eq(vr_ring_room(&r), 0);
+    ck_assert_uint_eq(vr_ring_peek(&r, got, sizeof got), 0);
+    ck_assert_uint_eq(r.tail, r.head);
+    ck_assert_int_eq(vr_ring_put(&r, msg, 10), 0);
+
+    vst_instance *inst = load_testplug();
+    ck_assert_int_eq(vst_isolated_send(inst, msg, 10, err), VST_E_INVALID);
+    ck_assert_uint_eq(vst_isolated_receive(inst, got, sizeof got), 0);
+    vst_unload(inst);
+}
+END_TEST
+
 static Suite *host_suite(void)
 {
     Suite *s = suite_create("vst-host");
@@ -1325,7 +1378,8 @@ static Suite *host_suite(void)
                   test_midi_out_ring_full, test_transport}},
         {"audio", {test_process_float_stereo, test_process_double,
                    test_mapping_mono_in_stereo_plugin, test_mapping_mono_plugin,
-                   test_in_place_buffers, test_block_too_large, test_non_finite_scan}},
+                   test_in_place_buffers, test_block_too_large, test_non_finite_scan,
+                   test_message_ring}},
         {"scan", {test_scan_ok, test_scan_crash, test_scan_hang, test_scan_failures_leave_others_playing, test_scan_bad_files,
                   test_scan_cache, test_scan_dir, test_info_format}},
     };
