@@ -672,6 +672,7 @@ static void close_remote(vst_remote *r) {
   free(r->chunk_out);
   free(r->values);
   free(r->known);
+  free(r->unapplied);
   free(r->group);
   free(r->open_arg);
   free(r->path);
@@ -778,18 +779,38 @@ static VstIntPtr proxy_dispatch(AEffect *e, VstInt32 op, VstInt32 index, VstIntP
   return ret;
 }
 
+/* The host's value of a parameter; while a value set on the audio thread
+ * has not reached the host (vst_remote_rt_param: its call missed the
+ * deadline, or waits for the host's next), that value: a plugin.get after
+ * a plugin.set's reply reads what was set.  A value the host answers is
+ * remembered unless the audio thread set another meanwhile. */
 static float proxy_get_param(AEffect *e, VstInt32 index) {
   vst_remote *r = remote_of(e);
+  bool in_range = index >= 0 && index < r->fx.numParams && r->values != NULL;
+  uint32_t bits = 0;
   vr_msg m;
   float v = 0.0f;
 
   pthread_mutex_lock(&r->lock);
-  if (call_simple(r, VR_GET_PARAM, 0, index, 0, 0.0f, 0.0, &m, NULL) == VST_OK) {
-    v = m.opt;
-    remember_param(r, index, v);
-  } else if (index >= 0 && index < r->fx.numParams && r->values != NULL) {
-    uint32_t bits = atomic_load_explicit(&r->values[index], memory_order_relaxed);
+  if (in_range && atomic_load_explicit(&r->unapplied[index], memory_order_acquire)) {
+    bits = atomic_load_explicit(&r->values[index], memory_order_relaxed);
     memcpy(&v, &bits, sizeof v);
+  } else {
+    if (in_range)
+      bits = atomic_load_explicit(&r->values[index], memory_order_relaxed);
+    if (call_simple(r, VR_GET_PARAM, 0, index, 0, 0.0f, 0.0, &m, NULL) == VST_OK) {
+      uint32_t got;
+
+      v = m.opt;
+      memcpy(&got, &v, sizeof got);
+      if (in_range && atomic_compare_exchange_strong_explicit(&r->values[index], &bits, got,
+                                                              memory_order_relaxed,
+                                                              memory_order_relaxed))
+        atomic_store_explicit(&r->known[index], 1, memory_order_relaxed);
+    } else if (in_range) {
+      bits = atomic_load_explicit(&r->values[index], memory_order_relaxed);
+      memcpy(&v, &bits, sizeof v);
+    }
   }
   pthread_mutex_unlock(&r->lock);
   return v;
@@ -856,7 +877,8 @@ AEffect *vst_remote_open(const char *path, const vst_config *cfg, int *rc, char 
   if (*rc == VST_OK && r->fx.numParams > 0) {
     r->values = calloc((size_t)r->fx.numParams, sizeof *r->values);
     r->known = calloc((size_t)r->fx.numParams, sizeof *r->known);
-    if (r->values == NULL || r->known == NULL)
+    r->unapplied = calloc((size_t)r->fx.numParams, sizeof *r->unapplied);
+    if (r->values == NULL || r->known == NULL || r->unapplied == NULL)
       *rc = vst_fail(err, VST_E_NOMEM, "out of memory");
   }
   if (*rc != VST_OK) {
@@ -1060,6 +1082,10 @@ int vst_isolated_restart(vst_instance *inst, char *err) {
     if (rc != VST_OK)
       leave_host(r);
   }
+  /* What the new host has is what it was just given: nothing set on the
+   * audio thread waits for it (that thread sets none while it is dead). */
+  for (VstInt32 i = 0; rc == VST_OK && r->unapplied != NULL && i < r->fx.numParams; i++)
+    atomic_store_explicit(&r->unapplied[i], 0, memory_order_relaxed);
   if (rc == VST_OK)
     atomic_store(&r->alive, true);
   pthread_mutex_unlock(&r->lock);

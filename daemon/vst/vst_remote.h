@@ -251,6 +251,11 @@ typedef struct vst_remote {
   int last_status;           /* the last forwarded dispatcher call: VST_OK or why not */
   _Atomic uint32_t *values;  /* last value seen per parameter (float bits) */
   _Atomic uint8_t *known;
+  /* Per parameter: a value the audio thread set (in values) that the host
+   * may not have applied yet: given with a call it has not finished, or
+   * waiting for its next.  Set and cleared by the audio thread; while set,
+   * plugin.get answers the value set instead of asking the host. */
+  _Atomic uint8_t *unapplied;
 
   /* Read by the audio thread, written by the control side. */
   _Atomic bool alive;
@@ -261,6 +266,8 @@ typedef struct vst_remote {
   const VstEvents *events;   /* from effProcessEvents, for the coming call */
   vr_param pend[VR_PARAMS];  /* changes a stuck host could not be given yet, one per index */
   unsigned npend;
+  int32_t flight[VR_PARAMS]; /* the indices given with the host's last call, until it is done */
+  unsigned nflight;
 
   /* Audio thread -> control side. */
   atomic_uint_fast32_t missed;

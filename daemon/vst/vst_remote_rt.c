@@ -44,11 +44,36 @@ static bool pend_param(vst_remote *r, VstInt32 index, float value) {
 }
 
 /* The waiting changes into the region, for the call about to be made:
- * the host applies them before it processes. */
+ * the host applies them before it processes.  They are in flight until
+ * the host is done with the call (landed). */
 static void give_params(vst_remote *r, vr_shm *s) {
+  unsigned i;
+
   memcpy(s->params, r->pend, r->npend * sizeof r->pend[0]);
   s->nparams = r->npend;
+  for (i = 0; i < r->npend && r->nflight < VR_PARAMS; i++)
+    r->flight[r->nflight++] = r->pend[i].index;
   r->npend = 0;
+}
+
+static bool pending(const vst_remote *r, int32_t index) {
+  unsigned i;
+
+  for (i = 0; i < r->npend; i++)
+    if (r->pend[i].index == index)
+      return true;
+  return false;
+}
+
+/* The host is done with the last call: the changes given with it are
+ * applied (one set again since waits in pend, still unapplied). */
+static void landed(vst_remote *r) {
+  unsigned i;
+
+  for (i = 0; i < r->nflight; i++)
+    if (r->unapplied != NULL && !pending(r, r->flight[i]))
+      atomic_store_explicit(&r->unapplied[r->flight[i]], 0, memory_order_release);
+  r->nflight = 0;
 }
 
 /* Copies the call into the region. */
@@ -211,6 +236,8 @@ static bool ready(vst_remote *r) {
     return false;
   if (r->stuck && __atomic_load_n(&r->shm->done, __ATOMIC_ACQUIRE) == r->seq)
     r->stuck = false;
+  if (!r->stuck)
+    landed(r);
   return !r->stuck;
 }
 
@@ -223,6 +250,8 @@ static bool post(vst_remote *r) {
   r->seq = seq;
   ok = run(r, seq);
   r->stuck = !ok;
+  if (ok)
+    landed(r);
   return ok;
 }
 
@@ -237,9 +266,10 @@ static bool post(vst_remote *r) {
  * waiting is lost (counted as missed). */
 void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
   vr_shm *s = r->shm;
+  bool in_range = index >= 0 && index < r->fx.numParams && r->values != NULL;
 
   RT_FOREIGN_END();
-  if (index >= 0 && index < r->fx.numParams && r->values != NULL) {
+  if (in_range) {
     uint32_t bits;
 
     memcpy(&bits, &value, sizeof bits);
@@ -250,12 +280,18 @@ void vst_remote_rt_param(vst_remote *r, VstInt32 index, float value) {
     r->npend = 0;   /* a restart gives the new host every value seen */
   } else if (!pend_param(r, index, value)) {
     atomic_fetch_add_explicit(&r->missed, 1, memory_order_relaxed);
-  } else if (ready(r)) {
-    s->nframes = 0;
-    s->nevents = 0;
-    give_params(r, s);
-    if (post(r))
-      take_back(r, (vst_instance *)r->fx.resvd1);   /* an Automate from its setParameter */
+  } else {
+    /* The set's reply goes out once this returns, maybe before the host
+     * has the change: until it has, plugin.get answers this value. */
+    if (in_range && r->unapplied != NULL)
+      atomic_store_explicit(&r->unapplied[index], 1, memory_order_release);
+    if (ready(r)) {
+      s->nframes = 0;
+      s->nevents = 0;
+      give_params(r, s);
+      if (post(r))
+        take_back(r, (vst_instance *)r->fx.resvd1);   /* an Automate from its setParameter */
+    }
   }
   RT_FOREIGN_BEGIN();
 }

@@ -281,11 +281,17 @@ START_TEST(three_periods_per_call) {
   /* A render ends with the host still inside its last call (16 ms against
    * a 6 ms deadline), and the next, started at once, finds it busy
    * throughout: a parameter set for it waits, and reaches the plugin with
-   * the host's next call (a render once it is idle) instead of being lost. */
+   * the host's next call (a render once it is idle) instead of being lost;
+   * plugin.get answers it meanwhile. */
   for (int k = 1; k <= 5; k++) {
     double v = 0.125 * k, got;
 
     conn_ok(&c, conn_request(&c, "plugin.set", "uud", "node", h, "index", (uint64_t)2, "value", v));
+    /* Read at once, the change still waiting for the host: what was set
+     * (the host would still answer the value before). */
+    got = msg_double(conn_ok(&c, conn_request(&c, "plugin.get", "uu", "node", h, "index",
+                                              (uint64_t)2)), "value");
+    ck_assert_msg(fabs(got - v) < 1e-6, "set %g, read back at once %g", v, got);
     play(b);
     usleep(50000);
     play(b);
