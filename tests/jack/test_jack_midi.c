@@ -611,6 +611,45 @@ START_TEST(test_midi_csound) {
 }
 END_TEST
 
+/* status's JACK xrun count. */
+static uint64_t sonod_xruns(conn *c) {
+  return msg_uint(ok(c, conn_request(c, "status", "")), "xruns");
+}
+
+/* The rig (started) sends one 3-byte message at offset 37 of its next
+ * period; returns after another 100 ms recorded. */
+static void rig_note(uint8_t status, uint8_t key) {
+  to_send[0] = (send_ev){ 37, { status, key, status >= 0x90 ? 127 : 0 } };
+  atomic_store(&nto_send, 1);
+  atomic_store(&midi_cmd, 1);
+  rig_wait(RATE / 10);
+  ck_assert_int_eq(atomic_load(&midi_cmd), 2);
+}
+
+/* Note-offs of key 64 on channel 1 until no synth of the Csound route
+ * sounds (status midi_csound.sounding, waited for up to 5 s after each);
+ * an off is sent again only if JACK reported an xrun while it was sent. */
+static void ch1_off(conn *c) {
+  for (int k = 1; cs_stat(c, "sounding") > 0; k++) {
+    uint64_t xr0 = sonod_xruns(c);
+    unsigned xr;
+
+    atomic_store(&feed_value, 0.0f);
+    rig_start();
+    rig_wait(RATE / 20);
+    rig_note(0x81, 64);
+    xr = atomic_load(&rig_xruns);
+    rig_stop();
+    xr += (unsigned)(sonod_xruns(c) - xr0);
+    for (int i = 0; i < 100 && cs_stat(c, "sounding") > 0; i++)
+      usleep(50000);
+    if (cs_stat(c, "sounding") > 0) {
+      ck_assert_msg(xr > 0, "a note-off on channel 1 did not end the synth (no xrun)");
+      ck_assert_int_lt(k, JACK_TEST_ATTEMPTS);
+    }
+  }
+}
+
 /* Routes restored from the autosave play: a route to the test plugin
  * (saved at one node id, restored at another) and one to a Csound
  * instrument, after a restart with the same state directory.  A note on
@@ -626,8 +665,10 @@ START_TEST(test_midi_routes_restored) {
   daemon_proc dp;
   conn c, ev;
   const msgpack_object *o;
-  uint64_t saved, nid;
+  uint64_t saved, nid, xr0;
   size_t n;
+  int attempt;
+  unsigned synths = 0;
   evcount got_ev = { 0, 0, 0 };
 
   home_make(home, sizeof home, "jackmidistate");
@@ -664,34 +705,50 @@ START_TEST(test_midi_routes_restored) {
   ck_assert(msg_str_is(&o->via.array.ptr[0], "to", node));
   ck_assert(msg_str_is(&o->via.array.ptr[1], "instr", "mnote"));
 
-  /* Channel 0: the plugin's impulse of 127/127; no synth. */
-  atomic_store(&feed_value, 0.0f);
-  rig_start();
-  rig_wait(RATE / 10);
-  to_send[0] = (send_ev){ 37, { 0x90, 60, 127 } };
-  atomic_store(&nto_send, 1);
-  atomic_store(&midi_cmd, 1);
-  rig_wait(RATE / 10);
-  ck_assert_int_eq(atomic_load(&midi_cmd), 2);
-  /* Channel 1: a synth of mnote, whose ivel (1) holds out_1 at 1 from its
-   * note on; the plugin is not routed channel 1. */
-  to_send[0] = (send_ev){ 37, { 0x91, 64, 127 } };
-  atomic_store(&midi_cmd, 1);
-  rig_wait(RATE / 10);
-  ck_assert_int_eq(atomic_load(&midi_cmd), 2);
-  rig_stop();
-  n = atomic_load(&rec_len);
-  {
-    long first = first_above(rec[0], 0, n, 0.5f), second;
+  /* Channel 0: the plugin's impulse of 127/127, one frame.  Channel 1: a
+   * synth of mnote (synth.started), whose ivel (1) holds out_1 at 1 from
+   * its note on; the plugin is not routed channel 1.  A note-off on
+   * channel 1 ends it (synth.ended).  JACK may lose a period's MIDI when
+   * a client does not finish in time (an xrun; seen under load: the ASan
+   * build, dozens of xruns, the channel 1 note never reached sonod), so an
+   * attempt that lost a note is retried, but only when JACK reported an
+   * xrun during it. */
+  for (attempt = 1;; attempt++) {
+    long first, second;
+    uint64_t sounding;
+    unsigned xr;
+    bool sane;
 
-    ck_assert_int_ge(first, 0);
-    ck_assert_float_eq_tol(rec[0][first], 1.0f, 1e-6);
+    xr0 = sonod_xruns(&c);
+    atomic_store(&feed_value, 0.0f);
+    rig_start();
+    rig_wait(RATE / 10);
+    rig_note(0x90, 60);
+    rig_note(0x91, 64);
+    xr = atomic_load(&rig_xruns);
+    rig_stop();
+    xr += (unsigned)(sonod_xruns(&c) - xr0);
+    n = atomic_load(&rec_len);
+    first = first_above(rec[0], 0, n, 0.5f);
     /* The impulse is one frame; the synth's level comes later and stays. */
-    second = first_above(rec[0], (size_t)first + 1, n, 0.5f);
-    ck_assert_int_gt(second, first + 1);
-    ck_assert_float_eq_tol(rec[0][n - 1], 1.0f, 1e-6);
+    second = first < 0 ? -1 : first_above(rec[0], (size_t)first + 1, n, 0.5f);
+    sounding = cs_stat(&c, "sounding");
+    fprintf(stderr, "test_jack_midi restored: attempt %d: impulse at %ld, level from %ld, last "
+            "%g, %llu synths sounding, %u xruns\n", attempt, first, second,
+            n > 0 ? rec[0][n - 1] : 0.0f, (unsigned long long)sounding, xr);
+    sane = first >= 0 && fabsf(rec[0][first] - 1.0f) < 1e-6f && second > first + 1 &&
+           fabsf(rec[0][n - 1] - 1.0f) < 1e-6f && sounding == 1;
+    synths += (unsigned)sounding;
+    /* It ends (before another attempt, too). */
+    ch1_off(&c);
+    if (sane)
+      break;
+    ck_assert_msg(xr > 0, "a note routed from the session got lost without an xrun");
+    ck_assert_int_lt(attempt, JACK_TEST_ATTEMPTS);
   }
-  await_events(&ev, &got_ev, 1, 0, 0);
+  /* Each synth that sounded was announced, and its end. */
+  await_events(&ev, &got_ev, synths, synths, 0);
+  ck_assert_uint_eq(cs_stat(&c, "failed"), 0);
   conn_close(&ev);
   conn_close(&c);
   ck_assert_int_eq(daemon_stop(&dp), 0);
