@@ -52,6 +52,7 @@ static int alloc_all(cs_engine *eng)
      * voice, with a start and a stop queued (cs_pool_rt.c). */
     eng->client_heap = (size_t)c->cmd_capacity * 2;
     eng->defer = prefault_calloc(minheap_capacity(&eng->heap), sizeof(cs_cmd));
+    eng->spread = prefault_calloc(minheap_capacity(&eng->heap), sizeof(cs_cmd));
     eng->fired = prefault_calloc(eng->nslots, sizeof(uint32_t));
     eng->slots = prefault_calloc(eng->nslots, sizeof(cs_slot));
     eng->slot_ctl = calloc(eng->nslots, sizeof(int));
@@ -61,7 +62,7 @@ static int alloc_all(cs_engine *eng)
     eng->kbus = prefault_calloc(eng->nbuses, sizeof(*eng->kbus));
     eng->bus_rt = prefault_calloc(eng->nbuses, sizeof(cs_bus_rt));
     eng->bus_ctl = calloc(eng->nbuses, sizeof(int));
-    if (!eng->defer || !eng->fired || !eng->slots ||
+    if (!eng->defer || !eng->spread || !eng->fired || !eng->slots ||
         !eng->slot_ctl || !eng->slot_tmpl || !eng->slot_voice || !eng->free_slots ||
         !eng->kbus || !eng->bus_rt || !eng->bus_ctl)
         return -1;
@@ -219,6 +220,19 @@ uint64_t cs_engine_score_over(const cs_engine *eng, uint64_t *events)
     return n;
 }
 
+uint64_t cs_engine_score_spread(const cs_engine *eng, uint64_t *events)
+{
+    uint64_t n = atomic_load_explicit(&eng->score_spread, memory_order_acquire);
+    if (events)
+        *events = atomic_load_explicit(&eng->score_spread_events, memory_order_relaxed);
+    return n;
+}
+
+uint64_t cs_engine_score_spread_max_take(cs_engine *eng)
+{
+    return atomic_exchange_explicit(&eng->score_spread_max, 0, memory_order_relaxed);
+}
+
 uint64_t cs_engine_exits(const cs_engine *eng, int *last)
 {
     uint64_t n = atomic_load_explicit(&eng->exits, memory_order_acquire);
@@ -247,6 +261,8 @@ void cs_engine_destroy(cs_engine *eng)
         cmd_free(&c);
     for (size_t i = 0; i < eng->ndefer; i++)
         cmd_free(&eng->defer[i]);
+    for (size_t i = 0; i < eng->nspread; i++)
+        cmd_free(&eng->spread[(eng->spread_head + i) % minheap_capacity(&eng->heap)]);
     for (unsigned i = 0; eng->slots && i < eng->nslots; i++)
         for (unsigned p = 0; p < CS_MAX_PARAMS; p++)
             free(eng->slots[i].autom[p]);
@@ -266,7 +282,7 @@ void cs_engine_destroy(cs_engine *eng)
     spsc_destroy(eng->note_ring);
     spsc_destroy(eng->msg_ring);
     minheap_free(&eng->heap);
-    free(eng->defer); free(eng->fired); free(eng->slots);
+    free(eng->defer); free(eng->spread); free(eng->fired); free(eng->slots);
     free(eng->slot_ctl); free(eng->slot_tmpl); free(eng->slot_voice); free(eng->free_slots);
     free(eng->abus); free(eng->abus_stamp); free(eng->ahead); free(eng->ahead_out); free(eng->tap_ahead);
     free(eng->in_hist);

@@ -264,6 +264,13 @@ typedef struct cs_arg {
 int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args,
                    unsigned nargs, uint64_t at, double dur, int priority,
                    cs_synth_id *id, cs_error *err);
+/* The same; spread: the start may wait for a later k-cycle when the
+ * k-cycle of `at` already has CS_SPREAD_PER_CYCLE (32) starts, and then
+ * starts at that k-cycle's first frame (its CS_NOTICE_STARTED carries the
+ * frame), dur counted from there. */
+int cs_synth_start_ex(cs_engine *eng, const char *instr, const cs_arg *args,
+                      unsigned nargs, uint64_t at, double dur, int priority, bool spread,
+                      cs_synth_id *id, cs_error *err);
 int cs_synth_set(cs_engine *eng, cs_synth_id id, const cs_arg *args,
                  unsigned nargs, uint64_t at, cs_error *err);
 
@@ -431,6 +438,12 @@ int cs_channel_get(cs_engine *eng, const char *name, double *value, cs_error *er
 int cs_event(cs_engine *eng, const char *line, uint64_t at, cs_error *err);
 /* Several lines ("i", "f", "e" not allowed), times relative to `at`. */
 int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err);
+/* The same; spread: an event whose k-cycle already has 32 starts (score
+ * events and synth starts, the ones that may not wait counted first) waits
+ * for the next k-cycle with room, in score order, and starts at its first
+ * frame with p3 as written (cs_engine_score_spread counts them). */
+int cs_event_ex(cs_engine *eng, const char *line, uint64_t at, bool spread, cs_error *err);
+int cs_score_ex(cs_engine *eng, const char *text, uint64_t at, bool spread, cs_error *err);
 
 /* ---- offline .csd [control] ---- */
 
@@ -467,6 +480,13 @@ uint64_t cs_engine_exits(const cs_engine *eng, int *last);
  * square (each start walks the instrument's instances and the active
  * list): 2 000 at once take about 25 periods of 256 frames. [any] */
 uint64_t cs_engine_score_over(const cs_engine *eng, uint64_t *events);
+/* k-cycles in which score events of requests with `spread` started later
+ * than asked (their own k-cycle had no room); *events (may be NULL) gets how
+ * many started late in them. [any] */
+uint64_t cs_engine_score_spread(const cs_engine *eng, uint64_t *events);
+/* The largest delay in frames of such an event since the previous call
+ * (0: none), and starts over. [control] */
+uint64_t cs_engine_score_spread_max_take(cs_engine *eng);
 
 /* Renders a whole .csd (orchestra and score) through an engine built with its
  * own settings and cs_rt_process, block by block, into a sound file whose

@@ -33,6 +33,12 @@
  * never later, and Csound's cost for them grows with their square
  * (cs_process_rt.c apply_events). */
 #define CS_SCORE_PER_CYCLE 32
+/* Starts (score events and synth starts, MIDI voices included) given to
+ * Csound in one k-cycle beyond which the events of requests with `spread`
+ * wait for the next k-cycles (cs_process_rt.c spread_drain).  The same
+ * figure as the report's: 32 notes of one instrument at once cost Csound
+ * well under a tenth of a period (bench/RESULTS.md). */
+#define CS_SPREAD_PER_CYCLE CS_SCORE_PER_CYCLE
 
 /* Csound instrument numbers of templates (cs_instr.c): priority p owns the
  * band CS_INSTR_BASE + (p-1)*CS_INSTR_BAND ... + CS_INSTR_BAND-1, a number
@@ -89,14 +95,18 @@ typedef enum {
     CMD_CHAN_SET, CMD_CHAN_BIND, CMD_TAP_ADD, CMD_TAP_REMOVE,
 } cs_cmd_type;
 
+/* b of a CMD_START or CMD_EVENTS: its starts may wait for a later
+ * k-cycle when the cycle's bound is reached (`spread`). */
+#define CS_CMD_SPREAD 1u
+
 typedef struct cs_cmd {
     uint64_t frame;        /* absolute engine frame */
     uint64_t seq;          /* [A] arrival order, ties in the heap */
     uint64_t id;           /* synth id / compile mark */
     uint32_t type;
     uint32_t slot;         /* synth slot, bus id or table index */
-    uint32_t a, b;         /* param index / instr number / offsets */
-    double v;
+    uint32_t a, b;         /* param index / instr number / offsets; START, EVENTS: b flags */
+    double v;              /* a spread START: its duration in frames (0: until stopped) */
     void *ptr;             /* handed-over data, returned in a FREE notice */
     uint64_t need_compile; /* START: compile mark that must be merged */
 } cs_cmd;
@@ -272,6 +282,16 @@ struct cs_engine {
     size_t nfired;
     uint64_t mark_this_cycle;              /* [A] */
     unsigned score_handed;                 /* [A] score events given in this k-cycle */
+    unsigned cycle_started;                /* [A] starts given in this k-cycle (all kinds) */
+    /* Spread commands due, in the order they fell due, waiting for room
+     * under CS_SPREAD_PER_CYCLE (a ring over minheap_capacity entries). */
+    cs_cmd *spread;                        /* [A] */
+    size_t spread_head, nspread;           /* [A] */
+    unsigned spread_late;                  /* [A] score events started late this k-cycle */
+    uint64_t spread_late_max;              /* [A] the largest delay among them, frames */
+    _Atomic uint64_t score_spread;         /* [A] k-cycles that started spread events late */
+    _Atomic uint64_t score_spread_events;  /* [A] score events started late in them */
+    _Atomic uint64_t score_spread_max;     /* [A] max delay, frames; [C] takes it (exchange) */
     int ev_open;                           /* [A] Csound's events detached (events_open) */
     void *ev_saved, *ev_head, *ev_tail;    /* [A] the list detached; the chain given */
     _Atomic uint64_t score_over;           /* [A] k-cycles given more than the bound */

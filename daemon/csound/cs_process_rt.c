@@ -99,6 +99,14 @@ static void fire_start(cs_engine *eng, cs_cmd *c, uint32_t offset)
      * its own fractional instrument number. */
     MYFLT p[4] = { (MYFLT)c->a + (MYFLT)(c->slot + 1) / 1048576.0, 0, -1, (MYFLT)c->slot };
     eng->fired[eng->nfired++] = c->slot;
+    eng->cycle_started++;
+    if ((c->b & CS_CMD_SPREAD) && c->v > 0) {
+        /* Its duration counts from the frame it really starts at: the stop
+         * takes the heap entry the start left (cs_synth.c queued none). */
+        cs_cmd st = { .type = CMD_STOP, .frame = eng->cycle_frame + offset + (uint64_t)c->v,
+                      .seq = eng->seq++, .id = c->id, .slot = c->slot };
+        cs_heap_push(eng, &st);
+    }
     RT_FOREIGN_BEGIN();
     events_open(eng);
     csoundScoreEvent(eng->cs, 'i', p, 4);
@@ -181,6 +189,17 @@ static double event_time(double sr, unsigned ksmps, uint64_t base, double p2, in
     return t;
 }
 
+/* The frame the block's p2 counts from: its `at`, or this k-cycle's first
+ * frame for an `at` already past.  Set when the block first falls due. */
+static void events_base(cs_engine *eng, const cs_cmd *c)
+{
+    cs_events *e = c->ptr;
+    if (!e->based) {
+        e->base = c->frame > eng->cycle_frame ? c->frame : eng->cycle_frame;
+        e->based = 1;
+    }
+}
+
 /* Gives Csound the block's events whose start sample is due: those at this
  * command's frame now, in score order.  The block goes back into the heap
  * at the next event's sample (later in this k-cycle: popped again in this
@@ -198,26 +217,41 @@ static double event_time(double sr, unsigned ksmps, uint64_t base, double p2, in
  * API fires in the k-cycle *nearest* to p2 (time2kcnt rounds with llrint):
  * a start in the second half of a cycle would fire one cycle late.  Every
  * event given here is due in this cycle, so under round-down llrint gives
- * at most this cycle: it fires now, with p2 and p3 untouched. */
-static void apply_events(cs_engine *eng, cs_cmd *c)
+ * at most this cycle: it fires now, with p2 and p3 untouched.
+ *
+ * A spread block (spread_drain) gives every event due by the end of this
+ * k-cycle while the cycle has fewer than CS_SPREAD_PER_CYCLE starts, and
+ * returns 0 when it stopped for want of room (the rest waits in the spread
+ * queue).  An event held back from an earlier k-cycle starts at this
+ * cycle's first frame: p2 is the engine's time of that frame (as an event
+ * of a block at that frame with p2 = 0), p3 as written, so it plays as the
+ * same line sent for that frame would.  Returns 1 when the block left: all
+ * given (freed), or back in the heap at its next event. */
+static int apply_events(cs_engine *eng, cs_cmd *c, int spread)
 {
     cs_events *e = c->ptr;
     double *vals = cs_events_vals(e);
     const uint64_t end = eng->cycle_frame + eng->ksmps;
     uint64_t again = 0;
 
-    if (!e->based) {
-        e->base = c->frame > eng->cycle_frame ? c->frame : eng->cycle_frame;
-        e->based = 1;
-    }
+    events_base(eng, c);
     for (; e->next < e->nevents; e->next++) {
         double *p = vals + e->ev[e->next].first;
         int64_t start;
         double t = event_time(eng->sr, eng->ksmps, e->base, p[1], &start);
         uint64_t at = start > (int64_t)eng->cycle_frame ? (uint64_t)start : eng->cycle_frame;
-        if (at > c->frame || at >= end) {
+        if (at >= end || (!spread && at > c->frame)) {
             again = at;
             break;
+        }
+        if (spread && eng->cycle_started >= CS_SPREAD_PER_CYCLE)
+            return 0;
+        if (spread && start < (int64_t)eng->cycle_frame) {
+            const uint64_t late = eng->cycle_frame - (uint64_t)start;
+            t = event_time(eng->sr, eng->ksmps, eng->cycle_frame, 0.0, &start);
+            eng->spread_late++;
+            if (late > eng->spread_late_max)
+                eng->spread_late_max = late;
         }
         p[1] = t;
         RT_FOREIGN_BEGIN();
@@ -230,14 +264,63 @@ static void apply_events(cs_engine *eng, cs_cmd *c)
         events_took(eng);
         RT_FOREIGN_END();
         eng->score_handed++;
+        eng->cycle_started++;
     }
     if (e->next < e->nevents) {
         cs_cmd d = *c;
         d.frame = again;
         cs_heap_push(eng, &d);          /* the slot it was popped from */
-        return;
+        return 1;
     }
     cs_rt_note(eng, NOTE_FREE_PTR, 0, 0, 0, e, 0);
+    return 1;
+}
+
+static int is_spread(const cs_cmd *c)
+{
+    return (c->type == CMD_START || c->type == CMD_EVENTS) && (c->b & CS_CMD_SPREAD);
+}
+
+/* A spread command fell due: it waits at the tail of the spread queue
+ * until spread_drain gives it, after this k-cycle's other commands.  The
+ * queue holds only what came out of the heap, within client_heap (schedule
+ * counts it), so it cannot fill; were it full, the command would be applied
+ * at once rather than lost. */
+static int spread_add(cs_engine *eng, const cs_cmd *c)
+{
+    const size_t cap = minheap_capacity(&eng->heap);
+    if (eng->nspread == cap)
+        return 0;
+    if (c->type == CMD_EVENTS)
+        events_base(eng, c);
+    eng->spread[(eng->spread_head + eng->nspread) % cap] = *c;
+    eng->nspread++;
+    return 1;
+}
+
+/* Gives the spread queue's commands, oldest first, while this k-cycle has
+ * fewer than CS_SPREAD_PER_CYCLE starts: the commands that may not wait
+ * were applied already and counted first.  A command stays at the head
+ * when the cycle is full; one block's events keep their score order and
+ * the commands their order of falling due.  Work per k-cycle: at most the
+ * bound's starts, plus the commands that start nothing (cancelled synths),
+ * each taken off once. */
+static void spread_drain(cs_engine *eng)
+{
+    const size_t cap = minheap_capacity(&eng->heap);
+    while (eng->nspread && eng->cycle_started < CS_SPREAD_PER_CYCLE &&
+           eng->ndefer < cap) {
+        cs_cmd *c = &eng->spread[eng->spread_head];
+        if (c->type == CMD_START) {
+            if (slot_matches(eng, c))
+                fire_start(eng, c, c->frame > eng->cycle_frame
+                                       ? (uint32_t)(c->frame - eng->cycle_frame) : 0);
+        } else if (!apply_events(eng, c, 1)) {
+            break;
+        }
+        eng->spread_head = (eng->spread_head + 1) % cap;
+        eng->nspread--;
+    }
 }
 
 /* Looks a channel name up in Csound (cs_channel.c says why only here, or
@@ -373,7 +456,7 @@ static void apply(cs_engine *eng, cs_cmd *c)
         break;
     }
     case CMD_EVENTS:
-        apply_events(eng, c);
+        apply_events(eng, c, 0);
         break;
     case CMD_CHAN_SET: {
         /* Before this cycle's perf pass: chnget sees it in this k-cycle. */
@@ -399,6 +482,19 @@ static void apply(cs_engine *eng, cs_cmd *c)
     }
 }
 
+/* Publishes this k-cycle's late starts of spread score events. */
+static void spread_count(cs_engine *eng)
+{
+    uint64_t max = atomic_load_explicit(&eng->score_spread_max, memory_order_relaxed);
+    while (eng->spread_late_max > max &&
+           !atomic_compare_exchange_weak_explicit(&eng->score_spread_max, &max,
+                                                  eng->spread_late_max, memory_order_relaxed,
+                                                  memory_order_relaxed))
+        ;
+    atomic_fetch_add_explicit(&eng->score_spread_events, eng->spread_late, memory_order_relaxed);
+    atomic_fetch_add_explicit(&eng->score_spread, 1, memory_order_release);
+}
+
 static void schedule(cs_engine *eng)
 {
     /* Take in what the control thread sent; leave the rest in the ring when
@@ -406,7 +502,7 @@ static void schedule(cs_engine *eng)
      * sees a full ring: backpressure).  The rest of the heap is the MIDI
      * pools' (cs_pool_rt.c). */
     const cs_cmd *peek;
-    while (minheap_len(&eng->heap) < eng->client_heap &&
+    while (minheap_len(&eng->heap) + eng->nspread < eng->client_heap &&
            (peek = spsc_peek(eng->cmd_ring))) {
         cs_cmd c = *peek;
         spsc_release(eng->cmd_ring, 1);
@@ -421,8 +517,10 @@ static void schedule(cs_engine *eng)
            eng->ndefer < minheap_capacity(&eng->heap)) {
         cs_cmd c;
         minheap_pop(&eng->heap, &c);
-        apply(eng, &c);
+        if (!is_spread(&c) || !spread_add(eng, &c))
+            apply(eng, &c);
     }
+    spread_drain(eng);
     events_close(eng);
 }
 
@@ -521,8 +619,13 @@ static void perform_cycle(cs_engine *eng, const float *const *in, unsigned nin, 
     eng->abus_cycle++;   /* every audio bus silent until written (abus_stamp) */
     /* A finished .csd is not called again (its commands are freed with it). */
     eng->score_handed = 0;
+    eng->cycle_started = 0;
+    eng->spread_late = 0;
+    eng->spread_late_max = 0;
     if (!atomic_load_explicit(&eng->finished, memory_order_relaxed))
         schedule(eng);
+    if (eng->spread_late)
+        spread_count(eng);
     if (eng->score_handed > CS_SCORE_PER_CYCLE) {
         /* Events due in this k-cycle that could not be given earlier. */
         atomic_fetch_add_explicit(&eng->score_over_events,

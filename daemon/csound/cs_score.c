@@ -174,7 +174,7 @@ static int check_instrs(cs_engine *eng, const cs_events *e, cs_error *err)
     return 0;
 }
 
-int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err)
+int cs_score_ex(cs_engine *eng, const char *text, uint64_t at, bool spread, cs_error *err)
 {
     cs_events *e = NULL;
     if (!text)
@@ -186,15 +186,25 @@ int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err)
         free(e);
         return rc;
     }
-    cs_cmd c = { .type = CMD_EVENTS, .frame = at, .ptr = e };
+    cs_cmd c = { .type = CMD_EVENTS, .frame = at, .ptr = e, .b = spread ? CS_CMD_SPREAD : 0 };
     if ((rc = cs_push_cmd(eng, &c, err)))
         free(e);
     return rc;
 }
 
-int cs_event(cs_engine *eng, const char *line, uint64_t at, cs_error *err)
+int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err)
+{
+    return cs_score_ex(eng, text, at, false, err);
+}
+
+int cs_event_ex(cs_engine *eng, const char *line, uint64_t at, bool spread, cs_error *err)
 {
     if (line && strchr(line, '\n') && strchr(line, '\n')[1])
         return cs_seterr(err, CS_EINVAL, "csound.event takes one line; use csound.score");
-    return cs_score(eng, line, at, err);
+    return cs_score_ex(eng, line, at, spread, err);
+}
+
+int cs_event(cs_engine *eng, const char *line, uint64_t at, cs_error *err)
+{
+    return cs_event_ex(eng, line, at, false, err);
 }

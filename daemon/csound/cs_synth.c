@@ -53,6 +53,13 @@ static int check_args(const cs_template *tp, const cs_arg *args, unsigned nargs,
 int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsigned nargs,
                    uint64_t at, double dur, int priority, cs_synth_id *id, cs_error *err)
 {
+    return cs_synth_start_ex(eng, instr, args, nargs, at, dur, priority, false, id, err);
+}
+
+int cs_synth_start_ex(cs_engine *eng, const char *instr, const cs_arg *args, unsigned nargs,
+                      uint64_t at, double dur, int priority, bool spread, cs_synth_id *id,
+                      cs_error *err)
+{
     int t = instr ? cs_template_find(eng, instr) : 0;
     if (!t)
         return cs_seterr(err, CS_ENOENT, "no instrument named '%s'", instr ? instr : "(null)");
@@ -90,13 +97,18 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args, unsign
 
     uint64_t now = cs_engine_frame(eng);
     uint64_t start = at > now ? at : now;
+    uint64_t frames = dur > 0 ? (uint64_t)llround(dur * eng->sr) : 0;
+    if (dur > 0 && frames == 0)
+        frames = 1;
+    /* A spread start may wait for a later k-cycle: the audio thread queues
+     * its stop when it starts it, `frames` later (cs_process_rt.c). */
     cs_cmd c = { .type = CMD_START, .frame = at, .id = sid, .slot = s,
                  .a = (uint32_t)cs_instr_number(eng, t, priority),
+                 .b = spread ? CS_CMD_SPREAD : 0, .v = spread ? (double)frames : 0,
                  .need_compile = tp->compiled[priority] };
     cs_push_cmd(eng, &c, NULL);
-    if (dur > 0) {
-        uint64_t frames = (uint64_t)llround(dur * eng->sr);
-        cs_cmd st = { .type = CMD_STOP, .frame = start + (frames ? frames : 1), .id = sid,
+    if (dur > 0 && !spread) {
+        cs_cmd st = { .type = CMD_STOP, .frame = start + frames, .id = sid,
                       .slot = s };
         cs_push_cmd(eng, &st, NULL);
     }

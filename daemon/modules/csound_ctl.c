@@ -31,6 +31,7 @@ void csound_ctl_work_end(void) {
 }
 static rt_csound the_rt;
 static uint64_t odd_reported, large_reported, exits_reported, over_reported;
+static uint64_t spread_reported, spread_events_reported;
 
 cs_engine *csound_ctl_engine(void) {
   return the_eng;
@@ -217,6 +218,27 @@ static void score_over_poll(sonod *d) {
   over_reported = n;
 }
 
+/* Score events of requests with `spread` that started in a later k-cycle
+ * than asked (their own had 32 starts already): one csound.score_spread
+ * event per poll says how many and by how much, so no client is left
+ * believing a note sounded where it asked. */
+static void score_spread_poll(sonod *d) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+  uint64_t events = 0, n = cs_engine_score_spread(the_eng, &events);
+
+  if (n == spread_reported)
+    return;
+  events_begin(&sb, &pk, "csound.score_spread", 4);
+  sono_pack_key_uint(&pk, "count", n - spread_reported);
+  sono_pack_key_uint(&pk, "total", n);
+  sono_pack_key_uint(&pk, "events", events - spread_events_reported);
+  sono_pack_key_uint(&pk, "max_delay", cs_engine_score_spread_max_take(the_eng));
+  events_emit(d, EV_CSOUND, &sb);
+  spread_reported = n;
+  spread_events_reported = events;
+}
+
 void csound_ctl_poll(sonod *d) {
   cs_notice n;
   char line[1024];
@@ -251,6 +273,7 @@ void csound_ctl_poll(sonod *d) {
   }
   exits_poll(d);
   score_over_poll(d);
+  score_spread_poll(d);
   large = atomic_load_explicit(&the_rt.too_large, memory_order_acquire);
   if (large != large_reported) {
     log_error("csound: %llu blocks larger than %u frames left Csound silent",

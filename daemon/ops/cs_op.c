@@ -119,6 +119,14 @@ static bool get_int(cs_cx *x, const char *key, bool required, int64_t *out) {
   return missing(x, st, key, "an integer");
 }
 
+static bool get_bool(cs_cx *x, const char *key, bool required, bool *out) {
+  sono_arg st = sono_get_bool(x->args, key, out);
+
+  if (st == SONO_ARG_OK || (st == SONO_ARG_MISSING && !required))
+    return true;
+  return missing(x, st, key, "a boolean");
+}
+
 static bool get_double(cs_cx *x, const char *key, bool required, double *out) {
   double v;
   sono_arg st = sono_get_double(x->args, key, &v);
@@ -341,6 +349,9 @@ static void set_default(cs_io *a, const cs_in *in) {
   case CS_IN_DOUBLE:
     *(double *)field(a, in->off) = in->ddef;
     break;
+  case CS_IN_BOOL:
+    *(bool *)field(a, in->off) = in->idef != 0;
+    break;
   default:
     break;
   }
@@ -358,6 +369,8 @@ static bool read_in(cs_cx *x, cs_io *a, const cs_in *in) {
     return get_int(x, in->key, in->required, f);
   case CS_IN_DOUBLE:
     return get_double(x, in->key, in->required, f);
+  case CS_IN_BOOL:
+    return get_bool(x, in->key, in->required, f);
   case CS_IN_ARGS:
     return get_args(x, in->key, in->required, a->args, &a->nargs);
   case CS_IN_ARRAY:

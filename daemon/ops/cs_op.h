@@ -39,6 +39,7 @@ typedef struct cs_io {
   cs_arg args[CS_OP_MAX_ARGS];    /* the `args` or `params` map */
   unsigned nargs;
   int64_t priority;
+  bool spread;                    /* `spread`: starts may wait for room (csound.score, synth.start) */
   double dur, value;
   cs_synth_id synth;
   int bus, table;
@@ -66,6 +67,7 @@ typedef enum {
   CS_IN_UINT,
   CS_IN_INT,
   CS_IN_DOUBLE,   /* finite */
+  CS_IN_BOOL,
   CS_IN_ARGS,     /* a map of names to finite numbers, into args/nargs */
   CS_IN_ARRAY,    /* an array, as given */
   CS_IN_NUMS,     /* `data`: a non-empty array of finite numbers, into data/ndata */
@@ -118,6 +120,7 @@ typedef struct cs_op {
 #define UINT_AS(key_, f) \
   { .kind = CS_IN_UINT, .key = key_, .required = true, .off = CS_FIELD(f, uint64_t) }
 #define INT_OPT(f, d) { .kind = CS_IN_INT, .key = #f, .off = CS_FIELD(f, int64_t), .idef = (d) }
+#define BOOL_OPT(f, d) { .kind = CS_IN_BOOL, .key = #f, .off = CS_FIELD(f, bool), .idef = (d) }
 #define DOUBLE(f) { .kind = CS_IN_DOUBLE, .key = #f, .required = true, .off = CS_FIELD(f, double) }
 #define DOUBLE_OPT(f, d) { .kind = CS_IN_DOUBLE, .key = #f, .off = CS_FIELD(f, double), .ddef = (d) }
 #define ARGS(key_, req) { .kind = CS_IN_ARGS, .key = key_, .required = (req) }

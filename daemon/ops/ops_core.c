@@ -127,7 +127,7 @@ void op_status(request *r) {
   if (d->be->ops->latency != NULL)
     d->be->ops->latency(d->be, &cap, &play);
   reply_begin(&sb, &pk, r->id);
-  msgpack_pack_map(&pk, 25);
+  msgpack_pack_map(&pk, 26);
   sono_pack_key_str(&pk, "backend", d->be->ops->name);
   sono_pack_key_str(&pk, "state", d->be->state);
   sono_pack_key_uint(&pk, "sample_rate", e->sample_rate);
@@ -160,6 +160,10 @@ void op_status(request *r) {
   sono_pack_key_uint(&pk, "csound_score_over",
                      csound_ctl_engine() != NULL ? cs_engine_score_over(csound_ctl_engine(), NULL)
                                                  : 0);
+  sono_pack_key_uint(&pk, "csound_score_spread",
+                     csound_ctl_engine() != NULL
+                         ? cs_engine_score_spread(csound_ctl_engine(), NULL)
+                         : 0);
   sono_pack_key_uint(&pk, "xruns", atomic_load(&d->be->xruns));
   sono_pack_key_uint(&pk, "midi_out_dropped", atomic_load(&d->be->midi_out_dropped));
   sono_pack_key_uint(&pk, "clients", d->nclients);

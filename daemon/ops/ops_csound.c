@@ -88,11 +88,11 @@ static bool call_compile(cs_cx *x, cs_io *a) {
 }
 
 static bool call_event(cs_cx *x, cs_io *a) {
-  return cs_ok(x, cs_event(x->eng, a->line, a->at, &x->e));
+  return cs_ok(x, cs_event_ex(x->eng, a->line, a->at, a->spread, &x->e));
 }
 
 static bool call_score(cs_cx *x, cs_io *a) {
-  return cs_ok(x, cs_score(x->eng, a->text, a->at, &x->e));
+  return cs_ok(x, cs_score_ex(x->eng, a->text, a->at, a->spread, &x->e));
 }
 
 static const cs_op compile_op = {
@@ -101,12 +101,12 @@ static const cs_op compile_op = {
   .out = { OUT_TEXT_OPT(warning) },
 };
 static const cs_op event_op = {
-  .name = "csound.event", .in = { STR(line), TIME },
+  .name = "csound.event", .in = { STR(line), BOOL_OPT(spread, false), TIME },
   .call = call_event, .enoent = SONO_E_UNKNOWN_INSTR,
   .out = { OUT(frame) },
 };
 static const cs_op score_op = {
-  .name = "csound.score", .in = { STR(text), TIME },
+  .name = "csound.score", .in = { STR(text), BOOL_OPT(spread, false), TIME },
   .call = call_score, .enoent = SONO_E_UNKNOWN_INSTR,
   .out = { OUT(frame) },
 };

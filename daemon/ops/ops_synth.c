@@ -34,6 +34,7 @@ typedef struct start_work {
   uint64_t at, frame;
   double dur;
   int priority;
+  bool spread;
 } start_work;
 
 static void start_run(cs_deferred *w) {
@@ -46,8 +47,8 @@ static int start_end(cs_deferred *w, cs_io *io, cs_error *e) {
   int rc = cs_instr_define_end(sw->job, e);
 
   if (rc == 0)
-    rc = cs_synth_start(eng, sw->instr, sw->args, sw->nargs, sw->at, sw->dur, sw->priority,
-                        &io->synth, e);
+    rc = cs_synth_start_ex(eng, sw->instr, sw->args, sw->nargs, sw->at, sw->dur, sw->priority,
+                           sw->spread, &io->synth, e);
   io->frame = sw->frame;
   return rc;
 }
@@ -80,6 +81,7 @@ static start_work *start_work_new(const cs_io *a, cs_define_job *job) {
   sw->frame = a->frame;
   sw->dur = a->dur;
   sw->priority = (int)a->priority;
+  sw->spread = a->spread;
   sw->base.run = start_run;
   sw->base.end = start_end;
   sw->base.discard = start_discard;
@@ -102,8 +104,8 @@ static bool call_start(cs_cx *x, cs_io *a) {
     job = NULL;
   }
   if (job == NULL)
-    return cs_ok(x, cs_synth_start(x->eng, a->instr, a->args, a->nargs, a->at, a->dur,
-                                   (int)a->priority, &a->synth, &x->e));
+    return cs_ok(x, cs_synth_start_ex(x->eng, a->instr, a->args, a->nargs, a->at, a->dur,
+                                      (int)a->priority, a->spread, &a->synth, &x->e));
   return cs_op_defer(x, &sw->base);
 }
 
@@ -179,7 +181,7 @@ static bool call_get(cs_cx *x, cs_io *a) {
 const cs_op cs_synth_start_op = {
   .name = "synth.start",
   .in = { STR(instr), ARGS("args", false), DOUBLE_OPT(dur, -1), INT_OPT(priority, 0),
-          CHECK(check_start), TIME },
+          BOOL_OPT(spread, false), CHECK(check_start), TIME },
   .call = call_start, .enoent = SONO_E_UNKNOWN_INSTR,
   .out = { OUT(synth), OUT(frame) },
 };

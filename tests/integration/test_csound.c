@@ -671,6 +671,33 @@ START_TEST(exits_are_survived) {
 }
 END_TEST
 
+/* Starts the daemon with ev subscribed to kinds and instr 6 compiled (each
+ * note adds 1/64), one block rendered. */
+static void start_instr6(conn *ev, const char *const *kinds, uint32_t nkinds) {
+  start();
+  conn_open(ev, dp.socket);
+  conn_subscribe(ev, 1, kinds, nkinds);
+  ok_of(conn_request(&c, "csound.compile", "s", "code",
+                     "instr 6\nk1 = 1/64\nasig upsamp k1\nout asig\nendin\n"));
+  render(256);
+}
+
+/* n lines "i 6 0 P3" into text (capacity cap). */
+static void chord_text(char *text, size_t cap, int n, const char *p3) {
+  size_t len = 0;
+
+  text[0] = '\0';
+  for (int i = 0; i < n; i++)
+    len += (size_t)snprintf(text + len, cap - len, "i 6 0 %s\n", p3);
+}
+
+/* Frames of the left channel that must hold n/64: pairs {frame, n}. */
+static void assert_64ths(const float *d, const int (*want)[2], size_t n) {
+  for (size_t i = 0; i < n; i++)
+    ck_assert_msg(d[2 * want[i][0]] == (float)want[i][1] / 64, "frame %d: %g, want %d/64",
+                  want[i][0], d[2 * want[i][0]], want[i][1]);
+}
+
 /* A chord of 40 score notes at one frame, over the bound of 32 events due
  * in one k-cycle: all 40 sound from that frame (each adds 1/64), and the
  * k-cycle is reported: a csound.score_over event with the events beyond
@@ -680,23 +707,14 @@ START_TEST(score_over_the_bound_is_reported) {
   static const char *const kinds[] = { "csound" };
   const msgpack_object *m;
   char text[40 * 16 + 1];
-  size_t len = 0;
   conn ev;
   float *d;
   sf_count_t frames;
 
-  start();
-  conn_open(&ev, dp.socket);
-  conn_subscribe(&ev, 1, kinds, 1);
-  ok_of(conn_request(&c, "csound.compile", "s", "code",
-                     "instr 6\nk1 = 1/64\nasig upsamp k1\nout asig\nendin\n"));
-  render(256);
-  for (int i = 0; i < 40; i++)
-    len += (size_t)snprintf(text + len, sizeof text - len, "i 6 0 0.01\n");
+  start_instr6(&ev, kinds, 1);
+  chord_text(text, sizeof text, 40, "0.01");
   ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)1000));
-  len = 0;
-  for (int i = 0; i < 24; i++)
-    len += (size_t)snprintf(text + len, sizeof text - len, "i 6 0 0.01\n");
+  chord_text(text, sizeof text, 24, "0.01");
   ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)3003));
   render(4096);
   do
@@ -714,6 +732,154 @@ START_TEST(score_over_the_bound_is_reported) {
   ck_assert_float_eq(d[2 * 1000], 40.0f / 64);
   ck_assert_float_eq(d[2 * 3002], 0.0f);
   ck_assert_float_eq(d[2 * 3003], 24.0f / 64);
+  free(d);
+  unlink(out_path);
+}
+END_TEST
+
+/* The next csound.score_spread event on ev (others skipped). */
+static const msgpack_object *next_score_spread(conn *ev) {
+  const msgpack_object *m;
+
+  do
+    m = conn_recv(ev, 10000);
+  while (!msg_str_is(m, "event", "csound.score_spread"));
+  return m;
+}
+
+/* ksmps 32: the k-cycles start at multiples of 32.  A chord of 100 notes
+ * at frame 1000 sent with spread starts 32 at 1000 (its k-cycle, 992..1023),
+ * then 32 at 1024, 32 at 1056 and 4 at 1088, in score order, each lasting
+ * its p3 (0.0101 s: 484 frames) from its real start; the same chord without
+ * spread at 3000 starts whole on its frame.  The 68 late ones are reported:
+ * csound.score_spread {count: 3 k-cycles, events: 68, max_delay: 88}, and
+ * status.csound_score_spread. */
+START_TEST(spread_chord_starts_32_per_k_cycle) {
+  static const char *const kinds[] = { "csound" };
+  const msgpack_object *m;
+  char text[100 * 20 + 1];
+  conn ev;
+  float *d;
+  sf_count_t frames;
+
+  start_instr6(&ev, kinds, 1);
+  chord_text(text, sizeof text, 100, "0.0101");
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at",
+                                                (uint64_t)1000, "spread", 1)),
+                             "frame"),
+                    1000);
+  ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)3000, "spread", 0));
+  render(4096);
+  m = next_score_spread(&ev);
+  ck_assert_uint_eq(msg_uint(m, "count"), 3);
+  ck_assert_uint_eq(msg_uint(m, "total"), 3);
+  ck_assert_uint_eq(msg_uint(m, "events"), 68);
+  ck_assert_uint_eq(msg_uint(m, "max_delay"), 88);
+  m = ok_of(conn_request(&c, "status", ""));
+  ck_assert_uint_eq(msg_uint(m, "csound_score_spread"), 3);
+  ck_assert_uint_eq(msg_uint(m, "csound_score_over"), 1);   /* the chord at 3000 */
+  conn_close(&ev);
+  finish();
+  d = read_wav(&frames);
+  for (sf_count_t i = 900; i < 1700; i++) {
+    int on = 0;
+
+    /* Started at 1000 + k*32 (k-cycle boundaries after the first), 484 frames each. */
+    for (int g = 0; g < 4; g++) {
+      sf_count_t at = g == 0 ? 1000 : 992 + 32 * g;
+
+      if (i >= at && i < at + 484)
+        on += g < 3 ? 32 : 4;
+    }
+    ck_assert_msg(d[2 * i] == (float)on / 64, "frame %ld: %g, want %d/64", (long)i, d[2 * i],
+                  on);
+  }
+  assert_64ths(d, (const int[][2]){ { 2999, 0 }, { 3000, 100 }, { 3483, 100 }, { 3484, 0 } },
+               4);
+  free(d);
+  unlink(out_path);
+}
+END_TEST
+
+/* The bound counts every start of the k-cycle, and starts that may not
+ * wait come first, whatever the order of the requests: 20 exact notes and
+ * 40 spread ones at frame 1000 start 32 there (all 20 exact ones) and 28
+ * at 1024.  A bundle at 2000 with 40 spread synth.start members and 10
+ * exact ones starts the 10 and 22 of the spread ones at 2000, the other
+ * 18 at 2016: synth.started says so, and each plays its dur (0.01 s, 480
+ * frames) from there. */
+START_TEST(spread_makes_room_for_exact_starts) {
+  static const char *const kinds[] = { "csound", "synth" };
+  const msgpack_object *m, *results;
+  char text[40 * 20 + 1];
+  uint64_t ids[50];
+  unsigned at2000 = 0, at2016 = 0, exact_at2000 = 0, started = 0;
+  conn ev;
+  float *d;
+  sf_count_t frames;
+  req q;
+  msgpack_packer *pk;
+
+  start_instr6(&ev, kinds, 2);
+  define("dc", DC, 1);
+  chord_text(text, sizeof text, 40, "0.0101");
+  ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)1000, "spread", 1));
+  chord_text(text, sizeof text, 20, "0.0101");
+  ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)1000));
+  pk = req_begin(&q, "bundle", 2);
+  sono_pack_key_uint(pk, "at", 2000);
+  sono_pack_cstr(pk, "ops");
+  msgpack_pack_array(pk, 50);
+  for (int i = 0; i < 50; i++) {
+    msgpack_pack_map(pk, i < 40 ? 5 : 4);
+    sono_pack_key_str(pk, "op", "synth.start");
+    sono_pack_key_str(pk, "instr", "dc");
+    sono_pack_cstr(pk, "args");
+    msgpack_pack_map(pk, 1);
+    sono_pack_key_double(pk, "kamp", 1.0 / 64);
+    sono_pack_key_double(pk, "dur", 0.01);
+    if (i < 40)
+      sono_pack_key_bool(pk, "spread", true);
+  }
+  results = sono_map_get(ok_of(req_send(&q)), "results");
+  ck_assert_uint_eq(results->via.array.size, 50);
+  for (int i = 0; i < 50; i++) {
+    const msgpack_object *r = sono_map_get(&results->via.array.ptr[i], "ok");
+
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_eq(msg_uint(r, "frame"), 2000);
+    ids[i] = msg_uint(r, "synth");
+  }
+  render(4096);
+  while (started < 50) {
+    m = conn_recv(&ev, 10000);
+    if (!msg_str_is(m, "event", "synth.started"))
+      continue;
+    started++;
+    if (msg_uint(m, "frame") == 2000)
+      at2000++;
+    else if (msg_uint(m, "frame") == 2016)
+      at2016++;
+    for (int i = 40; i < 50; i++)
+      exact_at2000 += msg_uint(m, "synth") == ids[i] && msg_uint(m, "frame") == 2000;
+  }
+  ck_assert_uint_eq(at2000, 32);
+  ck_assert_uint_eq(at2016, 18);
+  ck_assert_uint_eq(exact_at2000, 10);
+  m = next_score_spread(&ev);
+  ck_assert_uint_eq(msg_uint(m, "count"), 1);
+  ck_assert_uint_eq(msg_uint(m, "events"), 28);
+  ck_assert_uint_eq(msg_uint(m, "max_delay"), 24);
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "csound_score_spread"), 1);
+  conn_close(&ev);
+  finish();
+  d = read_wav(&frames);
+  assert_64ths(d,
+               (const int[][2]){ { 999, 0 }, { 1000, 32 }, { 1023, 32 }, { 1024, 60 },
+                                 { 1483, 60 }, { 1484, 28 }, { 1507, 28 }, { 1508, 0 },
+                                 { 1999, 0 }, { 2000, 32 }, { 2015, 32 }, { 2016, 50 },
+                                 { 2479, 50 }, { 2480, 18 }, { 2495, 18 }, { 2496, 0 } },
+               16);
   free(d);
   unlink(out_path);
 }
@@ -1182,6 +1348,8 @@ static Suite *suite(void) {
   tcase_add_test(tc, every_priority);
   tcase_add_test(tc, exits_are_survived);
   tcase_add_test(tc, score_over_the_bound_is_reported);
+  tcase_add_test(tc, spread_chord_starts_32_per_k_cycle);
+  tcase_add_test(tc, spread_makes_room_for_exact_starts);
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
   tcase_add_test(tc, big_first_start_at_a_priority_off_the_loop);
