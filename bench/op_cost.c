@@ -298,6 +298,17 @@ static void op_synth_start(dproc *d, fixture *fx) {
   sleep_ms(500);
 }
 
+static void make_synth_spread(sono_args *a, unsigned i, void *ud) {
+  make_synth(a, i, ud);
+  sono_args_bool(a, "spread", true);
+}
+
+/* The same 500 with spread: at most 32 starts a k-cycle. */
+static void op_synth_start_spread(dproc *d, fixture *fx) {
+  burst(d, "synth.start", 500, make_synth_spread, fx);
+  sleep_ms(500);
+}
+
 /* 32 synth.start in one bundle 0.2 s ahead: a chord on one sample, the
  * synth.start counterpart of csound.score.32. */
 static void op_synth_chord(dproc *d, fixture *fx) {
@@ -368,8 +379,9 @@ static void op_compile_globals_256(dproc *d, fixture *fx) {
 }
 
 /* `n` notes of instrument `instr` from 0.2 s on, `gap` seconds apart (0:
- * all at one time), in one csound.score; waits until they played. */
-static void score(dproc *d, unsigned instr, unsigned n, double gap) {
+ * all at one time), in one csound.score (with `spread` when spread); waits
+ * until they played. */
+static void score_ex(dproc *d, unsigned instr, unsigned n, double gap, bool spread) {
   size_t cap = (size_t)n * 48, len = 0;
   char *text = malloc(cap);
   sono_args *a = sono_args_new();
@@ -379,15 +391,27 @@ static void score(dproc *d, unsigned instr, unsigned n, double gap) {
     len += (size_t)snprintf(text + len, cap - len, "i %u %.4f 0.1 %u\n", instr,
                             0.2 + i * gap, 200 + i);
   sono_args_str(a, "text", text);
+  if (spread)
+    sono_args_bool(a, "spread", true);
   call0(d, "csound.score", a);
   sono_args_free(a);
   free(text);
   sleep_ms(500 + (unsigned)(n * gap * 1000));
 }
 
+static void score(dproc *d, unsigned instr, unsigned n, double gap) {
+  score_ex(d, instr, n, gap, false);
+}
+
 static void op_score(dproc *d, fixture *fx) {
   (void)fx;
   score(d, 1, 2000, 0.0);
+}
+
+/* The same chord with spread, on instr 3 (instr 1's code, no history). */
+static void op_score_chord_spread(dproc *d, fixture *fx) {
+  (void)fx;
+  score_ex(d, 3, 2000, 0.0, true);
 }
 
 /* A chord within the bound that is reported (32 due in one k-cycle), on an
@@ -506,11 +530,13 @@ static const op ops[] = {
   { "plugin.midi", "3 000 plugin.midi batches pending at once", op_plugin_midi },
   { "synth.chord", "a bundle of 32 synth.start (one sample)", op_synth_chord },
   { "synth.start", "500 synth.start at once", op_synth_start },
+  { "synth.start+spread", "500 synth.start at once, spread", op_synth_start_spread },
   { "table.read", "table.read of a 60 s stereo WAV", op_table_read },
   { "csound.compile", "csound.compile `gi ftgen 0,0,2^22,10,1`", op_compile_table },
   { "csound.compile.globals", "csound.compile of 5 000 `gk init` lines", op_compile_globals },
   { "csound.compile.globals256", "csound.compile of 256 `gk init` lines", op_compile_globals_256 },
   { "csound.score", "csound.score, 2 000 notes at one time", op_score },
+  { "csound.score+spread", "the same, spread (instr 3)", op_score_chord_spread },
   { "csound.score.32", "csound.score, 32 notes at one time (instr 2)", op_score_32 },
   { "csound.score.32.i1", "the same on instr 1, after the 2 000", op_score_32_i1 },
   { "csound.score.spread", "csound.score, 2 000 notes 1 ms apart", op_score_spread },
@@ -579,7 +605,8 @@ static void setup_fixture(dproc *d, fixture *fx) {
   sono_args_str(a, "body", "|kfreq=440, kamp=0.1|\nasig oscili kamp, kfreq\nouts asig, asig\n");
   call0(d, "instr.define", a);
   sono_args_str(a, "code", "instr 1\nasig oscili 0.001, p4\nouts asig, asig\nendin\n"
-                  "instr 2\nasig oscili 0.001, p4\nouts asig, asig\nendin\n");
+                  "instr 2\nasig oscili 0.001, p4\nouts asig, asig\nendin\n"
+                  "instr 3\nasig oscili 0.001, p4\nouts asig, asig\nendin\n");
   call0(d, "csound.compile", a);
   sono_args_str(a, "path", fx->session);
   call0(d, "state.save", a);

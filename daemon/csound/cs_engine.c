@@ -163,6 +163,7 @@ int cs_engine_create_ex(const cs_config *cfg_in, const char *csd, cs_engine **ou
     }
     eng->sr = csoundGetSr(eng->cs);
     eng->ksmps = csoundGetKsmps(eng->cs);
+    eng->spread_bound = eng->ksmps >= CS_SPREAD_FRAMES ? eng->ksmps / CS_SPREAD_FRAMES : 1;
     eng->nchnls = csoundGetNchnls(eng->cs);
     eng->nchnls_i = csoundGetNchnlsInput(eng->cs);
     eng->spin = csoundGetSpin(eng->cs);

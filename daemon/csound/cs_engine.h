@@ -265,9 +265,10 @@ int cs_synth_start(cs_engine *eng, const char *instr, const cs_arg *args,
                    unsigned nargs, uint64_t at, double dur, int priority,
                    cs_synth_id *id, cs_error *err);
 /* The same; spread: the start may wait for a later k-cycle when the
- * k-cycle of `at` already has CS_SPREAD_PER_CYCLE (32) starts, and then
- * starts at that k-cycle's first frame (its CS_NOTICE_STARTED carries the
- * frame), dur counted from there. */
+ * k-cycle of `at` already has its bound of starts (one per 16 frames of
+ * ksmps, at least one: 2 at ksmps 32; score events, synth starts and MIDI
+ * voices alike), and then starts at that k-cycle's first frame (its
+ * CS_NOTICE_STARTED carries the frame), dur counted from there. */
 int cs_synth_start_ex(cs_engine *eng, const char *instr, const cs_arg *args,
                       unsigned nargs, uint64_t at, double dur, int priority, bool spread,
                       cs_synth_id *id, cs_error *err);
@@ -438,8 +439,8 @@ int cs_channel_get(cs_engine *eng, const char *name, double *value, cs_error *er
 int cs_event(cs_engine *eng, const char *line, uint64_t at, cs_error *err);
 /* Several lines ("i", "f", "e" not allowed), times relative to `at`. */
 int cs_score(cs_engine *eng, const char *text, uint64_t at, cs_error *err);
-/* The same; spread: an event whose k-cycle already has 32 starts (score
- * events and synth starts, the ones that may not wait counted first) waits
+/* The same; spread: an event whose k-cycle already has its bound of starts
+ * (as cs_synth_start_ex; the starts that may not wait counted first) waits
  * for the next k-cycle with room, in score order, and starts at its first
  * frame with p3 as written (cs_engine_score_spread counts them). */
 int cs_event_ex(cs_engine *eng, const char *line, uint64_t at, bool spread, cs_error *err);

@@ -35,10 +35,15 @@
 #define CS_SCORE_PER_CYCLE 32
 /* Starts (score events and synth starts, MIDI voices included) given to
  * Csound in one k-cycle beyond which the events of requests with `spread`
- * wait for the next k-cycles (cs_process_rt.c spread_drain).  The same
- * figure as the report's: 32 notes of one instrument at once cost Csound
- * well under a tenth of a period (bench/RESULTS.md). */
-#define CS_SPREAD_PER_CYCLE CS_SCORE_PER_CYCLE
+ * wait for the next k-cycles (cs_process_rt.c spread_drain): one per
+ * CS_SPREAD_FRAMES frames of the k-cycle, at least one (2 at ksmps 32).
+ * Measured (bench/RESULTS.md, "spread"): a 2 000-note chord of one
+ * instrument spread this way costs 0.19-0.21 of a 256-frame period and
+ * 0.27-0.32 of a 64-frame one; 4 a k-cycle 0.34-0.47, 8 1.1-2.0, 32 (the
+ * report's figure) 6.7-9.2, against 30 unspread.  Csound's cost per start
+ * grows with the instrument's instances and its active notes, so the
+ * figure that holds for big chords is this low. */
+#define CS_SPREAD_FRAMES 16
 
 /* Csound instrument numbers of templates (cs_instr.c): priority p owns the
  * band CS_INSTR_BASE + (p-1)*CS_INSTR_BAND ... + CS_INSTR_BAND-1, a number
@@ -283,8 +288,9 @@ struct cs_engine {
     uint64_t mark_this_cycle;              /* [A] */
     unsigned score_handed;                 /* [A] score events given in this k-cycle */
     unsigned cycle_started;                /* [A] starts given in this k-cycle (all kinds) */
+    unsigned spread_bound;                 /* [set at create] ksmps / CS_SPREAD_FRAMES, >= 1 */
     /* Spread commands due, in the order they fell due, waiting for room
-     * under CS_SPREAD_PER_CYCLE (a ring over minheap_capacity entries). */
+     * under spread_bound (a ring over minheap_capacity entries). */
     cs_cmd *spread;                        /* [A] */
     size_t spread_head, nspread;           /* [A] */
     unsigned spread_late;                  /* [A] score events started late this k-cycle */

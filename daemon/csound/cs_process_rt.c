@@ -220,9 +220,9 @@ static void events_base(cs_engine *eng, const cs_cmd *c)
  * at most this cycle: it fires now, with p2 and p3 untouched.
  *
  * A spread block (spread_drain) gives every event due by the end of this
- * k-cycle while the cycle has fewer than CS_SPREAD_PER_CYCLE starts, and
- * returns 0 when it stopped for want of room (the rest waits in the spread
- * queue).  An event held back from an earlier k-cycle starts at this
+ * k-cycle while the cycle has fewer than spread_bound starts, and returns
+ * 0 when it stopped for want of room (the rest waits in the spread queue).
+ * An event held back from an earlier k-cycle starts at this
  * cycle's first frame: p2 is the engine's time of that frame (as an event
  * of a block at that frame with p2 = 0), p3 as written, so it plays as the
  * same line sent for that frame would.  Returns 1 when the block left: all
@@ -244,7 +244,7 @@ static int apply_events(cs_engine *eng, cs_cmd *c, int spread)
             again = at;
             break;
         }
-        if (spread && eng->cycle_started >= CS_SPREAD_PER_CYCLE)
+        if (spread && eng->cycle_started >= eng->spread_bound)
             return 0;
         if (spread && start < (int64_t)eng->cycle_frame) {
             const uint64_t late = eng->cycle_frame - (uint64_t)start;
@@ -299,8 +299,8 @@ static int spread_add(cs_engine *eng, const cs_cmd *c)
 }
 
 /* Gives the spread queue's commands, oldest first, while this k-cycle has
- * fewer than CS_SPREAD_PER_CYCLE starts: the commands that may not wait
- * were applied already and counted first.  A command stays at the head
+ * fewer than spread_bound starts (CS_SPREAD_FRAMES): the commands that may
+ * not wait were applied already and counted first.  A command stays at the head
  * when the cycle is full; one block's events keep their score order and
  * the commands their order of falling due.  Work per k-cycle: at most the
  * bound's starts, plus the commands that start nothing (cancelled synths),
@@ -308,7 +308,7 @@ static int spread_add(cs_engine *eng, const cs_cmd *c)
 static void spread_drain(cs_engine *eng)
 {
     const size_t cap = minheap_capacity(&eng->heap);
-    while (eng->nspread && eng->cycle_started < CS_SPREAD_PER_CYCLE &&
+    while (eng->nspread && eng->cycle_started < eng->spread_bound &&
            eng->ndefer < cap) {
         cs_cmd *c = &eng->spread[eng->spread_head];
         if (c->type == CMD_START) {

@@ -737,27 +737,66 @@ START_TEST(score_over_the_bound_is_reported) {
 }
 END_TEST
 
-/* The next csound.score_spread event on ev (others skipped). */
-static const msgpack_object *next_score_spread(conn *ev) {
-  const msgpack_object *m;
+/* The csound.score_spread events on ev (others skipped) until their
+ * `total` reaches total: their counts add up to it; *events gets their
+ * events' sum, *max_delay the largest max_delay. */
+static void score_spread_reports(conn *ev, uint64_t total, uint64_t *events,
+                                 uint64_t *max_delay) {
+  uint64_t count = 0, seen = 0;
 
-  do
-    m = conn_recv(ev, 10000);
-  while (!msg_str_is(m, "event", "csound.score_spread"));
-  return m;
+  *events = *max_delay = 0;
+  while (seen < total) {
+    const msgpack_object *m = conn_recv(ev, 10000);
+
+    if (!msg_str_is(m, "event", "csound.score_spread"))
+      continue;
+    count += msg_uint(m, "count");
+    seen = msg_uint(m, "total");
+    *events += msg_uint(m, "events");
+    if (msg_uint(m, "max_delay") > *max_delay)
+      *max_delay = msg_uint(m, "max_delay");
+  }
+  ck_assert_uint_eq(count, total);
+  ck_assert_uint_eq(seen, total);
 }
 
-/* ksmps 32: the k-cycles start at multiples of 32.  A chord of 100 notes
- * at frame 1000 sent with spread starts 32 at 1000 (its k-cycle, 992..1023),
- * then 32 at 1024, 32 at 1056 and 4 at 1088, in score order, each lasting
- * its p3 (0.0101 s: 484 frames) from its real start; the same chord without
- * spread at 3000 starts whole on its frame.  The 68 late ones are reported:
- * csound.score_spread {count: 3 k-cycles, events: 68, max_delay: 88}, and
+/* The spread bound at ksmps 32: one start per 16 frames of the k-cycle
+ * (CS_SPREAD_FRAMES), 2. */
+#define SPREAD_BOUND 2
+
+/* How many notes of a chord at frame `at` sound at frame i: `exact` notes
+ * that may not wait and `spread` spread ones, each len frames from its
+ * start.  The k-cycle of `at` starts the exact ones and the spread ones
+ * that fit under SPREAD_BOUND; each next k-cycle (every 32 frames) starts
+ * SPREAD_BOUND more, at its first frame. */
+static int chord_level(long i, long at, int exact, int spread, long len) {
+  int room = exact < SPREAD_BOUND ? SPREAD_BOUND - exact : 0;
+  int first = spread < room ? spread : room, left = spread - first, n = 0;
+
+  if (i >= at && i < at + len)
+    n += exact + first;
+  for (long k = at / 32 * 32 + 32; left > 0; k += 32) {
+    int g = left < SPREAD_BOUND ? left : SPREAD_BOUND;
+
+    if (i >= k && i < k + len)
+      n += g;
+    left -= g;
+  }
+  return n;
+}
+
+/* A chord of 100 notes at frame 1000 sent with spread starts 2 at 1000 (in
+ * its k-cycle, 992..1023), then 2 at each next k-cycle's first frame
+ * (1024, 1056, ... 2560), in score order, each lasting its p3 (0.0101 s:
+ * 484 frames) from its real start; the same chord without spread at 5000
+ * starts whole on its frame.  The 98 late ones are reported:
+ * csound.score_spread (49 k-cycles, 98 events, max_delay 1560) and
  * status.csound_score_spread. */
-START_TEST(spread_chord_starts_32_per_k_cycle) {
+START_TEST(spread_chord_starts_at_the_bound_per_k_cycle) {
   static const char *const kinds[] = { "csound" };
   const msgpack_object *m;
   char text[100 * 20 + 1];
+  uint64_t events, max_delay;
   conn ev;
   float *d;
   sf_count_t frames;
@@ -768,33 +807,23 @@ START_TEST(spread_chord_starts_32_per_k_cycle) {
                                                 (uint64_t)1000, "spread", 1)),
                              "frame"),
                     1000);
-  ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)3000, "spread", 0));
-  render(4096);
-  m = next_score_spread(&ev);
-  ck_assert_uint_eq(msg_uint(m, "count"), 3);
-  ck_assert_uint_eq(msg_uint(m, "total"), 3);
-  ck_assert_uint_eq(msg_uint(m, "events"), 68);
-  ck_assert_uint_eq(msg_uint(m, "max_delay"), 88);
+  ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)5000, "spread", 0));
+  render(8192);
+  score_spread_reports(&ev, 49, &events, &max_delay);
+  ck_assert_uint_eq(events, 98);
+  ck_assert_uint_eq(max_delay, 1560);
   m = ok_of(conn_request(&c, "status", ""));
-  ck_assert_uint_eq(msg_uint(m, "csound_score_spread"), 3);
-  ck_assert_uint_eq(msg_uint(m, "csound_score_over"), 1);   /* the chord at 3000 */
+  ck_assert_uint_eq(msg_uint(m, "csound_score_spread"), 49);
+  ck_assert_uint_eq(msg_uint(m, "csound_score_over"), 1);   /* the chord at 5000 */
   conn_close(&ev);
   finish();
   d = read_wav(&frames);
-  for (sf_count_t i = 900; i < 1700; i++) {
-    int on = 0;
+  for (long i = 900; i < 3200; i++) {
+    int on = chord_level(i, 1000, 0, 100, 484);
 
-    /* Started at 1000 + k*32 (k-cycle boundaries after the first), 484 frames each. */
-    for (int g = 0; g < 4; g++) {
-      sf_count_t at = g == 0 ? 1000 : 992 + 32 * g;
-
-      if (i >= at && i < at + 484)
-        on += g < 3 ? 32 : 4;
-    }
-    ck_assert_msg(d[2 * i] == (float)on / 64, "frame %ld: %g, want %d/64", (long)i, d[2 * i],
-                  on);
+    ck_assert_msg(d[2 * i] == (float)on / 64, "frame %ld: %g, want %d/64", i, d[2 * i], on);
   }
-  assert_64ths(d, (const int[][2]){ { 2999, 0 }, { 3000, 100 }, { 3483, 100 }, { 3484, 0 } },
+  assert_64ths(d, (const int[][2]){ { 4999, 0 }, { 5000, 100 }, { 5483, 100 }, { 5484, 0 } },
                4);
   free(d);
   unlink(out_path);
@@ -802,84 +831,98 @@ START_TEST(spread_chord_starts_32_per_k_cycle) {
 END_TEST
 
 /* The bound counts every start of the k-cycle, and starts that may not
- * wait come first, whatever the order of the requests: 20 exact notes and
- * 40 spread ones at frame 1000 start 32 there (all 20 exact ones) and 28
- * at 1024.  A bundle at 2000 with 40 spread synth.start members and 10
- * exact ones starts the 10 and 22 of the spread ones at 2000, the other
- * 18 at 2016: synth.started says so, and each plays its dur (0.01 s, 480
- * frames) from there. */
+ * wait come first, whatever the order of the requests: 9 spread notes and
+ * then 1 exact one at frame 1000 start the exact one and 1 spread one
+ * there, then 2 a k-cycle.  A bundle at 2000 with 7 spread synth.start
+ * members and 1 exact one does the same for synths: synth.started gives
+ * each real frame, and each plays its dur (0.01 s, 480 frames) from there.
+ * An exact synth.start at 3000 leaves room for 1 of 3 spread notes. */
 START_TEST(spread_makes_room_for_exact_starts) {
-  static const char *const kinds[] = { "csound", "synth" };
+  static const char *const kinds[] = { "csound" }, *const synth_kind[] = { "synth" };
   const msgpack_object *m, *results;
-  char text[40 * 20 + 1];
-  uint64_t ids[50];
-  unsigned at2000 = 0, at2016 = 0, exact_at2000 = 0, started = 0;
-  conn ev;
+  char text[10 * 20 + 1];
+  uint64_t ids[8], events, max_delay;
+  unsigned at[4] = { 0 }, exact_at2000 = 0, started = 0;
+  conn ev, sev;
   float *d;
   sf_count_t frames;
   req q;
   msgpack_packer *pk;
 
-  start_instr6(&ev, kinds, 2);
+  start_instr6(&ev, kinds, 1);
+  conn_open(&sev, dp.socket);
+  conn_subscribe(&sev, 1, synth_kind, 1);
   define("dc", DC, 1);
-  chord_text(text, sizeof text, 40, "0.0101");
+  chord_text(text, sizeof text, 9, "0.0101");
   ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)1000, "spread", 1));
-  chord_text(text, sizeof text, 20, "0.0101");
+  chord_text(text, sizeof text, 1, "0.0101");
   ok_of(conn_request(&c, "csound.score", "su", "text", text, "at", (uint64_t)1000));
   pk = req_begin(&q, "bundle", 2);
   sono_pack_key_uint(pk, "at", 2000);
   sono_pack_cstr(pk, "ops");
-  msgpack_pack_array(pk, 50);
-  for (int i = 0; i < 50; i++) {
-    msgpack_pack_map(pk, i < 40 ? 5 : 4);
+  msgpack_pack_array(pk, 8);
+  for (int i = 0; i < 8; i++) {
+    msgpack_pack_map(pk, i < 7 ? 5 : 4);
     sono_pack_key_str(pk, "op", "synth.start");
     sono_pack_key_str(pk, "instr", "dc");
     sono_pack_cstr(pk, "args");
     msgpack_pack_map(pk, 1);
     sono_pack_key_double(pk, "kamp", 1.0 / 64);
     sono_pack_key_double(pk, "dur", 0.01);
-    if (i < 40)
+    if (i < 7)
       sono_pack_key_bool(pk, "spread", true);
   }
   results = sono_map_get(ok_of(req_send(&q)), "results");
-  ck_assert_uint_eq(results->via.array.size, 50);
-  for (int i = 0; i < 50; i++) {
+  ck_assert_uint_eq(results->via.array.size, 8);
+  for (int i = 0; i < 8; i++) {
     const msgpack_object *r = sono_map_get(&results->via.array.ptr[i], "ok");
 
     ck_assert_ptr_nonnull(r);
     ck_assert_uint_eq(msg_uint(r, "frame"), 2000);
     ids[i] = msg_uint(r, "synth");
   }
+  synth_start("dc", "kamp", 1.0 / 64, 3000, 0.01);
+  chord_text(text, sizeof text, 3, "0.0101");
+  ok_of(conn_request(&c, "csound.score", "sub", "text", text, "at", (uint64_t)3000, "spread", 1));
   render(4096);
-  while (started < 50) {
-    m = conn_recv(&ev, 10000);
+  while (started < 9) {
+    uint64_t f;
+
+    m = conn_recv(&sev, 10000);
     if (!msg_str_is(m, "event", "synth.started"))
       continue;
     started++;
-    if (msg_uint(m, "frame") == 2000)
-      at2000++;
-    else if (msg_uint(m, "frame") == 2016)
-      at2016++;
-    for (int i = 40; i < 50; i++)
-      exact_at2000 += msg_uint(m, "synth") == ids[i] && msg_uint(m, "frame") == 2000;
+    f = msg_uint(m, "frame");
+    if (f == 3000)
+      continue;
+    ck_assert(f == 2000 || (f >= 2016 && f <= 2080 && f % 32 == 0));
+    at[f == 2000 ? 0 : (f - 1984) / 32]++;
+    exact_at2000 += msg_uint(m, "synth") == ids[7] && f == 2000;
   }
-  ck_assert_uint_eq(at2000, 32);
-  ck_assert_uint_eq(at2016, 18);
-  ck_assert_uint_eq(exact_at2000, 10);
-  m = next_score_spread(&ev);
-  ck_assert_uint_eq(msg_uint(m, "count"), 1);
-  ck_assert_uint_eq(msg_uint(m, "events"), 28);
-  ck_assert_uint_eq(msg_uint(m, "max_delay"), 24);
-  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "csound_score_spread"), 1);
+  for (int k = 0; k < 4; k++)
+    ck_assert_uint_eq(at[k], 2);
+  ck_assert_uint_eq(exact_at2000, 1);
+  /* Score: 4 k-cycles after 1000 (8 late, the last 120 frames), 1 after
+   * 3000 (2 late, 8 frames: 3000's k-cycle is 2976..3007). */
+  score_spread_reports(&ev, 5, &events, &max_delay);
+  ck_assert_uint_eq(events, 10);
+  ck_assert_uint_eq(max_delay, 120);
+  ck_assert_uint_eq(msg_uint(ok_of(conn_request(&c, "status", "")), "csound_score_spread"), 5);
+  conn_close(&sev);
   conn_close(&ev);
   finish();
   d = read_wav(&frames);
+  for (long i = 900; i < 2700; i++) {
+    int on = chord_level(i, 1000, 1, 9, 484) + chord_level(i, 2000, 1, 7, 480);
+
+    ck_assert_msg(d[2 * i] == (float)on / 64, "frame %ld: %g, want %d/64", i, d[2 * i], on);
+  }
+  /* 3000: the synth (480 frames) and 1 note (484); 3008: 2 notes. */
   assert_64ths(d,
-               (const int[][2]){ { 999, 0 }, { 1000, 32 }, { 1023, 32 }, { 1024, 60 },
-                                 { 1483, 60 }, { 1484, 28 }, { 1507, 28 }, { 1508, 0 },
-                                 { 1999, 0 }, { 2000, 32 }, { 2015, 32 }, { 2016, 50 },
-                                 { 2479, 50 }, { 2480, 18 }, { 2495, 18 }, { 2496, 0 } },
-               16);
+               (const int[][2]){ { 2999, 0 }, { 3000, 2 }, { 3007, 2 }, { 3008, 4 },
+                                 { 3479, 4 }, { 3480, 3 }, { 3483, 3 }, { 3484, 2 },
+                                 { 3491, 2 }, { 3492, 0 } },
+               10);
   free(d);
   unlink(out_path);
 }
@@ -1348,7 +1391,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, every_priority);
   tcase_add_test(tc, exits_are_survived);
   tcase_add_test(tc, score_over_the_bound_is_reported);
-  tcase_add_test(tc, spread_chord_starts_32_per_k_cycle);
+  tcase_add_test(tc, spread_chord_starts_at_the_bound_per_k_cycle);
   tcase_add_test(tc, spread_makes_room_for_exact_starts);
   tcase_add_test(tc, big_compile_off_the_loop);
   tcase_add_test(tc, big_define_off_the_loop);
