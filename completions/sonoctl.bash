@@ -187,7 +187,7 @@ _sonoctl() {
         local opts="--help"
         case "$cmd $verb" in
           "instr define") opts="--param --priority --init --help" ;;
-          "synth start") opts="--at --delay --dur --priority --help" ;;
+          "synth start") opts="--at --delay --dur --priority --spread --help" ;;
           "synth set"|"synth stop"|"bus set"|"channel set") opts="--at --delay --help" ;;
           "synth automate") opts="--mode --at --delay --help" ;;
           "table new") opts="--size --help" ;;
@@ -206,7 +206,7 @@ _sonoctl() {
       [[ $prev == --at || $prev == --delay ]] && return
       if [[ $cur == -?* ]]; then
         if [[ $cmd == score ]]; then
-          COMPREPLY=($(compgen -W "--at --delay --help" -- "$cur"))
+          COMPREPLY=($(compgen -W "--at --delay --spread --help" -- "$cur"))
         else
           COMPREPLY=($(compgen -W "--help" -- "$cur"))
         fi
@@ -215,7 +215,7 @@ _sonoctl() {
       fi ;;
     event)
       [[ $prev == --at || $prev == --delay ]] && return
-      [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--at --delay --help" -- "$cur")) ;;
+      [[ $cur == -* ]] && COMPREPLY=($(compgen -W "--at --delay --spread --help" -- "$cur")) ;;
     call)
       # every op of the daemon (daemon/ops.c; tests/docs checks the list)
       local ops="hello ping status meter.subscribe meter.unsubscribe record.start record.stop capture.start capture.stop sync schedule.list schedule.cancel subscribe unsubscribe shutdown engine.tone render plugin.load plugin.unload plugin.list plugin.params plugin.set plugin.get plugin.midi plugin.program plugin.programs plugin.state.get plugin.state.set plugin.scan plugin.restart csound.compile csound.event csound.score channel.set channel.get instr.define instr.list instr.undefine synth.start synth.set synth.automate synth.stop synth.list synth.get bundle bus.new bus.set bus.get bus.free table.new table.read table.get table.set table.free state.save state.load transport.set transport.get transport.follow midi.route midi.unroute midi.routes engine.freewheel graph.connect graph.disconnect graph.get node.new node.delete node.bypass node.gain node.mute"

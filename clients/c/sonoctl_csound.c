@@ -126,7 +126,8 @@ static int v_synth_start(ctl *g, const char *fam, int argc, char **argv) {
   sono_reply *r;
   uint64_t id = 0, frame = 0;
 
-  OPTS("A:d:D:p:", "INSTR [NAME=VALUE...] [--at FRAME | --delay SEC] [--dur SEC] [--priority N]")
+  OPTS("A:d:D:p:r", "INSTR [NAME=VALUE...] [--at FRAME | --delay SEC] [--dur SEC] [--priority N] "
+                   "[--spread]")
   if ((rc = want_args(fam, argv[0], o.npos, 1, -1)) >= 0)
     return rc;
   a = sono_args_new();
@@ -140,6 +141,8 @@ static int v_synth_start(ctl *g, const char *fam, int argc, char **argv) {
     sono_args_double(a, "dur", o.dur);
   if (o.priority > 0)
     sono_args_int(a, "priority", o.priority);
+  if (o.spread)
+    sono_args_bool(a, "spread", true);
   ctl_args_when(a, &o.w);
   if ((r = ctl_send(g, "synth.start", a, &rc)) == NULL)
     return rc;
@@ -267,11 +270,13 @@ static int v_synth_get(ctl *g, const char *fam, int argc, char **argv) {
 static int f_event(ctl *g, const char *fam, int argc, char **argv) {
   sono_args *a;
 
-  OPTS("A:d:", "\"LINE\" [--at FRAME | --delay SEC]")
+  OPTS("A:d:r", "\"LINE\" [--at FRAME | --delay SEC] [--spread]")
   if ((rc = want_args(fam, NULL, o.npos, 1, 1)) >= 0)
     return rc;
   a = sono_args_new();
   sono_args_str(a, "line", o.pos[0]);
+  if (o.spread)
+    sono_args_bool(a, "spread", true);
   ctl_args_when(a, &o.w);
   return ctl_send_print(g, "csound.event", a, "queued");
 }
@@ -280,7 +285,7 @@ static int f_score(ctl *g, const char *fam, int argc, char **argv) {
   sono_args *a;
   char *text;
 
-  OPTS("A:d:", "FILE|- [--at FRAME | --delay SEC]")
+  OPTS("A:d:r", "FILE|- [--at FRAME | --delay SEC] [--spread]")
   if ((rc = want_args(fam, NULL, o.npos, 1, 1)) >= 0)
     return rc;
   if ((text = ctl_slurp(o.pos[0], CODE_MAX, NULL)) == NULL)
@@ -288,6 +293,8 @@ static int f_score(ctl *g, const char *fam, int argc, char **argv) {
   a = sono_args_new();
   sono_args_str(a, "text", text);
   free(text);
+  if (o.spread)
+    sono_args_bool(a, "spread", true);
   ctl_args_when(a, &o.w);
   return ctl_send_print(g, "csound.score", a, "queued");
 }
@@ -304,7 +311,7 @@ static const verb instr_verbs[] = {
 
 static const verb synth_verbs[] = {
   {"start", v_synth_start,
-   "INSTR [NAME=VALUE...] [--at FRAME | --delay SEC] [--dur SEC] [--priority N]",
+   "INSTR [NAME=VALUE...] [--at FRAME | --delay SEC] [--dur SEC] [--priority N] [--spread]",
    "start a synth; prints its id"},
   {"set", v_synth_set, "SYNTH NAME=VALUE... [--at FRAME | --delay SEC]",
    "set k-rate parameters"},
@@ -324,8 +331,9 @@ static const family families[] = {
   {"bus", bus_verbs, NULL, NULL, NULL},
   {"table", table_verbs, NULL, NULL, NULL},
   {"channel", channel_verbs, NULL, NULL, NULL},
-  {"event", NULL, f_event, "\"LINE\" [--at FRAME | --delay SEC]", "send one score line"},
-  {"score", NULL, f_score, "FILE|- [--at FRAME | --delay SEC]",
+  {"event", NULL, f_event, "\"LINE\" [--at FRAME | --delay SEC] [--spread]",
+   "send one score line"},
+  {"score", NULL, f_score, "FILE|- [--at FRAME | --delay SEC] [--spread]",
    "send score lines timed from --at/--delay"},
 };
 

@@ -20,10 +20,12 @@ static const struct {
 } long_opts[] = {
   {"at", 'A'}, {"delay", 'd'}, {"dur", 'D'}, {"priority", 'p'}, {"mode", 'm'},
   {"init", 'i'}, {"size", 'S'}, {"start", 's'}, {"count", 'c'}, {"param", 'P'},
+  {"spread", 'r'},
 };
 
 /* Parses a verb's arguments: the options it allows (letters of `allow`, all
- * taking a value, as --name VALUE or --name=VALUE, anywhere on the line) and
+ * but the flag --spread taking a value, as --name VALUE or --name=VALUE,
+ * anywhere on the line) and
  * the positional arguments into o->pos.  Not getopt: a negative number
  * ("-0.5", a value or a breakpoint) must stay an argument.  "--" ends the
  * options.  Returns -1 to go on, else the exit status. */
@@ -69,6 +71,12 @@ int parse_opts(const char *fam, int argc, char **argv, const char *allow, vopts 
     if (k == sizeof long_opts / sizeof long_opts[0] ||
         strchr(allow, (ch = long_opts[k].letter)) == NULL)
       return usage_err(fam, vb, "unknown option '%s'", arg);
+    if (ch == 'r') {
+      if (eq != NULL)
+        return usage_err(fam, vb, "%s takes no value", arg);
+      o->spread = true;
+      continue;
+    }
     if (eq != NULL) {
       optarg = eq + 1;
     } else if (i + 1 < argc) {

@@ -25,6 +25,7 @@ typedef struct vopts {
   const char *init;    /* --init FILE */
   uint64_t size, start, count;
   bool has_size, has_count;
+  bool spread;         /* --spread (a flag: no value) */
   char **params;       /* --param k=v, in order */
   int nparams;
   char **pos;          /* positional arguments */

@@ -98,6 +98,10 @@ check "render after compile" 0 '^rendered up to frame 72256$' render --frames 25
 check "event" 0 '^queued at frame 96000$' event "i 1 0 0.1" --at 96000
 printf 'i 1 0 0.05\n' >"$DIR/score.sco"
 check "score from stdin" 0 '^queued at frame 110000$' score - --at 110000 <"$DIR/score.sco"
+# --spread: 2 starts a k-cycle at ksmps 32; 115000's k-cycle starts at 114976.
+printf 'i 1 0 0.05\ni 1 0 0.05\ni 1 0 0.05\n' >"$DIR/chord.sco"
+check "score --spread" 0 '^queued at frame 115000$' score "$DIR/chord.sco" --spread --at 115000
+check "--spread takes no value" 2 "takes no value" score "$DIR/chord.sco" --spread=1
 check "render to 120000" 0 '^rendered up to frame 120000$' render --frames 47744
 
 # Errors: the server's code, exit status 1; usage mistakes exit 2.
@@ -142,6 +146,11 @@ peak "raw event at 96000" 96000 100800 0.24 0.25
 # that holds it (here the one from 100800), unlike a synth's stop.
 peak "silent between the events" 100832 110000 0 0
 peak "score at 110000" 110000 112400 0.24 0.25
+# 1000 Hz: 8 frames reach sin(2pi*7/48); 3 notes at once would peak at 0.6 there
+# and at 0.75 later, the third 8 frames late sums to 0.66 with the others.
+peak "--spread: nothing before 115000" 114976 115000 0 0
+peak "--spread: 2 notes at 115000" 115000 115008 0.35 0.45
+peak "--spread: the third from the next k-cycle" 115008 117400 0.6 0.7
 
 # A whole .csd through the local renderer: Csound's own xanadu example
 # (Debian may ship it compressed), 60 s at 48 kHz, stereo.
