@@ -38,9 +38,9 @@
  * wait for the next k-cycles (cs_process_rt.c spread_drain): one per
  * CS_SPREAD_FRAMES frames of the k-cycle, at least one (2 at ksmps 32).
  * Measured (bench/RESULTS.md, "spread"): a 2 000-note chord of one
- * instrument spread this way costs 0.19-0.21 of a 256-frame period and
+ * instrument spread this way costs 0.19-0.30 of a 256-frame period and
  * 0.27-0.32 of a 64-frame one; 4 a k-cycle 0.34-0.47, 8 1.1-2.0, 32 (the
- * report's figure) 6.7-9.2, against 30 unspread.  Csound's cost per start
+ * report's figure) 6.7-9.2, against 30-130 unspread.  Csound's cost per start
  * grows with the instrument's instances and its active notes, so the
  * figure that holds for big chords is this low. */
 #define CS_SPREAD_FRAMES 16
