@@ -11,9 +11,11 @@
  * keeps the engine's timeline, and make the exit status 1. */
 #include "sonoctl.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +30,20 @@ typedef struct capture_run {
   uint64_t dropped;        /* frames the daemon lost (reported) */
   uint64_t channels;
   bool failed;             /* a write failed or an event was malformed */
+  char why[160];           /* the first failure, said at the end */
 } capture_run;
+
+/* Records that the run failed, and the first reason why. */
+static void fail(capture_run *cr, const char *fmt, ...) {
+  va_list ap;
+
+  if (cr->failed)
+    return;
+  cr->failed = true;
+  va_start(ap, fmt);
+  vsnprintf(cr->why, sizeof cr->why, fmt, ap);
+  va_end(ap);
+}
 
 static volatile sig_atomic_t stop;
 
@@ -68,7 +83,7 @@ static void write_silence(capture_run *cr, uint64_t n) {
 
   for (; n > 0 && !cr->failed; n--)
     if (fwrite(zero, 4, (size_t)cr->channels, cr->out) != cr->channels)
-      cr->failed = true;
+      fail(cr, "writing the file: %s", strerror(errno));
 }
 
 /* Interleaves frames [0, n) of the block's channels (little-endian float32
@@ -79,7 +94,7 @@ static void write_block(capture_run *cr, const msgpack_object *audio, uint64_t n
   for (i = 0; i < n && !cr->failed; i++)
     for (ch = 0; ch < cr->channels; ch++)
       if (fwrite(audio->via.array.ptr[ch].via.bin.ptr + i * 4, 4, 1, cr->out) != 1)
-        cr->failed = true;
+        fail(cr, "writing the file: %s", strerror(errno));
 }
 
 static float read_le_float(const char *p) {
@@ -129,13 +144,15 @@ static void on_event(sono_conn *c, const char *kind, const sono_reply *ev, void 
   sono_reply_uint(ev, "dropped", &dropped);
   if (audio == NULL || audio->type != MSGPACK_OBJECT_ARRAY ||
       audio->via.array.size != cr->channels) {
-    cr->failed = true;
+    fail(cr, "a capture event at frame %llu without an audio array of %llu channels",
+         (unsigned long long)frame, (unsigned long long)cr->channels);
     return;
   }
   for (ch = 0; ch < cr->channels; ch++)
     if (audio->via.array.ptr[ch].type != MSGPACK_OBJECT_BIN ||
         audio->via.array.ptr[ch].via.bin.size != frames * 4) {
-      cr->failed = true;
+      fail(cr, "a capture event at frame %llu whose channel %llu is not %llu frames of float",
+           (unsigned long long)frame, (unsigned long long)ch, (unsigned long long)frames);
       return;
     }
   if (dropped > 0) {
@@ -244,7 +261,7 @@ int ctl_cmd_capture(ctl *g, int argc, char **argv) {
   }
   /* The header's sizes are filled in at the end: a placeholder first. */
   if (cr.out != NULL && fwrite(memset(header, 0, sizeof header), 1, 44, cr.out) != 44)
-    cr.failed = true;
+    fail(&cr, "writing the file: %s", strerror(errno));
   sono_on_event(c, on_event, &cr);
 
   a = sono_args_new();
@@ -283,15 +300,15 @@ int ctl_cmd_capture(ctl *g, int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   while (!stop && !cr.failed && (cr.want == 0 || cr.kept < cr.want))
     if (sono_wait(c, 100) < 0 && sono_is_broken(c)) {
-      fputs("sonoctl capture: the connection closed\n", stderr);
-      cr.failed = true;
+      fail(&cr, "the connection closed after %llu of the frames",
+           (unsigned long long)cr.kept);
       break;
     }
 
   a = sono_args_new();
   sono_args_uint(a, "capture", id);
   if (sono_is_broken(c)) {
-    cr.failed = true;
+    fail(&cr, "the connection closed before capture.stop");
     rc = -1;
   } else {
     rc = sono_call(c, "capture.stop", a, &r, &e);
@@ -305,14 +322,14 @@ int ctl_cmd_capture(ctl *g, int argc, char **argv) {
   if (cr.out != NULL) {
     wav_header(header, cr.channels, rate, cr.kept);
     if (fseek(cr.out, 0, SEEK_SET) != 0 || fwrite(header, 1, 44, cr.out) != 44)
-      cr.failed = true;
+      fail(&cr, "writing the file's header: %s", strerror(errno));
     if (fclose(cr.out) != 0)
-      cr.failed = true;
+      fail(&cr, "closing the file: %s", strerror(errno));
   }
   if (rc != 0 && !cr.failed)
     return ctl_fail(&e);
   if (cr.failed) {
-    fputs("sonoctl capture: failed (a write error, or a malformed capture event)\n", stderr);
+    fprintf(stderr, "sonoctl capture: failed: %s\n", cr.why);
     return CTL_FAIL;
   }
   if (out != NULL && g->json)
