@@ -69,6 +69,27 @@ void session_shutdown(sonod *d) {
   }
 }
 
+/* mkdir -p: the folders above `path` as 0755 (less the umask), `path`
+ * itself 0700, so that `--state-dir ~/.local/state/sonod` works for a user
+ * who has no ~/.local/state yet. */
+static int make_dirs(const char *path) {
+  char buf[4096];
+  size_t i, n = strlen(path);
+
+  if (n == 0 || n >= sizeof buf)
+    return -1;
+  memcpy(buf, path, n + 1);
+  for (i = 1; i < n; i++) {
+    if (buf[i] != '/')
+      continue;
+    buf[i] = '\0';
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+      return -1;
+    buf[i] = '/';
+  }
+  return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
+}
+
 void session_start(sonod *d, session_ready_cb ready) {
   const char *dir = getenv("STATE_DIRECTORY");
   char first[4096];
@@ -84,7 +105,7 @@ void session_start(sonod *d, session_ready_cb ready) {
     ready(d);
     return;
   }
-  if (mkdir(first, 0700) != 0 && errno != EEXIST)
+  if (make_dirs(first) != 0)
     log_warn("state: cannot create %s: %s", first, strerror(errno));
   snprintf(autosave_path, sizeof autosave_path, "%s/" SESSION_FILE, first);
   unsigned stale = session_clean_temps(first, SESSION_FILE);
