@@ -30,7 +30,7 @@ typedef struct capture_run {
   uint64_t dropped;        /* frames the daemon lost (reported) */
   uint64_t channels;
   bool failed;             /* a write failed or an event was malformed */
-  char why[160];           /* the first failure, said at the end */
+  char why[700];           /* the first failure, said at the end */
 } capture_run;
 
 /* Records that the run failed, and the first reason why. */
@@ -300,15 +300,16 @@ int ctl_cmd_capture(ctl *g, int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   while (!stop && !cr.failed && (cr.want == 0 || cr.kept < cr.want))
     if (sono_wait(c, 100) < 0 && sono_is_broken(c)) {
-      fail(&cr, "the connection closed after %llu of the frames",
-           (unsigned long long)cr.kept);
+      fail(&cr, "the connection broke after %llu of the frames (%s: %s)",
+           (unsigned long long)cr.kept, sono_last_error(c)->code, sono_last_error(c)->message);
       break;
     }
 
   a = sono_args_new();
   sono_args_uint(a, "capture", id);
   if (sono_is_broken(c)) {
-    fail(&cr, "the connection closed before capture.stop");
+    fail(&cr, "the connection broke before capture.stop (%s: %s)", sono_last_error(c)->code,
+         sono_last_error(c)->message);
     rc = -1;
   } else {
     rc = sono_call(c, "capture.stop", a, &r, &e);
