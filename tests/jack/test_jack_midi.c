@@ -41,7 +41,10 @@ static jack_client_t *rig;
 static jack_port_t *rig_midi, *rig_feed, *rig_in[3];
 static float rec[3][REC_MAX];
 static _Atomic size_t rec_len;
-static _Atomic uint32_t rec_start;        /* frame time of rec[.][0] */
+/* Frame time of each recorded period (rec[.][k BLOCK ...]): a period JACK
+ * skipped for the rig (an xrun) leaves no gap in rec, only in these. */
+static uint32_t rec_stamp[REC_MAX / BLOCK + 1];
+static _Atomic bool rec_odd;              /* a period of another size came */
 static _Atomic unsigned rig_xruns;
 static _Atomic bool rig_on;               /* recording; cleared before deactivating */
 static _Atomic int midi_cmd;              /* 1: send the notes in the next cycle */
@@ -112,8 +115,10 @@ static int rig_process(jack_nframes_t n, void *arg) {
   }
   for (k = 0; k < n; k++)
     feed[k] = k >= from ? 1.0f : v;
-  if (len == 0)
-    atomic_store(&rec_start, jack_last_frame_time(rig));
+  if (n != BLOCK)
+    atomic_store(&rec_odd, true);
+  else if (len + n <= REC_MAX)
+    rec_stamp[len / BLOCK] = jack_last_frame_time(rig);
   for (c = 0; c < 3; c++) {
     const float *in = jack_port_get_buffer(rig_in[c], n);
     for (k = 0; k < n && len + k < REC_MAX; k++)
@@ -148,6 +153,7 @@ static void rig_start(void) {
     ck_assert_ptr_nonnull(rig_in[c]);
   }
   atomic_store(&rec_len, 0);
+  atomic_store(&rec_odd, false);
   atomic_store(&midi_cmd, 0);
   atomic_store(&rig_xruns, 0);
   atomic_store(&rig_on, true);
@@ -173,6 +179,12 @@ static void rig_start(void) {
 static void rig_stop(void) {
   jack_client_leave(rig, &rig_on);
   rig = NULL;
+  ck_assert(!atomic_load(&rec_odd));
+}
+
+/* The frame time of recorded sample i. */
+static long frame_of(size_t i) {
+  return (long)rec_stamp[i / BLOCK] + (long)(i % BLOCK);
 }
 
 /* Waits for at least `frames` more recorded frames. */
@@ -253,8 +265,8 @@ START_TEST(test_midi_input_transport) {
   for (attempt = 1; attempt <= JACK_TEST_ATTEMPTS; attempt++) {
     size_t n;
     long at[2], d0, d1, pos;
-    uint32_t mc, rs;
-    double ppq0, ppq1;
+    uint32_t mc;
+    double ppq0, ppq1, moved;
     bool sane = true;
     unsigned xr;
 
@@ -271,17 +283,16 @@ START_TEST(test_midi_input_transport) {
     rig_stop();
     n = atomic_load(&rec_len);
     mc = atomic_load(&midi_cycle);
-    rs = atomic_load(&rec_start);
 
-    /* Impulses of 127/127 at the notes' frames (recording timeline). */
+    /* Impulses of 127/127 at the notes' frames. */
     at[0] = first_above(rec[0], 0, n, 0.5f);
     at[1] = at[0] < 0 ? -1 : first_above(rec[0], (size_t)at[0] + 1, n, 0.5f);
     if (at[0] < 0 || at[1] < 0) {
       sane = false;
       fprintf(stderr, "test_jack_midi: attempt %d: impulses missing\n", attempt);
     } else {
-      d0 = (long)(rs + (uint32_t)at[0]) - (long)(mc + note_off[0]);
-      d1 = (long)(rs + (uint32_t)at[1]) - (long)(mc + note_off[1]);
+      d0 = frame_of((size_t)at[0]) - (long)(mc + note_off[0]);
+      d1 = frame_of((size_t)at[1]) - (long)(mc + note_off[1]);
       fprintf(stderr, "test_jack_midi: note delays %ld and %ld frames\n", d0, d1);
       if (d0 != d1 || (d0 != 0 && d0 != BLOCK))
         sane = false;
@@ -292,8 +303,13 @@ START_TEST(test_midi_input_transport) {
       if (sane) {
         unsigned g = atomic_load(&ngot), k;
 
-        ck_assert_uint_eq(g, 2);
-        for (k = 0; k < 2; k++) {
+        /* An xrun can show the rig a period of sonod's output twice:
+         * its MIDI too. */
+        if (g != 2 && xr > 0)
+          sane = false;
+        else
+          ck_assert_uint_eq(g, 2);
+        for (k = 0; k < 2 && sane; k++) {
           fprintf(stderr, "test_jack_midi: midi_out %02x %u %u at delay %ld\n", got[k].b[0],
                   got[k].b[1], got[k].b[2], (long)got[k].frame - (long)(mc + note_off[k]));
           ck_assert_uint_eq(got[k].len, 3);
@@ -312,13 +328,18 @@ START_TEST(test_midi_input_transport) {
     /* The fed DC arrives at gain 1 (plugin gain 2 x 0.5). */
     ck_assert_float_eq_tol(rec[0][n - 1], 0.25f, 1e-6);
     /* GetTime: 140 BPM and playing on out_2; ppq advancing at 140 BPM on
-     * out_3, one period apart from block to block. */
+     * out_3, one period apart from block to block (a period of sonod's
+     * output shown twice, an xrun, does not move). */
     ck_assert_float_eq_tol(rec[1][n - 1], 0.140f, 1e-6);
     pos = (long)n - 1 - BLOCK;
     ppq0 = rec[2][pos] * 1000.0;
     ppq1 = rec[2][n - 1] * 1000.0;
-    ck_assert_msg(fabs((ppq1 - ppq0) - BLOCK * 140.0 / 60.0 / RATE) < 1e-3,
-                  "ppq moved %f in one period", ppq1 - ppq0);
+    moved = (double)(frame_of(n - 1) - frame_of((size_t)pos)) * 140.0 / 60.0 / RATE;
+    if (fabs((ppq1 - ppq0) - moved) >= 1e-3 && xr > 0)
+      sane = false;
+    else
+      ck_assert_msg(fabs((ppq1 - ppq0) - moved) < 1e-3, "ppq moved %f in one period, not %f",
+                    ppq1 - ppq0, moved);
     if (sane)
       break;
     ck_assert_msg(xr > 0, "MIDI timing wrong without an xrun");
@@ -393,8 +414,8 @@ typedef struct evcount {
   unsigned started, ended, refused;
 } evcount;
 
-static void await_events(conn *ev, evcount *n, unsigned started, unsigned ended,
-                         unsigned refused) {
+static void take_events(conn *ev, evcount *n, unsigned started, unsigned ended,
+                        unsigned refused) {
   while ((n->started < started || n->ended < ended || n->refused < refused) &&
          !conn_silent(ev, 5000)) {
     const msgpack_object *m = conn_recv(ev, 1000), *e = sono_map_get(m, "event");
@@ -415,6 +436,11 @@ static void await_events(conn *ev, evcount *n, unsigned started, unsigned ended,
         n->refused++;
     }
   }
+}
+
+static void await_events(conn *ev, evcount *n, unsigned started, unsigned ended,
+                         unsigned refused) {
+  take_events(ev, n, started, ended, refused);
   ck_assert_uint_eq(n->started, started);
   ck_assert_uint_eq(n->ended, ended);
   ck_assert_uint_eq(n->refused, refused);
@@ -503,8 +529,8 @@ START_TEST(test_midi_csound) {
 
   for (attempt = 1; attempt <= JACK_TEST_ATTEMPTS; attempt++) {
     size_t n;
-    uint32_t ca, cb, rs;
-    long want[4], at[4], loop;
+    uint32_t ca, cb;
+    long want[4], at[4], loop, mark;
     const float v1[4] = { 1.0f, 1.0f + 64.0f / 127.0f, 64.0f / 127.0f, 0.0f };
     const float v2[4] = { 60.0f / 128, 124.0f / 128, 64.0f / 128, 0.0f };
     bool sane = true;
@@ -535,17 +561,18 @@ START_TEST(test_midi_csound) {
     xr = atomic_load(&rig_xruns);
     rig_stop();
     n = atomic_load(&rec_len);
-    rs = atomic_load(&rec_start);
 
-    loop = first_at(rec[2], 0, n, 1.0f) - (long)(ca + FEED_MARK - rs);
+    mark = first_at(rec[2], 0, n, 1.0f);
+    loop = mark < 0 ? -1 : frame_of((size_t)mark) - (long)(ca + FEED_MARK);
     fprintf(stderr, "test_jack_midi csound: attempt %d: rig loop delay %ld frames\n", attempt,
             loop);
     if (loop != 0 && loop != BLOCK)
       sane = false;
-    want[0] = (long)(ca + 37 - rs) + loop;
-    want[1] = (long)(ca + 200 - rs) + loop;
-    want[2] = (long)(cb + 100 - rs) + loop;
-    want[3] = (long)(cb + 150 - rs) + loop;
+    /* Frame times. */
+    want[0] = (long)(ca + 37) + loop;
+    want[1] = (long)(ca + 200) + loop;
+    want[2] = (long)(cb + 100) + loop;
+    want[3] = (long)(cb + 150) + loop;
     for (k = 0; k < 4 && sane; k++) {
       at[k] = first_at(rec[0], k ? (size_t)at[k - 1] + 1 : 0, n, v1[k]);
       if (at[k] < 0 || fabsf(rec[1][at[k]] - v2[k]) > 1e-4f) {
@@ -554,8 +581,9 @@ START_TEST(test_midi_csound) {
         break;
       }
       /* Exactly the note's frame, in the cycle that carried it. */
-      fprintf(stderr, "test_jack_midi csound: step %u at %+ld frames\n", k, at[k] - want[k]);
-      if (at[k] != want[k])
+      fprintf(stderr, "test_jack_midi csound: step %u at %+ld frames\n", k,
+              frame_of((size_t)at[k]) - want[k]);
+      if (frame_of((size_t)at[k]) != want[k])
         sane = false;
       /* The value before the step is the previous one. */
       if (k > 0 && at[k] > 0 && fabsf(rec[0][at[k] - 1] - v1[k - 1]) > 1e-4f)
@@ -566,8 +594,17 @@ START_TEST(test_midi_csound) {
     ck_assert_msg(xr > 0, "Csound MIDI timing wrong without an xrun");
     ck_assert_int_lt(attempt, JACK_TEST_ATTEMPTS);
   }
-  /* Every note started a synth and every note-off ended one: events. */
-  await_events(&ev, &got_ev, 2 * (unsigned)attempt, 2 * (unsigned)attempt, 0);
+  /* Every note started a synth and every note-off ended one: events.  An
+   * attempt retried after an xrun may have lost notes; the one that passed
+   * did not. */
+  if (attempt == 1) {
+    await_events(&ev, &got_ev, 2, 2, 0);
+  } else {
+    take_events(&ev, &got_ev, 2 * (unsigned)attempt, 2 * (unsigned)attempt, 0);
+    ck_assert_uint_eq(got_ev.started, got_ev.ended);
+    ck_assert_uint_ge(got_ev.started, 2);
+    ck_assert_uint_le(got_ev.started, 2 * (unsigned)attempt);
+  }
   ck_assert_uint_eq(cs_stat(&c, "dropped"), 0);
   ck_assert_uint_eq(cs_stat(&c, "failed"), 0);
   ck_assert_uint_eq(cs_stat(&c, "sounding"), 0);
