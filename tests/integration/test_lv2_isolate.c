@@ -499,6 +499,13 @@ static void copy_str(char *out, size_t len, const msgpack_object *m, const char 
   snprintf(out, len, "%.*s", (int)n, s);
 }
 
+static const char *str_field(const msgpack_object *m, const char *key) {
+  static char buf[300];
+
+  copy_str(buf, sizeof buf, m, key);
+  return buf;
+}
+
 static float *convo_part(bool isolate, sf_count_t *frames) {
   prop_seen *seen = &props_seen[isolate];
   const msgpack_object *ok, *props, *m;
@@ -572,6 +579,41 @@ START_TEST(properties_same_isolated_and_in_process) {
 }
 END_TEST
 
+/* Changes the plugin has not taken yet are bounded, in process (the ring
+ * to the audio thread) and isolated (the region's ring to the host): with
+ * no block rendered, plugin.set {property} ends in queue_full; once blocks
+ * have run, a change is taken again and the value reads back. */
+START_TEST(property_queue_full_both_ways) {
+  for (int isolate = 0; isolate < 2; isolate++) {
+    const msgpack_object *m = NULL;
+    sf_count_t frames;
+    uint64_t node;
+    int n;
+
+    start();
+    node = load(CONVO, isolate);
+    for (n = 0; n < 4000; n++) {
+      m = conn_reply(&c, conn_request(&c, "plugin.set", "uss", "node", node, "property", CONVO_IR,
+                                      "value", IR_FILE), 5000);
+      if (msg_error_code(m) != NULL)
+        break;
+    }
+    ck_assert_msg(n > 10 && n < 4000, "%s: %d changes taken before a refusal",
+                  isolate ? "isolated" : "in process", n);
+    ck_assert_str_eq(msg_error_code(m), "queue_full");
+    render(2048);
+    ok_of(conn_request(&c, "plugin.set", "uss", "node", node, "property", CONVO_IR, "value",
+                       IR_FILE));
+    render(512);
+    ck_assert_str_eq(str_field(ok_of(conn_request(&c, "plugin.get", "us", "node", node, "property",
+                                                  CONVO_IR)),
+                               "value"),
+                     IR_FILE);
+    free(finish(&frames));
+  }
+}
+END_TEST
+
 static Suite *suite(void) {
   Suite *s = suite_create("lv2-isolate");
   TCase *tc = tcase_create("lv2-isolate");
@@ -581,6 +623,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, balance_same_isolated_and_in_process);
   tcase_add_test(tc, control_outputs_same_isolated_and_in_process);
   tcase_add_test(tc, properties_same_isolated_and_in_process);
+  tcase_add_test(tc, property_queue_full_both_ways);
   tcase_add_test(tc, state_between_isolated_and_in_process);
   tcase_add_test(tc, killed_host_crashed_then_restart);
   tcase_add_test(tc, session_keeps_isolation);
