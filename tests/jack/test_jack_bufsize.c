@@ -459,10 +459,14 @@ START_TEST(test_unload_and_shutdown_during_reprepare) {
   a = conn_plugin_load(&c, getenv("TESTPLUG_BLOCK"), false);
   slow = conn_plugin_load(&c, getenv("TESTPLUG_SLOW_BLOCK"), false);
   bufsize_bg(1024);
-  usleep(300000);
-  conn_expect_error(&c, conn_request(&c, "plugin.unload", "u", "node", slow), "busy");
-  /* The other plugin was re-prepared long ago; the slow one goes. */
+  /* The round starts both calls at once: once the other plugin's quick one
+   * has ended, the slow one runs (a fixed 300 ms was not always enough
+   * under load for JACK's change to reach sonod). */
+  for (int k = 0; k < 500 && prepared_block(&c, a) != 1024; k++)
+    usleep(10000);
   ck_assert_uint_eq(prepared_block(&c, a), 1024);
+  conn_expect_error(&c, conn_request(&c, "plugin.unload", "u", "node", slow), "busy");
+  /* The slow one goes. */
   ok(&c, conn_request(&c, "state.load", "s", "path", empty));
   served(&other, 2500);   /* past the slow call's end */
   for (;;) {
