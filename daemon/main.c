@@ -15,6 +15,7 @@
 #include "daemon/modules/csound_ctl.h"
 #include "daemon/modules/csound_state.h"
 #include "daemon/base/config.h"
+#include "daemon/base/crash_log.h"
 #include "daemon/engine/engine_ctl.h"
 #include "daemon/net/events.h"
 #include "daemon/base/log.h"
@@ -27,7 +28,6 @@
 #include "daemon/engine/schedule.h"
 #include "daemon/modules/busnode_ctl.h"
 #include "daemon/modules/meter_ctl.h"
-#include "daemon/base/crash_log.h"
 #include "daemon/modules/plugin_ctl.h"
 #include "daemon/modules/plugin_state.h"
 #include "daemon/modules/capture_ctl.h"
@@ -47,9 +47,9 @@
 
 /* A fatal signal leaves a report in the log before the daemon dies (the
  * plugin and call it happened in, when it was inside one, the signal,
- * address, mapping and backtrace: crash_log.c); then the signal again with its default action, so the
- * exit status and any core dump are the signal's.  Not under
- * AddressSanitizer, whose own report says more. */
+ * address, mapping and backtrace: crash_log.c); then the signal again
+ * with its default action, so the exit status and any core dump are the
+ * signal's.  Not under AddressSanitizer, whose own report says more. */
 #ifndef __SANITIZE_ADDRESS__
 static void on_crash(int sig, siginfo_t *si, void *uc) {
   (void)uc;

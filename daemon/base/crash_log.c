@@ -132,12 +132,21 @@ void crash_log_write(int fd, int sig, const siginfo_t *si) {
   void *frames[MAX_FRAMES];
   int n;
 
-  char where[512];
+  vst_crash_site site;
 
   /* Inside a plugin call first: which plugin took the daemon down. */
-  if (vst_crash_where(where, sizeof where)) {
-    put(fd, "sonod: ");
-    put(fd, where);
+  if (vst_crash_where(&site)) {
+    put(fd, "sonod: crashed inside plugin ");
+    put(fd, site.label);
+    if (site.audio) {
+      put(fd, " while processing audio");
+    } else if (site.op_name != NULL) {
+      put(fd, " in ");
+      put(fd, site.op_name);
+    } else {
+      put(fd, " in dispatcher opcode ");
+      put_num(fd, (uintptr_t)(unsigned)site.opcode, 10);
+    }
     put(fd, "\n");
   }
   put(fd, "sonod: fatal ");

@@ -58,14 +58,20 @@ typedef enum vst_status {
 } vst_status;
 
 /* Crash reports.  vst_set_label names the instance in them ("node 3
- * (/usr/lib/vst/x.so)"; control side).  vst_crash_where puts in buf one
- * line (no newline) saying which instance this thread was calling into and
- * which call (processing, or the dispatcher opcode by name); for a signal
- * handler, async-signal-safe (no library calls).  Returns 0, buf
+ * (/usr/lib/vst/x.so)"; control side).  vst_crash_where says which
+ * instance this thread was calling into and which call: processing audio,
+ * or the dispatcher opcode (its name when known, else its number); for a
+ * signal handler, async-signal-safe (it only reads).  Returns 0, site
  * untouched, when the thread was in no plugin call. */
 struct vst_instance;
+typedef struct vst_crash_site {
+    const char *label;     /* the instance's label */
+    bool audio;            /* in its process call */
+    const char *op_name;   /* else the opcode's name, or NULL: */
+    int opcode;            /* its number */
+} vst_crash_site;
 void vst_set_label(struct vst_instance *inst, const char *label);
-int vst_crash_where(char *buf, size_t len);
+int vst_crash_where(vst_crash_site *site);
 
 /* A stable short name for a status ("not_found", "bad_magic", ...), suitable
  * as a protocol error code suffix.  any */

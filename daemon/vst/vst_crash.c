@@ -1,5 +1,5 @@
 /* vst_crash.c - saying which plugin call a crash happened in (any thread;
- * vst_crash_where runs in a signal handler: no library calls). */
+ * vst_crash_where runs in a signal handler: it only reads). */
 #include <string.h>
 
 #include "daemon/vst/vst_instance.h"
@@ -40,40 +40,14 @@ static const char *op_name(VstInt32 op)
     }
 }
 
-/* Appends s to buf (of len bytes, at *at), always terminated. */
-static void cat(char *buf, size_t len, size_t *at, const char *s)
-{
-    while (*s != '\0' && *at + 1 < len)
-        buf[(*at)++] = *s++;
-    buf[*at] = '\0';
-}
-
-int vst_crash_where(char *buf, size_t len)
+int vst_crash_where(vst_crash_site *site)
 {
     const vst_instance *inst = vst_tls_rt ? vst_tls_rt : vst_tls_ctl;
-    size_t at = 0;
-    if (!inst || len == 0)
+    if (!inst)
         return 0;
-    cat(buf, len, &at, "crashed inside plugin ");
-    cat(buf, len, &at, inst->label[0] ? inst->label : "(unnamed)");
-    if (vst_tls_rt) {
-        cat(buf, len, &at, " while processing audio");
-        return 1;
-    }
-    const char *name = op_name(vst_tls_ctl_op);
-    char num[16], *p = num + sizeof num - 1;
-    *p = '\0';
-    if (!name) {
-        unsigned v = (unsigned)vst_tls_ctl_op;
-        do {
-            *--p = (char)('0' + v % 10);
-            v /= 10;
-        } while (v && p > num);
-        name = p;
-        cat(buf, len, &at, " in dispatcher opcode ");
-    } else {
-        cat(buf, len, &at, " in ");
-    }
-    cat(buf, len, &at, name);
+    site->label = inst->label[0] ? inst->label : "(unnamed)";
+    site->audio = vst_tls_rt != NULL;
+    site->opcode = vst_tls_ctl_op;
+    site->op_name = site->audio ? NULL : op_name(vst_tls_ctl_op);
     return 1;
 }
