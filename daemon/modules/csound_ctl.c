@@ -219,9 +219,9 @@ static void score_over_poll(sonod *d) {
 }
 
 /* Score events of requests with `spread` that started in a later k-cycle
- * than asked (their own had 32 starts already): one csound.score_spread
- * event per poll says how many and by how much, so no client is left
- * believing a note sounded where it asked. */
+ * than asked (their own had its bound of starts already, ksmps / 16): one
+ * csound.score_spread event per poll says how many and by how much, so no
+ * client is left believing a note sounded where it asked. */
 static void score_spread_poll(sonod *d) {
   msgpack_sbuffer sb;
   msgpack_packer pk;
